@@ -1,0 +1,21 @@
+"""fame_surrogate: physics and ML (phase space, exact MEs, dipoles, models, training, ONNX export).
+
+Imports ``lhe_tools`` only, never ``sherpa_plugin``.
+"""
+
+from __future__ import annotations
+
+from .phasespace import EEPhaseSpace, ee_beams, min_sij_over_s, pass_ycut, rambo, rambo_weight
+
+__all__ = [
+    "EEPhaseSpace",
+    "ee_beams",
+    "min_sij_over_s",
+    "pass_ycut",
+    "rambo",
+    "rambo_weight",
+]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

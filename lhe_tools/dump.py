@@ -1,0 +1,157 @@
+"""The fame dump (``.npz``, format ``fame-dump/1``, SPEC §3.2): read, validate, write.
+
+Arrays ``momenta (N,n,4) f8``, ``pdg (n,) i4``, ``me2 (N,) f8`` and optional per-event columns, plus ``meta``:
+a JSON string with at least ``process`` and ``format``.  Files are written atomically (temp name + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._atomic import atomic_path
+from .batch import OPTIONAL_COLUMNS, EventBatch
+
+FORMAT = "fame-dump/1"
+SUPPORTED_FORMATS = (FORMAT,)
+_REQUIRED = ("momenta", "pdg", "meta")
+
+
+class DumpFormatError(ValueError):
+    """A file is not a valid fame dump; the message names the file and what was wrong."""
+
+
+def read_dump(path: str | os.PathLike[str]) -> EventBatch:
+    """Read a fame dump into an :class:`~lhe_tools.batch.EventBatch`.
+
+    Parameters
+    ----------
+    path : path
+        A ``.npz`` written by the Sherpa-side dumper, by :func:`write_dump` or by ``fame generate``.
+
+    Returns
+    -------
+    EventBatch
+        ``weight`` is the stored ``weight`` column, else ``ps_weight * me2`` when both exist, else ones.
+        ``meta`` holds the decoded JSON plus ``source`` (the path).
+
+    Raises
+    ------
+    DumpFormatError
+        Missing arrays, wrong shapes or dtypes, undecodable ``meta``, or an unknown ``format``.
+    """
+    path = Path(path)
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise DumpFormatError(f"{path}: not a readable .npz fame dump ({err})") from err
+    with npz:
+        missing = [k for k in _REQUIRED if k not in npz.files]
+        if missing:
+            raise DumpFormatError(
+                f"{path}: missing array(s) {missing}; a fame dump has {list(_REQUIRED)} "
+                f"(found {sorted(npz.files)})"
+            )
+        try:
+            meta = json.loads(str(npz["meta"][()]))
+        except json.JSONDecodeError as err:
+            raise DumpFormatError(f"{path}: 'meta' is not valid JSON ({err})") from err
+        if not isinstance(meta, dict):
+            raise DumpFormatError(f"{path}: 'meta' must be a JSON object, found {type(meta).__name__}")
+        fmt = meta.get("format")
+        if fmt not in SUPPORTED_FORMATS:
+            raise DumpFormatError(
+                f"{path}: unknown dump format {fmt!r}; this fame reads {list(SUPPORTED_FORMATS)}"
+            )
+        momenta = npz["momenta"]
+        if momenta.ndim != 3 or momenta.shape[2] != 4 or momenta.dtype != np.float64:
+            raise DumpFormatError(
+                f"{path}: 'momenta' must be float64 (N, n, 4), found {momenta.dtype} {momenta.shape}"
+            )
+        n_ev = momenta.shape[0]
+        pdg = npz["pdg"]
+        if pdg.shape != (momenta.shape[1],) or not np.issubdtype(pdg.dtype, np.integer):
+            raise DumpFormatError(
+                f"{path}: 'pdg' must be integer ({momenta.shape[1]},), found {pdg.dtype} {pdg.shape}"
+            )
+        cols: dict[str, Any] = {}
+        for name in (*OPTIONAL_COLUMNS, "weight"):
+            if name in npz.files:
+                arr = npz[name]
+                if arr.shape != (n_ev,):
+                    raise DumpFormatError(f"{path}: column {name!r} has shape {arr.shape}, expected ({n_ev},)")
+                cols[name] = arr.astype(np.float64)
+        if "me2" in cols and not np.all(np.isfinite(cols["me2"])):
+            bad = int(np.flatnonzero(~np.isfinite(cols["me2"]))[0])
+            raise DumpFormatError(f"{path}: 'me2' is not finite at event {bad}")
+    weight = cols.pop("weight", None)
+    if weight is None:
+        if "ps_weight" in cols and "me2" in cols:
+            weight = cols["ps_weight"] * cols["me2"]
+        else:
+            weight = np.ones(n_ev)
+    meta["source"] = str(path)
+    return EventBatch(
+        momenta=momenta,
+        pdg=pdg.astype(np.int32),
+        weight=weight,
+        process=str(meta.get("process", "")),
+        n_in=int(meta.get("n_in", 2)),
+        meta=meta,
+        **cols,
+    )
+
+
+def write_dump(
+    path: str | os.PathLike[str],
+    batch: EventBatch,
+    meta: Mapping[str, Any] | None = None,
+    *,
+    store_weight: bool = True,
+) -> Path:
+    """Write ``batch`` as a fame dump, atomically.
+
+    Parameters
+    ----------
+    path : path
+        Output ``.npz``.
+    batch : EventBatch
+        The events; all set optional columns are stored.
+    meta : mapping, optional
+        Metadata merged over ``batch.meta``; ``format`` and ``process`` are always set by this function.
+    store_weight : bool
+        Also store the ``weight`` column.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
+    full_meta = {k: v for k, v in batch.meta.items() if k != "source"}
+    full_meta.update(meta or {})
+    full_meta["format"] = FORMAT
+    full_meta["process"] = batch.process
+    full_meta.setdefault("n_in", batch.n_in)
+    arrays: dict[str, Any] = {"momenta": batch.momenta, "pdg": batch.pdg.astype(np.int32)}
+    for name, col in batch.columns().items():
+        if name != "weight" or store_weight:
+            arrays[name] = col
+    arrays["meta"] = np.array(json.dumps(full_meta, default=_json_default))
+    with atomic_path(path, suffix=".npz") as tmp, tmp.open("wb") as fh:
+        np.savez(fh, **arrays)
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store {type(obj).__name__} in dump metadata")
