@@ -154,6 +154,6 @@ class EEPhaseSpace:
         # points beyond n_points were drawn but are dropped: count only what the kept ones cost
         total_kept = len(final)
         final = final[:n_points]
-        n_generated = int(round(n_generated * n_points / total_kept)) if total_kept else n_generated
+        n_generated = round(n_generated * n_points / total_kept) if total_kept else n_generated
         mom = np.concatenate([ee_beams(self.sqrt_s, n_points), final], axis=1)
         return mom, n_generated

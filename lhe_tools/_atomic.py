@@ -31,7 +31,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.replace(tmp, target)
+        tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -54,7 +54,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     old: Path | None = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
+        target.replace(old)
+    tmp.replace(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -85,17 +85,16 @@ def read_dump(path: str | os.PathLike[str]) -> EventBatch:
             if name in npz.files:
                 arr = npz[name]
                 if arr.shape != (n_ev,):
-                    raise DumpFormatError(f"{path}: column {name!r} has shape {arr.shape}, expected ({n_ev},)")
+                    raise DumpFormatError(
+                        f"{path}: column {name!r} has shape {arr.shape}, expected ({n_ev},)"
+                    )
                 cols[name] = arr.astype(np.float64)
         if "me2" in cols and not np.all(np.isfinite(cols["me2"])):
             bad = int(np.flatnonzero(~np.isfinite(cols["me2"]))[0])
             raise DumpFormatError(f"{path}: 'me2' is not finite at event {bad}")
     weight = cols.pop("weight", None)
     if weight is None:
-        if "ps_weight" in cols and "me2" in cols:
-            weight = cols["ps_weight"] * cols["me2"]
-        else:
-            weight = np.ones(n_ev)
+        weight = cols["ps_weight"] * cols["me2"] if "ps_weight" in cols and "me2" in cols else np.ones(n_ev)
     meta["source"] = str(path)
     return EventBatch(
         momenta=momenta,

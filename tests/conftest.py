@@ -1,4 +1,4 @@
-"""Shared fixtures: where the real data lives (``FAME_SHARED``, default ``../shared``) and the Sherpa Python."""
+"""Shared fixtures: where the real data lives (``FAME_SHARED``, default ``../shared``), the Sherpa Python."""
 
 from __future__ import annotations
 

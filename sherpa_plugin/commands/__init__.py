@@ -13,4 +13,4 @@ __all__ = ["add_json_flag"]
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     """Add the common ``--json`` flag: print the result as one JSON object on stdout."""
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout (logs on stderr)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")

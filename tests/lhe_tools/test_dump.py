@@ -1,0 +1,70 @@
+"""fame dump: round trip, the real Sherpa reference files, and clear refusals of bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fame_surrogate.phasespace import EEPhaseSpace, rambo_weight
+from lhe_tools import DUMP_FORMAT, DumpFormatError, EventBatch, read_dump, write_dump
+
+
+def test_reads_sherpa_reference_dump(sherpa_ee: Path) -> None:
+    path = sherpa_ee / "ee_3j_ycut0.01_photon.npz"
+    b = read_dump(path)
+    raw = np.load(path)
+    meta = json.loads(str(raw["meta"]))
+    assert b.process == meta["process"] == "2_3__e-__e+__G__d__db"
+    assert b.pdg.tolist() == [11, -11, 21, 1, -1]
+    np.testing.assert_array_equal(b.me2, raw["me2"])
+    # the stored RAMBO weight equals the closed form; the event weight is ps_weight * me2
+    assert b.ps_weight is not None and b.me2 is not None
+    np.testing.assert_allclose(b.ps_weight, rambo_weight(3, meta["sqrt_s"]), rtol=1e-12)
+    np.testing.assert_allclose(b.weight, b.ps_weight * b.me2, rtol=0)
+    # Sherpa's cross section quoted in the README: sigma_3 / sigma_2 ~ 0.70 at y_cut 0.01
+    assert meta["format"] == DUMP_FORMAT
+
+
+def test_round_trip_is_exact(tmp_path: Path) -> None:
+    mom, _ = EEPhaseSpace(4).generate(100, np.random.default_rng(1))
+    b = EventBatch(
+        momenta=mom, pdg=[11, -11, 21, 21, 1, -1], weight=np.linspace(-1, 1, 100), me2=np.arange(100.0),
+        process="2_4__e-__e+__G__G__d__db", meta={"sqrt_s": 1000.0},
+    )
+    out = write_dump(tmp_path / "d.npz", b, {"seed": 5})
+    back = read_dump(out)
+    np.testing.assert_array_equal(back.momenta, b.momenta)
+    np.testing.assert_array_equal(back.weight, b.weight)
+    np.testing.assert_array_equal(back.me2, b.me2)
+    assert back.meta["seed"] == 5 and back.meta["sqrt_s"] == 1000.0
+    assert [p.name for p in tmp_path.iterdir()] == ["d.npz"]  # no temporary left behind
+
+
+def test_unknown_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.npz"
+    np.savez(path, momenta=np.zeros((2, 4, 4)), pdg=np.zeros(4, np.int32), me2=np.ones(2),
+             meta=np.array(json.dumps({"format": "fame-dump/9", "process": "x"})))
+    with pytest.raises(DumpFormatError, match=r"future.npz: unknown dump format 'fame-dump/9'"):
+        read_dump(path)
+
+
+def test_missing_arrays_and_garbage_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "partial.npz"
+    np.savez(path, momenta=np.zeros((2, 4, 4)), meta=np.array("{}"))
+    with pytest.raises(DumpFormatError, match=r"missing array\(s\) \['pdg'\]"):
+        read_dump(path)
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(DumpFormatError, match=r"junk\.npz: not a readable"):
+        read_dump(junk)
+
+
+def test_crash_during_write_leaves_no_file(tmp_path: Path) -> None:
+    mom, _ = EEPhaseSpace(3).generate(10, np.random.default_rng(1))
+    b = EventBatch(momenta=mom, pdg=[11, -11, 21, 1, -1], weight=np.ones(10), process="p")
+    with pytest.raises(TypeError, match="cannot store"):
+        write_dump(tmp_path / "x.npz", b, {"bad": object()})
+    assert list(tmp_path.iterdir()) == []
