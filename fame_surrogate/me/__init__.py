@@ -1,0 +1,13 @@
+"""Built-in exact tree-level matrix elements for e+e- -> jets (SPEC §4.1, reference/physics.md §1)."""
+
+from __future__ import annotations
+
+from .couplings import EWParams
+from .ee_jets import UnsupportedProcessError, matrix_element, supports
+from .generate import ee_jets_pdg, generate_ee
+
+__all__ = ["EWParams", "UnsupportedProcessError", "ee_jets_pdg", "generate_ee", "matrix_element", "supports"]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,265 @@
+"""Colour-ordered Berends-Giele recursion for one massless quark line (reference/physics.md §1.2).
+
+Couplings are stripped (g_s = 1); the boson vertex carries its electroweak couplings in its "polarisation"
+vector.  All objects broadcast: four-vectors have shape ``(4, *h, N)`` with helicity axes ``h`` (size 1 or 2
+each) and the event axis last; row spinors are pairs of ``(*h, N)`` arrays.
+
+Feynman rules (Peskin-Schroeder, all momenta outgoing, g_s = 1):
+gluon current J(pi) = (-i/P^2) [ sum (-i) V3(J_L, P_L; J_R, P_R) + sum (+i) V4(J_1, J_2, J_3) ],
+quark-gluon vertex i gamma.J, boson vertex gamma.eps_V, quark propagator i pslash / p^2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .wavefunctions import minkowski
+
+__all__ = ["GluonCurrents", "Row", "line_current", "quark_line", "row_slash"]
+
+A = npt.NDArray[np.complex128]
+AnyArr = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row Dirac spinor with one non-zero 2-block: [c0, c1, 0, 0] (``upper``) or [0, 0, c0, c1]."""
+
+    c0: AnyArr
+    c1: AnyArr
+    upper: bool
+
+    def __add__(self, other: Row) -> Row:
+        if other.upper != self.upper:
+            raise ValueError("adding row spinors of different chirality blocks")
+        return Row(self.c0 + other.c0, self.c1 + other.c1, self.upper)
+
+    def scale(self, f: AnyArr | complex) -> Row:
+        """Multiply both components by ``f``."""
+        return Row(self.c0 * f, self.c1 * f, self.upper)
+
+
+def row_slash(r: Row, v: AnyArr) -> Row:
+    """r . (gamma^mu v_mu) for a contravariant vector v (shape (4, ...)).
+
+    upper block a: a (v.sigma), giving a lower block; lower block b: b (v.sigmabar), giving an upper block.
+    """
+    v0, v1, v2, v3 = v[0], v[1], v[2], v[3]
+    tp = v1 + 1j * v2
+    tm = v1 - 1j * v2
+    if r.upper:
+        # v.sigma = [[v0 - v3, -(v1 - i v2)], [-(v1 + i v2), v0 + v3]]
+        return Row(r.c0 * (v0 - v3) - r.c1 * tp, -r.c0 * tm + r.c1 * (v0 + v3), False)
+    # v.sigmabar = [[v0 + v3, v1 - i v2], [v1 + i v2, v0 - v3]]
+    return Row(r.c0 * (v0 + v3) + r.c1 * tp, r.c0 * tm + r.c1 * (v0 - v3), True)
+
+
+def _v3(x: AnyArr, p1: AnyArr, y: AnyArr, p2: AnyArr) -> AnyArr:
+    """Colour-ordered 3-gluon vertex V3^mu(X, P1; Y, P2)."""
+    return (  # type: ignore[no-any-return]
+        x * minkowski(2.0 * p1 + p2, y) + minkowski(x, y) * (p2 - p1) - y * minkowski(p1 + 2.0 * p2, x)
+    )
+
+
+def _v4(j1: AnyArr, j2: AnyArr, j3: AnyArr) -> AnyArr:
+    """Colour-ordered 4-gluon vertex V4^mu(J1, J2, J3)."""
+    return 2.0 * j2 * minkowski(j1, j3) - j3 * minkowski(j1, j2) - j1 * minkowski(j2, j3)  # type: ignore[no-any-return]
+
+
+class GluonCurrents:
+    """Memoised colour-ordered gluon currents J(pi) for consecutive blocks pi of leaves.
+
+    Parameters
+    ----------
+    eps : sequence of ndarray, shape (4, *h, N)
+        Leaf "polarisations" (external gluon vectors, or off-shell currents of other quark lines).
+    momenta : sequence of ndarray, float64, shape (4, *h, N)
+        Outgoing momenta carried by the leaves.
+    multi : bool
+        If False, blocks of more than one leaf vanish (no 3- and 4-gluon vertices).
+    """
+
+    def __init__(self, eps: Sequence[AnyArr], momenta: Sequence[AnyArr], multi: bool = True) -> None:
+        self._eps = list(eps)
+        self._mom = list(momenta)
+        self._multi = multi
+        self._cache: dict[tuple[int, ...], tuple[AnyArr | None, AnyArr]] = {}
+
+    def momentum(self, block: tuple[int, ...]) -> AnyArr:
+        """Sum of the leaf momenta of ``block``."""
+        total = self._mom[block[0]]
+        for i in block[1:]:
+            total = total + self._mom[i]
+        return total
+
+    def get(self, block: tuple[int, ...]) -> tuple[AnyArr | None, AnyArr]:
+        """(J, P) for an ordered block of leaf indices; J is None where it vanishes identically."""
+        hit = self._cache.get(block)
+        if hit is not None:
+            return hit
+        p = self.momentum(block)
+        cur: AnyArr | None
+        if len(block) == 1:
+            cur = self._eps[block[0]]
+        elif not self._multi:
+            cur = None
+        else:
+            total: AnyArr | None = None
+            m = len(block)
+            for cut in range(1, m):
+                jl, pl = self.get(block[:cut])
+                jr, pr = self.get(block[cut:])
+                if jl is None or jr is None:
+                    continue
+                term = _v3(jl, pl, jr, pr)  # times (-i)
+                total = -1j * term if total is None else total - 1j * term
+            for c1 in range(1, m - 1):
+                for c2 in range(c1 + 1, m):
+                    j1, _ = self.get(block[:c1])
+                    j2, _ = self.get(block[c1:c2])
+                    j3, _ = self.get(block[c2:])
+                    if j1 is None or j2 is None or j3 is None:
+                        continue
+                    term = _v4(j1, j2, j3)  # times (+i)
+                    total = 1j * term if total is None else total + 1j * term
+            cur = None if total is None else total * (-1j / minkowski(p, p))
+        self._cache[block] = (cur, p)
+        return cur, p
+
+
+def quark_line(
+    ubar: Row,
+    vbar_end: tuple[AnyArr, AnyArr],
+    p_quark: AnyArr,
+    order: Sequence[int],
+    currents: GluonCurrents,
+    boson: tuple[AnyArr, AnyArr] | None,
+    memo: dict[tuple[object, ...], Row] | None = None,
+) -> AnyArr:
+    """Colour-ordered amplitude ubar(q) [...] v(qbar) with the leaves attached in ``order``.
+
+    Parameters
+    ----------
+    ubar : Row
+        Outgoing-quark row spinor (its block fixes the chirality of the line).
+    vbar_end : (ndarray, ndarray)
+        The two non-zero components of v(qbar) in the block the chain ends in.
+    p_quark : ndarray, float64, shape (4, *h, N)
+        Outgoing quark momentum.
+    order : sequence of int
+        Leaf indices along the line from the quark to the antiquark.
+    currents : GluonCurrents
+        Leaf currents.
+    boson : (eps_V, P_V) or None
+        Boson vector (couplings included) and its outgoing momentum; inserted at every position.
+        ``None``: no boson on this line.
+    memo : dict, optional
+        Shared prefix cache (pass the same dict for every ordering of the same line).
+
+    Returns
+    -------
+    ndarray, complex128, shape (*h, N)
+    """
+    memo = {} if memo is None else memo
+    n = len(order)
+    pv = None if boson is None else boson[1]
+
+    def prop(r: Row, p: AnyArr) -> Row:
+        return row_slash(r, p).scale(1j / minkowski(p, p))
+
+    def u0(k: int) -> Row:
+        key: tuple[object, ...] = ("0", tuple(order[:k]))
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        if k == 0:
+            return ubar
+        acc: Row | None = None
+        for j in range(k):
+            cur, _ = currents.get(tuple(order[j:k]))
+            if cur is None:
+                continue
+            t = row_slash(u0(j), cur).scale(1j)
+            acc = t if acc is None else acc + t
+        if acc is None:
+            raise ValueError("empty quark-line current")
+        p = p_quark + currents.momentum(tuple(order[:k]))
+        out = prop(acc, p)
+        memo[key] = out
+        return out
+
+    def uv_tilde(k: int) -> Row:
+        assert boson is not None
+        acc = row_slash(u0(k), boson[0])
+        for j in range(k):
+            cur, _ = currents.get(tuple(order[j:k]))
+            if cur is None:
+                continue
+            acc = acc + row_slash(uv(j), cur).scale(1j)
+        return acc
+
+    def uv(k: int) -> Row:
+        key: tuple[object, ...] = ("V", tuple(order[:k]))
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        assert pv is not None
+        p = p_quark + pv
+        if k:
+            p = p + currents.momentum(tuple(order[:k]))
+        out = prop(uv_tilde(k), p)
+        memo[key] = out
+        return out
+
+    if boson is None:
+        acc: Row | None = None
+        for j in range(n):
+            cur, _ = currents.get(tuple(order[j:n]))
+            if cur is None:
+                continue
+            t = row_slash(u0(j), cur).scale(1j)
+            acc = t if acc is None else acc + t
+        if acc is None:
+            raise ValueError("quark line without boson needs at least one leaf")
+        last = acc
+    else:
+        last = uv_tilde(n)
+    return last.c0 * vbar_end[0] + last.c1 * vbar_end[1]  # type: ignore[no-any-return]
+
+
+def line_current(
+    ubar: Row,
+    vbar_end: tuple[AnyArr, AnyArr],
+    p_quark: AnyArr,
+    p_antiquark: AnyArr,
+    boson: tuple[AnyArr, AnyArr] | None,
+) -> tuple[AnyArr, AnyArr]:
+    """Off-shell gluon current emitted by a quark line (optionally with the boson on it).
+
+    J^mu = (-i/P^2) ubar(q) [...] (i gamma^mu) [...] v(qbar), the vertex summed over its positions relative
+    to the boson; P = p_q + p_qbar (+ P_V) is the momentum the current carries away as an outgoing leaf.
+
+    Returns
+    -------
+    current : ndarray, complex128, shape (4, *h, N)
+    momentum : ndarray, float64, shape (4, *h, N)
+    """
+    p = p_quark + p_antiquark
+    if boson is not None:
+        p = p + boson[1]
+    comps = []
+    metric = (1.0, -1.0, -1.0, -1.0)
+    for nu in range(4):
+        unit = np.zeros((4,) + (1,) * (p.ndim - 1))
+        unit[nu] = 1.0
+        gl = GluonCurrents([unit], [-p])
+        amp = quark_line(ubar, vbar_end, p_quark, [0], gl, boson)  # = i * chain_nu (covariant)
+        comps.append(metric[nu] * amp)
+    shape = np.broadcast_shapes(*(c.shape for c in comps))
+    cur = np.stack([np.broadcast_to(c, shape) for c in comps]) * (-1j / minkowski(p, p))
+    return cur, p

@@ -1,0 +1,315 @@
+"""Full-colour, helicity-summed |M|^2 for e+e- -> gamma*/Z -> q qbar + n g (n <= 3) and q qbar Q Qbar (+ g).
+
+Normalisation of Sherpa's MEProcess (shared/data/sherpa-ee/README.md): (1/4) spin average of the beams,
+summed over final-state helicities and colours, divided by prod_f n_f! of identical final-state particles,
+couplings included (e^2 = 4 pi alpha, g_s^2 = 4 pi alpha_s).
+
+Amplitudes (reference/physics.md §1.2-1.5): colour-ordered Berends-Giele recursion along the quark line(s);
+helicities are summed with broadcasting over one axis per gluon (two real linear polarisations) and one axis
+for the lepton chirality, the quark-line chiralities in a loop; colour by the colour matrices of
+:mod:`.colour`.  Two quark lines: the line that does not carry the boson (or the gluon) enters as an
+off-shell gluon current of the other; the identical-flavour exchange term (qbar <-> Qbar) enters with a
+relative minus sign.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .berends_giele import GluonCurrents, Row, line_current, quark_line
+from .colour import (
+    four_quark_colour_matrix,
+    four_quark_gluon_colour_matrix,
+    one_line_colour_matrix,
+    orderings,
+)
+from .couplings import EWParams, boson_couplings
+from .wavefunctions import lepton_currents, linear_polarisations, weyl_spinors
+
+__all__ = ["Process", "UnsupportedProcessError", "classify", "matrix_element", "supports"]
+
+F8 = npt.NDArray[np.float64]
+AnyArr = npt.NDArray[Any]
+
+_QUARKS = (1, 2, 3, 4, 5)
+
+
+class UnsupportedProcessError(ValueError):
+    """The built-in ME cannot evaluate this particle content."""
+
+
+@dataclass(frozen=True)
+class Process:
+    """Index bookkeeping of a supported process.
+
+    Attributes
+    ----------
+    e_minus, e_plus : int
+        Positions of the incoming e- and e+.
+    gluons : tuple of int
+        Positions of the final-state gluons.
+    pairs : tuple of (int, int, int)
+        (quark position, antiquark position, flavour) per quark line; for identical flavours the pairing
+        with the lower antiquark position first.
+    identical : bool
+        Two quark lines of the same flavour (exchange term needed).
+    symmetry : int
+        prod_f n_f! of identical final-state particles.
+    """
+
+    e_minus: int
+    e_plus: int
+    gluons: tuple[int, ...]
+    pairs: tuple[tuple[int, int, int], ...]
+    identical: bool
+    symmetry: int
+
+
+def classify(pdg: Sequence[int]) -> Process:
+    """Map a PDG list (incoming e-, e+ first, final state in any order) to a :class:`Process`.
+
+    Raises
+    ------
+    UnsupportedProcessError
+        For anything other than e+e- -> q qbar + n g (n <= 3) or q qbar Q Qbar (+ g), q in d, u, s, c, b.
+    """
+    ids = [int(x) for x in pdg]
+    where = f"process with pdg {ids}"
+    if len(ids) < 4 or sorted(ids[:2]) != [-11, 11]:
+        raise UnsupportedProcessError(f"{where}: expected incoming e- e+ (11, -11) first, found {ids[:2]}")
+    final = ids[2:]
+    gluons = tuple(2 + i for i, x in enumerate(final) if x == 21)
+    quarks = [(2 + i, x) for i, x in enumerate(final) if x in _QUARKS]
+    antis = [(2 + i, -x) for i, x in enumerate(final) if -x in _QUARKS]
+    other = [x for x in final if x != 21 and abs(x) not in _QUARKS]
+    if other:
+        raise UnsupportedProcessError(
+            f"{where}: final-state particles {other} are not gluons or light quarks"
+        )
+    if sorted(f for _, f in quarks) != sorted(f for _, f in antis):
+        raise UnsupportedProcessError(f"{where}: quark and antiquark flavours do not pair up")
+    nq = len(quarks)
+    if nq == 1 and len(gluons) > 3:
+        raise UnsupportedProcessError(f"{where}: at most 3 gluons with one quark pair, found {len(gluons)}")
+    if nq == 2 and len(gluons) > 1:
+        raise UnsupportedProcessError(f"{where}: at most 1 gluon with two quark pairs, found {len(gluons)}")
+    if nq not in (1, 2):
+        raise UnsupportedProcessError(f"{where}: one or two quark pairs are supported, found {nq}")
+    pairs: list[tuple[int, int, int]] = []
+    used: set[int] = set()
+    for pos, flav in quarks:
+        anti = next(a for a, f in antis if f == flav and a not in used)
+        used.add(anti)
+        pairs.append((pos, anti, flav))
+    identical = nq == 2 and pairs[0][2] == pairs[1][2]
+    symmetry = math.prod(math.factorial(c) for c in Counter(final).values())
+    return Process(ids.index(11), ids.index(-11), gluons, tuple(pairs), identical, symmetry)
+
+
+def supports(pdg: Sequence[int]) -> bool:
+    """True if :func:`matrix_element` can evaluate this particle content."""
+    try:
+        classify(pdg)
+    except UnsupportedProcessError:
+        return False
+    return True
+
+
+class _Kin:
+    """Per-batch kinematics with the helicity-axis layout (4, lepton, gluon_1..gluon_m, N)."""
+
+    def __init__(self, momenta: F8, proc: Process, n_gluon_axes: int) -> None:
+        self.nax = 1 + n_gluon_axes
+        self.p = np.ascontiguousarray(np.moveaxis(momenta, -1, 0))  # (4, N, n)
+        n_ev = momenta.shape[0]
+        self.n_ev = n_ev
+        pa = self.p[:, :, proc.e_minus]
+        pb = self.p[:, :, proc.e_plus]
+        cur = lepton_currents(pa, pb)  # (4, 2, N)
+        self.lepton = cur.reshape((4, 2) + (1,) * n_gluon_axes + (n_ev,))
+        self.q_in = self.mom(pa + pb)
+        self.s = pa[0] * pb[0] * 2.0 - 2.0 * np.sum(pa[1:] * pb[1:], axis=0)
+
+    def mom(self, v: F8) -> F8:
+        """A (4, N) array reshaped to (4, 1.., N)."""
+        return v.reshape((4,) + (1,) * self.nax + (self.n_ev,))
+
+    def particle(self, i: int) -> F8:
+        """Momentum of particle ``i`` with the helicity layout."""
+        return self.mom(self.p[:, :, i])
+
+    def gluon_eps(self, i: int, axis: int) -> F8:
+        """Polarisations of particle ``i`` on gluon helicity axis ``axis`` (0-based)."""
+        eps = linear_polarisations(self.p[:, :, i])  # (4, 2, N)
+        shape = [4] + [1] * self.nax + [self.n_ev]
+        shape[2 + axis] = 2
+        return eps.reshape(shape)
+
+    def spinor_end(self, i: int, left: bool, quark: bool) -> tuple[AnyArr, AnyArr]:
+        """Quark row components (conjugated) or antiquark column components for chirality ``left``."""
+        zeta, eta = weyl_spinors(self.p[:, :, i])
+        sp = zeta if left else eta
+        if quark:
+            sp = np.conj(sp)
+        shape = (1,) * self.nax + (self.n_ev,)
+        return sp[0].reshape(shape), sp[1].reshape(shape)
+
+    def ubar(self, i: int, left: bool) -> Row:
+        """Outgoing-quark row spinor: ubar_L = [0, zeta^dagger], ubar_R = [eta^dagger, 0]."""
+        c0, c1 = self.spinor_end(i, left, quark=True)
+        return Row(c0, c1, upper=not left)
+
+    def boson(self, flavour: int, left: bool, params: EWParams) -> tuple[AnyArr, AnyArr]:
+        """(eps_V, outgoing momentum -Q) with couplings for a quark line of this flavour and chirality."""
+        s_val = float(self.s[0])
+        if not np.allclose(self.s, s_val, rtol=1e-12, atol=0.0):
+            kk = [boson_couplings(flavour, float(x), params) for x in self.s]
+            coup = np.array([[k[le][0 if left else 1] for k in kk] for le in range(2)])
+            coup = coup.reshape((2,) + (1,) * (self.nax - 1) + (self.n_ev,))
+        else:
+            k = boson_couplings(flavour, s_val, params)
+            coup = np.array([k[0][0 if left else 1], k[1][0 if left else 1]])
+            coup = coup.reshape((2,) + (1,) * (self.nax - 1) + (1,))
+        return self.lepton * coup, -self.q_in
+
+
+def _colour_sum(amps: list[AnyArr], cmat: F8) -> F8:
+    """sum_hel sum_kl A_k^* C_kl A_l over every axis but the last."""
+    shape = np.broadcast_shapes(*(a.shape for a in amps))
+    stack = np.stack([np.broadcast_to(a, shape) for a in amps])
+    mixed = np.tensordot(cmat, stack, axes=(1, 0))
+    val = (stack.real * mixed.real + stack.imag * mixed.imag).reshape(-1, shape[-1])
+    return np.asarray(val.sum(axis=0))
+
+
+def _one_line(kin: _Kin, proc: Process, params: EWParams) -> F8:
+    iq, iqb, flav = proc.pairs[0]
+    ng = len(proc.gluons)
+    eps = [kin.gluon_eps(g, k) for k, g in enumerate(proc.gluons)]
+    moms = [kin.particle(g) for g in proc.gluons]
+    cur = GluonCurrents(eps, moms)
+    orders = orderings(ng)
+    total = np.zeros(kin.n_ev)
+    pq = kin.particle(iq)
+    for left in (True, False):
+        ubar = kin.ubar(iq, left)
+        vend = kin.spinor_end(iqb, left, quark=False)
+        boson = kin.boson(flav, left, params)
+        memo: dict[tuple[object, ...], Row] = {}
+        amps = [quark_line(ubar, vend, pq, o, cur, boson, memo) for o in orders]
+        total += _colour_sum(amps, one_line_colour_matrix(ng))
+    return total * params.gs2**ng
+
+
+def _two_line_amps(
+    kin: _Kin,
+    q1: int,
+    a2: int,
+    f12: int,
+    q3: int,
+    a4: int,
+    f34: int,
+    gl: int | None,
+    l12: bool,
+    l34: bool,
+    params: EWParams,
+) -> list[AnyArr]:
+    """Partial amplitudes of q(1) qbar(2) Q(3) Qbar(4) (+ g): [A] or [A1..A4] in the colour.py basis."""
+    u1, v2 = kin.ubar(q1, l12), kin.spinor_end(a2, l12, quark=False)
+    u3, v4 = kin.ubar(q3, l34), kin.spinor_end(a4, l34, quark=False)
+    p1, p2, p3, p4 = (kin.particle(i) for i in (q1, a2, q3, a4))
+    b12 = kin.boson(f12, l12, params)
+    b34 = kin.boson(f34, l34, params)
+    g12_0 = line_current(u1, v2, p1, p2, None)
+    g12_v = line_current(u1, v2, p1, p2, b12)
+    g34_0 = line_current(u3, v4, p3, p4, None)
+    g34_v = line_current(u3, v4, p3, p4, b34)
+    if gl is None:
+        cur_a = GluonCurrents([g34_0[0]], [g34_0[1]])
+        cur_b = GluonCurrents([g34_v[0]], [g34_v[1]])
+        amp = quark_line(u1, v2, p1, [0], cur_a, b12) + quark_line(u1, v2, p1, [0], cur_b, None)
+        return [amp]
+    eg, pg = kin.gluon_eps(gl, 0), kin.particle(gl)
+    # gluon on line 12 or on the exchanged gluon: line-12 recursion with leaves (g, G34)
+    on12_v = GluonCurrents([eg, g34_0[0]], [pg, g34_0[1]])
+    on12_0 = GluonCurrents([eg, g34_v[0]], [pg, g34_v[1]])
+    # gluon on line 34 only (no 3-gluon vertex: counted above)
+    on34_v = GluonCurrents([eg, g12_0[0]], [pg, g12_0[1]], multi=False)
+    on34_0 = GluonCurrents([eg, g12_v[0]], [pg, g12_v[1]], multi=False)
+    out = []
+    for order in ([0, 1], [1, 0]):
+        out.append(quark_line(u1, v2, p1, order, on12_v, b12) + quark_line(u1, v2, p1, order, on12_0, None))
+    for order in ([0, 1], [1, 0]):
+        out.append(quark_line(u3, v4, p3, order, on34_v, b34) + quark_line(u3, v4, p3, order, on34_0, None))
+    return out
+
+
+def _two_lines(kin: _Kin, proc: Process, params: EWParams) -> F8:
+    (q1, a2, f12), (q3, a4, f34) = proc.pairs
+    gl = proc.gluons[0] if proc.gluons else None
+    total = np.zeros(kin.n_ev)
+    if gl is None:
+        cmat = four_quark_colour_matrix(proc.identical)
+    else:
+        cmat = four_quark_gluon_colour_matrix(proc.identical)
+    for l12 in (True, False):
+        for l34 in (True, False):
+            amps = _two_line_amps(kin, q1, a2, f12, q3, a4, f34, gl, l12, l34, params)
+            if proc.identical:
+                # antiquarks exchanged: q(1) with qbar(4), Q(3) with Qbar(2); relative minus sign.
+                # The chirality of a line follows its quark; its antiquark spinor must match it.
+                exch = _two_line_amps(kin, q1, a4, f12, q3, a2, f34, gl, l12, l34, params)
+                if l12 == l34:
+                    total += _colour_sum(amps + [-a for a in exch], cmat)
+                else:
+                    # different external antiquark helicities: the two terms do not interfere
+                    k = len(amps)
+                    total += _colour_sum(amps, cmat[:k, :k]) + _colour_sum(exch, cmat[k:, k:])
+                continue
+            total += _colour_sum(amps, cmat)
+    return total * params.gs2 ** (2 + len(proc.gluons))
+
+
+def matrix_element(momenta: F8, pdg: Sequence[int], params: EWParams | None = None) -> F8:
+    """Exact tree-level |M|^2 in the fame-dump (Sherpa MEProcess) normalisation.
+
+    Parameters
+    ----------
+    momenta : ndarray, float64, shape (N, n, 4)
+        (E, px, py, pz) in GeV, particles in the order of ``pdg``; massless.
+    pdg : sequence of int
+        Incoming e- and e+ first (either order), then the final state in any order.
+    params : EWParams, optional
+        Couplings; default: those of the Sherpa reference data.
+
+    Returns
+    -------
+    ndarray, float64, shape (N,)
+        |M|^2 in GeV^(4 - 2 n_out).
+
+    Raises
+    ------
+    UnsupportedProcessError
+        If the particle content is not supported (see :func:`classify`).
+    """
+    proc = classify(pdg)
+    mom = np.asarray(momenta, dtype=np.float64)
+    if mom.ndim != 3 or mom.shape[1:] != (len(pdg), 4):
+        raise ValueError(f"momenta must have shape (N, {len(pdg)}, 4) for pdg {list(pdg)}, found {mom.shape}")
+    params = EWParams() if params is None else params
+    if len(mom) == 0:
+        return np.zeros(0)
+    if len(proc.pairs) == 1:
+        kin = _Kin(mom, proc, len(proc.gluons))
+        val = _one_line(kin, proc, params)
+    else:
+        kin = _Kin(mom, proc, len(proc.gluons))
+        val = _two_lines(kin, proc, params)
+    return np.asarray(val / (4.0 * proc.symmetry))
