@@ -1,0 +1,399 @@
+"""The surrogate bundle (SPEC §3.5): one ONNX model per reduced group, a manifest and a run-card snippet.
+
+Layout::
+
+    BUNDLE/manifest.json          groups, members and permutations, model files, sha256, figures
+    BUNDLE/models/<group>.onnx    one fame-onnx/1 model per reduced group (SPEC §3.4)
+    BUNDLE/sherpa-snippet.yaml    MLHANDLER block for surrogate-enabled Sherpa builds
+    BUNDLE/report/                written by ``fame validate``
+
+:func:`write_bundle` writes a complete bundle atomically (temporary folder + rename).  The Dask trainer
+(:mod:`sherpa_plugin.orchestrate`) writes each model atomically as it finishes and commits the bundle by
+writing the manifest last with :func:`write_manifest`; a folder without a manifest is not a bundle.
+:meth:`Bundle.load` checks every model's sha256 against the manifest and its ONNX contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lhe_tools import EventBatch, atomic_dir, atomic_path
+from lhe_tools.groups import GroupMember, ReducedGroup, group_of
+
+if TYPE_CHECKING:
+    from fame_surrogate.export import OnnxSurrogate
+
+log = logging.getLogger(__name__)
+
+FORMAT = "fame-bundle/1"
+MANIFEST = "manifest.json"
+MODELS = "models"
+SNIPPET = "sherpa-snippet.yaml"
+
+F8 = npt.NDArray[np.float64]
+
+
+class BundleError(ValueError):
+    """A bundle folder is incomplete, altered or inconsistent; the message names the file and the problem."""
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in chunks of ``chunk`` bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_relpath(group_name: str) -> str:
+    """The bundle-relative path of a group's model, ``models/<group>.onnx``."""
+    if not group_name or "/" in group_name or group_name.startswith("."):
+        raise BundleError(f"group name {group_name!r} cannot be used as a model file name")
+    return f"{MODELS}/{group_name}.onnx"
+
+
+@dataclass(frozen=True)
+class BundleGroup:
+    """One manifest entry: a reduced group and its model.
+
+    Parameters
+    ----------
+    group : ReducedGroup
+        The group (representative name, pdg, members with their permutations).
+    model : str
+        Model file relative to the bundle root (``models/<group>.onnx``).
+    sha256 : str
+        Hex sha256 of the model file.
+    train : mapping
+        Training figures (``val_frac_within_1pct``, ``n_train``, ``seconds``, ...).
+    validation : mapping
+        Validation figures (filled by ``fame validate``; empty until then).
+    """
+
+    group: ReducedGroup
+    model: str
+    sha256: str
+    train: Mapping[str, Any] = field(default_factory=dict)
+    validation: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object stored in ``manifest.json`` under ``groups``."""
+        g = self.group
+        return {
+            "name": g.name,
+            "pdg": [int(x) for x in g.pdg],
+            "n_in": int(g.n_in),
+            "model": self.model,
+            "sha256": self.sha256,
+            "members": [
+                {
+                    "process": m.process,
+                    "pdg": [int(x) for x in m.pdg],
+                    "permutation": [int(x) for x in m.permutation],
+                }
+                for m in g.members
+            ],
+            "train": dict(self.train),
+            "validation": dict(self.validation),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any], where: str = MANIFEST) -> BundleGroup:
+        """Parse one ``groups`` entry of the manifest; ``where`` names the file in errors."""
+        try:
+            members = tuple(
+                GroupMember(
+                    process=str(m["process"]),
+                    pdg=tuple(int(x) for x in m["pdg"]),
+                    permutation=tuple(int(x) for x in m["permutation"]),
+                )
+                for m in obj["members"]
+            )
+            group = ReducedGroup(
+                name=str(obj["name"]),
+                pdg=tuple(int(x) for x in obj["pdg"]),
+                n_in=int(obj["n_in"]),
+                members=members,
+            )
+            return cls(
+                group=group,
+                model=str(obj["model"]),
+                sha256=str(obj["sha256"]),
+                train=dict(obj.get("train", {})),
+                validation=dict(obj.get("validation", {})),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            name = obj.get("name", "?") if isinstance(obj, Mapping) else "?"
+            raise BundleError(f"{where}: malformed group entry {name!r}: {err!r}") from err
+
+
+def write_manifest(
+    root: str | os.PathLike[str],
+    entries: Sequence[BundleGroup],
+    *,
+    failed: Sequence[Mapping[str, Any]] = (),
+    config: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    snippet: bool = True,
+) -> Path:
+    """Write ``sherpa-snippet.yaml``, then ``manifest.json`` (each atomically) into a bundle folder.
+
+    The model files named by ``entries`` must already be in place; their sha256 is checked here, so a
+    manifest never describes a file that is not there.
+
+    Parameters
+    ----------
+    root : path
+        Bundle folder.
+    entries : sequence of BundleGroup
+        The trained groups.
+    failed : sequence of mapping
+        Groups that failed (``name``, ``error``, ``traceback``), recorded for the user.
+    config : mapping, optional
+        The training configuration (JSON-able).
+    extra : mapping, optional
+        Further top-level manifest keys (e.g. ``inputs``, ``seconds``).
+    snippet : bool
+        Also write ``sherpa-snippet.yaml`` (needs :mod:`sherpa_plugin.snippet`).
+
+    Returns
+    -------
+    Path
+        The manifest file.
+    """
+    root = Path(root)
+    names = [e.group.name for e in entries]
+    if len(set(names)) != len(names):
+        raise BundleError(f"{root}: duplicate group names {sorted(n for n in names if names.count(n) > 1)}")
+    for e in entries:
+        got = sha256_file(root / e.model)
+        if got != e.sha256:
+            raise BundleError(f"{root / e.model}: sha256 {got} differs from the recorded {e.sha256}")
+    snippet_file: str | None = None
+    text = _snippet_text(entries) if snippet and entries else None
+    if text is not None:
+        with atomic_path(root / SNIPPET) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        snippet_file = SNIPPET
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "groups": [e.to_json() for e in entries],
+        "failed": [dict(f) for f in failed],
+        "snippet": snippet_file,
+        "config": dict(config or {}),
+    }
+    manifest.update(extra or {})
+    path = root / MANIFEST
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1, default=_json_default) + "\n", encoding="utf-8")
+    return path
+
+
+def _snippet_text(entries: Sequence[BundleGroup]) -> str | None:
+    """The run-card snippet mapping every member process to its group's ONNX file (bundle-relative)."""
+    try:
+        from .snippet import make_snippet
+    except ImportError as err:  # sherpa_plugin.snippet is a separate module; a bundle is usable without it
+        log.warning("no sherpa-snippet.yaml written: sherpa_plugin.snippet is not available (%s)", err)
+        return None
+    members = {m.process: e.model for e in entries for m in e.group.members}
+    return make_snippet(members)
+
+
+def write_bundle(
+    out: str | os.PathLike[str],
+    entries: Iterable[tuple[ReducedGroup, str | os.PathLike[str], Mapping[str, Any]]],
+    *,
+    config: Mapping[str, Any] | None = None,
+    failed: Sequence[Mapping[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+    snippet: bool = True,
+) -> Path:
+    """Write a complete bundle atomically: build it in a temporary folder, then rename it onto ``out``.
+
+    Parameters
+    ----------
+    out : path
+        Bundle folder (replaced as a whole if it exists).
+    entries : iterable of (ReducedGroup, model path, train figures)
+        Each group with an exported fame-onnx/1 file and its training figures.
+    config, failed, extra, snippet
+        As for :func:`write_manifest`.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        (tmp / MODELS).mkdir()
+        groups: list[BundleGroup] = []
+        for group, src, train in entries:
+            rel = model_relpath(group.name)
+            shutil.copyfile(src, tmp / rel)
+            groups.append(BundleGroup(group=group, model=rel, sha256=sha256_file(tmp / rel), train=train))
+        write_manifest(tmp, groups, failed=failed, config=config, extra=extra, snippet=snippet)
+    return out
+
+
+class Bundle:
+    """A loaded, verified bundle: maps every member process to its group's ONNX surrogate.
+
+    Use :meth:`load`; the constructor takes already parsed parts.
+    """
+
+    def __init__(self, root: Path, manifest: Mapping[str, Any], entries: Sequence[BundleGroup]) -> None:
+        self.root = root
+        self.manifest = dict(manifest)
+        self.entries: tuple[BundleGroup, ...] = tuple(entries)
+        self._by_name = {e.group.name: e for e in self.entries}
+        self._sessions: dict[str, OnnxSurrogate] = {}
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, verify: bool = True) -> Bundle:
+        """Read ``manifest.json``, check every model's sha256 and (with ``verify``) its ONNX contract.
+
+        Raises
+        ------
+        BundleError
+            Missing or malformed manifest, missing model file, sha256 mismatch, or a model whose
+            contract metadata (process, pdg) does not match its manifest entry.
+        """
+        root = Path(path)
+        mpath = root / MANIFEST
+        if not mpath.is_file():
+            raise BundleError(
+                f"{root}: no {MANIFEST}; not a fame bundle (or its training never finished: rerun fame train)"
+            )
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise BundleError(f"{mpath}: not valid JSON ({err})") from err
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+            raise BundleError(f"{mpath}: format {found!r}, this fame reads {FORMAT!r}")
+        entries = [BundleGroup.from_json(g, str(mpath)) for g in manifest.get("groups", [])]
+        for e in entries:
+            file = root / e.model
+            if not file.is_file():
+                raise BundleError(f"{mpath}: group {e.group.name!r} names {e.model}, which does not exist")
+            got = sha256_file(file)
+            if got != e.sha256:
+                raise BundleError(
+                    f"{file}: sha256 {got} does not match {e.sha256} recorded in {mpath} "
+                    "(the model was changed after the bundle was written)"
+                )
+        bundle = cls(root, manifest, entries)
+        if verify:
+            for e in entries:
+                bundle._session(e)
+        return bundle
+
+    @property
+    def groups(self) -> list[ReducedGroup]:
+        """The reduced groups, in manifest order."""
+        return [e.group for e in self.entries]
+
+    @property
+    def processes(self) -> list[str]:
+        """Every member process name the bundle covers."""
+        return [m.process for e in self.entries for m in e.group.members]
+
+    def entry(self, group_name: str) -> BundleGroup:
+        """The manifest entry of a group by its (representative) name."""
+        try:
+            return self._by_name[group_name]
+        except KeyError:
+            names = sorted(self._by_name)
+            raise KeyError(f"{self.root}: no group {group_name!r}; groups are {names}") from None
+
+    def _session(self, e: BundleGroup) -> OnnxSurrogate:
+        sess = self._sessions.get(e.group.name)
+        if sess is None:
+            from fame_surrogate.export import ContractError, OnnxSurrogate
+
+            file = self.root / e.model
+            try:
+                sess = OnnxSurrogate(file, expected_process=e.group.name)
+            except ContractError as err:
+                raise BundleError(f"{file}: {err}") from err
+            if tuple(int(x) for x in sess.pdg) != e.group.pdg:
+                raise BundleError(
+                    f"{file}: model pdg {list(sess.pdg)} differs from the manifest's {list(e.group.pdg)}"
+                )
+            self._sessions[e.group.name] = sess
+        return sess
+
+    def surrogate_for(self, process: str) -> tuple[OnnxSurrogate, GroupMember]:
+        """The surrogate of the group containing ``process`` and the member (with its permutation).
+
+        Raises
+        ------
+        KeyError
+            ``process`` is in no group (the message lists the nearest names).
+        """
+        group, member = group_of(self.groups, process)
+        return self._session(self._by_name[group.name]), member
+
+    def covers(self, process: str) -> bool:
+        """Whether some group of the bundle has ``process`` as a member."""
+        return any(m.process == process for e in self.entries for m in e.group.members)
+
+    def predict(self, batch: EventBatch) -> tuple[F8, F8]:
+        """Surrogate |M|² and its replica spread at the batch's momenta.
+
+        The batch's particles are mapped into the representative's order with the member's
+        permutation.  A batch whose ``process`` is empty or not a member is looked up by its pdg's
+        canonical channel (and reordered into canonical order first).
+
+        Parameters
+        ----------
+        batch : EventBatch
+            Events of one channel, momenta (N, n, 4) float64 in GeV.
+
+        Returns
+        -------
+        me2, me2_std : ndarray, float64, shape (N,)
+            In the fame-dump normalisation.
+        """
+        momenta, process = self._member_momenta(batch)
+        sess, member = self.surrogate_for(process)
+        perm = np.asarray(member.permutation, dtype=np.int64)
+        me2, std = sess.predict(np.ascontiguousarray(momenta[:, perm, :]))
+        return np.asarray(me2, dtype=np.float64), np.asarray(std, dtype=np.float64)
+
+    def _member_momenta(self, batch: EventBatch) -> tuple[F8, str]:
+        """The batch momenta in its member's (canonical) particle order, and the member name."""
+        if batch.process and self.covers(batch.process):
+            member = next(m for e in self.entries for m in e.group.members if m.process == batch.process)
+            if tuple(int(x) for x in batch.pdg) == member.pdg:
+                return batch.momenta, batch.process
+        from lhe_tools.process import canonical_channel
+
+        name, order = canonical_channel([int(x) for x in batch.pdg], batch.n_in)
+        return batch.momenta[:, np.asarray(order, dtype=np.int64), :], name
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in the bundle manifest")

@@ -1,0 +1,74 @@
+"""``fame train DATA... --out BUNDLE``: one surrogate per reduced group, trained on Dask, as a bundle."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from . import add_json_flag
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` subcommand."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "train",
+        help="train one surrogate per reduced group and write the bundle",
+        description=(
+            "Read DATA (fame dumps or event files with |M|^2), group the channels into reduced groups, "
+            "train one surrogate per group on Dask (a LocalCluster sized to this machine, or the scheduler "
+            "given by --scheduler / DASK_SCHEDULER_ADDRESS) and write BUNDLE (models/<group>.onnx, "
+            "manifest.json, sherpa-snippet.yaml).  Rerunning skips groups whose model is up to date.  "
+            "Exit status 2 when some group failed (the others are in the bundle)."
+        ),
+    )
+    p.add_argument("data", nargs="+", metavar="DATA", help="event files or folders of them")
+    p.add_argument("--out", required=True, metavar="BUNDLE", help="bundle folder to write")
+    p.add_argument("--model", choices=("dipole", "mlp"), default=None, help="model kind (default: dipole)")
+    p.add_argument("--replicas", type=int, default=None, metavar="R", help="ensemble replicas per group")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs per replica")
+    p.add_argument("--max-points", type=int, default=None, help="train on at most this many points per group")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-clock budget per group")
+    p.add_argument("--seed", type=int, default=None, help="seed of split, initialisation and shuffling")
+    p.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="local Dask workers (default: cores)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train the bundle; the result has ``groups``, ``seconds`` and per group ``val_frac_within_1pct``."""
+    from fame_surrogate.train import TrainConfig
+
+    from ..orchestrate import train_bundle
+
+    changes = {
+        "model": args.model,
+        "replicas": args.replicas,
+        "epochs": args.epochs,
+        "max_points": args.max_points,
+        "max_seconds": args.max_seconds,
+        "seed": args.seed,
+    }
+    config = dataclasses.replace(TrainConfig(), **{k: v for k, v in changes.items() if v is not None})
+    result = train_bundle(
+        args.data,
+        args.out,
+        config,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        progress=not args.no_progress,
+    )
+    if result["failed"]:
+        names = [g["name"] for g in result["groups"] if g["status"] == "failed"]
+        print(f"fame train: {result['failed']} group(s) failed: {', '.join(names)} "
+              f"(tracebacks above and in {result['manifest']})", file=sys.stderr)
+        if args.json:
+            print(json.dumps(result))
+        raise SystemExit(2)
+    return result
