@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from .couplings import EWParams
+from .couplings import EWParams, params_from_meta
 from .ee_jets import UnsupportedProcessError, matrix_element, supports
 from .generate import ee_jets_pdg, generate_ee
 
-__all__ = ["EWParams", "UnsupportedProcessError", "ee_jets_pdg", "generate_ee", "matrix_element", "supports"]
+__all__ = [
+    "EWParams",
+    "UnsupportedProcessError",
+    "ee_jets_pdg",
+    "generate_ee",
+    "matrix_element",
+    "params_from_meta",
+    "supports",
+]
 
 
 def __dir__() -> list[str]:

@@ -8,7 +8,9 @@ sin^2(theta_W) = 1 - mu_W^2 / mu_Z^2 (complex) and alpha = sqrt(2) G_F |mu_W^2 s
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["EWParams", "boson_couplings", "quark_charge", "quark_isospin"]
 
@@ -127,3 +129,35 @@ def boson_couplings(flavour: int, s: float, params: EWParams) -> list[list[compl
             row.append(params.e2 * (qe * qq / s + z))
         out.append(row)
     return out
+
+
+def params_from_meta(meta: Mapping[str, Any]) -> EWParams:
+    """The :class:`EWParams` that reproduce a fame dump, from its metadata.
+
+    Reads ``alpha_s``, ``alpha_qed`` and the EW masses and widths where present (Sherpa reference dumps and
+    :func:`fame_surrogate.me.generate_ee` output both record them); a dump whose ``exchange`` says
+    "only" (Sherpa with the Z switched off) or whose ``ew.z_exchange`` is false gets ``z_exchange=False``.
+
+    Parameters
+    ----------
+    meta : mapping
+        Dump metadata.
+
+    Returns
+    -------
+    EWParams
+    """
+    ew = meta.get("ew") or {}
+    base = EWParams()
+    z_on = bool(ew.get("z_exchange", True)) and "only" not in str(meta.get("exchange", ""))
+    alpha = meta.get("alpha_qed", ew.get("alpha_qed"))
+    return EWParams(
+        gf=float(ew.get("GF", base.gf)),
+        mz=float(ew.get("MZ", base.mz)),
+        gamma_z=float(ew.get("GammaZ", base.gamma_z)),
+        mw=float(ew.get("MW", base.mw)),
+        gamma_w=float(ew.get("GammaW", base.gamma_w)),
+        alpha_s=float(meta.get("alpha_s", base.alpha_s)),
+        alpha=None if alpha is None else float(alpha),
+        z_exchange=z_on,
+    )
