@@ -1,0 +1,371 @@
+"""ONNX export and loading by the ``fame-onnx/1`` contract (SPEC §3.4).
+
+One graph from raw momenta to ``me2`` and ``me2_std``: input ``momenta`` float64 ``[batch, n, 4]``, outputs
+float64 ``[batch]``; features, dipoles, φ terms, coefficient network and the sum over dipoles are all inside
+the graph.  ``metadata_props`` carry ``fame.contract``, ``fame.process``, ``fame.members``, ``fame.pdg``,
+``fame.sqrt_s``, ``fame.cuts``, ``fame.model``, ``fame.replicas``, ``fame.train``, ``fame.version``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from importlib import metadata as _pkg_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnx
+import onnxruntime as ort
+import torch
+from torch import Tensor, nn
+
+from lhe_tools import atomic_path
+
+from .models import Ensemble, Surrogate
+
+__all__ = [
+    "CONTRACT",
+    "DEFAULT_OPSET",
+    "METADATA_KEYS",
+    "ContractError",
+    "OnnxSurrogate",
+    "export_onnx",
+]
+
+#: the contract string stored as ``fame.contract``
+CONTRACT = "fame-onnx/1"
+#: opset of the exported graphs (the contract requires >= 17)
+DEFAULT_OPSET = 18
+#: metadata keys (without the ``fame.`` prefix) and whether their value is JSON
+METADATA_KEYS: dict[str, bool] = {
+    "contract": False,
+    "process": False,
+    "members": True,
+    "pdg": True,
+    "sqrt_s": False,
+    "cuts": True,
+    "model": False,
+    "replicas": False,
+    "train": True,
+    "version": False,
+}
+
+F8 = npt.NDArray[np.float64]
+
+
+class ContractError(ValueError):
+    """An ONNX file does not follow ``fame-onnx/1``, or is used for a process it was not trained for."""
+
+
+def _fame_version() -> str:
+    try:
+        return _pkg_metadata.version("fame")
+    except _pkg_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class _Graph(nn.Module):
+    """The exported function: momenta -> (me2, me2_std)."""
+
+    def __init__(self, model: Surrogate) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        me2, std = self.model(momenta)
+        return me2, std
+
+
+def _example_momenta(n: int, batch: int = 4) -> Tensor:
+    """Massless, momentum-conserving example points (only used to trace the graph)."""
+    from .phasespace import rambo
+
+    rng = np.random.default_rng(12345)
+    final = rambo(n - 2, 1000.0, batch, rng)
+    beams = np.zeros((batch, 2, 4))
+    beams[:, 0] = [500.0, 0.0, 0.0, 500.0]
+    beams[:, 1] = [500.0, 0.0, 0.0, -500.0]
+    return torch.from_numpy(np.concatenate([beams, final], axis=1))
+
+
+def _trace(model: Surrogate, example: Tensor, opset: int, dynamo: bool) -> onnx.ModelProto:
+    graph = _Graph(model).eval()
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exporter chatter (TracerWarning, deprecation notes) is not ours
+        if dynamo:
+            batch = torch.export.Dim("batch", min=1)
+            quiet = logging.getLogger("torch.onnx")
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)
+            with contextlib.redirect_stdout(io.StringIO()):
+                prog = torch.onnx.export(
+                    graph,
+                    (example,),
+                    input_names=["momenta"],
+                    output_names=["me2", "me2_std"],
+                    opset_version=opset,
+                    dynamo=True,
+                    dynamic_shapes=({0: batch},),
+                    optimize=True,
+                    verbose=False,
+                )
+            quiet.setLevel(level)
+            if prog is None:
+                raise RuntimeError("the dynamo ONNX exporter returned no program")
+            return prog.model_proto
+        torch.onnx.export(
+            graph,
+            (example,),
+            buf,  # type: ignore[arg-type]
+            input_names=["momenta"],
+            output_names=["me2", "me2_std"],
+            opset_version=opset,
+            dynamo=False,
+            dynamic_axes={"momenta": {0: "batch"}, "me2": {0: "batch"}, "me2_std": {0: "batch"}},
+        )
+    return onnx.load_from_string(buf.getvalue())
+
+
+def export_onnx(
+    model: Surrogate,
+    path: str | os.PathLike[str],
+    metadata: Mapping[str, Any],
+    *,
+    opset: int = DEFAULT_OPSET,
+    dynamo: bool = False,
+    check_points: npt.ArrayLike | None = None,
+) -> Path:
+    """Write ``model`` as one ONNX graph following ``fame-onnx/1`` (atomically).
+
+    Parameters
+    ----------
+    model : DipoleModel, MLPModel or Ensemble
+        Trained float64 surrogate with ``pdg``, ``n_in``, ``kind`` attributes.
+    path : path
+        Output ``.onnx`` file.
+    metadata : mapping
+        Keys of SPEC §3.4 without the ``fame.`` prefix: ``process`` (required), ``members`` (list),
+        ``pdg`` (defaults to the model's), ``sqrt_s``, ``cuts`` (dict), ``train`` (dict).  ``model``,
+        ``replicas``, ``contract`` and ``version`` are filled in from the model and the package.
+    opset : int
+        ONNX opset (>= 17).
+    dynamo : bool
+        Use the torch.export-based exporter instead of the TorchScript tracer (see benchmarks/bench_onnx.py).
+    check_points : array_like (N, n, 4), optional
+        Points at which ONNX Runtime must reproduce torch to 1e-6 relative before the file is written
+        (default: a few RAMBO points at √s = ``sqrt_s`` or 1000 GeV).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    if opset < 17:
+        raise ValueError(f"opset {opset} requested; fame-onnx/1 requires opset >= 17")
+    if "process" not in metadata or not str(metadata["process"]):
+        raise ValueError("export_onnx metadata needs a non-empty 'process' (the representative's name)")
+    pdg = [int(p) for p in metadata.get("pdg", model.pdg)]
+    if pdg != list(model.pdg):
+        raise ContractError(f"metadata pdg {pdg} differs from the model's particle content {model.pdg}")
+    unknown = set(metadata) - set(METADATA_KEYS)
+    if unknown:
+        raise ValueError(f"unknown metadata keys {sorted(unknown)}; allowed: {sorted(METADATA_KEYS)}")
+    model = model.eval()
+    n = len(pdg)
+    replicas = model.replicas if isinstance(model, Ensemble) else 1
+    values: dict[str, Any] = {
+        "members": [],
+        "sqrt_s": None,
+        "cuts": {},
+        "train": {},
+        **dict(metadata),
+        "contract": CONTRACT,
+        "pdg": pdg,
+        "model": model.kind,
+        "replicas": replicas,
+        "version": _fame_version(),
+    }
+    proto = _trace(model, _example_momenta(n), opset, dynamo)
+    proto.doc_string = f"fame surrogate ({model.kind}, {replicas} replica(s)) for {values['process']}"
+    del proto.metadata_props[:]
+    for key, is_json in METADATA_KEYS.items():
+        value = values[key]
+        entry = proto.metadata_props.add()
+        entry.key = f"fame.{key}"
+        entry.value = json.dumps(value, sort_keys=True) if is_json else ("" if value is None else str(value))
+    onnx.checker.check_model(proto, full_check=True)
+
+    pts = _example_momenta(n, 16)
+    if check_points is not None:
+        pts = torch.as_tensor(check_points, dtype=torch.float64)
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(["me2"], {"momenta": pts.numpy()})[0]
+    with torch.no_grad():
+        want = model(pts)[0].numpy()
+    ok = np.isfinite(want)
+    dev = np.abs(got[ok] / want[ok] - 1.0) if ok.any() else np.zeros(0)
+    if dev.size and not float(dev.max()) <= 1e-6:
+        raise ContractError(
+            f"ONNX Runtime disagrees with torch by {float(dev.max()):.3g} (relative) on the export check "
+            "points; the graph is not written"
+        )
+    path = Path(path)
+    with atomic_path(path, suffix=".onnx") as tmp:
+        onnx.save(proto, str(tmp))
+    return path
+
+
+def _parse_metadata(raw: Mapping[str, str], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, is_json in METADATA_KEYS.items():
+        full = f"fame.{key}"
+        if full not in raw:
+            raise ContractError(f"{where}: metadata_props lacks {full!r} (has {sorted(raw)})")
+        text = raw[full]
+        if is_json:
+            try:
+                out[key] = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ContractError(f"{where}: {full} is not JSON ({err}): {text[:80]!r}") from err
+        else:
+            out[key] = text
+    out["replicas"] = int(out["replicas"])
+    out["sqrt_s"] = float(out["sqrt_s"]) if out["sqrt_s"] not in ("", "None") else None
+    return out
+
+
+def _member_names(members: Sequence[Any]) -> list[str]:
+    names = []
+    for m in members:
+        if isinstance(m, str):
+            names.append(m)
+        elif isinstance(m, Mapping) and "process" in m:
+            names.append(str(m["process"]))
+    return names
+
+
+class OnnxSurrogate:
+    """A ``fame-onnx/1`` model in ONNX Runtime, contract-checked at load.
+
+    Parameters
+    ----------
+    path : path
+        The ``.onnx`` file.
+    expected_process : str, optional
+        Refuse (:class:`ContractError`) a model whose ``fame.process`` and ``fame.members`` do not include it.
+    threads : int, optional
+        ONNX Runtime intra-op threads (default: ONNX Runtime's choice).
+
+    Attributes
+    ----------
+    metadata : dict
+        The parsed ``fame.*`` metadata (without the prefix; JSON values decoded).
+    process : str
+        Representative process name.
+    pdg : list of int
+        Particle content in the model's order.
+    n_particles : int
+        Second dimension of the ``momenta`` input.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        expected_process: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        where = str(self.path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"ONNX model {where} does not exist")
+        opts = ort.SessionOptions()
+        if threads is not None:
+            opts.intra_op_num_threads = int(threads)
+            opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(where, sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise ContractError(f"{where}: ONNX Runtime cannot load the file: {err}") from err
+        raw = self.session.get_modelmeta().custom_metadata_map
+        contract = raw.get("fame.contract")
+        if contract != CONTRACT:
+            raise ContractError(f"{where}: fame.contract is {contract!r}, expected {CONTRACT!r}")
+        self.metadata = _parse_metadata(raw, where)
+        self.process: str = str(self.metadata["process"])
+        self.pdg: list[int] = [int(p) for p in self.metadata["pdg"]]
+        self.n_particles = len(self.pdg)
+        self.members: list[str] = _member_names(self.metadata["members"])
+        self._check_signature(where)
+        if expected_process is not None and expected_process != self.process and (
+            expected_process not in self.members
+        ):
+            raise ContractError(
+                f"{where}: model is for process {self.process!r} (members {self.members}), "
+                f"not for the requested {expected_process!r}"
+            )
+
+    def _check_signature(self, where: str) -> None:
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].name != "momenta" or inputs[0].type != "tensor(double)":
+            found = [(i.name, i.type) for i in inputs]
+            raise ContractError(f"{where}: inputs are {found}, expected one 'momenta' tensor(double)")
+        shape = inputs[0].shape
+        if len(shape) != 3 or shape[1] != self.n_particles or shape[2] != 4:
+            raise ContractError(
+                f"{where}: input 'momenta' has shape {shape}, expected [batch, {self.n_particles}, 4] "
+                f"for pdg {self.pdg}"
+            )
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        for name in ("me2", "me2_std"):
+            out = outputs.get(name)
+            if out is None or out.type != "tensor(double)" or len(out.shape) != 1:
+                found_out = [(o.name, o.type, o.shape) for o in outputs.values()]
+                raise ContractError(
+                    f"{where}: outputs are {found_out}, expected 'me2' and 'me2_std' double [batch]"
+                )
+
+    @property
+    def kind(self) -> str:
+        """``"dipole"`` or ``"mlp"``."""
+        return str(self.metadata["model"])
+
+    def predict(self, momenta: npt.ArrayLike, chunk: int = 65536) -> tuple[F8, F8]:
+        """Surrogate |M|^2 and its replica spread.
+
+        Parameters
+        ----------
+        momenta : array_like, float64, shape (N, n, 4)
+            (E, px, py, pz) in GeV, in the model's particle order.
+        chunk : int
+            Points per ONNX Runtime call (bounds the memory of intermediate tensors).
+
+        Returns
+        -------
+        me2, me2_std : ndarray, float64, shape (N,)
+        """
+        p = np.ascontiguousarray(momenta, dtype=np.float64)
+        if p.ndim != 3 or p.shape[1:] != (self.n_particles, 4):
+            raise ValueError(
+                f"{self.path}: momenta have shape {p.shape}, expected (N, {self.n_particles}, 4) for "
+                f"{self.process}"
+            )
+        if p.shape[0] == 0:
+            return np.zeros(0), np.zeros(0)
+        me2, std = [], []
+        for start in range(0, p.shape[0], max(1, int(chunk))):
+            a, b = self.session.run(["me2", "me2_std"], {"momenta": p[start : start + chunk]})
+            me2.append(a)
+            std.append(b)
+        return np.concatenate(me2), np.concatenate(std)
+
+    def __repr__(self) -> str:
+        return f"OnnxSurrogate({str(self.path)!r}, process={self.process!r}, model={self.kind!r})"

@@ -1,0 +1,292 @@
+"""Surrogate models of |M|^2: the factorisation-aware dipole model, the plain MLP baseline, ensembles.
+
+Every model maps raw momenta to ``(me2, me2_std)`` (SPEC §3.4, §4.2); everything between (the feature map,
+the standardisation of inputs and target, the Catani–Seymour dipole basis, the coefficient network and the
+sum over dipoles) lives inside the module, so the same object trains in torch and exports to one ONNX graph.
+
+* :class:`DipoleModel`: ``me2 = Σ_k C_k(p) D_k(p)`` with ``C = c_scale · sinh(NN(x))`` (arXiv:2107.06625).
+* :class:`MLPModel`: the network predicts the standardised target ``(asinh(me2/scale) - mean)/std`` directly.
+* :class:`Ensemble`: R replicas, ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
+
+The standardisation constants are buffers (float64), set once from training data by :meth:`fit_scalers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import torch
+from torch import Tensor, nn
+
+from ._ops import sinh
+from .dipoles import DipoleBasis
+from .features import FeatureMap
+
+__all__ = [
+    "MODEL_KINDS",
+    "DipoleModel",
+    "Ensemble",
+    "MLPModel",
+    "Surrogate",
+    "TargetTransform",
+    "build_model",
+]
+
+#: the model families of SPEC §4.2 (``fame.model`` in the ONNX metadata)
+MODEL_KINDS: tuple[str, ...] = ("dipole", "mlp")
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "relu": nn.ReLU,
+}
+
+
+def _mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str) -> nn.Sequential:
+    """Fully connected network ``n_in -> hidden... -> n_out`` (float64), last layer initialised small."""
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(_ACTIVATIONS)}")
+    layers: list[nn.Module] = []
+    width = n_in
+    for h in hidden:
+        layers += [nn.Linear(width, h, dtype=torch.float64), _ACTIVATIONS[activation]()]
+        width = h
+    last = nn.Linear(width, n_out, dtype=torch.float64)
+    with torch.no_grad():
+        last.weight.mul_(0.1)
+        last.bias.zero_()
+    layers.append(last)
+    return nn.Sequential(*layers)
+
+
+class _Standardise(nn.Module):
+    """``(x - mean) / std`` per column, as buffers (columns without spread are centred, not scaled)."""
+
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n, dtype=torch.float64))
+        self.register_buffer("std", torch.ones(n, dtype=torch.float64))
+
+    def fit(self, x: Tensor) -> None:
+        """Set mean and std from ``x`` (B, n); non-finite columns are an error."""
+        if not bool(torch.isfinite(x).all()):
+            bad = (~torch.isfinite(x)).any(0).nonzero().flatten().tolist()
+            raise ValueError(f"non-finite network inputs in feature columns {bad}")
+        std = x.std(0)
+        self.mean.copy_(x.mean(0))
+        self.std.copy_(torch.where(std > 1e-12 * (1.0 + x.abs().amax(0)), std, torch.ones_like(std)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
+class TargetTransform(nn.Module):
+    """The standardised target ``t = (asinh(me2/scale) - mean)/std`` and its inverse (SPEC §4.2).
+
+    ``scale`` is set to a small quantile of the training |M|^2 so that ``asinh`` acts as a logarithm over
+    the bulk of the data: an MSE in ``t`` is then an MSE in the relative error.
+    """
+
+    scale: Tensor
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.ones((), dtype=torch.float64))
+        self.register_buffer("mean", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("std", torch.ones((), dtype=torch.float64))
+
+    def fit(self, me2: Tensor, scale_quantile: float = 0.01, scale_factor: float = 0.1) -> None:
+        """Set the constants from training |M|^2 (B,) float64."""
+        if not bool(torch.isfinite(me2).all()):
+            raise ValueError("non-finite |M|^2 in the training target")
+        positive = me2.abs()[me2.abs() > 0]
+        if positive.numel() == 0:
+            raise ValueError("all training |M|^2 are zero: nothing to learn")
+        self.scale.copy_(scale_factor * torch.quantile(positive, scale_quantile))
+        a = torch.asinh(me2 / self.scale)
+        self.mean.copy_(a.mean())
+        self.std.copy_(a.std().clamp_min(1e-12))
+
+    def encode(self, me2: Tensor) -> Tensor:
+        """|M|^2 -> standardised target (training only: uses torch.asinh)."""
+        return (torch.asinh(me2 / self.scale) - self.mean) / self.std
+
+    def decode(self, t: Tensor) -> Tensor:
+        """Standardised target -> |M|^2 (ONNX-safe float64 sinh)."""
+        return self.scale * sinh(t * self.std + self.mean)
+
+
+class DipoleModel(nn.Module):
+    """Factorisation-aware model: ``me2 = Σ_k C_k D_k``, ``C = c_scale · sinh(NN(standardised features))``.
+
+    Parameters
+    ----------
+    pdg : sequence of int
+        PDG ids in the representative's (Sherpa) order, incoming first.
+    n_in : int
+        Number of incoming particles.
+    hidden : sequence of int
+        Hidden layer widths of the coefficient network.
+    activation : str
+        ``"silu"``, ``"tanh"``, ``"gelu"`` or ``"relu"``.
+    alpha_s : float
+        Strong coupling inside the dipole kernels.
+    """
+
+    kind = "dipole"
+    c_scale: Tensor
+
+    def __init__(
+        self,
+        pdg: Sequence[int],
+        n_in: int = 2,
+        hidden: Sequence[int] = (64, 64, 64),
+        activation: str = "silu",
+        alpha_s: float = 0.118,
+    ) -> None:
+        super().__init__()
+        self.pdg = [int(p) for p in pdg]
+        self.n_in = int(n_in)
+        self.features = FeatureMap(self.pdg, self.n_in)
+        self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s)
+        self.n_dipoles = int(self.basis.n_dipoles)
+        self.n_terms = self.n_dipoles + 2 * int(self.basis.n_phi)
+        self.x_norm = _Standardise(int(self.features.n_features))
+        self.target = TargetTransform()
+        self.net = _mlp(int(self.features.n_features), hidden, self.n_terms, activation)
+        self.register_buffer("c_scale", torch.ones((), dtype=torch.float64))
+
+    def inputs(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw features (B, n_features) and dipole terms (B, n_terms) of momenta (B, n, 4) float64."""
+        return self.features(momenta), self.basis(momenta)
+
+    @torch.no_grad()
+    def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
+        """Set input/target standardisation and ``c_scale`` (median of me2 / Σ_k D_k) from training data."""
+        self.x_norm.fit(x_raw)
+        self.target.fit(me2)
+        dsum = terms[:, : self.n_dipoles].sum(-1)
+        ratio = me2 / dsum
+        ratio = ratio[torch.isfinite(ratio) & (ratio > 0)]
+        if ratio.numel() == 0:
+            raise ValueError("no training point with positive, finite |M|^2 / Σ D (empty dipole basis?)")
+        self.c_scale.copy_(ratio.median())
+
+    def coefficients(self, x_raw: Tensor) -> Tensor:
+        """Coefficients C (B, n_terms) from raw features (B, n_features)."""
+        return self.c_scale * sinh(self.net(self.x_norm(x_raw)))
+
+    def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
+        """|M|^2 (B,) from raw features and dipole terms."""
+        return (self.coefficients(x_raw) * terms).sum(-1)
+
+    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        x_raw, terms = self.inputs(momenta)
+        me2 = self.me2_from_inputs(x_raw, terms)
+        return me2, torch.zeros_like(me2)
+
+
+class MLPModel(nn.Module):
+    """Plain MLP baseline: the network predicts the standardised target directly (SPEC §4.2)."""
+
+    kind = "mlp"
+
+    def __init__(
+        self,
+        pdg: Sequence[int],
+        n_in: int = 2,
+        hidden: Sequence[int] = (64, 64, 64),
+        activation: str = "silu",
+    ) -> None:
+        super().__init__()
+        self.pdg = [int(p) for p in pdg]
+        self.n_in = int(n_in)
+        self.features = FeatureMap(self.pdg, self.n_in)
+        self.x_norm = _Standardise(int(self.features.n_features))
+        self.target = TargetTransform()
+        self.net = _mlp(int(self.features.n_features), hidden, 1, activation)
+
+    def inputs(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw features (B, n_features) and an empty (B, 0) term tensor (the MLP has no basis)."""
+        x_raw = self.features(momenta)
+        return x_raw, x_raw.new_zeros((x_raw.shape[0], 0))
+
+    @torch.no_grad()
+    def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
+        """Set input and target standardisation from training data."""
+        self.x_norm.fit(x_raw)
+        self.target.fit(me2)
+
+    def standardised(self, x_raw: Tensor) -> Tensor:
+        """The network output, i.e. the predicted standardised target (B,)."""
+        out: Tensor = self.net(self.x_norm(x_raw))
+        return out.squeeze(-1)
+
+    def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
+        """|M|^2 (B,) from raw features (``terms`` is unused)."""
+        return self.target.decode(self.standardised(x_raw))
+
+    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        x_raw, terms = self.inputs(momenta)
+        me2 = self.me2_from_inputs(x_raw, terms)
+        return me2, torch.zeros_like(me2)
+
+
+Member: TypeAlias = DipoleModel | MLPModel
+
+
+class Ensemble(nn.Module):
+    """R replicas of one model kind: ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
+
+    The feature map and dipole basis are evaluated once and shared by all replicas.
+    """
+
+    def __init__(self, members: Sequence[Member]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an Ensemble needs at least one member model")
+        kinds = {m.kind for m in members}
+        pdgs = {tuple(m.pdg) for m in members}
+        if len(kinds) != 1 or len(pdgs) != 1:
+            raise ValueError(f"ensemble members differ: kinds {sorted(kinds)}, pdg lists {sorted(pdgs)}")
+        self.members = nn.ModuleList(members)
+        self.kind = members[0].kind
+        self.pdg = list(members[0].pdg)
+        self.n_in = members[0].n_in
+        self.replicas = len(members)
+
+    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        first: Member = self.members[0]  # type: ignore[assignment]
+        x_raw, terms = first.inputs(momenta)
+        members: list[Member] = list(self.members)  # type: ignore[arg-type]
+        preds = torch.stack([m.me2_from_inputs(x_raw, terms) for m in members], 0)  # (R, B)
+        mean = preds.mean(0)
+        if self.replicas == 1:
+            return mean, torch.zeros_like(mean)
+        var = ((preds - mean) ** 2).sum(0) / (self.replicas - 1)
+        return mean, torch.sqrt(var)
+
+
+Surrogate: TypeAlias = DipoleModel | MLPModel | Ensemble
+
+
+def build_model(
+    kind: str,
+    pdg: Sequence[int],
+    n_in: int = 2,
+    hidden: Sequence[int] = (64, 64, 64),
+    activation: str = "silu",
+) -> Member:
+    """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg``."""
+    if kind == "dipole":
+        return DipoleModel(pdg, n_in, hidden, activation)
+    if kind == "mlp":
+        return MLPModel(pdg, n_in, hidden, activation)
+    raise ValueError(f"unknown model kind {kind!r}; expected one of {MODEL_KINDS}")
