@@ -1,0 +1,173 @@
+"""Dask training of a bundle (issue 10): a real LocalCluster with 2 workers, failures, resume, a separate
+``dask scheduler`` + ``dask worker``, and the ``fame train`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fame_surrogate.train import TrainConfig
+from lhe_tools import read_dump, write_dump
+from sherpa_plugin.bundle import MANIFEST, Bundle, sha256_file
+from sherpa_plugin.cli import main
+from sherpa_plugin.orchestrate import train_bundle
+
+D3 = "2_3__e-__e+__G__d__db"
+S3 = "2_3__e-__e+__G__s__sb"
+DDDD = "2_4__e-__e+__d__d__db__db"
+DDUU = "2_4__e-__e+__d__u__db__ub"
+CONFIG = TrainConfig(model="mlp", epochs=3, hidden=(8,), batch_size=128)
+N = 300
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """One LocalCluster with 2 single-threaded worker processes, shared by the tests of this module."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        yield c.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def data(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Dumps of 3 reduced groups: d db g (+ its s sb g member), d d db db, and d u db ub with 0 events."""
+    folder = tmp_path_factory.mktemp("data")
+    d3 = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(0, N))
+    write_dump(folder / "d3.npz", d3)
+    # s sb g has the same |M|^2 as d db g (massless, same couplings): real data for the second member
+    s3 = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(N, 2 * N))
+    write_dump(folder / "s3.npz", s3.with_columns(pdg=np.array([11, -11, 21, 3, -3]), process=S3))
+    write_dump(folder / "dddd.npz", read_dump(sherpa_ee / "ee_4q_dddd_ycut0.01.npz").take(slice(0, N)))
+    write_dump(folder / "dduu.npz", read_dump(sherpa_ee / "ee_4q_dduu_ycut0.01.npz").take(slice(0, 0)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(cluster: str, data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("run") / "bundle"
+    return out, train_bundle([data], out, CONFIG, scheduler=cluster, progress=False)
+
+
+def test_groups_trained_and_failure_reported(first_run: tuple[Path, dict], sherpa_ee: Path) -> None:
+    out, res = first_run
+    status = {g["name"]: g["status"] for g in res["groups"]}
+    assert status == {D3: "trained", DDDD: "trained", DDUU: "failed"}
+    assert (res["trained"], res["skipped"], res["failed"], res["workers"]) == (2, 0, 1, 2)
+    failed = next(g for g in res["groups"] if g["status"] == "failed")
+    assert "0 events" in failed["error"] and "Traceback" in failed["traceback"]
+    assert "train_group_task" in failed["traceback"]
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert [g["name"] for g in manifest["groups"]] == [D3, DDDD]
+    assert manifest["failed"][0]["name"] == DDUU
+    assert manifest["events"] == {D3: 2 * N, DDDD: N, DDUU: 0}
+    for g in manifest["groups"]:
+        assert 0.0 <= g["train"]["val_frac_within_1pct"] <= 1.0
+        assert g["train"]["n_train"] + g["train"]["n_val"] == (2 * N if g["name"] == D3 else N)
+    # the bundle serves both members of the 3-jet group and the 4-quark group with sensible |M|^2
+    bundle = Bundle.load(out)
+    truth = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(2 * N, 2 * N + 200))
+    me2, std = bundle.predict(truth)
+    assert truth.me2 is not None and np.all(std == 0.0)
+    ratio = me2 / truth.me2
+    assert np.all(np.isfinite(ratio)) and 0.2 < np.median(ratio) < 5.0
+    s3 = truth.with_columns(pdg=np.array([11, -11, 21, 3, -3]), process=S3)
+    np.testing.assert_array_equal(bundle.predict(s3)[0], me2)
+
+
+def test_rerun_skips_finished_groups_and_resumes(
+    first_run: tuple[Path, dict], cluster: str, data: Path, sherpa_ee: Path, tmp_path: Path
+) -> None:
+    out, _ = first_run
+    models = {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in (out / "models").glob("*.onnx")}
+    res = train_bundle([data], out, CONFIG, scheduler=cluster, progress=False)
+    assert (res["trained"], res["skipped"], res["failed"]) == (0, 2, 1)
+    assert {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in (out / "models").glob("*.onnx")} == models
+    # fix the failed group's data: only it is trained now
+    fixed = tmp_path / "data"
+    fixed.mkdir()
+    for f in data.glob("*.npz"):
+        (fixed / f.name).write_bytes(f.read_bytes())
+    write_dump(fixed / "dduu.npz", read_dump(sherpa_ee / "ee_4q_dduu_ycut0.01.npz").take(slice(0, N)))
+    res = train_bundle([fixed], out, CONFIG, scheduler=cluster, progress=False)
+    assert (res["trained"], res["skipped"], res["failed"]) == (1, 2, 0)
+    assert [g["name"] for g in res["groups"] if g["status"] == "trained"] == [DDUU]
+    assert sorted(g.name for g in Bundle.load(out).groups) == [D3, DDDD, DDUU]
+    # a model changed behind the bundle's back is detected by its sha256 and retrained
+    model = out / f"models/{D3}.onnx"
+    model.write_bytes(model.read_bytes() + b"\0")
+    res = train_bundle([fixed], out, CONFIG, scheduler=cluster, progress=False)
+    assert [g["name"] for g in res["groups"] if g["status"] == "trained"] == [D3]
+    Bundle.load(out)
+
+
+def test_fame_train_command_json(
+    first_run: tuple[Path, dict], cluster: str, data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, _ = first_run
+    d3_only = out.parent / "d3only"
+    d3_only.mkdir(exist_ok=True)
+    (d3_only / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
+    code = main(["train", str(d3_only), "--out", str(out.parent / "cli-bundle"), "--model", "mlp",
+                 "--epochs", "2", "--scheduler", cluster, "--no-progress", "--json"])
+    assert code == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res) >= {"groups", "seconds"}
+    (g,) = res["groups"]
+    assert g["name"] == D3 and g["status"] == "trained"
+    assert 0.0 <= g["val_frac_within_1pct"] <= 1.0
+    # a failing group gives exit status 2, after writing the bundle of the others
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(data), "--out", str(out.parent / "cli-bundle2"), "--model", "mlp", "--epochs", "2",
+              "--scheduler", cluster, "--no-progress", "--json"])
+    assert exc.value.code == 2
+    res = json.loads(capsys.readouterr().out)
+    assert res["failed"] == 1
+    assert len(Bundle.load(out.parent / "cli-bundle2").groups) == 2
+
+
+def test_separate_scheduler_and_worker_processes(data: Path, tmp_path: Path) -> None:
+    dask = Path(sys.executable).parent / "dask"
+    if not dask.exists():
+        pytest.skip(f"{dask} not found")
+    sched_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(
+        [str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(sched_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(subprocess.Popen(
+            [str(dask), "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+             "--host", "127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        src = tmp_path / "in"
+        src.mkdir()
+        (src / "dddd.npz").write_bytes((data / "dddd.npz").read_bytes())
+        res = train_bundle([src], tmp_path / "bundle", CONFIG, scheduler=address, progress=False)
+        assert (res["trained"], res["failed"], res["workers"]) == (1, 0, 1)
+        side = json.loads((tmp_path / f"bundle/models/{DDDD}.json").read_text())
+        assert side["worker"].startswith("tcp://127.0.0.1:")
+        assert Bundle.load(tmp_path / "bundle").groups[0].name == DDDD
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
