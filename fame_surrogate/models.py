@@ -13,6 +13,7 @@ The standardisation constants are buffers (float64), set once from training data
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -161,6 +162,8 @@ class DipoleModel(nn.Module):
         self.x_norm = _Standardise(int(self.features.n_features))
         self.target = TargetTransform()
         self.net = _mlp(int(self.features.n_features), hidden, self.n_terms, activation)
+        with torch.no_grad():  # start from C_k = c_scale for the dipoles and 0 for the φ terms
+            self.net[-1].bias[: self.n_dipoles] = math.asinh(1.0)
         self.register_buffer("c_scale", torch.ones((), dtype=torch.float64))
 
     def inputs(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
