@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -139,7 +139,7 @@ def open_lhe_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
     with path.open("rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return path.open("rb")
 
 
@@ -335,7 +335,9 @@ def reweight_lhe(
         tmp = stack.enter_context(atomic_path(dst, suffix=".gz" if dst.name.endswith(".gz") else ""))
         raw = stack.enter_context(tmp.open("wb"))
         fout: IO[bytes] = (
-            stack.enter_context(gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=compresslevel, mtime=0))
+            cast(IO[bytes], stack.enter_context(
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=compresslevel, mtime=0)
+            ))
             if dst.name.endswith(".gz")
             else raw
         )

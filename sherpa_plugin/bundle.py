@@ -211,7 +211,7 @@ def _snippet_text(entries: Sequence[BundleGroup]) -> str | None:
         log.warning("no sherpa-snippet.yaml written: sherpa_plugin.snippet is not available (%s)", err)
         return None
     members = {m.process: e.model for e in entries for m in e.group.members}
-    return make_snippet(members)
+    return str(make_snippet(members))
 
 
 def write_bundle(

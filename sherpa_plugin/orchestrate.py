@@ -235,14 +235,14 @@ def _connect(
 
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
-        client = Client(address)
+        client = Client(address)  # type: ignore[no-untyped-call]
         client.wait_for_workers(n_workers=max(1, workers or 1), timeout=120)
         return client, None
     n = workers or max(1, min(usable_cores(), n_tasks))
-    cluster = LocalCluster(
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
     )
-    return Client(cluster), cluster
+    return Client(cluster), cluster  # type: ignore[no-untyped-call]
 
 
 def usable_cores() -> int:
@@ -341,7 +341,7 @@ def train_bundle(
             slots = _slots_per_host(client)
             _run(client, todo, config, slots, root, cfg, done, reports, failed, progress)
         finally:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
             if cluster is not None:
                 cluster.close()
 
@@ -395,7 +395,7 @@ def _run(
     from distributed import as_completed
     from tqdm import tqdm
 
-    by_key: dict[str, tuple[ReducedGroup, str]] = {}
+    by_key: dict[Any, tuple[ReducedGroup, str]] = {}
     futures = []
     for g, b, key in todo:
         fut = client.submit(train_group_task, g, b, config, slots, key=f"fame-train-{g.name}-{key[:16]}",
@@ -407,7 +407,7 @@ def _run(
     n_ok = 0
     with bar:
         bar.set_postfix(done=0, running=min(len(futures), n_slots), failed=0)
-        for fut in as_completed(futures):
+        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             g, key = by_key[fut.key]
             try:
                 res = fut.result()
