@@ -1,0 +1,446 @@
+"""``fame validate``: two-stage unweighting, effective gain, closure and the HTML report (SPEC §1, §4.4).
+
+For each channel of the validation data (with exact ``me2``): the surrogate predicts ``me2_surr`` at every
+point, ``s = w·me2_surr/me2``; the standard one-stage and the two-stage unweighters run with ``Max_Epsilon``
+maxima; the times per point ``t_ME`` (the data's recorded value, else the built-in exact ME timed here),
+``t_surr`` (the predictor timed here) and ``t_PS`` (the data's recorded value, else RAMBO plus the cut timed
+here) give ``f_eff`` and ``f_ideal``; the unweighted sample is compared with the weighted one (closure).
+Every time carries the source it came from.
+
+With several channels the top-level figures describe the mixed sample as Sherpa would generate it: ``eps_full
+= Σσ_i / Σ w_max,i``, ``eps_1 = Σ⟨|s|⟩_i / Σ s_max,i``, ``eps_2`` the ``⟨|s|⟩``-weighted mean of the
+``ε_2,i``, and the gains are ratios of the σ-weighted mean CPU times per unweighted event.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from fame_surrogate.phasespace import EEPhaseSpace, min_sij_over_s
+from lhe_tools import EventBatch, concatenate
+
+from .closure import closure_test
+from .gain import summarize_gain
+from .observables import is_lepton_collision, observables
+from .report import ChannelData, write_report
+from .unweighting import two_stage, unweight
+
+F8 = npt.NDArray[np.float64]
+
+__all__ = ["GEV2_TO_PB", "Predictor", "ValidateConfig", "validate"]
+
+log = logging.getLogger(__name__)
+
+#: (hbar c)^2 in pb GeV^2
+GEV2_TO_PB = 3.89379656e8
+
+
+class Predictor(Protocol):
+    """Anything that predicts ``(me2, me2_std)``, float64 ``(N,)`` each, for the events of a batch."""
+
+    def predict(self, batch: EventBatch) -> tuple[F8, F8]: ...
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    """Settings of :func:`validate`.
+
+    Parameters
+    ----------
+    eps : float
+        ``Max_Epsilon`` of ``w_max`` and ``s_max`` (Sherpa's default 1e-3).
+    eps_x : float
+        ``Max_Epsilon`` of the stage-2 maximum ``x_max``.
+    seed : int
+        Seed of the accept/reject random numbers.
+    max_points : int or None
+        Use at most this many points per channel (the first ones; the data are in random order).
+    n_bins : int
+        Bins per closure observable.
+    timing_points : int
+        Points per timing call (the surrogate is timed in one batch of this size).
+    timing_repeats : int
+        Timing repeats; the fastest is used.
+    t_me_ms, t_surr_ms, t_ps_ms : float or None
+        Fixed times per point (ms) instead of the data's or measured ones.
+    report : bool
+        Write the HTML report into ``out``.
+    """
+
+    eps: float = 1e-3
+    eps_x: float = 1e-3
+    seed: int = 0
+    max_points: int | None = None
+    n_bins: int = 12
+    timing_points: int = 4096
+    timing_repeats: int = 3
+    t_me_ms: float | None = None
+    t_surr_ms: float | None = None
+    t_ps_ms: float | None = None
+    report: bool = True
+
+
+def _predict(predictor: Predictor, batch: EventBatch, name: str) -> F8:
+    me2, _ = predictor.predict(batch)
+    pred = np.asarray(me2, dtype=np.float64).reshape(-1)
+    if pred.shape != (len(batch),):
+        raise ValueError(
+            f"{name} returned {pred.shape} predictions for {len(batch)} events of {batch.process}"
+        )
+    if not np.all(np.isfinite(pred)):
+        bad = int(np.flatnonzero(~np.isfinite(pred))[0])
+        raise ValueError(f"{name} predicted a non-finite |M|^2 at event {bad} of {batch.process}")
+    return pred
+
+
+def _best_ms_per_point(fn: Any, n: int, repeats: int) -> float:
+    fn()  # warm-up
+    best = math.inf
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return 1e3 * best / n
+
+
+def _builtin_me() -> Any:
+    try:
+        from fame_surrogate import me
+    except ImportError:
+        return None
+    return me
+
+
+def _exact_me2(batch: EventBatch) -> F8:
+    if batch.me2 is not None:
+        return batch.me2
+    me = _builtin_me()
+    if me is None or not me.supports(batch.pdg.tolist()):
+        raise ValueError(
+            f"{batch.meta.get('source', batch.process)}: no exact me2 column and the built-in ME does not "
+            f"cover {batch.process} {batch.pdg.tolist()}; validation needs the exact |M|^2"
+        )
+    return np.asarray(me.matrix_element(batch.momenta, batch.pdg.tolist()), dtype=np.float64)
+
+
+def _sqrt_s(batch: EventBatch) -> float:
+    if "sqrt_s" in batch.meta:
+        return float(batch.meta["sqrt_s"])
+    tot = batch.momenta[0, : batch.n_in].sum(axis=0)
+    return float(np.sqrt(max(tot[0] ** 2 - np.sum(tot[1:] ** 2), 0.0)))
+
+
+def _y_cut(batch: EventBatch) -> tuple[float, str]:
+    cuts = batch.meta.get("cuts")
+    if isinstance(cuts, Mapping) and "y_cut" in cuts:
+        return float(cuts["y_cut"]), "meta"
+    if "y_cut" in batch.meta:
+        return float(batch.meta["y_cut"]), "meta"
+    low = float(np.min(min_sij_over_s(batch.momenta[:, batch.n_in :], _sqrt_s(batch))))
+    return low, "smallest s_ij/s in the data"
+
+
+def _times(
+    predictor: Predictor, batch: EventBatch, config: ValidateConfig
+) -> tuple[dict[str, float], dict[str, str]]:
+    meta = batch.meta
+    generator = str(meta.get("generator", "unknown generator"))
+    n = min(len(batch), config.timing_points)
+    sub = batch.take(slice(0, n))
+    t: dict[str, float] = {}
+    src: dict[str, str] = {}
+    if config.t_me_ms is not None:
+        t["t_me"], src["t_me"] = config.t_me_ms, "given (ValidateConfig.t_me_ms)"
+    elif "me_ms_per_point" in meta:
+        t["t_me"] = float(meta["me_ms_per_point"])
+        src["t_me"] = f"recorded in the data (meta me_ms_per_point, {generator})"
+    else:
+        me = _builtin_me()
+        if me is None or not me.supports(batch.pdg.tolist()):
+            raise ValueError(
+                f"{meta.get('source', batch.process)}: no recorded me_ms_per_point and no built-in ME for "
+                f"{batch.process}; pass ValidateConfig.t_me_ms"
+            )
+        pdg = batch.pdg.tolist()
+        t["t_me"] = _best_ms_per_point(lambda: me.matrix_element(sub.momenta, pdg), n, config.timing_repeats)
+        src["t_me"] = "measured here: built-in fame_surrogate.me.matrix_element"
+    if config.t_surr_ms is not None:
+        t["t_surr"], src["t_surr"] = config.t_surr_ms, "given (ValidateConfig.t_surr_ms)"
+    else:
+        t["t_surr"] = _best_ms_per_point(lambda: predictor.predict(sub), n, config.timing_repeats)
+        src["t_surr"] = f"measured here: predictor.predict on batches of {n} points"
+    if config.t_ps_ms is not None:
+        t["t_ps"], src["t_ps"] = config.t_ps_ms, "given (ValidateConfig.t_ps_ms)"
+    elif "ps_ms_per_point" in meta:
+        t["t_ps"] = float(meta["ps_ms_per_point"])
+        src["t_ps"] = f"recorded in the data (meta ps_ms_per_point, {generator})"
+    elif is_lepton_collision(batch.pdg.tolist(), batch.n_in):
+        y_cut, y_src = _y_cut(batch)
+        ps = EEPhaseSpace(batch.n_out, _sqrt_s(batch), y_cut)
+        rng = np.random.default_rng(config.seed)
+        t["t_ps"] = _best_ms_per_point(lambda: ps.generate(n, rng), n, config.timing_repeats)
+        src["t_ps"] = f"measured here: RAMBO + cut y_cut={y_cut:g} ({y_src}), per point passing the cut"
+    else:
+        t["t_ps"] = 0.0
+        src["t_ps"] = "not available (no recorded ps_ms_per_point, no hadron-collider PS here): 0"
+    return t, src
+
+
+def _sigma_scale(batch: EventBatch) -> tuple[float, str]:
+    meta = batch.meta
+    if batch.ps_weight is not None and "sqrt_s" in meta and "cut_efficiency" in meta:
+        s = float(meta["sqrt_s"]) ** 2
+        return float(meta["cut_efficiency"]) / (2.0 * s) * GEV2_TO_PB, "pb"
+    return 1.0, "mean event weight"
+
+
+def _accuracy(ratio: F8) -> dict[str, float]:
+    dev = np.abs(ratio - 1.0)
+    return {
+        "frac_within_1pct": float(np.mean(dev < 0.01)),
+        "frac_within_0p1pct": float(np.mean(dev < 0.001)),
+        "median_abs_rel_dev": float(np.median(dev)),
+    }
+
+
+def _gain_row(
+    w: F8, s: F8, eps_full: float, times: Mapping[str, float], config: ValidateConfig, seed: int
+) -> tuple[dict[str, Any], Any]:
+    res = two_stage(w, s, np.random.default_rng(seed), eps_s=config.eps, eps_x=config.eps_x)
+    g = summarize_gain(
+        eps_full, res.eps_1, res.eps_2, res.alpha, times["t_me"], times["t_surr"], times["t_ps"]
+    )
+    row = {k if not k.startswith("t_") else f"{k}_ms": v for k, v in g.as_dict().items()}
+    row["f_eff_over_ideal"] = g.f_eff / g.f_ideal
+    row.update(
+        s_max=res.s_max,
+        x_max=res.x_max,
+        overweight_fraction_1=res.overweight_fraction_1,
+        overweight_fraction_2=res.overweight_fraction_2,
+        n_stage1=int(res.stage1.sum()),
+        n_accepted=res.n_accepted,
+    )
+    return row, res
+
+
+def _channel(
+    predictor: Predictor,
+    batch: EventBatch,
+    config: ValidateConfig,
+    compare: Mapping[str, Predictor],
+) -> tuple[ChannelData, dict[str, Any], dict[str, dict[str, Any]]]:
+    me2 = _exact_me2(batch)
+    w = batch.weight
+    if batch.me2 is None and batch.ps_weight is not None:
+        w = batch.ps_weight * me2
+    pred = _predict(predictor, batch, "predictor")
+    ratio = np.divide(pred, me2, out=np.zeros_like(pred), where=me2 != 0)
+    s = w * ratio
+    std = unweight(w, np.random.default_rng(config.seed), eps=config.eps)
+    times, sources = _times(predictor, batch, config)
+    row, res = _gain_row(w, s, std.efficiency, times, config, config.seed + 1)
+    scale, unit = _sigma_scale(batch)
+    obs = observables(batch.momenta, batch.pdg.tolist(), batch.n_in)
+    clo = closure_test(obs, w, res, n_bins=config.n_bins, scale=scale)
+    summary: dict[str, Any] = {
+        "n_points": len(batch),
+        **_accuracy(ratio),
+        **row,
+        "w_max": std.w_max,
+        "overweight_fraction_standard": std.overweight_fraction,
+        "alpha_standard": std.alpha,
+        "time_sources": sources,
+        "closure_p": clo.p_values,
+        "closure_min_p": clo.min_p,
+        "sigma_weighted": clo.sigma_weighted.as_dict(),
+        "sigma_unweighted": clo.sigma_unweighted.as_dict(),
+        "sigma_pull": clo.sigma_pull,
+        "sigma_unit": unit,
+        "sigma_scale": scale,
+        "sum_abs_s_scaled": float(np.mean(np.abs(s))) * scale,
+    }
+    comps: dict[str, dict[str, Any]] = {}
+    for k, (name, other) in enumerate(compare.items()):
+        opred = _predict(other, batch, f"comparison surrogate {name!r}")
+        oratio = np.divide(opred, me2, out=np.zeros_like(opred), where=me2 != 0)
+        otimes, _ = _times(other, batch, config)
+        orow, _ = _gain_row(w, w * oratio, std.efficiency, otimes, config, config.seed + 2 + k)
+        comps[name] = {**_accuracy(oratio), **orow}
+    data = ChannelData(
+        process=batch.process,
+        n_out=batch.n_out,
+        ratio=ratio,
+        min_sij=min_sij_over_s(batch.momenta[:, batch.n_in :], _sqrt_s(batch)),
+        w=w,
+        s=s,
+        w_max=std.w_max,
+        s_max=res.s_max,
+        x_max=res.x_max,
+        closure=clo,
+        summary=summary,
+    )
+    return data, summary, comps
+
+
+def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    rows = list(channels.values())
+    if len(rows) == 1:
+        r = rows[0]
+        keys = (
+            "eps_full",
+            "eps_1",
+            "eps_2",
+            "alpha",
+            "f_eff",
+            "f_ideal",
+            "f_eff_over_ideal",
+            "f_eff_alpha",
+            "t_me_ms",
+            "t_surr_ms",
+            "t_ps_ms",
+            "events_per_cpu_hour_standard",
+            "events_per_cpu_hour_two_stage",
+            "events_per_cpu_hour_two_stage_alpha",
+            "closure_min_p",
+            "sigma_weighted",
+            "sigma_unweighted",
+            "sigma_pull",
+            "sigma_unit",
+            "time_sources",
+        )
+        return {k: r[k] for k in keys}
+    sig = np.array([r["sigma_weighted"]["value"] for r in rows])
+    frac = np.abs(sig) / np.sum(np.abs(sig))
+    sc = np.array([r["sigma_scale"] for r in rows])
+    s_abs = np.array([r["sum_abs_s_scaled"] for r in rows])
+
+    def per_event(r: Mapping[str, Any], kind: str) -> float:
+        tm, ts, tp = r["t_me_ms"], r["t_surr_ms"], r["t_ps_ms"]
+        if kind == "std":
+            return float((tm + tp) / r["eps_full"])
+        if kind == "ideal":
+            return float((ts + tp) / r["eps_full"] + tm)
+        return float((ts + tp) / (r["eps_1"] * r["eps_2"]) + tm / r["eps_2"])
+
+    t_std = float(sum(f * per_event(r, "std") for f, r in zip(frac, rows, strict=True)))
+    t_two = float(sum(f * per_event(r, "two") for f, r in zip(frac, rows, strict=True)))
+    t_ideal = float(sum(f * per_event(r, "ideal") for f, r in zip(frac, rows, strict=True)))
+    alpha = float(sum(f * r["alpha"] for f, r in zip(frac, rows, strict=True)))
+    units = {r["sigma_unit"] for r in rows}
+    sources: dict[str, str] = {}
+    for key in ("t_me", "t_surr", "t_ps"):
+        sources[key] = "; ".join(sorted({r["time_sources"][key] for r in rows}))
+    out = {
+        "eps_full": float(np.sum(np.abs(sig)) / np.sum(sc * np.array([r["w_max"] for r in rows]))),
+        "eps_1": float(np.sum(s_abs) / np.sum(sc * np.array([r["s_max"] for r in rows]))),
+        "eps_2": float(np.sum(s_abs * np.array([r["eps_2"] for r in rows])) / np.sum(s_abs)),
+        "alpha": alpha,
+        "f_eff": t_std / t_two,
+        "f_ideal": t_std / t_ideal,
+        "f_eff_over_ideal": t_ideal / t_two,
+        "f_eff_alpha": alpha * t_std / t_two,
+        "events_per_cpu_hour_standard": 3.6e6 / t_std,
+        "events_per_cpu_hour_two_stage": 3.6e6 / t_two,
+        "events_per_cpu_hour_two_stage_alpha": alpha * 3.6e6 / t_two,
+        "closure_min_p": min(r["closure_min_p"] for r in rows),
+        "sigma_weighted": {
+            "value": float(np.sum(sig)),
+            "error": float(np.sqrt(sum(r["sigma_weighted"]["error"] ** 2 for r in rows))),
+        },
+        "sigma_unweighted": {
+            "value": float(sum(r["sigma_unweighted"]["value"] for r in rows)),
+            "error": float(np.sqrt(sum(r["sigma_unweighted"]["error"] ** 2 for r in rows))),
+        },
+        "sigma_unit": units.pop() if len(units) == 1 else "mixed (per channel only)",
+        "time_sources": sources,
+    }
+    for key in ("t_me_ms", "t_surr_ms", "t_ps_ms"):
+        out[key] = float(sum(f * r[key] for f, r in zip(frac, rows, strict=True)))
+    return out
+
+
+def _merge(batches: Sequence[EventBatch], max_points: int | None) -> list[EventBatch]:
+    by_process: dict[str, list[EventBatch]] = {}
+    for b in batches:
+        by_process.setdefault(b.process, []).append(b)
+    merged = []
+    for process, items in by_process.items():
+        b = items[0] if len(items) == 1 else concatenate(items)
+        if max_points is not None and len(b) > max_points:
+            b = b.take(slice(0, max_points))
+        if len(b) < 2:
+            raise ValueError(f"channel {process!r} has {len(b)} point(s); validation needs at least 2")
+        merged.append(b)
+    return merged
+
+
+def validate(
+    predictor: Predictor,
+    batches: Sequence[EventBatch],
+    out: str | os.PathLike[str] | None,
+    config: ValidateConfig | None = None,
+    *,
+    compare: Mapping[str, Predictor] | None = None,
+) -> dict[str, Any]:
+    """Run the reference two-stage unweighter on ``batches`` with ``predictor``; write the report to ``out``.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        E.g. :class:`sherpa_plugin.bundle.Bundle`; ``.predict(batch) -> (me2, me2_std)``.
+    batches : sequence of EventBatch
+        Validation points with exact ``me2`` (or a process the built-in ME covers); batches of the same
+        process are concatenated.
+    out : path or None
+        Report folder (``index.html``, PNGs, ``summary.json``); None or ``config.report=False``: no report.
+    config : ValidateConfig, optional
+    compare : mapping of str to Predictor, optional
+        Further surrogates (e.g. ``{"mse": ..., "gain": ...}``) evaluated on the same points and timed the
+        same way; shown in the report's comparison table and under ``comparisons``.
+
+    Returns
+    -------
+    dict
+        ``eps_full``, ``eps_1``, ``eps_2``, ``alpha``, ``f_eff``, ``f_ideal``, ``f_eff_over_ideal``,
+        ``f_eff_alpha``, ``closure_min_p``, ``sigma_weighted`` / ``sigma_unweighted`` (``value``, ``error``),
+        ``sigma_unit``, ``t_me_ms``, ``t_surr_ms``, ``t_ps_ms``, ``time_sources``, events per CPU hour both
+        ways, ``channels`` (per process, all of the above and more), ``comparisons``, ``config``, ``report``.
+    """
+    cfg = config or ValidateConfig()
+    if not batches:
+        raise ValueError("validate needs at least one batch of validation points")
+    merged = _merge(batches, cfg.max_points)
+    comps_in = dict(compare or {})
+    data: list[ChannelData] = []
+    channels: dict[str, dict[str, Any]] = {}
+    comparisons: dict[str, dict[str, Any]] = {name: {} for name in comps_in}
+    for b in merged:
+        log.info("validating %s (%d points)", b.process, len(b))
+        d, summ, comps = _channel(predictor, b, cfg, comps_in)
+        data.append(d)
+        channels[b.process] = summ
+        for name, row in comps.items():
+            comparisons[name][b.process] = row
+    result: dict[str, Any] = {
+        **_aggregate(channels),
+        "n_points": int(sum(len(b) for b in merged)),
+        "channels": channels,
+        "comparisons": comparisons,
+        "config": asdict(cfg),
+        "report": None,
+    }
+    if out is not None and cfg.report:
+        index = Path(out) / "index.html"
+        result["report"] = str(index)
+        write_report(out, data, result)
+    return result

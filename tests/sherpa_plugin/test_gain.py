@@ -1,0 +1,64 @@
+"""The effective gain against its limits and against the CPU cost of the unweighters it describes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lhe_tools import read_dump
+from sherpa_plugin.gain import (
+    effective_gain,
+    events_per_cpu_hour_standard,
+    events_per_cpu_hour_two_stage,
+    ideal_gain,
+    summarize_gain,
+)
+from sherpa_plugin.unweighting import two_stage, unweight
+
+
+def test_limits() -> None:
+    # free surrogate and phase space: f = eps_2 / eps_full
+    assert effective_gain(0.01, 0.008, 0.5, 1.0, 0.0, 0.0) == pytest.approx(0.5 / 0.01)
+    # surrogate as expensive as the ME, perfect: one ME per unweighted event is never cheaper than standard
+    assert ideal_gain(0.01, 1.0, 1.0, 0.0) == pytest.approx(1 / (1 + 0.01))
+    # closed form of the ideal gain
+    eps, tm, ts, tp = 0.003, 0.22, 0.002, 0.003
+    assert ideal_gain(eps, tm, ts, tp) == pytest.approx((tm + tp) / (ts + tp + eps * tm))
+    with pytest.raises(ValueError, match="eps_1 and eps_2"):
+        effective_gain(0.1, 0.0, 1.0, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="t_surr"):
+        effective_gain(0.1, 0.1, 1.0, 1.0, -1.0, 1.0)
+
+
+def test_events_per_hour_ratio_is_the_gain() -> None:
+    g = summarize_gain(0.004, 0.0035, 0.7, 0.9, 0.04, 0.001, 0.004)
+    assert g.events_per_cpu_hour_two_stage / g.events_per_cpu_hour_standard == pytest.approx(g.f_eff)
+    assert g.f_eff_alpha == pytest.approx(0.9 * g.f_eff)
+    assert events_per_cpu_hour_standard(0.5, 1.0, 0.0) == pytest.approx(3.6e6 * 0.5)
+    assert events_per_cpu_hour_two_stage(1.0, 1.0, 1.0, 0.0, 0.0) == pytest.approx(3.6e6)
+
+
+def test_gain_equals_cpu_cost_of_the_unweighters(sherpa_ee: Path) -> None:
+    """Cost per unit of final weight, counted from the acceptance probabilities of the actual algorithms."""
+    b = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz")
+    w = b.weight
+    fwd = b.momenta[:, 2, 3] > 0
+    s = w * np.where(fwd, 0.5, 1.0) * np.exp(0.05 * np.random.default_rng(1).standard_normal(w.size))
+    t_me, t_surr, t_ps = 0.04, 0.002, 0.004
+    std = unweight(w, np.random.default_rng(0))
+    two = two_stage(w, s, np.random.default_rng(0))
+    n = w.size
+    # expected final-weight sum (unweighted events counted with their overweight) and stage-1 survivors
+    yield_std = np.sum(std.probability * np.maximum(1, np.abs(w) / std.w_max))
+    p1 = np.minimum(1, np.abs(s) / two.s_max)
+    yield_two = np.sum(
+        two.probability * np.maximum(1, np.abs(s) / two.s_max) * np.maximum(1, np.abs(two.x) / two.x_max)
+    )
+    cost_std = n * (t_me + t_ps) / yield_std
+    cost_two = (n * (t_surr + t_ps) + np.sum(p1) * t_me) / yield_two
+    f = effective_gain(std.efficiency, two.eps_1, two.eps_2, t_me, t_surr, t_ps)
+    # equal up to the stage-1 overweights (Σ min(1,|s|/s_max) vs Σ |s|/s_max), a per-mille effect
+    assert cost_std / cost_two == pytest.approx(f, rel=3e-3)
+    assert f > 1.0
