@@ -22,6 +22,7 @@ containers), so names read ``G__d`` and ``d__db``; incoming particle 0 is *not* 
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cmp_to_key
@@ -32,6 +33,7 @@ import numpy.typing as npt
 __all__ = [
     "SherpaParticle",
     "canonical_channel",
+    "is_canonical",
     "order_flavours",
     "parse_process_name",
     "particle_name",
@@ -180,6 +182,13 @@ def order_flavours(pdg: Sequence[int]) -> list[int]:
         return _compare(codes[i], codes[j])
 
     return sorted(range(len(codes)), key=cmp_to_key(cmp))
+
+
+def is_canonical(pdg: Sequence[int], n_in: int = 2) -> bool:
+    """Whether ``pdg`` (incoming first) is already in Sherpa's canonical order."""
+    codes = [int(c) for c in pdg]
+    parts = (codes[:n_in], codes[n_in:])
+    return all(_compare(a, b) <= 0 for part in parts for a, b in itertools.pairwise(part))
 
 
 def process_name(pdg: Sequence[int], n_in: int = 2) -> str:
