@@ -1,0 +1,124 @@
+"""ONNX-safe float64 maths for the surrogate graph.
+
+ONNX Runtime's CPU kernels for ``Sinh``/``Asinh`` exist for float32 only and ONNX has no ``Atan2``, so the
+functions here are composed from ops that the exporter maps to float64-capable ONNX nodes (Exp, Log,
+Sqrt, Mul, Div, Add, Where, Abs, Clip, MatMul).  Every function takes and returns torch tensors of any shape
+and keeps the dtype (use float64).
+
+Accuracy: :func:`sinh` and :func:`asinh` are accurate to a few ulp away from 0 and switch to their Taylor
+series for small arguments (relative error < 1e-14 everywhere).
+
+Exporter pitfall: ``torch.onnx.export(dynamo=True)`` stores Python float scalars as float32 initialisers, so
+a constant like 1/6 or 8πα_s loses 1e-8 relative.  Here every scalar is exact in float32 (integers, powers of
+two, round thresholds); non-exact prefactors must be float64 buffers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+#: Below this |x| the Taylor series is used (truncation error < 1e-18 relative there).
+_SINH_SERIES_MAX = 0.1
+_ASINH_SERIES_MAX = 0.05
+#: Above this |x| asinh uses log(2|x|) + 1/(4x²) (x² would overflow long before float64's limit).
+_ASINH_LARGE = 1.0e8
+#: Floor for denominators of degenerate configurations (representable in float32, see :func:`sinh`).
+_TINY = 1.0e-30
+
+
+def sinh(x: Tensor) -> Tensor:
+    """Hyperbolic sine from Exp (float64-safe in ONNX Runtime).
+
+    Parameters
+    ----------
+    x : Tensor, any shape, float64
+
+    Returns
+    -------
+    Tensor, same shape and dtype
+        sinh(x); Taylor series through x⁹ for |x| < 0.1 (no cancellation), (eˣ − e⁻ˣ)/2 elsewhere.
+    """
+    # Horner form with integer divisors only: exact in any float precision, so no float64 constant is ever
+    # rounded to float32 by an exporter (the dynamo exporter stores Python scalars as float32 initialisers).
+    x2 = x * x
+    series = x * (1.0 + x2 / 6.0 * (1.0 + x2 / 20.0 * (1.0 + x2 / 42.0 * (1.0 + x2 / 72.0))))
+    big = 0.5 * (torch.exp(x) - torch.exp(-x))
+    return torch.where(torch.abs(x) < _SINH_SERIES_MAX, series, big)
+
+
+def asinh(x: Tensor) -> Tensor:
+    """Inverse hyperbolic sine from Log and Sqrt (float64-safe in ONNX Runtime).
+
+    Parameters
+    ----------
+    x : Tensor, any shape, float64
+
+    Returns
+    -------
+    Tensor, same shape and dtype
+        asinh(x), odd in x: series through x¹¹ for |x| < 0.05, log(|x| + sqrt(x² + 1)) up to 1e8,
+        log(2|x|) + 1/(4x²) above.
+    """
+    a = torch.abs(x)
+    a2 = a * a
+    # c_{n+1}/c_n = -(2n+1)² / ((2n+2)(2n+3)); integer ratios only (see sinh)
+    t = 1.0 - 81.0 * a2 / 110.0
+    t = 1.0 - 49.0 * a2 / 72.0 * t
+    t = 1.0 - 25.0 * a2 / 42.0 * t
+    t = 1.0 - 9.0 * a2 / 20.0 * t
+    series = a * (1.0 - a2 / 6.0 * t)
+    am = torch.clamp(a, max=_ASINH_LARGE)
+    mid = torch.log(am + torch.sqrt(am * am + 1.0))
+    al = torch.clamp(a, min=_ASINH_LARGE)
+    large = torch.log(2.0 * al) + 0.25 / (al * al)
+    pos = torch.where(a < _ASINH_SERIES_MAX, series, torch.where(a < _ASINH_LARGE, mid, large))
+    return torch.where(x < 0, -pos, pos)
+
+
+def minkowski_gram(momenta: Tensor) -> Tensor:
+    """All Minkowski products p_i·p_j (metric +,-,-,-) by one batched MatMul.
+
+    Parameters
+    ----------
+    momenta : Tensor, float64, shape (B, n, 4)
+        (E, px, py, pz) in GeV.
+
+    Returns
+    -------
+    Tensor, float64, shape (B, n, n)
+        ``G[b, i, j] = p_i·p_j`` in GeV².
+    """
+    lowered = torch.cat([momenta[..., :1], -momenta[..., 1:]], dim=-1)
+    return torch.matmul(lowered, momenta.transpose(1, 2))
+
+
+def cos_sin_2phi(p_i: Tensor, p_j: Tensor) -> tuple[Tensor, Tensor]:
+    """cos 2φ and sin 2φ of the azimuth of p_i around p_i + p_j, without Atan2 (FAME's ``calc_phi``).
+
+    The azimuth is measured in the plane perpendicular to P = p⃗_i + p⃗_j from the "north" direction
+    N ∝ |P|² e_x − P_x P (the x axis projected onto that plane), with "east" N × P.  With
+    c = p⃗_i·N' and s = |P| (p_i,z P_y − p_i,y P_z) (both proportional, with the same positive factor, to
+    cos φ and sin φ), cos 2φ = (c² − s²)/(c² + s²) and sin 2φ = 2cs/(c² + s²).  The result is symmetric under
+    i ↔ j (φ → φ + π) and invariant under any rescaling of N, so the sign convention of FAME's reference
+    vector drops out.
+
+    Parameters
+    ----------
+    p_i, p_j : Tensor, float64, shape (..., 4)
+        Four-momenta (E, px, py, pz); only the spatial parts are used.
+
+    Returns
+    -------
+    cos2phi, sin2phi : Tensor, float64, shape (...)
+        Values in [-1, 1] (0 and 0 in the degenerate case P ∥ e_x or p_i ∥ P).
+    """
+    pi = p_i[..., 1:]
+    big_p = pi + p_j[..., 1:]
+    p2 = torch.sum(big_p * big_p, dim=-1)
+    c = p2 * pi[..., 0] - big_p[..., 0] * torch.sum(big_p * pi, dim=-1)
+    s = torch.sqrt(p2) * (pi[..., 2] * big_p[..., 1] - pi[..., 1] * big_p[..., 2])
+    c2 = c * c
+    s2 = s * s
+    norm = torch.clamp(c2 + s2, min=_TINY)
+    return (c2 - s2) / norm, 2.0 * c * s / norm

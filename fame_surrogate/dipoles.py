@@ -1,0 +1,403 @@
+"""Massless Catani–Seymour dipole basis of the factorisation-aware surrogate (SPEC §4.2, physics.md §2).
+
+For a process in Sherpa order (incoming first) :class:`DipoleBasis` enumerates every massless CS dipole of
+an emitted gluon or a g → q q̄ pair and evaluates, as in FAME (physics.md §2.7), the spin-averaged kernels
+``D = <V> / (2 p_i·p_j [· x])`` including 8πα_s C_F, 16πα_s C_A, 8πα_s T_R, with no colour insertion and
+no Born:
+
+* final–final ``D_{ij,k}`` (CS §5.1): i, j final, k any other final-state coloured parton;
+* final–initial ``D^a_{ij}`` (CS §5.2): i, j final, a a coloured incoming parton;
+* initial–final ``D^{ai}_k`` (CS §5.3): a incoming, i final, k a final-state coloured parton ≠ i;
+* initial–initial ``D^{ai,b}`` (CS §5.5): a incoming, i final, b the other coloured incoming parton.
+
+Splittings (flavours in the all-outgoing convention, an incoming q counts as an outgoing q̄):
+q g → q (kernel ``qg``, the quark's z), g g → g (``gg``), q q̄ → g (``qqbar``), and for the initial state with
+CS's names ``qg`` (q_a → q + g_i), ``gq`` (g_a → q̄/q + q_i, P_qg), ``qq`` (q_a → g + q_i, P_gq), ``gg``.
+A dipole is kept only if its Born (the process with the pair merged) exists at tree level: flavour is
+conserved by construction, and a process with colourless particles (leptons, photons) needs at least one
+quark in the Born (e.g. e+e- → q q̄ g has no q q̄ → g dipole: e+e- → g g does not exist).
+
+The initial–initial kernels follow Catani–Seymour (``qg``: C_F[2/(1−x) − (1+x)]), not the swapped public FAME
+code (physics.md §2.5 warning); the g → gg kernels carry 16πα_s C_A.
+
+Spin correlations: for every pair whose parent is a gluon (final g g and q q̄ pairs, initial g_a g_i and
+q_a q_i), two more columns ``P cos2φ_ij / s_ij`` and ``P sin2φ_ij / s_ij`` with φ_ij the azimuth of p_i around
+p⃗_i + p⃗_j (physics.md §2.6, FAME's ``calc_phi``) and P the pair's coupling (16πα_s C_A for g g, 8πα_s T_R for
+final q q̄, 8πα_s C_F for initial q_a q_i).  These can be negative.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ._ops import cos_sin_2phi, minkowski_gram
+
+C_F = 4.0 / 3.0
+C_A = 3.0
+T_R = 0.5
+
+FAMILIES = ("FF", "FI", "IF", "II")
+
+
+def is_quark(pdg: int) -> bool:
+    """True for (anti)quarks d … t (|pdg| 1–6)."""
+    return 1 <= abs(pdg) <= 6
+
+
+def is_coloured(pdg: int) -> bool:
+    """True for quarks, antiquarks and gluons (21)."""
+    return is_quark(pdg) or pdg == 21
+
+
+def _outgoing(pdg: int, incoming: bool) -> int:
+    """Flavour in the all-outgoing convention (an incoming quark becomes the antiquark)."""
+    return -pdg if incoming and is_quark(pdg) else pdg
+
+
+def _merge(f1: int, f2: int) -> tuple[int, str] | None:
+    """Parent of two outgoing-convention flavours: (parent flavour, FF kernel kind), None if no QCD splitting.
+
+    q g → (q, "qg"), g g → (g, "gg"), q q̄ → (g, "qqbar").
+    """
+    if f1 == 21 and f2 == 21:
+        return 21, "gg"
+    if is_quark(f1) and f2 == 21:
+        return f1, "qg"
+    if f1 == 21 and is_quark(f2):
+        return f2, "qg"
+    if is_quark(f1) and f1 == -f2:
+        return 21, "qqbar"
+    return None
+
+
+@dataclass(frozen=True)
+class Dipole:
+    """One dipole: family (FF/FI/IF/II), kernel kind, emitter i, emitted j (FF/FI) or incoming a and final i
+    (IF/II), and spectator k (0-based particle indices in the process order)."""
+
+    family: str
+    kind: str
+    i: int
+    j: int
+    k: int
+
+    @property
+    def name(self) -> str:
+        """Column name, e.g. ``FF_qg(2,4;3)`` = D_{24,3} with emitter 2, gluon 4, spectator 3."""
+        return f"{self.family}_{self.kind}({self.i},{self.j};{self.k})"
+
+
+@dataclass(frozen=True)
+class PhiPair:
+    """A pair with a gluon parent; its azimuth columns carry ``coupling(kind) · cos/sin 2φ_ij / s_ij``."""
+
+    i: int
+    j: int
+    kind: str
+
+
+def _born_exists(flavours_out: list[int], has_colourless: bool) -> bool:
+    """Tree-level Born existence for Z/γ* + QCD: with colourless particles at least one quark is needed."""
+    n_coloured = sum(1 for f in flavours_out if is_coloured(f))
+    if n_coloured < 2:
+        return False
+    return not has_colourless or any(is_quark(f) for f in flavours_out)
+
+
+def enumerate_dipoles(pdg: Sequence[int], n_in: int = 2) -> tuple[list[Dipole], list[PhiPair]]:
+    """All massless CS dipoles and spin-correlation pairs of a process (see the module docstring).
+
+    Parameters
+    ----------
+    pdg : sequence of int
+        PDG codes in Sherpa order, incoming first.
+    n_in : int
+        Number of incoming particles (2 for collisions).
+
+    Returns
+    -------
+    dipoles : list of Dipole
+        In the order FF, FI, IF, II; within a family by pair, then spectator.
+    phi_pairs : list of PhiPair
+        Pairs with a gluon parent (final g g, final q q̄, initial g_a g_i and q_a q_i), Born permitting.
+    """
+    pdg = [int(p) for p in pdg]
+    n = len(pdg)
+    if not 0 <= n_in < n:
+        raise ValueError(f"n_in={n_in} is not valid for a process with {n} particles (pdg={pdg})")
+    out = [_outgoing(p, idx < n_in) for idx, p in enumerate(pdg)]
+    has_colourless = any(not is_coloured(p) for p in pdg)
+    fin = [idx for idx in range(n_in, n) if is_coloured(pdg[idx])]
+    ini = [idx for idx in range(n_in) if is_coloured(pdg[idx])]
+
+    def born_ok(drop: tuple[int, int], parent: int) -> bool:
+        flav = [f for idx, f in enumerate(out) if idx not in drop] + [parent]
+        return _born_exists(flav, has_colourless)
+
+    families: dict[str, list[Dipole]] = {f: [] for f in FAMILIES}
+    phis: list[PhiPair] = []
+    # final-state pairs: FF and FI
+    for ai, i in enumerate(fin):
+        for j in fin[ai + 1 :]:
+            merged = _merge(out[i], out[j])
+            if merged is None or not born_ok((i, j), merged[0]):
+                continue
+            kind = merged[1]
+            emitter, emitted = (j, i) if kind == "qg" and out[i] == 21 else (i, j)
+            for k in fin:
+                if k not in (i, j):
+                    families["FF"].append(Dipole("FF", kind, emitter, emitted, k))
+            for a in ini:
+                families["FI"].append(Dipole("FI", kind, emitter, emitted, a))
+            if kind == "gg":
+                phis.append(PhiPair(i, j, "gg"))
+            elif kind == "qqbar":
+                phis.append(PhiPair(i, j, "qqbar"))
+    # initial-state splittings a → ~ai + i: IF and II
+    for a in ini:
+        for i in fin:
+            merged = _merge(out[a], out[i])
+            if merged is None or not born_ok((a, i), merged[0]):
+                continue
+            kind = ("gg" if pdg[i] == 21 else "gq") if pdg[a] == 21 else ("qg" if pdg[i] == 21 else "qq")
+            for k in fin:
+                if k != i:
+                    families["IF"].append(Dipole("IF", kind, a, i, k))
+            for b in ini:
+                if b != a:
+                    families["II"].append(Dipole("II", kind, a, i, b))
+            if kind == "gg":
+                phis.append(PhiPair(a, i, "gg"))
+            elif kind == "qq":
+                phis.append(PhiPair(a, i, "qq"))
+    dipoles = [d for f in FAMILIES for d in families[f]]
+    return dipoles, phis
+
+
+# ----------------------------------------------------------------------------------------------------------
+# kernels (spin averaged, divided by 2 p_i·p_j [· x]); arguments are Minkowski products, shape (B, m)
+
+
+def ff_recoil(pij: Tensor, pik: Tensor, pjk: Tensor) -> tuple[Tensor, Tensor]:
+    """FF recoil variables y_{ij,k} and z̃_i (CS eq. 5.3/5.4)."""
+    return pij / (pij + pik + pjk), pik / (pik + pjk)
+
+
+def fi_recoil(pij: Tensor, pia: Tensor, pja: Tensor) -> tuple[Tensor, Tensor]:
+    """FI recoil variables x_{ij,a} and z̃_i (CS eq. 5.39)."""
+    return (pia + pja - pij) / (pia + pja), pia / (pia + pja)
+
+
+def if_recoil(pai: Tensor, pak: Tensor, pik: Tensor) -> tuple[Tensor, Tensor]:
+    """IF recoil variables x_{ik,a} and u_i (CS eq. 5.62/5.63)."""
+    return (pak + pai - pik) / (pak + pai), pai / (pai + pak)
+
+
+def ii_recoil(pai: Tensor, pbi: Tensor, pab: Tensor) -> Tensor:
+    """II recoil variable x_{i,ab} (CS eq. 5.137)."""
+    return (pab - pai - pbi) / pab
+
+
+def coupling(kind: str, alpha_s: float) -> float:
+    """Prefactor of a kernel kind.
+
+    8πα_s C_F (``qg``, ``qq``), 16πα_s C_A (``gg``), 8πα_s T_R (``qqbar``, ``gq``).
+    """
+    colour = {"qg": 8.0 * C_F, "qq": 8.0 * C_F, "gg": 16.0 * C_A, "qqbar": 8.0 * T_R, "gq": 8.0 * T_R}
+    if kind not in colour:
+        raise ValueError(f"unknown splitting kind {kind!r}; expected one of {sorted(colour)}")
+    return colour[kind] * math.pi * alpha_s
+
+
+def _final_bracket(kind: str, zi: Tensor, inv_i: Tensor, inv_j: Tensor) -> Tensor:
+    """Spin-averaged FF/FI kernel over its coupling, given z̃_i and the soft denominators
+    inv_i = 1/(1 − z̃_i(1−y)) (FF) or 1/(1 − z̃_i + (1−x)) (FI), and the same for j."""
+    zj = 1.0 - zi
+    if kind == "qg":
+        return 2.0 * inv_i - (1.0 + zi)
+    if kind == "gg":
+        return inv_i + inv_j - 2.0 + zi * zj
+    if kind == "qqbar":
+        return 1.0 - 2.0 * zi * zj
+    raise ValueError(f"unknown final-state splitting kind {kind!r}")
+
+
+def ff_dipole(kind: str, pij: Tensor, pik: Tensor, pjk: Tensor) -> Tensor:
+    """D_{ij,k} / coupling = <V_{ij,k}> / (coupling · 2 p_i·p_j) (CS §5.1; i the emitter for ``qg``)."""
+    y, zi = ff_recoil(pij, pik, pjk)
+    inv_i = 1.0 / (1.0 - zi * (1.0 - y))
+    inv_j = 1.0 / (1.0 - (1.0 - zi) * (1.0 - y))
+    return _final_bracket(kind, zi, inv_i, inv_j) / (2.0 * pij)
+
+
+def fi_dipole(kind: str, pij: Tensor, pia: Tensor, pja: Tensor) -> Tensor:
+    """D^a_{ij} / coupling = <V^a_{ij}> / (coupling · 2 p_i·p_j x_{ij,a}) (CS §5.2)."""
+    x, zi = fi_recoil(pij, pia, pja)
+    inv_i = 1.0 / (2.0 - zi - x)
+    inv_j = 1.0 / (1.0 + zi - x)
+    return _final_bracket(kind, zi, inv_i, inv_j) / (2.0 * pij * x)
+
+
+def _initial_bracket(kind: str, x: Tensor, soft: Tensor) -> Tensor:
+    """Spin-averaged IF/II kernel over its coupling; ``soft`` is 1/(1−x+u_i) (IF) or 1/(1−x) (II)."""
+    if kind == "qg":
+        return 2.0 * soft - (1.0 + x)
+    if kind == "gq":
+        return 1.0 - 2.0 * x * (1.0 - x)
+    if kind == "qq":
+        return x + 2.0 * (1.0 - x) / x
+    if kind == "gg":
+        return soft - 1.0 + (1.0 - x) / x + x * (1.0 - x)
+    raise ValueError(f"unknown initial-state splitting kind {kind!r}")
+
+
+def if_dipole(kind: str, pai: Tensor, pak: Tensor, pik: Tensor) -> Tensor:
+    """D^{ai}_k / coupling = <V^{ai}_k> / (coupling · 2 p_a·p_i x_{ik,a}) (CS §5.3)."""
+    x, u = if_recoil(pai, pak, pik)
+    return _initial_bracket(kind, x, 1.0 / (1.0 - x + u)) / (2.0 * pai * x)
+
+
+def ii_dipole(kind: str, pai: Tensor, pbi: Tensor, pab: Tensor) -> Tensor:
+    """D^{ai,b} / coupling = <V^{ai,b}> / (coupling · 2 p_a·p_i x_{i,ab}) (CS §5.5).
+
+    For ``gg`` the II soft term x/(1−x) equals 1/(1−x) − 1, which is what the shared bracket computes.
+    """
+    x = ii_recoil(pai, pbi, pab)
+    return _initial_bracket(kind, x, 1.0 / (1.0 - x)) / (2.0 * pai * x)
+
+
+_DIPOLE_FUNCS = {"FF": ff_dipole, "FI": fi_dipole, "IF": if_dipole, "II": ii_dipole}
+
+
+def invariant_pairs(d: Dipole) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """The three index pairs whose dot products a dipole needs, in its kernel's argument order."""
+    if d.family in ("FF", "FI"):
+        return (d.i, d.j), (d.i, d.k), (d.j, d.k)
+    if d.family == "IF":  # (a, i), (a, k), (i, k)
+        return (d.i, d.j), (d.i, d.k), (d.j, d.k)
+    # II: (a, i), (b, i), (a, b)
+    return (d.i, d.j), (d.k, d.j), (d.i, d.k)
+
+
+class DipoleBasis(torch.nn.Module):
+    """All massless CS dipoles and spin-correlation terms of a process, vectorised over events.
+
+    Parameters
+    ----------
+    pdg : sequence of int
+        PDG codes in Sherpa order, incoming first (e.g. ``[11, -11, 21, 21, 1, -1]``).
+    n_in : int
+        Number of incoming particles.
+    alpha_s : float
+        Strong coupling in the kernels (FAME: 0.118).
+
+    Attributes
+    ----------
+    n_dipoles : int
+        Number of dipole columns (positive-definite D_k).
+    n_phi : int
+        Number of spin-correlation pairs; they add ``2 * n_phi`` columns (all cos terms, then all sin terms).
+    names : list of str
+        One name per output column.
+    dipoles : list of Dipole
+        The dipole descriptions in column order.
+    phi_pairs : list of PhiPair
+        The spin-correlation pairs in column order.
+    """
+
+    _phi_i: Tensor
+    _phi_j: Tensor
+    _phi_ij: Tensor
+    _phi_coupling: Tensor
+
+    def __init__(self, pdg: Sequence[int], n_in: int = 2, alpha_s: float = 0.118) -> None:
+        super().__init__()
+        self.pdg = [int(p) for p in pdg]
+        self.n_in = int(n_in)
+        self.alpha_s = float(alpha_s)
+        self.n_particles = len(self.pdg)
+        dipoles, phis = enumerate_dipoles(self.pdg, self.n_in)
+        if not dipoles:
+            raise ValueError(
+                f"process pdg={self.pdg} (n_in={self.n_in}) has no QCD dipole: need ≥ 1 final-state gluon or "
+                "g→qq̄ pair with a tree-level Born"
+            )
+        # group by (family, kind): one gather + one kernel evaluation per group
+        self._groups: list[tuple[str, str]] = []
+        ordered: list[Dipole] = []
+        n = self.n_particles
+        for fam in FAMILIES:
+            for kind in ("qg", "gg", "qqbar", "gq", "qq"):
+                members = [d for d in dipoles if d.family == fam and d.kind == kind]
+                if not members:
+                    continue
+                flat = torch.tensor(
+                    [[a * n + b for a, b in invariant_pairs(d)] for d in members], dtype=torch.int64
+                ).T.contiguous()
+                self.register_buffer(f"_idx{len(self._groups)}", flat, persistent=False)
+                # couplings as float64 buffers: the dynamo exporter would store Python floats as float32
+                self.register_buffer(
+                    f"_coup{len(self._groups)}",
+                    torch.tensor(coupling(kind, self.alpha_s), dtype=torch.float64),
+                    persistent=False,
+                )
+                self._groups.append((fam, kind))
+                ordered.extend(members)
+        self.dipoles = ordered
+        self.phi_pairs = phis
+        self.n_dipoles = len(ordered)
+        self.n_phi = len(phis)
+        self.register_buffer("_phi_i", torch.tensor([p.i for p in phis], dtype=torch.int64), persistent=False)
+        self.register_buffer("_phi_j", torch.tensor([p.j for p in phis], dtype=torch.int64), persistent=False)
+        self.register_buffer(
+            "_phi_ij", torch.tensor([p.i * n + p.j for p in phis], dtype=torch.int64), persistent=False
+        )
+        self.register_buffer(
+            "_phi_coupling",
+            torch.tensor([coupling(p.kind, self.alpha_s) for p in phis], dtype=torch.float64),
+            persistent=False,
+        )
+        self.names = [d.name for d in ordered]
+        self.names += [f"cos2phi_{p.kind}({p.i},{p.j})" for p in phis]
+        self.names += [f"sin2phi_{p.kind}({p.i},{p.j})" for p in phis]
+
+    @property
+    def n_outputs(self) -> int:
+        """Total number of columns, ``n_dipoles + 2 * n_phi``."""
+        return self.n_dipoles + 2 * self.n_phi
+
+    def forward(self, momenta: Tensor) -> Tensor:
+        """Evaluate the basis.
+
+        Parameters
+        ----------
+        momenta : Tensor, float64, shape (B, n, 4)
+            (E, px, py, pz) in GeV in the process order, incoming first with their physical momenta.
+
+        Returns
+        -------
+        Tensor, float64, shape (B, n_dipoles + 2 * n_phi)
+            Dipoles D_k in GeV⁻² (order of :attr:`names`), then the cos 2φ and the sin 2φ columns.
+        """
+        n = self.n_particles
+        gram = minkowski_gram(momenta).reshape(-1, n * n)
+        cols: list[Tensor] = []
+        for g, (fam, kind) in enumerate(self._groups):
+            idx: Tensor = getattr(self, f"_idx{g}")
+            d1 = torch.index_select(gram, 1, idx[0])
+            d2 = torch.index_select(gram, 1, idx[1])
+            d3 = torch.index_select(gram, 1, idx[2])
+            coup: Tensor = getattr(self, f"_coup{g}")
+            cols.append(_DIPOLE_FUNCS[fam](kind, d1, d2, d3) * coup)
+        if self.n_phi:
+            p_i = torch.index_select(momenta, 1, self._phi_i)
+            p_j = torch.index_select(momenta, 1, self._phi_j)
+            cos2, sin2 = cos_sin_2phi(p_i, p_j)
+            scale = self._phi_coupling / (2.0 * torch.index_select(gram, 1, self._phi_ij))
+            cols += [cos2 * scale, sin2 * scale]
+        return torch.cat(cols, dim=1)

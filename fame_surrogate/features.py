@@ -1,0 +1,125 @@
+"""Raw network inputs of the factorisation-aware surrogate (SPEC §4.2); standardisation is the model's job.
+
+Columns, in order:
+
+1. the final-state momenta (E, px, py, pz of every final-state particle, flattened), divided by √ŝ of the
+   event (ŝ = (Σ p_in)², so e+e- and boosted hadronic events look alike);
+2. for every FF dipole of :class:`~fame_surrogate.dipoles.DipoleBasis`, log y_{ij,k};
+   for every FI / IF / II dipole, log((1 − x)/x) (→ −∞ in the singular limit like log y; FAME feeds x/(1−x));
+3. for hadron collisions (a coloured incoming parton), log(s_ij / ŝ) for every final-state pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ._ops import minkowski_gram
+from .dipoles import (
+    enumerate_dipoles,
+    ff_recoil,
+    fi_recoil,
+    if_recoil,
+    ii_recoil,
+    invariant_pairs,
+    is_coloured,
+)
+
+#: Floor applied before the logarithms (only reached for degenerate kinematics, e.g. x ≥ 1 by rounding);
+#: representable in float32 (see ``_ops``).
+_LOG_FLOOR = 1e-30
+
+
+class FeatureMap(torch.nn.Module):
+    """Momenta → raw features (no trainable parameters).
+
+    Parameters
+    ----------
+    pdg : sequence of int
+        PDG codes in Sherpa order, incoming first.
+    n_in : int
+        Number of incoming particles.
+
+    Attributes
+    ----------
+    n_features : int
+        Number of output columns.
+    names : list of str
+        One name per column: ``p{idx}_{E,x,y,z}``, ``logy_…``/``logx_…`` with the dipole name,
+        ``logsij(i,j)``.
+    """
+
+    _sij_idx: Tensor
+
+    def __init__(self, pdg: Sequence[int], n_in: int = 2) -> None:
+        super().__init__()
+        self.pdg = [int(p) for p in pdg]
+        self.n_in = int(n_in)
+        n = len(self.pdg)
+        self.n_particles = n
+        if n_in < 1:
+            raise ValueError(f"FeatureMap needs incoming particles to define ŝ; got n_in={n_in}")
+        dipoles, _ = enumerate_dipoles(self.pdg, self.n_in)
+        self.hadronic = any(is_coloured(p) for p in self.pdg[: self.n_in])
+        self._families: list[str] = []
+        names = [f"p{i}_{c}" for i in range(n_in, n) for c in "Exyz"]
+        for fam in ("FF", "FI", "IF", "II"):
+            members = [d for d in dipoles if d.family == fam]
+            if not members:
+                continue
+            pairs = [invariant_pairs(d) for d in members]
+            flat = torch.tensor([[a * n + b for a, b in t] for t in pairs], dtype=torch.int64).T.contiguous()
+            self.register_buffer(f"_idx_{fam}", flat, persistent=False)
+            self._families.append(fam)
+            prefix = "logy" if fam == "FF" else "logx"
+            names += [f"{prefix}_{d.name}" for d in members]
+        fin_pairs = [(i, j) for i in range(n_in, n) for j in range(i + 1, n)] if self.hadronic else []
+        self.register_buffer(
+            "_sij_idx", torch.tensor([i * n + j for i, j in fin_pairs], dtype=torch.int64), persistent=False
+        )
+        names += [f"logsij({i},{j})" for i, j in fin_pairs]
+        self.names = names
+        self.n_features = len(names)
+
+    def forward(self, momenta: Tensor) -> Tensor:
+        """Compute the raw features.
+
+        Parameters
+        ----------
+        momenta : Tensor, float64, shape (B, n, 4)
+            (E, px, py, pz) in GeV, process order, incoming first.
+
+        Returns
+        -------
+        Tensor, float64, shape (B, n_features)
+        """
+        n = self.n_particles
+        gram = minkowski_gram(momenta)
+        p_in = torch.sum(momenta[:, : self.n_in, :], dim=1)
+        shat = p_in[:, :1] * p_in[:, :1] - torch.sum(p_in[:, 1:] * p_in[:, 1:], dim=1, keepdim=True)
+        root_shat = torch.sqrt(shat)
+        final = momenta[:, self.n_in :, :].reshape(-1, (n - self.n_in) * 4)
+        cols = [final / root_shat]
+        flat = gram.reshape(-1, n * n)
+        for fam in self._families:
+            idx: Tensor = getattr(self, f"_idx_{fam}")
+            d1 = torch.index_select(flat, 1, idx[0])
+            d2 = torch.index_select(flat, 1, idx[1])
+            d3 = torch.index_select(flat, 1, idx[2])
+            if fam == "FF":
+                cols.append(torch.log(torch.clamp(ff_recoil(d1, d2, d3)[0], min=_LOG_FLOOR)))
+                continue
+            if fam == "FI":
+                x = fi_recoil(d1, d2, d3)[0]
+            elif fam == "IF":
+                x = if_recoil(d1, d2, d3)[0]
+            else:
+                x = ii_recoil(d1, d2, d3)
+            ratio = torch.clamp(1.0 - x, min=_LOG_FLOOR) / torch.clamp(x, min=_LOG_FLOOR)
+            cols.append(torch.log(ratio))
+        if self.hadronic:
+            sij = 2.0 * torch.index_select(flat, 1, self._sij_idx)
+            cols.append(torch.log(torch.clamp(sij / shat, min=_LOG_FLOOR)))
+        return torch.cat(cols, dim=1)

@@ -1,0 +1,294 @@
+"""DipoleBasis against independent truths: exact |M|² in soft/collinear limits, symmetry, counts, ONNX parity.
+
+Limit points are built from Born points with the inverse CS maps and every dipole's Born is evaluated at its
+own mapped momenta (tests/fame_surrogate/cs_kinematics.py, plain numpy).  Per physics.md §2.7 only the dipoles
+of the pair that becomes unresolved are summed.  Colour insertions −T_k·T_ij/T_ij² are 1 for every 2-parton
+Born here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from cs_kinematics import (
+    F8,
+    boost_z,
+    dot,
+    ff_forward,
+    ff_inverse,
+    fi_forward,
+    fi_inverse,
+    if_forward,
+    if_inverse,
+    ii_forward,
+    ii_inverse,
+    light,
+    me_llqq,
+    me_llqqg,
+    transverse_basis,
+)
+
+from fame_surrogate.dipoles import DipoleBasis, enumerate_dipoles
+from fame_surrogate.phasespace import EEPhaseSpace
+
+ALPHA_S = 0.118
+
+
+def _columns(basis: DipoleBasis, momenta: list[F8]) -> dict[str, float]:
+    out = basis(torch.from_numpy(np.array([momenta])))[0].numpy()
+    return dict(zip(basis.names, out.tolist(), strict=True))
+
+
+# --------------------------------------------------------------------------------------------------------
+# enumeration
+
+
+@pytest.mark.parametrize(
+    ("pdg", "n_dip", "n_phi", "families"),
+    [
+        ([11, -11, 21, 1, -1], 2, 0, {"FF": 2}),
+        ([11, -11, 21, 21, 1, -1], 10, 1, {"FF": 10}),
+        ([11, -11, 21, 21, 21, 1, -1], 27, 3, {"FF": 27}),
+        ([11, -11, 1, -1, 2, -2], 4, 2, {"FF": 4}),  # g→uū (Born dd̄g) and g→dd̄ (Born uūg), 2 spectators each
+        ([2, -2, 11, -11, 21], 2, 0, {"II": 2}),
+        ([2, 21, 11, -11, 2], 1, 0, {"II": 1}),  # g→q only: q_a→g+q_i would need the Born g g → ℓℓ
+        ([2, -2, 11, -11, 21, 21], 10, 1, {"FI": 2, "IF": 4, "II": 4}),
+        ([21, 21, 11, -11, 2, -2], 8, 0, {"IF": 4, "II": 4}),  # no uū→g: Born g g → ℓℓ g does not exist
+    ],
+)
+def test_dipole_counts(pdg: list[int], n_dip: int, n_phi: int, families: dict[str, int]) -> None:
+    basis = DipoleBasis(pdg)
+    assert basis.n_dipoles == n_dip
+    assert basis.n_phi == n_phi
+    assert dict(Counter(d.family for d in basis.dipoles)) == families
+    assert len(basis.names) == len(set(basis.names)) == n_dip + 2 * n_phi
+    # the emitted parton of every FF/FI q–g dipole is the gluon; {i,j} appears once per spectator
+    for d in basis.dipoles:
+        if d.family in ("FF", "FI") and d.kind == "qg":
+            assert pdg[d.j] == 21 and pdg[d.i] != 21
+
+
+def test_no_dipole_raises() -> None:
+    with pytest.raises(ValueError, match="no QCD dipole"):
+        DipoleBasis([11, -11, 1, -1])
+
+
+def test_dipoles_positive_and_gg_symmetric() -> None:
+    """D_k > 0 on physical points; swapping the two gluons' momenta permutes the columns as the names say."""
+    pdg = [11, -11, 21, 21, 1, -1]
+    basis = DipoleBasis(pdg)
+    mom, _ = EEPhaseSpace(4).generate(200, np.random.default_rng(3))
+    out = basis(torch.from_numpy(mom)).numpy()
+    assert np.all(out[:, : basis.n_dipoles] > 0)
+    swapped = basis(torch.from_numpy(mom[:, [0, 1, 3, 2, 4, 5]])).numpy()
+    relabel = {2: 3, 3: 2}
+    for col, d in enumerate(basis.dipoles):
+        i, j, k = (relabel.get(v, v) for v in (d.i, d.j, d.k))
+        if d.kind == "gg":
+            i, j = min(i, j), max(i, j)
+        partner = basis.names.index(f"{d.family}_{d.kind}({i},{j};{k})")
+        np.testing.assert_allclose(swapped[:, partner], out[:, col], rtol=1e-12)
+    # φ terms of the gluon pair: cos2φ, sin2φ symmetric under i↔j (φ → φ + π)
+    np.testing.assert_allclose(
+        swapped[:, basis.n_dipoles :], out[:, basis.n_dipoles :], rtol=1e-9, atol=1e-18
+    )
+    # the g g kernel is symmetric in its own arguments: FF_gg(2,3;4) from (i,j) = (2,3) equals (3,2)
+    enum, _ = enumerate_dipoles(pdg)
+    assert sum(d.kind == "gg" for d in enum) == 2
+
+
+# --------------------------------------------------------------------------------------------------------
+# limits against exact |M|²
+
+
+def _ee_born(rng: np.random.Generator) -> tuple[F8, F8, F8, F8]:
+    pa, pb = light(500.0, 0.0, 0.0), light(500.0, math.pi, 0.0)
+    theta, phi = math.acos(rng.uniform(-0.9, 0.9)), rng.uniform(0, 2 * math.pi)
+    return pa, pb, light(500.0, theta, phi), light(500.0, math.pi - theta, phi + math.pi)
+
+
+def _ratio_ee_collinear(y: float) -> float:
+    """e+e- → q q̄ g with q ∥ g: Σ|M|² / (D_{qg,q̄} Σ|M_B|²(p̃))."""
+    rng = np.random.default_rng(11)
+    pa, pb, q_t, qb_t = _ee_born(rng)
+    basis_t = transverse_basis(q_t, qb_t, rng)
+    q, g, qb = ff_inverse(q_t, qb_t, y, 0.3, 0.7, basis_t)
+    dip = _columns(DipoleBasis([11, -11, 21, 1, -1], alpha_s=ALPHA_S), [pa, pb, g, q, qb])
+    q_m, qb_m = ff_forward(q, g, qb)
+    born = me_llqq(pa, pb, q_m, qb_m)
+    return me_llqqg(pa, pb, q, qb, g, ALPHA_S) / (dip["FF_qg(3,2;4)"] * born)
+
+
+def test_ff_quark_gluon_collinear_limit() -> None:
+    r6, r8 = _ratio_ee_collinear(1e-6), _ratio_ee_collinear(1e-8)
+    assert abs(r8 - 1.0) < 1e-3
+    assert abs(r8 - 1.0) < abs(r6 - 1.0)
+
+
+def test_ff_soft_gluon_limit() -> None:
+    """Soft gluon: both dipoles (spectator q̄ and q), each with the Born at its own mapped momenta."""
+    rng = np.random.default_rng(12)
+    pa, pb, q_t, qb_t = _ee_born(rng)
+    basis_t = transverse_basis(q_t, qb_t, rng)
+    basis = DipoleBasis([11, -11, 21, 1, -1], alpha_s=ALPHA_S)
+    devs = []
+    for lam in (1e-4, 1e-6):
+        q, g, qb = ff_inverse(q_t, qb_t, 0.5 * lam, 1.0 - 0.8 * lam, 2.1, basis_t)
+        dip = _columns(basis, [pa, pb, g, q, qb])
+        approx = 0.0
+        for name, (emitter, spectator) in {"FF_qg(3,2;4)": (q, qb), "FF_qg(4,2;3)": (qb, q)}.items():
+            p_em, p_sp = ff_forward(emitter, g, spectator)
+            born = me_llqq(pa, pb, p_em, p_sp)
+            approx += dip[name] * born
+        devs.append(abs(me_llqqg(pa, pb, q, qb, g, ALPHA_S) / approx - 1.0))
+    assert devs[1] < 1e-4
+    assert devs[1] < devs[0]
+
+
+def _pp_born(rng: np.random.Generator) -> tuple[F8, F8, F8, F8]:
+    """q(p_a) q̄(p_b) → ℓ⁻ ℓ⁺ in a boosted frame (√ŝ = 91 GeV, rapidity 0.4)."""
+    theta, phi = math.acos(rng.uniform(-0.9, 0.9)), rng.uniform(0, 2 * math.pi)
+    moms = [light(45.5, 0.0, 0.0), light(45.5, math.pi, 0.0), light(45.5, theta, phi)]
+    moms.append(light(45.5, math.pi - theta, phi + math.pi))
+    pa, pb, l1, l2 = (boost_z(p, 0.4) for p in moms)
+    return pa, pb, l1, l2
+
+
+@pytest.mark.parametrize("v", [1e-6])
+def test_ii_quark_emits_gluon_collinear(v: float) -> None:
+    """q q̄ → ℓℓ g with g ∥ p_a at x = 0.7: Σ|M|² / (D^{ag,b} Σ|M_B|²(p̃)) → 1 (CS V^{q_a g_i,b}, not P_gq)."""
+    rng = np.random.default_rng(21)
+    pa_t, pb, l1_t, l2_t = _pp_born(rng)
+    pa, g, (l1, l2) = ii_inverse(pa_t, pb, [l1_t, l2_t], 0.7, v, 0.4, transverse_basis(pa_t, pb, rng))
+    np.testing.assert_allclose(pa + pb, l1 + l2 + g, atol=1e-9)
+    dip = _columns(DipoleBasis([1, -1, 11, -11, 21], alpha_s=ALPHA_S), [pa, pb, l1, l2, g])
+    pa_m, (l1_m, l2_m) = ii_forward(pa, g, pb, [l1, l2])
+    np.testing.assert_allclose(pa_m, pa_t, atol=1e-9)  # the forward map closes
+    born = me_llqq(l1_m, l2_m, -pa_m, -pb)
+    real = me_llqqg(l1, l2, -pa, -pb, g, ALPHA_S)
+    assert real / (dip["II_qg(0,4;1)"] * born) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_ii_soft_gluon() -> None:
+    rng = np.random.default_rng(22)
+    pa_t, pb_t, l1_t, l2_t = _pp_born(rng)
+    lam = 1e-6
+    pa, g, (l1, l2) = ii_inverse(
+        pa_t, pb_t, [l1_t, l2_t], 1.0 - lam, 0.3 * lam, 1.0, transverse_basis(pa_t, pb_t, rng)
+    )
+    pb = pb_t
+    dip = _columns(DipoleBasis([1, -1, 11, -11, 21], alpha_s=ALPHA_S), [pa, pb, l1, l2, g])
+    approx = 0.0
+    for name, (p_em, p_sp) in {"II_qg(0,4;1)": (pa, pb), "II_qg(1,4;0)": (pb, pa)}.items():
+        p_m, (l1_m, l2_m) = ii_forward(p_em, g, p_sp, [l1, l2])
+        quark, antiquark = (p_m, p_sp) if name.startswith("II_qg(0") else (p_sp, p_m)
+        approx += dip[name] * me_llqq(l1_m, l2_m, -quark, -antiquark)
+    real = me_llqqg(l1, l2, -pa, -pb, g, ALPHA_S)
+    assert real / approx == pytest.approx(1.0, abs=1e-4)
+
+
+def test_ii_gluon_to_quark_collinear() -> None:
+    """q(p_a) g(p_b) → ℓℓ q with the final q ∥ p_b: CS V^{g_a q̄_i} = 8πα_s T_R[1 − 2x(1−x)].
+
+    Averaged over initial colours (1/(N(N²−1)) real, 1/N² Born) the dipole formula holds; with colour sums the
+    ratio is (N²−1)/N.
+    """
+    rng = np.random.default_rng(23)
+    pa, pb_t, l1_t, l2_t = _pp_born(rng)  # Born: q(p_a) q̄(p̃_b)
+    pb, q_out, (l1, l2) = ii_inverse(pb_t, pa, [l1_t, l2_t], 0.6, 1e-7, 0.2, transverse_basis(pb_t, pa, rng))
+    dip = _columns(DipoleBasis([1, 21, 11, -11, 1], alpha_s=ALPHA_S), [pa, pb, l1, l2, q_out])
+    pb_m, (l1_m, l2_m) = ii_forward(pb, q_out, pa, [l1, l2])
+    born_avg = me_llqq(l1_m, l2_m, -pa, -pb_m) / 9.0
+    real_avg = -me_llqqg(l1, l2, q_out, -pa, -pb, ALPHA_S) / 24.0  # one crossed fermion: overall sign −1
+    assert real_avg > 0
+    assert real_avg / (dip["II_gq(1,4;0)"] * born_avg) == pytest.approx(1.0, abs=1e-3)
+
+
+def _dis_born(rng: np.random.Generator) -> tuple[F8, F8, F8, F8]:
+    """e⁻(p_e) q(p_in) → e⁻(p_e') q(p_1), boosted (√ŝ = 100 GeV, rapidity −0.3)."""
+    theta, phi = math.acos(rng.uniform(-0.8, 0.8)), rng.uniform(0, 2 * math.pi)
+    moms = [light(50.0, 0.0, 0.0), light(50.0, math.pi, 0.0), light(50.0, theta, phi)]
+    moms.append(light(50.0, math.pi - theta, phi + math.pi))
+    pe, pin, pe2, p1 = (boost_z(p, -0.3) for p in moms)
+    return pe, pin, pe2, p1
+
+
+def _dis_real(pe: F8, pin: F8, pe2: F8, p1: F8, g: F8) -> float:
+    """e⁻ q → e⁻ q g: crossing of §1.6(b) (two crossed fermions: no sign change)."""
+    return me_llqqg(pe, -pe2, p1, -pin, g, ALPHA_S)
+
+
+def _dis_born_me(pe: F8, pin: F8, pe2: F8, p1: F8) -> float:
+    return me_llqq(pe, -pe2, p1, -pin)
+
+
+DIS_PDG = [11, 1, 11, 1, 21]  # e⁻ q → e⁻ q g: FI_qg(3,4;1) and IF_qg(1,4;3)
+
+
+def test_fi_collinear_final_quark_gluon() -> None:
+    rng = np.random.default_rng(31)
+    pe, pin_t, pe2, p1_t = _dis_born(rng)
+    devs = []
+    for lam in (1e-5, 1e-7):
+        p1, g, pin = fi_inverse(p1_t, pin_t, 1.0 - lam, 0.35, 0.9, transverse_basis(p1_t, pin_t, rng))
+        np.testing.assert_allclose(pe + pin, pe2 + p1 + g, atol=1e-9)
+        dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
+        pij, pa_m = fi_forward(p1, g, pin)
+        born = _dis_born_me(pe, pa_m, pe2, pij)
+        devs.append(abs(_dis_real(pe, pin, pe2, p1, g) / (dip["FI_qg(3,4;1)"] * born) - 1.0))
+    assert devs[1] < 1e-3
+    assert devs[1] < devs[0]
+
+
+def test_if_collinear_initial_quark_gluon() -> None:
+    rng = np.random.default_rng(32)
+    pe, pin_t, pe2, p1_t = _dis_born(rng)
+    devs = []
+    for u in (1e-5, 1e-7):
+        pin, g, p1 = if_inverse(pin_t, p1_t, 0.7, u, 2.5, transverse_basis(pin_t, p1_t, rng))
+        np.testing.assert_allclose(pe + pin, pe2 + p1 + g, atol=1e-9)
+        dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
+        pai, pk = if_forward(pin, g, p1)
+        born = _dis_born_me(pe, pai, pe2, pk)
+        devs.append(abs(_dis_real(pe, pin, pe2, p1, g) / (dip["IF_qg(1,4;3)"] * born) - 1.0))
+    assert devs[1] < 1e-3
+    assert devs[1] < devs[0]
+
+
+def test_fi_if_soft_gluon() -> None:
+    """Soft gluon in e⁻q → e⁻qg: FI (spectator p_in) + IF (spectator p_1), each with its own mapped Born."""
+    rng = np.random.default_rng(33)
+    pe, pin_t, pe2, p1_t = _dis_born(rng)
+    lam = 1e-6
+    p1, g, pin = fi_inverse(p1_t, pin_t, 1.0 - lam, 1.0 - 0.6 * lam, 0.3, transverse_basis(p1_t, pin_t, rng))
+    assert g[0] < 1e-3
+    dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
+    pij, pa_m = fi_forward(p1, g, pin)
+    approx = dip["FI_qg(3,4;1)"] * _dis_born_me(pe, pa_m, pe2, pij)
+    pai, pk = if_forward(pin, g, p1)
+    approx += dip["IF_qg(1,4;3)"] * _dis_born_me(pe, pai, pe2, pk)
+    assert _dis_real(pe, pin, pe2, p1, g) / approx == pytest.approx(1.0, abs=1e-4)
+
+
+def test_recoil_variables_match_maps() -> None:
+    """The x, z, u, y the inverse maps were built with are what the dipole code sees: D values agree with the
+    closed-form kernels written out here (8πα_s C_F[2/(1−z(1−y)) − (1+z)]/s_ij etc.)."""
+    rng = np.random.default_rng(41)
+    pe, pin_t, pe2, p1_t = _dis_born(rng)
+    x, u = 0.62, 0.27
+    pin, g, p1 = if_inverse(pin_t, p1_t, x, u, 1.0, transverse_basis(pin_t, p1_t, rng))
+    dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
+    expect = 8 * math.pi * ALPHA_S * C_F_ * (2 / (1 - x + u) - (1 + x)) / (2 * dot(pin, g) * x)
+    assert dip["IF_qg(1,4;3)"] == pytest.approx(expect, rel=1e-12)
+    x2, z = 0.81, 0.44
+    p1, g, pin = fi_inverse(p1_t, pin_t, x2, z, 1.0, transverse_basis(p1_t, pin_t, rng))
+    dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
+    expect = 8 * math.pi * ALPHA_S * C_F_ * (2 / (1 - z + 1 - x2) - (1 + z)) / (2 * dot(p1, g) * x2)
+    assert dip["FI_qg(3,4;1)"] == pytest.approx(expect, rel=1e-12)
+
+
+C_F_ = 4.0 / 3.0
