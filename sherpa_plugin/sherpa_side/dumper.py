@@ -77,11 +77,40 @@ def start_sherpa(job: dict[str, Any], extra: list[str]) -> Any:
     gen = Sherpa.Sherpa(len(argv), argv)
     try:
         gen.InitializeTheRun()
-    except BaseException as err:  # Sherpa's exceptions surface as SystemError without text
-        raise DumperError(
-            f"Sherpa InitializeTheRun failed ({type(err).__name__}: {err}); see Sherpa's log"
-        ) from err
+    except BaseException as err:  # Sherpa's exceptions surface as SystemError without their text
+        words = sherpa_diagnosis(Path(Sherpa.__file__).parent, argv[1:])
+        raise DumperError(f"Sherpa could not initialise this run: {words or type(err).__name__}") from err
     return gen
+
+
+def sherpa_diagnosis(site: Path, settings: list[str]) -> str:
+    """Sherpa's own words on a failed initialisation: rerun the ``Sherpa`` executable with ``INIT_ONLY: 1``.
+
+    The Python binding loses the text of Sherpa's C++ exceptions; the executable prints it
+    (e.g. ``Normal exit thrown: No hard process found``).
+    """
+    import re
+    import subprocess
+
+    exe = site / "bin" / "Sherpa"
+    if not exe.is_file():
+        return ""
+    args = [s for s in settings if not s.startswith("INIT_ONLY")] + ["INIT_ONLY: 1"]
+    try:
+        res = subprocess.run(
+            [str(exe), *args], capture_output=True, text=True, timeout=300, check=False, errors="replace"
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    ansi = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+    lines = [ansi.sub("", ln).strip() for ln in (res.stdout + res.stderr).splitlines()]
+    lines = [ln for ln in lines if ln]
+    found = []
+    for i, ln in enumerate(lines):
+        if re.search(r"thrown|[Ee]rror|exception|not found|[Ff]ailed", ln) and "frequency" not in ln:
+            nxt = lines[i + 1] if i + 1 < len(lines) and ln.endswith(":") else ""
+            found.append(f"{ln} {nxt}".strip())
+    return "; ".join(dict.fromkeys(found))[:2000]
 
 
 class MEEvaluator:

@@ -1,0 +1,106 @@
+"""``fame sherpa dump``: training data from real Sherpa (run card, process string, or an input dump)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import add_json_flag
+
+
+def register(subparsers: Any) -> None:
+    """Add ``fame sherpa`` with its ``dump`` subcommand."""
+    top: argparse.ArgumentParser = subparsers.add_parser(
+        "sherpa", help="drive real Sherpa (the Sherpa-side dumper)", description="Drive real Sherpa 3."
+    )
+    sub = top.add_subparsers(dest="sherpa_command", metavar="SUBCOMMAND", required=True)
+    p: argparse.ArgumentParser = sub.add_parser(
+        "dump",
+        help="dump |M|^2 (and event weights) from Sherpa into fame dumps, one per channel",
+        description=(
+            "Run Sherpa under its own Python (sherpa-mc 3.0.3) and write one fame dump OUT/<channel>.npz per "
+            "partonic channel.  Lepton beams: flat RAMBO points with the cut s_ij > ycut*s, |M|^2 by "
+            "MEProcess.  Hadron beams: Sherpa's weighted event generation (PDFs, flux, importance sampling; "
+            "full weight, x1, x2, scales) and |M|^2 by MEProcess at each event.  --momenta FILE: Sherpa's "
+            "|M|^2 at the momenta of a fame dump.  Output is chunked; rerunning the same command resumes."
+        ),
+    )
+    p.add_argument("runcard", nargs="?", metavar="RUNCARD", help="a Sherpa 3 run card (Sherpa.yaml)")
+    p.add_argument("--process", metavar="'IN IN -> OUT...'", help="PDG ids, e.g. '11 -11 -> 1 -1 21 21'")
+    p.add_argument("--momenta", metavar="DUMP", help="evaluate Sherpa's |M|^2 at this fame dump's momenta")
+    p.add_argument("--points", type=float, default=None, metavar="K",
+                   help="points per channel (lepton beams) or weighted events in total (hadron beams)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--beams", type=int, nargs=2, default=(11, -11), metavar=("B1", "B2"),
+                   help="beam PDG ids (default 11 -11; 2212 2212 for pp)")
+    p.add_argument("--sqrt-s", type=float, default=1000.0, metavar="GEV", help="collider energy, GeV")
+    p.add_argument("--ycut", type=float, default=None, help="lepton beams: cut s_ij > ycut*s (e.g. 0.01)")
+    p.add_argument("--mll", type=float, nargs=2, default=None, metavar=("MIN", "MAX"),
+                   help="hadron beams: e+e- mass window in GeV (e.g. 66 13000)")
+    p.add_argument("--jet-pt", type=float, default=None, metavar="GEV", help="hadron beams: jet pT cut")
+    p.add_argument("--jet-r", type=float, default=0.4, help="hadron beams: anti-kt radius (default 0.4)")
+    p.add_argument("--order-qcd", type=int, default=None, help="QCD coupling order (default: n_strong - 2)")
+    p.add_argument("--channel", action="append", default=[], metavar="NAME",
+                   help="only this channel (repeatable; lepton beams)")
+    p.add_argument("--integration", choices=("fast", "medium", "sherpa"), default="medium",
+                   help="hadron beams: Sherpa integration effort before generating (default medium)")
+    p.add_argument("--timing-points", type=int, default=0, metavar="N",
+                   help="also time MatrixElement() at N test points for every channel Sherpa built")
+    p.add_argument("--chunk", type=int, default=None, help="points per saved chunk (resumable unit)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sherpa-python", default=None, metavar="PYTHON",
+                   help="Python with sherpa-mc (default: $FAME_SHERPA_PYTHON, else .venv-sherpa)")
+    p.add_argument("--fresh", action="store_true", help="discard unfinished work in OUT first")
+    add_json_flag(p)
+    p.set_defaults(func=run_dump)
+
+
+def run_dump(args: argparse.Namespace) -> dict[str, Any]:
+    """Run :func:`sherpa_plugin.dump.sherpa_dump` from the parsed arguments."""
+    from ..dump import DumpSettings, sherpa_dump
+
+    if args.momenta is None and args.points is None:
+        raise ValueError("--points is required (unless --momenta gives the points)")
+    points = int(args.points) if args.points is not None else 0
+    if args.points is not None and points != args.points:
+        raise ValueError(f"--points must be a whole number, got {args.points}")
+    settings = DumpSettings(
+        points=points,
+        seed=args.seed,
+        chunk=args.chunk,
+        y_cut=args.ycut,
+        integration=args.integration,
+        timing_points=args.timing_points,
+        channels=tuple(args.channel),
+    )
+    res = sherpa_dump(
+        args.out,
+        settings,
+        run_card=args.runcard,
+        process=args.process,
+        input_dump=args.momenta,
+        beams=tuple(args.beams),
+        sqrt_s=args.sqrt_s,
+        mll=tuple(args.mll) if args.mll else None,
+        jet_pt=args.jet_pt,
+        jet_r=args.jet_r,
+        order_qcd=args.order_qcd,
+        sherpa_python=args.sherpa_python,
+        fresh=args.fresh,
+    )
+    out: dict[str, Any] = {
+        "channels": [
+            {k: c.get(k) for k in ("process", "pdg", "points", "file", "me_ms_per_point", "ps_ms_per_point")}
+            for c in res["channels"]
+        ],
+        "points": res["points"],
+        "ms_per_point": res["ms_per_point"],
+        "out": res["out"],
+        "mode": res["mode"],
+        "n_sherpa_channels": len(res.get("sherpa_channels", [])),
+    }
+    if res.get("ps_ms_per_point") is not None:
+        out["ps_ms_per_point"] = res["ps_ms_per_point"]
+    if res.get("timing"):
+        out["timing"] = res["timing"]
+    return out

@@ -1,0 +1,442 @@
+"""The supervising side of ``fame sherpa dump``: build the run card, run the Sherpa-side dumper, report.
+
+The dumper (:mod:`sherpa_plugin.sherpa_side.dumper`) runs under Sherpa's own Python as a subprocess, because
+Sherpa needs CPython 3.12/3.13 and because Sherpa's C++ exceptions end the interpreter.  This module
+
+* builds a Sherpa 3 run card from a process string, beams, energy and cuts (or takes the user's run card);
+* picks the dumper's mode: RAMBO points for lepton beams, Sherpa's weighted event generation for hadron beams,
+  or |M|^2 at the momenta of an input dump;
+* runs it, forwards its progress lines, keeps Sherpa's log in ``OUT/.sherpa/sherpa.log``, and on a failure
+  raises :class:`SherpaDumpError` with the dumper's message and Sherpa's last log lines;
+* writes ``OUT/dump.json`` (the summary) only after a complete run.  Each ``OUT/<channel>.npz`` appears only
+  when complete (assembled from finished chunks and renamed into place); a rerun with the same settings
+  resumes from the finished chunks.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from lhe_tools import atomic_path
+
+from .sherpa_env import dumper_environment, find_sherpa_python, probe_sherpa
+
+__all__ = [
+    "HADRONS",
+    "DumpSettings",
+    "SherpaDumpError",
+    "build_run_card",
+    "parse_process",
+    "sherpa_dump",
+]
+
+log = logging.getLogger("fame.sherpa")
+
+HADRONS = frozenset({2212, -2212})
+_STRONG = frozenset({1, 2, 3, 4, 5, 6, 21, 93, 94})
+SUMMARY = "dump.json"
+_JOB = ".fame-job.json"
+_WORK = ".sherpa"
+
+#: Sherpa command-line settings for the hadron-beam (weighted events) mode: parton level only, colour sum
+EVENT_OVERRIDES: dict[str, str] = {
+    "EVENT_GENERATION_MODE": "Weighted",
+    "COLOR_SCHEME": "1",
+    "SHOWER_GENERATOR": "None",
+    "FRAGMENTATION": "None",
+    "MI_HANDLER": "None",
+    "BEAM_REMNANTS": "false",
+    "ME_QED": "{ENABLED: false}",
+}
+#: integration presets (``PSI`` of Sherpa 3): "fast" for tests, "medium" for benchmarks, "sherpa" = defaults
+INTEGRATION: dict[str, str | None] = {
+    "fast": "{ITMIN: 2000, NOPT: 2, MAXOPT: 1}",
+    "medium": "{ITMIN: 5000, NOPT: 4, MAXOPT: 1}",
+    "sherpa": None,
+}
+
+
+class SherpaDumpError(RuntimeError):
+    """The Sherpa-side dumper failed; the message carries its own words and Sherpa's last log lines."""
+
+
+@dataclass(frozen=True)
+class DumpSettings:
+    """What to dump; every field is recorded in the job and in each dump's ``meta``.
+
+    Parameters
+    ----------
+    points : int
+        Lepton beams / input: points per channel.  Hadron beams: weighted events in total (all channels).
+    seed : int
+        Seed of RAMBO (per channel and chunk) or Sherpa's ``RANDOM_SEED``.
+    chunk : int, optional
+        Points per saved chunk (resumable unit); default 20000 (RAMBO, input) or 5000 (events).
+    y_cut : float, optional
+        Lepton beams: global cut s_ij > y_cut·s on final-state parton pairs.
+    integration : str
+        Hadron beams: ``fast``, ``medium`` or ``sherpa`` (Sherpa's own integration settings).
+    timing_points : int
+        Also time ``MatrixElement()`` at this many of Sherpa's RAMBO test points for every channel Sherpa
+        built (channels without events included); 0 = off.
+    channels : tuple of str
+        Only these channels (lepton beams / input); empty = all Sherpa built.
+    """
+
+    points: int
+    seed: int = 0
+    chunk: int | None = None
+    y_cut: float | None = None
+    integration: str = "medium"
+    timing_points: int = 0
+    channels: tuple[str, ...] = field(default_factory=tuple)
+
+
+def parse_process(text: str) -> tuple[list[int], list[int]]:
+    """``"11 -11 -> 1 -1 21"`` → ([11, -11], [1, -1, 21]); containers such as 93 are kept."""
+    if "->" not in text:
+        raise ValueError(f"process {text!r} has no '->'; expected e.g. '11 -11 -> 1 -1 21 21'")
+    left, right = text.split("->", 1)
+    try:
+        return [int(t) for t in left.split()], [int(t) for t in right.split()]
+    except ValueError as err:
+        raise ValueError(f"process {text!r}: PDG ids must be integers ({err})") from None
+
+
+def build_run_card(
+    process: str,
+    *,
+    beams: Sequence[int] = (11, -11),
+    sqrt_s: float = 1000.0,
+    mll: tuple[float, float] | None = None,
+    jet_pt: float | None = None,
+    jet_r: float = 0.4,
+    order_qcd: int | None = None,
+    order_ew: int = 2,
+    scales: str = "VAR{sqr(91.1876)}",
+    alphas: float | None = 0.118,
+) -> str:
+    """A Sherpa 3 run card for one process, with a fixed scale (so a fixed αs) and ``COLOR_SCHEME: 1``.
+
+    Parameters
+    ----------
+    process : str
+        ``"IN IN -> OUT ..."`` PDG ids (containers such as 93 allowed).
+    beams : sequence of int
+        Beam PDG ids; 2212 gives hadron beams with Sherpa's default PDF (PDF4LHC21_40_pdfas from the wheel).
+    sqrt_s : float
+        Collider energy, GeV (symmetric beams).
+    mll : (float, float), optional
+        Hadron beams: ``[Mass, 11, -11, min, max]`` selector on the e-e+ pair, GeV.
+    jet_pt, jet_r : float
+        Hadron beams: ``NJetFinder`` with N = number of outgoing partons, anti-kt (``Exp: -1``), pT > jet_pt.
+    order_qcd, order_ew : int
+        Coupling orders; QCD defaults to (number of strong particles) − 2.
+    scales : str
+        Sherpa ``SCALES``; the default fixes μ_R = μ_F = M_Z, so αs is fixed.
+    alphas : float, optional
+        ``ALPHAS(MZ)`` for lepton beams (hadron beams take αs from the PDF set unless given).
+
+    Returns
+    -------
+    str
+        The run card (YAML).
+    """
+    incoming, outgoing = parse_process(process)
+    n_strong = sum(abs(p) in _STRONG for p in (*incoming, *outgoing))
+    qcd = n_strong - 2 if order_qcd is None else order_qcd
+    if qcd < 0:
+        raise ValueError(f"process {process!r}: cannot infer the QCD order (got {qcd}); pass order_qcd")
+    hadronic = any(b in HADRONS for b in beams)
+    lines = [
+        f"# fame sherpa dump: {process} at sqrt(s) = {sqrt_s:g} GeV",
+        f"BEAMS: [{int(beams[0])}, {int(beams[1])}]",
+        f"BEAM_ENERGIES: {sqrt_s / 2:.10g}",
+    ]
+    if not hadronic:
+        lines.append("PDF_LIBRARY: None")
+    lines += [
+        "ME_GENERATORS: [Comix]",
+        "COLOR_SCHEME: 1",
+        "HELICITY_SCHEME: 1",
+        f"SCALES: {scales}",
+    ]
+    if alphas is not None and not hadronic:
+        lines.append(f"ALPHAS(MZ): {alphas!r}")
+    lines += [
+        "EW_SCHEME: Gmu",
+        "WIDTH_SCHEME: CMS",
+        "PROCESSES:",
+        f"- {' '.join(map(str, incoming))} -> {' '.join(map(str, outgoing))}:",
+        f"    Order: {{QCD: {qcd}, EW: {order_ew}}}",
+    ]
+    selectors: list[str] = []
+    if mll is not None:
+        selectors.append(f"- [Mass, 11, -11, {mll[0]:g}, {mll[1]:g}]")
+    if jet_pt is not None:
+        n_jets = sum(abs(p) in _STRONG for p in outgoing)
+        selectors.append(
+            f"- NJetFinder: {{N: {n_jets}, PTMin: {jet_pt:g}, ETMin: 0.0, R: {jet_r:g}, Exp: -1}}"
+        )
+    if selectors:
+        lines += ["SELECTORS:", *selectors]
+    return "\n".join(lines) + "\n"
+
+
+def _card_beams(card: str, where: str) -> tuple[list[int], float]:
+    """Beam ids and √s of a run card (``BEAMS``, ``BEAM_ENERGIES``: a number or a pair)."""
+    try:
+        data = yaml.safe_load(card)
+    except yaml.YAMLError as err:
+        raise ValueError(f"{where}: not valid YAML ({err})") from None
+    if not isinstance(data, dict) or "BEAMS" not in data or "BEAM_ENERGIES" not in data:
+        raise ValueError(f"{where}: the run card needs BEAMS and BEAM_ENERGIES")
+    beams, energies = data["BEAMS"], data["BEAM_ENERGIES"]
+    beams = [int(beams), int(beams)] if isinstance(beams, int) else [int(b) for b in beams]
+    energies = [float(energies)] * 2 if isinstance(energies, (int, float)) else [float(e) for e in energies]
+    if energies[0] != energies[1]:
+        raise ValueError(f"{where}: asymmetric beams {energies} are not supported (c.m. frame assumed)")
+    if data.get("COLOR_SCHEME", 1) != 1:
+        log.warning("%s: COLOR_SCHEME %s overridden with 1 (MEProcess.MatrixElement() is the full colour sum "
+                    "only under COLOR_SCHEME 1)", where, data.get("COLOR_SCHEME"))
+    return beams, sum(energies)
+
+
+def _tail(path: Path, n: int = 15) -> list[str]:
+    if not path.is_file():
+        return []
+    ansi = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 65536))
+        text = fh.read().decode("utf-8", "replace")
+    lines = [ansi.sub("", ln).rstrip() for ln in text.replace("\r", "\n").splitlines()]
+    keep = [ln for ln in lines if ln.strip() and not set(ln.strip()) <= set("─│┌┐└┘ ")]
+    return keep[-n:]
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def _run_dumper(python: Path, job_path: Path, workdir: Path, env: dict[str, str], out: Path) -> None:
+    log_path = workdir / "sherpa.log"
+    last: collections.deque[str] = collections.deque(maxlen=30)
+    with log_path.open("ab") as sherpa_log:
+        proc = subprocess.Popen(
+            [str(python), "-m", "sherpa_side.dumper", str(job_path)],
+            cwd=workdir,
+            env=env,
+            stdout=sherpa_log,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+        assert proc.stderr is not None
+        try:
+            for line in proc.stderr:
+                line = line.rstrip()
+                if not line:
+                    continue
+                last.append(line)
+                if line.startswith("fame-dumper:"):
+                    print(line, file=sys.stderr, flush=True)
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    if code == 0:
+        return
+    ours = [ln for ln in last if ln.startswith("fame-dumper:")]
+    error = next((ln for ln in reversed(ours) if "error:" in ln), None)
+    stage = ours[-1] if ours else "(before its first message)"
+    other = [ln for ln in last if not ln.startswith("fame-dumper:")][-8:]
+    done = sorted(p.name for p in out.glob("*.npz"))
+    msg = [f"the Sherpa-side dumper ({python}) failed: {_describe_exit(code)}"]
+    msg.append(f"  its message: {error}" if error else f"  its last step: {stage}")
+    if other:
+        msg.append("  its stderr ends with:\n    " + "\n    ".join(other))
+    words = _tail(log_path)
+    if words:
+        msg.append(f"  Sherpa's last words ({log_path}):\n    " + "\n    ".join(words))
+    msg.append(
+        f"  complete dumps in {out}: {done or 'none'}; unfinished channels have no .npz (finished chunks "
+        f"stay in {out / '.parts'} and a rerun with the same settings resumes)"
+    )
+    raise SherpaDumpError("\n".join(msg))
+
+
+def sherpa_dump(
+    out: str | os.PathLike[str],
+    settings: DumpSettings,
+    *,
+    run_card: str | os.PathLike[str] | None = None,
+    process: str | None = None,
+    input_dump: str | os.PathLike[str] | None = None,
+    beams: Sequence[int] = (11, -11),
+    sqrt_s: float = 1000.0,
+    mll: tuple[float, float] | None = None,
+    jet_pt: float | None = None,
+    jet_r: float = 0.4,
+    order_qcd: int | None = None,
+    sherpa_python: str | os.PathLike[str] | None = None,
+    fresh: bool = False,
+) -> dict[str, Any]:
+    """Run the Sherpa-side dumper and return its summary (also written to ``OUT/dump.json``).
+
+    Exactly one of ``run_card`` (a Sherpa 3 YAML file), ``process`` (with ``beams``, ``sqrt_s`` and cuts) or
+    ``input_dump`` (a fame dump whose momenta get Sherpa's |M|^2) must be given.
+
+    Returns
+    -------
+    dict
+        ``channels`` (each: ``process``, ``pdg``, ``points``, ``file``, ``me_ms_per_point``,
+        ``ps_ms_per_point``), ``points`` (total), ``ms_per_point`` (point-weighted mean of the channels'
+        median ``MatrixElement()`` times), ``ps_ms_per_point`` (hadron beams), ``sherpa_channels`` (all
+        channels Sherpa built), ``timing`` (when ``settings.timing_points``), ``mode``, ``seconds``, ``out``.
+
+    Raises
+    ------
+    SherpaNotAvailable
+        No Sherpa Python.
+    SherpaDumpError
+        The dumper failed (Sherpa's message included); finished chunks stay for a resume.
+    ValueError
+        Inconsistent arguments, or ``OUT`` holds unfinished work of a different job (use ``fresh``).
+    """
+    sources = [x is not None for x in (run_card, process, input_dump)]
+    if sum(sources) != 1:
+        raise ValueError("give exactly one of a run card, --process, or an input dump")
+    if settings.points <= 0 and input_dump is None:
+        raise ValueError(f"points must be positive, got {settings.points}")
+    out = Path(out).resolve()
+    cuts: dict[str, Any] = {}
+    if run_card is not None:
+        card = Path(run_card).read_text(encoding="utf-8")
+        beams_l, sqrt_s = _card_beams(card, str(run_card))
+    elif process is not None:
+        beams_l = [int(b) for b in beams]
+        hadronic = any(b in HADRONS for b in beams_l)
+        card = build_run_card(process, beams=beams_l, sqrt_s=sqrt_s, mll=mll if hadronic else None,
+                              jet_pt=jet_pt if hadronic else None, jet_r=jet_r, order_qcd=order_qcd)
+    else:
+        card, beams_l, sqrt_s = _card_for_input(Path(str(input_dump)))
+    hadronic = any(b in HADRONS for b in beams_l)
+    mode = "eval" if input_dump is not None else ("events" if hadronic else "rambo")
+    if mode == "rambo":
+        if settings.y_cut is None:
+            raise ValueError("lepton beams need a y_cut (--ycut) for the RAMBO points, e.g. 0.01")
+        cuts = {"y_cut": settings.y_cut,
+                "definition": "s_ij = 2 p_i.p_j > y_cut * s for every pair of final-state partons"}
+    elif mode == "events":
+        cuts = {"selectors": "run card SELECTORS", "mll": list(mll) if mll else None, "jet_pt": jet_pt,
+                "jet_r": jet_r}
+    overrides: dict[str, str] = {"COLOR_SCHEME": "1"}
+    if mode == "events":
+        overrides.update(EVENT_OVERRIDES)
+        if settings.integration not in INTEGRATION:
+            raise ValueError(f"integration {settings.integration!r}: expected one of {sorted(INTEGRATION)}")
+        psi = INTEGRATION[settings.integration]
+        if psi is not None:
+            overrides["PSI"] = psi
+    chunk = settings.chunk or (5000 if mode == "events" else 20000)
+    job: dict[str, Any] = {
+        "mode": mode,
+        "run_card": card,
+        "overrides": overrides,
+        "points": int(settings.points),
+        "chunk": int(chunk),
+        "seed": int(settings.seed),
+        "sqrt_s": float(sqrt_s),
+        "beams": beams_l,
+        "y_cut": settings.y_cut if mode == "rambo" else None,
+        "cuts": cuts,
+        "channels": list(settings.channels),
+        "timing_points": int(settings.timing_points),
+        "pdf_set": "PDF4LHC21_40_pdfas (Sherpa 3.0.3 default via LHAPDF)" if hadronic else None,
+        "input": str(Path(input_dump).resolve()) if input_dump is not None else None,
+    }
+    install = probe_sherpa(find_sherpa_python(sherpa_python))
+    workdir = out / _WORK
+    job_file = out / _JOB
+    summary_file = out / SUMMARY
+    if fresh and out.exists():
+        for stale in (workdir, out / ".parts", job_file, summary_file):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink(missing_ok=True)
+    if job_file.is_file():
+        previous = json.loads(job_file.read_text())
+        if previous != job:
+            raise ValueError(
+                f"{out} holds the output of a different dump job ({job_file}); use another --out or --fresh"
+            )
+        if summary_file.is_file():
+            log.info("%s is complete already (same job); nothing to do", out)
+            result: dict[str, Any] = json.loads(summary_file.read_text())
+            return result
+    workdir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(job_file) as tmp:
+        tmp.write_text(json.dumps(job, indent=1))
+    runner_job = dict(job, workdir=str(workdir), out=str(out), result=str(workdir / "result.json"))
+    runner_file = workdir / "job.json"
+    runner_file.write_text(json.dumps(runner_job))
+    (workdir / "result.json").unlink(missing_ok=True)
+    _run_dumper(install.python, runner_file, workdir, dumper_environment(install), out)
+    res: dict[str, Any] = json.loads((workdir / "result.json").read_text())
+    channels = res["channels"]
+    points = sum(c["points"] for c in channels)
+    ms = float(np.average([c["me_ms_per_point"] for c in channels], weights=[c["points"] for c in channels]))
+    res.update(points=points, ms_per_point=ms, out=str(out), sherpa_python=str(install.python),
+               settings=asdict(settings))
+    if mode == "events":
+        res["ps_ms_per_point"] = res.get("ps_ms_per_point")
+    for c in channels:
+        c["file"] = os.path.relpath(c["file"], out)
+    with atomic_path(summary_file) as tmp:
+        tmp.write_text(json.dumps(res, indent=1))
+    return res
+
+
+def _card_for_input(path: Path) -> tuple[str, list[int], float]:
+    """A run card that builds the channel of a fame dump (its pdg, √s and beams from the file)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            pdg = [int(p) for p in npz["pdg"]]
+            first = np.asarray(npz["momenta"][0], dtype=np.float64)
+            meta: Mapping[str, Any] = json.loads(str(npz["meta"][()])) if "meta" in npz.files else {}
+    except (OSError, KeyError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable fame dump ({err})") from None
+    n_in = int(meta.get("n_in", 2))
+    incoming, outgoing = pdg[:n_in], pdg[n_in:]
+    leptonic = all(abs(p) in (11, 13, 15) for p in incoming)
+    if leptonic:
+        plus = 0 if first[0, 3] > 0 else 1
+        beams = [incoming[plus], incoming[1 - plus]]
+        sqrt_s = float(meta.get("sqrt_s") or first[0, 0] + first[1, 0])
+    else:
+        beams = [2212, 2212]
+        sqrt_s = float(meta.get("sqrt_s") or 13000.0)
+    proc = f"{' '.join(map(str, incoming))} -> {' '.join(map(str, outgoing))}"
+    return build_run_card(proc, beams=beams, sqrt_s=sqrt_s), beams, sqrt_s
