@@ -89,6 +89,7 @@ class GluonCurrents:
         self._mom = list(momenta)
         self._multi = multi
         self._cache: dict[tuple[int, ...], tuple[AnyArr | None, AnyArr]] = {}
+        self._vertex: dict[tuple[int, ...], tuple[AnyArr | None]] = {}
 
     def momentum(self, block: tuple[int, ...]) -> AnyArr:
         """Sum of the leaf momenta of ``block``."""
@@ -96,6 +97,15 @@ class GluonCurrents:
         for i in block[1:]:
             total = total + self._mom[i]
         return total
+
+    def vertex(self, block: tuple[int, ...]) -> AnyArr | None:
+        """i J(block): the quark-gluon vertex factor's vector (memoised), None where J vanishes."""
+        hit = self._vertex.get(block)
+        if hit is None:
+            cur, _ = self.get(block)
+            hit = (None if cur is None else 1j * cur,)
+            self._vertex[block] = hit
+        return hit[0]
 
     def get(self, block: tuple[int, ...]) -> tuple[AnyArr | None, AnyArr]:
         """(J, P) for an ordered block of leaf indices; J is None where it vanishes identically."""
@@ -116,8 +126,8 @@ class GluonCurrents:
                 jr, pr = self.get(block[cut:])
                 if jl is None or jr is None:
                     continue
-                term = _v3(jl, pl, jr, pr)  # times (-i)
-                total = -1j * term if total is None else total - 1j * term
+                term = _v3(jl, pl, jr, pr)
+                total = term if total is None else total + term
             for c1 in range(1, m - 1):
                 for c2 in range(c1 + 1, m):
                     j1, _ = self.get(block[:c1])
@@ -125,9 +135,10 @@ class GluonCurrents:
                     j3, _ = self.get(block[c2:])
                     if j1 is None or j2 is None or j3 is None:
                         continue
-                    term = _v4(j1, j2, j3)  # times (+i)
-                    total = 1j * term if total is None else total + 1j * term
-            cur = None if total is None else total * (-1j / minkowski(p, p))
+                    term = _v4(j1, j2, j3)
+                    total = -term if total is None else total - term
+            # (-i/P^2) [(-i) V3 + (+i) V4] = -(V3 - V4)/P^2: real for real (linear) polarisations
+            cur = None if total is None else total * (-1.0 / minkowski(p, p))
         self._cache[block] = (cur, p)
         return cur, p
 
@@ -170,7 +181,8 @@ def quark_line(
     pv = None if boson is None else boson[1]
 
     def prop(r: Row, p: AnyArr) -> Row:
-        return row_slash(r, p).scale(1j / minkowski(p, p))
+        # i pslash / p^2, the scalar folded into the (small) vector before the (large) spinor product
+        return row_slash(r, p * (1j / minkowski(p, p)))
 
     def u0(k: int) -> Row:
         key: tuple[object, ...] = ("0", tuple(order[:k]))
@@ -181,10 +193,10 @@ def quark_line(
             return ubar
         acc: Row | None = None
         for j in range(k):
-            cur, _ = currents.get(tuple(order[j:k]))
+            cur = currents.vertex(tuple(order[j:k]))
             if cur is None:
                 continue
-            t = row_slash(u0(j), cur).scale(1j)
+            t = row_slash(u0(j), cur)
             acc = t if acc is None else acc + t
         if acc is None:
             raise ValueError("empty quark-line current")
@@ -197,10 +209,10 @@ def quark_line(
         assert boson is not None
         acc = row_slash(u0(k), boson[0])
         for j in range(k):
-            cur, _ = currents.get(tuple(order[j:k]))
+            cur = currents.vertex(tuple(order[j:k]))
             if cur is None:
                 continue
-            acc = acc + row_slash(uv(j), cur).scale(1j)
+            acc = acc + row_slash(uv(j), cur)
         return acc
 
     def uv(k: int) -> Row:
@@ -219,10 +231,10 @@ def quark_line(
     if boson is None:
         acc: Row | None = None
         for j in range(n):
-            cur, _ = currents.get(tuple(order[j:n]))
+            cur = currents.vertex(tuple(order[j:n]))
             if cur is None:
                 continue
-            t = row_slash(u0(j), cur).scale(1j)
+            t = row_slash(u0(j), cur)
             acc = t if acc is None else acc + t
         if acc is None:
             raise ValueError("quark line without boson needs at least one leaf")

@@ -166,46 +166,59 @@ class _Kin:
         c0, c1 = self.spinor_end(i, left, quark=True)
         return Row(c0, c1, upper=not left)
 
+    def _couplings(self, flavour: int, params: EWParams) -> npt.NDArray[np.complex128]:
+        """K[lepton chirality, quark chirality, event] (event axis of length 1 when s is fixed)."""
+        s_val = float(self.s[0])
+        if np.allclose(self.s, s_val, rtol=1e-12, atol=0.0):
+            return np.array(boson_couplings(flavour, s_val, params))[:, :, None]
+        return np.stack([np.array(boson_couplings(flavour, float(x), params)) for x in self.s], axis=-1)
+
+    def couplings_squared(self, flavour: int, params: EWParams) -> F8:
+        """|K|^2 with shape (2, 2, N or 1)."""
+        return np.abs(self._couplings(flavour, params)) ** 2
+
     def boson(self, flavour: int, left: bool, params: EWParams) -> tuple[AnyArr, AnyArr]:
         """(eps_V, outgoing momentum -Q) with couplings for a quark line of this flavour and chirality."""
-        s_val = float(self.s[0])
-        if not np.allclose(self.s, s_val, rtol=1e-12, atol=0.0):
-            kk = [boson_couplings(flavour, float(x), params) for x in self.s]
-            coup = np.array([[k[le][0 if left else 1] for k in kk] for le in range(2)])
-            coup = coup.reshape((2,) + (1,) * (self.nax - 1) + (self.n_ev,))
-        else:
-            k = boson_couplings(flavour, s_val, params)
-            coup = np.array([k[0][0 if left else 1], k[1][0 if left else 1]])
-            coup = coup.reshape((2,) + (1,) * (self.nax - 1) + (1,))
+        coup = self._couplings(flavour, params)[:, 0 if left else 1]  # (2, N or 1)
+        coup = coup.reshape((2,) + (1,) * (self.nax - 1) + (coup.shape[-1],))
         return self.lepton * coup, -self.q_in
 
 
-def _colour_sum(amps: list[AnyArr], cmat: F8) -> F8:
-    """sum_hel sum_kl A_k^* C_kl A_l over every axis but the last."""
+def _colour_sum(amps: list[AnyArr], cmat: F8, keep_first: bool = False) -> F8:
+    """sum_hel sum_kl A_k^* C_kl A_l (C real symmetric) over every axis but the last (and the first)."""
     shape = np.broadcast_shapes(*(a.shape for a in amps))
-    stack = np.stack([np.broadcast_to(a, shape) for a in amps])
-    mixed = np.tensordot(cmat, stack, axes=(1, 0))
-    val = (stack.real * mixed.real + stack.imag * mixed.imag).reshape(-1, shape[-1])
-    return np.asarray(val.sum(axis=0))
+    k = len(amps)
+    re = np.empty((k, *shape))
+    im = np.empty((k, *shape))
+    for i, a in enumerate(amps):
+        re[i] = a.real
+        im[i] = a.imag
+    re2 = re.reshape(k, -1)
+    im2 = im.reshape(k, -1)
+    val = np.einsum("km,km->m", re2, cmat @ re2) + np.einsum("km,km->m", im2, cmat @ im2)
+    if keep_first:
+        return np.asarray(val.reshape(shape[0], -1, shape[-1]).sum(axis=1))
+    return np.asarray(val.reshape(-1, shape[-1]).sum(axis=0))
 
 
 def _one_line(kin: _Kin, proc: Process, params: EWParams) -> F8:
+    """One quark line.  Only the left-handed line is computed: by parity (and the absence of T-odd terms at
+    tree level) the helicity-summed squared amplitude of the right-handed line with lepton chirality l equals
+    that of the left-handed line with lepton chirality 1 - l; the couplings factor out of all orderings."""
     iq, iqb, flav = proc.pairs[0]
     ng = len(proc.gluons)
     eps = [kin.gluon_eps(g, k) for k, g in enumerate(proc.gluons)]
     moms = [kin.particle(g) for g in proc.gluons]
     cur = GluonCurrents(eps, moms)
-    orders = orderings(ng)
-    total = np.zeros(kin.n_ev)
-    pq = kin.particle(iq)
-    for left in (True, False):
-        ubar = kin.ubar(iq, left)
-        vend = kin.spinor_end(iqb, left, quark=False)
-        boson = kin.boson(flav, left, params)
-        memo: dict[tuple[object, ...], Row] = {}
-        amps = [quark_line(ubar, vend, pq, o, cur, boson, memo) for o in orders]
-        total += _colour_sum(amps, one_line_colour_matrix(ng))
-    return total * params.gs2**ng
+    ubar = kin.ubar(iq, True)
+    vend = kin.spinor_end(iqb, True, quark=False)
+    boson = (kin.lepton, -kin.q_in)
+    memo: dict[tuple[object, ...], Row] = {}
+    amps = [quark_line(ubar, vend, kin.particle(iq), o, cur, boson, memo) for o in orderings(ng)]
+    x_left = _colour_sum(amps, one_line_colour_matrix(ng), keep_first=True)  # (lepton chirality, N)
+    k2 = kin.couplings_squared(flav, params)  # (lepton, quark chirality, N or 1)
+    total = k2[0, 0] * x_left[0] + k2[1, 0] * x_left[1] + k2[0, 1] * x_left[1] + k2[1, 1] * x_left[0]
+    return np.asarray(total * params.gs2**ng)
 
 
 def _two_line_amps(
