@@ -100,7 +100,7 @@ class EventBatch:
         extra = {k: self._column(f"extra_weights[{k!r}]", v, n_ev) for k, v in self.extra_weights.items()}
         object.__setattr__(self, "extra_weights", extra)
         object.__setattr__(self, "meta", dict(self.meta))
-        if not 0 < self.n_in <= n_part:
+        if not 0 <= self.n_in <= n_part:
             raise EventBatchError(f"n_in={self.n_in} does not fit {n_part} particles")
 
     def _column(self, name: str, value: Any, n_ev: int) -> F8:
