@@ -1,0 +1,133 @@
+"""The model families: the factorised form Σ C_k D_k, the asinh target transform, scalers, ensembles."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fame_surrogate.dipoles import DipoleBasis
+from fame_surrogate.models import DipoleModel, Ensemble, MLPModel, TargetTransform, build_model
+from lhe_tools import read_dump
+
+PDG3 = [11, -11, 21, 1, -1]
+
+
+@pytest.fixture(scope="module")
+def points(sherpa_ee: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(np.arange(400))
+    assert batch.me2 is not None
+    return torch.from_numpy(batch.momenta), torch.from_numpy(batch.me2)
+
+
+def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """With a constant network output b, me2 = c_scale sinh(b) Σ_k D_k exactly (FAME's ansatz)."""
+    p, me2 = points
+    torch.manual_seed(0)
+    model = DipoleModel(PDG3, hidden=(8,)).eval()
+    x, terms = model.inputs(p)
+    model.fit_scalers(x, terms, me2)
+    b = 0.37
+    with torch.no_grad():
+        model.net[-1].weight.zero_()
+        model.net[-1].bias.fill_(b)
+        got, std = model(p)
+    basis = DipoleBasis(PDG3)(p)
+    want = float(model.c_scale) * math.sinh(b) * basis.sum(-1)
+    torch.testing.assert_close(got, want, rtol=1e-13, atol=0.0)
+    assert got.dtype == torch.float64
+    assert bool((std == 0).all())
+    # c_scale is the median ratio of |M|^2 to the summed dipoles (so training starts near the answer)
+    assert float(model.c_scale) == pytest.approx(float(torch.median(me2 / basis.sum(-1))), rel=1e-12)
+
+
+def test_untrained_dipole_model_starts_at_c_scale_times_dipole_sum(
+    points: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    """A fresh model is within a factor ~e of the truth: C_k ≈ c_scale, which sets the |M|^2 scale."""
+    p, me2 = points
+    torch.manual_seed(1)
+    model = DipoleModel(PDG3).eval()
+    x, terms = model.inputs(p)
+    model.fit_scalers(x, terms, me2)
+    with torch.no_grad():
+        pred, _ = model(p)
+    ratio = (pred / me2).numpy()
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.3)
+
+
+def test_target_transform_round_trip_over_many_decades() -> None:
+    me2 = torch.from_numpy(np.geomspace(1e-12, 1e-2, 101))
+    t = TargetTransform()
+    t.fit(me2)
+    z = t.encode(me2)
+    assert float(z.mean()) == pytest.approx(0.0, abs=1e-12)
+    assert float(z.std()) == pytest.approx(1.0, rel=1e-12)
+    torch.testing.assert_close(t.decode(z), me2, rtol=1e-13, atol=0.0)
+    # scale below the bulk: the transform is logarithmic there, so equal ratios give equal steps
+    steps = torch.diff(z[60:])
+    assert float(steps.std() / steps.mean()) < 1e-6
+
+
+def test_standardised_inputs_and_constant_columns(points: tuple[torch.Tensor, torch.Tensor]) -> None:
+    p, me2 = points
+    model = MLPModel(PDG3, hidden=(4,))
+    x, terms = model.inputs(p)
+    model.fit_scalers(x, terms, me2)
+    xs = model.x_norm(x)
+    spread = x.std(0) > 1e-9
+    torch.testing.assert_close(xs.mean(0), torch.zeros_like(xs.mean(0)), rtol=0.0, atol=1e-12)
+    torch.testing.assert_close(xs.std(0)[spread], torch.ones(int(spread.sum()), dtype=torch.float64))
+    assert bool(torch.isfinite(xs).all())
+    # the scalers are buffers, so they travel with state_dict and into the ONNX graph
+    keys = set(model.state_dict())
+    assert {"x_norm.mean", "x_norm.std", "target.scale", "target.mean", "target.std"} <= keys
+
+
+def test_mlp_predicts_the_decoded_network_output(points: tuple[torch.Tensor, torch.Tensor]) -> None:
+    p, me2 = points
+    model = MLPModel(PDG3, hidden=(4,)).eval()
+    x, terms = model.inputs(p)
+    model.fit_scalers(x, terms, me2)
+    with torch.no_grad():
+        model.net[-1].weight.zero_()
+        model.net[-1].bias.zero_()
+        pred, _ = model(p)
+    # output 0 is the mean of the standardised target: scale * sinh(mean of asinh(me2/scale))
+    want = model.target.scale * torch.sinh(model.target.mean)
+    torch.testing.assert_close(pred, want.expand_as(pred), rtol=1e-13, atol=0.0)
+
+
+def test_ensemble_mean_and_sample_spread(points: tuple[torch.Tensor, torch.Tensor]) -> None:
+    p, me2 = points
+    members = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        m = DipoleModel(PDG3, hidden=(8,))
+        x, terms = m.inputs(p)
+        m.fit_scalers(x, terms, me2)
+        members.append(m.eval())
+    ens = Ensemble(members).eval()
+    with torch.no_grad():
+        mean, std = ens(p)
+        each = np.stack([m(p)[0].numpy() for m in members])
+    np.testing.assert_allclose(mean.numpy(), each.mean(0), rtol=1e-13)
+    np.testing.assert_allclose(std.numpy(), each.std(0, ddof=1), rtol=1e-10)
+    assert bool((std > 0).all())
+    with torch.no_grad():
+        _, std1 = Ensemble(members[:1])(p)
+    assert bool((std1 == 0).all())
+
+
+def test_ensemble_and_builder_refuse_inconsistent_input() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        Ensemble([])
+    with pytest.raises(ValueError, match="members differ"):
+        Ensemble([DipoleModel(PDG3, hidden=(4,)), MLPModel(PDG3, hidden=(4,))])
+    with pytest.raises(ValueError, match="unknown model kind 'bdt'"):
+        build_model("bdt", PDG3)
+    with pytest.raises(ValueError, match="unknown activation"):
+        build_model("mlp", PDG3, activation="swish2")
