@@ -290,13 +290,47 @@ def _two_lines(kin: _Kin, proc: Process, params: EWParams) -> F8:
     return total * params.gs2 ** (2 + len(proc.gluons))
 
 
+#: events per internal chunk (bounds the memory of the helicity-broadcast arrays: ~100 MB at 5 jets)
+CHUNK = 8192
+#: relative tolerances of the input checks: |p^2| <= MASS_TOL E^2, |sum p_out - sum p_in| <= CONS_TOL sqrt(s)
+MASS_TOL = 1e-6
+CONS_TOL = 1e-6
+
+
+def _check_kinematics(mom: F8, proc: Process, pdg: Sequence[int]) -> None:
+    """Refuse massive, non-conserving or non-finite momenta with the first offending event."""
+    where = f"process with pdg {list(pdg)}"
+    if not np.all(np.isfinite(mom)):
+        bad = int(np.argwhere(~np.isfinite(mom).all(axis=(1, 2)))[0, 0])
+        raise ValueError(f"{where}: non-finite momentum in event {bad}")
+    m2 = mom[..., 0] ** 2 - np.sum(mom[..., 1:] ** 2, axis=-1)
+    rel = np.abs(m2) / np.maximum(mom[..., 0] ** 2, 1e-300)
+    if np.any(rel > MASS_TOL):
+        ev, part = (int(x) for x in np.argwhere(rel > MASS_TOL)[0])
+        raise ValueError(
+            f"{where}: the built-in ME is massless, but particle {part} (pdg {pdg[part]}) of event {ev} has "
+            f"p^2 = {m2[ev, part]:.6g} GeV^2 (|p^2|/E^2 = {rel[ev, part]:.3g} > {MASS_TOL})"
+        )
+    incoming = mom[:, proc.e_minus] + mom[:, proc.e_plus]
+    outgoing = mom.sum(axis=1) - incoming
+    sqrt_s = np.sqrt(np.maximum(incoming[:, 0] ** 2 - np.sum(incoming[:, 1:] ** 2, axis=-1), 0.0))
+    dev = np.max(np.abs(outgoing - incoming), axis=-1)
+    if np.any(dev > CONS_TOL * sqrt_s):
+        ev = int(np.argmax(dev / np.maximum(sqrt_s, 1e-300)))
+        raise ValueError(
+            f"{where}: momentum not conserved in event {ev}: |sum out - sum in| = {dev[ev]:.3g} GeV "
+            f"at sqrt(s) = {sqrt_s[ev]:.6g} GeV"
+        )
+
+
 def matrix_element(momenta: F8, pdg: Sequence[int], params: EWParams | None = None) -> F8:
     """Exact tree-level |M|^2 in the fame-dump (Sherpa MEProcess) normalisation.
 
     Parameters
     ----------
     momenta : ndarray, float64, shape (N, n, 4)
-        (E, px, py, pz) in GeV, particles in the order of ``pdg``; massless.
+        (E, px, py, pz) in GeV, particles in the order of ``pdg``; massless (|p^2| <= 1e-6 E^2) and
+        momentum-conserving (to 1e-6 sqrt(s)); any frame.  Evaluated in chunks of :data:`CHUNK` events.
     pdg : sequence of int
         Incoming e- and e+ first (either order), then the final state in any order.
     params : EWParams, optional
@@ -311,6 +345,9 @@ def matrix_element(momenta: F8, pdg: Sequence[int], params: EWParams | None = No
     ------
     UnsupportedProcessError
         If the particle content is not supported (see :func:`classify`).
+    ValueError
+        Wrong shape, massive or non-conserving momenta, or a singular point (|M|^2 not finite), naming
+        the first offending event.
     """
     proc = classify(pdg)
     mom = np.asarray(momenta, dtype=np.float64)
@@ -319,10 +356,18 @@ def matrix_element(momenta: F8, pdg: Sequence[int], params: EWParams | None = No
     params = EWParams() if params is None else params
     if len(mom) == 0:
         return np.zeros(0)
-    if len(proc.pairs) == 1:
-        kin = _Kin(mom, proc, len(proc.gluons))
-        val = _one_line(kin, proc, params)
-    else:
-        kin = _Kin(mom, proc, len(proc.gluons))
-        val = _two_lines(kin, proc, params)
-    return np.asarray(val / (4.0 * proc.symmetry))
+    _check_kinematics(mom, proc, pdg)
+    kernel = _one_line if len(proc.pairs) == 1 else _two_lines
+    out = np.empty(len(mom))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for lo in range(0, len(mom), CHUNK):
+            kin = _Kin(mom[lo : lo + CHUNK], proc, len(proc.gluons))
+            out[lo : lo + CHUNK] = kernel(kin, proc, params)
+    bad = ~np.isfinite(out)
+    if np.any(bad):
+        ev = int(np.argmax(bad))
+        raise ValueError(
+            f"process with pdg {list(pdg)}: |M|^2 is not finite at event {ev} (a vanishing invariant: "
+            "soft or collinear partons, or a parton along a beam with a zero-energy component)"
+        )
+    return np.asarray(out / (4.0 * proc.symmetry))

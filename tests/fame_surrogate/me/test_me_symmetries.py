@@ -139,3 +139,36 @@ def test_unsupported_processes_refused(pdg: list[int]) -> None:
 def test_shape_mismatch_refused() -> None:
     with pytest.raises(ValueError, match=r"shape \(N, 5, 4\)"):
         matrix_element(np.zeros((3, 4, 4)), [11, -11, 21, 1, -1])
+
+
+def test_bad_kinematics_refused() -> None:
+    pdg = PROCESSES["qqg"]
+    mom = points(pdg, n=5)
+    massive = mom.copy()
+    massive[3, 3, 0] += 1.0  # the d quark of event 3 gets a mass
+    with pytest.raises(ValueError, match=r"particle 3 \(pdg 1\) of event 3"):
+        matrix_element(massive, pdg)
+    shifted = mom.copy()
+    shifted[2, 0, 1:] = [0.0, 0.6, 499.99964]  # e- tilted: still massless (to 1e-9), px not conserved
+    with pytest.raises(ValueError, match="momentum not conserved in event 2"):
+        matrix_element(shifted, pdg)
+    soft = mom.copy()
+    soft[1, 2] = [0.0, 0.0, 0.0, 0.0]  # a zero-momentum gluon, q and qbar back to back: singular
+    soft[1, 3] = [500.0, 300.0, 0.0, 400.0]
+    soft[1, 4] = [500.0, -300.0, 0.0, -400.0]
+    with pytest.raises(ValueError, match="not finite at event 1"):
+        matrix_element(soft, pdg)
+
+
+def test_chunking_matches_single_call() -> None:
+    from fame_surrogate.me import ee_jets
+
+    pdg = PROCESSES["qqgg"]
+    mom = points(pdg, n=50, seed=2)
+    whole = matrix_element(mom, pdg)
+    old = ee_jets.CHUNK
+    try:
+        ee_jets.CHUNK = 7
+        np.testing.assert_allclose(matrix_element(mom, pdg), whole, rtol=1e-15)
+    finally:
+        ee_jets.CHUNK = old
