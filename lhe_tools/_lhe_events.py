@@ -16,6 +16,7 @@ values for the same id, and ``<weights>`` values are matched to the ``<initrwgt>
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -44,15 +45,21 @@ _ATTR_COLUMNS = {b"trials": "trials", b"muf2": "muf2", b"mur2": "mur2"}
 
 def _to_float(path: str | os.PathLike[str], tok: bytes, line: int, event: int, what: str) -> float:
     """Strict float conversion of one token (Fortran ``D`` exponents allowed; nan/inf rejected)."""
-    t = tok.strip()
-    if not _NUMBER.fullmatch(t):
-        raise LHEFormatError(
-            path,
-            f"non-numeric {what} {t.decode(errors='replace')!r}; expected a finite number",
-            line=line,
-            event=event,
-        )
-    return float(t.replace(b"D", b"E").replace(b"d", b"e"))
+    try:
+        value = float(tok)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or b"_" in tok:
+        t = tok.strip()
+        if not _NUMBER.fullmatch(t):
+            raise LHEFormatError(
+                path,
+                f"non-numeric {what} {t.decode(errors='replace')!r}; expected a finite number",
+                line=line,
+                event=event,
+            )
+        value = float(t.replace(b"D", b"E").replace(b"d", b"e"))
+    return value
 
 
 def _to_int(path: str | os.PathLike[str], tok: bytes, line: int, event: int, what: str) -> int:
