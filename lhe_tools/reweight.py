@@ -192,15 +192,39 @@ def _splice_header(head: list[bytes], weights: Sequence[NewWeight], group: str) 
 
 
 def _floats(lines: Sequence[bytes], width: int, where: str) -> F8:
-    tokens = b" ".join(lines).replace(b"D", b"E").replace(b"d", b"e").split()
-    if len(tokens) != width * len(lines):
-        for i, line in enumerate(lines):
-            if len(line.split()) != width:
-                raise LHEReweightError(f"{where}: line {line.strip()[:80]!r} (#{i}) has not {width} numbers")
+    """Parse ``lines`` of ``width`` numbers each into a (len(lines), width) float64 array."""
+    blob = b"".join(lines)
     try:
-        return np.array(tokens, dtype=np.float64).reshape(len(lines), width)
-    except ValueError as err:
-        raise LHEReweightError(f"{where}: unparsable number ({err})") from err
+        flat = np.fromstring(blob, dtype=np.float64, sep=" ")  # text mode: C parser, not deprecated
+    except ValueError:
+        flat = np.zeros(0)
+    if flat.size != width * len(lines):  # Fortran exponents (1.0D+01) or a malformed line: slow path
+        rows = []
+        for i, line in enumerate(lines):
+            tokens = line.replace(b"D", b"E").replace(b"d", b"e").split()
+            try:
+                values = [float(t) for t in tokens]
+            except ValueError as err:
+                raise LHEReweightError(f"{where}: line {line.strip()[:80]!r} (#{i}): {err}") from err
+            if len(values) != width:
+                raise LHEReweightError(f"{where}: line {line.strip()[:80]!r} (#{i}) has not {width} numbers")
+            rows.append(values)
+        return np.array(rows, dtype=np.float64).reshape(len(lines), width)
+    return flat.reshape(len(lines), width)
+
+
+def _iter_lines(fh: IO[bytes], block: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a binary stream (with their line ends), read in blocks of ``block`` bytes."""
+    rest = b""
+    while data := fh.read(block):
+        lines = (rest + data).splitlines(keepends=True)
+        rest = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
+        if rest.endswith(b"\r"):  # a CRLF may be split across blocks
+            lines.append(rest)
+            rest = b""
+        yield from lines
+    if rest:
+        yield rest
 
 
 def parse_chunk(events: Sequence[list[bytes]], first: int, source: str = "") -> LHEChunk:
@@ -249,14 +273,18 @@ def format_wgt(wid: str, value: float, eol: bytes = b"\n") -> bytes:
     return f"<wgt id='{wid}'> {value:+.16e} </wgt>".encode() + eol
 
 
-def _splice_event(ev: list[bytes], ids: Sequence[str], values: F8) -> list[bytes]:
+def _splice_event(ev: list[bytes], first_extra: int, ids: Sequence[str], values: F8) -> list[bytes]:
+    """The event's lines with the new ``<wgt>`` lines added; lines before ``first_extra`` are particles."""
     eol = _eol(ev[-1]) if ev[-1].endswith(b"\n") else b"\n"
     wgts = [format_wgt(i, float(v), eol) for i, v in zip(ids, values, strict=True)]
-    for j in range(len(ev) - 1, 0, -1):
-        m = _RWGT_END.search(ev[j])
+    for j in range(len(ev) - 1, first_extra - 1, -1):
+        line = ev[j]
+        if b"rwgt" not in line:
+            continue
+        m = _RWGT_END.search(line)
         if m:
-            return [*ev[:j], *_insert_before(ev[j], m, wgts), *ev[j + 1:]]
-        if b"<rwgt" in ev[j]:
+            return [*ev[:j], *_insert_before(line, m, wgts), *ev[j + 1:]]
+        if b"<rwgt" in line:
             break
     last = len(ev) - 1
     m = _EVENT_END.search(ev[last])
@@ -269,11 +297,11 @@ def _events(lines: Iterator[bytes], source: str) -> Iterator[tuple[list[bytes], 
     """Yield (lines before the event, event lines) pairs; the final pair has an empty event (the tail)."""
     pending: list[bytes] = []
     for line in lines:
-        if _EVENT.match(line):
+        if b"<event" in line and _EVENT.match(line):
             ev = [line]
             for inner in lines:
                 ev.append(inner)
-                if _EVENT_END.search(inner):
+                if b"</event>" in inner:
                     break
             else:
                 raise LHEReweightError(f"{source}: the file ends inside an event (no </event>)")
@@ -346,7 +374,7 @@ def reweight_lhe(
             from tqdm import tqdm
 
             bar = stack.enter_context(tqdm(desc="reweight", unit="ev", file=sys.stderr))
-        lines = iter(fin)
+        lines = _iter_lines(fin)
         head: list[bytes] = []
         for line in lines:
             if _INIT.match(line):
@@ -381,9 +409,12 @@ def reweight_lhe(
                 raise LHEReweightError(
                     f"{src}: new weight(s) {values[k].tolist()} of event {n_events + k} are not finite"
                 )
-            for (pre, ev), vals in zip(chunk, values, strict=True):
-                fout.writelines(pre)
-                fout.writelines(_splice_event(ev, ids, vals))
+            out: list[bytes] = []
+            nup = parsed.offsets[1:] - parsed.offsets[:-1]
+            for (pre, ev), vals, n_p in zip(chunk, values, nup.tolist(), strict=True):
+                out.extend(pre)
+                out.extend(_splice_event(ev, 2 + n_p, ids, vals))
+            fout.write(b"".join(out))
             n_events += len(chunk)
             n_cov += int(covered.sum())
             if bar is not None:

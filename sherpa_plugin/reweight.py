@@ -1,0 +1,231 @@
+"""Surrogate weights for existing LHE files (issue 8): ``fame reweight IN --bundle B --out OUT``.
+
+For every event whose channel (incoming ISTUP = -1 and outgoing ISTUP = +1 particles, in canonical order) is
+a member of the bundle, two weights are added (in XWGTUP units, like every LHEF 3 weight):
+
+- ``<prefix>``: ``XWGTUP * me2_surr / me2_ref``, the event weight reweighted from the reference |M|² to the
+  surrogate's;
+- ``<prefix>_std_up``: ``<prefix> * (1 + me2_std / me2_surr)``, the same shifted up by the surrogate's
+  relative uncertainty (the replica spread; equal to ``<prefix>`` for a single model).
+
+The reference ``me2_ref`` (``ratio_to``) is the exact built-in |M|² (``"me"``,
+:func:`fame_surrogate.me.matrix_element`), another bundle (a folder path), or a weight stored in the file
+(``"weight:ID"``, e.g. an |M|² written there before).  Events the bundle or the reference does not cover keep
+both weights equal to XWGTUP and are counted as skipped (per channel in ``skipped_channels``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lhe_tools import EventBatch
+from lhe_tools.process import canonical_channel
+from lhe_tools.reweight import LHEChunk, NewWeight, reweight_lhe
+
+from .bundle import MANIFEST, Bundle
+
+log = logging.getLogger(__name__)
+
+F8 = npt.NDArray[np.float64]
+B1 = npt.NDArray[np.bool_]
+#: reference |M|^2 at canonical-order momenta of one channel (N, n, 4) -> (N,), or None if not covered
+Reference = Callable[[str, tuple[int, ...], int, F8, LHEChunk, npt.NDArray[np.int64]], F8 | None]
+
+
+@dataclass(frozen=True)
+class ReweightConfig:
+    """Settings of :func:`reweight_file`.
+
+    Parameters
+    ----------
+    ratio_to : str
+        ``"me"`` (exact built-in |M|²), a bundle folder, or ``"weight:ID"`` (a stored weight).
+    prefix : str
+        Id of the reweighted weight; the uncertainty weight is ``<prefix>_std_up``.
+    chunk_size : int
+        Events per batch (memory bound, ONNX batch size).
+    compresslevel : int
+        gzip level for a ``.gz`` output.
+    """
+
+    ratio_to: str = "me"
+    prefix: str = "fame"
+    chunk_size: int = 4096
+    compresslevel: int = 6
+
+
+@lru_cache(maxsize=4096)
+def _channel(pdg: tuple[int, ...], n_in: int) -> tuple[str, tuple[int, ...]]:
+    name, order = canonical_channel(list(pdg), n_in)
+    return name, tuple(int(i) for i in order)
+
+
+def make_reference(ratio_to: str) -> tuple[Reference, str]:
+    """The reference |M|² callable for ``ratio_to`` and a description of it."""
+    if ratio_to == "me":
+        from fame_surrogate.me import matrix_element, supports
+
+        def exact(name: str, pdg: tuple[int, ...], n_in: int, mom: F8, chunk: LHEChunk, idx: Any) -> Any:
+            if not supports(list(pdg)):
+                return None
+            return np.asarray(matrix_element(mom, list(pdg)), dtype=np.float64)
+
+        return exact, "exact built-in |M|^2 (fame_surrogate.me.matrix_element)"
+    if ratio_to.startswith("weight:"):
+        wid = ratio_to.split(":", 1)[1]
+        if not wid:
+            raise ValueError("--ratio-to weight:ID needs an id")
+
+        def stored(name: str, pdg: tuple[int, ...], n_in: int, mom: F8, chunk: LHEChunk, idx: Any) -> F8:
+            return np.asarray(chunk.stored_weight(wid)[idx], dtype=np.float64)
+
+        return stored, f"stored weight {wid!r}"
+    if (Path(ratio_to) / MANIFEST).is_file():
+        other = Bundle.load(ratio_to)
+
+        def bundle_ref(name: str, pdg: tuple[int, ...], n_in: int, mom: F8, chunk: LHEChunk, idx: Any) -> Any:
+            if not other.covers(name):
+                return None
+            batch = EventBatch(momenta=mom, pdg=np.asarray(pdg), weight=np.ones(len(mom)), process=name,
+                               n_in=n_in)
+            return other.predict(batch)[0]
+
+        return bundle_ref, f"surrogate |M|^2 of bundle {ratio_to}"
+    raise ValueError(
+        f"--ratio-to {ratio_to!r}: expected 'me', a bundle folder (with {MANIFEST}) or 'weight:ID'"
+    )
+
+
+class _Weights:
+    """The chunk callback: groups events by channel, evaluates surrogate and reference per channel."""
+
+    def __init__(self, bundle: Bundle, reference: Reference) -> None:
+        self.bundle = bundle
+        self.reference = reference
+        self.skipped: Counter[str] = Counter()
+        self.invalid: Counter[str] = Counter()
+
+    def __call__(self, chunk: LHEChunk) -> tuple[F8, B1]:
+        n = len(chunk)
+        w = chunk.xwgtup
+        values = np.stack([w, w], axis=1)
+        covered = np.zeros(n, dtype=bool)
+        for (pdg, n_in), idx, rows in channels(chunk):
+            if n_in < 1 or len(pdg) <= n_in:
+                self.skipped[f"<{len(pdg)} particles, {n_in} incoming>"] += idx.size
+                continue
+            name, order = _channel(pdg, n_in)
+            if not self.bundle.covers(name):
+                self.skipped[name] += idx.size
+                continue
+            mom = chunk.momenta[rows[:, list(order)]]  # (k, n, 4), canonical order
+            cpdg = tuple(pdg[j] for j in order)
+            batch = EventBatch(momenta=mom, pdg=np.asarray(cpdg), weight=w[idx], process=name, n_in=n_in)
+            me2, std = self.bundle.predict(batch)
+            ref = self.reference(name, cpdg, n_in, mom, chunk, idx)
+            if ref is None:
+                self.skipped[name] += idx.size
+                continue
+            ok = np.isfinite(me2) & np.isfinite(std) & np.isfinite(ref) & (ref != 0.0) & (me2 != 0.0)
+            if not ok.all():
+                self.invalid[name] += int((~ok).sum())
+                self.skipped[name] += int((~ok).sum())
+            good = idx[ok]
+            new = w[good] * me2[ok] / ref[ok]
+            values[good, 0] = new
+            values[good, 1] = new * (1.0 + std[ok] / me2[ok])
+            covered[good] = True
+        return values, covered
+
+
+def channels(
+    chunk: LHEChunk,
+) -> list[tuple[tuple[tuple[int, ...], int], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """The chunk's events grouped by channel, vectorised.
+
+    Returns
+    -------
+    list of ((pdg, n_in), events, rows)
+        ``pdg``: incoming (ISTUP -1) then outgoing (ISTUP +1) ids in file order; ``events`` (k,) indices
+        of the events; ``rows`` (k, len(pdg)) their particle rows in ``chunk.particles``, in ``pdg`` order.
+    """
+    n = len(chunk)
+    status, pdg_all = chunk.status, chunk.pdg
+    event_of_row = np.repeat(np.arange(n), np.diff(chunk.offsets))
+    rows = np.flatnonzero((status == -1) | (status == 1))
+    rows = rows[np.lexsort((rows, status[rows] != -1, event_of_row[rows]))]
+    ev = event_of_row[rows]
+    counts = np.bincount(ev, minlength=n)
+    n_in = np.bincount(ev[status[rows] == -1], minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = []
+    for m in np.unique(counts).tolist():
+        events = np.flatnonzero(counts == m)
+        grid = rows[starts[events][:, None] + np.arange(m)]  # (k, m)
+        keys = np.column_stack([n_in[events], pdg_all[grid]])
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for u, key in enumerate(uniq.tolist()):
+            sel = inverse == u
+            out.append(((tuple(int(x) for x in key[1:]), int(key[0])), events[sel], grid[sel]))
+    return out
+
+
+def reweight_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    bundle: Bundle | str | os.PathLike[str],
+    config: ReweightConfig | None = None,
+    *,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Add the bundle's surrogate weights to the LHE file ``src``, writing ``dst`` (see the module docstring).
+
+    Returns
+    -------
+    dict
+        ``events``, ``reweighted``, ``skipped``, ``skipped_channels`` (name to count), ``invalid`` (events
+        with a non-finite or zero |M|²), ``ids``, ``ratio_to``, ``output``, ``seconds``, ``events_per_s``.
+    """
+    cfg = config or ReweightConfig()
+    b = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
+    reference, ref_text = make_reference(cfg.ratio_to)
+    weights = [
+        NewWeight(cfg.prefix, f"XWGTUP * surrogate |M|^2 / {ref_text}; bundle {b.root}"),
+        NewWeight(f"{cfg.prefix}_std_up", f"{cfg.prefix} * (1 + surrogate me2_std / me2)"),
+    ]
+    callback = _Weights(b, reference)
+    summary = reweight_lhe(
+        src,
+        dst,
+        weights,
+        callback,
+        chunk_size=cfg.chunk_size,
+        compresslevel=cfg.compresslevel,
+        progress=progress,
+    )
+    if summary.skipped:
+        log.info("%d of %d events not reweighted: %s", summary.skipped, summary.events,
+                 dict(callback.skipped.most_common(10)))
+    return {
+        "events": summary.events,
+        "reweighted": summary.reweighted,
+        "skipped": summary.skipped,
+        "skipped_channels": dict(callback.skipped),
+        "invalid": sum(callback.invalid.values()),
+        "ids": list(summary.ids),
+        "ratio_to": ref_text,
+        "output": str(summary.output),
+        "seconds": summary.seconds,
+        "events_per_s": summary.events / summary.seconds if summary.seconds > 0 else None,
+    }
