@@ -1,0 +1,190 @@
+"""The Sherpa-side dumper driven through :func:`sherpa_plugin.dump.sherpa_dump`, with the real Sherpa 3.0.3.
+
+Truths: the Sherpa reference datasets (me2 at stored momenta, to 1e-10), the built-in exact e+e- matrix
+elements, fame's own RAMBO weight, Sherpa's own per-event ``MEWeight`` and integrated cross section, and
+lhe_tools' independent implementation of Sherpa's process naming.  Runs are kept tiny (Sherpa init ~1 s).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fame_surrogate.me import matrix_element
+from fame_surrogate.phasespace import mdot, min_sij_over_s, rambo_weight
+from lhe_tools.dump import read_dump
+from lhe_tools.process import canonical_channel
+from sherpa_plugin.dump import DumpSettings, SherpaDumpError, build_run_card, sherpa_dump
+
+pytestmark = pytest.mark.sherpa
+
+
+def _subset(src: Path, dst: Path, n: int) -> Path:
+    with np.load(src, allow_pickle=False) as d:
+        np.savez(dst, momenta=d["momenta"][:n], pdg=d["pdg"], me2=d["me2"][:n], meta=d["meta"])
+    return dst
+
+
+@pytest.mark.parametrize(("name", "n"), [("ee_3j_ycut0.01", 400), ("ee_4j_ycut0.01", 200)])
+def test_me2_at_reference_momenta_equals_sherpa_reference(
+    sherpa_python: Path, sherpa_ee: Path, tmp_path: Path, name: str, n: int
+) -> None:
+    src = _subset(sherpa_ee / f"{name}.npz", tmp_path / "in.npz", n)
+    res = sherpa_dump(tmp_path / "out", DumpSettings(points=0, chunk=150), input_dump=src,
+                      sherpa_python=sherpa_python)
+    ref = np.load(src)
+    (ch,) = res["channels"]
+    batch = read_dump(tmp_path / "out" / ch["file"])
+    assert batch.process == json.loads(str(ref["meta"]))["process"]
+    np.testing.assert_array_equal(batch.momenta, ref["momenta"])
+    np.testing.assert_allclose(batch.me2, ref["me2"], rtol=1e-10, atol=0)
+    assert res["points"] == n and res["ms_per_point"] > 0
+
+
+@pytest.fixture(scope="module")
+def ee3(sherpa_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    out = tmp_path_factory.mktemp("ee3")
+    res = sherpa_dump(out, DumpSettings(points=1000, chunk=400, y_cut=0.01, seed=5),
+                      process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
+    return out, res
+
+
+def test_rambo_dump_contract_and_physics(ee3: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    out, res = ee3
+    assert [c["process"] for c in res["channels"]] == ["2_3__e-__e+__G__d__db"]
+    batch = read_dump(out / "2_3__e-__e+__G__d__db.npz")
+    assert batch.momenta.shape == (1000, 5, 4) and list(batch.pdg) == [11, -11, 21, 1, -1]
+    p = batch.momenta
+    np.testing.assert_allclose(p[:, 0], np.broadcast_to([500.0, 0, 0, 500.0], (1000, 4)))
+    np.testing.assert_allclose(p[:, :2].sum(1), p[:, 2:].sum(1), atol=1e-9)
+    np.testing.assert_allclose(mdot(p[:, 2:], p[:, 2:]), 0.0, atol=1e-6)
+    assert np.all(min_sij_over_s(p[:, 2:], 1000.0) > 0.01)
+    # fame's RAMBO weight (independent code) and the exact built-in matrix element at the same points
+    np.testing.assert_allclose(batch.ps_weight, rambo_weight(3, 1000.0), rtol=1e-14)
+    np.testing.assert_allclose(matrix_element(p, batch.pdg), batch.me2, rtol=1e-10)
+    meta = batch.meta
+    keys = ("process", "generator", "run_card", "sqrt_s", "cuts", "color_scheme", "seed", "me_ms_per_point")
+    assert set(keys) <= set(meta)
+    assert meta["generator"] == "Sherpa 3.0.3" and meta["color_scheme"] == 1 and meta["seed"] == 5
+    # the analytic cut efficiency of y_cut = 0.01 for 3 massless bodies is 0.9408 (reference file: 0.94081)
+    assert abs(meta["cut_efficiency"] - 0.9408) < 4 * np.sqrt(0.94 * 0.06 / 1000)
+    assert not (out / ".parts").exists()
+
+
+def test_rerun_of_complete_job_is_a_no_op_and_other_jobs_are_refused(
+    ee3: tuple[Path, dict], sherpa_python: Path  # type: ignore[type-arg]
+) -> None:
+    out, res = ee3
+    again = sherpa_dump(out, DumpSettings(points=1000, chunk=400, y_cut=0.01, seed=5),
+                        process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
+    assert again["points"] == res["points"] and again["channels"] == res["channels"]
+    with pytest.raises(ValueError, match="different dump job"):
+        sherpa_dump(out, DumpSettings(points=1000, chunk=400, y_cut=0.01, seed=6),
+                    process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
+
+
+def test_killed_run_leaves_no_complete_looking_dump_and_resumes(sherpa_python: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["--process", "11 -11 -> 21 21 21 1 -1", "--ycut", "0.01", "--points", "6000", "--chunk", "1000",
+            "--seed", "3", "--out", str(out), "--sherpa-python", str(sherpa_python)]
+    cmd = [sys.executable, "-m", "sherpa_plugin.cli", "sherpa", "dump", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    part = out / ".parts" / "2_5__e-__e+__G__G__G__d__db" / "part-00000.npz"
+    deadline = time.monotonic() + 120
+    while not part.is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert part.is_file(), "the dumper wrote no chunk before it was killed"
+    assert not list(out.glob("*.npz")) and not (out / "dump.json").exists()
+    with np.load(part) as first:
+        saved_mom, saved_me2 = first["momenta"], first["me2"]
+    res = sherpa_dump(out, DumpSettings(points=6000, chunk=1000, y_cut=0.01, seed=3),
+                      process="11 -11 -> 21 21 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
+    batch = read_dump(out / res["channels"][0]["file"])
+    assert len(batch.me2) == 6000
+    np.testing.assert_array_equal(batch.momenta[:1000], saved_mom)
+    np.testing.assert_array_equal(batch.me2[:1000], saved_me2)
+    assert len(np.unique(batch.momenta[:, 2, 0])) == 6000  # resumed chunks are new points, not repeats
+    idx = np.arange(0, 6000, 300)
+    np.testing.assert_allclose(matrix_element(batch.momenta[idx], batch.pdg), batch.me2[idx], rtol=1e-10)
+
+
+def test_unknown_process_reports_sherpas_words(sherpa_python: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bad"
+    with pytest.raises(SherpaDumpError, match="No hard process found") as err:
+        sherpa_dump(out, DumpSettings(points=10, y_cut=0.01), process="11 -11 -> 1 -2 21",
+                    sherpa_python=sherpa_python)
+    assert "sherpa.log" in str(err.value)
+    assert not list(out.glob("*.npz")) and not (out / "dump.json").exists()
+
+
+def test_run_card_for_hadron_beams() -> None:
+    card = build_run_card("93 93 -> 11 -11 93 93", beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0),
+                          jet_pt=20.0)
+    assert "BEAMS: [2212, 2212]" in card and "BEAM_ENERGIES: 6500" in card
+    assert "Order: {QCD: 2, EW: 2}" in card and "PDF_LIBRARY" not in card
+    assert "- [Mass, 11, -11, 66, 13000]" in card and "N: 2, PTMin: 20" in card
+
+
+@pytest.fixture(scope="module")
+def zj1(sherpa_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    out = tmp_path_factory.mktemp("zj1")
+    res = sherpa_dump(out, DumpSettings(points=400, chunk=250, integration="fast", seed=2, timing_points=20),
+                      process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0),
+                      jet_pt=20.0, sherpa_python=sherpa_python)
+    return out, res
+
+
+def test_hadron_events_channels_and_columns(zj1: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    out, res = zj1
+    # Z+1 jet: 15 partonic channels (5 flavours: q qbar, g q, g qbar), as in the KISS 2025 talk's table
+    assert len(res["sherpa_channels"]) == 15
+    assert set(res["timing"]) == {c["process"] for c in res["sherpa_channels"]}
+    assert sum(c["points"] for c in res["channels"]) == 400
+    assert res["ps_ms_per_point"] > 0
+    for ch in res["channels"]:
+        b = read_dump(out / ch["file"])
+        name, order = canonical_channel(b.pdg, 2)
+        assert name == b.process == ch["process"] and list(order) == list(range(5))
+        p = b.momenta
+        np.testing.assert_allclose(p[:, :2].sum(1), p[:, 2:].sum(1), atol=1e-6 * 13000)
+        np.testing.assert_allclose(p[:, :2, 1:3], 0.0, atol=1e-9)
+        plus = np.where(p[:, 0, 3] > 0, p[:, 0, 0], p[:, 1, 0])
+        minus = np.where(p[:, 0, 3] > 0, p[:, 1, 0], p[:, 0, 0])
+        np.testing.assert_allclose(b.x1, plus / 6500.0, rtol=1e-12)
+        np.testing.assert_allclose(b.x2, minus / 6500.0, rtol=1e-12)
+        mll2 = mdot(p[:, 2] + p[:, 3], p[:, 2] + p[:, 3])
+        assert np.all(mll2 > 66.0**2 * (1 - 1e-9))
+        assert np.all(np.hypot(p[:, 4, 1], p[:, 4, 2]) > 20.0 * (1 - 1e-9))  # the one jet
+        np.testing.assert_allclose(b.weight, b.ps_weight * b.me2, rtol=1e-12)
+        np.testing.assert_allclose(b.muf2, 91.1876**2, rtol=1e-12)
+        assert np.all(b.me2 > 0) and np.all(b.trials >= 1)
+        meta = b.meta
+        # MEProcess |M|^2 in our particle order equals Sherpa's own MEWeight of each generated event
+        assert meta["me2_vs_sherpa_meweight_max_rel_dev"] < 1e-10
+        assert meta["ps_ms_per_point"] == pytest.approx(res["ps_ms_per_point"])
+        assert "PDF4LHC21" in meta["pdf_set"]
+
+
+def test_hadron_weights_reproduce_sherpas_cross_section(zj1: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    out, res = zj1
+    w = np.concatenate([read_dump(out / c["file"]).weight for c in res["channels"]])
+    trials = np.concatenate([read_dump(out / c["file"]).trials for c in res["channels"]])
+    n = trials.sum()  # sigma = sum(w) / sum(trials) (zero-weight trials included)
+    sigma = w.sum() / n
+    err = np.sqrt(max((w**2).sum() / n - sigma**2, 0.0) / n)
+    log = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", (out / ".sherpa" / "sherpa.log").read_text(errors="replace"))
+    m = re.findall(r"2_3__j__j__e-__e\+__j : ([0-9.]+) pb \+- \( ([0-9.]+) pb", log)
+    assert m, "Sherpa's integration result not found in its log"
+    xs, xs_err = (float(v) for v in m[-1])
+    assert abs(sigma - xs) < 5 * np.hypot(err, xs_err), (sigma, err, xs, xs_err)
