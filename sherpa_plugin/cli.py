@@ -56,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.verbose < 2:
+        # Dask's scheduler/worker chatter is not the user's business unless asked for
+        for name in ("distributed", "dask"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         result = args.func(args)
     except KeyboardInterrupt:
