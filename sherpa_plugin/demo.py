@@ -99,7 +99,9 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig | None = None) -> d
     trained = train_bundle([train_dir], bundle_dir, cfg.train, workers=cfg.workers)
     seconds["train"] = time.perf_counter() - t0
     if trained["failed"]:
-        errors = "; ".join(f"{g['name']}: {g.get('error')}" for g in trained["groups"] if g["status"] == "failed")
+        errors = "; ".join(
+            f"{g['name']}: {g.get('error')}" for g in trained["groups"] if g["status"] == "failed"
+        )
         raise RuntimeError(f"training failed for {trained['failed']} group(s): {errors}")
 
     t0 = time.perf_counter()
