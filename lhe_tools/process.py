@@ -78,7 +78,7 @@ def _table() -> dict[int, SherpaParticle]:
     rows: list[SherpaParticle] = []
     for kf, name in ((1, "d"), (2, "u"), (3, "s"), (4, "c"), (5, "b")):
         rows.append(SherpaParticle(kf, name, name + "b", 0, True, 0.0, _FERMION))
-    rows.append(SherpaParticle(6, "t", "tb", 0, True, 173.21, _FERMION))
+    rows.append(SherpaParticle(6, "t", "tb", 0, True, 172.5, _FERMION))
     for kf, name in ((11, "e"), (13, "mu"), (15, "tau")):
         rows.append(SherpaParticle(kf, name + "-", name + "+", 2, False, 0.0, _FERMION))
     for kf, name in ((12, "ve"), (14, "vmu"), (16, "vtau")):
@@ -171,24 +171,42 @@ def _compare(a: int, b: int) -> int:
     return (pa.kf > pb.kf) - (pa.kf < pb.kf)
 
 
+def _ranks() -> dict[int, int]:
+    """Position of every known signed flavour in Sherpa's order (the comparator is a total order on them)."""
+    codes = [c for kf in _PARTICLES for c in ((kf,) if kf in _SELF_CONJUGATE else (kf, -kf))]
+    ordered = sorted(codes, key=cmp_to_key(_compare))
+    for i, a in enumerate(ordered):  # the comparator must be transitive for ranks to reproduce it
+        for b in ordered[i + 1 :]:
+            if _compare(a, b) != -1 or _compare(b, a) != 1:
+                raise AssertionError(f"Sherpa flavour order is not total for {a}, {b}")
+    return {c: i for i, c in enumerate(ordered)}
+
+
+_RANK: dict[int, int] = _ranks()
+
+
+def _rank(pdg: int) -> int:
+    rank = _RANK.get(int(pdg))
+    if rank is None:
+        sherpa_particle(pdg)  # raises the descriptive error
+        raise AssertionError(pdg)  # pragma: no cover - every known flavour has a rank
+    return rank
+
+
 def order_flavours(pdg: Sequence[int]) -> list[int]:
     """Indices that sort ``pdg`` into Sherpa's order.
 
     The sort is stable: identical flavours keep their relative order.
     """
-    codes = [int(c) for c in pdg]
-
-    def cmp(i: int, j: int) -> int:
-        return _compare(codes[i], codes[j])
-
-    return sorted(range(len(codes)), key=cmp_to_key(cmp))
+    ranks = [_rank(c) for c in pdg]
+    return sorted(range(len(ranks)), key=ranks.__getitem__)
 
 
 def is_canonical(pdg: Sequence[int], n_in: int = 2) -> bool:
     """Whether ``pdg`` (incoming first) is already in Sherpa's canonical order."""
-    codes = [int(c) for c in pdg]
-    parts = (codes[:n_in], codes[n_in:])
-    return all(_compare(a, b) <= 0 for part in parts for a, b in itertools.pairwise(part))
+    ranks = [_rank(c) for c in pdg]
+    parts = (ranks[:n_in], ranks[n_in:])
+    return all(a <= b for part in parts for a, b in itertools.pairwise(part))
 
 
 def process_name(pdg: Sequence[int], n_in: int = 2) -> str:
