@@ -464,7 +464,11 @@ def _extras(
     weight_ids: Sequence[str],
     opens_have_attrs: npt.NDArray[np.bool_] | None = None,
 ) -> None:
-    """Fill ``flat.columns`` and ``flat.extra_weights`` from event attributes and LHEF 3 tags."""
+    """Fill ``flat.columns`` and ``flat.extra_weights`` from event attributes and LHEF 3 tags.
+
+    Every id declared in ``<initrwgt>`` gets a column (NaN in events that do not carry it), so all chunks of
+    a file have the same extra weights.
+    """
     n_ev = len(flat)
 
     def line_at(pos: int) -> int:
@@ -507,7 +511,7 @@ def _extras(
                         arr[k] = v * v
     flat.columns.update(cols)
     # weights: <weights> by position in <initrwgt>, then <rwgt><wgt id=..> (which wins)
-    extra: dict[str, F8] = {}
+    extra: dict[str, F8] = {wid: np.full(n_ev, np.nan) for wid in weight_ids}
     if b"<weights" in chunk:
         for m in _WEIGHTS.finditer(chunk):
             k = event_at(m.start())
