@@ -1,4 +1,4 @@
-"""Malformed event files: each gives one clear LHEFormatError naming file, line/event and what was expected."""
+"""Malformed event files: each gives one clear LHEFormatError naming the file, line or event and the fix."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def test_missing_end_tag(tmp_path: Path) -> None:
 def test_read_all_gives_no_partial_result(tmp_path: Path) -> None:
     good = _file(tmp_path, _events(), "good.lhe")
     bad = _file(tmp_path, HEAD + EVENT * 3, "bad.lhe")
-    with pytest.raises(LHEFormatError, match="bad.lhe"):
+    with pytest.raises(LHEFormatError, match=r"bad\.lhe"):
         read_all([good, bad])
 
 
