@@ -56,6 +56,17 @@ def mean_with_error(v: F8, n_trials: int) -> SigmaEstimate:
     return SigmaEstimate(mean, float(np.sqrt(max(var, 0.0))))
 
 
+def _bin_index(values: F8, edges: F8) -> npt.NDArray[np.intp]:
+    """Bin of each value (``[edges[k], edges[k+1])``), ``-1`` outside ``[edges[0], edges[-1])``."""
+    idx = np.searchsorted(edges, values, side="right") - 1
+    return np.asarray(np.where((idx >= 0) & (idx < edges.size - 1), idx, -1))
+
+
+def _bin_sums(idx: npt.NDArray[np.intp], v: F8, n_bins: int) -> F8:
+    ok = idx >= 0
+    return np.asarray(np.bincount(idx[ok], weights=v[ok], minlength=n_bins), dtype=np.float64)
+
+
 def trial_histogram(values: F8, v: F8, edges: F8, n_trials: int) -> tuple[F8, F8]:
     """Per-bin mean over trials of ``v`` (contribution of each event, zero outside its bin) and its error.
 
@@ -66,19 +77,22 @@ def trial_histogram(values: F8, v: F8, edges: F8, n_trials: int) -> tuple[F8, F8
     v : ndarray, float64, shape (M,)
         Their weights.
     edges : ndarray, float64, shape (B + 1,)
+        Increasing bin edges; bins are ``[edges[k], edges[k+1])``.
     n_trials : int
         Number of trials N ≥ M (the events not listed contributed zero).
 
     Returns
     -------
     mean, error : ndarray, float64, shape (B,)
-        Events outside ``[edges[0], edges[-1]]`` are ignored.
+        Events outside ``[edges[0], edges[-1])`` are ignored.
     """
-    s1, _ = np.histogram(values, bins=edges, weights=v)
-    s2, _ = np.histogram(values, bins=edges, weights=v * v)
-    mean = s1 / n_trials
-    var = (s2 - n_trials * mean * mean) / (n_trials * (n_trials - 1))
-    return np.asarray(mean, dtype=np.float64), np.asarray(np.sqrt(np.maximum(var, 0.0)), dtype=np.float64)
+    return _trial_histogram(_bin_index(values, edges), v, edges.size - 1, n_trials)
+
+
+def _trial_histogram(idx: npt.NDArray[np.intp], v: F8, n_bins: int, n_trials: int) -> tuple[F8, F8]:
+    mean = _bin_sums(idx, v, n_bins) / n_trials
+    var = (_bin_sums(idx, v * v, n_bins) - n_trials * mean * mean) / (n_trials * (n_trials - 1))
+    return mean, np.asarray(np.sqrt(np.maximum(var, 0.0)), dtype=np.float64)
 
 
 def equal_weight_edges(values: F8, weights: F8, n_bins: int) -> F8:
@@ -189,10 +203,11 @@ def closure_test(
         if vals.shape != (n,):
             raise ValueError(f"observable {name!r} has shape {vals.shape}, expected ({n},)")
         edges = equal_weight_edges(vals, w, n_bins)
-        hw, ew = trial_histogram(vals, w, edges, n)
-        hu, eu = trial_histogram(vals[acc], y, edges, n)
-        dvar, _ = np.histogram(vals, bins=edges, weights=var_terms)
-        dvar = dvar / (n * n)
+        nb = edges.size - 1
+        idx = _bin_index(vals, edges)
+        hw, ew = _trial_histogram(idx, w, nb, n)
+        hu, eu = _trial_histogram(idx[acc], y, nb, n)
+        dvar = _bin_sums(idx, var_terms, nb) / (n * n)
         used = dvar > 0
         chi2 = float(np.sum((hu[used] - hw[used]) ** 2 / dvar[used]))
         ndf = int(np.count_nonzero(used))

@@ -1,0 +1,89 @@
+"""Closure: the two-stage unweighted sample reproduces the weighted one, even with a bad surrogate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from lhe_tools import EventBatch, read_dump
+from sherpa_plugin.closure import closure_test, mean_with_error, trial_histogram
+from sherpa_plugin.observables import ee_observables
+from sherpa_plugin.unweighting import two_stage
+
+
+@pytest.fixture(scope="module")
+def ee3(sherpa_ee: Path) -> EventBatch:
+    return read_dump(sherpa_ee / "ee_3j_ycut0.01.npz")
+
+
+@pytest.fixture(scope="module")
+def obs3(ee3: EventBatch) -> dict[str, np.ndarray]:
+    return ee_observables(ee3.momenta)
+
+
+def _bad_surrogate(b: EventBatch, obs: dict[str, np.ndarray], factor: float) -> np.ndarray:
+    """``factor`` x the truth where the leading jet goes forward (half of phase space), exact elsewhere."""
+    assert b.me2 is not None
+    return np.asarray(b.me2 * np.where(obs["cos_theta_j1"][: len(b)] > 0, factor, 1.0))
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_bad_surrogate_still_closes(ee3: EventBatch, obs3: dict[str, np.ndarray], factor: float) -> None:
+    assert ee3.me2 is not None
+    w = ee3.weight
+    s = w * _bad_surrogate(ee3, obs3, factor) / ee3.me2
+    res = two_stage(w, s, np.random.default_rng(42))
+    assert res.eps_2 < 0.75  # stage 2 pays for the bad surrogate ...
+    clo = closure_test(obs3, w, res, n_bins=8)
+    assert clo.min_p > 1e-3, clo.p_values  # ... and keeps the sample unbiased
+    assert abs(clo.sigma_pull) < 4
+    sw, su = clo.sigma_weighted, clo.sigma_unweighted
+    assert abs(su.value - sw.value) < 4 * np.hypot(su.error, sw.error)
+    assert res.n_accepted > 200
+
+
+def test_skipping_stage_two_is_detected(ee3: EventBatch, obs3: dict[str, np.ndarray]) -> None:
+    """Negative control: accepting on the surrogate alone (no stage 2) is biased and the test says so."""
+    assert ee3.me2 is not None
+    w = ee3.weight
+    s = w * _bad_surrogate(ee3, obs3, 2.0) / ee3.me2
+    surrogate_only = two_stage(s, s, np.random.default_rng(42))
+    clo = closure_test(obs3, w, surrogate_only, n_bins=8)
+    assert clo.p_values["cos_theta_j1"] < 1e-6
+    assert abs(clo.sigma_pull) > 5
+
+
+def test_chi2_is_calibrated(ee3: EventBatch, obs3: dict[str, np.ndarray]) -> None:
+    """Under an unbiased unweighter the p-values are uniform: the errors are right, not just large."""
+    b = ee3.take(slice(0, 50000))
+    assert b.me2 is not None
+    w = b.weight
+    s = w * _bad_surrogate(b, obs3, 0.5) / b.me2
+    obs = {"thrust": obs3["thrust"][: len(b)]}
+    pvals = []
+    for seed in range(30):
+        res = two_stage(w, s, np.random.default_rng(seed), eps_s=1e-2)
+        pvals.append(closure_test(obs, w, res, n_bins=6).p_values["thrust"])
+    assert stats.kstest(pvals, "uniform").pvalue > 1e-3, sorted(pvals)
+
+
+def test_weighted_histogram_errors() -> None:
+    rng = np.random.default_rng(0)
+    n = 5000
+    values = rng.random(n)
+    v = rng.exponential(size=n)
+    edges = np.linspace(0, 1, 5)
+    mean, err = trial_histogram(values, v, edges, n)
+    for k in range(4):
+        inside = (values >= edges[k]) & (values < edges[k + 1])
+        contrib = np.where(inside, v, 0.0)
+        assert mean[k] == pytest.approx(contrib.mean())
+        assert err[k] == pytest.approx(contrib.std(ddof=1) / np.sqrt(n))
+    # trials that contributed nothing count: mean over 2n trials with n zeros
+    est = mean_with_error(v, 2 * n)
+    full = np.r_[v, np.zeros(n)]
+    assert est.value == pytest.approx(full.mean())
+    assert est.error == pytest.approx(full.std(ddof=1) / np.sqrt(2 * n))

@@ -1,0 +1,124 @@
+"""The validation report: self-contained HTML whose images all load, rendered by a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from lhe_tools import EventBatch, read_dump
+from sherpa_plugin.validate import ValidateConfig, validate
+
+
+class Perturbed:
+    """A surrogate made from the truth: ``factor`` x |M|^2 where the quark goes forward, noise elsewhere."""
+
+    def __init__(self, factor: float, noise: float, seed: int) -> None:
+        self.factor, self.noise, self.seed = factor, noise, seed
+
+    def predict(self, batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
+        assert batch.me2 is not None
+        rng = np.random.default_rng(self.seed)
+        fwd = batch.momenta[:, -2, 3] > 0
+        pred = (
+            batch.me2 * np.where(fwd, self.factor, 1.0) * np.exp(self.noise * rng.standard_normal(len(batch)))
+        )
+        return pred, np.zeros(len(batch))
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.tables = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(str(a.get("src")))
+        if tag in ("link", "script", "a") and (a.get("href") or a.get("src")):
+            self.links.append(str(a.get("href") or a.get("src")))
+        if tag == "table":
+            self.tables += 1
+
+
+@pytest.fixture(scope="module")
+def report(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    b3 = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(0, 40000))
+    b4 = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz").take(slice(0, 20000))
+    out = tmp_path_factory.mktemp("validation") / "report"
+    result = validate(
+        Perturbed(1.0, 0.01, 0),
+        [b3, b4],
+        out,
+        ValidateConfig(eps=1e-2, timing_points=2048, timing_repeats=1, n_bins=6),
+        compare={"bad (0.5x forward)": Perturbed(0.5, 0.01, 1)},
+    )
+    return out, result
+
+
+def test_html_is_self_contained_and_every_image_loads(report: tuple[Path, dict[str, Any]]) -> None:
+    out, result = report
+    index = out / "index.html"
+    assert result["report"] == str(index)
+    parser = _Collect()
+    parser.feed(index.read_text(encoding="utf-8"))
+    assert parser.tables >= 3  # gain, comparison, closure
+    assert not parser.links  # no scripts, stylesheets or links to fetch
+    assert len(parser.images) == 2 + 2 * 2  # accuracy, ratio vs s_ij; weights and closure per channel
+    for src in parser.images:
+        assert "://" not in src and not src.startswith("/"), src
+        img = mpimg.imread(out / src)
+        assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 300, (src, img.shape)
+        assert float(np.std(img[..., :3])) > 0.02, f"{src} looks blank"
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("eps_full", "eps_1", "eps_2", "f_eff", "f_ideal", "closure_min_p"):
+        assert summary[key] == pytest.approx(result[key])
+    html = index.read_text(encoding="utf-8")
+    for process in summary["channels"]:
+        assert process in html
+    assert "bad (0.5x forward)" in html
+    # the comparison row of the bad surrogate shows its lower stage-2 efficiency
+    for process, row in result["comparisons"]["bad (0.5x forward)"].items():
+        assert row["eps_2"] < result["channels"][process]["eps_2"]
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(report: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if browser is None:
+        pytest.skip("chromium not installed (make browser installs Debian's chromium)")
+    out, _ = report
+    shot = tmp_path / "shot.png"
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1200,1600",
+        (out / "index.html").resolve().as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert shot.is_file(), f"chromium wrote no screenshot (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    img = mpimg.imread(shot)
+    assert img.shape[:2] == (1600, 1200)
+    assert float(np.var(img[..., :3])) > 1e-3, "the rendered page is blank"
+    # images rendered too: more distinct colours than text on a white page would give
+    assert len(np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 200

@@ -1,0 +1,86 @@
+"""validate(): stage efficiencies, times with their sources, gains and closure on Sherpa data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lhe_tools import EventBatch, read_dump
+from sherpa_plugin.gain import effective_gain, ideal_gain
+from sherpa_plugin.unweighting import max_epsilon
+from sherpa_plugin.validate import ValidateConfig, validate
+
+
+class HalfWrong:
+    """``factor`` x the true |M|^2 where the leading-energy parton goes forward (half of phase space)."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def predict(self, batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
+        assert batch.me2 is not None
+        final = batch.momenta[:, batch.n_in :]
+        lead = np.take_along_axis(final, np.argmax(final[..., 0], axis=1)[:, None, None], axis=1)[:, 0]
+        return batch.me2 * np.where(lead[:, 3] > 0, self.factor, 1.0), np.zeros(len(batch))
+
+
+@pytest.fixture(scope="module")
+def ee3(sherpa_ee: Path) -> EventBatch:
+    return read_dump(sherpa_ee / "ee_3j_ycut0.01.npz")
+
+
+def test_bad_surrogate_closes_with_low_eps2(ee3: EventBatch) -> None:
+    cfg = ValidateConfig(timing_points=2048, timing_repeats=1, n_bins=8, report=False)
+    r = validate(HalfWrong(0.5), [ee3], None, cfg)
+    assert r["report"] is None
+    w = ee3.weight
+    assert r["eps_full"] == pytest.approx(np.mean(np.abs(w)) / max_epsilon(w, 1e-3), rel=1e-12)
+    assert r["eps_2"] < 0.75
+    assert r["closure_min_p"] > 1e-3
+    assert abs(r["channels"][ee3.process]["sigma_pull"]) < 4
+    # sigma in pb from the README's recipe: (1/2s) w sum(me2) / N_generated
+    sigma = w.sum() / (len(ee3) / ee3.meta["cut_efficiency"]) / (2 * 1e6) * 3.89379656e8
+    assert r["sigma_unit"] == "pb"
+    assert r["sigma_weighted"]["value"] == pytest.approx(sigma, rel=1e-12)
+    su, sw = r["sigma_unweighted"], r["sigma_weighted"]
+    assert abs(su["value"] - sw["value"]) < 4 * np.hypot(su["error"], sw["error"])
+    # times and where they came from
+    assert r["t_me_ms"] == ee3.meta["me_ms_per_point"]
+    assert "recorded in the data" in r["time_sources"]["t_me"]
+    assert "measured here" in r["time_sources"]["t_surr"] and r["t_surr_ms"] > 0
+    assert "RAMBO" in r["time_sources"]["t_ps"] and r["t_ps_ms"] > 0
+    args = (r["t_me_ms"], r["t_surr_ms"], r["t_ps_ms"])
+    assert r["f_eff"] == pytest.approx(effective_gain(r["eps_full"], r["eps_1"], r["eps_2"], *args))
+    assert r["f_ideal"] == pytest.approx(ideal_gain(r["eps_full"], *args))
+    assert r["f_eff"] < r["f_ideal"]
+    assert r["f_eff_alpha"] == pytest.approx(r["alpha"] * r["f_eff"])
+    json.dumps(r)  # JSON-ready
+
+
+def test_channels_combine_and_fixed_times(sherpa_ee: Path, ee3: EventBatch) -> None:
+    b4 = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz").take(slice(0, 40000))
+    b3 = ee3.take(slice(0, 60000))
+    cfg = ValidateConfig(t_me_ms=1.0, t_surr_ms=0.01, t_ps_ms=0.02, n_bins=6, report=False)
+    r = validate(HalfWrong(2.0), [b3.take(slice(0, 30000)), b4, b3.take(slice(30000, 60000))], None, cfg)
+    assert set(r["channels"]) == {b3.process, b4.process}
+    assert r["channels"][b3.process]["n_points"] == 60000  # same process joined
+    assert r["time_sources"]["t_me"] == "given (ValidateConfig.t_me_ms)"
+    f = [c["f_eff"] for c in r["channels"].values()]
+    assert min(f) <= r["f_eff"] <= max(f)
+    e2 = [c["eps_2"] for c in r["channels"].values()]
+    assert min(e2) <= r["eps_2"] <= max(e2)
+    assert r["sigma_weighted"]["value"] == pytest.approx(
+        sum(c["sigma_weighted"]["value"] for c in r["channels"].values())
+    )
+
+
+def test_missing_exact_me_is_an_error(ee3: EventBatch) -> None:
+    b = ee3.take(slice(0, 100))
+    pp = EventBatch(
+        momenta=b.momenta, pdg=np.array([2, -2, 21, 1, -1]), weight=b.weight, process="2_3__u__ub__G__d__db"
+    )
+    with pytest.raises(ValueError, match="no exact me2"):
+        validate(HalfWrong(1.0), [pp], None, ValidateConfig(report=False))
