@@ -1,0 +1,107 @@
+"""``fame ingest FILE... --out DIR``: read event files into one fame dump per channel.
+
+Any file :func:`lhe_tools.read_events` reads (LHE plain/gzip, LHEF 3 weights, LHEH5, Sherpa ROOT ntuples, fame
+dumps) is split into partonic channels (Sherpa process names, canonical particle order); the events of each
+channel from all files are written to ``DIR/<process>.npz`` (format ``fame-dump/1``, atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import add_json_flag
+
+log = logging.getLogger("fame.ingest")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``ingest`` subcommand."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "ingest",
+        help="read LHE / LHEH5 / ROOT ntuple / dump files into one fame dump per channel",
+        description=(
+            "Read event files (LHE plain or gzip, LHEF 3 weights, LHEH5, Sherpa ROOT ntuple, fame dump; the "
+            "format is detected from the bytes) and write one fame dump per partonic channel to DIR, named "
+            "after Sherpa's process name.  Intermediate resonances are dropped; the particle order is "
+            "Sherpa's canonical order."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="event files (folders: their event files)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder for the dumps")
+    p.add_argument(
+        "--chunk-size", type=int, default=100_000, help="events parsed at a time (bounds the parsing memory)"
+    )
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def ingest_files(
+    paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *, chunk_size: int | None = 100_000
+) -> dict[str, Any]:
+    """Read ``paths`` and write one dump per channel into ``out``.
+
+    Returns
+    -------
+    dict
+        ``files``: per input file ``events``, ``sum_weights`` and ``channels`` (process name → events);
+        ``channels``: per written dump ``process``, ``events``, ``sum_weights``, ``path``; ``events`` (total);
+        ``out``; ``extra_weights_not_stored`` (LHEF 3 weight ids, which the dump format does not hold).
+    """
+    from lhe_tools import concatenate, read_events, write_dump
+    from lhe_tools.batch import EventBatch
+    from lhe_tools.reader import expand_paths
+
+    files: dict[str, dict[str, Any]] = {}
+    per_channel: dict[str, list[EventBatch]] = {}
+    dropped: set[str] = set()
+    for path in expand_paths(paths):
+        counts: dict[str, int] = {}
+        sums: list[float] = []
+        for batch in read_events(path, chunk_size=chunk_size):
+            per_channel.setdefault(batch.process, []).append(batch)
+            counts[batch.process] = counts.get(batch.process, 0) + len(batch)
+            sums.append(float(batch.weight.sum()))
+            dropped.update(batch.extra_weights)
+        files[str(path)] = {
+            "events": sum(counts.values()),
+            "sum_weights": math.fsum(sums),
+            "channels": counts,
+        }
+        log.info("%s: %d events in %d channels", path, files[str(path)]["events"], len(counts))
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    channels: list[dict[str, Any]] = []
+    for name, batches in per_channel.items():
+        joined = batches[0] if len(batches) == 1 else concatenate(batches)
+        sources = sorted({str(b.meta.get("source", "")) for b in batches})
+        target = write_dump(
+            out_dir / f"{name}.npz", joined, {"sources": sources, "ingested_by": "fame ingest"}
+        )
+        channels.append(
+            {
+                "process": name,
+                "events": len(joined),
+                "sum_weights": float(joined.weight.sum()),
+                "path": str(target),
+            }
+        )
+    if dropped:
+        log.warning("extra weights %s are not stored in fame dumps", sorted(dropped))
+    return {
+        "out": str(out_dir),
+        "files": files,
+        "channels": channels,
+        "events": sum(f["events"] for f in files.values()),
+        "extra_weights_not_stored": sorted(dropped),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Ingest; see :func:`ingest_files`."""
+    return ingest_files(args.files, args.out, chunk_size=args.chunk_size)
