@@ -213,7 +213,7 @@ def _floats(lines: Sequence[bytes], width: int, where: str) -> F8:
     return flat.reshape(len(lines), width)
 
 
-def _iter_lines(fh: IO[bytes], block: int = 1 << 20) -> Iterator[bytes]:
+def _iter_lines(fh: IO[bytes], block: int = 1 << 18) -> Iterator[bytes]:
     """The lines of a binary stream (with their line ends), read in blocks of ``block`` bytes."""
     rest = b""
     while data := fh.read(block):
