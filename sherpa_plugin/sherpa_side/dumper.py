@@ -549,6 +549,7 @@ def main(argv: list[str]) -> int:
         res.update(
             mode=mode,
             sherpa_channels=[{"process": n, "pdg": p, "n_in": i} for n, p, i in built],
+            comix_map=flavours.comix_map(Path(job["workdir"])),
             init_seconds=t_init,
             seconds=time.perf_counter() - t_start,
             sherpa_version=sherpa_version(),

@@ -69,3 +69,20 @@ def built_channels(workdir: Path) -> list[tuple[str, list[int], int]]:
             if parsed is not None:
                 out.append((name, parsed[0], parsed[1]))
     return out
+
+
+def comix_map(workdir: Path) -> dict[str, str]:
+    """Comix's flavour mapping: channel → the channel whose amplitude it reuses (itself when unmapped).
+
+    Read from the first line ``<this> <target>`` of each channel's ``Process/Comix.zip:<channel>.map``
+    (reference/sherpa-conventions.md §4.2).
+    """
+    out: dict[str, str] = {}
+    with zipfile.ZipFile(workdir / "Process" / "Comix.zip") as zf:
+        for entry in zf.namelist():
+            name = entry[: -len(".map")] if entry.endswith(".map") else None
+            if name is None or parse_channel(name) is None:
+                continue
+            first = zf.read(entry).decode("utf-8", "replace").split("\n", 1)[0].split()
+            out[name] = first[1] if len(first) == 2 and parse_channel(first[1]) is not None else name
+    return out
