@@ -221,52 +221,73 @@ def _one_line(kin: _Kin, proc: Process, params: EWParams) -> F8:
     return np.asarray(total * params.gs2**ng)
 
 
-def _two_line_amps(
-    kin: _Kin,
-    q1: int,
-    a2: int,
-    f12: int,
-    q3: int,
-    a4: int,
-    f34: int,
-    gl: int | None,
-    l12: bool,
-    l34: bool,
-    params: EWParams,
-) -> list[AnyArr]:
-    """Partial amplitudes of q(1) qbar(2) Q(3) Qbar(4) (+ g): [A] or [A1..A4] in the colour.py basis."""
-    u1, v2 = kin.ubar(q1, l12), kin.spinor_end(a2, l12, quark=False)
-    u3, v4 = kin.ubar(q3, l34), kin.spinor_end(a4, l34, quark=False)
-    p1, p2, p3, p4 = (kin.particle(i) for i in (q1, a2, q3, a4))
-    b12 = kin.boson(f12, l12, params)
-    b34 = kin.boson(f34, l34, params)
-    g12_0 = line_current(u1, v2, p1, p2, None)
-    g12_v = line_current(u1, v2, p1, p2, b12)
-    g34_0 = line_current(u3, v4, p3, p4, None)
-    g34_v = line_current(u3, v4, p3, p4, b34)
+@dataclass
+class _Line:
+    """A quark line of fixed chirality: its wavefunctions, boson and the gluon currents it emits (lazily)."""
+
+    ubar: Row
+    vend: tuple[AnyArr, AnyArr]
+    p_q: AnyArr
+    p_qbar: AnyArr
+    boson: tuple[AnyArr, AnyArr]
+    _currents: dict[bool, tuple[AnyArr, AnyArr]]
+
+    def current(self, with_boson: bool) -> tuple[AnyArr, AnyArr]:
+        """(J, P) of the off-shell gluon this line emits, with or without the boson on it."""
+        hit = self._currents.get(with_boson)
+        if hit is None:
+            hit = line_current(
+                self.ubar, self.vend, self.p_q, self.p_qbar, self.boson if with_boson else None
+            )
+            self._currents[with_boson] = hit
+        return hit
+
+    def amplitude(self, order: list[int], leaves: GluonCurrents, with_boson: bool) -> AnyArr:
+        """Colour-ordered amplitude of this line with the leaves in ``order``."""
+        return quark_line(self.ubar, self.vend, self.p_q, order, leaves, self.boson if with_boson else None)
+
+
+def _two_line_amps(a: _Line, b: _Line, kin: _Kin, gl: int | None) -> list[AnyArr]:
+    """Partial amplitudes of lines a = (q, qbar), b = (Q, Qbar) (+ g): [A] or [A1..A4] (colour.py basis)."""
     if gl is None:
-        cur_a = GluonCurrents([g34_0[0]], [g34_0[1]])
-        cur_b = GluonCurrents([g34_v[0]], [g34_v[1]])
-        amp = quark_line(u1, v2, p1, [0], cur_a, b12) + quark_line(u1, v2, p1, [0], cur_b, None)
-        return [amp]
+        b0, bv = b.current(False), b.current(True)
+        amp = a.amplitude([0], GluonCurrents([b0[0]], [b0[1]]), True)
+        return [amp + a.amplitude([0], GluonCurrents([bv[0]], [bv[1]]), False)]
     eg, pg = kin.gluon_eps(gl, 0), kin.particle(gl)
-    # gluon on line 12 or on the exchanged gluon: line-12 recursion with leaves (g, G34)
-    on12_v = GluonCurrents([eg, g34_0[0]], [pg, g34_0[1]])
-    on12_0 = GluonCurrents([eg, g34_v[0]], [pg, g34_v[1]])
-    # gluon on line 34 only (no 3-gluon vertex: counted above)
-    on34_v = GluonCurrents([eg, g12_0[0]], [pg, g12_0[1]], multi=False)
-    on34_0 = GluonCurrents([eg, g12_v[0]], [pg, g12_v[1]], multi=False)
     out = []
+    # gluon on line a or on the exchanged gluon: line-a recursion with leaves (g, G_b)
+    b0, bv = b.current(False), b.current(True)
+    on_a_v = GluonCurrents([eg, b0[0]], [pg, b0[1]])
+    on_a_0 = GluonCurrents([eg, bv[0]], [pg, bv[1]])
     for order in ([0, 1], [1, 0]):
-        out.append(quark_line(u1, v2, p1, order, on12_v, b12) + quark_line(u1, v2, p1, order, on12_0, None))
+        out.append(a.amplitude(order, on_a_v, True) + a.amplitude(order, on_a_0, False))
+    # gluon on line b only (no 3-gluon vertex: counted above)
+    a0, av = a.current(False), a.current(True)
+    on_b_v = GluonCurrents([eg, a0[0]], [pg, a0[1]], multi=False)
+    on_b_0 = GluonCurrents([eg, av[0]], [pg, av[1]], multi=False)
     for order in ([0, 1], [1, 0]):
-        out.append(quark_line(u3, v4, p3, order, on34_v, b34) + quark_line(u3, v4, p3, order, on34_0, None))
+        out.append(b.amplitude(order, on_b_v, True) + b.amplitude(order, on_b_0, False))
     return out
 
 
 def _two_lines(kin: _Kin, proc: Process, params: EWParams) -> F8:
     (q1, a2, f12), (q3, a4, f34) = proc.pairs
     gl = proc.gluons[0] if proc.gluons else None
+    lines: dict[tuple[int, int, bool], _Line] = {}
+
+    def line(q: int, qbar: int, flavour: int, left: bool) -> _Line:
+        key = (q, qbar, left)
+        if key not in lines:
+            lines[key] = _Line(
+                kin.ubar(q, left),
+                kin.spinor_end(qbar, left, quark=False),
+                kin.particle(q),
+                kin.particle(qbar),
+                kin.boson(flavour, left, params),
+                {},
+            )
+        return lines[key]
+
     total = np.zeros(kin.n_ev)
     if gl is None:
         cmat = four_quark_colour_matrix(proc.identical)
@@ -274,13 +295,13 @@ def _two_lines(kin: _Kin, proc: Process, params: EWParams) -> F8:
         cmat = four_quark_gluon_colour_matrix(proc.identical)
     for l12 in (True, False):
         for l34 in (True, False):
-            amps = _two_line_amps(kin, q1, a2, f12, q3, a4, f34, gl, l12, l34, params)
+            amps = _two_line_amps(line(q1, a2, f12, l12), line(q3, a4, f34, l34), kin, gl)
             if proc.identical:
-                # antiquarks exchanged: q(1) with qbar(4), Q(3) with Qbar(2); relative minus sign.
+                # antiquarks exchanged: q(1) with qbar(4), Q(3) with qbar(2); relative minus sign.
                 # The chirality of a line follows its quark; its antiquark spinor must match it.
-                exch = _two_line_amps(kin, q1, a4, f12, q3, a2, f34, gl, l12, l34, params)
+                exch = _two_line_amps(line(q1, a4, f12, l12), line(q3, a2, f34, l34), kin, gl)
                 if l12 == l34:
-                    total += _colour_sum(amps + [-a for a in exch], cmat)
+                    total += _colour_sum(amps + [-x for x in exch], cmat)
                 else:
                     # different external antiquark helicities: the two terms do not interfere
                     k = len(amps)
