@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,6 +34,7 @@ from cs_kinematics import (
 )
 
 from fame_surrogate.dipoles import DipoleBasis, enumerate_dipoles
+from fame_surrogate.features import FeatureMap
 from fame_surrogate.phasespace import EEPhaseSpace
 
 ALPHA_S = 0.118
@@ -292,3 +294,208 @@ def test_recoil_variables_match_maps() -> None:
 
 
 C_F_ = 4.0 / 3.0
+
+
+# --------------------------------------------------------------------------------------------------------
+# four partons: built-in exact e+e- MEs (Sherpa normalisation: 1/∏ n_f! for identical final-state particles)
+
+EE3 = [11, -11, 21, 1, -1]  # Born order: e-, e+, g, q, q̄
+EE4 = [11, -11, 21, 21, 1, -1]
+
+
+def _born3(seed: int) -> F8:
+    mom, _ = EEPhaseSpace(3, y_cut=0.05).generate(1, np.random.default_rng(seed))
+    return np.asarray(mom[0])
+
+
+def _me(momenta: list[list[F8]], pdg: list[int]) -> F8:
+    from fame_surrogate.me import matrix_element
+
+    return np.asarray(matrix_element(np.array(momenta), pdg))
+
+
+def _phi_fit(ratio: F8, cos2: F8, sin2: F8) -> tuple[F8, float]:
+    """Least-squares ratio ≈ c0 + c1 cos2φ + c2 sin2φ; returns (coefficients, max |residual|)."""
+    design = np.stack([np.ones_like(cos2), cos2, sin2], axis=1)
+    coef, *_ = np.linalg.lstsq(design, ratio, rcond=None)
+    return coef, float(np.max(np.abs(design @ coef - ratio)))
+
+
+def test_ff_gluon_gluon_collinear_with_azimuth() -> None:
+    """g ∥ g in e+e- → q q̄ g g (y = 1e-8, z = 0.3), Born q q̄ g with insertions −T_k·T_g/C_A = 1/2.
+
+    The spin-averaged D_{gg,k} misses |M|² by a cos 2φ / sin 2φ modulation of a few per cent; averaged over
+    eight equally spaced azimuths the ratio is 1, and the residual of a fit in the basis's own cos 2φ_ij,
+    sin 2φ_ij columns (16πα_s C_A cos/sin 2φ / s_ij, rescaled by s_ij) vanishes: the φ columns measure the
+    azimuth that the exact |M|² depends on.
+    """
+    born = _born3(5)
+    rng = np.random.default_rng(6)
+    basis_t = transverse_basis(born[2], born[3], rng)
+    basis = DipoleBasis(EE4, alpha_s=ALPHA_S)
+    reals, approxs, cos2, sin2 = [], [], [], []
+    for phi in np.arange(8) * math.pi / 4 + 0.1:
+        ga, gb, q = ff_inverse(born[2], born[3], 1e-8, 0.3, phi, basis_t)
+        real = [born[0], born[1], ga, gb, q, born[4]]
+        dip = _columns(basis, real)
+        bq = ff_forward(ga, gb, q)
+        bqb = ff_forward(ga, gb, born[4])
+        borns = _me([[born[0], born[1], bq[0], bq[1], born[4]], [born[0], born[1], bqb[0], q, bqb[1]]], EE3)
+        reals.append(real)
+        approxs.append(0.5 * dip["FF_gg(2,3;4)"] * borns[0] + 0.5 * dip["FF_gg(2,3;5)"] * borns[1])
+        s23 = 2.0 * dot(ga, gb)
+        cos2.append(dip["cos2phi_gg(2,3)"] * s23)
+        sin2.append(dip["sin2phi_gg(2,3)"] * s23)
+    ratio = 2.0 * _me(reals, EE4) / np.array(approxs)
+    assert 0.02 < np.max(np.abs(ratio - 1.0)) < 0.1  # spin-averaged alone: a few per cent off
+    assert np.mean(ratio) == pytest.approx(1.0, abs=1e-4)
+    _, resid = _phi_fit(ratio, np.array(cos2), np.array(sin2))
+    assert resid < 1e-4
+    # the columns carry 16πα_s C_A: (cos2φ)² + (sin2φ)² = 1 after dividing it out
+    norm = (np.array(cos2) ** 2 + np.array(sin2) ** 2) / (16 * math.pi * ALPHA_S * 3.0) ** 2
+    np.testing.assert_allclose(norm, 1.0, rtol=1e-12)
+
+
+def test_ff_quark_gluon_collinear_with_gluon_in_born() -> None:
+    """q ∥ g in e+e- → q q̄ g g: Σ_k (−T_k·T_q/C_F) D_{qg,k} |M_B|² with −1/8 (k = q̄), +9/8 (k = g)."""
+    born = _born3(7)
+    rng = np.random.default_rng(8)
+    e_m, e_p, g2, qt, qb = born
+    devs = []
+    basis = DipoleBasis(EE4, alpha_s=ALPHA_S)
+    for y in (1e-6, 1e-8):
+        q, g3, qb2 = ff_inverse(qt, qb, y, 0.4, 1.3, transverse_basis(qt, qb, rng))
+        real = [e_m, e_p, g2, g3, q, qb2]
+        dip = _columns(basis, real)
+        b5 = ff_forward(q, g3, qb2)
+        b2 = ff_forward(q, g3, g2)
+        borns = _me([[e_m, e_p, g2, b5[0], b5[1]], [e_m, e_p, b2[1], b2[0], qb2]], EE3)
+        approx = -0.125 * dip["FF_qg(4,3;5)"] * borns[0] + 1.125 * dip["FF_qg(4,3;2)"] * borns[1]
+        devs.append(abs(2.0 * _me([real], EE4)[0] / approx - 1.0))
+    assert devs[1] < 1e-3
+    assert devs[1] < devs[0]
+
+
+def test_ff_soft_gluon_exact_colour() -> None:
+    """Soft gluon 3 in q q̄ g g: all six dipoles with j = 3 and the exact q q̄ g correlators (physics.md §2.7):
+    emitter q or q̄: −1/8 (spectator the other quark), 9/8 (spectator g); emitter g: 1/2, 1/2.  Tests the
+    16πα_s C_A normalisation of the g g kernel in its soft part."""
+    born = _born3(9)
+    rng = np.random.default_rng(10)
+    e_m, e_p, gt, qt, qbt = born
+    lam = 1e-6
+    g2, g3, q = ff_inverse(gt, qt, 0.5 * lam, 1.0 - 0.7 * lam, 0.8, transverse_basis(gt, qt, rng))
+    real = {2: g2, 3: g3, 4: q, 5: qbt}
+    dip = _columns(DipoleBasis(EE4, alpha_s=ALPHA_S), [e_m, e_p, g2, g3, q, qbt])
+    weights = {(4, 5): -0.125, (4, 2): 1.125, (5, 4): -0.125, (5, 2): 1.125, (2, 4): 0.5, (2, 5): 0.5}
+    borns, coeffs = [], []
+    for (i, k), w in weights.items():
+        pij, pk = ff_forward(real[i], g3, real[k])
+        mapped = {**real, i: pij, k: pk}
+        borns.append([e_m, e_p, mapped[2], mapped[4], mapped[5]])
+        name = f"FF_gg(2,3;{k})" if i == 2 else f"FF_qg({i},3;{k})"
+        coeffs.append(w * dip[name])
+    approx = float(np.dot(coeffs, _me(borns, EE3)))
+    assert 2.0 * _me([[e_m, e_p, g2, g3, q, qbt]], EE4)[0] / approx == pytest.approx(1.0, abs=1e-4)
+
+
+def test_ff_gluon_to_quarks_collinear_with_azimuth() -> None:
+    """u ∥ ū in e+e- → d d̄ u ū (Born d d̄ g, insertions 1/2, 1/2): the spin-averaged g → q q̄ dipole is off by
+    tens of per cent depending on φ; the φ-average is 1 and the basis's q q̄ φ columns explain the rest."""
+    born = _born3(13)
+    rng = np.random.default_rng(14)
+    e_m, e_p, gt, d, db = born
+    basis_t = transverse_basis(gt, d, rng)
+    pdg = [11, -11, 1, -1, 2, -2]
+    basis = DipoleBasis(pdg, alpha_s=ALPHA_S)
+    reals, approxs, cos2, sin2 = [], [], [], []
+    for phi in np.arange(8) * math.pi / 4 + 0.3:
+        u, ub, d2 = ff_inverse(gt, d, 1e-8, 0.35, phi, basis_t)
+        real = [e_m, e_p, d2, db, u, ub]
+        dip = _columns(basis, real)
+        b2 = ff_forward(u, ub, d2)
+        b3 = ff_forward(u, ub, db)
+        borns = _me([[e_m, e_p, b2[0], b2[1], db], [e_m, e_p, b3[0], d2, b3[1]]], EE3)
+        reals.append(real)
+        approxs.append(0.5 * dip["FF_qqbar(4,5;2)"] * borns[0] + 0.5 * dip["FF_qqbar(4,5;3)"] * borns[1])
+        s45 = 2.0 * dot(u, ub)
+        cos2.append(dip["cos2phi_qqbar(4,5)"] * s45)
+        sin2.append(dip["sin2phi_qqbar(4,5)"] * s45)
+    ratio = _me(reals, pdg) / np.array(approxs)
+    assert np.max(np.abs(ratio - 1.0)) > 0.1
+    assert np.mean(ratio) == pytest.approx(1.0, abs=1e-3)
+    _, resid = _phi_fit(ratio, np.array(cos2), np.array(sin2))
+    assert resid < 1e-3
+
+
+# --------------------------------------------------------------------------------------------------------
+# ONNX export of the basis and the features (both exporters of torch 2.13)
+
+
+class _BasisAndFeatures(torch.nn.Module):
+    def __init__(self, pdg: list[int]) -> None:
+        super().__init__()
+        self.basis = DipoleBasis(pdg)
+        self.features = FeatureMap(pdg)
+
+    def forward(self, momenta: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.basis(momenta), self.features(momenta)], dim=1)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns about itself
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.export internals (treespec) in torch 2.13
+@pytest.mark.parametrize(
+    ("dynamo", "pdg"),
+    [
+        (False, [21, 2, 11, -11, 21, 21, 2]),  # FF, FI, IF, II dipoles and φ pairs
+        pytest.param(True, [2, -2, 11, -11, 21, 21], marks=pytest.mark.slow),  # FI, IF, II, φ; 10-30 s export
+    ],
+)
+def test_onnx_export_float64_parity(dynamo: bool, pdg: list[int], tmp_path: Path) -> None:
+    """The basis and the features exported at opset 18 with either exporter; ONNX Runtime reproduces torch to
+    1e-10 (column-relative) at batch 1 and 2000, in float64, and the graph passes onnx.checker's full check.
+
+    The dynamo exporter stores Python float scalars as float32 initialisers; this test caught an 8πα_s C_F
+    prefactor losing 1e-8 that way (now a float64 buffer).
+    """
+    import onnx
+    import onnxruntime as ort
+    from test_features import pp_events
+
+    model = _BasisAndFeatures(pdg).eval()
+    mom = pp_events(2000, 7, n_final=len(pdg) - 2)
+    path = tmp_path / f"basis_{dynamo}.onnx"
+    example = (torch.from_numpy(mom[:2]),)
+    if dynamo:
+        torch.onnx.export(
+            model,
+            example,
+            str(path),
+            dynamo=True,
+            opset_version=18,
+            input_names=["momenta"],
+            output_names=["out"],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            verbose=False,
+        )
+    else:
+        torch.onnx.export(
+            model,
+            example,
+            str(path),
+            dynamo=False,
+            opset_version=18,
+            input_names=["momenta"],
+            output_names=["out"],
+            dynamic_axes={"momenta": {0: "batch"}, "out": {0: "batch"}},
+        )
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = model(torch.from_numpy(mom)).numpy()
+    for batch in (mom[:1], mom):
+        (got,) = sess.run(None, {"momenta": batch})
+        assert got.dtype == np.float64
+        scale = np.max(np.abs(ref), axis=0)  # momentum components can cross 0: compare column-relative
+        worst = np.max(np.abs(got - ref[: len(batch)]) / scale)
+        assert worst < 1e-10, f"ONNX Runtime vs torch: max column-relative deviation {worst:.3g}"

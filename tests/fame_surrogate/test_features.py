@@ -1,0 +1,97 @@
+"""FeatureMap against independent truths: scaled momenta, recoil variables of known maps, boost invariance."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from cs_kinematics import boost_z, ff_inverse, ii_inverse, light, transverse_basis
+
+from fame_surrogate.dipoles import DipoleBasis
+from fame_surrogate.features import FeatureMap
+from fame_surrogate.phasespace import EEPhaseSpace, mdot, rambo
+
+PP_PDG = [21, 2, 11, -11, 21, 21, 2]  # g u → e- e+ g g u: FF, FI, IF, II dipoles and φ pairs
+
+
+def pp_events(n: int, seed: int, n_final: int = 5) -> np.ndarray:
+    """Partonic pp events: RAMBO in the partonic frame (√ŝ = 300 GeV), boosted to x1 ≠ x2.
+
+    Returns shape (n, 2 + n_final, 4).
+    """
+    rng = np.random.default_rng(seed)
+    sqrt_shat = 300.0
+    final = rambo(n_final, sqrt_shat, n, rng)
+    half = sqrt_shat / 2.0
+    beams = np.broadcast_to(np.array([[half, 0, 0, half], [half, 0, 0, -half]]), (n, 2, 4))
+    mom = np.concatenate([beams, final], axis=1)
+    rap = rng.uniform(-1.5, 1.5, size=n)
+    ch, sh = np.cosh(rap)[:, None], np.sinh(rap)[:, None]
+    out = mom.copy()
+    out[..., 0] = ch * mom[..., 0] + sh * mom[..., 3]
+    out[..., 3] = sh * mom[..., 0] + ch * mom[..., 3]
+    return out
+
+
+def _named(fmap: FeatureMap, momenta: list[np.ndarray]) -> dict[str, float]:
+    values = fmap(torch.from_numpy(np.array([momenta])))[0].tolist()
+    return dict(zip(fmap.names, values, strict=True))
+
+
+def test_ee_features_are_scaled_momenta_and_log_y() -> None:
+    pdg = [11, -11, 21, 21, 1, -1]
+    fmap = FeatureMap(pdg)
+    mom, _ = EEPhaseSpace(4, sqrt_s=500.0).generate(50, np.random.default_rng(2))
+    feats = fmap(torch.from_numpy(mom)).numpy()
+    n_dip = DipoleBasis(pdg).n_dipoles
+    assert fmap.n_features == 16 + n_dip == feats.shape[1]
+    assert fmap.names[:4] == ["p2_E", "p2_x", "p2_y", "p2_z"]
+    np.testing.assert_allclose(feats[:, :16], mom[:, 2:].reshape(50, 16) / 500.0, rtol=1e-14)
+    # log y_{ij,k} from plain numpy for every FF column
+    for col, name in enumerate(fmap.names[16:], start=16):
+        i, j, k = (int(v) for v in name.split("(")[1].rstrip(")").replace(";", ",").split(","))
+        pij, pik, pjk = (mdot(mom[:, a], mom[:, b]) for a, b in ((i, j), (i, k), (j, k)))
+        np.testing.assert_allclose(feats[:, col], np.log(pij / (pij + pik + pjk)), rtol=1e-12)
+
+
+def test_log_recoil_follows_the_map_parameters() -> None:
+    """Points built with y = 1e-7 (FF) and x = 0.7 (II) give exactly those recoil features."""
+    rng = np.random.default_rng(4)
+    mom, _ = EEPhaseSpace(3).generate(1, rng)
+    e_m, e_p, g, q, qb = mom[0]
+    g2, g3, q2 = ff_inverse(g, q, 1e-7, 0.4, 0.2, transverse_basis(g, q, rng))
+    fmap = FeatureMap([11, -11, 21, 21, 1, -1])
+    feats = _named(fmap, [e_m, e_p, g2, g3, q2, qb])
+    assert math.isclose(feats["logy_FF_gg(2,3;4)"], math.log(1e-7), rel_tol=1e-7)
+
+    pa_t = boost_z(light(45.0, 0.0, 0.0), 0.3)
+    pb = boost_z(light(45.0, math.pi, 0.0), 0.3)
+    l1_t = boost_z(light(45.0, 1.0, 1.0), 0.3)
+    l2_t = pa_t + pb - l1_t
+    pa, gl, (l1, l2) = ii_inverse(pa_t, pb, [l1_t, l2_t], 0.7, 0.05, 0.3, transverse_basis(pa_t, pb, rng))
+    fmap = FeatureMap([1, -1, 11, -11, 21])
+    feats = _named(fmap, [pa, pb, l1, l2, gl])
+    assert math.isclose(feats["logx_II_qg(0,4;1)"], math.log(0.3 / 0.7), rel_tol=1e-12)
+    # hadronic: log s_ij / ŝ of the final-state pairs
+    shat = float(mdot(pa + pb, pa + pb))
+    assert math.isclose(feats["logsij(2,4)"], math.log(2 * float(mdot(l1, gl)) / shat), rel_tol=1e-12)
+
+
+def test_pp_features_shape_and_boost_invariance() -> None:
+    """Invariant columns (log y, log x, log s_ij/ŝ, p_T/√ŝ) do not change under a longitudinal boost."""
+    fmap = FeatureMap(PP_PDG)
+    mom = pp_events(40, 5)
+    n_fin = 5
+    n_dip = DipoleBasis(PP_PDG).n_dipoles
+    assert fmap.n_features == 4 * n_fin + n_dip + n_fin * (n_fin - 1) // 2
+    a = fmap(torch.from_numpy(mom)).numpy()
+    boosted = mom.copy()
+    ch, sh = math.cosh(0.8), math.sinh(0.8)
+    boosted[..., 0] = ch * mom[..., 0] + sh * mom[..., 3]
+    boosted[..., 3] = sh * mom[..., 0] + ch * mom[..., 3]
+    b = fmap(torch.from_numpy(boosted)).numpy()
+    assert np.all(np.isfinite(a))
+    invariant = [c for c, name in enumerate(fmap.names) if not name.endswith(("_E", "_z"))]
+    np.testing.assert_allclose(b[:, invariant], a[:, invariant], rtol=1e-9, atol=1e-12)
+    assert not np.allclose(b[:, 0], a[:, 0])  # energies do change
