@@ -14,6 +14,7 @@ from .groups import GroupingConfig, GroupMember, ReducedGroup, group_of, reduce_
 from .lhe import LHEReader, read_lhe, read_lhe_header
 from .lhe_header import LHEHeader, LHEInit, LHEProcess, WeightInfo
 from .lheh5 import read_lheh5, read_lheh5_meta
+from .ntuple import NtupleError, read_ntuple, write_ntuple
 from .process import canonical_channel, parse_process_name, particle_name
 from .reader import read_all, read_events
 
@@ -30,6 +31,7 @@ __all__ = [
     "LHEInit",
     "LHEProcess",
     "LHEReader",
+    "NtupleError",
     "ReducedGroup",
     "WeightInfo",
     "atomic_dir",
@@ -46,8 +48,10 @@ __all__ = [
     "read_lhe_header",
     "read_lheh5",
     "read_lheh5_meta",
+    "read_ntuple",
     "reduce_channels",
     "write_dump",
+    "write_ntuple",
 ]
 
 
