@@ -12,7 +12,7 @@ quark-gluon vertex i gamma.J, boson vertex gamma.eps_V, quark propagator i pslas
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,20 @@ def row_slash(r: Row, v: AnyArr) -> Row:
         return Row(r.c0 * (v0 - v3) - r.c1 * tp, -r.c0 * tm + r.c1 * (v0 + v3), False)
     # v.sigmabar = [[v0 + v3, v1 - i v2], [v1 + i v2, v0 - v3]]
     return Row(r.c0 * (v0 + v3) + r.c1 * tp, r.c0 * tm + r.c1 * (v0 - v3), True)
+
+
+def slash_column(v: AnyArr, col: tuple[AnyArr, AnyArr], row_upper: bool) -> tuple[AnyArr, AnyArr]:
+    """(gamma.v) c as the 2 components that a row of block ``row_upper`` contracts with: r.(vslash c).
+
+    For an upper row a: a (v.sigma) c; for a lower row b: b (v.sigmabar) c.
+    """
+    v0, v1, v2, v3 = v[0], v[1], v[2], v[3]
+    tp = v1 + 1j * v2
+    tm = v1 - 1j * v2
+    c0, c1 = col
+    if row_upper:
+        return c0 * (v0 - v3) - c1 * tm, -c0 * tp + c1 * (v0 + v3)
+    return c0 * (v0 + v3) + c1 * tm, c0 * tp + c1 * (v0 - v3)
 
 
 def _v3(x: AnyArr, p1: AnyArr, y: AnyArr, p2: AnyArr) -> AnyArr:
@@ -143,6 +157,14 @@ class GluonCurrents:
         return cur, p
 
 
+@dataclass
+class LineMemo:
+    """Prefix rows and end columns of one quark line, shared by all orderings of the same leaves."""
+
+    rows: dict[tuple[object, ...], Row] = field(default_factory=dict)
+    cols: dict[tuple[object, ...], tuple[AnyArr, AnyArr]] = field(default_factory=dict)
+
+
 def quark_line(
     ubar: Row,
     vbar_end: tuple[AnyArr, AnyArr],
@@ -150,7 +172,7 @@ def quark_line(
     order: Sequence[int],
     currents: GluonCurrents,
     boson: tuple[AnyArr, AnyArr] | None,
-    memo: dict[tuple[object, ...], Row] | None = None,
+    memo: LineMemo | None = None,
 ) -> AnyArr:
     """Colour-ordered amplitude ubar(q) [...] v(qbar) with the leaves attached in ``order``.
 
@@ -169,14 +191,15 @@ def quark_line(
     boson : (eps_V, P_V) or None
         Boson vector (couplings included) and its outgoing momentum; inserted at every position.
         ``None``: no boson on this line.
-    memo : dict, optional
-        Shared prefix cache (pass the same dict for every ordering of the same line).
+    memo : LineMemo, optional
+        Shared cache (pass the same one for every ordering of the same line, leaves and boson).
 
     Returns
     -------
     ndarray, complex128, shape (*h, N)
     """
-    memo = {} if memo is None else memo
+    memo = LineMemo() if memo is None else memo
+    rows = memo.rows
     n = len(order)
     pv = None if boson is None else boson[1]
 
@@ -186,7 +209,7 @@ def quark_line(
 
     def u0(k: int) -> Row:
         key: tuple[object, ...] = ("0", tuple(order[:k]))
-        hit = memo.get(key)
+        hit = rows.get(key)
         if hit is not None:
             return hit
         if k == 0:
@@ -202,7 +225,7 @@ def quark_line(
             raise ValueError("empty quark-line current")
         p = p_quark + currents.momentum(tuple(order[:k]))
         out = prop(acc, p)
-        memo[key] = out
+        rows[key] = out
         return out
 
     def uv_tilde(k: int) -> Row:
@@ -217,7 +240,7 @@ def quark_line(
 
     def uv(k: int) -> Row:
         key: tuple[object, ...] = ("V", tuple(order[:k]))
-        hit = memo.get(key)
+        hit = rows.get(key)
         if hit is not None:
             return hit
         assert pv is not None
@@ -225,23 +248,37 @@ def quark_line(
         if k:
             p = p + currents.momentum(tuple(order[:k]))
         out = prop(uv_tilde(k), p)
-        memo[key] = out
+        rows[key] = out
         return out
 
-    if boson is None:
-        acc: Row | None = None
-        for j in range(n):
-            cur = currents.vertex(tuple(order[j:n]))
-            if cur is None:
-                continue
-            t = row_slash(u0(j), cur)
-            acc = t if acc is None else acc + t
-        if acc is None:
-            raise ValueError("quark line without boson needs at least one leaf")
-        last = acc
-    else:
-        last = uv_tilde(n)
-    return last.c0 * vbar_end[0] + last.c1 * vbar_end[1]  # type: ignore[no-any-return]
+    # last step: r . (Xslash v) with the (small) columns Xslash v precomputed, instead of a full row product
+    upper = ubar.upper  # every u0(k), uv(k) has the block of ubar (an even number of gamma matrices)
+
+    def column(key: tuple[object, ...], vec: AnyArr) -> tuple[AnyArr, AnyArr]:
+        hit = cols.get(key)
+        if hit is None:
+            hit = slash_column(vec, vbar_end, upper)
+            cols[key] = hit
+        return hit
+
+    cols = memo.cols
+    total: AnyArr | None = None
+    if boson is not None:
+        col = column(("V",), boson[0])
+        r = u0(n)
+        total = r.c0 * col[0] + r.c1 * col[1]
+    for j in range(n):
+        block = tuple(order[j:n])
+        cur = currents.vertex(block)
+        if cur is None:
+            continue
+        col = column(("J", block), cur)
+        r = u0(j) if boson is None else uv(j)
+        term = r.c0 * col[0] + r.c1 * col[1]
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("quark line without boson needs at least one leaf")
+    return total
 
 
 def line_current(

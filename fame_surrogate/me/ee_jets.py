@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .berends_giele import GluonCurrents, Row, line_current, quark_line
+from .berends_giele import GluonCurrents, LineMemo, Row, line_current, quark_line
 from .colour import (
     four_quark_colour_matrix,
     four_quark_gluon_colour_matrix,
@@ -213,7 +213,7 @@ def _one_line(kin: _Kin, proc: Process, params: EWParams) -> F8:
     ubar = kin.ubar(iq, True)
     vend = kin.spinor_end(iqb, True, quark=False)
     boson = (kin.lepton, -kin.q_in)
-    memo: dict[tuple[object, ...], Row] = {}
+    memo = LineMemo()
     amps = [quark_line(ubar, vend, kin.particle(iq), o, cur, boson, memo) for o in orderings(ng)]
     x_left = _colour_sum(amps, one_line_colour_matrix(ng), keep_first=True)  # (lepton chirality, N)
     k2 = kin.couplings_squared(flav, params)  # (lepton, quark chirality, N or 1)
