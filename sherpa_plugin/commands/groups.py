@@ -72,14 +72,17 @@ def parse_order(text: str | None) -> dict[str, int | str] | None:
     return out
 
 
-def _channels_from_files(paths: Sequence[str]) -> tuple[list[tuple[tuple[int, ...], int]], dict[str, int]]:
+Channel = tuple[tuple[int, ...], int, str]
+
+
+def _channels_from_files(paths: Sequence[str]) -> tuple[list[Channel], dict[str, int]]:
     from lhe_tools.reader import expand_paths, read_events
 
     events: collections.Counter[str] = collections.Counter()
-    channels: dict[str, tuple[tuple[int, ...], int]] = {}
+    channels: dict[str, Channel] = {}
     for path in expand_paths(paths):
         for batch in read_events(path, chunk_size=200_000):
-            channels.setdefault(batch.process, (tuple(int(c) for c in batch.pdg), batch.n_in))
+            channels.setdefault(batch.process, (tuple(int(c) for c in batch.pdg), batch.n_in, batch.process))
             events[batch.process] += len(batch)
         log.info("%s: %d channels so far", path, len(channels))
     return list(channels.values()), dict(events)
@@ -98,19 +101,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     events: dict[str, int] = {}
     if args.process:
         order = parse_order(args.order)
-        channels = [ch for definition in args.process for ch in expand_process(definition, order)]
+        found = [ch for definition in args.process for ch in expand_process(definition, order)]
+        channels: list[Channel] = [(pdg, n_in, canonical_channel(pdg, n_in)[0]) for pdg, n_in in found]
     else:
         channels, events = _channels_from_files(args.paths)
-    groups = reduce_channels(channels, config=GroupingConfig(mode=args.mode))
+    named: list[tuple[tuple[int, ...], int, str]] = []  # (pdg, n_in, Sherpa name)
+    unnamed: list[Channel] = []
+    for pdg, n_in, process in channels:
+        try:
+            named.append((pdg, n_in, canonical_channel(pdg, n_in)[0]))
+        except ValueError:
+            unnamed.append((pdg, n_in, process))
+    if unnamed:
+        log.warning(
+            "%d channels have no Sherpa name (e.g. %s); each is listed as its own group",
+            len(unnamed),
+            unnamed[0][2],
+        )
+    groups = reduce_channels([(pdg, n_in) for pdg, n_in, _ in named], config=GroupingConfig(mode=args.mode))
     group_of = {m.process: g.name for g in groups for m in g.members}
-    channel_rows = []
-    for pdg, n_in in channels:
-        name, _ = canonical_channel(pdg, n_in)
+    group_of.update({process: process for _, _, process in unnamed})
+    channel_rows: dict[str, dict[str, Any]] = {}
+    for pdg, n_in, name in named + unnamed:
         row: dict[str, Any] = {"name": name, "pdg": list(pdg), "n_in": n_in, "group": group_of[name]}
         if events:
             row["events"] = events[name]
-        channel_rows.append(row)
-    channel_rows = list({r["name"]: r for r in channel_rows}.values())
+        channel_rows.setdefault(name, row)
     group_rows = []
     multiplicity: dict[str, dict[str, int]] = {}
     for g in groups:
@@ -124,6 +140,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         counts = multiplicity.setdefault(g.name.split("__")[0], {"channels": 0, "groups": 0})
         counts["channels"] += len(g.members)
         counts["groups"] += 1
+    for pdg, n_in, process in unnamed:
+        identity = list(range(len(pdg)))
+        single = {"process": process, "pdg": list(pdg), "permutation": identity}
+        row = {"name": process, "pdg": list(pdg), "n_in": n_in, "members": [single], "sherpa_name": False}
+        if events:
+            row["events"] = events[process]
+        group_rows.append(row)
+        counts = multiplicity.setdefault(process.split("__")[0], {"channels": 0, "groups": 0})
+        counts["channels"] += 1
+        counts["groups"] += 1
     if not getattr(args, "json", False):
         for key, counts in sorted(multiplicity.items()):
             print(f"{key}: {counts['channels']} channels in {counts['groups']} groups")
@@ -136,6 +162,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "n_channels": len(channel_rows),
         "n_groups": len(group_rows),
         "by_multiplicity": multiplicity,
-        "channels": channel_rows,
+        "channels": list(channel_rows.values()),
         "groups": group_rows,
     }

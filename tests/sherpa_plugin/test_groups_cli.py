@@ -78,3 +78,15 @@ def test_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_order("QCD:Any,EW:2") == parse_order("{QCD: Any, EW: 2}") == {"QCD": "Any", "EW": 2}
     assert main(["groups", "--process", "93 93 -> 11 -11"]) == 0
     assert "2_2: 5 channels in 2 groups" in capsys.readouterr().out
+
+
+def test_channels_without_sherpa_names(testdata: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GiBUU file: hadrons and no incoming partons; each channel stays a group of its own, nothing is dropped
+    path = testdata / "pylhe-testfile-pr29.lhe"
+    n_events = sum(1 for _ in pylhe.LHEFile.fromfile(str(path)).events)
+    result = _run([str(path)], capsys)
+    groups = result["groups"]
+    assert isinstance(groups, list)
+    assert result["n_groups"] == result["n_channels"] == len(groups) > 1
+    assert all(g["sherpa_name"] is False and len(g["members"]) == 1 for g in groups)
+    assert sum(g["events"] for g in groups) == n_events
