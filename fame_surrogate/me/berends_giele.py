@@ -281,6 +281,21 @@ def quark_line(
     return total
 
 
+def sandwich(row: Row, col: tuple[AnyArr, AnyArr]) -> AnyArr:
+    """The vector r gamma^mu c (contravariant, shape (4, ...)) of a row and a column of matching blocks.
+
+    Upper row a: a sigma^mu c; lower row b: b sigmabar^mu c.
+    """
+    r0, r1, c0, c1 = row.c0, row.c1, col[0], col[1]
+    sign = 1.0 if row.upper else -1.0
+    t = r0 * c0 + r1 * c1
+    x = r0 * c1 + r1 * c0
+    y = 1j * (r1 * c0 - r0 * c1)
+    z = r0 * c0 - r1 * c1
+    shape = np.broadcast_shapes(t.shape, x.shape, y.shape, z.shape)
+    return np.stack([np.broadcast_to(t, shape), sign * x, sign * y, sign * z])
+
+
 def line_current(
     ubar: Row,
     vbar_end: tuple[AnyArr, AnyArr],
@@ -290,8 +305,8 @@ def line_current(
 ) -> tuple[AnyArr, AnyArr]:
     """Off-shell gluon current emitted by a quark line (optionally with the boson on it).
 
-    J^mu = (-i/P^2) ubar(q) [...] (i gamma^mu) [...] v(qbar), the vertex summed over its positions relative
-    to the boson; P = p_q + p_qbar (+ P_V) is the momentum the current carries away as an outgoing leaf.
+    J^mu = (-i/P^2) ubar(q) [...] (i gamma^mu) [...] v(qbar), the vertex on both sides of the boson;
+    P = p_q + p_qbar (+ P_V) is the momentum the current carries away as an outgoing leaf.
 
     Returns
     -------
@@ -299,16 +314,19 @@ def line_current(
     momentum : ndarray, float64, shape (4, *h, N)
     """
     p = p_quark + p_antiquark
-    if boson is not None:
-        p = p + boson[1]
-    comps = []
-    metric = (1.0, -1.0, -1.0, -1.0)
-    for nu in range(4):
-        unit = np.zeros((4,) + (1,) * (p.ndim - 1))
-        unit[nu] = 1.0
-        gl = GluonCurrents([unit], [-p])
-        amp = quark_line(ubar, vbar_end, p_quark, [0], gl, boson)  # = i * chain_nu (covariant)
-        comps.append(metric[nu] * amp)
-    shape = np.broadcast_shapes(*(c.shape for c in comps))
-    cur = np.stack([np.broadcast_to(c, shape) for c in comps]) * (-1j / minkowski(p, p))
-    return cur, p
+    if boson is None:
+        return sandwich(ubar, vbar_end) / minkowski(p, p), p
+    eps_v, p_v = boson
+    p = p + p_v
+
+    def prop_vec(q: AnyArr) -> AnyArr:
+        return q * (1j / minkowski(q, q))
+
+    # boson next to the quark: ubar epsV S(p_q + P_V) gamma^mu v
+    left = row_slash(row_slash(ubar, eps_v), prop_vec(p_quark + p_v))
+    first = sandwich(left, vbar_end)
+    # boson next to the antiquark: ubar gamma^mu S(-p_qbar - P_V) epsV v
+    col = slash_column(eps_v, vbar_end, ubar.upper)
+    col = slash_column(prop_vec(-p_antiquark - p_v), col, not ubar.upper)
+    second = sandwich(ubar, col)
+    return (first + second) / minkowski(p, p), p
