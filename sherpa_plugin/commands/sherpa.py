@@ -99,8 +99,9 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         "mode": res["mode"],
         "n_sherpa_channels": len(res.get("sherpa_channels", [])),
     }
-    if res.get("ps_ms_per_point") is not None:
-        out["ps_ms_per_point"] = res["ps_ms_per_point"]
+    for key in ("ps_ms_per_point", "ps_cpu_ms_per_point", "gen_ms_per_event", "init_seconds"):
+        if res.get(key) is not None:
+            out[key] = res[key]
     if res.get("timing"):
         out["timing"] = res["timing"]
     return out

@@ -119,6 +119,7 @@ class MEEvaluator:
     def __init__(self, gen: Any) -> None:
         self.gen = gen
         self.procs: dict[str, Any] = {}
+        self.last_cpu_ms = np.empty(0)
 
     def process(self, name: str, pdg: list[int], n_in: int) -> Any:
         if name not in self.procs:
@@ -143,19 +144,27 @@ class MEEvaluator:
     def evaluate(
         self, name: str, pdg: list[int], n_in: int, momenta: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """|M|^2 (N,) and the wall time of each ``MatrixElement()`` call in ms (N,)."""
+        """|M|^2 (N,) and the wall time of each ``MatrixElement()`` call in ms (N,).
+
+        The CPU (thread) time of the calls, robust against other load on the machine, is kept in
+        ``self.last_cpu_ms`` (N,).
+        """
         proc = self.process(name, pdg, n_in)
         n = len(momenta)
         me2 = np.empty(n)
         ms = np.empty(n)
-        clock = time.perf_counter
+        cpu = np.empty(n)
+        clock, cpu_clock = time.perf_counter, time.thread_time
         rows = momenta.tolist()
         for i in range(n):
             proc.SetMomenta(rows[i])
+            c0 = cpu_clock()
             t0 = clock()
             val = proc.MatrixElement()
             ms[i] = (clock() - t0) * 1e3
+            cpu[i] = (cpu_clock() - c0) * 1e3
             me2[i] = val
+        self.last_cpu_ms = cpu
         bad = np.flatnonzero(~np.isfinite(me2))
         if len(bad):
             raise DumperError(
@@ -269,7 +278,17 @@ def run_rambo(
             mom = np.concatenate([np.broadcast_to(beams, (size, n_in, 4)), final], axis=1)
             me2, ms = me.evaluate(name, pdg, n_in, mom)
             cols = {"momenta": mom, "me2": me2, "ps_weight": np.full(size, rambo.rambo_weight(n_out, sqrt_s))}
-            store.write_part(name, k, cols, {"n": size, "drawn": drawn, "me_ms": float(np.median(ms))})
+            store.write_part(
+                name,
+                k,
+                cols,
+                {
+                    "n": size,
+                    "drawn": drawn,
+                    "me_ms": float(np.median(ms)),
+                    "me_cpu_ms": float(np.mean(me.last_cpu_ms)),
+                },
+            )
             progress(
                 f"{name}: {min((k + 1) * chunk, total)}/{total} points, {np.median(ms):.4f} ms/point",
                 force=k == n_chunks - 1,
@@ -279,6 +298,7 @@ def run_rambo(
         meta = base_meta(job, name, pdg, n_in)
         meta.update(
             me_ms_per_point=_ms_stats(timings),
+            me_cpu_ms_per_point=_ms_stats(timings, "me_cpu_ms"),
             cut_efficiency=total / drawn,
             n_generated_rambo=drawn,
             ps_weight=rambo.rambo_weight(n_out, sqrt_s),
@@ -320,7 +340,12 @@ def run_eval(job: dict[str, Any], me: MEEvaluator, built: list[tuple[str, list[i
         cols.update(
             {key: np.asarray(v[sl], np.float64) for key, v in extra.items() if np.shape(v) == (total,)}
         )
-        store.write_part(name, k, cols, {"n": len(me2), "me_ms": float(np.median(ms))})
+        store.write_part(
+            name,
+            k,
+            cols,
+            {"n": len(me2), "me_ms": float(np.median(ms)), "me_cpu_ms": float(np.mean(me.last_cpu_ms))},
+        )
         progress(f"{name}: {sl.stop}/{total} points, {np.median(ms):.4f} ms/point", force=k == n_chunks - 1)
     _, timings = store.load(name)
     meta = base_meta(job, name, pdg, n_in)
@@ -380,12 +405,14 @@ def run_events(
     while done_events < total:
         size = min(chunk, total - done_events)
         rows: dict[str, dict[str, list[Any]]] = {}
-        gen_s = 0.0
+        gen_s = gen_cpu = 0.0
         clock = time.perf_counter
         for _ in range(size):
+            c0 = time.thread_time()
             t0 = clock()
             gen.GenerateOneEvent()
             gen_s += clock() - t0
+            gen_cpu += time.thread_time() - c0
             blobs = gen.GetBlobList()
             sig = blobs[0]
             ids_in, m_in, ids_out, m_out = _signal_particles(sig)
@@ -444,12 +471,28 @@ def run_events(
                 **{c: np.array(r[c], dtype=np.float64) for c in ("x1", "x2", "muf2", "mur2", "trials")},
             }
             store.write_part(
-                name, k, cols, {"n": len(me2), "me_ms": float(np.median(ms)), "meweight_dev": worst}
+                name,
+                k,
+                cols,
+                {
+                    "n": len(me2),
+                    "me_ms": float(np.median(ms)),
+                    "me_cpu_ms": float(np.mean(me.last_cpu_ms)),
+                    "meweight_dev": worst,
+                },
             )
             per_channel[name] = len(me2)
         atomic_write_text(
             store.chunk_marker(k),
-            json.dumps({"events": size, "gen_seconds": gen_s, "me_seconds": me_s, "channels": per_channel}),
+            json.dumps(
+                {
+                    "events": size,
+                    "gen_seconds": gen_s,
+                    "gen_cpu_seconds": gen_cpu,
+                    "me_seconds": me_s,
+                    "channels": per_channel,
+                }
+            ),
         )
         done_events += size
         k += 1
@@ -459,17 +502,19 @@ def run_events(
     markers = store.done_chunks()
     n_events = sum(m["events"] for m in markers)
     gen_ms = 1e3 * sum(m["gen_seconds"] for m in markers) / n_events
+    gen_cpu_ms = 1e3 * sum(m.get("gen_cpu_seconds", 0.0) for m in markers) / n_events
     channel_ms: dict[str, float] = {}
+    channel_cpu: dict[str, float] = {}
     results = []
     for name, _pdg, _n_in in built:
         if not store.done_parts(name):
             continue
         _, timings = store.load(name)
         channel_ms[name] = _ms_stats(timings)
-    me_in_gen = (
-        sum(channel_ms[c] * sum(m["channels"].get(c, 0) for m in markers) for c in channel_ms) / n_events
-    )
-    ps_ms = max(0.0, gen_ms - me_in_gen)
+        channel_cpu[name] = _ms_stats(timings, "me_cpu_ms")
+    counts = {c: sum(m["channels"].get(c, 0) for m in markers) for c in channel_ms}
+    ps_ms = max(0.0, gen_ms - sum(channel_ms[c] * counts[c] for c in counts) / n_events)
+    ps_cpu_ms = max(0.0, gen_cpu_ms - sum(channel_cpu[c] * counts[c] for c in counts) / n_events)
     for name, pdg, n_in in built:
         if name not in channel_ms:
             continue
@@ -478,10 +523,13 @@ def run_events(
             me_ms_per_point=channel_ms[name],
             ps_ms_per_point=ps_ms,
             gen_ms_per_event=gen_ms,
+            me_cpu_ms_per_point=channel_cpu[name],
+            ps_cpu_ms_per_point=ps_cpu_ms,
+            gen_cpu_ms_per_event=gen_cpu_ms,
             ps_ms_note="Sherpa's weighted generation time per event (phase space, PDFs, cuts, selection, its "
             "own ME call) minus the MEProcess time of the event's channel, averaged over all channels",
             n_events_all_channels=n_events,
-            weight_unit="pb (Sherpa weighted event weight; sigma = sum(weight) / N_events_all_channels)",
+            weight_unit="pb (Sherpa weighted event weight; sigma = sum(weight) / sum(trials), all channels)",
             ps_weight_note="weight / me2: phase space, PDFs, flux and pb conversion (everything but |M|^2)",
             me2_vs_sherpa_meweight_max_rel_dev=max(t.get("meweight_dev", 0.0) for t in store.load(name)[1]),
             pdf_set=job.get("pdf_set"),
@@ -490,7 +538,14 @@ def run_events(
         path = store.finish(name, pdg, meta)
         results.append(_summary_from_file(path))
     store.cleanup()
-    return {"channels": results, "ps_ms_per_point": ps_ms, "gen_ms_per_event": gen_ms, "events": n_events}
+    return {
+        "channels": results,
+        "ps_ms_per_point": ps_ms,
+        "gen_ms_per_event": gen_ms,
+        "ps_cpu_ms_per_point": ps_cpu_ms,
+        "gen_cpu_ms_per_event": gen_cpu_ms,
+        "events": n_events,
+    }
 
 
 def _summary_from_file(path: Path) -> dict[str, Any]:
@@ -504,6 +559,7 @@ def _summary_from_file(path: Path) -> dict[str, Any]:
         "file": str(path),
         "me_ms_per_point": meta.get("me_ms_per_point"),
         "ps_ms_per_point": meta.get("ps_ms_per_point"),
+        "me_cpu_ms_per_point": meta.get("me_cpu_ms_per_point"),
     }
 
 
