@@ -217,10 +217,18 @@ def _fmt(v: Any) -> str:
     return html.escape(str(v))
 
 
+_LABELS = {
+    "events_per_cpu_hour_standard": "events / CPU h (standard)",
+    "events_per_cpu_hour_two_stage": "events / CPU h (two-stage)",
+    "f_eff_over_ideal": "f_eff / f_ideal",
+    "frac_within_1pct": "within 1%",
+}
+
+
 def _table(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    head = "".join(f"<th>{html.escape(_LABELS.get(c, c))}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>"
 
 
 _GAIN_COLS = (
@@ -244,7 +252,8 @@ _CSS = (
     "body{font-family:sans-serif;margin:20px;max-width:1400px;color:#111}"
     "table{border-collapse:collapse;margin:8px 0 18px}td,th{border:1px solid #999;padding:3px 7px;"
     "font-size:13px;text-align:right}th{background:#e4e8f0}img{max-width:100%;border:1px solid #ddd;"
-    "margin:6px 0}h2{border-bottom:2px solid #446;padding-bottom:3px}.note{color:#444;font-size:13px}"
+    "margin:6px 0}.wide{overflow-x:auto}td:first-child{white-space:nowrap;text-align:left}"
+    "h2{border-bottom:2px solid #446;padding-bottom:3px}.note{color:#444;font-size:13px}"
 )
 
 
