@@ -172,3 +172,14 @@ def test_chunking_matches_single_call() -> None:
         np.testing.assert_allclose(matrix_element(mom, pdg), whole, rtol=1e-15)
     finally:
         ee_jets.CHUNK = old
+
+
+def test_mixed_energies_in_one_batch() -> None:
+    """Events at different sqrt(s) in one call (per-event Z propagator) equal separate calls."""
+    pdg = PROCESSES["dduug"]
+    low, _ = EEPhaseSpace(n_out=5, sqrt_s=91.0, y_cut=0.01).generate(7, np.random.default_rng(1))
+    high = points(pdg, n=7)
+    both = matrix_element(np.concatenate([low, high]), pdg)
+    np.testing.assert_allclose(both[:7], matrix_element(low, pdg), rtol=1e-13)
+    np.testing.assert_allclose(both[7:], matrix_element(high, pdg), rtol=1e-13)
+    assert np.median(both[:7]) > 1e3 * np.median(both[7:])  # the Z pole and the lower energy
