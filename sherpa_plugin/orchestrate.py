@@ -240,7 +240,11 @@ def _connect(
         return client, None
     n = workers or max(1, min(usable_cores(), n_tasks))
     cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",  # a free port: never collide with another cluster's 8787
+        silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
 

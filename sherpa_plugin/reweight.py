@@ -124,7 +124,11 @@ class _Weights:
             if n_in < 1 or len(pdg) <= n_in:
                 self.skipped[f"<{len(pdg)} particles, {n_in} incoming>"] += idx.size
                 continue
-            name, order = _channel(pdg, n_in)
+            try:
+                name, order = _channel(pdg, n_in)
+            except (ValueError, KeyError):  # particles without a Sherpa process name (hadrons, ...)
+                self.skipped[f"<unnamed channel {list(pdg)}>"] += idx.size
+                continue
             if not self.bundle.covers(name):
                 self.skipped[name] += idx.size
                 continue

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from fame_surrogate.train import TrainConfig
 from lhe_tools import read_dump, write_dump
@@ -33,7 +34,9 @@ def cluster() -> Iterator[str]:
     """One LocalCluster with 2 single-threaded worker processes, shared by the tests of this module."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+    ) as c:
         yield c.scheduler_address
 
 
@@ -72,6 +75,14 @@ def test_groups_trained_and_failure_reported(first_run: tuple[Path, dict], sherp
     for g in manifest["groups"]:
         assert 0.0 <= g["train"]["val_frac_within_1pct"] <= 1.0
         assert g["train"]["n_train"] + g["train"]["n_val"] == (2 * N if g["name"] == D3 else N)
+    # the run-card snippet maps every member process to its group's model
+    snippet = yaml.safe_load((out / "sherpa-snippet.yaml").read_text())
+    text = json.dumps(snippet)
+    for g in manifest["groups"]:
+        for m in g["members"]:
+            assert m["process"] in text
+        assert g["model"] in text
+    assert DDUU not in text
     # the bundle serves both members of the 3-jet group and the 4-quark group with sensible |M|^2
     bundle = Bundle.load(out)
     truth = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(2 * N, 2 * N + 200))
@@ -141,7 +152,7 @@ def test_separate_scheduler_and_worker_processes(data: Path, tmp_path: Path) -> 
     sched_file = tmp_path / "scheduler.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     procs = [subprocess.Popen(
-        [str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+        [str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
          "--scheduler-file", str(sched_file)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
     try:
