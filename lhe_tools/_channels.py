@@ -118,7 +118,13 @@ def channel_of(pdg: list[int], n_in: int) -> tuple[str, I8, bool]:
     return name, np.asarray(order, dtype=np.int64), True
 
 
-def split_channels(flat: FlatEvents, meta: Mapping[str, Any], *, first_event: int = 0) -> list[EventBatch]:
+def split_channels(
+    flat: FlatEvents,
+    meta: Mapping[str, Any],
+    *,
+    first_event: int = 0,
+    cache: dict[tuple[tuple[int, ...], int], tuple[str, I8, bool]] | None = None,
+) -> list[EventBatch]:
     """Split flat events into one :class:`EventBatch` per channel, in canonical particle order.
 
     Parameters
@@ -128,6 +134,8 @@ def split_channels(flat: FlatEvents, meta: Mapping[str, Any], *, first_event: in
         Provenance copied into every batch's ``meta`` (plus ``canonical``, ``first_event``).
     first_event : int
         Index in the file of the first event of ``flat`` (recorded in ``meta``).
+    cache : dict, optional
+        Memo of :func:`channel_of` results, shared between calls by a reader.
 
     Returns
     -------
@@ -170,7 +178,11 @@ def split_channels(flat: FlatEvents, meta: Mapping[str, Any], *, first_event: in
         row = key[first_pos[u]]
         nin, n = int(row[0]), int(row[1])
         pdg = [int(p) for p in row[2 : 2 + n]]
-        name, perm, canonical = channel_of(pdg, nin)
+        memo = cache if cache is not None else {}
+        ckey = (tuple(pdg), nin)
+        if ckey not in memo:
+            memo[ckey] = channel_of(pdg, nin)
+        name, perm, canonical = memo[ckey]
         pidx = order[(starts[events][:, None] + np.arange(n)[None, :])]
         groups.setdefault(name, []).append((events, flat.momenta[pidx][:, perm, :]))
         info.setdefault(name, (np.asarray(pdg, dtype=np.int64)[perm], nin, canonical))

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._channels import FlatEvents
+from ._numparse import decode_fixed
 from ._source import LHEFormatError
 
 __all__ = ["parse_events", "parse_events_fast", "parse_events_slow"]
@@ -305,6 +306,29 @@ def _numeric_first(c: U1) -> npt.NDArray[np.bool_]:
     return out
 
 
+def _decode_columns(a: U1, ts: I8, te: I8, itok: I8, ptok: I8) -> tuple[F8 | None, F8 | None]:
+    """XWGTUP SCALUP AQEDUP AQCDUP per event (n_ev, 4) and (E, PX, PY, PZ) per particle (n_part, 4)."""
+    n_ev, n_part = itok.size, ptok.size
+    i_idx = (itok[:, None] + np.arange(2, 6)[None, :]).reshape(-1)
+    p_idx = (ptok[:, None] + np.array([9, 6, 7, 8])[None, :]).reshape(-1)
+    info = decode_fixed(a, ts[i_idx], te[i_idx])
+    mom = decode_fixed(a, ts[p_idx], te[p_idx]) if info is not None else None
+    if info is not None and mom is not None:
+        return info.reshape(n_ev, 4), mom.reshape(n_part, 4)
+    # general path: XWGTUP..AQCDUP of an event line and PX PY PZ E of a particle line are contiguous byte
+    # ranges; each is taken with the whitespace byte after it, so neighbouring ranges never touch
+    starts = np.concatenate((ts[itok + 2], ts[ptok + 6]))
+    stops = np.concatenate((te[itok + 5], te[ptok + 9])) + 1
+    order = np.argsort(starts, kind="stable")
+    if np.any(starts[order][1:] <= stops[order][:-1]):
+        return None, None
+    values = _decode_ranges(a, starts[order], stops[order], 4 * (n_ev + n_part))
+    if values is None:
+        return None, None
+    values = values.reshape(-1, 4)[np.argsort(order, kind="stable")]
+    return values[:n_ev], np.ascontiguousarray(values[n_ev:][:, [3, 0, 1, 2]])
+
+
 def parse_events_fast(
     path: str | os.PathLike[str],
     chunk: bytes,
@@ -380,20 +404,10 @@ def parse_events_fast(
     other = (ptok[:, None] + np.array([2, 3, 4, 5, 10, 11, 12])[None, :]).reshape(-1)
     if not (np.all(_numeric_first(a[ts[other]])) and np.all(_numeric_first(a[te[other] - 1]))):
         return None
-    # XWGTUP..AQCDUP of each event line and PX PY PZ E of each particle line are contiguous byte ranges;
-    # each range is taken with the whitespace byte after it, so neighbouring ranges never touch
     itok = ft[info]
-    starts = np.concatenate((ts[itok + 2], ts[ptok + 6]))
-    stops = np.concatenate((te[itok + 5], te[ptok + 9])) + 1
-    order = np.argsort(starts, kind="stable")
-    if np.any(starts[order][1:] <= stops[order][:-1]):
+    info_vals, momenta = _decode_columns(a, ts, te, itok, ptok)
+    if info_vals is None or momenta is None:
         return None
-    values = _decode_ranges(a, starts[order], stops[order], 4 * (n_ev + n_part))
-    if values is None:
-        return None
-    values = values.reshape(-1, 4)[np.argsort(order, kind="stable")]
-    info_vals = values[:n_ev]
-    momenta = np.ascontiguousarray(values[n_ev:][:, [3, 0, 1, 2]])
     flat = FlatEvents(
         nup=nup,
         idprup=idprup,
@@ -404,6 +418,9 @@ def parse_events_fast(
     )
     open_off = line_start[opens]
     close_off = line_start[closes] + 8
+    # LHEF 3 tags sit on lines starting with <rwgt>, <wgt>, <weights> or <scales>: skip the scans otherwise
+    second = a[np.minimum(tag_s + 1, a.size - 1)]
+    maybe_tags = bool(np.any((second == 114) | (second == 119) | (second == 115)))
     _extras(
         path,
         chunk,
@@ -415,6 +432,7 @@ def parse_events_fast(
         first_event,
         weight_ids,
         opens_have_attrs=tl[opens] == 6,
+        scan_tags=maybe_tags,
     )
     return flat
 
@@ -463,6 +481,7 @@ def _extras(
     first_event: int,
     weight_ids: Sequence[str],
     opens_have_attrs: npt.NDArray[np.bool_] | None = None,
+    scan_tags: bool = True,
 ) -> None:
     """Fill ``flat.columns`` and ``flat.extra_weights`` from event attributes and LHEF 3 tags.
 
@@ -495,7 +514,7 @@ def _extras(
             arr = cols.setdefault(name, np.full(n_ev, np.nan))
             arr[j] = _to_float(path, value, line_at(start), first_event + j, f"event attribute {name}")
     # <scales muf=.. mur=..> (LHEF 3): squared into muf2/mur2 where no attribute gave them
-    if b"<scales" in chunk:
+    if scan_tags and b"<scales" in chunk:
         for m in _SCALES.finditer(chunk):
             k = event_at(m.start())
             if k is None:
@@ -512,7 +531,7 @@ def _extras(
     flat.columns.update(cols)
     # weights: <weights> by position in <initrwgt>, then <rwgt><wgt id=..> (which wins)
     extra: dict[str, F8] = {wid: np.full(n_ev, np.nan) for wid in weight_ids}
-    if b"<weights" in chunk:
+    if scan_tags and b"<weights" in chunk:
         for m in _WEIGHTS.finditer(chunk):
             k = event_at(m.start())
             if k is None:
@@ -535,7 +554,7 @@ def _extras(
             for wid, tok in zip(weight_ids, vals, strict=False):
                 arr = extra.setdefault(wid, np.full(n_ev, np.nan))
                 arr[k] = _to_float(path, tok, line_at(m.start()), first_event + k, f"weight {wid!r}")
-    if b"<wgt" in chunk:
+    if scan_tags and b"<wgt" in chunk:
         for m in _WGT.finditer(chunk):
             k = event_at(m.start())
             if k is None:

@@ -79,6 +79,7 @@ class LHEReader:
             "source_format": "lhe",
         }
         self._consumed = False
+        self._channels: dict[tuple[tuple[int, ...], int], Any] = {}
 
     def _read_prologue(self) -> LHEHeader:
         buf = b""
@@ -193,12 +194,14 @@ class LHEReader:
             have += len(flat)
             while size is not None and have >= size:
                 joined = concat_flat(parts)
-                yield from split_channels(joined.take(0, size), self.meta, first_event=first)
+                yield from split_channels(
+                    joined.take(0, size), self.meta, first_event=first, cache=self._channels
+                )
                 first += size
                 have -= size
                 parts = [joined.take(size, len(joined))] if have else []
         if have:
-            yield from split_channels(concat_flat(parts), self.meta, first_event=first)
+            yield from split_channels(concat_flat(parts), self.meta, first_event=first, cache=self._channels)
 
 
 def read_lhe(
