@@ -52,11 +52,20 @@ def row_slash(r: Row, v: AnyArr) -> Row:
     v0, v1, v2, v3 = v[0], v[1], v[2], v[3]
     tp = v1 + 1j * v2
     tm = v1 - 1j * v2
+    # in-place accumulation: one temporary less per component (these arrays are the large ones)
     if r.upper:
         # v.sigma = [[v0 - v3, -(v1 - i v2)], [-(v1 + i v2), v0 + v3]]
-        return Row(r.c0 * (v0 - v3) - r.c1 * tp, -r.c0 * tm + r.c1 * (v0 + v3), False)
+        out0 = r.c0 * (v0 - v3)
+        out0 -= r.c1 * tp
+        out1 = r.c1 * (v0 + v3)
+        out1 -= r.c0 * tm
+        return Row(out0, out1, False)
     # v.sigmabar = [[v0 + v3, v1 - i v2], [v1 + i v2, v0 - v3]]
-    return Row(r.c0 * (v0 + v3) + r.c1 * tp, r.c0 * tm + r.c1 * (v0 - v3), True)
+    out0 = r.c0 * (v0 + v3)
+    out0 += r.c1 * tp
+    out1 = r.c0 * tm
+    out1 += r.c1 * (v0 - v3)
+    return Row(out0, out1, True)
 
 
 def slash_column(v: AnyArr, col: tuple[AnyArr, AnyArr], row_upper: bool) -> tuple[AnyArr, AnyArr]:

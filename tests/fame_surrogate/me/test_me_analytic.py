@@ -57,7 +57,7 @@ def test_three_jets_pointwise() -> None:
 def test_three_jet_rate_monte_carlo() -> None:
     """sigma_3jet / sigma_0 (s_ij > 0.01 s): RAMBO + weight + flux + ME vs the O(alpha_s) integral."""
     space = EEPhaseSpace(n_out=3, y_cut=0.01)
-    mom, n_gen = space.generate(40_000, np.random.default_rng(11))
+    mom, n_gen = space.generate(25_000, np.random.default_rng(11))
     me2 = matrix_element(mom, [11, -11, 21, 1, -1], PHOTON)
     s = 1000.0**2
     w = me2 * space.weight / (2.0 * s)
