@@ -188,3 +188,14 @@ def test_hadron_weights_reproduce_sherpas_cross_section(zj1: tuple[Path, dict]) 
     assert m, "Sherpa's integration result not found in its log"
     xs, xs_err = (float(v) for v in m[-1])
     assert abs(sigma - xs) < 5 * np.hypot(err, xs_err), (sigma, err, xs, xs_err)
+
+
+def test_users_run_card_is_used_verbatim(sherpa_python: Path, sherpa_ee: Path, tmp_path: Path) -> None:
+    card = json.loads((sherpa_ee / "ee_4j_ycut0.01.meta.json").read_text())["run_card"]
+    (tmp_path / "Sherpa.yaml").write_text(card)
+    res = sherpa_dump(tmp_path / "out", DumpSettings(points=200, y_cut=0.01, seed=1),
+                      run_card=tmp_path / "Sherpa.yaml", sherpa_python=sherpa_python)
+    batch = read_dump(tmp_path / "out" / res["channels"][0]["file"])
+    assert batch.process == "2_4__e-__e+__G__G__d__db" and batch.meta["run_card"] == card
+    assert batch.meta["sqrt_s"] == 1000.0
+    np.testing.assert_allclose(matrix_element(batch.momenta, batch.pdg), batch.me2, rtol=1e-10)
