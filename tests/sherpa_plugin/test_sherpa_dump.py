@@ -199,3 +199,13 @@ def test_users_run_card_is_used_verbatim(sherpa_python: Path, sherpa_ee: Path, t
     assert batch.process == "2_4__e-__e+__G__G__d__db" and batch.meta["run_card"] == card
     assert batch.meta["sqrt_s"] == 1000.0
     np.testing.assert_allclose(matrix_element(batch.momenta, batch.pdg), batch.me2, rtol=1e-10)
+
+
+def test_foreign_particle_order_is_refused(sherpa_python: Path, sherpa_ee: Path, tmp_path: Path) -> None:
+    with np.load(sherpa_ee / "ee_3j_ycut0.01.npz") as d:
+        order = [0, 1, 3, 4, 2]  # e- e+ d db G: not Sherpa's order (gluons before quarks)
+        np.savez(tmp_path / "in.npz", momenta=d["momenta"][:20][:, order], pdg=d["pdg"][order])
+    with pytest.raises(SherpaDumpError, match="order must be Sherpa's"):
+        sherpa_dump(tmp_path / "out", DumpSettings(points=0), input_dump=tmp_path / "in.npz",
+                    sherpa_python=sherpa_python)
+    assert not list((tmp_path / "out").glob("*.npz"))
