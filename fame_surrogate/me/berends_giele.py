@@ -5,8 +5,10 @@ vector.  All objects broadcast: four-vectors have shape ``(4, *h, N)`` with heli
 each) and the event axis last; row spinors are pairs of ``(*h, N)`` arrays.
 
 Feynman rules (Peskin-Schroeder, all momenta outgoing, g_s = 1):
-gluon current J(pi) = (-i/P^2) [ sum (-i) V3(J_L, P_L; J_R, P_R) + sum (+i) V4(J_1, J_2, J_3) ],
-quark-gluon vertex i gamma.J, boson vertex gamma.eps_V, quark propagator i pslash / p^2.
+gluon current J(pi) = (-i/P^2) [ sum (-i) V3(J_L, P_L; J_R, P_R) + sum (+i) V4(J_1, J_2, J_3) ]
+= -(sum V3 - sum V4)/P^2 (real for real polarisation vectors), quark-gluon vertex i gamma.J, boson vertex
+gamma.eps_V, quark propagator i pslash / p^2.  Spinor algebra is 2-component (chiral basis): a row spinor
+keeps one non-zero 2-block, which every gamma matrix swaps.
 """
 
 from __future__ import annotations
@@ -38,10 +40,6 @@ class Row:
         if other.upper != self.upper:
             raise ValueError("adding row spinors of different chirality blocks")
         return Row(self.c0 + other.c0, self.c1 + other.c1, self.upper)
-
-    def scale(self, f: AnyArr | complex) -> Row:
-        """Multiply both components by ``f``."""
-        return Row(self.c0 * f, self.c1 * f, self.upper)
 
 
 def row_slash(r: Row, v: AnyArr) -> Row:
@@ -113,12 +111,16 @@ class GluonCurrents:
         self._multi = multi
         self._cache: dict[tuple[int, ...], tuple[AnyArr | None, AnyArr]] = {}
         self._vertex: dict[tuple[int, ...], tuple[AnyArr | None]] = {}
+        self._psum: dict[tuple[int, ...], AnyArr] = {}
 
     def momentum(self, block: tuple[int, ...]) -> AnyArr:
-        """Sum of the leaf momenta of ``block``."""
-        total = self._mom[block[0]]
-        for i in block[1:]:
-            total = total + self._mom[i]
+        """Sum of the leaf momenta of ``block`` (memoised)."""
+        total = self._psum.get(block)
+        if total is None:
+            total = self._mom[block[0]]
+            for i in block[1:]:
+                total = total + self._mom[i]
+            self._psum[block] = total
         return total
 
     def vertex(self, block: tuple[int, ...]) -> AnyArr | None:
