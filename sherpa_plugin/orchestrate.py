@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +32,14 @@ from lhe_tools.groups import ReducedGroup, reduce_channels
 from lhe_tools.process import canonical_channel
 
 from .bundle import MODELS, BundleGroup, model_relpath, sha256_file, write_manifest
+from .train_tasks import (
+    TrainingInputError,
+    merge_replicas_task,
+    split_validation,
+    train_group_task,
+    train_replica_task,
+    usable_cores,
+)
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -44,10 +51,6 @@ log = logging.getLogger(__name__)
 #: file suffixes picked up when a DATA argument is a folder
 DATA_SUFFIXES = (".npz", ".lhe", ".lhe.gz", ".lheh5", ".hdf5", ".h5", ".root")
 SIDECAR_FORMAT = "fame-bundle-group/1"
-
-
-class TrainingInputError(ValueError):
-    """The training inputs cannot be used (no files, no |M|², unreadable file); names the file."""
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -147,84 +150,6 @@ def config_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=str))  # type: ignore[no-any-return]
 
 
-# ----------------------------------------------------------------------------------------------- worker
-
-
-def train_group_task(
-    group: ReducedGroup, batch: EventBatch, config: TrainConfig, slots_per_host: Mapping[str, int]
-) -> dict[str, Any]:
-    """Dask task: train and export one group's surrogate; runs on a worker.
-
-    Returns
-    -------
-    dict
-        ``name``, ``ok``; on success ``onnx`` (the model file's bytes), ``train`` (metrics), ``seconds``,
-        ``worker``, ``threads``; on failure ``error`` and ``traceback`` (formatted on the worker).
-    """
-    start = time.perf_counter()
-    worker = ""
-    try:
-        import torch
-
-        try:
-            from distributed import get_worker
-
-            worker = get_worker().address
-        except ValueError:  # not inside a worker (direct call)
-            worker = ""
-        host = worker.rsplit(":", 1)[0]
-        threads = config.threads or max(1, usable_cores() // max(1, slots_per_host.get(host, 1)))
-        torch.set_num_threads(threads)
-        if batch.me2 is None:
-            raise TrainingInputError(f"group {group.name}: the events have no me2, nothing to train on")
-        if len(batch) == 0:
-            raise TrainingInputError(
-                f"group {group.name}: 0 events (sources: {batch.meta.get('source', '?')})"
-            )
-        from fame_surrogate.export import export_onnx
-        from fame_surrogate.train import train_surrogate
-
-        result = train_surrogate(batch, dataclasses.replace(config, threads=threads))
-        metrics = {k: _plain(v) for k, v in result.metrics.items()}
-        metrics["seconds"] = float(result.seconds)
-        metadata = {
-            "process": group.name,
-            "members": [dataclasses.asdict(m) for m in group.members],
-            "pdg": [int(x) for x in group.pdg],
-            "sqrt_s": _plain(batch.meta.get("sqrt_s")),
-            "cuts": _plain(batch.meta.get("cuts", {})),
-            "model": config.model,
-            "replicas": int(config.replicas),
-            "train": {**metrics, "seed": int(config.seed), "events_per_member": batch.meta.get("members")},
-        }
-        with tempfile.TemporaryDirectory(prefix="fame-train-") as tmp:
-            path = export_onnx(result.model, Path(tmp) / "model.onnx", metadata)
-            blob = Path(path).read_bytes()
-        return {
-            "name": group.name,
-            "ok": True,
-            "onnx": blob,
-            "train": metrics,
-            "seconds": time.perf_counter() - start,
-            "worker": worker,
-            "threads": threads,
-        }
-    except Exception as err:
-        return {
-            "name": group.name,
-            "ok": False,
-            "error": f"{type(err).__name__}: {err}",
-            "traceback": traceback.format_exc(),
-            "seconds": time.perf_counter() - start,
-            "worker": worker,
-        }
-
-
-def _plain(value: Any) -> Any:
-    """JSON-able copy of metadata values (numpy scalars and arrays to Python)."""
-    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
-
-
 # ----------------------------------------------------------------------------------------------- client
 
 
@@ -247,14 +172,6 @@ def _connect(
         silence_logs=logging.ERROR,
     )
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (affinity-aware)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _slots_per_host(client: Client) -> dict[str, int]:
@@ -297,7 +214,8 @@ def train_bundle(
     out : path
         Bundle folder; models of a previous run that match (sha256 + fingerprint) are reused.
     config : TrainConfig
-        Training settings, the same for every group.
+        Training settings, the same for every group.  With ``replicas > 1`` every replica is its own
+        task (see :mod:`sherpa_plugin.train_tasks`) and a merge task builds the ensemble.
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://HOST:PORT``); default ``DASK_SCHEDULER_ADDRESS``,
         else a ``LocalCluster`` with one single-threaded worker process per core (at most one per group).
@@ -395,15 +313,23 @@ def _run(
     failed: list[dict[str, Any]],
     progress: bool,
 ) -> None:
-    """Submit one task per group, write each model as it arrives, record failures."""
+    """Submit the tasks (one per group, or one per replica plus a merge), write each model as it arrives."""
     from distributed import as_completed
     from tqdm import tqdm
 
     by_key: dict[Any, tuple[ReducedGroup, str]] = {}
     futures = []
     for g, b, key in todo:
-        fut = client.submit(train_group_task, g, b, config, slots, key=f"fame-train-{g.name}-{key[:16]}",
-                            pure=False)
+        tag = f"{g.name}-{key[:16]}"
+        if config.replicas > 1:
+            train, val = split_validation(b, config)
+            train_f = client.scatter(train)  # type: ignore[no-untyped-call] # shipped once to the cluster, shared by the replica tasks
+            reps = [client.submit(train_replica_task, g, train_f, config, r, slots,
+                                  key=f"fame-replica-{r}-{tag}", pure=False) for r in range(config.replicas)]
+            fut = client.submit(merge_replicas_task, g, reps, val, len(train), config, slots,
+                                key=f"fame-merge-{tag}", pure=False)
+        else:
+            fut = client.submit(train_group_task, g, b, config, slots, key=f"fame-train-{tag}", pure=False)
         by_key[fut.key] = (g, key)
         futures.append(fut)
     n_slots = sum(slots.values())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -118,6 +119,30 @@ def test_rerun_skips_finished_groups_and_resumes(
     res = train_bundle([fixed], out, CONFIG, scheduler=cluster, progress=False)
     assert [g["name"] for g in res["groups"] if g["status"] == "trained"] == [D3]
     Bundle.load(out)
+
+
+def test_replicas_are_separate_tasks_merged_into_one_ensemble(
+    first_run: tuple[Path, dict], cluster: str, data: Path
+) -> None:
+    out, _ = first_run
+    src = out.parent / "d3-replicas"
+    src.mkdir(exist_ok=True)
+    (src / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
+    config = dataclasses.replace(CONFIG, replicas=2, seed=7)
+    res = train_bundle([src], out.parent / "rep-bundle", config, scheduler=cluster, progress=False)
+    assert (res["trained"], res["failed"]) == (1, 0)
+    bundle = Bundle.load(out.parent / "rep-bundle")
+    sess, _ = bundle.surrogate_for(D3)
+    assert sess.metadata["replicas"] == 2
+    train = bundle.entries[0].train
+    assert train["replica_tasks"] == 2 and train["n_train"] + train["n_val"] == N
+    # the reported accuracy is the ensemble's on the held-out split (seeded by config.seed), recomputed here
+    batch = read_dump(src / "d3.npz")
+    held_out = np.sort(np.random.default_rng(7).permutation(N)[: round(0.1 * N)])
+    me2, std = bundle.predict(batch.take(held_out))
+    assert batch.me2 is not None and np.all(std > 0)
+    frac = float(np.mean(np.abs(me2 / batch.me2[held_out] - 1.0) < 0.01))
+    assert train["val_frac_within_1pct"] == pytest.approx(frac, abs=1.0 / len(held_out))
 
 
 def test_fame_train_command_json(

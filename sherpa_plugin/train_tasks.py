@@ -1,0 +1,216 @@
+"""The Dask tasks of ``fame train`` (on workers): train a group, or train replicas separately and merge them.
+
+Every task catches its own exceptions and returns a dict with ``ok``; on failure it carries the error and the
+traceback formatted on the worker, so the client can report it and carry on with the other groups.  A
+finished task returns the ONNX file as bytes: the client writes it, so workers need no shared file system.
+
+With ``replicas > 1`` the replicas are independent tasks: the client holds out the validation split
+(``config.val_fraction``, seeded by ``config.seed``), each replica task trains one model (seed ``seed + r``)
+on the rest, and a merge task joins them into one :class:`~fame_surrogate.models.Ensemble`, measures it on the
+held-out split (never seen by any replica) and exports it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lhe_tools import EventBatch
+from lhe_tools.groups import ReducedGroup
+
+if TYPE_CHECKING:
+    from fame_surrogate.train import TrainConfig
+
+
+class TrainingInputError(ValueError):
+    """The training inputs cannot be used (no files, no |M|², no events); names the file or group."""
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _worker_threads(config: TrainConfig, slots_per_host: Mapping[str, int]) -> tuple[str, int]:
+    """This worker's address and its torch thread count (its share of the host's cores); sets torch's."""
+    import torch
+
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except ValueError:  # called outside a worker
+        worker = ""
+    host = worker.rsplit(":", 1)[0]
+    threads = config.threads or max(1, usable_cores() // max(1, slots_per_host.get(host, 1)))
+    torch.set_num_threads(threads)
+    return worker, threads
+
+
+def _check(group: ReducedGroup, batch: EventBatch) -> None:
+    if batch.me2 is None:
+        raise TrainingInputError(f"group {group.name}: the events have no me2, nothing to train on")
+    if len(batch) == 0:
+        raise TrainingInputError(f"group {group.name}: 0 events (sources: {batch.meta.get('source', '?')})")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able copy of metadata values (numpy scalars and arrays to Python)."""
+    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
+
+def _export_bytes(model: Any, group: ReducedGroup, meta: Mapping[str, Any], config: TrainConfig,
+                  metrics: Mapping[str, Any]) -> bytes:
+    """The fame-onnx/1 file of ``model`` (SPEC §3.4 metadata) as bytes."""
+    from fame_surrogate.export import export_onnx
+
+    metadata = {
+        "process": group.name,
+        "members": [dataclasses.asdict(m) for m in group.members],
+        "pdg": [int(x) for x in group.pdg],
+        "sqrt_s": _plain(meta.get("sqrt_s")),
+        "cuts": _plain(meta.get("cuts", {})),
+        "train": {**metrics, "seed": int(config.seed), "events_per_member": _plain(meta.get("members"))},
+    }
+    with tempfile.TemporaryDirectory(prefix="fame-train-") as tmp:
+        return export_onnx(model, Path(tmp) / "model.onnx", metadata).read_bytes()
+
+
+def _failure(name: str, err: BaseException, start: float, worker: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "ok": False,
+        "error": f"{type(err).__name__}: {err}",
+        "traceback": traceback.format_exc(),
+        "seconds": time.perf_counter() - start,
+        "worker": worker,
+    }
+
+
+def train_group_task(
+    group: ReducedGroup, batch: EventBatch, config: TrainConfig, slots_per_host: Mapping[str, int]
+) -> dict[str, Any]:
+    """Dask task: train (all replicas in one go) and export one group's surrogate.
+
+    Returns
+    -------
+    dict
+        ``name``, ``ok``; on success ``onnx`` (the model file's bytes), ``train`` (metrics), ``seconds``,
+        ``worker``, ``threads``; on failure ``error`` and ``traceback`` (formatted on the worker).
+    """
+    start, worker = time.perf_counter(), ""
+    try:
+        worker, threads = _worker_threads(config, slots_per_host)
+        _check(group, batch)
+        from fame_surrogate.train import train_surrogate
+
+        result = train_surrogate(batch, dataclasses.replace(config, threads=threads))
+        metrics = {k: _plain(v) for k, v in result.metrics.items()}
+        metrics["seconds"] = float(result.seconds)
+        blob = _export_bytes(result.model, group, batch.meta, config, metrics)
+        return {"name": group.name, "ok": True, "onnx": blob, "train": metrics,
+                "seconds": time.perf_counter() - start, "worker": worker, "threads": threads}
+    except Exception as err:
+        return _failure(group.name, err, start, worker)
+
+
+def split_validation(batch: EventBatch, config: TrainConfig) -> tuple[EventBatch, EventBatch]:
+    """(training part, held-out validation part) of ``batch``: ``val_fraction`` of it, seeded by ``seed``."""
+    n = len(batch)
+    n_val = max(1, round(config.val_fraction * n)) if n else 0
+    perm = np.random.default_rng(config.seed).permutation(n)
+    return batch.take(np.sort(perm[n_val:])), batch.take(np.sort(perm[:n_val]))
+
+
+def train_replica_task(
+    group: ReducedGroup,
+    train: EventBatch,
+    config: TrainConfig,
+    replica: int,
+    slots_per_host: Mapping[str, int],
+) -> dict[str, Any]:
+    """Dask task: train replica ``replica`` (seed ``config.seed + replica``) of a group on ``train``.
+
+    Returns
+    -------
+    dict
+        ``ok``; on success ``model`` (the torch replica), ``metrics``, ``seconds``; else ``error``,
+        ``traceback``.
+    """
+    start, worker = time.perf_counter(), ""
+    try:
+        worker, threads = _worker_threads(config, slots_per_host)
+        _check(group, train)
+        from fame_surrogate.train import train_surrogate
+
+        cfg = dataclasses.replace(config, replicas=1, seed=config.seed + replica, threads=threads)
+        result = train_surrogate(train, cfg)
+        (member,) = result.model.members
+        return {"name": group.name, "ok": True, "model": member, "metrics": _plain(result.metrics),
+                "seconds": float(result.seconds), "worker": worker}
+    except Exception as err:
+        return _failure(f"{group.name} replica {replica}", err, start, worker)
+
+
+def merge_replicas_task(
+    group: ReducedGroup,
+    replicas: Sequence[Mapping[str, Any]],
+    val: EventBatch,
+    n_train: int,
+    config: TrainConfig,
+    slots_per_host: Mapping[str, int],
+) -> dict[str, Any]:
+    """Dask task: join the replica models into one ensemble, measure it on ``val`` and export it.
+
+    Returns
+    -------
+    dict
+        As :func:`train_group_task`; ``train`` holds the ensemble's accuracy on the held-out split.
+    """
+    start, worker = time.perf_counter(), ""
+    try:
+        bad = [r for r in replicas if not r["ok"]]
+        if bad:
+            return {**bad[0], "name": group.name,
+                    "error": f"{len(bad)} of {len(replicas)} replicas failed; first: {bad[0]['error']}"}
+        worker, threads = _worker_threads(config, slots_per_host)
+        import torch
+
+        from fame_surrogate.metrics import accuracy
+        from fame_surrogate.models import Ensemble
+
+        ensemble = Ensemble([r["model"] for r in replicas]).eval()
+        with torch.no_grad():
+            pred = ensemble(torch.from_numpy(val.momenta))[0].numpy()
+        assert val.me2 is not None
+        acc = accuracy(pred, val.me2)
+        seconds = float(sum(r["seconds"] for r in replicas))
+        metrics = {
+            "val_frac_within_1pct": acc["frac_within_1pct"],
+            "val_frac_within_0p1pct": acc["frac_within_0p1pct"],
+            "val_median_abs_rel_dev": acc["median_abs_rel_dev"],
+            "n_train": int(n_train),
+            "n_val": len(val),
+            "epochs": [e for r in replicas for e in r["metrics"].get("epochs", [])],
+            "seconds": seconds,
+            "replica_tasks": len(replicas),
+            "replica_workers": sorted({r["worker"] for r in replicas}),
+        }
+        metrics = _plain(metrics)
+        blob = _export_bytes(ensemble, group, val.meta, config, metrics)
+        return {"name": group.name, "ok": True, "onnx": blob, "train": metrics,
+                "seconds": time.perf_counter() - start + seconds, "worker": worker, "threads": threads}
+    except Exception as err:
+        return _failure(group.name, err, start, worker)
