@@ -6,10 +6,10 @@ couplings included (e^2 = 4 pi alpha, g_s^2 = 4 pi alpha_s).
 
 Amplitudes (reference/physics.md §1.2-1.5): colour-ordered Berends-Giele recursion along the quark line(s);
 helicities are summed with broadcasting over one axis per gluon (two real linear polarisations) and one axis
-for the lepton chirality, the quark-line chiralities in a loop; colour by the colour matrices of
-:mod:`.colour`.  Two quark lines: the line that does not carry the boson (or the gluon) enters as an
-off-shell gluon current of the other; the identical-flavour exchange term (qbar <-> Qbar) enters with a
-relative minus sign.
+for the lepton chirality; quark-line chiralities in a loop (one line: only the left-handed line, the other
+follows by parity); colour by the colour matrices of :mod:`.colour`.  Two quark lines: the line that does
+not carry the boson (or the gluon) enters as an off-shell gluon current of the other; the identical-flavour
+exchange term (qbar <-> Qbar) enters with a relative minus sign.
 """
 
 from __future__ import annotations
