@@ -251,6 +251,43 @@ def write_bundle(
     return out
 
 
+def record_validation(
+    path: str | os.PathLike[str],
+    summary: Mapping[str, Any],
+    per_group: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """Store validation figures in a bundle's manifest (rewritten atomically).
+
+    Parameters
+    ----------
+    path : path
+        Bundle folder (its models are verified first, as by :meth:`Bundle.load` without the contract).
+    summary : mapping
+        Bundle-wide figures (e.g. ``eps_full``, ``eps_1``, ``eps_2``, ``f_eff``, ``closure_min_p``), stored
+        under ``validation``.
+    per_group : mapping of group name to mapping, optional
+        Figures per group, stored in that group's ``validation``.
+
+    Returns
+    -------
+    Path
+        The manifest file.
+    """
+    bundle = Bundle.load(path, verify=False)
+    unknown = sorted(set(per_group or {}) - {e.group.name for e in bundle.entries})
+    if unknown:
+        raise BundleError(f"{bundle.root}: no group(s) {unknown} to record validation figures for")
+    manifest = dict(bundle.manifest)
+    manifest["validation"] = dict(summary)
+    for entry in manifest["groups"]:
+        if per_group and entry["name"] in per_group:
+            entry["validation"] = dict(per_group[entry["name"]])
+    mpath = bundle.root / MANIFEST
+    with atomic_path(mpath) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1, default=_json_default) + "\n", encoding="utf-8")
+    return mpath
+
+
 class Bundle:
     """A loaded, verified bundle: maps every member process to its group's ONNX surrogate.
 

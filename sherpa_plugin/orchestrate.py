@@ -255,6 +255,14 @@ def train_bundle(
             todo.append((g, b, key))
 
     failed: list[dict[str, Any]] = []
+    for g, b, _ in [t for t in todo if t[1].me2 is None]:  # nothing to learn from: fail here, not on a worker
+        err = (f"group {g.name}: the events of {sorted(set(b.meta.get('members', {})))} have no me2 "
+               "(LHE files and ntuples without |M|^2 cannot train a surrogate; use fame sherpa dump or "
+               "fame generate)")
+        failed.append({"name": g.name, "error": f"TrainingInputError: {err}", "traceback": ""})
+        reports[g.name] = _report(g, "failed", {}, error=failed[-1]["error"], traceback="")
+        log.error("%s", err)
+    todo = [t for t in todo if t[1].me2 is not None]
     n_workers = 0
     if todo:
         client, cluster = _connect(scheduler, workers, len(todo))

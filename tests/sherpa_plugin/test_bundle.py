@@ -12,7 +12,14 @@ from fame_surrogate.export import OnnxSurrogate, export_onnx
 from fame_surrogate.train import TrainConfig, train_surrogate
 from lhe_tools import EventBatch, read_dump
 from lhe_tools.groups import GroupMember, ReducedGroup, reduce_channels
-from sherpa_plugin.bundle import MANIFEST, Bundle, BundleError, sha256_file, write_bundle
+from sherpa_plugin.bundle import (
+    MANIFEST,
+    Bundle,
+    BundleError,
+    record_validation,
+    sha256_file,
+    write_bundle,
+)
 
 D3 = "2_3__e-__e+__G__d__db"
 S3 = "2_3__e-__e+__G__s__sb"
@@ -133,3 +140,13 @@ def test_failed_write_keeps_the_old_bundle(bundle_dir: Path, group: ReducedGroup
         write_bundle(bundle_dir, [(group, tmp_path / "missing.onnx", {})], snippet=False)
     assert (bundle_dir / MANIFEST).read_bytes() == before
     Bundle.load(bundle_dir)
+
+
+def test_record_validation(bundle_dir: Path) -> None:
+    record_validation(bundle_dir, {"f_eff": 3.5, "eps_1": 0.1}, {D3: {"eps_2": 0.9}})
+    bundle = Bundle.load(bundle_dir)
+    assert bundle.manifest["validation"] == {"f_eff": 3.5, "eps_1": 0.1}
+    assert bundle.entries[0].validation == {"eps_2": 0.9}
+    assert bundle.entries[0].train == {"val_frac_within_1pct": 0.5}
+    with pytest.raises(BundleError, match="no group"):
+        record_validation(bundle_dir, {}, {"2_3__e-__e+__G__u__ub": {}})

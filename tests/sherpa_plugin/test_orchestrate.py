@@ -207,3 +207,12 @@ def test_separate_scheduler_and_worker_processes(data: Path, tmp_path: Path) -> 
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def test_events_without_me2_fail_without_a_cluster(testdata: Path, tmp_path: Path) -> None:
+    # an LHE file has no |M|^2: every group is reported failed up front, no Dask cluster is started
+    src = testdata / "pylhe-testfile-sherpa-3.0.1-eejjj.lhe"
+    res = train_bundle([src], tmp_path / "b", CONFIG, progress=False)
+    assert res["trained"] == 0 and res["workers"] == 0 and res["failed"] == len(res["groups"]) > 0
+    assert all("no me2" in g["error"] for g in res["groups"])
+    assert json.loads((tmp_path / "b" / MANIFEST).read_text())["groups"] == []
