@@ -178,18 +178,20 @@ def _split_chunk(arrays: Any, path: Path, start: int, meta: Mapping[str, Any]) -
     id1 = np.asarray(arrays["id1"], dtype=np.int64)
     id2 = np.asarray(arrays["id2"], dtype=np.int64)
     per_channel: dict[str, list[tuple[npt.NDArray[np.int64], F8, npt.NDArray[np.int32]]]] = {}
+    offsets = np.concatenate([[0], np.cumsum(npart)])
+    flat = {c: np.asarray(ak.flatten(arrays[c]), dtype=np.float64) for c in ("E", "px", "py", "pz")}
+    flat_kf = np.asarray(ak.flatten(arrays["kf"]), dtype=np.int64)
     for n in np.unique(npart):
         rows = np.flatnonzero(npart == n)
-        sel = arrays[rows]
         n = int(n)
-        comps = ("E", "px", "py", "pz")
-        out = np.stack([np.asarray(ak.flatten(sel[c]), dtype=np.float64).reshape(-1, n) for c in comps], -1)
+        gather = offsets[rows][:, None] + np.arange(n)
+        out = np.stack([flat[c][gather] for c in ("E", "px", "py", "pz")], -1)
         if not np.all(np.isfinite(out)):
             i = int(rows[np.flatnonzero(~np.isfinite(out).all(axis=(1, 2)))[0]])
             raise NtupleError(f"{path}: entry {start + i}: non-finite momentum component")
-        kf = np.asarray(ak.flatten(sel["kf"]), dtype=np.int64).reshape(-1, n)
+        kf = flat_kf[gather]
         keys = np.column_stack([id1[rows], id2[rows], kf])
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        unique, inverse = _unique_rows(keys)
         e_tot, pz_tot = out[..., 0].sum(axis=1), out[..., 3].sum(axis=1)
         plus, minus = 0.5 * (e_tot + pz_tot), 0.5 * (e_tot - pz_tot)
         zero = np.zeros_like(plus)
@@ -198,7 +200,7 @@ def _split_chunk(arrays: Any, path: Path, start: int, meta: Mapping[str, Any]) -
         incoming = np.stack([p_plus, p_minus], 1)
         momenta = np.concatenate([incoming, out], axis=1)
         for k, key in enumerate(unique):
-            idx = np.flatnonzero(inverse.reshape(-1) == k)
+            idx = np.flatnonzero(inverse == k)
             pdg = [int(c) for c in key]
             try:
                 name, order = canonical_channel(pdg, 2)
@@ -222,6 +224,42 @@ def _split_chunk(arrays: Any, path: Path, start: int, meta: Mapping[str, Any]) -
         )
 
 
+def _unique_rows(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Distinct rows of a 2-d int array and, per row, the index of its distinct row.
+
+    Equivalent to ``np.unique(keys, axis=0, return_inverse=True)``, which sorts a void view and is slow.
+    """
+    code = np.zeros(len(keys), dtype=np.int64)
+    for column in keys.T:
+        values, col_code = np.unique(column, return_inverse=True)
+        _, code = np.unique(code * len(values) + col_code.reshape(-1), return_inverse=True)
+        code = code.reshape(-1)
+    n_distinct = int(code.max(initial=-1)) + 1
+    first = np.full(n_distinct, len(keys), dtype=np.int64)
+    np.minimum.at(first, code, np.arange(len(keys)))
+    return keys[first], code
+
+
+def _part_codes(part: Any, path: Path, start: int) -> F8:
+    """Numeric codes (:data:`PART_CODES`) of the ``part`` strings, from their first byte, vectorised."""
+    import awkward as ak
+
+    raw = ak.without_parameters(part)
+    first = np.asarray(ak.fill_none(ak.firsts(raw), 0), dtype=np.int64)
+    table = np.full(256, -1, dtype=np.int64)
+    table[0] = PART_CODES[""]
+    for name, code in PART_CODES.items():
+        if name:
+            table[ord(name)] = code
+    codes = table[first]
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        i = int(bad[0])
+        text = bytes(np.asarray(raw[i], dtype=np.uint8)).decode(errors="replace")
+        raise NtupleError(f"{path}: entry {start + i}: part {text!r}, expected one of B V I R S")
+    return codes.astype(np.float64)
+
+
 def _columns(arrays: Any, fields: set[str], path: Path, start: int) -> dict[str, Any]:
     import awkward as ak
 
@@ -239,15 +277,7 @@ def _columns(arrays: Any, fields: set[str], path: Path, start: int) -> dict[str,
         out["mur2"] = col("ren_scale") ** 2
     extra = {name: col(name) for name in _EXTRA_SCALARS if name in fields}
     if "part" in fields:
-        parts = ak.to_list(arrays["part"])
-        codes = []
-        for i, part in enumerate(parts):
-            text = part.decode() if isinstance(part, bytes) else str(part)
-            text = text.strip("\x00").strip()
-            if text not in PART_CODES:
-                raise NtupleError(f"{path}: entry {start + i}: part {text!r}, expected one of B V I R S")
-            codes.append(PART_CODES[text])
-        extra["part"] = np.asarray(codes, dtype=np.float64)
+        extra["part"] = _part_codes(arrays["part"], path, start)
     if "usr_wgts" in fields:
         counts = np.asarray(ak.num(arrays["usr_wgts"]), dtype=np.int64)
         if "nuwgt" in fields:
@@ -315,7 +345,7 @@ def _branch_values(batch: EventBatch, first_id: int) -> dict[str, Any]:
         "nuwgt": nuwgt.astype(np.int32),
         "usr": np.stack(usr, axis=1) if usr else np.zeros((n_ev, 0)),
         "alphasPower": get("alphasPower", 0.0).astype(np.int8),
-        "part": [_PART_NAMES.get(int(c), "B") for c in get("part", PART_CODES["B"])],
+        "part": get("part", PART_CODES["B"]).astype(np.int64),
     }
 
 
@@ -362,11 +392,15 @@ def write_ntuple(
     kf_flat = np.concatenate([np.broadcast_to(v["kf"], v["out"].shape[:2]).reshape(-1) for v in parts])
     data["kf"] = ak.unflatten(kf_flat.astype(np.int32), counts)
     nuwgt = np.concatenate([v["nuwgt"] for v in parts])
-    usr_rows = [row[:k] for v in parts for row, k in zip(v["usr"], v["nuwgt"], strict=True)]
-    usr_flat = np.concatenate(usr_rows) if usr_rows else np.zeros(0)
+    usr_flat = np.concatenate(
+        [v["usr"][np.arange(v["usr"].shape[1]) < v["nuwgt"][:, None]] for v in parts]
+    )
     data["usr_wgts"] = ak.unflatten(usr_flat.astype(np.float64), nuwgt.astype(np.int64))
     data["nparticle"] = counts
-    data["part"] = np.asarray([p for v in parts for p in v["part"]])
+    codes = np.concatenate([v["part"] for v in parts])
+    if np.any((codes < 0) | (codes >= len(_PART_NAMES))):
+        raise ValueError(f"{path}: extra_weights['part'] holds codes outside {PART_CODES}")
+    data["part"] = np.asarray([_PART_NAMES[c] for c in range(len(_PART_NAMES))])[codes]
     for name, kind in SHERPA3_BRANCHES:
         if name in data:
             continue
