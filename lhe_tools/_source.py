@@ -9,12 +9,15 @@ memory does not grow with the file.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import os
+import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from queue import Empty, Full, Queue
 from typing import BinaryIO, cast
 
 __all__ = ["BLOCK_SIZE", "EventFileError", "LHEFormatError", "iter_blocks", "open_bytes", "sniff_format"]
@@ -100,14 +103,7 @@ def open_bytes(path: str | os.PathLike[str]) -> BinaryIO:
     return Path(path).open("rb")
 
 
-def iter_blocks(path: str | os.PathLike[str], block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
-    """Yield the (decompressed) content of ``path`` in blocks of about ``block_size`` bytes.
-
-    Raises
-    ------
-    LHEFormatError
-        On a truncated or corrupt compressed stream, naming the decompressed offset reached.
-    """
+def _read_blocks(path: str | os.PathLike[str], block_size: int) -> Iterator[bytes]:
     offset = 0
     with open_bytes(path) as fh:
         while True:
@@ -123,3 +119,67 @@ def iter_blocks(path: str | os.PathLike[str], block_size: int = BLOCK_SIZE) -> I
                 return
             offset += len(block)
             yield block
+
+
+def _prefetch(blocks: Iterator[bytes], depth: int) -> Iterator[bytes]:
+    """Run ``blocks`` in a helper thread, ``depth`` blocks ahead (decompression releases the GIL)."""
+    queue: Queue[bytes | BaseException | None] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        queue.put(block, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(None)
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            queue.put(err)
+
+    thread = threading.Thread(target=work, name="lhe_tools-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        thread.join()
+
+
+def iter_blocks(
+    path: str | os.PathLike[str], block_size: int = BLOCK_SIZE, *, prefetch: int = 2
+) -> Iterator[bytes]:
+    """Yield the (decompressed) content of ``path`` in blocks of about ``block_size`` bytes.
+
+    Parameters
+    ----------
+    path : path
+    block_size : int
+        Bytes per block.
+    prefetch : int
+        Blocks read ahead by a helper thread (0: read in the calling thread).  Memory stays bounded by
+        ``(prefetch + 1) * block_size``.
+
+    Raises
+    ------
+    LHEFormatError
+        On a truncated or corrupt compressed stream, naming the decompressed offset reached.
+    """
+    blocks = _read_blocks(path, block_size)
+    if prefetch > 0:
+        yield from _prefetch(blocks, prefetch)
+    else:
+        yield from blocks
