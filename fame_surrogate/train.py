@@ -63,7 +63,12 @@ class TrainConfig:
     patience : int
         Early stopping: epochs without validation improvement before stopping.
     lr_patience, lr_factor, min_lr : int, float, float
-        ReduceLROnPlateau settings on the validation loss.
+        LR on plateau: after ``lr_patience`` epochs without a better validation loss the learning rate
+        drops by ``lr_factor`` (never below ``min_lr``).
+    decay_fraction : float
+        Warm-down: over the last ``decay_fraction`` of the run's progress (the fraction of ``epochs`` done
+        or of ``max_seconds`` used, whichever is larger) the learning rate falls by a cosine to ``min_lr``,
+        so that a run cut by its time budget still ends at a low learning rate (0 disables).
     penalty_j : float
         Factorisation penalty weight J (dipole model only).
     loss : str
@@ -95,6 +100,7 @@ class TrainConfig:
     lr_patience: int = 8
     lr_factor: float = 0.5
     min_lr: float = 1e-6
+    decay_fraction: float = 0.25
     penalty_j: float = 1e-3
     loss: str = "mse"
     gain_epochs: int = 20
@@ -196,6 +202,17 @@ def _losses(model: Member, x: Tensor, terms: Tensor, z: Tensor, me2: Tensor, pen
     return mse, mse
 
 
+def _lr(config: TrainConfig, plateau_lr: float, progress: float) -> float:
+    """Learning rate: the plateau cap, and the cosine warm-down over the last ``decay_fraction``."""
+    lr = plateau_lr
+    f = config.decay_fraction
+    start = 1.0 - f
+    if f > 0.0 and progress > start:
+        u = min((progress - start) / f, 1.0)
+        lr = min(lr, config.min_lr + (config.lr - config.min_lr) * 0.5 * (1.0 + math.cos(math.pi * u)))
+    return max(config.min_lr, lr)
+
+
 def _gain_loss_fn() -> Any:
     try:
         from . import gain_loss
@@ -219,9 +236,9 @@ def _train_replica(
     work: Member = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
     d = {k: v.to(dtype) for k, v in data.items()}
     opt = torch.optim.Adam(work.net.parameters(), lr=config.lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, factor=config.lr_factor, patience=config.lr_patience, min_lr=config.min_lr
-    )
+    t_start = time.perf_counter()
+    budget = None if deadline is None else max(deadline - t_start, 1e-9)
+    plateau_lr, plateau_best, plateau_bad = config.lr, math.inf, 0
     gen = torch.Generator().manual_seed(seed)
     n = d["x"].shape[0]
     best = math.inf
@@ -241,12 +258,17 @@ def _train_replica(
         if gain_phase and epoch == config.epochs:
             work.net.load_state_dict(best_state)
             best = math.inf
-            opt = torch.optim.Adam(work.net.parameters(), lr=opt.param_groups[0]["lr"])
+            opt = torch.optim.Adam(work.net.parameters(), lr=max(config.min_lr, 0.1 * config.lr))
         work.train()
         order = torch.randperm(n, generator=gen)
         run, count = 0.0, 0
         for start in range(0, n, config.batch_size):
             idx = order[start : start + config.batch_size]
+            if not gain_phase:
+                progress = (epoch + start / n) / config.epochs
+                if budget is not None:
+                    progress = max(progress, (time.perf_counter() - t_start) / budget)
+                opt.param_groups[0]["lr"] = _lr(config, plateau_lr, progress)
             if gain_phase:
                 pred = work.me2_from_inputs(d["x"][idx], d["terms"][idx])
                 loss = gain_fn(pred, d["me2"][idx])  # type: ignore[misc]
@@ -271,8 +293,13 @@ def _train_replica(
         if bar is not None:
             bar.set_postfix(train=f"{run / count:.3g}", val=f"{val:.3g}", lr=f"{lr:.1e}")
             bar.update(1)
-        if not gain_phase:
-            sched.step(val)
+        if not gain_phase:  # LR on plateau: the cap drops by lr_factor after lr_patience bad epochs
+            if val < plateau_best:
+                plateau_best, plateau_bad = val, 0
+            else:
+                plateau_bad += 1
+                if plateau_bad > config.lr_patience:
+                    plateau_lr, plateau_bad = max(config.min_lr, plateau_lr * config.lr_factor), 0
         if math.isfinite(val) and val < best:
             best, since_best = val, 0
             best_state = copy.deepcopy(work.net.state_dict())

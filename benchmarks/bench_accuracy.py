@@ -1,0 +1,119 @@
+"""Surrogate accuracy on held-out Sherpa points, FAME vs the MLP baseline, side by side (SPEC §5).
+
+For each of e+e- -> 3/4/5 jets (Sherpa 3.0.3 reference data, y_cut 0.01) a seeded test split (``--test``
+points) is held out; the rest is training data for :func:`fame_surrogate.train.train_surrogate`, which holds
+out its own validation split for early stopping.  Each model kind is trained with the ``TrainConfig``
+defaults, a wall-clock budget (``--budget`` seconds per process and model, or ``--budget-4j`` etc.) and
+``--threads`` torch threads, exported to ONNX and evaluated **through ONNX Runtime** on the test split.
+
+Printed as one JSON object: per process and model the fraction of test points with |Δ| < 1% and < 0.1%, the
+median |Δ|, the training seconds and epochs, and ``ratio_to_target`` = frac_within_1pct / target
+(targets 0.999 / 0.99 / 0.97 for 3/4/5 jets), plus FAME/MLP ratios.
+
+Usage: ``python benchmarks/bench_accuracy.py [--jets 3 4 5] [--budget 300] [--threads 2] [--test 20000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fame_surrogate.export import OnnxSurrogate, export_onnx
+from fame_surrogate.metrics import accuracy
+from fame_surrogate.train import TrainConfig, train_surrogate
+from lhe_tools import read_dump
+
+SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+DATA = SHARED / "data" / "sherpa-ee"
+TARGETS = {3: 0.999, 4: 0.99, 5: 0.97}
+
+
+def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    data = read_dump(DATA / f"ee_{jets}j_ycut0.01.npz")
+    assert data.me2 is not None
+    n = data.momenta.shape[0]
+    rng = np.random.default_rng(2026)
+    perm = rng.permutation(n)
+    test_idx, train_idx = np.sort(perm[: args.test]), np.sort(perm[args.test :])
+    if args.max_train is not None:
+        train_idx = train_idx[: args.max_train]
+    train, test = data.take(train_idx), data.take(test_idx)
+    assert test.me2 is not None
+    budget = getattr(args, f"budget_{jets}j") or args.budget
+    out: dict[str, object] = {
+        "process": data.process,
+        "n_train_total": int(train_idx.size),
+        "n_test": int(test_idx.size),
+        "target_frac_within_1pct": TARGETS[jets],
+        "budget_seconds": budget,
+    }
+    for kind in args.models:
+        cfg = dataclasses.replace(TrainConfig(), model=kind, threads=args.threads, max_seconds=budget)
+        res = train_surrogate(train, cfg)
+        path = export_onnx(
+            res.model,
+            workdir / f"{jets}j_{kind}.onnx",
+            {"process": data.process, "sqrt_s": 1000.0, "cuts": {"y_cut": 0.01}, "train": res.metrics},
+        )
+        t = time.perf_counter()
+        pred, _ = OnnxSurrogate(path, threads=1).predict(test.momenta)
+        pred_seconds = time.perf_counter() - t
+        acc = accuracy(pred, test.me2)
+        out[kind] = {
+            **acc,
+            "ratio_to_target": acc["frac_within_1pct"] / TARGETS[jets],
+            "train_seconds": res.seconds,
+            "epochs": res.metrics["epochs"],
+            "stopped": res.metrics["stopped"],
+            "val_frac_within_1pct": res.metrics["val_frac_within_1pct"],
+            "onnx_us_per_point_1thread": 1e6 * pred_seconds / test_idx.size,
+            "config": {k: v for k, v in cfg.to_dict().items() if k not in ("verbose",)},
+        }
+        print(f"bench_accuracy: {jets}j {kind}: {acc['frac_within_1pct']:.4f} within 1%", file=sys.stderr)
+    if "dipole" in out and "mlp" in out:
+        fame, mlp = out["dipole"], out["mlp"]
+        assert isinstance(fame, dict) and isinstance(mlp, dict)
+        out["fame_over_mlp_frac_within_1pct"] = fame["frac_within_1pct"] / max(mlp["frac_within_1pct"], 1e-12)
+        out["mlp_over_fame_median_abs_rel_dev"] = mlp["median_abs_rel_dev"] / fame["median_abs_rel_dev"]
+    return out
+
+
+def main() -> int:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
+    parser.add_argument("--jets", type=int, nargs="+", default=[3, 4, 5], choices=[3, 4, 5])
+    parser.add_argument("--models", nargs="+", default=["dipole", "mlp"], choices=["dipole", "mlp"])
+    parser.add_argument("--budget", type=float, default=540.0, help="training seconds per process and model")
+    for j in (3, 4, 5):
+        parser.add_argument(f"--budget-{j}j", type=float, default=None, help=f"override for {j} jets")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for training")
+    parser.add_argument("--test", type=int, default=20000, help="held-out test points per process")
+    parser.add_argument("--max-train", type=int, default=None, help="cap on training(+validation) points")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"bench_accuracy: Sherpa reference data not found in {DATA} (set FAME_SHARED)", file=sys.stderr)
+        return 1
+    result: dict[str, object] = {"threads": args.threads, "cpu_count": os.cpu_count()}
+    if hasattr(os, "getloadavg"):
+        result["load_average_at_start"] = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for jets in args.jets:
+            result[f"{jets}j"] = run_process(jets, args, Path(tmp))
+    result["total_seconds"] = time.perf_counter() - t0
+    if hasattr(os, "getloadavg"):
+        result["load_average_at_end"] = os.getloadavg()[0]
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

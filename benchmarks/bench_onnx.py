@@ -1,0 +1,180 @@
+"""ONNX Runtime throughput of the exported surrogates vs Sherpa and vs the FLOP-bound limit (SPEC §5).
+
+For e+e- -> 3/4/5 jets (Sherpa reference data, y_cut 0.01) the default surrogate (TrainConfig defaults:
+architecture, replicas) is built with its scalers fitted to the data (timings do not depend on the weight
+values, so no training is needed), exported with both torch exporters and timed in ONNX Runtime on
+``--threads`` threads (default 1, like Sherpa's per-core timing) at batch 1, 1k, 10k and 100k.
+
+Reported, as one JSON object on stdout:
+* ``us_per_point`` per batch size and ``points_per_s`` at batch >= 1k (best of the chunkings);
+* ``speedup_vs_sherpa`` = Sherpa's ms/point (reference metas, ``me_ms_per_point``) / surrogate time;
+* ``matmul_flops_per_point`` (2·K·N of every Gemm/MatMul with a constant weight), the machine's float64 peak
+  (a large numpy matmul on the same number of threads), and ``fraction_of_flop_bound`` = achieved matmul
+  GFLOP/s / peak;
+* exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k.
+
+Usage: ``python benchmarks/bench_onnx.py [--threads 1] [--jets 3 4 5] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--threads", type=int, default=1)
+_THREADS = _pre.parse_known_args()[0].threads
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(_THREADS)
+
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+
+from fame_surrogate.export import OnnxSurrogate, export_onnx  # noqa: E402
+from fame_surrogate.models import Ensemble, build_model  # noqa: E402
+from fame_surrogate.train import TrainConfig  # noqa: E402
+from lhe_tools import read_dump  # noqa: E402
+
+SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+DATA = SHARED / "data" / "sherpa-ee"
+
+
+def peak_gflops(n: int = 2000, repeat: int = 5) -> float:
+    """Best float64 GFLOP/s of an n×n matmul in numpy (BLAS on the configured threads)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    a @ b
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n**3 / best / 1e9
+
+
+def matmul_flops(path: Path) -> int:
+    """FLOPs per point of all Gemm/MatMul nodes whose second operand is a constant weight matrix."""
+    model = onnx.load(str(path))
+    shapes = {i.name: numpy_helper.to_array(i).shape for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value":
+                    shapes[node.output[0]] = numpy_helper.to_array(a.t).shape
+    flops = 0
+    for node in model.graph.node:
+        if node.op_type in ("Gemm", "MatMul") and node.input[1] in shapes:
+            shape = shapes[node.input[1]]
+            if len(shape) == 2:
+                flops += 2 * shape[0] * shape[1]
+    return flops
+
+
+def time_predict(sur: OnnxSurrogate, momenta: np.ndarray, batch: int, chunk: int, repeat: int) -> float:
+    """Best wall seconds per point of predicting ``batch`` points in chunks of ``chunk``."""
+    pts = momenta[:batch]
+    sur.predict(pts[: min(batch, chunk)], chunk=chunk)
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        sur.predict(pts, chunk=chunk)
+        best = min(best, time.perf_counter() - t)
+    return best / batch
+
+
+def bench_process(jets: int, threads: int, repeat: int, workdir: Path) -> dict[str, object]:
+    data = read_dump(DATA / f"ee_{jets}j_ycut0.01.npz")
+    assert data.me2 is not None
+    cfg = TrainConfig()
+    torch.manual_seed(0)
+    members = []
+    p = torch.from_numpy(data.momenta[:20000])
+    for _ in range(cfg.replicas):
+        m = build_model(cfg.model, data.pdg.tolist(), 2, cfg.hidden, cfg.activation)
+        x, terms = m.inputs(p)
+        m.fit_scalers(x, terms, torch.from_numpy(data.me2[:20000]))
+        members.append(m.eval())
+    model = Ensemble(members).eval()
+    n_big = 100_000
+    momenta = np.ascontiguousarray(np.resize(data.momenta, (n_big, *data.momenta.shape[1:])))
+    with torch.no_grad():
+        want = model(torch.from_numpy(momenta[:10000]))[0].numpy()
+    exporters: dict[str, dict[str, float]] = {}
+    path = workdir / f"{jets}j.onnx"
+    for name, dynamo in (("torchscript", False), ("dynamo", True)):
+        out = workdir / f"{jets}j_{name}.onnx"
+        t = time.perf_counter()
+        export_onnx(model, out, {"process": data.process}, dynamo=dynamo)
+        seconds = time.perf_counter() - t
+        sur = OnnxSurrogate(out, threads=threads)
+        got = sur.predict(momenta[:10000])[0]
+        exporters[name] = {
+            "export_seconds": seconds,
+            "nodes": len(onnx.load(str(out)).graph.node),
+            "max_rel_dev_vs_torch": float(np.max(np.abs(got / want - 1.0))),
+            "us_per_point_10k": 1e6 * time_predict(sur, momenta, 10000, 10000, repeat),
+        }
+        if not dynamo:
+            out.replace(path)
+    sur = OnnxSurrogate(path, threads=threads)
+    per_batch: dict[str, float] = {}
+    chunks: dict[str, float] = {}
+    per_batch["1"] = 1e6 * min(time_predict(sur, momenta, 1, 1, 200 * repeat) for _ in range(3))
+    for batch in (1000, 10_000, 100_000):
+        per_batch[str(batch)] = 1e6 * time_predict(sur, momenta, batch, batch, repeat)
+    for chunk in (1024, 4096, 16384):
+        chunks[str(chunk)] = 1e6 * time_predict(sur, momenta, n_big, chunk, repeat)
+    best_us = min([v for k, v in per_batch.items() if int(k) >= 1000] + list(chunks.values()))
+    sherpa_ms = float(data.meta["me_ms_per_point"])
+    flops = matmul_flops(path)
+    return {
+        "process": data.process,
+        "model": cfg.model,
+        "replicas": cfg.replicas,
+        "hidden": list(cfg.hidden),
+        "us_per_point": per_batch,
+        "us_per_point_100k_chunked": chunks,
+        "best_us_per_point_batch_ge_1k": best_us,
+        "points_per_s": 1e6 / best_us,
+        "sherpa_ms_per_point": sherpa_ms,
+        "speedup_vs_sherpa": sherpa_ms * 1e3 / best_us,
+        "speedup_vs_sherpa_batch1": sherpa_ms * 1e3 / per_batch["1"],
+        "matmul_flops_per_point": flops,
+        "achieved_matmul_gflops": flops / best_us / 1e3,
+        "exporters": exporters,
+    }
+
+
+def main() -> int:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
+    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime / BLAS threads")
+    parser.add_argument("--jets", type=int, nargs="+", default=[3, 4, 5])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"bench_onnx: Sherpa reference data not found in {DATA} (set FAME_SHARED)", file=sys.stderr)
+        return 1
+    torch.set_num_threads(args.threads)
+    peak = peak_gflops()
+    result: dict[str, object] = {"threads": args.threads, "peak_float64_gflops": peak, "processes": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for jets in args.jets:
+            r = bench_process(jets, args.threads, args.repeat, Path(tmp))
+            r["fraction_of_flop_bound"] = float(r["achieved_matmul_gflops"]) / peak  # type: ignore[arg-type]
+            result["processes"][f"{jets}j"] = r  # type: ignore[index]
+            print(f"bench_onnx: {jets} jets done", file=sys.stderr)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
