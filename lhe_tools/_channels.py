@@ -183,8 +183,8 @@ def split_channels(
         if ckey not in memo:
             memo[ckey] = channel_of(pdg, nin)
         name, perm, canonical = memo[ckey]
-        pidx = order[(starts[events][:, None] + np.arange(n)[None, :])]
-        groups.setdefault(name, []).append((events, flat.momenta[pidx][:, perm, :]))
+        pidx = order[starts[events][:, None] + perm[None, :]]
+        groups.setdefault(name, []).append((events, flat.momenta[pidx]))
         info.setdefault(name, (np.asarray(pdg, dtype=np.int64)[perm], nin, canonical))
     out: list[EventBatch] = []
     for name, items in groups.items():

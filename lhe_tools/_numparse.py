@@ -17,12 +17,6 @@ import numpy.typing as npt
 __all__ = ["decode_fixed"]
 
 _POW10 = 10.0 ** np.arange(23)
-_DIGIT, _DOT, _EXP, _SIGN, _OTHER = 0, 1, 2, 3, 4
-_CLASS = np.full(256, _OTHER, dtype=np.uint8)
-_CLASS[48:58] = _DIGIT
-_CLASS[ord(".")] = _DOT
-_CLASS[[ord("e"), ord("E"), ord("d"), ord("D")]] = _EXP
-_CLASS[[ord("+"), ord("-")]] = _SIGN
 _MAX_FRAC = 14
 
 
@@ -60,14 +54,19 @@ def decode_fixed(
     if np.any(first < 0) or np.any(n_lead < -1) or np.any(n_lead > 1):
         return None
     rows = np.lib.stride_tricks.sliding_window_view(a, width)[first]
-    d = rows - np.uint8(48)
-    # one table lookup checks the layout '.', N digits, exponent letter, sign, 2 digits of every row at once
-    template = np.array([_DOT, *([_DIGIT] * n_frac), _EXP, _SIGN, _DIGIT, _DIGIT], dtype=np.uint8)
-    if not bool((_CLASS[rows[:, 1:]] == template).all()):
-        return None
+    d = rows - np.uint8(48)  # digits become 0..9, every other byte >= 10 (uint8 wrap-around)
     digits = d[:, 2 : 2 + n_frac]
+    e_char = rows[:, n_frac + 2] | 0x20
     e_sign = rows[:, n_frac + 3]
     e_dig = d[:, n_frac + 4 :]
+    if (
+        int(digits.max()) > 9
+        or int(e_dig.max()) > 9
+        or not np.all(rows[:, 1] == 46)
+        or not np.all((e_char == 101) | (e_char == 100))
+        or not np.all((e_sign == 43) | (e_sign == 45))
+    ):
+        return None
     lead = rows[:, 0]
     lead_digit = (d[:, 0] <= 9) & (n_lead <= 0)
     lead_sign = (n_lead == 0) & ((lead == 43) | (lead == 45))
