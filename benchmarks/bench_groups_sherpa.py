@@ -28,9 +28,9 @@ from lhe_tools.process import process_name
 from sherpa_plugin.commands.groups import parse_order
 from sherpa_plugin.sherpa_env import find_sherpa_python, probe_sherpa
 
-CARD = """BEAMS: 2212
-BEAM_ENERGIES: 6500
-ME_GENERATORS: [Comix]
+PP = "BEAMS: 2212\nBEAM_ENERGIES: 6500\n"
+EE = "BEAMS: [11, -11]\nBEAM_ENERGIES: 500\nPDF_LIBRARY: None\n"
+CARD = """{beams}ME_GENERATORS: [Comix]
 SHOWER_GENERATOR: None
 FRAGMENTATION: None
 MI_HANDLER: None
@@ -42,10 +42,13 @@ PROCESSES:
 """
 
 
-def sherpa_maps(process: str, order: dict[str, int | str], workdir: Path) -> tuple[dict[str, str], float]:
+def sherpa_maps(
+    process: str, order: dict[str, int | str], workdir: Path, beams: str = PP
+) -> tuple[dict[str, str], float]:
     """Run Sherpa INIT_ONLY; {channel: Comix map target} and the wall time."""
     install = probe_sherpa(find_sherpa_python())
-    card = CARD.format(process=process, qcd=order.get("QCD", "Any"), ew=order.get("EW", "Any"))
+    qcd, ew = order.get("QCD", "Any"), order.get("EW", "Any")
+    card = CARD.format(beams=beams, process=process, qcd=qcd, ew=ew)
     (workdir / "Sherpa.yaml").write_text(card)
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = f"{install.site}/lib64/SHERPA-MC:" + env.get("LD_LIBRARY_PATH", "")
@@ -69,10 +72,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--process", default="93 93 -> 11 -11 93{3}")
     parser.add_argument("--order", default="QCD:Any,EW:2")
+    parser.add_argument("--ee", action="store_true", help="e+e- beams at 1 TeV instead of pp at 13 TeV")
     args = parser.parse_args()
     order = parse_order(args.order) or {}
     with tempfile.TemporaryDirectory(prefix="fame-groups-") as tmp:
-        maps, sherpa_seconds = sherpa_maps(args.process, order, Path(tmp))
+        maps, sherpa_seconds = sherpa_maps(args.process, order, Path(tmp), EE if args.ee else PP)
     t0 = time.perf_counter()
     channels, groups = expand_groups(args.process, order)
     fame_seconds = time.perf_counter() - t0
