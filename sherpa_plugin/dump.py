@@ -96,6 +96,8 @@ class DumpSettings:
         built (channels without events included); 0 = off.
     channels : tuple of str
         Only these channels (lepton beams / input); empty = all Sherpa built.
+    timing_only : bool
+        Write no dumps: initialise Sherpa (no integration) and time ``MatrixElement()`` for every channel.
     """
 
     points: int
@@ -105,6 +107,7 @@ class DumpSettings:
     integration: str = "medium"
     timing_points: int = 0
     channels: tuple[str, ...] = field(default_factory=tuple)
+    timing_only: bool = False
 
 
 def parse_process(text: str) -> tuple[list[int], list[int]]:
@@ -327,7 +330,9 @@ def sherpa_dump(
     sources = [x is not None for x in (run_card, process, input_dump)]
     if sum(sources) != 1:
         raise ValueError("give exactly one of a run card, --process, or an input dump")
-    if settings.points <= 0 and input_dump is None:
+    if settings.timing_only and settings.timing_points <= 0:
+        raise ValueError("timing_only needs timing_points > 0")
+    if settings.points <= 0 and input_dump is None and not settings.timing_only:
         raise ValueError(f"points must be positive, got {settings.points}")
     out = Path(out).resolve()
     cuts: dict[str, Any] = {}
@@ -343,6 +348,8 @@ def sherpa_dump(
         card, beams_l, sqrt_s = _card_for_input(Path(str(input_dump)))
     hadronic = any(b in HADRONS for b in beams_l)
     mode = "eval" if input_dump is not None else ("events" if hadronic else "rambo")
+    if settings.timing_only:
+        mode = "timing"
     if mode == "rambo":
         if settings.y_cut is None:
             raise ValueError("lepton beams need a y_cut (--ycut) for the RAMBO points, e.g. 0.01")
@@ -407,7 +414,11 @@ def sherpa_dump(
     res: dict[str, Any] = json.loads((workdir / "result.json").read_text())
     channels = res["channels"]
     points = sum(c["points"] for c in channels)
-    ms = float(np.average([c["me_ms_per_point"] for c in channels], weights=[c["points"] for c in channels]))
+    if channels:
+        weights = [c["points"] for c in channels]
+        ms = float(np.average([c["me_ms_per_point"] for c in channels], weights=weights))
+    else:  # timing only: the median over the channels Sherpa built
+        ms = float(np.median(list(res["timing"].values())))
     res.update(points=points, ms_per_point=ms, out=str(out), sherpa_python=str(install.python),
                settings=asdict(settings))
     if mode == "events":

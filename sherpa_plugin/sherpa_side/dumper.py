@@ -9,6 +9,7 @@ Imports only numpy, ``Sherpa`` (PyPI ``sherpa-mc``) and the standard library.  T
     ``"eval"``: |M|^2 by ``MEProcess`` at the momenta of the fame dump ``input`` (pdg in Sherpa's order).
     ``"events"``: hadron (or any) beams; Sherpa's own weighted event generation (importance-sampled phase
     space, PDFs, flux: full weight w, x1, x2, scales, trials) and |M|^2 by ``MEProcess`` at each event.
+    ``"timing"``: no dumps; only the ``timing_points`` timings of every channel Sherpa built.
 ``workdir``, ``out``, ``result``
     Sherpa's run folder (``Sherpa.yaml``, ``Process/``, ``Results.zip``), the dump folder (one
     ``<channel>.npz`` per channel), and the summary JSON written last.
@@ -176,11 +177,15 @@ class MEEvaluator:
         """Median ms of ``MatrixElement()`` at ``n`` of Sherpa's own RAMBO test points (no cuts)."""
         proc = self.process(name, pdg, n_in)
         ms = np.empty(n)
+        cpu = np.empty(n)
         for i in range(n):
             proc.TestPoint(float(sqrt_s))
+            c0 = time.thread_time()
             t0 = time.perf_counter()
             proc.MatrixElement()
             ms[i] = (time.perf_counter() - t0) * 1e3
+            cpu[i] = (time.thread_time() - c0) * 1e3
+        self.last_cpu_ms = cpu
         return float(np.median(ms))
 
 
@@ -575,7 +580,7 @@ def main(argv: list[str]) -> int:
         if job.get("input"):
             job["input"] = str(Path(job["input"]).resolve())
         mode = job["mode"]
-        extra = ["INIT_ONLY: 2"] if mode in ("rambo", "eval") else []
+        extra = ["INIT_ONLY: 2"] if mode in ("rambo", "eval", "timing") else []
         if mode == "events":
             n_done = len(ChunkStore(Path(job["out"])).done_chunks())
             # a resumed run continues with fresh random numbers
@@ -594,14 +599,17 @@ def main(argv: list[str]) -> int:
             res = run_eval(job, me, built)
         elif mode == "events":
             res = run_events(job, me, built)
+        elif mode == "timing":  # only the MatrixElement() timings below, no dumps
+            res = {"channels": []}
         else:
             raise DumperError(f"unknown mode {mode!r}; expected rambo, eval or events")
         timing_points = int(job.get("timing_points", 0))
         if timing_points:
-            res["timing"] = {
-                name: me.test_timing(name, pdg, n_in, float(job.get("timing_sqrt_s", 1000.0)), timing_points)
-                for name, pdg, n_in in built
-            }
+            res["timing"], res["timing_cpu"] = {}, {}
+            for name, pdg, n_in in built:
+                e_test = float(job.get("timing_sqrt_s", 1000.0))
+                res["timing"][name] = me.test_timing(name, pdg, n_in, e_test, timing_points)
+                res["timing_cpu"][name] = float(np.median(me.last_cpu_ms))
         res.update(
             mode=mode,
             sherpa_channels=[{"process": n, "pdg": p, "n_in": i} for n, p, i in built],
