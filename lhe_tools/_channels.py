@@ -173,12 +173,13 @@ def split_channels(
     bounds = np.concatenate(([0], np.cumsum(np.bincount(inverse, minlength=first_pos.size))))
     groups: dict[str, list[tuple[I8, F8]]] = {}
     info: dict[str, tuple[I8, int, bool]] = {}
-    for u in np.argsort(first_pos, kind="stable"):
+    memo = cache if cache is not None else {}
+    rows = key[first_pos].tolist()
+    for u in np.argsort(first_pos, kind="stable").tolist():
         events = by_group[bounds[u] : bounds[u + 1]]
-        row = key[first_pos[u]]
-        nin, n = int(row[0]), int(row[1])
-        pdg = [int(p) for p in row[2 : 2 + n]]
-        memo = cache if cache is not None else {}
+        row = rows[u]
+        nin, n = row[0], row[1]
+        pdg = row[2 : 2 + n]
         ckey = (tuple(pdg), nin)
         if ckey not in memo:
             memo[ckey] = channel_of(pdg, nin)

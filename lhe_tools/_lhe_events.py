@@ -416,8 +416,8 @@ def parse_events_fast(
         status=st,
         momenta=momenta,
     )
-    open_off = line_start[opens]
-    close_off = line_start[closes] + 8
+    open_off = first_tok_s[opens]
+    close_off = first_tok_e[closes]
     # LHEF 3 tags sit on lines starting with <rwgt>, <wgt>, <weights> or <scales>: skip the scans otherwise
     second = a[np.minimum(tag_s + 1, a.size - 1)]
     maybe_tags = bool(np.any((second == 114) | (second == 119) | (second == 115)))
