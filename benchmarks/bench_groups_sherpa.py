@@ -43,12 +43,12 @@ PROCESSES:
 
 
 def sherpa_maps(
-    process: str, order: dict[str, int | str], workdir: Path, beams: str = PP
+    process: str, order: dict[str, int | str], workdir: Path, beams: str = PP, containers: str = ""
 ) -> tuple[dict[str, str], float]:
     """Run Sherpa INIT_ONLY; {channel: Comix map target} and the wall time."""
     install = probe_sherpa(find_sherpa_python())
     qcd, ew = order.get("QCD", "Any"), order.get("EW", "Any")
-    card = CARD.format(beams=beams, process=process, qcd=qcd, ew=ew)
+    card = containers + CARD.format(beams=beams, process=process, qcd=qcd, ew=ew)
     (workdir / "Sherpa.yaml").write_text(card)
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = f"{install.site}/lib64/SHERPA-MC:" + env.get("LD_LIBRARY_PATH", "")
@@ -73,12 +73,22 @@ def main() -> None:
     parser.add_argument("--process", default="93 93 -> 11 -11 93{3}")
     parser.add_argument("--order", default="QCD:Any,EW:2")
     parser.add_argument("--ee", action="store_true", help="e+e- beams at 1 TeV instead of pp at 13 TeV")
+    parser.add_argument(
+        "--container", default=None, metavar="KF:IDS", help='extra container, e.g. "900:1,-1,2,-2,21"'
+    )
     args = parser.parse_args()
+    containers: dict[int, list[int]] = {}
+    card_containers = ""
+    if args.container:
+        kf, ids = args.container.split(":")
+        containers[int(kf)] = [int(x) for x in ids.split(",")]
+        card_containers = f"PARTICLE_CONTAINERS:\n  {kf}: {{Name: cont{kf}, Flavours: [{ids}]}}\n"
     order = parse_order(args.order) or {}
     with tempfile.TemporaryDirectory(prefix="fame-groups-") as tmp:
-        maps, sherpa_seconds = sherpa_maps(args.process, order, Path(tmp), EE if args.ee else PP)
+        beams = EE if args.ee else PP
+        maps, sherpa_seconds = sherpa_maps(args.process, order, Path(tmp), beams, card_containers)
     t0 = time.perf_counter()
-    channels, groups = expand_groups(args.process, order)
+    channels, groups = expand_groups(args.process, order, containers=containers)
     fame_seconds = time.perf_counter() - t0
     ours = {m.process: g.name for g in groups for m in g.members}
     per: dict[str, dict[str, int]] = collections.defaultdict(

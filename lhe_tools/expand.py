@@ -100,8 +100,8 @@ def parse_process(line: str) -> ProcessDefinition:
     return ProcessDefinition(incoming=incoming, outgoing=tuple(outgoing))
 
 
-def _flavours(code: int) -> tuple[int, ...]:
-    return CONTAINERS.get(code, (code,))
+def _flavours(code: int, containers: Mapping[int, Sequence[int]]) -> tuple[int, ...]:
+    return tuple(containers.get(code, (code,)))
 
 
 # ---- Standard-Model vertices, all legs outgoing: (flavours, QCD order, EW order) ---------------------------
@@ -204,7 +204,9 @@ def _order_value(order: Mapping[str, int | str] | None, key: str) -> int | None:
 
 
 def expand_process(
-    process: str | ProcessDefinition, order: Mapping[str, int | str] | None = None
+    process: str | ProcessDefinition,
+    order: Mapping[str, int | str] | None = None,
+    containers: Mapping[int, Sequence[int]] | None = None,
 ) -> list[tuple[tuple[int, ...], int]]:
     """The partonic channels Sherpa builds for a process definition.
 
@@ -215,6 +217,8 @@ def expand_process(
     order : mapping, optional
         Sherpa's ``Order`` block, e.g. ``{"QCD": "Any", "EW": 2}``; missing keys and ``"Any"`` mean
         unconstrained (Sherpa's default).
+    containers : mapping, optional
+        Extra or replaced particle containers (Sherpa's ``PARTICLE_CONTAINERS``): code -> signed PDG ids.
 
     Returns
     -------
@@ -224,13 +228,15 @@ def expand_process(
     definition = parse_process(process) if isinstance(process, str) else process
     qcd, ew = _order_value(order, "QCD"), _order_value(order, "EW")
     n_in = len(definition.incoming)
+    known = {**CONTAINERS, **(containers or {})}
     ranges = [range(lo, hi + 1) for _, lo, hi in definition.outgoing]
     channels: dict[str, tuple[int, ...]] = {}
     for counts in itertools.product(*ranges):
         slots = [definition.outgoing[i][0] for i, c in enumerate(counts) for _ in range(c)]
         if not slots:
             continue
-        for combo in itertools.product(_multisets(definition.incoming), _multisets(slots)):
+        incoming = _multisets(definition.incoming, known)
+        for combo in itertools.product(incoming, _multisets(slots, known)):
             flat = combo[0] + combo[1]
             if _charge3(flat, n_in) != 0 or not _generations_conserved(flat, n_in):
                 continue
@@ -244,10 +250,10 @@ def expand_process(
     return [(pdg, n_in) for _, pdg in ordered]
 
 
-def _multisets(codes: Sequence[int]) -> list[tuple[int, ...]]:
+def _multisets(codes: Sequence[int], containers: Mapping[int, Sequence[int]]) -> list[tuple[int, ...]]:
     """Every multiset of flavours the slots ``codes`` (containers or flavours) can hold."""
     per_code = [
-        list(itertools.combinations_with_replacement(_flavours(code), codes.count(code)))
+        list(itertools.combinations_with_replacement(_flavours(code, containers), codes.count(code)))
         for code in sorted(set(codes))
     ]
     return [tuple(itertools.chain.from_iterable(parts)) for parts in itertools.product(*per_code)]
@@ -282,7 +288,8 @@ def expand_groups(
     process: str | ProcessDefinition,
     order: Mapping[str, int | str] | None = None,
     config: GroupingConfig | None = None,
+    containers: Mapping[int, Sequence[int]] | None = None,
 ) -> tuple[list[tuple[tuple[int, ...], int]], list[ReducedGroup]]:
     """:func:`expand_process` followed by :func:`lhe_tools.groups.reduce_channels`."""
-    channels = expand_process(process, order)
+    channels = expand_process(process, order, containers)
     return channels, reduce_channels(channels, config=config)

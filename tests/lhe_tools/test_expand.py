@@ -120,3 +120,12 @@ def test_channels_and_groups_equal_sherpa(sherpa_python: Path, tmp_path: Path) -
     assert len(maps) == 5 + 15 + 95 + 12 + 36 + 96
     assert set(ours) == set(maps)  # exactly the channels Sherpa builds
     assert ours == maps  # same partition and the same representative (Comix's map target) for every channel
+
+
+def test_custom_container() -> None:
+    # PARTICLE_CONTAINERS-style d-only jets: d db -> Z g, g d -> Z d, g db -> Z db
+    names = {
+        process_name(p, n)
+        for p, n in expand_process("900 900 -> 11 -11 900", {"EW": 2}, containers={900: [1, -1, 21]})
+    }
+    assert names == {"2_3__d__db__e-__e+__G", "2_3__G__d__e-__e+__d", "2_3__G__db__e-__e+__db"}
