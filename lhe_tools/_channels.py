@@ -131,7 +131,8 @@ def split_channels(
     ----------
     flat : FlatEvents
     meta : mapping
-        Provenance copied into every batch's ``meta`` (plus ``canonical``, ``first_event``).
+        Provenance copied into every batch's ``meta`` (plus ``canonical``, ``first_event`` and, when
+        intermediate lines were dropped from this chunk, ``dropped_statuses``).
     first_event : int
         Index in the file of the first event of ``flat`` (recorded in ``meta``).
     cache : dict, optional
@@ -149,6 +150,7 @@ def split_channels(
     incoming = flat.status == -1
     kept = incoming | (flat.status == 1) | (flat.status == 0)
     idx = np.flatnonzero(kept)
+    dropped = np.unique(flat.status[~kept]).tolist() if idx.size < kept.size else []
     # kept particles sorted by (event, incoming first, file position)
     order = idx[np.lexsort((idx, ~incoming[idx], ev_of[idx]))]
     n_kept = np.bincount(ev_of[idx], minlength=n_ev)
@@ -205,6 +207,8 @@ def split_channels(
         batch_meta = dict(meta)
         batch_meta["canonical"] = canonical
         batch_meta["first_event"] = first_event
+        if dropped:
+            batch_meta["dropped_statuses"] = dropped
         out.append(
             EventBatch(
                 momenta=momenta,

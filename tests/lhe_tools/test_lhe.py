@@ -194,6 +194,7 @@ def test_resonances_are_dropped_but_channel_is_kept(z_head: Path) -> None:
     batches = list(LHEReader(z_head))
     assert sum(len(b) for b in batches) == 2000
     assert all(23 not in b.pdg.tolist() for b in batches)
+    assert all(b.meta["dropped_statuses"] == [2] for b in batches)
     assert any(b.process == "2_2__u__ub__e-__e+" for b in batches)
     for b in batches:  # momentum conservation holds without the resonance
         total = b.momenta[:, : b.n_in].sum(axis=1) - b.momenta[:, b.n_in :].sum(axis=1)
