@@ -65,6 +65,11 @@ def one_multiplicity(n_jets: int, out: Path, args: argparse.Namespace) -> dict[s
         "me_ms_max_over_channels": max(me_ms) if me_ms else None,
         "me_ms_slowest_channel": max(timing, key=lambda k: timing[k]) if timing else None,
         "me_ms_per_channel": timing,
+        "ps_cpu_ms_per_point": res.get("ps_cpu_ms_per_point"),
+        "gen_cpu_ms_per_event": res.get("gen_cpu_ms_per_event"),
+        "me_cpu_ms_median_over_channels": statistics.median(res["timing_cpu"].values())
+        if res.get("timing_cpu") else None,
+        "me_cpu_ms_max_over_channels": max(res["timing_cpu"].values()) if res.get("timing_cpu") else None,
         "out": res["out"],
     }
 
