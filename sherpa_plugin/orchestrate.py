@@ -1,45 +1,60 @@
 """Train one surrogate per reduced group on Dask and write the bundle (``fame train``, issue 10).
 
-Flow: read the inputs (fame dumps, or any file :mod:`lhe_tools.reader` reads) → one batch per channel in
-canonical order → :func:`lhe_tools.groups.reduce_channels` → per group, every member's events mapped into
-the representative's particle order and joined → one Dask task per group (training + ONNX export on the
-worker; the worker returns the ONNX bytes, so workers need no shared file system) → the client writes each
-finished model atomically with a sidecar record (its sha256 and the fingerprint of config + data) → the
-manifest last.
+Flow: scan the inputs on the client (:mod:`sherpa_plugin.train_inputs`: channel, size and sha256 of each fame
+dump; other formats read in memory) → :func:`lhe_tools.groups.reduce_channels` → per group a load task that
+reads only that group's files on a worker and maps every member into the representative's particle order →
+one training task per group, or one per replica plus a merge task (:mod:`sherpa_plugin.train_tasks`; the
+worker returns the ONNX bytes) → the client writes each finished model atomically with a sidecar record
+(its sha256 and the fingerprint of config + data) → the manifest last.
 
 Resuming: a group whose sidecar fingerprint matches and whose model file still has the recorded sha256 is
-not trained again.  A failing group is reported with its worker traceback; the others finish.
-"""
+not trained again.  A failing group is reported with its worker traceback; the others finish."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from lhe_tools import EventBatch, atomic_path, concatenate, read_dump
-from lhe_tools.groups import ReducedGroup, reduce_channels
-from lhe_tools.process import canonical_channel
+from lhe_tools import atomic_path
+from lhe_tools.groups import ReducedGroup
 
 from .bundle import MODELS, BundleGroup, model_relpath, sha256_file, write_manifest
+from .train_inputs import (
+    DATA_SUFFIXES,
+    GroupInput,
+    canonical_batch,
+    expand_inputs,
+    group_batches,
+    load_group,
+    plan_groups,
+    read_inputs,
+)
 from .train_tasks import (
     TrainingInputError,
     merge_replicas_task,
-    split_validation,
     train_group_task,
     train_replica_task,
     usable_cores,
 )
+
+__all__ = [
+    "DATA_SUFFIXES",
+    "TrainingInputError",
+    "canonical_batch",
+    "config_dict",
+    "expand_inputs",
+    "group_batches",
+    "read_inputs",
+    "train_bundle",
+]
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -48,99 +63,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: file suffixes picked up when a DATA argument is a folder
-DATA_SUFFIXES = (".npz", ".lhe", ".lhe.gz", ".lheh5", ".hdf5", ".h5", ".root")
 SIDECAR_FORMAT = "fame-bundle-group/1"
-
-
-# ----------------------------------------------------------------------------------------------- inputs
-
-
-def expand_inputs(data: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files named by ``data``: files as given, folders expanded to their event files (sorted)."""
-    files: list[Path] = []
-    for item in data:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(DATA_SUFFIXES))
-            if not found:
-                raise TrainingInputError(f"{p}: folder holds no event files ({', '.join(DATA_SUFFIXES)})")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise TrainingInputError(f"{p}: no such file or folder")
-    if not files:
-        raise TrainingInputError("no input files given")
-    return files
-
-
-def read_inputs(files: Sequence[Path]) -> list[EventBatch]:
-    """One batch per channel, in canonical (Sherpa) particle order, joined across files.
-
-    fame dumps are read with :func:`lhe_tools.read_dump`; every other format needs
-    :func:`lhe_tools.reader.read_all`.
-    """
-    batches: list[EventBatch] = []
-    others = [f for f in files if not f.name.lower().endswith(".npz")]
-    for f in files:
-        if f.name.lower().endswith(".npz"):
-            batches.append(read_dump(f))
-    if others:
-        try:
-            from lhe_tools.reader import read_all
-        except ImportError as err:
-            raise TrainingInputError(
-                f"{others[0]}: only fame dumps (.npz) can be read by this installation ({err})"
-            ) from err
-        batches.extend(read_all(others))
-    by_name: dict[str, list[EventBatch]] = {}
-    for b in batches:
-        cb = canonical_batch(b)
-        by_name.setdefault(cb.process, []).append(cb)
-    return [concatenate(bs) if len(bs) > 1 else bs[0] for bs in by_name.values()]
-
-
-def canonical_batch(batch: EventBatch) -> EventBatch:
-    """``batch`` reordered into its channel's canonical particle order, named by its canonical process."""
-    name, order = canonical_channel([int(x) for x in batch.pdg], batch.n_in)
-    order_arr = np.asarray(order, dtype=np.int64)
-    if np.array_equal(order_arr, np.arange(batch.n_particles)):
-        return batch if batch.process == name else batch.with_columns(process=name)
-    return batch.permuted(order_arr, process=name)
-
-
-def group_batches(batches: Sequence[EventBatch]) -> list[tuple[ReducedGroup, EventBatch]]:
-    """Reduced groups of the channels in ``batches`` and each group's events in the representative's order.
-
-    Every member's momenta are permuted with ``member.permutation`` and relabelled with the group's pdg
-    and name; ``meta['members']`` of the joined batch counts the events per member.
-    """
-    by_name = {b.process: b for b in batches}
-    groups = reduce_channels([(tuple(int(x) for x in b.pdg), b.n_in) for b in batches])
-    out: list[tuple[ReducedGroup, EventBatch]] = []
-    for g in groups:
-        parts: list[EventBatch] = []
-        counts: dict[str, int] = {}
-        for m in g.members:
-            b = by_name[m.process]
-            mapped = b.permuted(np.asarray(m.permutation, dtype=np.int64), process=g.name)
-            parts.append(mapped.with_columns(pdg=np.asarray(g.pdg, dtype=np.int32), meta={**b.meta}))
-            counts[m.process] = len(b)
-        joined = concatenate(parts) if len(parts) > 1 else parts[0]
-        out.append((g, joined.with_columns(meta={**joined.meta, "members": counts})))
-    return out
-
-
-def fingerprint(group: ReducedGroup, batch: EventBatch, config: Mapping[str, Any]) -> str:
-    """sha256 over the training configuration, the group definition and the training arrays."""
-    h = hashlib.sha256()
-    h.update(json.dumps(config, sort_keys=True, default=str).encode())
-    h.update(json.dumps(dataclasses.asdict(group), sort_keys=True, default=str).encode())
-    h.update(np.ascontiguousarray(batch.momenta).tobytes())
-    if batch.me2 is not None:
-        h.update(np.ascontiguousarray(batch.me2).tobytes())
-    return h.hexdigest()
 
 
 def config_dict(config: Any) -> dict[str, Any]:
@@ -234,16 +157,17 @@ def train_bundle(
     start = time.perf_counter()
     root = Path(out)
     files = expand_inputs(data)
-    batches = read_inputs(files)
-    grouped = group_batches(batches)
+    plan = plan_groups(files)
     cfg = config_dict(config)
     (root / MODELS).mkdir(parents=True, exist_ok=True)
 
     done: dict[str, BundleGroup] = {}
     reports: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[ReducedGroup, EventBatch, str]] = []
-    for g, b in grouped:
-        key = fingerprint(g, b, cfg)
+    todo: list[tuple[GroupInput, str]] = []
+    failed: list[dict[str, Any]] = []
+    for gi in plan:
+        g = gi.group
+        key = gi.fingerprint(cfg)
         side = _load_sidecar(root, g.name)
         model = root / model_relpath(g.name)
         if side and side.get("key") == key and model.is_file() and sha256_file(model) == side.get("sha256"):
@@ -251,18 +175,16 @@ def train_bundle(
                                        train=side.get("train", {}))
             reports[g.name] = _report(g, "skipped", side.get("train", {}))
             log.info("group %s: up to date (sha256 %s…), skipped", g.name, side["sha256"][:12])
+        elif not gi.has_me2:  # nothing to learn from: fail here, not on a worker
+            err = (f"group {g.name}: the events of {[m.process for m in g.members]} have no me2 (LHE files "
+                   "and ntuples without |M|^2 cannot train a surrogate; use fame sherpa dump or "
+                   "fame generate)")
+            failed.append({"name": g.name, "error": f"TrainingInputError: {err}", "traceback": ""})
+            reports[g.name] = _report(g, "failed", {}, error=failed[-1]["error"], traceback="")
+            log.error("%s", err)
         else:
-            todo.append((g, b, key))
+            todo.append((gi, key))
 
-    failed: list[dict[str, Any]] = []
-    for g, b, _ in [t for t in todo if t[1].me2 is None]:  # nothing to learn from: fail here, not on a worker
-        err = (f"group {g.name}: the events of {sorted(set(b.meta.get('members', {})))} have no me2 "
-               "(LHE files and ntuples without |M|^2 cannot train a surrogate; use fame sherpa dump or "
-               "fame generate)")
-        failed.append({"name": g.name, "error": f"TrainingInputError: {err}", "traceback": ""})
-        reports[g.name] = _report(g, "failed", {}, error=failed[-1]["error"], traceback="")
-        log.error("%s", err)
-    todo = [t for t in todo if t[1].me2 is not None]
     n_workers = 0
     if todo:
         client, cluster = _connect(scheduler, workers, len(todo))
@@ -275,7 +197,7 @@ def train_bundle(
             if cluster is not None:
                 cluster.close()
 
-    entries = [done[g.name] for g, _ in grouped if g.name in done]
+    entries = [done[gi.group.name] for gi in plan if gi.group.name in done]
     manifest = write_manifest(
         root,
         entries,
@@ -283,13 +205,13 @@ def train_bundle(
         config=cfg,
         extra={
             "inputs": [str(f) for f in files],
-            "events": {g.name: len(b) for g, b in grouped},
+            "events": {gi.group.name: gi.n_events for gi in plan},
         },
     )
     return {
         "bundle": str(root),
         "manifest": str(manifest),
-        "groups": [reports[g.name] for g, _ in grouped],
+        "groups": [reports[gi.group.name] for gi in plan],
         "trained": sum(r["status"] == "trained" for r in reports.values()),
         "skipped": sum(r["status"] == "skipped" for r in reports.values()),
         "failed": len(failed),
@@ -311,7 +233,7 @@ def _report(group: ReducedGroup, status: str, train: Mapping[str, Any], **extra:
 
 def _run(
     client: Client,
-    todo: Sequence[tuple[ReducedGroup, EventBatch, str]],
+    todo: Sequence[tuple[GroupInput, str]],
     config: TrainConfig,
     slots: Mapping[str, int],
     root: Path,
@@ -321,23 +243,24 @@ def _run(
     failed: list[dict[str, Any]],
     progress: bool,
 ) -> None:
-    """Submit the tasks (one per group, or one per replica plus a merge), write each model as it arrives."""
+    """Submit per group a load task, then one training task (or one per replica plus a merge task)."""
     from distributed import as_completed
     from tqdm import tqdm
 
     by_key: dict[Any, tuple[ReducedGroup, str]] = {}
     futures = []
-    for g, b, key in todo:
+    for gi, key in todo:
+        g = gi.group
         tag = f"{g.name}-{key[:16]}"
+        batch = client.submit(load_group, gi, key=f"fame-load-{tag}", pure=False)  # read on the worker
         if config.replicas > 1:
-            train, val = split_validation(b, config)
-            train_f = client.scatter(train)  # type: ignore[no-untyped-call] # shipped once to the cluster, shared by the replica tasks
-            reps = [client.submit(train_replica_task, g, train_f, config, r, slots,
+            reps = [client.submit(train_replica_task, g, batch, config, r, slots,
                                   key=f"fame-replica-{r}-{tag}", pure=False) for r in range(config.replicas)]
-            fut = client.submit(merge_replicas_task, g, reps, val, len(train), config, slots,
+            fut = client.submit(merge_replicas_task, g, reps, batch, config, slots,
                                 key=f"fame-merge-{tag}", pure=False)
         else:
-            fut = client.submit(train_group_task, g, b, config, slots, key=f"fame-train-{tag}", pure=False)
+            fut = client.submit(train_group_task, g, batch, config, slots, key=f"fame-train-{tag}",
+                                pure=False)
         by_key[fut.key] = (g, key)
         futures.append(fut)
     n_slots = sum(slots.values())

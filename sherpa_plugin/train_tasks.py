@@ -4,9 +4,9 @@ Every task catches its own exceptions and returns a dict with ``ok``; on failure
 traceback formatted on the worker, so the client can report it and carry on with the other groups.  A
 finished task returns the ONNX file as bytes: the client writes it, so workers need no shared file system.
 
-With ``replicas > 1`` the replicas are independent tasks: the client holds out the validation split
-(``config.val_fraction``, seeded by ``config.seed``), each replica task trains one model (seed ``seed + r``)
-on the rest, and a merge task joins them into one :class:`~fame_surrogate.models.Ensemble`, measures it on the
+With ``replicas > 1`` the replicas are independent tasks: each replica task holds out the same validation
+split (``config.val_fraction``, seeded by ``config.seed``), trains one model (seed ``seed + r``) on the
+rest, and a merge task joins them into one :class:`~fame_surrogate.models.Ensemble`, measures it on the
 held-out split (never seen by any replica) and exports it.
 """
 
@@ -136,12 +136,12 @@ def split_validation(batch: EventBatch, config: TrainConfig) -> tuple[EventBatch
 
 def train_replica_task(
     group: ReducedGroup,
-    train: EventBatch,
+    batch: EventBatch,
     config: TrainConfig,
     replica: int,
     slots_per_host: Mapping[str, int],
 ) -> dict[str, Any]:
-    """Dask task: train replica ``replica`` (seed ``config.seed + replica``) of a group on ``train``.
+    """Dask task: train replica ``replica`` (seed ``config.seed + replica``) on ``batch``'s training split.
 
     Returns
     -------
@@ -152,7 +152,8 @@ def train_replica_task(
     start, worker = time.perf_counter(), ""
     try:
         worker, threads = _worker_threads(config, slots_per_host)
-        _check(group, train)
+        _check(group, batch)
+        train, _ = split_validation(batch, config)
         from fame_surrogate.train import train_surrogate
 
         cfg = dataclasses.replace(config, replicas=1, seed=config.seed + replica, threads=threads)
@@ -167,12 +168,11 @@ def train_replica_task(
 def merge_replicas_task(
     group: ReducedGroup,
     replicas: Sequence[Mapping[str, Any]],
-    val: EventBatch,
-    n_train: int,
+    batch: EventBatch,
     config: TrainConfig,
     slots_per_host: Mapping[str, int],
 ) -> dict[str, Any]:
-    """Dask task: join the replica models into one ensemble, measure it on ``val`` and export it.
+    """Dask task: join the replica models into one ensemble, measure it on the held-out split, export it.
 
     Returns
     -------
@@ -186,6 +186,8 @@ def merge_replicas_task(
             return {**bad[0], "name": group.name,
                     "error": f"{len(bad)} of {len(replicas)} replicas failed; first: {bad[0]['error']}"}
         worker, threads = _worker_threads(config, slots_per_host)
+        train, val = split_validation(batch, config)
+        n_train = len(train)
         import torch
 
         from fame_surrogate.metrics import accuracy
