@@ -77,10 +77,20 @@ def test_refusals(tmp_path: Path) -> None:
         list(read_events(tmp_path / "x.lhe", chunk_size=0))
 
 
-def test_root_files_go_to_the_ntuple_reader(tmp_path: Path) -> None:
-    fake = tmp_path / "t.root"
-    fake.write_bytes(b"root" + bytes(200))
-    if importlib.util.find_spec("lhe_tools.ntuple") is not None:
-        pytest.skip("lhe_tools.ntuple exists; its own tests cover ROOT files")
-    with pytest.raises(EventFileError, match=r"t\.root: this is a ROOT file, but Sherpa ROOT ntuple support"):
-        list(read_events(fake))
+def test_root_files_go_to_the_ntuple_reader(testdata: Path, tmp_path: Path) -> None:
+    if importlib.util.find_spec("lhe_tools.ntuple") is None:
+        fake = tmp_path / "t.root"
+        fake.write_bytes(b"root" + bytes(200))
+        with pytest.raises(EventFileError, match=r"t\.root: this is a ROOT file, but Sherpa ROOT ntuple"):
+            list(read_events(fake))
+        return
+    from lhe_tools.ntuple import write_ntuple
+
+    batches = list(read_events(testdata / SHERPA))
+    path = write_ntuple(tmp_path / "sherpa.root", batches, double=True)
+    renamed = path.rename(tmp_path / "events.data")  # the ROOT magic, not the name, selects the reader
+    back = {b.process: b for b in read_events(renamed)}
+    assert sum(len(b) for b in back.values()) == sum(len(b) for b in batches) == 100
+    for b in batches:
+        np.testing.assert_array_equal(back[b.process].momenta[:, 2:], b.momenta[:, 2:])
+        np.testing.assert_array_equal(back[b.process].weight, b.weight)
