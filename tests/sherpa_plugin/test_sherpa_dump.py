@@ -209,3 +209,18 @@ def test_foreign_particle_order_is_refused(sherpa_python: Path, sherpa_ee: Path,
         sherpa_dump(tmp_path / "out", DumpSettings(points=0), input_dump=tmp_path / "in.npz",
                     sherpa_python=sherpa_python)
     assert not list((tmp_path / "out").glob("*.npz"))
+
+
+def test_cli_json_keys(sherpa_python: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sherpa_plugin.cli import main
+
+    code = main(["sherpa", "dump", "--process", "11 -11 -> 1 -1 21 21", "--sqrt-s", "1000", "--ycut", "0.01",
+                 "--points", "300", "--out", str(tmp_path / "out"), "--sherpa-python", str(sherpa_python),
+                 "--json"])
+    assert code == 0
+    res = json.loads(capsys.readouterr().out)
+    assert {"channels", "points", "ms_per_point"} <= set(res)
+    assert res["points"] == 300 and res["ms_per_point"] > 0
+    assert [c["process"] for c in res["channels"]] == ["2_4__e-__e+__G__G__d__db"]
+    batch = read_dump(tmp_path / "out" / res["channels"][0]["file"])
+    np.testing.assert_allclose(matrix_element(batch.momenta, batch.pdg), batch.me2, rtol=1e-10)
