@@ -4,21 +4,21 @@ Two parsers with the same result:
 
 * :func:`parse_events_fast`: vectorised with numpy over the whole chunk (tokenise on whitespace, classify
   lines by their first token, take the particle lines by NUP, decode integers with digit arithmetic and
-  floats with one ``np.fromstring`` call).  It returns ``None`` on anything unusual instead of guessing.
+  floats with :func:`lhe_tools._numparse.decode_fixed` (exact; one ``np.fromstring`` call for layouts it
+  does not handle)).  It returns ``None`` on anything unusual instead of guessing.
 * :func:`parse_events_slow`: line by line in Python; it accepts the same files plus odd layouts (comment
   lines between particle lines, blank lines, Fortran ``D`` exponents) and raises :class:`LHEFormatError`
   with file, line and event for every malformation.  The fast parser falls back to it.
 
-LHEF 3 ``<rwgt>``/``<weights>``, ``<scales>`` and ``<event>`` attributes are read by :func:`_extras`
-(regular expressions over the chunk), shared by both.  As in pylhe, ``<rwgt>`` values win over ``<weights>``
-values for the same id, and ``<weights>`` values are matched to the ``<initrwgt>`` ids by position.
+LHEF 3 ``<rwgt>``/``<weights>``, ``<scales>`` and ``<event>`` attributes are read by
+:func:`lhe_tools._lhe_fields.read_tags` (regular expressions over the chunk), shared by both.  As in
+pylhe, ``<rwgt>`` values win over ``<weights>`` values for the same id, and ``<weights>`` values are matched
+to the ``<initrwgt>`` ids by position.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import warnings
 from collections.abc import Sequence
 
@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._channels import FlatEvents
+from ._lhe_fields import check_momenta, read_tags, to_float, to_int
 from ._numparse import decode_fixed
 from ._source import LHEFormatError
 
@@ -36,38 +37,6 @@ I8 = npt.NDArray[np.int64]
 U1 = npt.NDArray[np.uint8]
 
 _N_INFO, _N_PART = 6, 13
-_WGT = re.compile(rb"<wgt\b([^>]*)>(.*?)</wgt\s*>", re.S)
-_WEIGHTS = re.compile(rb"<weights\b[^>]*>(.*?)</weights\s*>", re.S)
-_SCALES = re.compile(rb"<scales\b([^>]*?)/?>")
-_ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(["'])(.*?)\2""", re.S)
-_NUMBER = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)([eEdD][+-]?\d+)?")
-_ATTR_COLUMNS = {b"trials": "trials", b"muf2": "muf2", b"mur2": "mur2"}
-
-
-def _to_float(path: str | os.PathLike[str], tok: bytes, line: int, event: int, what: str) -> float:
-    """Strict float conversion of one token (Fortran ``D`` exponents allowed; nan/inf rejected)."""
-    try:
-        value = float(tok)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or b"_" in tok:
-        t = tok.strip()
-        if not _NUMBER.fullmatch(t):
-            raise LHEFormatError(
-                path,
-                f"non-numeric {what} {t.decode(errors='replace')!r}; expected a finite number",
-                line=line,
-                event=event,
-            )
-        value = float(t.replace(b"D", b"E").replace(b"d", b"e"))
-    return value
-
-
-def _to_int(path: str | os.PathLike[str], tok: bytes, line: int, event: int, what: str) -> int:
-    value = _to_float(path, tok, line, event, what)
-    if value != int(value):
-        raise LHEFormatError(path, f"{what} must be an integer, found {value!r}", line=line, event=event)
-    return int(value)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,16 +110,16 @@ def parse_events_slow(
                 line=lineno,
                 event=ev,
             )
-        nup = _to_int(path, fields[0], lineno, ev, "NUP")
+        nup = to_int(path, fields[0], lineno, ev, "NUP")
         if nup < 0:
             raise LHEFormatError(path, f"NUP must be >= 0, found {nup}", line=lineno, event=ev)
         values = [
-            _to_float(path, f, lineno, ev, name)
+            to_float(path, f, lineno, ev, name)
             for f, name in zip(fields[2:], ("XWGTUP", "SCALUP", "AQEDUP", "AQCDUP"), strict=True)
         ]
         if not np.isfinite(values[0]):
             raise LHEFormatError(path, f"event weight XWGTUP is {values[0]}", line=lineno, event=ev)
-        info.append((nup, _to_int(path, fields[1], lineno, ev, "IDPRUP"), *values))  # type: ignore[arg-type]
+        info.append((nup, to_int(path, fields[1], lineno, ev, "IDPRUP"), *values))  # type: ignore[arg-type]
         i += 1
         # particle lines: every non-comment, non-blank line before the first tag
         found = 0
@@ -180,13 +149,13 @@ def parse_events_slow(
                     line=lineno,
                     event=ev,
                 )
-            pdg.append(_to_int(path, cols[0], lineno, ev, "IDUP"))
-            status.append(_to_int(path, cols[1], lineno, ev, "ISTUP"))
+            pdg.append(to_int(path, cols[0], lineno, ev, "IDUP"))
+            status.append(to_int(path, cols[1], lineno, ev, "ISTUP"))
             for k in range(2, 6):
-                _to_int(path, cols[k], lineno, ev, "MOTHUP/ICOLUP")
-            px, py, pz, e = (_to_float(path, cols[k], lineno, ev, "momentum") for k in (6, 7, 8, 9))
+                to_int(path, cols[k], lineno, ev, "MOTHUP/ICOLUP")
+            px, py, pz, e = (to_float(path, cols[k], lineno, ev, "momentum") for k in (6, 7, 8, 9))
             for k in (10, 11, 12):
-                _to_float(path, cols[k], lineno, ev, "M/VTIMUP/SPINUP")
+                to_float(path, cols[k], lineno, ev, "M/VTIMUP/SPINUP")
             mom.append((e, px, py, pz))
         if found != nup:
             raise LHEFormatError(
@@ -226,8 +195,8 @@ def parse_events_slow(
         status=np.array(status, dtype=np.int64),
         momenta=np.array(mom, dtype=np.float64).reshape(-1, 4),
     )
-    _check_momenta(path, flat, first_event)
-    _extras(
+    check_momenta(path, flat, first_event)
+    read_tags(
         path,
         chunk,
         flat,
@@ -421,7 +390,7 @@ def parse_events_fast(
     # LHEF 3 tags sit on lines starting with <rwgt>, <wgt>, <weights> or <scales>: skip the scans otherwise
     second = a[np.minimum(tag_s + 1, a.size - 1)]
     maybe_tags = bool(np.any((second == 114) | (second == 119) | (second == 115)))
-    _extras(
+    read_tags(
         path,
         chunk,
         flat,
@@ -454,125 +423,3 @@ def parse_events(
             path, chunk, first_line=first_line, first_event=first_event, weight_ids=weight_ids
         )
     return flat
-
-
-# --------------------------------------------------------------------------------------------------
-# shared: checks, attributes, weights, scales
-
-
-def _check_momenta(path: str | os.PathLike[str], flat: FlatEvents, first_event: int) -> None:
-    bad = ~np.isfinite(flat.momenta).all(axis=1)
-    if bad.any():
-        p = int(np.flatnonzero(bad)[0])
-        ev = int(np.searchsorted(np.cumsum(flat.nup), p, side="right"))
-        raise LHEFormatError(
-            path, f"momentum of particle {p} is not finite: {flat.momenta[p]}", event=first_event + ev
-        )
-
-
-def _extras(
-    path: str | os.PathLike[str],
-    chunk: bytes,
-    flat: FlatEvents,
-    aqcd: F8,
-    open_off: I8,
-    close_off: I8,
-    first_line: int,
-    first_event: int,
-    weight_ids: Sequence[str],
-    opens_have_attrs: npt.NDArray[np.bool_] | None = None,
-    scan_tags: bool = True,
-) -> None:
-    """Fill ``flat.columns`` and ``flat.extra_weights`` from event attributes and LHEF 3 tags.
-
-    Every id declared in ``<initrwgt>`` gets a column (NaN in events that do not carry it), so all chunks of
-    a file have the same extra weights.
-    """
-    n_ev = len(flat)
-
-    def line_at(pos: int) -> int:
-        return first_line + chunk.count(b"\n", 0, pos)
-
-    def event_at(pos: int) -> int | None:
-        k = int(np.searchsorted(open_off, pos, side="right")) - 1
-        if k < 0 or pos > close_off[k]:
-            return None
-        return k
-
-    if np.any(aqcd > 0):
-        flat.columns["alpha_s"] = np.where(aqcd > 0, aqcd, np.nan)
-    # <event ...> attributes
-    cols: dict[str, F8] = {}
-    candidates = range(n_ev) if opens_have_attrs is None else np.flatnonzero(opens_have_attrs).tolist()
-    for j in candidates:
-        start = int(open_off[j])
-        end = chunk.find(b">", start)
-        for key, _, value in _ATTR.findall(chunk, start, end):
-            name = _ATTR_COLUMNS.get(key)
-            if name is None:
-                continue
-            arr = cols.setdefault(name, np.full(n_ev, np.nan))
-            arr[j] = _to_float(path, value, line_at(start), first_event + j, f"event attribute {name}")
-    # <scales muf=.. mur=..> (LHEF 3): squared into muf2/mur2 where no attribute gave them
-    if scan_tags and b"<scales" in chunk:
-        for m in _SCALES.finditer(chunk):
-            k = event_at(m.start())
-            if k is None:
-                continue
-            for key, _, value in _ATTR.findall(m.group(1)):
-                if key in (b"muf", b"mur"):
-                    name = key.decode() + "2"
-                    v = _to_float(
-                        path, value, line_at(m.start()), first_event + k, f"<scales> {key.decode()}"
-                    )
-                    arr = cols.setdefault(name, np.full(n_ev, np.nan))
-                    if np.isnan(arr[k]):
-                        arr[k] = v * v
-    flat.columns.update(cols)
-    # weights: <weights> by position in <initrwgt>, then <rwgt><wgt id=..> (which wins)
-    extra: dict[str, F8] = {wid: np.full(n_ev, np.nan) for wid in weight_ids}
-    if scan_tags and b"<weights" in chunk:
-        for m in _WEIGHTS.finditer(chunk):
-            k = event_at(m.start())
-            if k is None:
-                continue
-            vals = m.group(1).split()
-            if not weight_ids:
-                raise LHEFormatError(
-                    path,
-                    "<weights> block but no <initrwgt> declares weight ids",
-                    line=line_at(m.start()),
-                    event=first_event + k,
-                )
-            if len(vals) > len(weight_ids):
-                raise LHEFormatError(
-                    path,
-                    f"<weights> has {len(vals)} values but <initrwgt> declares only {len(weight_ids)} ids",
-                    line=line_at(m.start()),
-                    event=first_event + k,
-                )
-            for wid, tok in zip(weight_ids, vals, strict=False):
-                arr = extra.setdefault(wid, np.full(n_ev, np.nan))
-                arr[k] = _to_float(path, tok, line_at(m.start()), first_event + k, f"weight {wid!r}")
-    if scan_tags and b"<wgt" in chunk:
-        for m in _WGT.finditer(chunk):
-            k = event_at(m.start())
-            if k is None:
-                continue
-            attrs = {key: value for key, _, value in _ATTR.findall(m.group(1))}
-            if b"id" not in attrs:
-                raise LHEFormatError(
-                    path, "<wgt> without an 'id' attribute", line=line_at(m.start()), event=first_event + k
-                )
-            wid = attrs[b"id"].decode(errors="replace")
-            arr = extra.setdefault(wid, np.full(n_ev, np.nan))
-            arr[k] = _to_float(path, m.group(2), line_at(m.start()), first_event + k, f"weight {wid!r}")
-    for wid, arr in extra.items():
-        bad = np.isinf(arr)
-        if bad.any():
-            raise LHEFormatError(
-                path, f"weight {wid!r} is infinite", event=first_event + int(np.flatnonzero(bad)[0])
-            )
-    rank = {wid: k for k, wid in enumerate(weight_ids)}
-    for wid in sorted(extra, key=lambda w: rank.get(w, len(rank))):
-        flat.extra_weights[wid] = extra[wid]
