@@ -75,6 +75,8 @@ class TrainConfig:
         ``"mse"``, or ``"gain"``: MSE first, then ``gain_epochs`` epochs of :mod:`fame_surrogate.gain_loss`.
     gain_epochs : int
         Epochs of the gain loss after the MSE phase (``loss="gain"`` only).
+    gain_fraction : float
+        With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase.
     threads : int or None
         torch intra-op threads during training (None: leave torch's setting).
     max_seconds : float or None
@@ -104,6 +106,7 @@ class TrainConfig:
     penalty_j: float = 1e-3
     loss: str = "mse"
     gain_epochs: int = 20
+    gain_fraction: float = 0.2
     threads: int | None = None
     max_seconds: float | None = None
     dtype: str = "float64"
@@ -237,7 +240,10 @@ def _train_replica(
     d = {k: v.to(dtype) for k, v in data.items()}
     opt = torch.optim.Adam(work.net.parameters(), lr=config.lr)
     t_start = time.perf_counter()
+    gain_fn = _gain_loss_fn() if config.loss == "gain" else None
     budget = None if deadline is None else max(deadline - t_start, 1e-9)
+    if budget is not None and gain_fn is not None:  # the MSE phase leaves time for the gain phase
+        budget *= 1.0 - config.gain_fraction
     plateau_lr, plateau_best, plateau_bad = config.lr, math.inf, 0
     gen = torch.Generator().manual_seed(seed)
     n = d["x"].shape[0]
@@ -246,16 +252,24 @@ def _train_replica(
     since_best = 0
     history: list[dict[str, float]] = []
     stopped = "epochs"
-    total = config.epochs + (config.gain_epochs if config.loss == "gain" else 0)
-    gain_fn = _gain_loss_fn() if config.loss == "gain" else None
+    total = config.epochs + (config.gain_epochs if gain_fn is not None else 0)
+    gain_start: int | None = None
     bar: Any = None
     if config.verbose:
         from tqdm import tqdm
 
         bar = tqdm(total=total, file=sys.stderr, desc=f"{work.kind} seed {seed}", leave=False)
     for epoch in range(total):
-        gain_phase = gain_fn is not None and epoch >= config.epochs
-        if gain_phase and epoch == config.epochs:
+        if gain_fn is not None and gain_start is None and (
+            epoch >= config.epochs or (budget is not None and time.perf_counter() - t_start > budget)
+        ):
+            gain_start = epoch
+        elif gain_start is None and epoch >= config.epochs:
+            break
+        if gain_start is not None and epoch - gain_start >= config.gain_epochs:
+            break
+        gain_phase = gain_start is not None
+        if gain_phase and epoch == gain_start:
             work.net.load_state_dict(best_state)
             best = math.inf
             opt = torch.optim.Adam(work.net.parameters(), lr=max(config.min_lr, 0.1 * config.lr))
