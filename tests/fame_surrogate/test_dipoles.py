@@ -33,7 +33,7 @@ from cs_kinematics import (
     transverse_basis,
 )
 
-from fame_surrogate.dipoles import DipoleBasis, enumerate_dipoles
+from fame_surrogate.dipoles import DipoleBasis, enumerate_dipoles, invariant_pairs
 from fame_surrogate.features import FeatureMap
 from fame_surrogate.phasespace import EEPhaseSpace
 
@@ -101,6 +101,100 @@ def test_dipoles_positive_and_gg_symmetric() -> None:
     # the g g kernel is symmetric in its own arguments: FF_gg(2,3;4) from (i,j) = (2,3) equals (3,2)
     enum, _ = enumerate_dipoles(pdg)
     assert sum(d.kind == "gg" for d in enum) == 2
+
+
+def test_pp_dipoles_finite_and_ii_positive() -> None:
+    """On random partonic pp points every column is finite, every II dipole is positive and every FI/IF recoil
+    x lies in (0, 1] (no spurious pole); FI/IF kernels may dip below zero far from their limits."""
+    from test_features import PP_PDG, pp_events
+
+    from fame_surrogate._ops import minkowski_gram
+    from fame_surrogate.dipoles import fi_recoil, if_recoil
+
+    basis = DipoleBasis(PP_PDG)
+    mom = torch.from_numpy(pp_events(5000, 9))
+    out = basis(mom).numpy()
+    assert np.all(np.isfinite(out))
+    gram = minkowski_gram(mom).numpy()
+    for col, d in enumerate(basis.dipoles):
+        if d.family == "II":
+            assert np.all(out[:, col] > 0), d.name
+        elif d.family in ("FI", "IF"):
+            recoil = fi_recoil if d.family == "FI" else if_recoil
+            args = [torch.from_numpy(gram[:, a, b]) for a, b in invariant_pairs(d)]
+            x = recoil(*args)[0].numpy()
+            assert np.all((x > 0) & (x <= 1 + 1e-12)), d.name
+
+
+def _pp_born3(seed: int) -> list[F8]:
+    """A 2 → 3 point (beams, then three massless final momenta), √ŝ = 300 GeV, boosted by rapidity 0.3."""
+    from fame_surrogate.phasespace import rambo
+
+    final = rambo(3, 300.0, 1, np.random.default_rng(seed))[0]
+    beams = [light(150.0, 0.0, 0.0), light(150.0, math.pi, 0.0)]
+    return [boost_z(p, 0.3) for p in (*beams, *final)]
+
+
+@pytest.mark.parametrize(
+    ("pdg", "name", "colour", "bracket"),
+    [
+        ([2, -2, 11, -11, 21, 21], "II_qg(0,4;1)", 8 * 4 / 3, lambda x: (1 + x * x) / (1 - x)),
+        ([2, -2, 11, -11, 2, -2], "II_qq(0,4;1)", 8 * 4 / 3, lambda x: x + 2 * (1 - x) / x),
+        ([21, 21, 11, -11, 2, -2], "II_gq(0,4;1)", 8 * 0.5, lambda x: 1 - 2 * x * (1 - x)),
+        ([21, 2, 11, -11, 21, 2], "II_gg(0,4;1)", 16 * 3, lambda x: x / (1 - x) + (1 - x) / x + x * (1 - x)),
+    ],
+)
+def test_ii_kernels_follow_catani_seymour(pdg: list[int], name: str, colour: float, bracket: object) -> None:
+    """II kernels at a point built with x = 0.37: CS §5.5 (q→qg ∝ (1+x²)/(1−x), q→g+q ∝ x + 2(1−x)/x, …),
+    not the swapped forms of the public FAME code (physics.md §2.5 warning)."""
+    pa_t, pb, l1, l2, k = _pp_born3(52)
+    x = 0.37
+    rng = np.random.default_rng(53)
+    pa, pi, others = ii_inverse(pa_t, pb, [l1, l2, k], x, 0.2, 0.4, transverse_basis(pa_t, pb, rng))
+    dip = _columns(DipoleBasis(pdg, alpha_s=ALPHA_S), [pa, pb, others[0], others[1], pi, others[2]])
+    assert callable(bracket)
+    expect = colour * math.pi * ALPHA_S * bracket(x) / (2 * dot(pa, pi) * x)
+    assert dip[name] == pytest.approx(expect, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("pdg", "name", "colour", "bracket"),
+    [
+        ([2, -2, 11, -11, 21, 21], "IF_qg(0,4;5)", 8 * 4 / 3, lambda x, u: 2 / (1 - x + u) - (1 + x)),
+        ([2, -2, 11, -11, 2, -2], "IF_qq(0,4;5)", 8 * 4 / 3, lambda x, u: x + 2 * (1 - x) / x),
+        ([21, 21, 11, -11, 2, -2], "IF_gq(0,4;5)", 8 * 0.5, lambda x, u: 1 - 2 * x * (1 - x)),
+        (
+            [21, 2, 11, -11, 21, 2],
+            "IF_gg(0,4;5)",
+            16 * 3,
+            lambda x, u: 1 / (1 - x + u) - 1 + (1 - x) / x + x * (1 - x),
+        ),
+        (
+            [2, -2, 11, -11, 21, 21],
+            "FI_gg(4,5;0)",
+            16 * 3,
+            lambda x, z: 1 / (1 - z + 1 - x) + 1 / (z + 1 - x) - 2 + z * (1 - z),
+        ),
+        ([2, -2, 11, -11, 1, -1], "FI_qqbar(4,5;0)", 8 * 0.5, lambda x, z: 1 - 2 * z * (1 - z)),
+    ],
+)
+def test_if_fi_kernels_follow_catani_seymour(
+    pdg: list[int], name: str, colour: float, bracket: object
+) -> None:
+    """IF (CS §5.3) and FI (§5.2) spin-averaged kernels at points built with x = 0.58 and u (or z) = 0.31,
+    divided by 2 p_a·p_i x (IF) or 2 p_i·p_j x (FI)."""
+    pa_t, pb, l1, l2, k = _pp_born3(54)
+    x, w = 0.58, 0.31
+    rng = np.random.default_rng(55)
+    if name.startswith("IF"):
+        pa, pi, pk = if_inverse(pa_t, k, x, w, 0.9, transverse_basis(pa_t, k, rng))
+        real, sij = [pa, pb, l1, l2, pi, pk], 2 * dot(pa, pi)
+    else:
+        pi, pj, pa = fi_inverse(k, pa_t, x, w, 0.9, transverse_basis(k, pa_t, rng))
+        real, sij = [pa, pb, l1, l2, pi, pj], 2 * dot(pi, pj)
+    dip = _columns(DipoleBasis(pdg, alpha_s=ALPHA_S), real)
+    assert callable(bracket)
+    assert dip[name] == pytest.approx(colour * math.pi * ALPHA_S * bracket(x, w) / (sij * x), rel=1e-10)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -499,3 +593,24 @@ def test_onnx_export_float64_parity(dynamo: bool, pdg: list[int], tmp_path: Path
         scale = np.max(np.abs(ref), axis=0)  # momentum components can cross 0: compare column-relative
         worst = np.max(np.abs(got - ref[: len(batch)]) / scale)
         assert worst < 1e-10, f"ONNX Runtime vs torch: max column-relative deviation {worst:.3g}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# initial-state and final–initial kernels against Sherpa (skipped without .venv-sherpa)
+
+
+@pytest.mark.sherpa
+def test_is_and_fi_kernels_against_sherpa(sherpa_python: Path, tmp_path: Path) -> None:
+    """IS g→gg, IS q→g+q (II + IF, x = 0.6) and FI g→gg, g→dd̄ (z = 0.35) at y-like parameter 1e-8 against
+    Sherpa's exact pp → e+e- + 2 parton |M|² (tests/fame_surrogate/sherpa_limits.py): the φ-average of
+    |M|² / Σ insertion·D·|M_B|² is 1, the spin-averaged ratio varies with φ, and the basis's φ columns
+    explain that variation."""
+    from sherpa_limits import sherpa_limit_ratios
+
+    report = sherpa_limit_ratios(sherpa_python, tmp_path)
+    assert set(report) == {"IS g->gg", "IS q->g+q", "FI g->gg", "FI g->ddbar"}
+    for name, r in report.items():
+        assert r["phi_mean_ratio"] == pytest.approx(1.0, abs=2e-5), name
+        low, high = r["spin_avg_ratio_range"]
+        assert high - low > 0.02, name
+        assert r["phi_fit_max_residual"] < 2e-3, name
