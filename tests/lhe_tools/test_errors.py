@@ -107,6 +107,13 @@ def test_truncated_gzip(tmp_path: Path) -> None:
         _read(path)
 
 
+def test_corrupt_gzip(tmp_path: Path) -> None:
+    data = bytearray(gzip.compress((HEAD + EVENT * 200 + TAIL).encode()))
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(LHEFormatError, match=r"compressed stream is truncated or corrupt"):
+        _read(_file(tmp_path, bytes(data), "flip.lhe.gz"))
+
+
 def test_truncated_plain_file_inside_an_event(tmp_path: Path) -> None:
     text = _events()
     path = _file(tmp_path, text[: text.index("-30.0 -40.0", len(HEAD) + len(EVENT))])
