@@ -94,9 +94,13 @@ def test_rerun_of_complete_job_is_a_no_op_and_other_jobs_are_refused(
 
 def test_killed_run_leaves_no_complete_looking_dump_and_resumes(sherpa_python: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["--process", "11 -11 -> 21 21 21 1 -1", "--ycut", "0.01", "--points", "6000", "--chunk", "1000",
-            "--seed", "3", "--out", str(out), "--sherpa-python", str(sherpa_python)]
-    cmd = [sys.executable, "-m", "sherpa_plugin.cli", "sherpa", "dump", *args]
+    settings = "DumpSettings(points=2400, chunk=600, y_cut=0.01, seed=3)"
+    code = (
+        "from sherpa_plugin.dump import DumpSettings, sherpa_dump; "
+        f"sherpa_dump({str(out)!r}, {settings}, process='11 -11 -> 21 21 21 1 -1', "
+        f"sherpa_python={str(sherpa_python)!r})"
+    )
+    cmd = [sys.executable, "-c", code]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     part = out / ".parts" / "2_5__e-__e+__G__G__G__d__db" / "part-00000.npz"
     deadline = time.monotonic() + 120
@@ -108,14 +112,14 @@ def test_killed_run_leaves_no_complete_looking_dump_and_resumes(sherpa_python: P
     assert not list(out.glob("*.npz")) and not (out / "dump.json").exists()
     with np.load(part) as first:
         saved_mom, saved_me2 = first["momenta"], first["me2"]
-    res = sherpa_dump(out, DumpSettings(points=6000, chunk=1000, y_cut=0.01, seed=3),
+    res = sherpa_dump(out, DumpSettings(points=2400, chunk=600, y_cut=0.01, seed=3),
                       process="11 -11 -> 21 21 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
     batch = read_dump(out / res["channels"][0]["file"])
-    assert len(batch.me2) == 6000
-    np.testing.assert_array_equal(batch.momenta[:1000], saved_mom)
-    np.testing.assert_array_equal(batch.me2[:1000], saved_me2)
-    assert len(np.unique(batch.momenta[:, 2, 0])) == 6000  # resumed chunks are new points, not repeats
-    idx = np.arange(0, 6000, 300)
+    assert len(batch.me2) == 2400
+    np.testing.assert_array_equal(batch.momenta[:600], saved_mom)
+    np.testing.assert_array_equal(batch.me2[:600], saved_me2)
+    assert len(np.unique(batch.momenta[:, 2, 0])) == 2400  # resumed chunks are new points, not repeats
+    idx = np.arange(0, 2400, 120)
     np.testing.assert_allclose(matrix_element(batch.momenta[idx], batch.pdg), batch.me2[idx], rtol=1e-10)
 
 
