@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gain-epochs", type=int, default=15)
     ap.add_argument("--report", type=Path, default=None, help="write one validation report per setup here")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--budget", choices=("sigma", "surrogate"), default="sigma", help="stage-1 Max_Epsilon budget"
+    )
     args = ap.parse_args(argv)
 
     rows: list[dict[str, Any]] = []
@@ -115,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
                 mse,
                 [val],
                 out,
-                ValidateConfig(timing_points=args.timing_points, seed=args.seed, report=out is not None),
+                ValidateConfig(
+                    timing_points=args.timing_points,
+                    seed=args.seed,
+                    budget=args.budget,
+                    report=out is not None,
+                ),
                 compare=compare,
             )
             ch = r["channels"][val.process]
@@ -135,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 "f_ideal": r["f_ideal"],
                 "f_eff_over_ideal": r["f_eff"] / r["f_ideal"],
                 "f_eff_alpha": r["f_eff_alpha"],
+                "overweight_sigma_fraction": ch["overweight_sigma_fraction"],
+                "overweight_sigma_fraction_standard": ch["overweight_sigma_fraction_standard"],
                 "closure_min_p": r["closure_min_p"],
                 "sigma_pull": ch["sigma_pull"],
                 "time_sources": r["time_sources"],
@@ -147,7 +157,16 @@ def main(argv: list[str] | None = None) -> int:
                     "train": gain_info,
                     **{
                         k: g[k]
-                        for k in ("frac_within_1pct", "eps_1", "eps_2", "t_surr_ms", "f_eff", "f_ideal")
+                        for k in (
+                            "frac_within_1pct",
+                            "eps_1",
+                            "eps_2",
+                            "alpha",
+                            "overweight_sigma_fraction",
+                            "t_surr_ms",
+                            "f_eff",
+                            "f_ideal",
+                        )
                     },
                     "f_eff_over_ideal": g["f_eff"] / g["f_ideal"],
                 }

@@ -7,8 +7,9 @@ and non-ME weight factors ``c`` (phase space × PDF × flux; 1 when absent) the 
 
     ε_1 = ⟨|s|⟩ / s_max,     ε_2 = (Σ|w| / Σ|s|) / x_max,     x = w/s,
 
-and ``x_max`` the ``|s|``-weighted ``Max_Epsilon`` maximum of ``|x|``.  Because ``ε_full`` does not depend on
-the surrogate,
+``x_max`` the ``|s|``-weighted ``Max_Epsilon`` maximum of ``|x|`` and, by default, ``s_max`` the
+``|x|``-weighted one of ``|s|`` (both excesses measured in cross section).  Because ``ε_full`` does not depend
+on the surrogate,
 
     −log f_eff = log[ r/(ε_1 ε_2) + 1/ε_2 ] + const,     r = (t_surr + t_PS)/t_ME,
 
@@ -72,6 +73,7 @@ def gain_terms(
     *,
     eps_s: float = 1e-3,
     eps_x: float = 1e-3,
+    budget: str = "sigma",
 ) -> tuple[Tensor, Tensor]:
     """Stage efficiencies ``(ε_1, ε_2)`` of a mini-batch, differentiable in ``pred_me2``.
 
@@ -83,15 +85,22 @@ def gain_terms(
         Non-ME weight factor per point (phase space, PDFs, flux); default 1 (e.g. RAMBO's constant weight).
     eps_s, eps_x : float
         ``Max_Epsilon`` of the stage-1 and stage-2 maxima.
+    budget : str
+        Stage-1 ``Max_Epsilon`` budget, ``"sigma"`` (excess in cross section, weights ``|x|``) or
+        ``"surrogate"`` (excess in surrogate weight), as in ``sherpa_plugin.unweighting.two_stage``.  With
+        ``"surrogate"`` the loss can be lowered by shrinking the surrogate where ``w`` peaks, which buys
+        cross-section budget rather than accuracy.
     """
+    if budget not in ("sigma", "surrogate"):
+        raise ValueError(f"budget={budget!r}; expected 'sigma' or 'surrogate'")
     if pred_me2.shape != true_me2.shape:
         raise ValueError(f"pred_me2 has shape {tuple(pred_me2.shape)}, true_me2 {tuple(true_me2.shape)}")
     tiny = torch.finfo(pred_me2.dtype).tiny
     c = torch.ones_like(true_me2) if weight is None else weight.to(true_me2.dtype).abs()
     w = (c * true_me2).abs()
     s = (c * pred_me2).abs().clamp_min(tiny)
-    s_max = max_epsilon_torch(s, eps_s)
     x = w / s
+    s_max = max_epsilon_torch(s, eps_s, weights=x if budget == "sigma" else None)
     x_max = max_epsilon_torch(x, eps_x, weights=s)
     eps_1 = s.mean() / s_max
     eps_2 = w.sum() / s.sum() / x_max
@@ -106,6 +115,7 @@ def gain_loss(
     time_ratio: float = 0.1,
     eps_s: float = 1e-3,
     eps_x: float = 1e-3,
+    budget: str = "sigma",
 ) -> Tensor:
     """``log[r/(ε_1 ε_2) + 1/ε_2]`` = ``−log f_eff`` + a surrogate-independent constant (minimise it).
 
@@ -119,6 +129,8 @@ def gain_loss(
         ``r = (t_surr + t_PS)/t_ME`` (small where the surrogate pays: the loss then mostly maximises ε_2).
     eps_s, eps_x : float
         ``Max_Epsilon`` of the stage maxima.
+    budget : str
+        Stage-1 budget (see :func:`gain_terms`).
 
     Returns
     -------
@@ -127,5 +139,5 @@ def gain_loss(
     """
     if not time_ratio >= 0.0:
         raise ValueError(f"time_ratio must be non-negative, got {time_ratio}")
-    eps_1, eps_2 = gain_terms(pred_me2, true_me2, weight, eps_s=eps_s, eps_x=eps_x)
+    eps_1, eps_2 = gain_terms(pred_me2, true_me2, weight, eps_s=eps_s, eps_x=eps_x, budget=budget)
     return torch.log(time_ratio / (eps_1 * eps_2) + 1.0 / eps_2)

@@ -222,6 +222,7 @@ _LABELS = {
     "events_per_cpu_hour_two_stage": "events / CPU h (two-stage)",
     "f_eff_over_ideal": "f_eff / f_ideal",
     "frac_within_1pct": "within 1%",
+    "overweight_sigma_fraction": "σ share above weight 1",
 }
 
 
@@ -244,6 +245,7 @@ _GAIN_COLS = (
     "f_ideal",
     "f_eff_over_ideal",
     "f_eff_alpha",
+    "overweight_sigma_fraction",
     "events_per_cpu_hour_standard",
     "events_per_cpu_hour_two_stage",
 )
@@ -286,6 +288,7 @@ def _html(summary: Mapping[str, Any], images: Mapping[str, list[str]]) -> str:
         "f_eff",
         "f_ideal",
         "f_eff_over_ideal",
+        "overweight_sigma_fraction",
     ]
     times = summary.get("time_sources", {})
     parts = [
@@ -294,7 +297,8 @@ def _html(summary: Mapping[str, Any], images: Mapping[str, list[str]]) -> str:
         "<h1>fame validation report</h1>",
         f"<p class='note'>Two-stage unweighting (SPEC §4.4) with Max_Epsilon maxima "
         f"(eps = {_fmt(summary.get('config', {}).get('eps', ''))}, "
-        f"eps_x = {_fmt(summary.get('config', {}).get('eps_x', ''))}); seed "
+        f"eps_x = {_fmt(summary.get('config', {}).get('eps_x', ''))}, stage-1 budget "
+        f"{_fmt(summary.get('config', {}).get('budget', ''))}); seed "
         f"{_fmt(summary.get('config', {}).get('seed', ''))}. Cross sections in "
         f"{_fmt(summary.get('sigma_unit', ''))}.</p>",
         "<h2>Gain</h2>",

@@ -15,6 +15,13 @@ Conventions (``reference/sherpa-conventions.md`` §3):
 * Efficiencies (noise-free expectations, SPEC §4.4): ``ε_full = ⟨|w|⟩/w_max``, ``ε_1 = ⟨|s|⟩/s_max``,
   ``ε_2 = ⟨|x|⟩_{s-unweighted}/x_max = (Σ|w|/Σ|s|)/x_max`` (the s-unweighted sample has density ∝ |s|).
   ``x_max`` is the ``Max_Epsilon`` maximum of ``|x|`` with weights ``|s|`` (cross-section excess of stage 2).
+* Stage-1 budget (``budget``): ``"sigma"`` (default) measures the stage-1 excess in cross section, like
+  Sherpa's documentation of ``Max_Epsilon`` ("the fraction of the cross section represented by" the overweight
+  events): ``s_max`` is the ``Max_Epsilon`` maximum of ``|s|`` with weights ``|x|``, i.e. ``Σ max(0, |w| − |x|
+  s_max) ≤ ε Σ|w|``.  ``"surrogate"`` measures it in surrogate weights (``Σ max(0, |s| − s_max) ≤ ε Σ|s|``,
+  computable without the exact ME); a surrogate that is small where ``w`` is large then gets a larger
+  effective budget in cross section (up to ``ε/ε_2``), which inflates ``ε_1 ε_2``.  Both stay unbiased;
+  ``overweight_sigma_fraction`` reports the share of the cross section carried above weight 1.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ F8 = npt.NDArray[np.float64]
 B1 = npt.NDArray[np.bool_]
 
 __all__ = [
+    "STAGE1_BUDGETS",
     "TwoStageResult",
     "UnweightResult",
     "excess_fraction",
@@ -99,6 +107,15 @@ def excess_fraction(values: npt.ArrayLike, maximum: float, weights: npt.ArrayLik
     return float(np.sum(c * np.maximum(a - maximum, 0.0)) / total) if total > 0 else 0.0
 
 
+#: how the stage-1 ``Max_Epsilon`` excess is measured (module docstring)
+STAGE1_BUDGETS: tuple[str, ...] = ("sigma", "surrogate")
+
+
+def _sigma_above_one(probability: F8, expected_weight_sum: float) -> float:
+    """``1 − Σp / E[Σz]``: share of the expected final-weight sum above one weight unit per event."""
+    return float(1.0 - np.sum(probability) / expected_weight_sum) if expected_weight_sum > 0 else 0.0
+
+
 def kish_alpha(z: npt.ArrayLike) -> float:
     """Overweight dilution (Kish factor) ``α = (Σz)² / (N Σz²)`` of final event weights ``z``; 1 for N = 0."""
     arr = _as_f8(z, "z")
@@ -126,6 +143,8 @@ class UnweightResult:
         ``⟨|w|⟩/w_max`` (Sherpa's ``exp. eff``).
     overweight_fraction : float
         Fraction of the kept events with ``|w| > w_max``.
+    overweight_sigma_fraction : float
+        Expected share of the cross section carried by final weights above 1: ``1 − Σp/Σ(|w|/w_max)``.
     alpha : float
         Kish factor of ``weight``.
     n_trials : int
@@ -138,6 +157,7 @@ class UnweightResult:
     w_max: float
     efficiency: float
     overweight_fraction: float
+    overweight_sigma_fraction: float
     alpha: float
     n_trials: int
 
@@ -183,6 +203,7 @@ def unweight(
         w_max=wmax,
         efficiency=float(np.mean(np.abs(arr)) / wmax) if arr.size else 0.0,
         overweight_fraction=float(np.count_nonzero(ratio[accepted] > 1.0) / n_acc) if n_acc else 0.0,
+        overweight_sigma_fraction=_sigma_above_one(prob, float(np.sum(ratio))),
         alpha=kish_alpha(weight),
         n_trials=int(arr.size),
     )
@@ -212,6 +233,9 @@ class TwoStageResult:
         Fraction of stage-1 survivors with ``|s| > s_max``.
     overweight_fraction_2 : float
         Fraction of final events with ``|x| > x_max``.
+    overweight_sigma_fraction : float
+        Expected share of the cross section carried by final weights above 1:
+        ``1 − Σp / Σ(|w|/(s_max x_max))``.
     alpha : float
         Kish factor of ``weight``.
     n_trials : int
@@ -229,6 +253,7 @@ class TwoStageResult:
     eps_2: float
     overweight_fraction_1: float
     overweight_fraction_2: float
+    overweight_sigma_fraction: float
     alpha: float
     n_trials: int
 
@@ -252,6 +277,7 @@ def two_stage(
     eps_x: float = 1e-3,
     s_max: float | None = None,
     x_max: float | None = None,
+    budget: str = "sigma",
 ) -> TwoStageResult:
     """The reference two-stage unweighter of SPEC §4.4 (overweights kept).
 
@@ -268,6 +294,9 @@ def two_stage(
         weighted with ``|s|``).
     s_max, x_max : float, optional
         Fixed maxima instead (e.g. from a calibration sample).
+    budget : str
+        Stage-1 ``Max_Epsilon`` budget: ``"sigma"`` (weights ``|x|``, excess in cross section) or
+        ``"surrogate"`` (unit weights, excess in surrogate weight); see the module docstring.
 
     Raises
     ------
@@ -284,8 +313,13 @@ def two_stage(
             f"{int(zero_s.sum())} event(s) have a zero surrogate weight but a non-zero exact weight "
             f"(first at index {int(np.flatnonzero(zero_s)[0])}); stage 1 would never keep them"
         )
+    if budget not in STAGE1_BUDGETS:
+        raise ValueError(f"budget={budget!r}; expected one of {STAGE1_BUDGETS}")
     x = np.divide(wa, sa, out=np.zeros_like(wa), where=sa != 0.0)
-    smax = max_epsilon(sa, eps_s) if s_max is None else float(s_max)
+    if s_max is not None:
+        smax = float(s_max)
+    else:
+        smax = max_epsilon(sa, eps_s, weights=np.abs(x) if budget == "sigma" else None)
     xmax = max_epsilon(x, eps_x, weights=np.abs(sa)) if x_max is None else float(x_max)
     if not (smax > 0 and xmax > 0):
         raise ValueError(f"two-stage unweighting needs positive maxima, found s_max={smax}, x_max={xmax}")
@@ -313,6 +347,7 @@ def two_stage(
         eps_2=float(np.sum(np.abs(wa)) / sum_abs_s / xmax) if sum_abs_s > 0 else 0.0,
         overweight_fraction_1=float(np.count_nonzero(r1[stage1] > 1.0) / n1) if n1 else 0.0,
         overweight_fraction_2=float(np.count_nonzero(r2[accepted] > 1.0) / n_acc) if n_acc else 0.0,
+        overweight_sigma_fraction=_sigma_above_one(p1 * p2, float(np.sum(np.abs(wa))) / (smax * xmax)),
         alpha=kish_alpha(weight),
         n_trials=int(wa.size),
     )

@@ -61,6 +61,9 @@ class ValidateConfig:
         ``Max_Epsilon`` of ``w_max`` and ``s_max`` (Sherpa's default 1e-3).
     eps_x : float
         ``Max_Epsilon`` of the stage-2 maximum ``x_max``.
+    budget : str
+        How the stage-1 ``Max_Epsilon`` excess is measured: ``"sigma"`` (cross section, default) or
+        ``"surrogate"`` (surrogate weight); see :mod:`sherpa_plugin.unweighting`.
     seed : int
         Seed of the accept/reject random numbers.
     max_points : int or None
@@ -79,6 +82,7 @@ class ValidateConfig:
 
     eps: float = 1e-3
     eps_x: float = 1e-3
+    budget: str = "sigma"
     seed: int = 0
     max_points: int | None = None
     n_bins: int = 12
@@ -216,7 +220,9 @@ def _accuracy(ratio: F8) -> dict[str, float]:
 def _gain_row(
     w: F8, s: F8, eps_full: float, times: Mapping[str, float], config: ValidateConfig, seed: int
 ) -> tuple[dict[str, Any], Any]:
-    res = two_stage(w, s, np.random.default_rng(seed), eps_s=config.eps, eps_x=config.eps_x)
+    res = two_stage(
+        w, s, np.random.default_rng(seed), eps_s=config.eps, eps_x=config.eps_x, budget=config.budget
+    )
     g = summarize_gain(
         eps_full, res.eps_1, res.eps_2, res.alpha, times["t_me"], times["t_surr"], times["t_ps"]
     )
@@ -227,6 +233,7 @@ def _gain_row(
         x_max=res.x_max,
         overweight_fraction_1=res.overweight_fraction_1,
         overweight_fraction_2=res.overweight_fraction_2,
+        overweight_sigma_fraction=res.overweight_sigma_fraction,
         n_stage1=int(res.stage1.sum()),
         n_accepted=res.n_accepted,
     )
@@ -258,6 +265,7 @@ def _channel(
         **row,
         "w_max": std.w_max,
         "overweight_fraction_standard": std.overweight_fraction,
+        "overweight_sigma_fraction_standard": std.overweight_sigma_fraction,
         "alpha_standard": std.alpha,
         "time_sources": sources,
         "closure_p": clo.p_values,

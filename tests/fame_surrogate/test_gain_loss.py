@@ -29,12 +29,15 @@ def test_max_epsilon_torch_matches_numpy(eps: float) -> None:
     assert float(tw) == pytest.approx(max_epsilon(v, eps, weights=c), rel=1e-12)
 
 
-def test_stage_efficiencies_match_the_reference_unweighter(ee4: EventBatch) -> None:
+@pytest.mark.parametrize("budget", ["sigma", "surrogate"])
+def test_stage_efficiencies_match_the_reference_unweighter(ee4: EventBatch, budget: str) -> None:
     assert ee4.me2 is not None and ee4.ps_weight is not None
     rng = np.random.default_rng(0)
     pred = ee4.me2 * np.exp(0.2 * rng.standard_normal(len(ee4)))
-    e1, e2 = gain_terms(torch.from_numpy(pred), torch.from_numpy(ee4.me2), torch.from_numpy(ee4.ps_weight))
-    ref = two_stage(ee4.weight, ee4.ps_weight * pred, np.random.default_rng(1))
+    e1, e2 = gain_terms(
+        torch.from_numpy(pred), torch.from_numpy(ee4.me2), torch.from_numpy(ee4.ps_weight), budget=budget
+    )
+    ref = two_stage(ee4.weight, ee4.ps_weight * pred, np.random.default_rng(1), budget=budget)
     assert float(e1) == pytest.approx(ref.eps_1, rel=1e-10)
     assert float(e2) == pytest.approx(ref.eps_2, rel=1e-10)
 

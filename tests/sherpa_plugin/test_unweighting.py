@@ -143,6 +143,29 @@ def test_two_stage_efficiencies_and_unbiased_sigma(sherpa_ee: Path) -> None:
         assert abs(sigma_u - sigma_w) < 4 * sd, (sigma_u, sigma_w, sd)
 
 
+def test_stage_one_budgets(sherpa_ee: Path) -> None:
+    b = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz").take(slice(0, 50000))
+    w = b.weight
+    s = w * np.exp(0.3 * np.random.default_rng(0).standard_normal(w.size))
+    x = w / s
+    sig = two_stage(w, s, np.random.default_rng(1), budget="sigma")
+    # cross-section excess of stage 1: Σ max(0, |w| - |x| s_max) = eps Σ|w|
+    assert np.sum(np.maximum(np.abs(w) - np.abs(x) * sig.s_max, 0)) == pytest.approx(
+        1e-3 * np.sum(w), rel=1e-9
+    )
+    sur = two_stage(w, s, np.random.default_rng(1), budget="surrogate")
+    assert sur.s_max == max_epsilon(s, 1e-3)
+    assert sur.x_max == sig.x_max  # stage 2 does not depend on the stage-1 budget
+    # a perfect surrogate with the cross-section budget is exactly the standard unweighter at stage 1
+    std = unweight(w, np.random.default_rng(2))
+    assert two_stage(w, w, np.random.default_rng(2)).s_max == pytest.approx(std.w_max, rel=1e-12)
+    # the share of sigma above weight 1 is what the maxima allow: eps for one stage, about eps per stage
+    assert std.overweight_sigma_fraction == pytest.approx(1e-3, rel=1e-9)
+    assert 1e-3 < sig.overweight_sigma_fraction < 3e-3
+    with pytest.raises(ValueError, match="budget"):
+        two_stage(w, s, np.random.default_rng(1), budget="pb")
+
+
 def test_two_stage_rejects_zero_surrogate() -> None:
     with pytest.raises(ValueError, match=r"zero surrogate weight.*index 1"):
         two_stage(np.array([1.0, 2.0]), np.array([1.0, 0.0]), np.random.default_rng(0))
