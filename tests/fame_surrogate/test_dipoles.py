@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from cs_kinematics import (
+    C_F,
     F8,
     boost_z,
     dot,
@@ -98,9 +99,9 @@ def test_dipoles_positive_and_gg_symmetric() -> None:
     np.testing.assert_allclose(
         swapped[:, basis.n_dipoles :], out[:, basis.n_dipoles :], rtol=1e-9, atol=1e-18
     )
-    # the g g kernel is symmetric in its own arguments: FF_gg(2,3;4) from (i,j) = (2,3) equals (3,2)
+    # {i,j} unordered: one g g dipole per spectator
     enum, _ = enumerate_dipoles(pdg)
-    assert sum(d.kind == "gg" for d in enum) == 2
+    assert sorted(d.name for d in enum if d.kind == "gg") == ["FF_gg(2,3;4)", "FF_gg(2,3;5)"]
 
 
 def test_pp_dipoles_finite_and_ii_positive() -> None:
@@ -378,16 +379,13 @@ def test_recoil_variables_match_maps() -> None:
     x, u = 0.62, 0.27
     pin, g, p1 = if_inverse(pin_t, p1_t, x, u, 1.0, transverse_basis(pin_t, p1_t, rng))
     dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
-    expect = 8 * math.pi * ALPHA_S * C_F_ * (2 / (1 - x + u) - (1 + x)) / (2 * dot(pin, g) * x)
+    expect = 8 * math.pi * ALPHA_S * C_F * (2 / (1 - x + u) - (1 + x)) / (2 * dot(pin, g) * x)
     assert dip["IF_qg(1,4;3)"] == pytest.approx(expect, rel=1e-12)
     x2, z = 0.81, 0.44
     p1, g, pin = fi_inverse(p1_t, pin_t, x2, z, 1.0, transverse_basis(p1_t, pin_t, rng))
     dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
-    expect = 8 * math.pi * ALPHA_S * C_F_ * (2 / (1 - z + 1 - x2) - (1 + z)) / (2 * dot(p1, g) * x2)
+    expect = 8 * math.pi * ALPHA_S * C_F * (2 / (1 - z + 1 - x2) - (1 + z)) / (2 * dot(p1, g) * x2)
     assert dip["FI_qg(3,4;1)"] == pytest.approx(expect, rel=1e-12)
-
-
-C_F_ = 4.0 / 3.0
 
 
 # --------------------------------------------------------------------------------------------------------
