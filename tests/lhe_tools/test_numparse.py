@@ -40,7 +40,15 @@ def test_bit_identical_to_float(fmt: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [b" 1.5 2.5e+00 ", b" 1.50e+00 2.5e+00 ", b" 1.5e+100 ", b" nan ", b" 1.5x+00 ", b" 12.5e+00 ", b" 1.5e+0 "],
+    [
+        b" 1.5 2.5e+00 ",
+        b" 1.50e+00 2.5e+00 ",
+        b" 1.5e+100 ",
+        b" nan ",
+        b" 1.5x+00 ",
+        b" 12.5e+00 ",
+        b" 1.5e+0 ",
+    ],
 )
 def test_declines_what_it_cannot_decode_exactly(text: bytes) -> None:
     a = np.frombuffer(text, dtype=np.uint8)
