@@ -18,7 +18,7 @@ from typing import Any
 
 from ._source import LHEFormatError
 
-__all__ = ["LHEHeader", "LHEInit", "LHEProcess", "WeightInfo", "parse_prologue"]
+__all__ = ["LHEHeader", "LHEInit", "LHEProcess", "WeightInfo", "init_meta", "parse_prologue"]
 
 _ROOT = re.compile(rb"<LesHouchesEvents\b([^>]*)>")
 _VERSION = re.compile(rb"""version\s*=\s*["']([^"']*)["']""")
@@ -126,21 +126,10 @@ class LHEHeader:
 
     def to_meta(self) -> dict[str, Any]:
         """JSON-serialisable metadata for :attr:`EventBatch.meta`."""
-        init = self.init
-        e1, e2 = init.energies
         meta: dict[str, Any] = {
             "lhe_version": self.version,
             "generator": self.generator,
-            "beams": list(init.beams),
-            "beam_energies": [e1, e2],
-            "sqrt_s": 2.0 * math.sqrt(e1 * e2) if e1 > 0 and e2 > 0 else None,
-            "pdf_group": list(init.pdf_group),
-            "pdf_set": list(init.pdf_set),
-            "idwtup": init.idwtup,
-            "nprup": init.nprup,
-            "processes": [
-                {"xsec": p.xsec, "xerr": p.xerr, "xmax": p.xmax, "lprup": p.lprup} for p in init.processes
-            ],
+            **init_meta(self.init),
             "weight_ids": self.weight_ids,
         }
         if self.generators:
@@ -148,6 +137,24 @@ class LHEHeader:
         if self.run_card is not None:
             meta["run_card"] = self.run_card
         return meta
+
+
+def init_meta(init: LHEInit) -> dict[str, Any]:
+    """JSON-serialisable form of ``<init>``: beams, beam energies, ``sqrt_s`` (head-on beams, 2·sqrt(E1·E2),
+    None for non-positive energies), PDF ids, IDWTUP, NPRUP and the process lines."""
+    e1, e2 = init.energies
+    return {
+        "beams": list(init.beams),
+        "beam_energies": [e1, e2],
+        "sqrt_s": 2.0 * math.sqrt(e1 * e2) if e1 > 0 and e2 > 0 else None,
+        "pdf_group": list(init.pdf_group),
+        "pdf_set": list(init.pdf_set),
+        "idwtup": init.idwtup,
+        "nprup": init.nprup,
+        "processes": [
+            {"xsec": p.xsec, "xerr": p.xerr, "xmax": p.xmax, "lprup": p.lprup} for p in init.processes
+        ],
+    }
 
 
 def _line_of(text: bytes, offset: int) -> int:

@@ -11,7 +11,6 @@ in pylhe's LHEH5 reader.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy.typing as npt
 from ._channels import FlatEvents, split_channels
 from ._source import LHEFormatError
 from .batch import EventBatch
+from .lhe_header import LHEInit, LHEProcess, init_meta
 
 __all__ = ["read_lheh5", "read_lheh5_meta"]
 
@@ -159,34 +159,35 @@ def _meta(path: Path, f: Any) -> dict[str, Any]:
             raise LHEFormatError(path, f"dataset 'init' has no column {n!r} (has {names})")
         return init[n]
 
-    e1, e2 = get("energyA"), get("energyB")
-    processes: list[dict[str, Any]] = []
+    processes: list[LHEProcess] = []
     if "procInfo" in f:
         proc = _Table(path, f["procInfo"], "procInfo")
         prow = proc.rows(0, len(proc))
         for k in range(len(proc)):
             processes.append(
-                {
-                    "xsec": float(proc.col(prow, "xSection")[k]),
-                    "xerr": float(proc.col(prow, "error")[k]),
-                    "xmax": float(proc.col(prow, "unitWeight")[k]),
-                    "lprup": int(proc.col(prow, "procId")[k]),
-                }
+                LHEProcess(
+                    xsec=float(proc.col(prow, "xSection")[k]),
+                    xerr=float(proc.col(prow, "error")[k]),
+                    xmax=float(proc.col(prow, "unitWeight")[k]),
+                    lprup=int(proc.col(prow, "procId")[k]),
+                )
             )
+    lhe_init = LHEInit(
+        beams=(int(get("beamA")), int(get("beamB"))),
+        energies=(get("energyA"), get("energyB")),
+        pdf_group=(int(get("PDFgroupA")), int(get("PDFgroupB"))),
+        pdf_set=(int(get("PDFsetA")), int(get("PDFsetB"))),
+        idwtup=int(get("weightingStrategy")),
+        nprup=int(get("numProcesses")),
+        processes=tuple(processes),
+    )
     events = _Table(path, f["events"], "events")
     weight_ids = [n for n in events.names if n not in _EVENT_STANDARD]
     version = [int(v) for v in np.asarray(f["version"][()]).reshape(-1)] if "version" in f else []
     return {
         "lheh5_version": ".".join(str(v) for v in version),
         "generator": "",
-        "beams": [int(get("beamA")), int(get("beamB"))],
-        "beam_energies": [e1, e2],
-        "sqrt_s": 2.0 * math.sqrt(e1 * e2) if e1 > 0 and e2 > 0 else None,
-        "pdf_group": [int(get("PDFgroupA")), int(get("PDFgroupB"))],
-        "pdf_set": [int(get("PDFsetA")), int(get("PDFsetB"))],
-        "idwtup": int(get("weightingStrategy")),
-        "nprup": int(get("numProcesses")),
-        "processes": processes,
+        **init_meta(lhe_init),
         "weight_ids": weight_ids,
         "source": str(path),
         "source_format": "lheh5",
