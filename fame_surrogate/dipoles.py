@@ -184,22 +184,22 @@ def enumerate_dipoles(pdg: Sequence[int], n_in: int = 2) -> tuple[list[Dipole], 
 
 
 def ff_recoil(pij: Tensor, pik: Tensor, pjk: Tensor) -> tuple[Tensor, Tensor]:
-    """FF recoil variables y_{ij,k} and z̃_i (CS eq. 5.3/5.4)."""
+    """FF recoil variables y_{ij,k} and z̃_i (CS §5.1)."""
     return pij / (pij + pik + pjk), pik / (pik + pjk)
 
 
 def fi_recoil(pij: Tensor, pia: Tensor, pja: Tensor) -> tuple[Tensor, Tensor]:
-    """FI recoil variables x_{ij,a} and z̃_i (CS eq. 5.39)."""
+    """FI recoil variables x_{ij,a} and z̃_i (CS §5.2)."""
     return (pia + pja - pij) / (pia + pja), pia / (pia + pja)
 
 
 def if_recoil(pai: Tensor, pak: Tensor, pik: Tensor) -> tuple[Tensor, Tensor]:
-    """IF recoil variables x_{ik,a} and u_i (CS eq. 5.62/5.63)."""
+    """IF recoil variables x_{ik,a} and u_i (CS §5.3)."""
     return (pak + pai - pik) / (pak + pai), pai / (pai + pak)
 
 
 def ii_recoil(pai: Tensor, pbi: Tensor, pab: Tensor) -> Tensor:
-    """II recoil variable x_{i,ab} (CS eq. 5.137)."""
+    """II recoil variable x_{i,ab} (CS §5.5)."""
     return (pab - pai - pbi) / pab
 
 

@@ -80,7 +80,7 @@ def if_inverse(pai: F8, pk: F8, x: float, u: float, phi: float, basis: tuple[F8,
 
 
 def _lorentz_between(k: F8, big_k: F8, big_kt: F8) -> F8:
-    """CS eq. (5.139): k̃ = k − 2k·(K+K̃)/(K+K̃)² (K+K̃) + 2k·K/K² K̃ (maps K → K̃)."""
+    """CS §5.5 (physics.md §2.5): k̃ = k − 2k·(K+K̃)/(K+K̃)² (K+K̃) + 2k·K/K² K̃ (maps K → K̃)."""
     s = big_k + big_kt
     return k - 2.0 * dot(k, s) / dot(s, s) * s + 2.0 * dot(k, big_k) / dot(big_k, big_k) * big_kt
 
