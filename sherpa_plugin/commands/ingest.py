@@ -80,9 +80,13 @@ def ingest_files(
     for name, batches in per_channel.items():
         joined = batches[0] if len(batches) == 1 else concatenate(batches)
         sources = sorted({str(b.meta.get("source", "")) for b in batches})
-        target = write_dump(
-            out_dir / f"{name}.npz", joined, {"sources": sources, "ingested_by": "fame ingest"}
-        )
+        extra_meta: dict[str, Any] = {"sources": sources, "ingested_by": "fame ingest"}
+        energies = {b.meta.get("sqrt_s") for b in batches}
+        if len(energies) > 1:  # runs at different energies joined on request: do not claim one sqrt_s
+            log.warning("%s: joining events at different sqrt_s %s", name, sorted(map(str, energies)))
+            extra_meta["sqrt_s"] = None
+            extra_meta["sqrt_s_of_sources"] = sorted(e for e in energies if e is not None)
+        target = write_dump(out_dir / f"{name}.npz", joined, extra_meta)
         channels.append(
             {
                 "process": name,

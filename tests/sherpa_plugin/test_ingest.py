@@ -43,6 +43,11 @@ def test_ingest_json_and_dumps(testdata: Path, tmp_path: Path, capsys: pytest.Ca
         np.testing.assert_array_equal(dump.momenta, np.concatenate([b.momenta for b in batches]))
         np.testing.assert_array_equal(dump.weight, np.concatenate([b.weight for b in batches]))
         assert written[name]["events"] == len(dump)
+    # a channel joined from runs at different energies (POWHEG 1.96 TeV, hpcgen 14 TeV) claims no sqrt_s
+    for name, batches in expected.items():
+        energies = {b.meta["sqrt_s"] for b in batches}
+        meta = read_dump(written[name]["path"]).meta
+        assert meta["sqrt_s"] == (energies.pop() if len(energies) == 1 else None)
     sherpa_dump = read_dump(out / "2_3__e-__e+__G__d__db.npz")
     assert sherpa_dump.trials is not None and sherpa_dump.muf2 is not None
     assert sherpa_dump.meta["generator"] == "Sherpa 3.0.1" and sherpa_dump.n_in == 2
