@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["CONTRACT", "make_snippet"]
+import yaml
+
+__all__ = ["CONTRACT", "make_snippet", "settings_from_run_card"]
 
 CONTRACT = "fame-onnx/1"
 _PROCESS = re.compile(r"^\d+_\d+(__[A-Za-z0-9+\-]+)+$")
@@ -88,3 +91,31 @@ def make_snippet(
     for name in sorted(members):
         lines.append(f"    {_yaml_str(name)}: {_yaml_str(str(members[name]))}")
     return "\n".join(lines) + "\n"
+
+
+def settings_from_run_card(run_card: str) -> dict[str, Any]:
+    """The snippet settings a dump's run card fixed: ``{"scales": ..., "alphas": ...}`` (keys only if set).
+
+    Parameters
+    ----------
+    run_card : str
+        The YAML text stored in a fame dump's ``meta["run_card"]``.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :func:`make_snippet` (``scales`` from ``SCALES``, ``alphas`` from
+        ``ALPHAS(MZ)``); empty when the card sets neither or is not a YAML mapping.
+    """
+    try:
+        data = yaml.safe_load(run_card)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if isinstance(data.get("SCALES"), str):
+        out["scales"] = data["SCALES"]
+    if isinstance(data.get("ALPHAS(MZ)"), (int, float)):
+        out["alphas"] = float(data["ALPHAS(MZ)"])
+    return out

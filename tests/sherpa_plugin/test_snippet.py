@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sherpa_plugin.sherpa_env import probe_sherpa
-from sherpa_plugin.snippet import CONTRACT, make_snippet
+from sherpa_plugin.snippet import CONTRACT, make_snippet, settings_from_run_card
 
 MEMBERS = {
     "2_3__e-__e+__G__d__db": "models/2_3__e-__e+__G__d__db.onnx",
@@ -78,3 +78,14 @@ def test_vanilla_sherpa_reports_only_mlhandler_unused(sherpa_python: Path, tmp_p
     unused = re.search(r"- Sherpa\.yaml: ([^\n]*)", out)
     assert unused is not None, out[-2000:]
     assert unused.group(1).split() == ["MLHANDLER"]
+
+
+def test_settings_from_a_reference_run_card(sherpa_ee: Path) -> None:
+    import json
+
+    card = json.loads((sherpa_ee / "ee_3j_ycut0.01.meta.json").read_text())["run_card"]
+    settings = settings_from_run_card(card)
+    assert settings == {"scales": "VAR{sqr(91.1876)}", "alphas": 0.118}
+    data = yaml.safe_load(make_snippet(MEMBERS, **settings))
+    assert data["SCALES"] == "VAR{sqr(91.1876)}" and data["ALPHAS(MZ)"] == 0.118
+    assert settings_from_run_card("- not a mapping") == {}
