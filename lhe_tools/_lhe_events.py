@@ -215,9 +215,11 @@ def parse_events_slow(
 
 
 def _tokens(a: U1) -> tuple[I8, I8]:
-    ns = (a > 32).view(np.int8)
-    d = np.diff(ns, prepend=np.int8(0), append=np.int8(0))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    """Start and end (exclusive) offsets of the blank-separated tokens of ``a`` (bytes <= 32 are blank)."""
+    ns = np.zeros(a.size + 2, dtype=np.bool_)
+    np.greater(a, 32, out=ns[1:-1])
+    edges = np.flatnonzero(ns[1:] ^ ns[:-1])  # alternating token starts and ends
+    return edges[0::2], edges[1::2]
 
 
 def _decode_ints(a: U1, ts: I8, te: I8) -> I8 | None:
