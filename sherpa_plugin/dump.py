@@ -411,6 +411,11 @@ def sherpa_dump(
     runner_file.write_text(json.dumps(runner_job))
     (workdir / "result.json").unlink(missing_ok=True)
     _run_dumper(install.python, runner_file, workdir, dumper_environment(install), out)
+    if not (workdir / "result.json").is_file():
+        raise SherpaDumpError(
+            f"the Sherpa-side dumper exited normally but wrote no summary {workdir / 'result.json'}; "
+            f"Sherpa's last words: {' | '.join(_tail(workdir / 'sherpa.log', 5))}"
+        )
     res: dict[str, Any] = json.loads((workdir / "result.json").read_text())
     channels = res["channels"]
     points = sum(c["points"] for c in channels)
