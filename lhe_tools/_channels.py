@@ -182,10 +182,14 @@ def split_channels(
         row = rows[u]
         nin, n = row[0], row[1]
         pdg = row[2 : 2 + n]
-        ckey = (tuple(pdg), nin)
+        # same content in another file order shares one channel_of call: name it sorted, then compose
+        by_id = sorted(range(nin), key=pdg.__getitem__) + sorted(range(nin, n), key=pdg.__getitem__)
+        sorted_pdg = tuple(pdg[i] for i in by_id)
+        ckey = (sorted_pdg, nin)
         if ckey not in memo:
-            memo[ckey] = channel_of(pdg, nin)
-        name, perm, canonical = memo[ckey]
+            memo[ckey] = channel_of(list(sorted_pdg), nin)
+        name, perm_sorted, canonical = memo[ckey]
+        perm = np.asarray(by_id, dtype=np.int64)[perm_sorted]
         pidx = order[starts[events][:, None] + perm[None, :]]
         groups.setdefault(name, []).append((events, flat.momenta[pidx]))
         info.setdefault(name, (np.asarray(pdg, dtype=np.int64)[perm], nin, canonical))
