@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -124,6 +124,10 @@ def read_tags(
                     if np.isnan(arr[k]):
                         arr[k] = v * v
     flat.columns.update(cols)
+    if scan_tags:
+        for tag in (b"rwgt", b"wgt", b"weights"):
+            if b"<" + tag in chunk:
+                _check_closed(path, chunk, tag, line_at, event_at, first_event)
     # weights: <weights> by position in <initrwgt>, then <rwgt><wgt id=..> (which wins)
     extra: dict[str, F8] = {wid: np.full(n_ev, np.nan) for wid in weight_ids}
     if scan_tags and b"<weights" in chunk:
@@ -171,3 +175,31 @@ def read_tags(
     rank = {wid: k for k, wid in enumerate(weight_ids)}
     for wid in sorted(extra, key=lambda w: rank.get(w, len(rank))):
         flat.extra_weights[wid] = extra[wid]
+
+
+def _check_closed(
+    path: str | os.PathLike[str],
+    chunk: bytes,
+    tag: bytes,
+    line_at: Callable[[int], int],
+    event_at: Callable[[int], int | None],
+    first_event: int,
+) -> None:
+    """Every ``<tag ...>`` must be closed by ``</tag>`` before the next ``<tag`` (malformed XML otherwise)."""
+    name = tag.decode()
+    opens = [m.start() for m in re.finditer(rb"<" + tag + rb"[\s>]", chunk)]
+    closes = [m.start() for m in re.finditer(rb"</" + tag + rb"\s*>", chunk)]
+    for i, start in enumerate(opens):
+        close = closes[i] if i < len(closes) else None
+        after = opens[i + 1] if i + 1 < len(opens) else None
+        if close is None or close < start or (after is not None and close > after):
+            k = event_at(start)
+            raise LHEFormatError(
+                path,
+                f"unterminated <{name}>: expected </{name}> before the next <{name}> or the end of the event",
+                line=line_at(start),
+                event=None if k is None else first_event + k,
+            )
+    if len(closes) > len(opens):
+        extra = closes[len(opens)]
+        raise LHEFormatError(path, f"</{name}> without a matching <{name}>", line=line_at(extra))

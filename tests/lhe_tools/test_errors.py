@@ -81,6 +81,8 @@ def test_valid_inline_file_reads(tmp_path: Path) -> None:
         (EVENT.replace("</event>\n", ""), r"unterminated <event> \(opened at line \d+\)", EVENT_LINES - 1),
         (EVENT.replace("> 2.25 <", "> 2.2.5 <"), r"non-numeric weight 'w1' '2.2.5'", 7),
         ("</event>\n", r"</event> without a matching <event>", 0),
+        (EVENT.replace("2.25 </wgt>", "2.25"), r"unterminated <wgt>: expected </wgt>", 7),
+        (EVENT.replace("</rwgt>\n", ""), r"unterminated <rwgt>: expected </rwgt>", 6),
     ],
 )
 def test_malformed_event(tmp_path: Path, second: str, match: str, line_offset: int) -> None:
