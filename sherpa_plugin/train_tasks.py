@@ -110,7 +110,7 @@ def train_group_task(
         ``name``, ``ok``; on success ``onnx`` (the model file's bytes), ``train`` (metrics), ``seconds``,
         ``worker``, ``threads``; on failure ``error`` and ``traceback`` (formatted on the worker).
     """
-    start, worker = time.perf_counter(), ""
+    start, cpu, worker = time.perf_counter(), time.process_time(), ""
     try:
         worker, threads = _worker_threads(config, slots_per_host)
         _check(group, batch)
@@ -119,6 +119,7 @@ def train_group_task(
         result = train_surrogate(batch, dataclasses.replace(config, threads=threads))
         metrics = {k: _plain(v) for k, v in result.metrics.items()}
         metrics["seconds"] = float(result.seconds)
+        metrics["cpu_seconds"] = time.process_time() - cpu  # this worker process, all its threads
         blob = _export_bytes(result.model, group, batch.meta, config, metrics)
         return {"name": group.name, "ok": True, "onnx": blob, "train": metrics,
                 "seconds": time.perf_counter() - start, "worker": worker, "threads": threads}
