@@ -253,3 +253,22 @@ def test_awkward_view(testdata: Path) -> None:
     energy = np.asarray(arr.particles.E)
     assert np.all((mass / energy) ** 2 < 1e-9)  # massless partons, up to rounding of the stored digits
     np.testing.assert_array_equal(np.asarray(arr.particles.pdg), np.broadcast_to(b.pdg, mass.shape))
+
+
+@pytest.mark.parametrize("block_size", [37, 333])
+def test_tiny_blocks_cut_anywhere(testdata: Path, block_size: int) -> None:
+    """Blocks that end inside tags, numbers or '</event>' give exactly the same events and LHEF 3 fields."""
+    path = testdata / "pylhe-testlhef3.lhe"
+    ref = [f for _, f in LHEReader(path).iter_flat()]
+    got = [f for _, f in LHEReader(path, block_size=block_size).iter_flat()]
+    for name in ("momenta", "weight", "pdg", "status"):
+        np.testing.assert_array_equal(
+            np.concatenate([getattr(f, name) for f in got]), np.concatenate([getattr(f, name) for f in ref])
+        )
+    for field in ("columns", "extra_weights"):
+        keys = set().union(*(getattr(f, field) for f in ref))
+        for k in keys:
+            np.testing.assert_array_equal(
+                np.concatenate([getattr(f, field).get(k, np.full(len(f), np.nan)) for f in got]),
+                np.concatenate([getattr(f, field).get(k, np.full(len(f), np.nan)) for f in ref]),
+            )
