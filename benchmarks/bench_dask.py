@@ -25,7 +25,8 @@ from pathlib import Path
 from fame_surrogate.me import generate_ee
 from fame_surrogate.train import TrainConfig
 from lhe_tools import read_dump, write_dump
-from sherpa_plugin.orchestrate import train_bundle, usable_cores
+from sherpa_plugin.orchestrate import train_bundle
+from sherpa_plugin.train_tasks import usable_cores
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 SHERPA_FILES = (
