@@ -80,9 +80,11 @@ class TrainConfig:
     threads : int or None
         torch intra-op threads during training (None: leave torch's setting).
     max_seconds : float or None
-        Wall-clock budget for all replicas together; training stops after the epoch that exceeds it.
+        Wall-clock budget for all replicas together (features, training, final evaluation); training stops
+        after the epoch that exceeds it.  None: only ``epochs`` and early stopping end the training.
     dtype : str
-        ``"float64"`` or ``"float32"`` arithmetic during training (the result is float64 either way).
+        ``"float32"`` or ``"float64"`` arithmetic during training; the returned model is float64 either way
+        (float32 training is 1.4–2.3× faster per point on this CPU at the same accuracy, see the report).
     max_points : int or None
         Use at most this many points (a seeded random subset) before the split.
     verbose : bool
@@ -92,8 +94,8 @@ class TrainConfig:
     model: str = "dipole"
     replicas: int = 1
     epochs: int = 300
-    batch_size: int = 512
-    lr: float = 2e-3
+    batch_size: int = 256
+    lr: float = 1e-2
     hidden: tuple[int, ...] = (64, 64, 64)
     activation: str = "silu"
     seed: int = 0
@@ -108,8 +110,8 @@ class TrainConfig:
     gain_epochs: int = 20
     gain_fraction: float = 0.2
     threads: int | None = None
-    max_seconds: float | None = None
-    dtype: str = "float64"
+    max_seconds: float | None = 480.0
+    dtype: str = "float32"
     max_points: int | None = None
     verbose: bool = False
 
