@@ -219,7 +219,7 @@ def _tokens(a: U1) -> tuple[I8, I8]:
     ns = np.zeros(a.size + 2, dtype=np.bool_)
     np.greater(a, 32, out=ns[1:-1])
     edges = np.flatnonzero(ns[1:] ^ ns[:-1])  # alternating token starts and ends
-    return edges[0::2], edges[1::2]
+    return np.ascontiguousarray(edges[0::2]), np.ascontiguousarray(edges[1::2])
 
 
 def _decode_ints(a: U1, ts: I8, te: I8) -> I8 | None:
@@ -271,9 +271,13 @@ def _decode_ranges(a: U1, starts: I8, stops: I8, count: int) -> F8 | None:
     return values
 
 
+_NUMERIC_START = np.zeros(256, dtype=np.bool_)
+_NUMERIC_START[[*range(48, 58), 43, 45, 46]] = True  # digits, '+', '-', '.'
+
+
 def _numeric_first(c: U1) -> npt.NDArray[np.bool_]:
-    d = c.astype(np.int16) - 48
-    out: npt.NDArray[np.bool_] = ((d >= 0) & (d <= 9)) | (c == 45) | (c == 43) | (c == 46)
+    """Whether each byte can start (or end) a number: a digit, sign or point."""
+    out: npt.NDArray[np.bool_] = _NUMERIC_START[c]
     return out
 
 
