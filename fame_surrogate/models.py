@@ -163,7 +163,9 @@ class DipoleModel(nn.Module):
         self.target = TargetTransform()
         self.net = _mlp(int(self.features.n_features), hidden, self.n_terms, activation)
         with torch.no_grad():  # start from C_k = c_scale for the dipoles and 0 for the φ terms
-            self.net[-1].bias[: self.n_dipoles] = math.asinh(1.0)
+            last = self.net[-1]
+            assert isinstance(last, nn.Linear)
+            last.bias[: self.n_dipoles] = math.asinh(1.0)
         self.register_buffer("c_scale", torch.ones((), dtype=torch.float64))
 
     def inputs(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
