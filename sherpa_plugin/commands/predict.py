@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
         help="compare surrogate predictions with the stored me2 of a file",
         description=(
             "Evaluate the surrogate of BUNDLE (a bundle folder, or one fame-onnx/1 .onnx file) at the "
-            "momenta of FILE and compare with FILE's me2: fraction of points within 1%% and 0.1%%, median "
+            "momenta of FILE and compare with FILE's me2: fraction of points within 1% and 0.1%, median "
             "|relative deviation|, per channel and in total."
         ),
     )
