@@ -1,7 +1,9 @@
 """The fame dump (``.npz``, format ``fame-dump/1``, SPEC §3.2): read, validate, write.
 
 Arrays ``momenta (N,n,4) f8``, ``pdg (n,) i4``, ``me2 (N,) f8`` and optional per-event columns, plus ``meta``:
-a JSON string with at least ``process`` and ``format``.  Files are written atomically (temp name + rename).
+a JSON string with at least ``process`` and ``format``.  Named extra weights (e.g. LHEF3 ``<wgt id=...>``) are
+stored as one array ``extra_weights (N, K) f8`` whose column ids are ``meta["extra_weight_ids"]``.
+Files are written atomically (temp name + rename).
 """
 
 from __future__ import annotations
@@ -89,6 +91,16 @@ def read_dump(path: str | os.PathLike[str]) -> EventBatch:
                         f"{path}: column {name!r} has shape {arr.shape}, expected ({n_ev},)"
                     )
                 cols[name] = arr.astype(np.float64)
+        extra: dict[str, Any] = {}
+        if "extra_weights" in npz.files:
+            ids = meta.get("extra_weight_ids")
+            table = npz["extra_weights"]
+            if not isinstance(ids, list) or table.shape != (n_ev, len(ids)):
+                raise DumpFormatError(
+                    f"{path}: 'extra_weights' has shape {table.shape} but meta['extra_weight_ids'] "
+                    f"is {ids!r}; expected ({n_ev}, len(ids))"
+                )
+            extra = {str(k): table[:, i].astype(np.float64) for i, k in enumerate(ids)}
         if "me2" in cols and not np.all(np.isfinite(cols["me2"])):
             bad = int(np.flatnonzero(~np.isfinite(cols["me2"]))[0])
             raise DumpFormatError(f"{path}: 'me2' is not finite at event {bad}")
@@ -103,6 +115,7 @@ def read_dump(path: str | os.PathLike[str]) -> EventBatch:
         process=str(meta.get("process", "")),
         n_in=int(meta.get("n_in", 2)),
         meta=meta,
+        extra_weights=extra,
         **cols,
     )
 
@@ -142,6 +155,12 @@ def write_dump(
     for name, col in batch.columns().items():
         if name != "weight" or store_weight:
             arrays[name] = col
+    if batch.extra_weights:
+        ids = sorted(batch.extra_weights)
+        arrays["extra_weights"] = np.stack([batch.extra_weights[k] for k in ids], axis=1)
+        full_meta["extra_weight_ids"] = ids
+    else:
+        full_meta.pop("extra_weight_ids", None)
     arrays["meta"] = np.array(json.dumps(full_meta, default=_json_default))
     with atomic_path(path, suffix=".npz") as tmp, tmp.open("wb") as fh:
         np.savez(fh, **arrays)

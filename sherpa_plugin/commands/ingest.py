@@ -51,7 +51,7 @@ def ingest_files(
     dict
         ``files``: per input file ``events``, ``sum_weights`` and ``channels`` (process name → events);
         ``channels``: per written dump ``process``, ``events``, ``sum_weights``, ``path``; ``events`` (total);
-        ``out``; ``extra_weights_not_stored`` (LHEF 3 weight ids, which the dump format does not hold).
+        ``out``; ``extra_weights`` (the LHEF 3 weight ids stored with the events).
     """
     from lhe_tools import concatenate, read_events, write_dump
     from lhe_tools.batch import EventBatch
@@ -59,7 +59,7 @@ def ingest_files(
 
     files: dict[str, dict[str, Any]] = {}
     per_channel: dict[str, list[EventBatch]] = {}
-    dropped: set[str] = set()
+    weight_ids: set[str] = set()
     for path in expand_paths(paths):
         counts: dict[str, int] = {}
         sums: list[float] = []
@@ -67,7 +67,7 @@ def ingest_files(
             per_channel.setdefault(batch.process, []).append(batch)
             counts[batch.process] = counts.get(batch.process, 0) + len(batch)
             sums.append(float(batch.weight.sum()))
-            dropped.update(batch.extra_weights)
+            weight_ids.update(batch.extra_weights)
         files[str(path)] = {
             "events": sum(counts.values()),
             "sum_weights": math.fsum(sums),
@@ -95,14 +95,12 @@ def ingest_files(
                 "path": str(target),
             }
         )
-    if dropped:
-        log.warning("extra weights %s are not stored in fame dumps", sorted(dropped))
     return {
         "out": str(out_dir),
         "files": files,
         "channels": channels,
         "events": sum(f["events"] for f in files.values()),
-        "extra_weights_not_stored": sorted(dropped),
+        "extra_weights": sorted(weight_ids),
     }
 
 

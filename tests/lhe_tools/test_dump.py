@@ -68,3 +68,22 @@ def test_crash_during_write_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="cannot store"):
         write_dump(tmp_path / "x.npz", b, {"bad": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_extra_weights_survive_the_round_trip(tmp_path: Path) -> None:
+    mom, _ = EEPhaseSpace(3).generate(30, np.random.default_rng(2))
+    rng = np.random.default_rng(3)
+    extra = {"mur=2": rng.normal(size=30), "mur=0.5": rng.normal(size=30)}
+    b = EventBatch(
+        momenta=mom, pdg=[11, -11, 21, 1, -1], weight=np.ones(30), process="p", extra_weights=extra
+    )
+    back = read_dump(write_dump(tmp_path / "w.npz", b))
+    assert sorted(back.extra_weights) == sorted(extra)
+    for key, col in extra.items():
+        np.testing.assert_array_equal(back.extra_weights[key], col)
+    # a table that does not match its ids is refused
+    raw = dict(np.load(tmp_path / "w.npz"))
+    raw["extra_weights"] = raw["extra_weights"][:, :1]
+    np.savez(tmp_path / "bad.npz", **raw)
+    with pytest.raises(DumpFormatError, match=r"'extra_weights' has shape \(30, 1\)"):
+        read_dump(tmp_path / "bad.npz")

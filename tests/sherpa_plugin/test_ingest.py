@@ -16,6 +16,7 @@ FILES = (
     "pylhe-testfile-sherpa-3.0.1-eejjj.lhe",
     "pylhe-testfile-powheg-box-v2-Zj.lhe",
     "pylhe-testfile-hpcgen.hdf5",
+    "pylhe-testfile-madgraph-2.0.0-wbj.lhe",
 )
 
 
@@ -43,6 +44,11 @@ def test_ingest_json_and_dumps(testdata: Path, tmp_path: Path, capsys: pytest.Ca
         np.testing.assert_array_equal(dump.momenta, np.concatenate([b.momenta for b in batches]))
         np.testing.assert_array_equal(dump.weight, np.concatenate([b.weight for b in batches]))
         assert written[name]["events"] == len(dump)
+        # LHEF3 weights (<rwgt>/<weights> with ids from <initrwgt>) are stored with the events
+        if len(batches) == 1:
+            assert set(dump.extra_weights) == set(batches[0].extra_weights)
+            for key, col in batches[0].extra_weights.items():
+                np.testing.assert_array_equal(dump.extra_weights[key], col)
     # a channel joined from runs at different energies (POWHEG 1.96 TeV, hpcgen 14 TeV) claims no sqrt_s
     for name, batches in expected.items():
         energies = {b.meta["sqrt_s"] for b in batches}
