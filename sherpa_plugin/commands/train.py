@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 from typing import Any
 
@@ -44,6 +45,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train the bundle; the result has ``groups``, ``seconds`` and per group ``val_frac_within_1pct``."""
     from fame_surrogate.train import TrainConfig
+
+    if getattr(args, "verbose", 0) < 2:  # Dask's own INFO chatter (connections, nannies) only with -vv
+        import distributed  # its import configures the "distributed" logger; override it afterwards
+
+        logging.getLogger(distributed.__name__).setLevel(logging.WARNING)
 
     from ..orchestrate import train_bundle
 
