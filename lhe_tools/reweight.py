@@ -25,12 +25,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from ._atomic import atomic_path
+from .batch import EventBatch
 
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
@@ -47,6 +48,8 @@ _WGT = re.compile(rb"<wgt\s[^>]*\bid\s*=\s*['\"]([^'\"]*)['\"][^>]*>([^<]*)</wgt
 _ID_OK = re.compile(r"^[A-Za-z0-9_.:+-]+$")
 #: columns of an LHE particle line
 PARTICLE_COLUMNS = 13
+#: extra-weight key that carries each event's index through the channel split
+_INDEX = "fame_chunk_event_index"
 
 
 class LHEReweightError(ValueError):
@@ -111,6 +114,39 @@ class LHEChunk:
     def momenta(self) -> F8:
         """(E, px, py, pz) of all particle rows in GeV, shape (P, 4)."""
         return self.particles[:, [9, 6, 7, 8]]
+
+    def channel_batches(
+        self, cache: dict[tuple[tuple[int, ...], int], Any] | None = None
+    ) -> list[tuple[EventBatch, I8]]:
+        """The chunk's events split per channel, exactly as the LHE reader splits them.
+
+        Parameters
+        ----------
+        cache : dict, optional
+            Memo of channel names shared between chunks (pass the same dict every time).
+
+        Returns
+        -------
+        list of (EventBatch, ndarray int64)
+            One batch per channel (canonical particle order and Sherpa name, see
+            :func:`lhe_tools.process.canonical_channel`; incoming = ISTUP -1, outgoing = ISTUP +1 or 0) and
+            the indices in this chunk of its events.
+        """
+        from ._channels import FlatEvents, split_channels
+
+        flat = FlatEvents(
+            nup=np.diff(self.offsets),
+            idprup=self.info[:, 1].astype(np.int64),
+            weight=self.xwgtup.copy(),
+            pdg=self.pdg,
+            status=self.status,
+            momenta=self.momenta,
+            extra_weights={_INDEX: np.arange(len(self), dtype=np.float64)},
+        )
+        out = []
+        for b in split_channels(flat, {}, first_event=self.first, cache=cache):
+            out.append((b.with_columns(extra_weights={}), b.extra_weights[_INDEX].astype(np.int64)))
+        return out
 
     def stored_weight(self, wid: str) -> F8:
         """The stored weight ``wid`` of each event, shape (N,); NaN where an event does not have it."""

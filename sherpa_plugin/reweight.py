@@ -1,7 +1,8 @@
 """Surrogate weights for existing LHE files (issue 8): ``fame reweight IN --bundle B --out OUT``.
 
-For every event whose channel (incoming ISTUP = -1 and outgoing ISTUP = +1 particles, in canonical order) is
-a member of the bundle, two weights are added (in XWGTUP units, like every LHEF 3 weight):
+For every event whose channel (named as the LHE reader names it, see
+:meth:`lhe_tools.reweight.LHEChunk.channel_batches`) is a member of the bundle, two weights are added (in
+XWGTUP units, like every LHEF 3 weight):
 
 - ``<prefix>``: ``XWGTUP * me2_surr / me2_ref``, the event weight reweighted from the reference |M|² to the
   surrogate's;
@@ -21,7 +22,6 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ import numpy as np
 import numpy.typing as npt
 
 from lhe_tools import EventBatch
-from lhe_tools.process import canonical_channel
 from lhe_tools.reweight import LHEChunk, NewWeight, reweight_lhe
 
 from .bundle import MANIFEST, Bundle
@@ -62,12 +61,6 @@ class ReweightConfig:
     prefix: str = "fame"
     chunk_size: int = 4096
     compresslevel: int = 6
-
-
-@lru_cache(maxsize=4096)
-def _channel(pdg: tuple[int, ...], n_in: int) -> tuple[str, tuple[int, ...]]:
-    name, order = canonical_channel(list(pdg), n_in)
-    return name, tuple(int(i) for i in order)
 
 
 def make_reference(ratio_to: str) -> tuple[Reference, str]:
@@ -114,29 +107,20 @@ class _Weights:
         self.reference = reference
         self.skipped: Counter[str] = Counter()
         self.invalid: Counter[str] = Counter()
+        self._names: dict[tuple[tuple[int, ...], int], Any] = {}  # channel-name memo across chunks
 
     def __call__(self, chunk: LHEChunk) -> tuple[F8, B1]:
-        n = len(chunk)
         w = chunk.xwgtup
         values = np.stack([w, w], axis=1)
-        covered = np.zeros(n, dtype=bool)
-        for (pdg, n_in), idx, rows in channels(chunk):
-            if n_in < 1 or len(pdg) <= n_in:
-                self.skipped[f"<{len(pdg)} particles, {n_in} incoming>"] += idx.size
-                continue
-            try:
-                name, order = _channel(pdg, n_in)
-            except (ValueError, KeyError):  # particles without a Sherpa process name (hadrons, ...)
-                self.skipped[f"<unnamed channel {list(pdg)}>"] += idx.size
-                continue
+        covered = np.zeros(len(chunk), dtype=bool)
+        for batch, idx in chunk.channel_batches(self._names):
+            name = batch.process
             if not self.bundle.covers(name):
                 self.skipped[name] += idx.size
                 continue
-            mom = chunk.momenta[rows[:, list(order)]]  # (k, n, 4), canonical order
-            cpdg = tuple(pdg[j] for j in order)
-            batch = EventBatch(momenta=mom, pdg=np.asarray(cpdg), weight=w[idx], process=name, n_in=n_in)
             me2, std = self.bundle.predict(batch)
-            ref = self.reference(name, cpdg, n_in, mom, chunk, idx)
+            pdg = tuple(int(x) for x in batch.pdg)
+            ref = self.reference(name, pdg, batch.n_in, batch.momenta, chunk, idx)
             if ref is None:
                 self.skipped[name] += idx.size
                 continue
@@ -150,39 +134,6 @@ class _Weights:
             values[good, 1] = new * (1.0 + std[ok] / me2[ok])
             covered[good] = True
         return values, covered
-
-
-def channels(
-    chunk: LHEChunk,
-) -> list[tuple[tuple[tuple[int, ...], int], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """The chunk's events grouped by channel, vectorised.
-
-    Returns
-    -------
-    list of ((pdg, n_in), events, rows)
-        ``pdg``: incoming (ISTUP -1) then outgoing (ISTUP +1) ids in file order; ``events`` (k,) indices
-        of the events; ``rows`` (k, len(pdg)) their particle rows in ``chunk.particles``, in ``pdg`` order.
-    """
-    n = len(chunk)
-    status, pdg_all = chunk.status, chunk.pdg
-    event_of_row = np.repeat(np.arange(n), np.diff(chunk.offsets))
-    rows = np.flatnonzero((status == -1) | (status == 1))
-    rows = rows[np.lexsort((rows, status[rows] != -1, event_of_row[rows]))]
-    ev = event_of_row[rows]
-    counts = np.bincount(ev, minlength=n)
-    n_in = np.bincount(ev[status[rows] == -1], minlength=n)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    out = []
-    for m in np.unique(counts).tolist():
-        events = np.flatnonzero(counts == m)
-        grid = rows[starts[events][:, None] + np.arange(m)]  # (k, m)
-        keys = np.column_stack([n_in[events], pdg_all[grid]])
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for u, key in enumerate(uniq.tolist()):
-            sel = inverse == u
-            out.append(((tuple(int(x) for x in key[1:]), int(key[0])), events[sel], grid[sel]))
-    return out
 
 
 def reweight_file(
