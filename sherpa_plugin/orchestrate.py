@@ -27,16 +27,7 @@ from lhe_tools import atomic_path
 from lhe_tools.groups import ReducedGroup
 
 from .bundle import MODELS, BundleGroup, model_relpath, sha256_file, write_manifest
-from .train_inputs import (
-    DATA_SUFFIXES,
-    GroupInput,
-    canonical_batch,
-    expand_inputs,
-    group_batches,
-    load_group,
-    plan_groups,
-    read_inputs,
-)
+from .train_inputs import GroupInput, expand_inputs, load_group, plan_groups, read_inputs
 from .train_tasks import (
     TrainingInputError,
     merge_replicas_task,
@@ -45,16 +36,7 @@ from .train_tasks import (
     usable_cores,
 )
 
-__all__ = [
-    "DATA_SUFFIXES",
-    "TrainingInputError",
-    "canonical_batch",
-    "config_dict",
-    "expand_inputs",
-    "group_batches",
-    "read_inputs",
-    "train_bundle",
-]
+__all__ = ["TrainingInputError", "config_dict", "expand_inputs", "read_inputs", "train_bundle"]
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster

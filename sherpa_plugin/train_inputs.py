@@ -211,19 +211,3 @@ def load_group(gi: GroupInput) -> EventBatch:
         sources.append(str(b.meta.get("source", "memory")))
     joined = concatenate(parts) if len(parts) > 1 else parts[0]
     return joined.with_columns(meta={**joined.meta, "members": counts, "sources": sources})
-
-
-def group_batches(batches: Sequence[EventBatch]) -> list[tuple[ReducedGroup, EventBatch]]:
-    """Reduced groups of in-memory channel batches and each group's events in the representative's order."""
-    plan = plan_groups_from_batches(batches)
-    return [(gi.group, load_group(gi)) for gi in plan]
-
-
-def plan_groups_from_batches(batches: Sequence[EventBatch]) -> list[GroupInput]:
-    """Like :func:`plan_groups` for batches already in memory."""
-    canon = [canonical_batch(b) for b in batches]
-    groups = reduce_channels([(tuple(int(x) for x in b.pdg), b.n_in) for b in canon])
-    return [
-        GroupInput(group=g, parts=tuple((m, b) for m in g.members for b in canon if b.process == m.process))
-        for g in groups
-    ]
