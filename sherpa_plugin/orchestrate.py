@@ -99,7 +99,6 @@ def _load_sidecar(root: Path, name: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("format") == SIDECAR_FORMAT else None
 
 
-
 def train_bundle(
     data: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
@@ -114,8 +113,8 @@ def train_bundle(
     Parameters
     ----------
     data : sequence of paths
-        Event files or folders (fame dumps; LHE/LHEH5/ntuples once :mod:`lhe_tools.reader` reads them).
-        Events need ``me2``.
+        Event files or folders: fame dumps (read lazily by the workers) or anything
+        :func:`lhe_tools.reader.read_all` reads.  Groups whose events have no ``me2`` fail up front.
     out : path
         Bundle folder; models of a previous run that match (sha256 + fingerprint) are reused.
     config : TrainConfig
