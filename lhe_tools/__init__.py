@@ -6,6 +6,7 @@ The lowest layer of fame; it imports no other fame package.
 from __future__ import annotations
 
 from ._atomic import atomic_dir, atomic_path
+from ._json import json_default
 from ._source import EventFileError, LHEFormatError
 from .batch import EventBatch, EventBatchError, concatenate
 from .dump import FORMAT as DUMP_FORMAT
@@ -39,6 +40,7 @@ __all__ = [
     "canonical_channel",
     "concatenate",
     "group_of",
+    "json_default",
     "parse_process_name",
     "particle_name",
     "read_all",

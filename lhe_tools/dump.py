@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_path
+from ._json import json_default
 from .batch import OPTIONAL_COLUMNS, EventBatch
 
 FORMAT = "fame-dump/1"
@@ -161,15 +162,7 @@ def write_dump(
         full_meta["extra_weight_ids"] = ids
     else:
         full_meta.pop("extra_weight_ids", None)
-    arrays["meta"] = np.array(json.dumps(full_meta, default=_json_default))
+    arrays["meta"] = np.array(json.dumps(full_meta, default=json_default))
     with atomic_path(path, suffix=".npz") as tmp, tmp.open("wb") as fh:
         np.savez(fh, **arrays)
     return path
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in dump metadata")

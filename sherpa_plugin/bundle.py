@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from lhe_tools import EventBatch, atomic_dir, atomic_path
+from lhe_tools import EventBatch, atomic_dir, atomic_path, json_default
 from lhe_tools.groups import GroupMember, ReducedGroup, group_of
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def write_manifest(
     manifest.update(extra or {})
     path = root / MANIFEST
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=1, default=_json_default) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(manifest, indent=1, default=json_default) + "\n", encoding="utf-8")
     return path
 
 
@@ -284,7 +284,7 @@ def record_validation(
             entry["validation"] = dict(per_group[entry["name"]])
     mpath = bundle.root / MANIFEST
     with atomic_path(mpath) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=1, default=_json_default) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(manifest, indent=1, default=json_default) + "\n", encoding="utf-8")
     return mpath
 
 
@@ -424,13 +424,3 @@ class Bundle:
 
         name, order = canonical_channel([int(x) for x in batch.pdg], batch.n_in)
         return batch.momenta[:, np.asarray(order, dtype=np.int64), :], name
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in the bundle manifest")

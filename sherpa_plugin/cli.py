@@ -38,13 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _default(obj: Any) -> Any:
-    import numpy as np
+    from lhe_tools import json_default
 
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
+    try:
+        return json_default(obj)
+    except TypeError:
+        return str(obj)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from lhe_tools import atomic_dir
+from lhe_tools import atomic_dir, json_default
 
 from .closure import ClosureResult
 
@@ -360,16 +360,6 @@ def write_report(
         for i, c in enumerate(channels):
             images["weights"].append(_weights_plot(c, tmp, i))
             images["closure"].append(_closure_plot(c, tmp, i))
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=json_default) + "\n")
         (tmp / "index.html").write_text(_html(summary, images), encoding="utf-8")
     return target / "index.html"
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot write {type(obj).__name__} to summary.json")
