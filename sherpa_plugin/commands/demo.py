@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from typing import Any
 
@@ -18,10 +17,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         config = replace(config, jets=tuple(args.jets))
     if args.quick:
         config = quick_config(config, 0.1)
-    result = run_demo(args.out, config)
-    if not args.json:
-        print(f"report: {result['report']}", file=sys.stderr)
-    return result
+    return run_demo(args.out, config)
 
 
 def register(sub: Any) -> None:
