@@ -4,7 +4,9 @@ For each of e+e- -> 3/4/5 jets (Sherpa 3.0.3 reference data, y_cut 0.01) a seede
 points) is held out; the rest is training data for :func:`fame_surrogate.train.train_surrogate`, which holds
 out its own validation split for early stopping.  Each model kind is trained with the ``TrainConfig``
 defaults, a wall-clock budget (``--budget`` seconds per process and model, or ``--budget-4j`` etc.) and
-``--threads`` torch threads, exported to ONNX and evaluated **through ONNX Runtime** on the test split.
+``--threads`` torch threads (``--clock cpu`` counts the budget in process CPU seconds, which keeps the two
+model kinds comparable on a shared machine), exported to ONNX and evaluated **through ONNX Runtime**
+on the test split.
 
 Printed as one JSON object: per process and model the fraction of test points with |Δ| < 1% and < 0.1%, the
 median |Δ|, the training seconds and epochs, and ``ratio_to_target`` = frac_within_1pct / target
@@ -56,7 +58,9 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
         "budget_seconds": budget,
     }
     for kind in args.models:
-        cfg = dataclasses.replace(TrainConfig(), model=kind, threads=args.threads, max_seconds=budget)
+        cfg = dataclasses.replace(
+            TrainConfig(), model=kind, threads=args.threads, max_seconds=budget, clock=args.clock
+        )
         res = train_surrogate(train, cfg)
         path = export_onnx(
             res.model,
@@ -95,6 +99,9 @@ def main() -> int:
     for j in (3, 4, 5):
         parser.add_argument(f"--budget-{j}j", type=float, default=None, help=f"override for {j} jets")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training")
+    parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall", help="budget in wall or process CPU seconds"
+    )
     parser.add_argument("--test", type=int, default=20000, help="held-out test points per process")
     parser.add_argument("--max-train", type=int, default=None, help="cap on training(+validation) points")
     args = parser.parse_args()

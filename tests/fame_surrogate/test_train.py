@@ -108,3 +108,5 @@ def test_bad_inputs_are_refused(batch3: EventBatch) -> None:
         TrainConfig(model="cnn")
     with pytest.raises(ValueError, match="loss="):
         TrainConfig(loss="mae")
+    with pytest.raises(ValueError, match="clock='gpu'"):
+        TrainConfig(clock="gpu")
