@@ -4,7 +4,8 @@ Every model maps raw momenta to ``(me2, me2_std)`` (SPEC §3.4, §4.2); everythi
 the standardisation of inputs and target, the Catani–Seymour dipole basis, the coefficient network and the
 sum over dipoles) lives inside the module, so the same object trains in torch and exports to one ONNX graph.
 
-* :class:`DipoleModel`: ``me2 = Σ_k C_k(p) D_k(p)`` with ``C = c_scale · sinh(NN(x))`` (arXiv:2107.06625).
+* :class:`DipoleModel`: ``me2 = Σ_k C_k(p) D_k(p)`` with ``C = c_scale · sinh(NN(x))`` (arXiv:2107.06625);
+  for a final-state lepton pair the D_k carry its γ*/Z propagator factor (:mod:`.resonance`).
 * :class:`MLPModel`: the network predicts the standardised target ``(asinh(me2/scale) - mean)/std`` directly.
 * :class:`Ensemble`: R replicas, ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
 
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from ._ops import sinh
 from .dipoles import DipoleBasis
 from .features import FeatureMap
+from .resonance import LeptonPairPropagator
 
 __all__ = [
     "MODEL_KINDS",
@@ -157,6 +159,9 @@ class DipoleModel(nn.Module):
         self.n_in = int(n_in)
         self.features = FeatureMap(self.pdg, self.n_in)
         self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s)
+        # the Breit–Wigner of a final-state lepton pair (pp -> l+l- + jets) multiplies every dipole, so the
+        # network learns only a smooth remainder (ones for e+e- and other processes without such a pair)
+        self.propagator = LeptonPairPropagator(self.pdg, self.n_in)
         self.n_dipoles = int(self.basis.n_dipoles)
         self.n_terms = self.n_dipoles + 2 * int(self.basis.n_phi)
         self.x_norm = _Standardise(int(self.features.n_features))
@@ -169,8 +174,14 @@ class DipoleModel(nn.Module):
         self.register_buffer("c_scale", torch.ones((), dtype=torch.float64))
 
     def inputs(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        """Raw features (B, n_features) and dipole terms (B, n_terms) of momenta (B, n, 4) float64."""
-        return self.features(momenta), self.basis(momenta)
+        """Raw features (B, n_features) and dipole terms (B, n_terms) of momenta (B, n, 4) float64.
+
+        With a final-state lepton pair the terms include its propagator factor (:mod:`.resonance`).
+        """
+        terms = self.basis(momenta)
+        if self.propagator.active:
+            terms = terms * self.propagator(momenta)[:, None]
+        return self.features(momenta), terms
 
     @torch.no_grad()
     def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:

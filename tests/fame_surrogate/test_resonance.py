@@ -56,3 +56,51 @@ def test_pair_detection_and_inactive_cases() -> None:
     ones = torch.ones(5, dtype=torch.float64)
     torch.testing.assert_close(mod(torch.rand(5, 5, 4, dtype=torch.float64)), ones)
 
+
+
+def _pp_points(n: int, rng: np.random.Generator) -> np.ndarray:
+    """q qbar -> l- l+ g at 13 TeV: RAMBO in the partonic frame, boosted along z by random x1, x2."""
+    from fame_surrogate.phasespace import rambo
+
+    x1, x2 = rng.uniform(0.01, 0.2, n), rng.uniform(0.01, 0.2, n)
+    e_beam = 6500.0
+    shat = 4 * x1 * x2 * e_beam**2
+    final = np.concatenate([rambo(3, 1.0, n, rng) * np.sqrt(shat)[:, None, None]])
+    beta = (x1 - x2) / (x1 + x2)
+    gamma = 1 / np.sqrt(1 - beta**2)
+    e, pz = final[..., 0].copy(), final[..., 3].copy()
+    final[..., 0] = gamma[:, None] * (e + beta[:, None] * pz)
+    final[..., 3] = gamma[:, None] * (pz + beta[:, None] * e)
+    beams = np.zeros((n, 2, 4))
+    beams[:, 0] = np.stack([x1 * e_beam, 0 * x1, 0 * x1, x1 * e_beam], 1)
+    beams[:, 1] = np.stack([x2 * e_beam, 0 * x2, 0 * x2, -x2 * e_beam], 1)
+    return np.concatenate([beams, final], axis=1)
+
+
+def test_pp_dipole_model_with_the_factor_exports_with_parity(tmp_path: object) -> None:
+    import pathlib
+
+    from fame_surrogate.export import OnnxSurrogate, export_onnx
+    from fame_surrogate.models import DipoleModel
+
+    pdg = [1, -1, 11, -11, 21]
+    p = _pp_points(400, np.random.default_rng(5))
+    np.testing.assert_allclose(p[:, :2].sum(1), p[:, 2:].sum(1), atol=1e-6)
+    model = DipoleModel(pdg, 2, hidden=(16, 16))
+    assert model.propagator.active
+    mom = torch.tensor(p)
+    x_raw, terms = model.inputs(mom)
+    model.fit_scalers(x_raw, terms, torch.ones(len(p), dtype=torch.float64) * 1e-3)
+    path = pathlib.Path(str(tmp_path)) / "pp.onnx"
+    export_onnx(model, path, {"process": "2_3__d__db__e-__e+__G"}, check_points=p[:8])
+    got, _ = OnnxSurrogate(path).predict(p)
+    want = model(mom)[0].detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-7)  # the contract asks for 1e-6
+    # the exported prediction carries the resonance: the ratio to the factor-free basis follows F
+    factor = model.propagator(mom).numpy()
+    plain = model.basis(mom)
+    np.testing.assert_allclose(
+        (terms[:, : model.n_dipoles] / plain[:, : model.n_dipoles]).numpy(),
+        np.broadcast_to(factor[:, None], (len(p), model.n_dipoles)),
+        rtol=1e-12,
+    )
