@@ -27,6 +27,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, metavar="REPORT", help="report folder to write")
     p.add_argument("--eps", type=float, default=1e-3, help="Max_Epsilon of w_max and s_max (default 1e-3)")
     p.add_argument("--eps-x", type=float, default=1e-3, help="Max_Epsilon of the stage-2 x_max")
+    p.add_argument(
+        "--budget",
+        choices=("sigma", "surrogate"),
+        default="sigma",
+        help="how the stage-1 Max_Epsilon excess is measured: in cross section (default; a surrogate "
+        "cannot buy overweight allowance by shrinking where the weights peak) or in surrogate weight "
+        "(SPEC's literal rule)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the accept/reject random numbers")
     p.add_argument("--max-points", type=int, default=None, help="use at most this many points per channel")
     p.add_argument("--bins", type=int, default=12, help="bins per closure observable")
@@ -50,6 +58,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     config = ValidateConfig(
         eps=args.eps,
         eps_x=args.eps_x,
+        budget=args.budget,
         seed=args.seed,
         max_points=args.max_points,
         n_bins=args.bins,
