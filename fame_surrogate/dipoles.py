@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._ops import cos_sin_2phi, minkowski_gram
+from ._ops import cos_sin_2phi, gram_rows
 
 C_F = 4.0 / 3.0
 C_A = 3.0
@@ -371,33 +371,37 @@ class DipoleBasis(torch.nn.Module):
         """Total number of columns, ``n_dipoles + 2 * n_phi``."""
         return self.n_dipoles + 2 * self.n_phi
 
-    def forward(self, momenta: Tensor) -> Tensor:
+    def forward(self, momenta: Tensor, rows: Tensor | None = None) -> Tensor:
         """Evaluate the basis.
 
         Parameters
         ----------
         momenta : Tensor, float64, shape (B, n, 4)
             (E, px, py, pz) in GeV in the process order, incoming first with their physical momenta.
+        rows : Tensor, float64, shape (n*n, B), optional
+            ``_ops.gram_rows(momenta)`` if the caller has it already (it is computed otherwise).
 
         Returns
         -------
         Tensor, float64, shape (B, n_dipoles + 2 * n_phi)
             Dipoles D_k in GeV⁻² (order of :attr:`names`), then the cos 2φ and the sin 2φ columns.
         """
-        n = self.n_particles
-        gram = minkowski_gram(momenta).reshape(-1, n * n)
+        if rows is None:
+            rows = gram_rows(momenta)
+        # pair-major (k, B) throughout: row gathers are cheap in ONNX Runtime; one transpose at the end
         cols: list[Tensor] = []
         for g, (fam, kind) in enumerate(self._groups):
             idx: Tensor = getattr(self, f"_idx{g}")
-            d1 = torch.index_select(gram, 1, idx[0])
-            d2 = torch.index_select(gram, 1, idx[1])
-            d3 = torch.index_select(gram, 1, idx[2])
+            d1 = torch.index_select(rows, 0, idx[0])
+            d2 = torch.index_select(rows, 0, idx[1])
+            d3 = torch.index_select(rows, 0, idx[2])
             coup: Tensor = getattr(self, f"_coup{g}")
             cols.append(_DIPOLE_FUNCS[fam](kind, d1, d2, d3) * coup)
         if self.n_phi:
-            p_i = torch.index_select(momenta, 1, self._phi_i)
-            p_j = torch.index_select(momenta, 1, self._phi_j)
-            cos2, sin2 = cos_sin_2phi(p_i, p_j)
-            scale = self._phi_coupling / (2.0 * torch.index_select(gram, 1, self._phi_ij))
+            by_particle = momenta.permute(1, 2, 0)  # (n, 4, B)
+            p_i = torch.index_select(by_particle, 0, self._phi_i)
+            p_j = torch.index_select(by_particle, 0, self._phi_j)
+            cos2, sin2 = cos_sin_2phi(p_i, p_j, dim=1)
+            scale = self._phi_coupling[:, None] / (2.0 * torch.index_select(rows, 0, self._phi_ij))
             cols += [cos2 * scale, sin2 * scale]
-        return torch.cat(cols, dim=1)
+        return torch.cat(cols, dim=0).transpose(0, 1)

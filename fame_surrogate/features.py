@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._ops import minkowski_gram
+from ._ops import gram_rows
 from .dipoles import (
     enumerate_dipoles,
     ff_recoil,
@@ -83,33 +83,36 @@ class FeatureMap(torch.nn.Module):
         self.names = names
         self.n_features = len(names)
 
-    def forward(self, momenta: Tensor) -> Tensor:
+    def forward(self, momenta: Tensor, rows: Tensor | None = None) -> Tensor:
         """Compute the raw features.
 
         Parameters
         ----------
         momenta : Tensor, float64, shape (B, n, 4)
             (E, px, py, pz) in GeV, process order, incoming first.
+        rows : Tensor, float64, shape (n*n, B), optional
+            ``_ops.gram_rows(momenta)`` if the caller has it already (it is computed otherwise).
 
         Returns
         -------
         Tensor, float64, shape (B, n_features)
         """
         n = self.n_particles
-        gram = minkowski_gram(momenta)
+        if rows is None:
+            rows = gram_rows(momenta)
         p_in = torch.sum(momenta[:, : self.n_in, :], dim=1)
         shat = p_in[:, :1] * p_in[:, :1] - torch.sum(p_in[:, 1:] * p_in[:, 1:], dim=1, keepdim=True)
         root_shat = torch.sqrt(shat)
         final = momenta[:, self.n_in :, :].reshape(-1, (n - self.n_in) * 4)
-        cols = [final / root_shat]
-        flat = gram.reshape(-1, n * n)
+        # the invariant-based columns are computed pair-major, (k, B): row gathers are cheap in ONNX Runtime
+        inv: list[Tensor] = []
         for fam in self._families:
             idx: Tensor = getattr(self, f"_idx_{fam}")
-            d1 = torch.index_select(flat, 1, idx[0])
-            d2 = torch.index_select(flat, 1, idx[1])
-            d3 = torch.index_select(flat, 1, idx[2])
+            d1 = torch.index_select(rows, 0, idx[0])
+            d2 = torch.index_select(rows, 0, idx[1])
+            d3 = torch.index_select(rows, 0, idx[2])
             if fam == "FF":
-                cols.append(torch.log(torch.clamp(ff_recoil(d1, d2, d3)[0], min=_LOG_FLOOR)))
+                inv.append(torch.log(torch.clamp(ff_recoil(d1, d2, d3)[0], min=_LOG_FLOOR)))
                 continue
             if fam == "FI":
                 x = fi_recoil(d1, d2, d3)[0]
@@ -118,8 +121,11 @@ class FeatureMap(torch.nn.Module):
             else:
                 x = ii_recoil(d1, d2, d3)
             ratio = torch.clamp(1.0 - x, min=_LOG_FLOOR) / torch.clamp(x, min=_LOG_FLOOR)
-            cols.append(torch.log(ratio))
+            inv.append(torch.log(ratio))
         if self.hadronic:
-            sij = 2.0 * torch.index_select(flat, 1, self._sij_idx)
-            cols.append(torch.log(torch.clamp(sij / shat, min=_LOG_FLOOR)))
+            sij = 2.0 * torch.index_select(rows, 0, self._sij_idx)
+            inv.append(torch.log(torch.clamp(sij / shat.reshape(1, -1), min=_LOG_FLOOR)))
+        cols = [final / root_shat]
+        if inv:
+            cols.append(torch.cat(inv, dim=0).transpose(0, 1))
         return torch.cat(cols, dim=1)

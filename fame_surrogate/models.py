@@ -21,7 +21,7 @@ from typing import TypeAlias
 import torch
 from torch import Tensor, nn
 
-from ._ops import sinh
+from ._ops import gram_rows, sinh
 from .dipoles import DipoleBasis
 from .features import FeatureMap
 from .resonance import LeptonPairPropagator
@@ -39,8 +39,22 @@ __all__ = [
 #: the model families of SPEC §4.2 (``fame.model`` in the ONNX metadata)
 MODEL_KINDS: tuple[str, ...] = ("dipole", "mlp")
 
+class _SiLU(nn.SiLU):
+    """SiLU whose ONNX form is ``x / (1 + exp(-x))`` (the same function).
+
+    ONNX Runtime's float64 ``Sigmoid`` is scalar (≈ 11 ns per element on this CPU), while Exp + Add + Div
+    costs ≈ 6 ns: the exported coefficient network is ≈ 1.3× faster.  For x < -709, exp(-x) = inf and
+    the result is -0, the limit of x·sigmoid(x).  Training uses torch's fused ``silu``.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if torch.onnx.is_in_onnx_export():
+            return x / (1.0 + torch.exp(-x))
+        return super().forward(x)
+
+
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "silu": nn.SiLU,
+    "silu": _SiLU,
     "tanh": nn.Tanh,
     "gelu": nn.GELU,
     "relu": nn.ReLU,
@@ -178,10 +192,11 @@ class DipoleModel(nn.Module):
 
         With a final-state lepton pair the terms include its propagator factor (:mod:`.resonance`).
         """
-        terms = self.basis(momenta)
+        rows = gram_rows(momenta)  # shared by the basis and the feature map
+        terms = self.basis(momenta, rows)
         if self.propagator.active:
             terms = terms * self.propagator(momenta)[:, None]
-        return self.features(momenta), terms
+        return self.features(momenta, rows), terms
 
     @torch.no_grad()
     def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
