@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from fame_surrogate._ops import asinh, cos_sin_2phi, minkowski_gram, sinh
+from fame_surrogate._ops import asinh, cos_sin_2phi, gram_rows, minkowski_gram, sinh
 
 ARGS = np.concatenate(
     [
@@ -46,6 +46,30 @@ def test_minkowski_gram() -> None:
     p = torch.tensor([[[3.0, 1.0, 2.0, 2.0], [5.0, 0.0, 3.0, -4.0]]], dtype=torch.float64)
     g = minkowski_gram(p)[0].numpy()
     assert g.tolist() == [[0.0, 3 * 5 - (0 + 6 - 8)], [15.0 + 2.0, 0.0]]
+
+
+def test_gram_rows_pair_major() -> None:
+    """Row i*n + j of gram_rows holds p_i·p_j of every event (numpy einsum with the metric as truth)."""
+    rng = np.random.default_rng(3)
+    p = rng.normal(size=(5, 3, 4))
+    want = np.einsum("bim,m,bjm->ijb", p, np.array([1.0, -1.0, -1.0, -1.0]), p).reshape(9, 5)
+    rows = gram_rows(torch.from_numpy(p)).numpy()
+    assert rows.shape == (9, 5)
+    np.testing.assert_allclose(rows, want, rtol=1e-13, atol=1e-13)
+    two = torch.tensor([[[3.0, 1.0, 2.0, 2.0], [5.0, 0.0, 3.0, -4.0]]], dtype=torch.float64)
+    assert gram_rows(two)[:, 0].tolist() == [0.0, 17.0, 17.0, 0.0]
+
+
+def test_cos_sin_2phi_component_axis() -> None:
+    """Components along dim=1 of a (P, 4, B) layout give the same values as the (..., 4) layout."""
+    rng = np.random.default_rng(4)
+    pi, pj = rng.normal(size=(2, 6, 7, 4))
+    c, s = cos_sin_2phi(torch.from_numpy(pi), torch.from_numpy(pj))
+    ct, st = cos_sin_2phi(
+        torch.from_numpy(pi.transpose(0, 2, 1)), torch.from_numpy(pj.transpose(0, 2, 1)), dim=1
+    )
+    np.testing.assert_array_equal(ct.numpy(), c.numpy())
+    np.testing.assert_array_equal(st.numpy(), s.numpy())
 
 
 def _phi_reference(p_i: np.ndarray, p_j: np.ndarray) -> float:
