@@ -3,10 +3,13 @@
 Columns, in order:
 
 1. the final-state momenta (E, px, py, pz of every final-state particle, flattened), divided by √ŝ of the
-   event (ŝ = (Σ p_in)², so e+e- and boosted hadronic events look alike);
+   event (ŝ = (Σ p_in)², so e+e- and boosted hadronic events look alike); for hadron collisions they are first
+   boosted along z into the partonic centre-of-mass frame (|M|² does not depend on that boost);
 2. for every FF dipole of :class:`~fame_surrogate.dipoles.DipoleBasis`, log y_{ij,k};
    for every FI / IF / II dipole, log((1 − x)/x) (→ −∞ in the singular limit like log y; FAME feeds x/(1−x));
-3. for hadron collisions (a coloured incoming parton), log(s_ij / ŝ) for every final-state pair.
+3. for hadron collisions (a coloured incoming parton), log(s_ij / ŝ) for every final-state pair, and
+   log(ŝ / GeV²): unlike e+e- at fixed √s, the absolute scale matters there (a Z resonance sits at a fixed
+   mass, not at a fixed fraction of ŝ).
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ class FeatureMap(torch.nn.Module):
             "_sij_idx", torch.tensor([i * n + j for i, j in fin_pairs], dtype=torch.int64), persistent=False
         )
         names += [f"logsij({i},{j})" for i, j in fin_pairs]
+        if self.hadronic:
+            names.append("log_shat")
         self.names = names
         self.n_features = len(names)
 
@@ -125,6 +130,14 @@ class FeatureMap(torch.nn.Module):
         if self.hadronic:
             sij = 2.0 * torch.index_select(rows, 0, self._sij_idx)
             inv.append(torch.log(torch.clamp(sij / shat.reshape(1, -1), min=_LOG_FLOOR)))
+            inv.append(torch.log(shat.reshape(1, -1)))
+            # longitudinal boost into the partonic rest frame (incoming partons along ±z)
+            beta = (p_in[:, 3:4] / p_in[:, 0:1]).unsqueeze(1)
+            gamma = 1.0 / torch.sqrt((1.0 - beta) * (1.0 + beta))
+            fin = momenta[:, self.n_in :, :]
+            e_cm = gamma * (fin[..., 0:1] - beta * fin[..., 3:4])
+            z_cm = gamma * (fin[..., 3:4] - beta * fin[..., 0:1])
+            final = torch.cat([e_cm, fin[..., 1:3], z_cm], dim=-1).reshape(-1, (n - self.n_in) * 4)
         cols = [final / root_shat]
         if inv:
             cols.append(torch.cat(inv, dim=0).transpose(0, 1))

@@ -79,12 +79,12 @@ def test_log_recoil_follows_the_map_parameters() -> None:
 
 
 def test_pp_features_shape_and_boost_invariance() -> None:
-    """Invariant columns (log y, log x, log s_ij/ŝ, p_T/√ŝ) do not change under a longitudinal boost."""
+    """Every column (partonic-frame momenta, log y, log x, log s_ij/ŝ, log ŝ) ignores a longitudinal boost."""
     fmap = FeatureMap(PP_PDG)
     mom = pp_events(40, 5)
     n_fin = 5
     n_dip = DipoleBasis(PP_PDG).n_dipoles
-    assert fmap.n_features == 4 * n_fin + n_dip + n_fin * (n_fin - 1) // 2
+    assert fmap.n_features == 4 * n_fin + n_dip + n_fin * (n_fin - 1) // 2 + 1
     a = fmap(torch.from_numpy(mom)).numpy()
     boosted = mom.copy()
     ch, sh = math.cosh(0.8), math.sinh(0.8)
@@ -92,6 +92,11 @@ def test_pp_features_shape_and_boost_invariance() -> None:
     boosted[..., 3] = sh * mom[..., 0] + ch * mom[..., 3]
     b = fmap(torch.from_numpy(boosted)).numpy()
     assert np.all(np.isfinite(a))
-    invariant = [c for c, name in enumerate(fmap.names) if not name.endswith(("_E", "_z"))]
-    np.testing.assert_allclose(b[:, invariant], a[:, invariant], rtol=1e-9, atol=1e-12)
-    assert not np.allclose(b[:, 0], a[:, 0])  # energies do change
+    np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-10)
+    # the momentum columns are those of the partonic rest frame: they sum to (1, 0, 0, 0) in units of √ŝ
+    fin = a[:, : 4 * n_fin].reshape(-1, n_fin, 4).sum(axis=1)
+    np.testing.assert_allclose(fin, np.tile([1.0, 0.0, 0.0, 0.0], (len(a), 1)), atol=1e-9)
+    # and log ŝ carries the absolute scale that a resonance needs
+    p_in = mom[:, :2].sum(axis=1)
+    shat = p_in[:, 0] ** 2 - np.sum(p_in[:, 1:] ** 2, axis=1)
+    np.testing.assert_allclose(a[:, fmap.names.index("log_shat")], np.log(shat), rtol=1e-12)
