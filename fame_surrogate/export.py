@@ -15,6 +15,7 @@ import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from copy import deepcopy
 from importlib import metadata as _pkg_metadata
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from torch import Tensor, nn
 
 from lhe_tools import atomic_path
 
-from .models import Ensemble, Surrogate
+from .models import DipoleModel, Ensemble, MLPModel, Surrogate, fold_input_standardisation
 
 __all__ = [
     "CONTRACT",
@@ -95,8 +96,19 @@ def _example_momenta(n: int, batch: int = 4) -> Tensor:
     return torch.from_numpy(np.concatenate([beams, final], axis=1))
 
 
+def _inference_copy(model: Surrogate) -> Surrogate:
+    """A copy of ``model`` with export-time rewrites that keep the function (up to rounding): the input
+    standardisation folded into the first Linear layer of every member."""
+    copy = deepcopy(model)
+    members = list(copy.members) if isinstance(copy, Ensemble) else [copy]
+    for m in members:
+        assert isinstance(m, DipoleModel | MLPModel)
+        fold_input_standardisation(m.x_norm, m.net)
+    return copy
+
+
 def _trace(model: Surrogate, example: Tensor, opset: int, dynamo: bool) -> onnx.ModelProto:
-    graph = _Graph(model).eval()
+    graph = _Graph(_inference_copy(model)).eval()
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # exporter chatter (TracerWarning, deprecation notes) is not ours

@@ -34,6 +34,7 @@ __all__ = [
     "Surrogate",
     "TargetTransform",
     "build_model",
+    "fold_input_standardisation",
 ]
 
 #: the model families of SPEC §4.2 (``fame.model`` in the ONNX metadata)
@@ -88,6 +89,8 @@ class _Standardise(nn.Module):
         super().__init__()
         self.register_buffer("mean", torch.zeros(n, dtype=torch.float64))
         self.register_buffer("std", torch.ones(n, dtype=torch.float64))
+        #: set by :func:`fold_input_standardisation` once the first Linear layer absorbed mean and std
+        self.folded = False
 
     def fit(self, x: Tensor) -> None:
         """Set mean and std from ``x`` (B, n); non-finite columns are an error."""
@@ -99,7 +102,27 @@ class _Standardise(nn.Module):
         self.std.copy_(torch.where(std > 1e-12 * (1.0 + x.abs().amax(0)), std, torch.ones_like(std)))
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.folded:
+            return x
         return (x - self.mean) / self.std
+
+
+@torch.no_grad()
+def fold_input_standardisation(x_norm: _Standardise, net: nn.Sequential) -> None:
+    """Absorb ``(x - mean)/std`` into the first Linear layer of ``net`` (in place; an export-time rewrite).
+
+    ``W' = W / std`` (per input column) and ``b' = b - W' · mean``, so ``W' x + b' = W (x - mean)/std + b``
+    up to rounding; ``x_norm`` then passes its input through.  Saves a Sub and a Div over all features.
+    """
+    if x_norm.folded:
+        return
+    first = net[0]
+    if not isinstance(first, nn.Linear):
+        raise TypeError(f"expected a Linear first layer to fold the standardisation into, got {first!r}")
+    weight = first.weight / x_norm.std[None, :]
+    first.bias.sub_(weight @ x_norm.mean)
+    first.weight.copy_(weight)
+    x_norm.folded = True
 
 
 class TargetTransform(nn.Module):

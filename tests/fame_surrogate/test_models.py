@@ -131,3 +131,30 @@ def test_ensemble_and_builder_refuse_inconsistent_input() -> None:
         build_model("bdt", PDG3)
     with pytest.raises(ValueError, match="unknown activation"):
         build_model("mlp", PDG3, activation="swish2")
+
+
+def test_folded_standardisation_keeps_the_function(points: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """Folding (x - mean)/std into the first Linear layer (export-time rewrite) keeps me2 to rounding."""
+    import copy
+
+    from fame_surrogate.models import fold_input_standardisation
+
+    p, me2 = points
+    torch.manual_seed(3)
+    for kind in ("dipole", "mlp"):
+        model = build_model(kind, PDG3, hidden=(16, 16)).eval()
+        x, terms = model.inputs(p)
+        model.fit_scalers(x, terms, me2)
+        with torch.no_grad():  # a network whose output depends strongly on the inputs
+            for layer in model.net:
+                if isinstance(layer, torch.nn.Linear):
+                    layer.weight.normal_(0.0, 0.5)
+            want = model(p)[0]
+        folded = copy.deepcopy(model)
+        fold_input_standardisation(folded.x_norm, folded.net)
+        assert folded.x_norm.folded and not model.x_norm.folded
+        assert not torch.equal(folded.net[0].weight, model.net[0].weight)
+        with torch.no_grad():
+            got = folded(p)[0]
+            assert torch.equal(folded.x_norm(x), x)
+        torch.testing.assert_close(got, want, rtol=1e-11, atol=0.0)
