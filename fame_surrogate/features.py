@@ -7,7 +7,8 @@ Columns, in order:
    boosted along z into the partonic centre-of-mass frame (|M|² does not depend on that boost);
 2. for every FF dipole of :class:`~fame_surrogate.dipoles.DipoleBasis`, log y_{ij,k};
    for every FI / IF / II dipole, log((1 − x)/x) (→ −∞ in the singular limit like log y; FAME feeds x/(1−x));
-3. for hadron collisions (a coloured incoming parton), log(s_ij / ŝ) for every final-state pair, and
+3. for hadron collisions (a coloured incoming parton), log(|s_ij| / ŝ) for every pair except the two beams
+   (final–final and initial–final: the t-channel propagators), and
    log(ŝ / GeV²): unlike e+e- at fixed √s, the absolute scale matters there (a Z resonance sits at a fixed
    mass, not at a fixed fraction of ŝ).
 """
@@ -78,7 +79,8 @@ class FeatureMap(torch.nn.Module):
             self._families.append(fam)
             prefix = "logy" if fam == "FF" else "logx"
             names += [f"{prefix}_{d.name}" for d in members]
-        fin_pairs = [(i, j) for i in range(n_in, n) for j in range(i + 1, n)] if self.hadronic else []
+        # hadron collisions: every pair but the two beams (final–final and initial–final invariants)
+        fin_pairs = [(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)] if self.hadronic else []
         self.register_buffer(
             "_sij_idx", torch.tensor([i * n + j for i, j in fin_pairs], dtype=torch.int64), persistent=False
         )

@@ -84,7 +84,7 @@ def test_pp_features_shape_and_boost_invariance() -> None:
     mom = pp_events(40, 5)
     n_fin = 5
     n_dip = DipoleBasis(PP_PDG).n_dipoles
-    assert fmap.n_features == 4 * n_fin + n_dip + n_fin * (n_fin - 1) // 2 + 1
+    assert fmap.n_features == 4 * n_fin + n_dip + n_fin * (n_fin - 1) // 2 + 2 * n_fin + 1
     a = fmap(torch.from_numpy(mom)).numpy()
     boosted = mom.copy()
     ch, sh = math.cosh(0.8), math.sinh(0.8)
