@@ -5,22 +5,44 @@ Imports ``lhe_tools`` only, never ``sherpa_plugin``.
 
 from __future__ import annotations
 
+from .dipoles import DipoleBasis
+from .export import ContractError, OnnxSurrogate, export_onnx
+from .features import FeatureMap
 from .me import EWParams, UnsupportedProcessError, ee_jets_pdg, generate_ee, matrix_element, supports
+from .metrics import accuracy, relative_deviation
+from .models import DipoleModel, Ensemble, MLPModel, build_model
 from .phasespace import EEPhaseSpace, ee_beams, min_sij_over_s, pass_ycut, rambo, rambo_weight
+from .resonance import LeptonPairPropagator
+from .train import TrainConfig, TrainResult, train_surrogate
 
 __all__ = [
+    "ContractError",
+    "DipoleBasis",
+    "DipoleModel",
     "EEPhaseSpace",
     "EWParams",
+    "Ensemble",
+    "FeatureMap",
+    "LeptonPairPropagator",
+    "MLPModel",
+    "OnnxSurrogate",
+    "TrainConfig",
+    "TrainResult",
     "UnsupportedProcessError",
+    "accuracy",
+    "build_model",
     "ee_beams",
     "ee_jets_pdg",
+    "export_onnx",
     "generate_ee",
     "matrix_element",
     "min_sij_over_s",
     "pass_ycut",
     "rambo",
     "rambo_weight",
+    "relative_deviation",
     "supports",
+    "train_surrogate",
 ]
 
 

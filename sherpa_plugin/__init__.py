@@ -1,12 +1,48 @@
 """sherpa_plugin: the Sherpa side of fame (Sherpa environment and dumper, run-card snippets, bundles,
 two-stage unweighting and validation, Dask orchestration, the ``fame`` CLI).
 
-The top layer: it may import ``fame_surrogate`` and ``lhe_tools``.
+The top layer: it may import ``fame_surrogate`` and ``lhe_tools``.  Names are imported on first use, so
+``fame --help`` does not pay for dask, matplotlib and torch.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import importlib
+from typing import Any
+
+#: public name -> submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "Bundle": "bundle",
+    "BundleError": "bundle",
+    "write_bundle": "bundle",
+    "DemoConfig": "demo",
+    "run_demo": "demo",
+    "DumpSettings": "dump",
+    "SherpaDumpError": "dump",
+    "sherpa_dump": "dump",
+    "effective_gain": "gain",
+    "ideal_gain": "gain",
+    "train_bundle": "orchestrate",
+    "ReweightConfig": "reweight",
+    "reweight_file": "reweight",
+    "SherpaNotAvailable": "sherpa_env",
+    "find_sherpa_python": "sherpa_env",
+    "make_snippet": "snippet",
+    "max_epsilon": "unweighting",
+    "two_stage": "unweighting",
+    "unweight": "unweighting",
+    "ValidateConfig": "validate",
+    "validate": "validate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sherpa_plugin' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def __dir__() -> list[str]:
