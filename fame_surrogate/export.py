@@ -300,6 +300,11 @@ class OnnxSurrogate:
         if not self.path.is_file():
             raise FileNotFoundError(f"ONNX model {where} does not exist")
         opts = ort.SessionOptions()
+        # stated explicitly (they are ONNX Runtime's defaults today): all graph rewrites (constant folding,
+        # Gemm/MatMul+Transpose fusions), and one node at a time (the graph is a chain; parallel execution
+        # mode has nothing to overlap)
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         if threads is not None:
             opts.intra_op_num_threads = int(threads)
             opts.inter_op_num_threads = 1
