@@ -113,8 +113,11 @@ def gram_rows(momenta: Tensor) -> Tensor:
     """
     n = momenta.shape[1]
     # elementwise outer products of the (n, B) component rows: cheaper than a batched (n×4)·(4×n) MatMul
-    comp = momenta.permute(2, 1, 0)  # (4, n, B)
-    e, x, y, z = comp[0], comp[1], comp[2], comp[3]
+    # (4n, B) rows by one 2-D transpose, then one row gather per component (rows c, c+4, …): ONNX Runtime
+    # would otherwise turn component selections into strided element gathers of the (B, n, 4) input
+    flat = momenta.reshape(-1, 4 * n).transpose(0, 1)
+    rows = [torch.arange(c, 4 * n, 4, device=flat.device) for c in range(4)]
+    e, x, y, z = (torch.index_select(flat, 0, r) for r in rows)
     gram = e[:, None] * e[None] - x[:, None] * x[None] - y[:, None] * y[None] - z[:, None] * z[None]
     return gram.reshape(n * n, -1)
 

@@ -107,7 +107,9 @@ class FeatureMap(torch.nn.Module):
         n = self.n_particles
         if rows is None:
             rows = gram_rows(momenta)
-        p_in = torch.sum(momenta[:, : self.n_in, :], dim=1)
+        p_in = momenta[:, 0, :]  # explicit adds: ONNX Runtime's ReduceSum over a middle axis is slow
+        for k in range(1, self.n_in):
+            p_in = p_in + momenta[:, k, :]
         shat = p_in[:, :1] * p_in[:, :1] - torch.sum(p_in[:, 1:] * p_in[:, 1:], dim=1, keepdim=True)
         root_shat = torch.sqrt(shat)
         final = momenta[:, self.n_in :, :].reshape(-1, (n - self.n_in) * 4)
