@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -56,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.verbose < 2:
-        # Dask's scheduler/worker chatter is not the user's business unless asked for
+        # Dask's scheduler/worker chatter is not the user's business unless asked for; distributed sets its
+        # loggers from its config when imported (also in worker processes), so say it there too
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
         for name in ("distributed", "dask"):
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
