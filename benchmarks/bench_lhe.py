@@ -9,7 +9,7 @@ best of ``--repeat`` interleaved runs is taken (the machine is shared).  pylhe's
 Peak memory is the tracemalloc peak of one read (separate runs): with ``chunk_size=10_000`` it must not
 grow from the 1× to the N× file (streaming); pylhe's is per event.
 
-Prints one JSON object.  Usage: ``python benchmarks/bench_lhe_read.py [--copies 5] [--repeat 3]``.
+Prints one JSON object.  Usage: ``python benchmarks/bench_lhe.py [--copies 5] [--repeat 3]``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Reported, as one JSON object on stdout:
   GFLOP/s / peak;
 * exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k.
 
-Usage: ``python benchmarks/bench_onnx.py [--threads 1] [--jets 3 4 5] [--repeat 3]``
+Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--repeat 3]``
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if not DATA.is_dir():
-        print(f"bench_onnx: Sherpa reference data not found in {DATA} (set FAME_SHARED)", file=sys.stderr)
+        print(f"bench_inference: Sherpa reference data not found in {DATA} (set FAME_SHARED)", file=sys.stderr)
         return 1
     torch.set_num_threads(args.threads)
     peak = peak_gflops()
@@ -171,7 +171,7 @@ def main() -> int:
             r = bench_process(jets, args.threads, args.repeat, Path(tmp))
             r["fraction_of_flop_bound"] = float(r["achieved_matmul_gflops"]) / peak  # type: ignore[arg-type]
             result["processes"][f"{jets}j"] = r  # type: ignore[index]
-            print(f"bench_onnx: {jets} jets done", file=sys.stderr)
+            print(f"bench_inference: {jets} jets done", file=sys.stderr)
     print(json.dumps(result))
     return 0
 
