@@ -161,7 +161,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if not DATA.is_dir():
-        print(f"bench_inference: Sherpa reference data not found in {DATA} (set FAME_SHARED)", file=sys.stderr)
+        print(f"bench_inference: no Sherpa reference data in {DATA} (set FAME_SHARED)", file=sys.stderr)
         return 1
     torch.set_num_threads(args.threads)
     peak = peak_gflops()

@@ -170,7 +170,7 @@ def export_onnx(
     opset : int
         ONNX opset (>= 17).
     dynamo : bool
-        Use the torch.export-based exporter instead of the TorchScript tracer (see benchmarks/bench_inference.py).
+        Use the torch.export-based exporter instead of the TorchScript tracer (benchmarks/bench_inference.py).
     check_points : array_like (N, n, 4), optional
         Points at which ONNX Runtime must reproduce torch to 1e-6 relative before the file is written
         (default: a few RAMBO points at √s = ``sqrt_s`` or 1000 GeV).
