@@ -148,6 +148,7 @@ def write_manifest(
     config: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     snippet: bool = True,
+    snippet_settings: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``sherpa-snippet.yaml``, then ``manifest.json`` (each atomically) into a bundle folder.
 
@@ -168,6 +169,9 @@ def write_manifest(
         Further top-level manifest keys (e.g. ``inputs``, ``seconds``).
     snippet : bool
         Also write ``sherpa-snippet.yaml`` (needs :mod:`sherpa_plugin.snippet`).
+    snippet_settings : mapping, optional
+        ``COLOR_SCHEME`` / ``SCALES`` / ``ALPHAS(MZ)`` of the training data for the snippet
+        (keyword arguments of :func:`sherpa_plugin.snippet.make_snippet`).
 
     Returns
     -------
@@ -183,7 +187,7 @@ def write_manifest(
         if got != e.sha256:
             raise BundleError(f"{root / e.model}: sha256 {got} differs from the recorded {e.sha256}")
     snippet_file: str | None = None
-    text = _snippet_text(entries) if snippet and entries else None
+    text = _snippet_text(entries, snippet_settings or {}) if snippet and entries else None
     if text is not None:
         with atomic_path(root / SNIPPET) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -203,7 +207,7 @@ def write_manifest(
     return path
 
 
-def _snippet_text(entries: Sequence[BundleGroup]) -> str | None:
+def _snippet_text(entries: Sequence[BundleGroup], settings: Mapping[str, Any]) -> str | None:
     """The run-card snippet mapping every member process to its group's ONNX file (bundle-relative)."""
     try:
         from .snippet import make_snippet
@@ -211,7 +215,7 @@ def _snippet_text(entries: Sequence[BundleGroup]) -> str | None:
         log.warning("no sherpa-snippet.yaml written: sherpa_plugin.snippet is not available (%s)", err)
         return None
     members = {m.process: e.model for e in entries for m in e.group.members}
-    return str(make_snippet(members))
+    return str(make_snippet(members, **settings))
 
 
 def write_bundle(

@@ -184,6 +184,7 @@ def train_bundle(
         entries,
         failed=failed,
         config=cfg,
+        snippet_settings=_snippet_settings(plan),
         extra={
             "inputs": [str(f) for f in files],
             "events": {gi.group.name: gi.n_events for gi in plan},
@@ -276,3 +277,16 @@ def _run(
                           res["traceback"])
             bar.update(1)
             bar.set_postfix(done=n_ok, running=min(len(futures) - bar.n, n_slots), failed=len(failed))
+
+
+def _snippet_settings(plan: Sequence[GroupInput]) -> dict[str, Any]:
+    """The run-card settings shared by all training dumps (a warning names the ones that disagree)."""
+    found: dict[str, set[Any]] = {}
+    for gi in plan:
+        for _, part in gi.parts:
+            for key, value in getattr(part, "settings", {}).items():
+                found.setdefault(key, set()).add(value)
+    mixed = {k: sorted(map(str, v)) for k, v in found.items() if len(v) > 1}
+    if mixed:
+        log.warning("training dumps disagree on %s; the snippet leaves these settings out", mixed)
+    return {k: next(iter(v)) for k, v in found.items() if len(v) == 1}

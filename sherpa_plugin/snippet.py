@@ -119,3 +119,25 @@ def settings_from_run_card(run_card: str) -> dict[str, Any]:
     if isinstance(data.get("ALPHAS(MZ)"), (int, float)):
         out["alphas"] = float(data["ALPHAS(MZ)"])
     return out
+
+
+def settings_from_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Snippet settings of a dump's meta: ``color_scheme`` (default 1) and :func:`settings_from_run_card`.
+
+    Parameters
+    ----------
+    meta : mapping
+        A fame dump's ``meta`` (SPEC §3.2).
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :func:`make_snippet`.
+    """
+    out: dict[str, Any] = {"color_scheme": int(meta.get("color_scheme", 1))}
+    run_card = meta.get("run_card")
+    if isinstance(run_card, str):
+        out.update(settings_from_run_card(run_card))
+    if "alphas" not in out and isinstance(meta.get("alpha_s"), (int, float)):
+        out["alphas"] = float(meta["alpha_s"])
+    return out

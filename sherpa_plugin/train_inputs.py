@@ -16,7 +16,7 @@ import json
 import os
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from lhe_tools.groups import GroupMember, ReducedGroup, reduce_channels
 from lhe_tools.process import canonical_channel
 
 from .bundle import sha256_file
+from .snippet import settings_from_meta
 from .train_tasks import TrainingInputError
 
 #: file suffixes picked up when a DATA argument is a folder
@@ -97,6 +98,8 @@ class DumpSource:
     n_events: int
     has_me2: bool
     sha256: str
+    #: run-card settings the |M|^2 assumed (``COLOR_SCHEME``, scales, αs), for the Sherpa snippet
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _npy_header(z: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
@@ -138,6 +141,7 @@ def scan_dump(path: Path) -> DumpSource:
         n_events=int(shape[0]),
         has_me2="me2.npy" in names,
         sha256=sha256_file(path),
+        settings=settings_from_meta(meta),
     )
 
 

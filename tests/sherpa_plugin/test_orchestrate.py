@@ -84,6 +84,10 @@ def test_groups_trained_and_failure_reported(first_run: tuple[Path, dict], sherp
             assert m["process"] in text
         assert g["model"] in text
     assert DDUU not in text
+    # and carries the settings of the training data's run card (the Sherpa reference dumps fix them)
+    card = yaml.safe_load(json.loads(str(np.load(sherpa_ee / "ee_3j_ycut0.01.npz")["meta"]))["run_card"])
+    assert snippet["COLOR_SCHEME"] == card["COLOR_SCHEME"] == 1
+    assert snippet["SCALES"] == card["SCALES"] and snippet["ALPHAS(MZ)"] == card["ALPHAS(MZ)"]
     # the bundle serves both members of the 3-jet group and the 4-quark group with sensible |M|^2
     bundle = Bundle.load(out)
     truth = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(2 * N, 2 * N + 200))
