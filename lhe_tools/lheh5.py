@@ -53,18 +53,7 @@ _DEFAULT_COLUMNS = {
         "numProcesses",
     ),
     "procInfo": ("procId", "npLO", "npNLO", "xSection", "error", "unitWeight"),
-    "events": (
-        "pid",
-        "nparticles",
-        "start",
-        "trials",
-        "scale",
-        "fscale",
-        "rscale",
-        "aqed",
-        "aqcd",
-        "NOMINAL",
-    ),
+    "events": _EVENT_STANDARD[:-1],  # files without named columns: no separate "weight"
     "particles": (
         "id",
         "status",
