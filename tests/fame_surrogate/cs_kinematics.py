@@ -11,6 +11,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from fame_surrogate.phasespace import rambo as _rambo
+
 F8 = npt.NDArray[np.float64]
 N_C = 3.0
 C_F = 4.0 / 3.0
@@ -138,3 +140,22 @@ def me_llqqg(l1: F8, l2: F8, q: F8, qbar: F8, g: F8, alpha_s: float) -> float:
     """Σ|M|²(ℓ ℓ̄ q q̄ g) with g_s² = 4πα_s, all-outgoing momenta (multiply by −1 per odd fermion crossing)."""
     num = dot(l1, q) ** 2 + dot(l1, qbar) ** 2 + dot(l2, q) ** 2 + dot(l2, qbar) ** 2
     return 8.0 * N_C * C_F * 4.0 * math.pi * alpha_s * num / (dot(l1, l2) * dot(q, g) * dot(qbar, g))
+
+
+def pp_events(n: int, seed: int, n_final: int = 5) -> np.ndarray:
+    """Partonic pp events: RAMBO in the partonic frame (√ŝ = 300 GeV), boosted to x1 ≠ x2.
+
+    Returns shape (n, 2 + n_final, 4).
+    """
+    rng = np.random.default_rng(seed)
+    sqrt_shat = 300.0
+    final = _rambo(n_final, sqrt_shat, n, rng)
+    half = sqrt_shat / 2.0
+    beams = np.broadcast_to(np.array([[half, 0, 0, half], [half, 0, 0, -half]]), (n, 2, 4))
+    mom = np.concatenate([beams, final], axis=1)
+    rap = rng.uniform(-1.5, 1.5, size=n)
+    ch, sh = np.cosh(rap)[:, None], np.sinh(rap)[:, None]
+    out = mom.copy()
+    out[..., 0] = ch * mom[..., 0] + sh * mom[..., 3]
+    out[..., 3] = sh * mom[..., 0] + ch * mom[..., 3]
+    return out

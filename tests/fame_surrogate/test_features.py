@@ -6,32 +6,13 @@ import math
 
 import numpy as np
 import torch
-from cs_kinematics import boost_z, ff_inverse, ii_inverse, light, transverse_basis
+from cs_kinematics import boost_z, ff_inverse, ii_inverse, light, pp_events, transverse_basis
 
 from fame_surrogate.dipoles import DipoleBasis
 from fame_surrogate.features import FeatureMap
-from fame_surrogate.phasespace import EEPhaseSpace, mdot, rambo
+from fame_surrogate.phasespace import EEPhaseSpace, mdot
 
 PP_PDG = [21, 2, 11, -11, 21, 21, 2]  # g u → e- e+ g g u: FF, FI, IF, II dipoles and φ pairs
-
-
-def pp_events(n: int, seed: int, n_final: int = 5) -> np.ndarray:
-    """Partonic pp events: RAMBO in the partonic frame (√ŝ = 300 GeV), boosted to x1 ≠ x2.
-
-    Returns shape (n, 2 + n_final, 4).
-    """
-    rng = np.random.default_rng(seed)
-    sqrt_shat = 300.0
-    final = rambo(n_final, sqrt_shat, n, rng)
-    half = sqrt_shat / 2.0
-    beams = np.broadcast_to(np.array([[half, 0, 0, half], [half, 0, 0, -half]]), (n, 2, 4))
-    mom = np.concatenate([beams, final], axis=1)
-    rap = rng.uniform(-1.5, 1.5, size=n)
-    ch, sh = np.cosh(rap)[:, None], np.sinh(rap)[:, None]
-    out = mom.copy()
-    out[..., 0] = ch * mom[..., 0] + sh * mom[..., 3]
-    out[..., 3] = sh * mom[..., 0] + ch * mom[..., 3]
-    return out
 
 
 def _named(fmap: FeatureMap, momenta: list[np.ndarray]) -> dict[str, float]:

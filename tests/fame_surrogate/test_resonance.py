@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from cs_kinematics import pp_events
 
 from fame_surrogate.me import matrix_element
 from fame_surrogate.resonance import LeptonPairPropagator, lepton_pair
@@ -58,25 +59,6 @@ def test_pair_detection_and_inactive_cases() -> None:
 
 
 
-def _pp_points(n: int, rng: np.random.Generator) -> np.ndarray:
-    """q qbar -> l- l+ g at 13 TeV: RAMBO in the partonic frame, boosted along z by random x1, x2."""
-    from fame_surrogate.phasespace import rambo
-
-    x1, x2 = rng.uniform(0.01, 0.2, n), rng.uniform(0.01, 0.2, n)
-    e_beam = 6500.0
-    shat = 4 * x1 * x2 * e_beam**2
-    final = np.concatenate([rambo(3, 1.0, n, rng) * np.sqrt(shat)[:, None, None]])
-    beta = (x1 - x2) / (x1 + x2)
-    gamma = 1 / np.sqrt(1 - beta**2)
-    e, pz = final[..., 0].copy(), final[..., 3].copy()
-    final[..., 0] = gamma[:, None] * (e + beta[:, None] * pz)
-    final[..., 3] = gamma[:, None] * (pz + beta[:, None] * e)
-    beams = np.zeros((n, 2, 4))
-    beams[:, 0] = np.stack([x1 * e_beam, 0 * x1, 0 * x1, x1 * e_beam], 1)
-    beams[:, 1] = np.stack([x2 * e_beam, 0 * x2, 0 * x2, -x2 * e_beam], 1)
-    return np.concatenate([beams, final], axis=1)
-
-
 def test_pp_dipole_model_with_the_factor_exports_with_parity(tmp_path: object) -> None:
     import pathlib
 
@@ -84,7 +66,7 @@ def test_pp_dipole_model_with_the_factor_exports_with_parity(tmp_path: object) -
     from fame_surrogate.models import DipoleModel
 
     pdg = [1, -1, 11, -11, 21]
-    p = _pp_points(400, np.random.default_rng(5))
+    p = pp_events(400, 5, n_final=3)
     np.testing.assert_allclose(p[:, :2].sum(1), p[:, 2:].sum(1), atol=1e-6)
     model = DipoleModel(pdg, 2, hidden=(16, 16))
     assert model.propagator.active
