@@ -20,22 +20,70 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from fame_surrogate.export import OnnxSurrogate, export_onnx
 from fame_surrogate.metrics import accuracy
+from fame_surrogate.models import Ensemble
 from fame_surrogate.train import TrainConfig, train_surrogate
-from lhe_tools import read_dump
+from lhe_tools import EventBatch, read_dump
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATA = SHARED / "data" / "sherpa-ee"
 TARGETS = {3: 0.999, 4: 0.99, 5: 0.97}
+
+
+def overrides(items: list[str]) -> dict[str, Any]:
+    """``--set key=value`` pairs as TrainConfig fields, each value parsed as JSON (else kept a string)."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in fields:
+            raise SystemExit(f"bench_accuracy: --set {item!r}: expected KEY=VALUE, KEY a TrainConfig field")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _one_replica(batch: EventBatch, cfg: TrainConfig) -> tuple[Any, dict[str, Any], float]:
+    res = train_surrogate(batch, cfg)
+    (member,) = res.model.members
+    return member, res.metrics, res.seconds
+
+
+def train_parallel(batch: EventBatch, cfg: TrainConfig, replicas: int) -> tuple[Any, dict[str, Any], float]:
+    """``replicas`` single-replica trainings at once, one process each (seeds seed..seed+R-1): an ensemble.
+
+    Each replica holds out its own validation split (its seed's); the test split of this benchmark is
+    disjoint from all of them.
+    """
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    configs = [dataclasses.replace(cfg, replicas=1, seed=cfg.seed + r) for r in range(replicas)]
+    with ProcessPoolExecutor(max_workers=replicas, mp_context=ctx) as pool:
+        results = list(pool.map(_one_replica, [batch] * replicas, configs))
+    seconds = time.perf_counter() - t0
+    ensemble = Ensemble([m for m, _, _ in results]).eval()
+    metrics = {
+        "epochs": [e for _, m, _ in results for e in m["epochs"]],
+        "stopped": [s for _, m, _ in results for s in m["stopped"]],
+        "val_frac_within_1pct": [m["val_frac_within_1pct"] for _, m, _ in results],
+        "replica_seconds": [s for _, _, s in results],
+    }
+    return ensemble, metrics, seconds
 
 
 def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
@@ -59,13 +107,18 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
     }
     for kind in args.models:
         cfg = dataclasses.replace(
-            TrainConfig(), model=kind, threads=args.threads, max_seconds=budget, clock=args.clock
+            TrainConfig(), model=kind, threads=args.threads, max_seconds=budget, clock=args.clock,
+            **overrides(args.set),
         )
-        res = train_surrogate(train, cfg)
+        if args.parallel_replicas > 1:
+            model, metrics, seconds = train_parallel(train, cfg, args.parallel_replicas)
+        else:
+            res = train_surrogate(train, cfg)
+            model, metrics, seconds = res.model, res.metrics, res.seconds
         path = export_onnx(
-            res.model,
+            model,
             workdir / f"{jets}j_{kind}.onnx",
-            {"process": data.process, "sqrt_s": 1000.0, "cuts": {"y_cut": 0.01}, "train": res.metrics},
+            {"process": data.process, "sqrt_s": 1000.0, "cuts": {"y_cut": 0.01}, "train": metrics},
         )
         t = time.perf_counter()
         pred, _ = OnnxSurrogate(path, threads=1).predict(test.momenta)
@@ -74,10 +127,12 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
         out[kind] = {
             **acc,
             "ratio_to_target": acc["frac_within_1pct"] / TARGETS[jets],
-            "train_seconds": res.seconds,
-            "epochs": res.metrics["epochs"],
-            "stopped": res.metrics["stopped"],
-            "val_frac_within_1pct": res.metrics["val_frac_within_1pct"],
+            "train_seconds": seconds,
+            "replicas": len(metrics["epochs"]),
+            "parallel_replicas": args.parallel_replicas,
+            "epochs": metrics["epochs"],
+            "stopped": metrics["stopped"],
+            "val_frac_within_1pct": metrics["val_frac_within_1pct"],
             "onnx_us_per_point_1thread": 1e6 * pred_seconds / test_idx.size,
             "config": {k: v for k, v in cfg.to_dict().items() if k not in ("verbose",)},
         }
@@ -104,6 +159,14 @@ def main() -> int:
     )
     parser.add_argument("--test", type=int, default=20000, help="held-out test points per process")
     parser.add_argument("--max-train", type=int, default=None, help="cap on training(+validation) points")
+    parser.add_argument(
+        "--parallel-replicas", type=int, default=1,
+        help="train R single-thread replicas at once, one process each, and evaluate their ensemble",
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a TrainConfig field (JSON value), e.g. --set 'hidden=[128,128,128]'",
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"bench_accuracy: Sherpa reference data not found in {DATA} (set FAME_SHARED)", file=sys.stderr)

@@ -8,9 +8,10 @@ values, so no training is needed), exported with both torch exporters and timed 
 Reported, as one JSON object on stdout:
 * ``us_per_point`` per batch size and ``points_per_s`` at batch >= 1k (best of the chunkings);
 * ``speedup_vs_sherpa`` = Sherpa's ms/point (reference metas, ``me_ms_per_point``) / surrogate time;
-* ``matmul_flops_per_point`` (2·K·N of every Gemm/MatMul with a constant weight), the machine's float64 peak
-  (a large numpy matmul on the same number of threads), and ``fraction_of_flop_bound`` = achieved matmul
-  GFLOP/s / peak;
+* ``matmul_flops_per_point`` (2·K·N of every Gemm/MatMul with a constant weight), the machine's peak in the
+  network's dtype (``TrainConfig.net_dtype``, float64 by default, ``--net-dtype float32`` for the faster
+  option; a large numpy matmul on the same number of threads), and ``fraction_of_flop_bound`` = achieved
+  matmul GFLOP/s / peak;
 * exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k.
 
 Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--repeat 3]``
@@ -19,6 +20,7 @@ Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -45,12 +47,13 @@ from lhe_tools import read_dump  # noqa: E402
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATA = SHARED / "data" / "sherpa-ee"
+NET_DTYPE = {"float32": torch.float32, "float64": torch.float64}
 
 
-def peak_gflops(n: int = 2000, repeat: int = 5) -> float:
-    """Best float64 GFLOP/s of an n×n matmul in numpy (BLAS on the configured threads)."""
+def peak_gflops(n: int = 2000, repeat: int = 5, dtype: str = "float64") -> float:
+    """Best GFLOP/s of an n×n matmul in numpy in ``dtype`` (BLAS on the configured threads)."""
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
     a @ b
     best = np.inf
     for _ in range(repeat):
@@ -90,10 +93,9 @@ def time_predict(sur: OnnxSurrogate, momenta: np.ndarray, batch: int, chunk: int
     return best / batch
 
 
-def bench_process(jets: int, threads: int, repeat: int, workdir: Path) -> dict[str, object]:
+def bench_process(jets: int, threads: int, repeat: int, workdir: Path, cfg: TrainConfig) -> dict[str, object]:
     data = read_dump(DATA / f"ee_{jets}j_ycut0.01.npz")
     assert data.me2 is not None
-    cfg = TrainConfig()
     torch.manual_seed(0)
     members = []
     p = torch.from_numpy(data.momenta[:20000])
@@ -101,6 +103,7 @@ def bench_process(jets: int, threads: int, repeat: int, workdir: Path) -> dict[s
         m = build_model(cfg.model, data.pdg.tolist(), 2, cfg.hidden, cfg.activation)
         x, terms = m.inputs(p)
         m.fit_scalers(x, terms, torch.from_numpy(data.me2[:20000]))
+        m.net.to(NET_DTYPE[cfg.net_dtype])  # as training returns it
         members.append(m.eval())
     model = Ensemble(members).eval()
     n_big = 100_000
@@ -140,6 +143,7 @@ def bench_process(jets: int, threads: int, repeat: int, workdir: Path) -> dict[s
         "model": cfg.model,
         "replicas": cfg.replicas,
         "hidden": list(cfg.hidden),
+        "net_dtype": cfg.net_dtype,
         "us_per_point": per_batch,
         "us_per_point_100k_chunked": chunks,
         "best_us_per_point_batch_ge_1k": best_us,
@@ -159,16 +163,28 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime / BLAS threads")
     parser.add_argument("--jets", type=int, nargs="+", default=[3, 4, 5])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--hidden", type=int, nargs="+", default=None, help="override TrainConfig.hidden")
+    parser.add_argument(
+        "--net-dtype", choices=sorted(NET_DTYPE), default=None, help="override TrainConfig.net_dtype"
+    )
     args = parser.parse_args()
+    cfg = TrainConfig()
+    if args.hidden:
+        cfg = dataclasses.replace(cfg, hidden=tuple(args.hidden))
+    if args.net_dtype:
+        cfg = dataclasses.replace(cfg, net_dtype=args.net_dtype)
     if not DATA.is_dir():
         print(f"bench_inference: no Sherpa reference data in {DATA} (set FAME_SHARED)", file=sys.stderr)
         return 1
     torch.set_num_threads(args.threads)
-    peak = peak_gflops()
-    result: dict[str, object] = {"threads": args.threads, "peak_float64_gflops": peak, "processes": {}}
+    # the network's matmuls run in its own dtype, so that dtype's BLAS peak is the bound
+    peak = peak_gflops(dtype=cfg.net_dtype)
+    result: dict[str, object] = {
+        "threads": args.threads, f"peak_{cfg.net_dtype}_gflops": peak, "processes": {}
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for jets in args.jets:
-            r = bench_process(jets, args.threads, args.repeat, Path(tmp))
+            r = bench_process(jets, args.threads, args.repeat, Path(tmp), cfg)
             r["fraction_of_flop_bound"] = float(r["achieved_matmul_gflops"]) / peak  # type: ignore[arg-type]
             result["processes"][f"{jets}j"] = r  # type: ignore[index]
             print(f"bench_inference: {jets} jets done", file=sys.stderr)

@@ -82,7 +82,8 @@ class DumpSettings:
     Parameters
     ----------
     points : int
-        Lepton beams / input: points per channel.  Hadron beams: weighted events in total (all channels).
+        Lepton beams / input: points per channel.  Hadron beams: weighted events in total (all channels);
+        rerunning an unfinished hadron job with a smaller ``points`` stops it there (whole chunks kept).
     seed : int
         Seed of RAMBO (per channel and chunk) or Sherpa's ``RANDOM_SEED``.
     chunk : int, optional
@@ -289,6 +290,19 @@ def _run_dumper(python: Path, job_path: Path, workdir: Path, env: dict[str, str]
     raise SherpaDumpError("\n".join(msg))
 
 
+def _fewer_events(previous: dict[str, Any], job: dict[str, Any]) -> bool:
+    """True if ``job`` is the weighted-event job ``previous`` asking for fewer events: stop early.
+
+    Weighted events are independent draws, so a long run may be cut short: the rerun keeps the chunks
+    done so far (whole chunks, so at least ``points`` events when that many were done) and finishes.
+    """
+    def rest(j: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in j.items() if k != "points"}
+
+    fewer = int(job["points"]) < int(previous["points"])
+    return bool(rest(previous) == rest(job) and job.get("mode") == "events" and fewer)
+
+
 def sherpa_dump(
     out: str | os.PathLike[str],
     settings: DumpSettings,
@@ -395,7 +409,7 @@ def sherpa_dump(
                 stale.unlink(missing_ok=True)
     if job_file.is_file():
         previous = json.loads(job_file.read_text())
-        if previous != job:
+        if previous != job and not _fewer_events(previous, job):
             raise ValueError(
                 f"{out} holds the output of a different dump job ({job_file}); use another --out or --fresh"
             )

@@ -29,7 +29,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--process", metavar="'IN IN -> OUT...'", help="PDG ids, e.g. '11 -11 -> 1 -1 21 21'")
     p.add_argument("--momenta", metavar="DUMP", help="evaluate Sherpa's |M|^2 at this fame dump's momenta")
     p.add_argument("--points", type=float, default=None, metavar="K",
-                   help="points per channel (lepton beams) or weighted events in total (hadron beams)")
+                   help="points per channel (lepton beams) or weighted events in total (hadron beams; "
+                   "rerun an unfinished hadron dump with a smaller K to stop it there)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--beams", type=int, nargs=2, default=(11, -11), metavar=("B1", "B2"),
                    help="beam PDG ids (default 11 -11; 2212 2212 for pp)")

@@ -28,6 +28,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("data", nargs="+", metavar="DATA", help="event files or folders of them")
     p.add_argument("--out", required=True, metavar="BUNDLE", help="bundle folder to write")
     p.add_argument("--model", choices=("dipole", "mlp"), default=None, help="model kind (default: dipole)")
+    p.add_argument(
+        "--loss", choices=("mse", "gain"), default=None,
+        help="training loss (default mse; gain: MSE, then epochs of the f_eff-driven gain loss)",
+    )
+    p.add_argument("--hidden", type=int, nargs="+", default=None, metavar="W",
+                   help="hidden layer widths (default 128 128 128)")
+    p.add_argument(
+        "--net-dtype", choices=("float64", "float32"), default=None,
+        help="dtype of the exported network (default float64; float32: faster, ~2e-6 agreement)",
+    )
     p.add_argument("--replicas", type=int, default=None, metavar="R", help="ensemble replicas per group")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs per replica")
     p.add_argument("--max-points", type=int, default=None, help="train on at most this many points per group")
@@ -55,6 +65,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     changes = {
         "model": args.model,
+        "loss": args.loss,
+        "hidden": tuple(args.hidden) if args.hidden else None,
+        "net_dtype": args.net_dtype,
         "replicas": args.replicas,
         "epochs": args.epochs,
         "max_points": args.max_points,

@@ -11,7 +11,7 @@ import pytest
 import torch
 from onnx.reference import ReferenceEvaluator
 
-from fame_surrogate.export import CONTRACT, ContractError, OnnxSurrogate, export_onnx
+from fame_surrogate.export import CONTRACT, ContractError, OnnxSurrogate, export_onnx, parity_tolerance
 from fame_surrogate.train import TrainConfig, TrainResult, train_surrogate
 from lhe_tools import EventBatch, read_dump
 
@@ -66,6 +66,31 @@ def test_onnx_runtime_matches_torch_on_every_point(
     big = np.tile(batch3.momenta, (334, 1, 1))[:100_000]
     got_big, _ = sur.predict(big, chunk=100_000)
     np.testing.assert_allclose(got_big, np.tile(want, 334)[:100_000], rtol=1e-6, atol=0.0)
+
+
+def test_float32_network_export(batch3: EventBatch, tmp_path: Path) -> None:
+    import copy
+    import dataclasses
+
+    res = train_surrogate(batch3, dataclasses.replace(TINY, net_dtype="float32"))
+    member = res.model.members[0]
+    assert member.net[0].weight.dtype == torch.float32 and member.c_scale.dtype == torch.float64
+    path = export_onnx(res.model, tmp_path / "f32.onnx", {"process": batch3.process})
+    graph = onnx.load(str(path)).graph
+    gemm_weights = {n.input[1] for n in graph.node if n.op_type == "Gemm"}
+    kinds = {i.data_type for i in graph.initializer if i.name in gemm_weights}
+    assert kinds == {onnx.TensorProto.FLOAT}  # the network really runs in float32 in the graph
+    me2, _ = OnnxSurrogate(path).predict(batch3.momenta)
+    want, _ = _torch(res, batch3.momenta)
+    np.testing.assert_allclose(me2, want, rtol=parity_tolerance(res.model), atol=0.0)
+    # the same weights in float64 give the same |M|^2 to float32 rounding
+    wide = copy.deepcopy(res.model)
+    for m in wide.members:
+        m.net.to(torch.float64)
+    with torch.no_grad():
+        exact = wide(torch.from_numpy(batch3.momenta))[0].numpy()
+    np.testing.assert_allclose(me2, exact, rtol=1e-5, atol=0.0)
+    assert parity_tolerance(wide) == 1e-6 < parity_tolerance(res.model)
 
 
 def test_reference_evaluator_agrees(exported: tuple[TrainResult, Path], batch3: EventBatch) -> None:

@@ -7,6 +7,7 @@ lhe_tools' independent implementation of Sherpa's process naming.  Runs are kept
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -192,6 +193,37 @@ def test_hadron_weights_reproduce_sherpas_cross_section(zj1: tuple[Path, dict]) 
     assert m, "Sherpa's integration result not found in its log"
     xs, xs_err = (float(v) for v in m[-1])
     assert abs(sigma - xs) < 5 * np.hypot(err, xs_err), (sigma, err, xs, xs_err)
+
+
+def test_hadron_run_is_cut_short_by_a_rerun_with_fewer_events(sherpa_python: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    kw = "process='93 93 -> 11 -11 93', beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0), jet_pt=20.0"
+    code = (
+        "from sherpa_plugin.dump import DumpSettings, sherpa_dump; "
+        f"sherpa_dump({str(out)!r}, DumpSettings(points=100000, chunk=200, integration='fast', seed=4), "
+        f"{kw}, sherpa_python={str(sherpa_python)!r})"
+    )
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, **quiet)
+    marker = out / ".parts" / "chunk-00000.json"
+    deadline = time.monotonic() + 180
+    while not marker.is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert marker.is_file(), "the dumper finished no chunk before it was killed"
+    done = 200 * len(list((out / ".parts").glob("chunk-*.json")))
+    settings = DumpSettings(points=200, chunk=200, integration="fast", seed=4)
+    res = sherpa_dump(out, settings, process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0,
+                      mll=(66.0, 13000.0), jet_pt=20.0, sherpa_python=sherpa_python)
+    # every finished chunk is kept (no event drawn twice), nothing beyond them is generated
+    assert res["points"] == done >= 200
+    mom = np.concatenate([read_dump(out / c["file"]).momenta for c in res["channels"]])
+    assert len(np.unique(mom[:, 2, 0])) == done
+    with pytest.raises(ValueError, match="different dump job"):  # asking for more is another job
+        sherpa_dump(out, dataclasses.replace(settings, points=100000), process="93 93 -> 11 -11 93",
+                    beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0), jet_pt=20.0,
+                    sherpa_python=sherpa_python)
 
 
 def test_users_run_card_is_used_verbatim(sherpa_python: Path, sherpa_ee: Path, tmp_path: Path) -> None:
