@@ -104,7 +104,7 @@ class TrainConfig:
     replicas: int = 1
     epochs: int = 300
     batch_size: int = 256
-    lr: float = 1e-2
+    lr: float = 3e-3
     hidden: tuple[int, ...] = (128, 128, 128)
     activation: str = "silu"
     seed: int = 0
