@@ -93,23 +93,27 @@ def test_rerun_of_complete_job_is_a_no_op_and_other_jobs_are_refused(
                     process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
 
 
-def test_killed_run_leaves_no_complete_looking_dump_and_resumes(sherpa_python: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    settings = "DumpSettings(points=2400, chunk=600, y_cut=0.01, seed=3)"
+def _kill_once_written(out: Path, args: str, sherpa_python: Path, path: Path, timeout: float) -> None:
+    """Run ``sherpa_dump(out, <args>)`` in a child process; SIGKILL its process group once ``path`` exists."""
     code = (
         "from sherpa_plugin.dump import DumpSettings, sherpa_dump; "
-        f"sherpa_dump({str(out)!r}, {settings}, process='11 -11 -> 21 21 21 1 -1', "
-        f"sherpa_python={str(sherpa_python)!r})"
+        f"sherpa_dump({str(out)!r}, {args}, sherpa_python={str(sherpa_python)!r})"
     )
-    cmd = [sys.executable, "-c", code]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    part = out / ".parts" / "2_5__e-__e+__G__G__G__d__db" / "part-00000.npz"
-    deadline = time.monotonic() + 120
-    while not part.is_file() and proc.poll() is None and time.monotonic() < deadline:
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, **quiet)
+    deadline = time.monotonic() + timeout
+    while not path.is_file() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert part.is_file(), "the dumper wrote no chunk before it was killed"
+    assert path.is_file(), f"the dumper wrote no {path.name} before it was killed"
+
+
+def test_killed_run_leaves_no_complete_looking_dump_and_resumes(sherpa_python: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    part = out / ".parts" / "2_5__e-__e+__G__G__G__d__db" / "part-00000.npz"
+    args = "DumpSettings(points=2400, chunk=600, y_cut=0.01, seed=3), process='11 -11 -> 21 21 21 1 -1'"
+    _kill_once_written(out, args, sherpa_python, part, 120.0)
     assert not list(out.glob("*.npz")) and not (out / "dump.json").exists()
     with np.load(part) as first:
         saved_mom, saved_me2 = first["momenta"], first["me2"]
@@ -197,21 +201,11 @@ def test_hadron_weights_reproduce_sherpas_cross_section(zj1: tuple[Path, dict]) 
 
 def test_hadron_run_is_cut_short_by_a_rerun_with_fewer_events(sherpa_python: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    kw = "process='93 93 -> 11 -11 93', beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0), jet_pt=20.0"
-    code = (
-        "from sherpa_plugin.dump import DumpSettings, sherpa_dump; "
-        f"sherpa_dump({str(out)!r}, DumpSettings(points=100000, chunk=200, integration='fast', seed=4), "
-        f"{kw}, sherpa_python={str(sherpa_python)!r})"
+    args = (
+        "DumpSettings(points=100000, chunk=200, integration='fast', seed=4), process='93 93 -> 11 -11 93', "
+        "beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0), jet_pt=20.0"
     )
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, **quiet)
-    marker = out / ".parts" / "chunk-00000.json"
-    deadline = time.monotonic() + 180
-    while not marker.is_file() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert marker.is_file(), "the dumper finished no chunk before it was killed"
+    _kill_once_written(out, args, sherpa_python, out / ".parts" / "chunk-00000.json", 180.0)
     done = 200 * len(list((out / ".parts").glob("chunk-*.json")))
     settings = DumpSettings(points=200, chunk=200, integration="fast", seed=4)
     res = sherpa_dump(out, settings, process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0,
