@@ -93,7 +93,7 @@ def net_dtype(net: nn.Sequential) -> torch.dtype:
 def run_net(net: nn.Sequential, h: Tensor) -> Tensor:
     """``net(h)`` in the network's own dtype, returned in ``h``'s dtype (float64).
 
-    A network trained in float32 stays float32: its outputs are fitted numbers good to ≈ 1e-7, far below
+    A float32 network (``TrainConfig.net_dtype="float32"``) gives fitted numbers good to ≈ 1e-7, far below
     the surrogate's error, while every physics quantity around it (features, standardisation, dipoles, the
     sum Σ C D) stays float64.  ONNX Runtime's float32 Gemm and activations are 2.5–3.5× faster than their
     float64 twins on this CPU (``benchmarks/bench_inference.py --net-dtype``).
@@ -263,7 +263,7 @@ class DipoleModel(nn.Module):
     def coefficients(self, x_raw: Tensor) -> Tensor:
         """Coefficients C (B, n_terms) from raw features (B, n_features)."""
         h = self.x_norm(x_raw)  # float64
-        out = self.net(h.to(net_dtype(self.net)))  # the network's dtype (float32 as trained by default)
+        out = self.net(h.to(net_dtype(self.net)))  # the network's dtype (TrainConfig.net_dtype)
         if torch.onnx.is_in_onnx_export():
             # (eˣ − 1/eˣ)/2 without the small-|x| series branch: the same to ≈ 1e-16 absolute (C only
             # matters relative to c_scale, so relative accuracy near x = 0 buys nothing), and ONNX Runtime

@@ -27,7 +27,7 @@ from torch import Tensor
 from lhe_tools import EventBatch
 
 from .metrics import accuracy
-from .models import MODEL_KINDS, DipoleModel, Ensemble, Member, build_model
+from .models import MODEL_KINDS, DipoleModel, Ensemble, Member, build_model, net_dtype
 
 __all__ = ["TrainConfig", "TrainResult", "train_surrogate"]
 
@@ -357,7 +357,7 @@ def _train_replica(
         bar.close()
     # the returned network's dtype is config.net_dtype (models.run_net); everything around it is float64
     model.net.to(torch.float32 if config.net_dtype == "float32" else torch.float64)
-    model.net.load_state_dict({k: v.to(model.net[0].weight.dtype) for k, v in best_state.items()})
+    model.net.load_state_dict({k: v.to(net_dtype(model.net)) for k, v in best_state.items()})
     return history, stopped
 
 
