@@ -168,7 +168,8 @@ def train_bundle(
 
     n_workers = 0
     if todo:
-        client, cluster = _connect(scheduler, workers, len(todo))
+        # replicas are tasks of their own: a single group with R replicas can use R workers
+        client, cluster = _connect(scheduler, workers, len(todo) * config.replicas)
         try:
             n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
             slots = _slots_per_host(client)

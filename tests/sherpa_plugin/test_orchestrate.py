@@ -225,3 +225,14 @@ def test_events_without_me2_fail_without_a_cluster(testdata: Path, tmp_path: Pat
     assert res["trained"] == 0 and res["workers"] == 0 and res["failed"] == len(res["groups"]) > 0
     assert all("no me2" in g["error"] for g in res["groups"])
     assert json.loads((tmp_path / "b" / MANIFEST).read_text())["groups"] == []
+
+
+def test_local_cluster_has_a_worker_per_replica(data: Path, tmp_path: Path) -> None:
+    from sherpa_plugin.train_tasks import usable_cores
+
+    src = tmp_path / "d3"
+    src.mkdir()
+    (src / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
+    res = train_bundle([src], tmp_path / "bundle", dataclasses.replace(CONFIG, replicas=2), progress=False)
+    # one group, two replica tasks: the LocalCluster is sized by tasks, not by groups
+    assert res["trained"] == 1 and res["workers"] == min(usable_cores(), 2)
