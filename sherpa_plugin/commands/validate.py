@@ -40,6 +40,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--bins", type=int, default=12, help="bins per closure observable")
     p.add_argument("--t-me", type=float, default=None, metavar="MS", help="fixed exact-ME ms per point")
     p.add_argument("--t-ps", type=float, default=None, metavar="MS", help="fixed phase-space ms per point")
+    p.add_argument(
+        "--recorded-times", choices=("wall", "cpu"), default="wall",
+        help="use the data's recorded Sherpa wall times (default) or CPU times (not inflated by other jobs)",
+    )
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -64,5 +68,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         n_bins=args.bins,
         t_me_ms=args.t_me,
         t_ps_ms=args.t_ps,
+        recorded_times=args.recorded_times,
     )
     return validate(bundle, batches, args.out, config)

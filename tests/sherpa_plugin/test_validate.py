@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -75,6 +76,21 @@ def test_channels_combine_and_fixed_times(sherpa_ee: Path, ee3: EventBatch) -> N
     assert r["sigma_weighted"]["value"] == pytest.approx(
         sum(c["sigma_weighted"]["value"] for c in r["channels"].values())
     )
+
+
+def test_recorded_cpu_times_are_used_when_asked(ee3: EventBatch) -> None:
+    # a hadron dump records wall and CPU times of Sherpa; the CPU ones when asked, else the wall ones
+    meta = {**ee3.meta, "ps_ms_per_point": 0.5, "me_cpu_ms_per_point": 0.123, "ps_cpu_ms_per_point": 0.25}
+    batch = ee3.take(slice(0, 20000)).with_columns(meta=meta)
+    cfg = ValidateConfig(t_surr_ms=0.001, n_bins=6, report=False)
+    wall = validate(HalfWrong(1.0), [batch], None, cfg)
+    cpu = validate(HalfWrong(1.0), [batch], None, dataclasses.replace(cfg, recorded_times="cpu"))
+    assert (wall["t_me_ms"], wall["t_ps_ms"]) == (ee3.meta["me_ms_per_point"], 0.5)
+    assert (cpu["t_me_ms"], cpu["t_ps_ms"]) == (0.123, 0.25)
+    assert "me_cpu_ms_per_point" in cpu["time_sources"]["t_me"]
+    assert cpu["f_ideal"] == pytest.approx(ideal_gain(cpu["eps_full"], 0.123, 0.001, 0.25))
+    with pytest.raises(ValueError, match="recorded_times"):
+        ValidateConfig(recorded_times="gpu")
 
 
 def test_missing_exact_me_is_an_error(ee3: EventBatch) -> None:
