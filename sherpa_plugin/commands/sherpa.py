@@ -50,6 +50,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--timing-only", action="store_true",
                    help="no dumps, no integration: only time MatrixElement() of every channel")
     p.add_argument("--chunk", type=int, default=None, help="points per saved chunk (resumable unit)")
+    p.add_argument("--me-check-every", type=int, default=1, metavar="N",
+                   help="hadron beams: |M|^2 from Sherpa's event MEWeight, checked against MEProcess at "
+                   "every N-th event (default 1: MEProcess at every event; N > 1 halves ME-dominated dumps)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sherpa-python", default=None, metavar="PYTHON",
                    help="Python with sherpa-mc (default: $FAME_SHERPA_PYTHON, else .venv-sherpa)")
@@ -76,6 +79,7 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         timing_points=args.timing_points,
         channels=tuple(args.channel),
         timing_only=args.timing_only,
+        me_check_every=args.me_check_every,
     )
     res = sherpa_dump(
         args.out,

@@ -8,14 +8,17 @@ Imports only numpy, ``Sherpa`` (PyPI ``sherpa-mc``) and the standard library.  T
     |M|^2 by ``MEProcess`` for every channel Sherpa built (or the ``channels`` listed).
     ``"eval"``: |M|^2 by ``MEProcess`` at the momenta of the fame dump ``input`` (pdg in Sherpa's order).
     ``"events"``: hadron (or any) beams; Sherpa's own weighted event generation (importance-sampled phase
-    space, PDFs, flux: full weight w, x1, x2, scales, trials) and |M|^2 by ``MEProcess`` at each event.
+    space, PDFs, flux: full weight w, x1, x2, scales, trials) and |M|^2 by ``MEProcess`` at each event, or
+    (``me_check_every`` N > 1) Sherpa's own event ``MEWeight``, checked against ``MEProcess`` at every N-th
+    event: that halves the cost where the ME dominates (Z+5 jets: ≈ 55 ms per colour-summed ME).
     ``"timing"``: no dumps; only the ``timing_points`` timings of every channel Sherpa built.
 ``workdir``, ``out``, ``result``
     Sherpa's run folder (``Sherpa.yaml``, ``Process/``, ``Results.zip``), the dump folder (one
     ``<channel>.npz`` per channel), and the summary JSON written last.
 ``run_card``, ``overrides``
     The run card text and extra ``KEY: value`` settings passed on Sherpa's command line.
-``points``, ``chunk``, ``seed``, ``sqrt_s``, ``y_cut``, ``beams``, ``cuts``, ``timing_points``
+``points``, ``chunk``, ``seed``, ``sqrt_s``, ``y_cut``, ``beams``, ``cuts``, ``timing_points``,
+``me_check_every``
     Sizes, seeds and the physics settings recorded in every dump's ``meta``.
 
 Progress goes to stderr as ``fame-dumper: …`` lines; Sherpa's own log goes to stdout.  Exit status 0 on
@@ -399,6 +402,9 @@ def run_events(
     store = ChunkStore(Path(job["out"]))
     sqrt_s = float(job["sqrt_s"])
     total, chunk = int(job["points"]), int(job.get("chunk", 5000))
+    every = int(job.get("me_check_every", 1))
+    if every < 1:
+        raise DumperError(f"job me_check_every={every}; expected a positive integer")
     by_key = {(tuple(sorted(p[:n])), tuple(sorted(p[n:]))): (name, p, n) for name, p, n in built}
     markers = store.done_chunks()
     store.drop_incomplete(len(markers))
@@ -453,21 +459,26 @@ def run_events(
         for name, r in rows.items():
             _, pdg, n_in = next(b for b in built if b[0] == name)
             mom = np.array(r["momenta"], dtype=np.float64)
-            me2, ms = me.evaluate(name, pdg, n_in, mom)
-            me_s += float(ms.sum()) / 1e3
             weight = np.array(r["weight"], dtype=np.float64)
             me_weight = np.array(r["me_weight"], dtype=np.float64)
+            # every event (every=1), or every N-th event of each channel in this chunk, first one included
+            checked = np.arange(0, len(mom), every)
+            me2_chk, ms = me.evaluate(name, pdg, n_in, mom[checked])
+            me_s += float(ms.sum()) / 1e3
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dev = np.abs(me_weight[checked] / me2_chk - 1.0)
+            # Sherpa's event MEWeight is |M|^2 without PDFs: it must equal MEProcess in our particle order
+            worst = float(np.max(np.where(me2_chk != 0, dev, 0.0)))
+            if worst > 1e-8:
+                bad = int(np.argmax(np.where(me2_chk != 0, dev, 0.0)))
+                raise DumperError(
+                    f"{name}: MEProcess |M|^2 {me2_chk[bad]} differs from Sherpa's event MEWeight "
+                    f"{me_weight[checked][bad]} at event {done_events + int(checked[bad])} of the run "
+                    f"(rel. {worst:.3g}); particle mapping or settings differ"
+                )
+            me2 = me2_chk if every == 1 else me_weight
             with np.errstate(divide="ignore", invalid="ignore"):
                 ps_weight = np.where(me2 != 0, weight / me2, 0.0)
-                dev = np.abs(me_weight / me2 - 1.0)
-            # Sherpa's event MEWeight is |M|^2 without PDFs: it must equal MEProcess in our particle order
-            worst = float(np.max(np.where(me2 != 0, dev, 0.0)))
-            if worst > 1e-8:
-                bad = int(np.argmax(np.where(me2 != 0, dev, 0.0)))
-                raise DumperError(
-                    f"{name}: MEProcess |M|^2 {me2[bad]} differs from Sherpa's event MEWeight "
-                    f"{me_weight[bad]} (rel. {worst:.3g}); particle mapping or settings differ"
-                )
             cols = {
                 "momenta": mom,
                 "me2": me2,
@@ -537,6 +548,10 @@ def run_events(
             weight_unit="pb (Sherpa weighted event weight; sigma = sum(weight) / sum(trials), all channels)",
             ps_weight_note="weight / me2: phase space, PDFs, flux and pb conversion (everything but |M|^2)",
             me2_vs_sherpa_meweight_max_rel_dev=max(t.get("meweight_dev", 0.0) for t in store.load(name)[1]),
+            me2_source="MEProcess.MatrixElement() at every event"
+            if every == 1
+            else f"Sherpa's event MEWeight (the ME of its own generation), checked against "
+            f"MEProcess.MatrixElement() at every {every}th event of each chunk (that call's time is me_ms)",
             pdf_set=job.get("pdf_set"),
             ps_generator="Sherpa 3.0.3 weighted event generation (EVENT_GENERATION_MODE: Weighted)",
         )

@@ -158,3 +158,17 @@ def test_folded_standardisation_keeps_the_function(points: tuple[torch.Tensor, t
             got = folded(p)[0]
             assert torch.equal(folded.x_norm(x), x)
         torch.testing.assert_close(got, want, rtol=1e-11, atol=0.0)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "rtol", "atol"), [(torch.float64, 1e-14, 4e-15), (torch.float32, 1e-6, 1e-9)]
+)
+def test_eval_mode_silu_is_torchs_silu(dtype: torch.dtype, rtol: float, atol: float) -> None:
+    """The export-friendly SiLU forms (h + h·tanh h in float64, x·sigmoid x in float32) are SiLU."""
+    net = build_model("mlp", [11, -11, 1, -1, 21], 2, (8,), "silu").net.to(dtype)
+    act = next(m for m in net if isinstance(m, torch.nn.SiLU)).eval()
+    x = torch.linspace(-30.0, 30.0, 2001, dtype=torch.float64)
+    want = torch.nn.functional.silu(x)
+    got = act(x.to(dtype)).to(torch.float64)
+    # float64: h + h·tanh h cancels for x ≪ 0: an absolute error ≈ 1e-16 |x| (what the next layer sees)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=rtol, atol=atol)

@@ -199,6 +199,32 @@ def test_hadron_weights_reproduce_sherpas_cross_section(zj1: tuple[Path, dict]) 
     assert abs(sigma - xs) < 5 * np.hypot(err, xs_err), (sigma, err, xs, xs_err)
 
 
+def test_hadron_me2_from_sherpas_meweight_equals_meprocess(sherpa_python: Path, tmp_path: Path) -> None:
+    """--me-check-every 4: |M|^2 comes from Sherpa's event MEWeight; MEProcess at the same momenta agrees."""
+    res = sherpa_dump(tmp_path / "ev", DumpSettings(points=300, chunk=150, integration="fast", seed=9,
+                                                    me_check_every=4),
+                      process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0),
+                      jet_pt=20.0, sherpa_python=sherpa_python)
+    assert sum(c["points"] for c in res["channels"]) == 300
+    biggest = max(res["channels"], key=lambda c: c["points"])
+    dump = tmp_path / "ev" / biggest["file"]
+    b = read_dump(dump)
+    assert "MEWeight" in b.meta["me2_source"] and b.meta["me_ms_per_point"] > 0
+    np.testing.assert_allclose(b.weight, b.ps_weight * b.me2, rtol=1e-12)
+    again = sherpa_dump(tmp_path / "eval", DumpSettings(points=0), input_dump=dump,
+                        sherpa_python=sherpa_python)
+    (ch,) = again["channels"]
+    np.testing.assert_allclose(read_dump(tmp_path / "eval" / ch["file"]).me2, b.me2, rtol=1e-9, atol=0)
+
+
+def test_me_check_every_needs_a_positive_count_and_hadron_beams(sherpa_python: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="me_check_every must be a positive integer, got 0"):
+        DumpSettings(points=10, me_check_every=0)
+    with pytest.raises(ValueError, match="hadron-beam event dumps only"):
+        sherpa_dump(tmp_path, DumpSettings(points=10, y_cut=0.01, me_check_every=2), process="11 -11 -> 1 -1",
+                    sherpa_python=sherpa_python)
+
+
 def test_hadron_run_is_cut_short_by_a_rerun_with_fewer_events(sherpa_python: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = (
