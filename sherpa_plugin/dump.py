@@ -52,6 +52,8 @@ _STRONG = frozenset({1, 2, 3, 4, 5, 6, 21, 93, 94})
 SUMMARY = "dump.json"
 _JOB = ".fame-job.json"
 _WORK = ".sherpa"
+#: Sherpa's integration results in its run folder (``RESULT_DIRECTORY`` default, zipped)
+_RESULTS = "Results.zip"
 
 #: Sherpa command-line settings for the hadron-beam (weighted events) mode: parton level only, colour sum
 EVENT_OVERRIDES: dict[str, str] = {
@@ -313,6 +315,30 @@ def _fewer_events(previous: dict[str, Any], job: dict[str, Any]) -> bool:
     return bool(rest(previous) == rest(job) and job.get("mode") == "events" and fewer)
 
 
+def _integration_source(integration_from: str | os.PathLike[str], job: dict[str, Any]) -> Path:
+    """The dump folder whose Sherpa integration ``job`` reuses (same setup, checked); recorded in ``job``."""
+    src = Path(integration_from).resolve()
+    if job["mode"] != "events":
+        raise ValueError(
+            f"integration_from applies to hadron-beam event dumps only (this job: {job['mode']!r})"
+        )
+    results, src_job_file = src / _WORK / _RESULTS, src / _JOB
+    if not (results.is_file() and src_job_file.is_file()):
+        raise ValueError(
+            f"{src}: no Sherpa integration to reuse; expected {results} and {src_job_file} from an earlier "
+            "`fame sherpa dump` of hadron beams"
+        )
+    src_job = json.loads(src_job_file.read_text())
+    for key in ("mode", "run_card", "overrides", "sqrt_s", "beams", "cuts"):
+        if src_job.get(key) != job[key]:
+            raise ValueError(
+                f"{src} integrated a different setup ({key}: {src_job.get(key)!r} there, {job[key]!r} here); "
+                "an integration is reused only for the same process, cuts and integration settings"
+            )
+    job["integration_from"] = str(src)
+    return src
+
+
 def sherpa_dump(
     out: str | os.PathLike[str],
     settings: DumpSettings,
@@ -328,11 +354,17 @@ def sherpa_dump(
     order_qcd: int | None = None,
     sherpa_python: str | os.PathLike[str] | None = None,
     fresh: bool = False,
+    integration_from: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Run the Sherpa-side dumper and return its summary (also written to ``OUT/dump.json``).
 
     Exactly one of ``run_card`` (a Sherpa 3 YAML file), ``process`` (with ``beams``, ``sqrt_s`` and cuts) or
     ``input_dump`` (a fame dump whose momenta get Sherpa's |M|^2) must be given.
+
+    ``integration_from`` (hadron beams): the folder of an earlier dump of the same setup (same run card and
+    settings, any seed and size) whose Sherpa integration (``Results.zip``) is reused, so that independent
+    runs with other seeds (more training events on more cores, a validation sample) skip the integration
+    (Z+5 jets: 7 minutes with ``--integration fast``).
 
     Returns
     -------
@@ -411,6 +443,7 @@ def sherpa_dump(
         job["me_check_every"] = int(settings.me_check_every)
     elif settings.me_check_every != 1:
         raise ValueError(f"me_check_every applies to hadron-beam event dumps only (this job: {mode})")
+    source = _integration_source(integration_from, job) if integration_from is not None else None
     install = probe_sherpa(find_sherpa_python(sherpa_python))
     workdir = out / _WORK
     job_file = out / _JOB
@@ -432,6 +465,9 @@ def sherpa_dump(
             result: dict[str, Any] = json.loads(summary_file.read_text())
             return result
     workdir.mkdir(parents=True, exist_ok=True)
+    if source is not None and not (workdir / _RESULTS).is_file():
+        with atomic_path(workdir / _RESULTS) as tmp:
+            shutil.copyfile(source / _WORK / _RESULTS, tmp)
     with atomic_path(job_file) as tmp:
         tmp.write_text(json.dumps(job, indent=1))
     runner_job = dict(job, workdir=str(workdir), out=str(out), result=str(workdir / "result.json"))

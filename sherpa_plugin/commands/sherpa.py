@@ -54,6 +54,9 @@ def register(subparsers: Any) -> None:
                    help="hadron beams: |M|^2 from Sherpa's event MEWeight, checked against MEProcess at "
                    "every N-th event (default 1: MEProcess at every event; N > 1 halves ME-dominated dumps)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--integration-from", default=None, metavar="DIR",
+                   help="hadron beams: reuse the Sherpa integration of an earlier dump of the same setup "
+                   "(its --out folder), e.g. for more events with another --seed")
     p.add_argument("--sherpa-python", default=None, metavar="PYTHON",
                    help="Python with sherpa-mc (default: $FAME_SHERPA_PYTHON, else .venv-sherpa)")
     p.add_argument("--fresh", action="store_true", help="discard unfinished work in OUT first")
@@ -95,6 +98,7 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         order_qcd=args.order_qcd,
         sherpa_python=args.sherpa_python,
         fresh=args.fresh,
+        integration_from=args.integration_from,
     )
     out: dict[str, Any] = {
         "channels": [

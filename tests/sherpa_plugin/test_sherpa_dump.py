@@ -225,6 +225,28 @@ def test_me_check_every_needs_a_positive_count_and_hadron_beams(sherpa_python: P
                     sherpa_python=sherpa_python)
 
 
+def test_another_seed_reuses_the_integration_of_the_same_setup(
+    zj1: tuple[Path, dict], sherpa_python: Path, tmp_path: Path  # type: ignore[type-arg]
+) -> None:
+    src, _ = zj1
+    kw = dict(process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0),
+              sherpa_python=sherpa_python)
+    settings = DumpSettings(points=200, chunk=200, integration="fast", seed=3)
+    res = sherpa_dump(tmp_path / "more", settings, jet_pt=20.0, integration_from=src, **kw)  # type: ignore[arg-type]
+    assert res["points"] == 200
+    clean = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", (tmp_path / "more" / ".sherpa" / "sherpa.log").read_text())
+    assert "Starting the calculation" not in clean  # Sherpa read the grids instead of integrating
+    assert "Starting the calculation" in (src / ".sherpa" / "sherpa.log").read_text()
+    first = np.concatenate([read_dump(src / c["file"]).momenta[:, 2, 0] for c in zj1[1]["channels"]])
+    more = np.concatenate([read_dump(tmp_path / "more" / c["file"]).momenta[:, 2, 0]
+                           for c in res["channels"]])
+    assert not np.isin(more, first).any()  # other seed, other events
+    with pytest.raises(ValueError, match="integrated a different setup"):  # other cuts, other integration
+        sherpa_dump(tmp_path / "other", settings, jet_pt=30.0, integration_from=src, **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no Sherpa integration to reuse"):
+        sherpa_dump(tmp_path / "none", settings, jet_pt=20.0, integration_from=tmp_path, **kw)  # type: ignore[arg-type]
+
+
 def test_hadron_run_is_cut_short_by_a_rerun_with_fewer_events(sherpa_python: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = (
