@@ -59,6 +59,15 @@ def main() -> int:
     p.add_argument("--model", choices=("dipole", "mlp"), default="dipole", help="surrogate kind")
     p.add_argument("--replicas", type=int, default=1, help="ensemble replicas per group")
     p.add_argument("--skip-train", action="store_true", help="only dump (and time) the channels")
+    p.add_argument(
+        "--me-check-every", type=int, default=1, metavar="N",
+        help="|M|^2 from Sherpa's event MEWeight, checked against MEProcess at every N-th event (N > 1 "
+        "halves the dump where the ME dominates, e.g. Z+4/5 jets)",
+    )
+    p.add_argument(
+        "--net-dtype", choices=("float64", "float32"), default="float64",
+        help="network dtype of the exported surrogates (float32: faster inference)",
+    )
     args = p.parse_args()
     val_points = args.val_points if args.val_points is not None else max(1, args.points // 2)
     summary: dict[str, Any] = {}
@@ -71,7 +80,7 @@ def main() -> int:
         ]
         data, val = args.out / f"{tag}-train", args.out / f"{tag}-val"
         dump = fame("sherpa", "dump", *common, "--points", str(args.points), "--seed", "11",
-                    "--timing-points", "50", "--out", str(data))
+                    "--timing-points", "50", "--out", str(data), "--me-check-every", str(args.me_check_every))
         row: dict[str, Any] = {
             "process": proc,
             "channels_sherpa": dump["n_sherpa_channels"],
@@ -84,10 +93,13 @@ def main() -> int:
         row["reduced_groups"] = len(groups["groups"])
         if not args.skip_train:
             # validation events come from a second Sherpa run (another seed): never the training events
-            fame("sherpa", "dump", *common, "--points", str(val_points), "--seed", "12", "--out", str(val))
+            # (the same setup: Sherpa's integration of the training run is reused)
+            fame("sherpa", "dump", *common, "--points", str(val_points), "--seed", "12", "--out", str(val),
+                 "--integration-from", str(data), "--me-check-every", str(args.me_check_every))
             bundle = args.out / f"{tag}-bundle"
             train = fame("train", str(data), "--out", str(bundle), "--max-seconds", str(args.train_seconds),
-                         "--model", args.model, "--replicas", str(args.replicas))
+                         "--model", args.model, "--replicas", str(args.replicas),
+                         "--net-dtype", args.net_dtype)
             row["train_seconds"] = train.get("seconds")
             # Sherpa's CPU times per event: its wall times grow with whatever else runs on the machine
             res = fame("validate", str(bundle), str(val), "--out", str(args.out / f"{tag}-report"),
