@@ -72,7 +72,9 @@ class TrainConfig:
     penalty_j : float
         Factorisation penalty weight J (dipole model only).
     loss : str
-        ``"mse"``, or ``"gain"``: MSE first, then ``gain_epochs`` epochs of :mod:`fame_surrogate.gain_loss`.
+        ``"mse"``, or ``"gain"``: MSE first, then ``gain_epochs`` epochs of :mod:`fame_surrogate.gain_loss`
+        (for weighted events, e.g. Sherpa's pp dumps, with the batch's ``ps_weight`` as the non-ME factor,
+        so that the loss is the unweighting gain of those events).
     gain_epochs : int
         Epochs of the gain loss after the MSE phase (``loss="gain"`` only).
     gain_fraction : float
@@ -313,7 +315,7 @@ def _train_replica(
                 opt.param_groups[0]["lr"] = _lr(config, plateau_lr, progress)
             if gain_phase:
                 pred = work.me2_from_inputs(d["x"][idx], d["terms"][idx])
-                loss = gain_fn(pred, d["me2"][idx])  # type: ignore[misc]
+                loss = gain_fn(pred, d["me2"][idx], d["c"][idx] if "c" in d else None)  # type: ignore[misc]
             else:
                 _, loss = _losses(
                     work, d["x"][idx], d["terms"][idx], d["z"][idx], d["me2"][idx], config.penalty_j
@@ -327,7 +329,7 @@ def _train_replica(
         with torch.no_grad():
             if gain_phase:
                 pred = work.me2_from_inputs(d["x_val"], d["terms_val"])
-                val = float(gain_fn(pred, d["me2_val"]))  # type: ignore[misc]
+                val = float(gain_fn(pred, d["me2_val"], d.get("c_val")))  # type: ignore[misc]
             else:
                 val = float(_losses(work, d["x_val"], d["terms_val"], d["z_val"], d["me2_val"], 0.0)[0])
         lr = float(opt.param_groups[0]["lr"])
@@ -416,6 +418,12 @@ def train_surrogate(batch: EventBatch, config: TrainConfig | None = None) -> Tra
                     "terms_val": terms_all[va],
                     "me2_val": me2[va],
                 }
+                if batch.ps_weight is not None:
+                    # weighted events (Sherpa's pp dumps): the gain loss sees w = c·|M|², c = phase space ×
+                    # PDFs × flux, scaled to mean 1 (the loss is scale invariant; float32 keeps its range)
+                    c = torch.from_numpy(np.ascontiguousarray(batch.ps_weight, dtype=np.float64))
+                    c = c / c[tr].abs().mean().clamp_min(1e-300)
+                    data["c"], data["c_val"] = c[tr], c[va]
             model.fit_scalers(data["x"], data["terms"], data["me2"])
             with torch.no_grad():
                 data["z"] = model.target.encode(data["me2"])

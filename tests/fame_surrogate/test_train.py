@@ -12,6 +12,7 @@ import torch
 from fame_surrogate.metrics import accuracy
 from fame_surrogate.train import TrainConfig, TrainResult, train_surrogate
 from lhe_tools import EventBatch, read_dump
+from sherpa_plugin.unweighting import two_stage
 
 SMALL = TrainConfig(hidden=(32, 32), epochs=30, batch_size=64, lr=1e-2, val_fraction=0.25, patience=100)
 
@@ -96,6 +97,22 @@ def test_gain_loss_phase_runs_after_mse(batch3: EventBatch) -> None:
     assert len(res.history[0]) == 8
     pred, truth = _val(batch3, res)
     assert np.isfinite(pred).all() and accuracy(pred, truth)["median_abs_rel_dev"] < 0.5
+
+
+def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch) -> None:
+    """Weighted events: the gain loss sees w = ps_weight·|M|², as the reference two-stage unweighter does."""
+    assert batch3.me2 is not None
+    c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch3))  # a far from flat non-ME weight
+    weighted = dataclasses.replace(batch3, ps_weight=c, weight=c * batch3.me2)
+    res = train_surrogate(weighted, dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3))
+    pred, truth = _val(weighted, res)
+    cv = c[res.val_index]
+    ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
+    want = np.log(0.1 / (ref.eps_1 * ref.eps_2) + 1.0 / ref.eps_2)  # TrainConfig's time ratio r = 0.1
+    best = min(h["val_loss"] for h in res.history[0][-3:])  # the gain epochs; the best one is returned
+    assert best == pytest.approx(want, rel=2e-3)
+    unweighted = two_stage(truth, pred, np.random.default_rng(0))  # what ignoring ps_weight would give
+    assert abs(np.log(0.1 / (unweighted.eps_1 * unweighted.eps_2) + 1.0 / unweighted.eps_2) - want) > 0.05
 
 
 def test_bad_inputs_are_refused(batch3: EventBatch) -> None:
