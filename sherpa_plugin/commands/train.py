@@ -38,6 +38,11 @@ def register(subparsers: Any) -> None:
         "--net-dtype", choices=("float64", "float32"), default=None,
         help="dtype of the exported network (default float64; float32: faster, ~2e-6 agreement)",
     )
+    p.add_argument(
+        "--weight-power", type=float, default=None, metavar="P",
+        help="weighted events: weight each point's squared error by (|w|/<|w|>)^P, so the points carrying "
+        "the cross section count more (default 0; 0.2 for Sherpa's Z+4/5-jet weights)",
+    )
     p.add_argument("--replicas", type=int, default=None, metavar="R", help="ensemble replicas per group")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs per replica")
     p.add_argument("--max-points", type=int, default=None, help="train on at most this many points per group")
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loss": args.loss,
         "hidden": tuple(args.hidden) if args.hidden else None,
         "net_dtype": args.net_dtype,
+        "weight_power": args.weight_power,
         "replicas": args.replicas,
         "epochs": args.epochs,
         "max_points": args.max_points,

@@ -115,6 +115,26 @@ def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch
     assert abs(np.log(0.1 / (unweighted.eps_1 * unweighted.eps_2) + 1.0 / unweighted.eps_2) - want) > 0.05
 
 
+def test_weight_power_fits_the_points_that_carry_the_cross_section(batch3: EventBatch) -> None:
+    """Half the points carry no cross section and a corrupted |M|²: weighting by |w|^p ignores them."""
+    assert batch3.me2 is not None
+    rng = np.random.default_rng(5)
+    junk = rng.random(len(batch3)) < 0.5
+    me2 = np.where(junk, batch3.me2 * 10.0 ** rng.uniform(-1.0, 1.0, len(batch3)), batch3.me2)
+    weight = np.where(junk, 1e-9, 1.0) * batch3.me2
+    data = dataclasses.replace(batch3, me2=me2, weight=weight)
+    devs = {}
+    for power in (0.0, 0.5):
+        res = train_surrogate(data, dataclasses.replace(SMALL, weight_power=power))
+        clean = res.val_index[~junk[res.val_index]]
+        with torch.no_grad():
+            pred = res.model(torch.from_numpy(batch3.momenta[clean]))[0].numpy()
+        devs[power] = accuracy(pred, batch3.me2[clean])["median_abs_rel_dev"]
+    assert devs[0.5] < 0.5 * devs[0.0], devs
+    with pytest.raises(ValueError, match="weight_power=-1"):
+        TrainConfig(weight_power=-1.0)
+
+
 def test_bad_inputs_are_refused(batch3: EventBatch) -> None:
     no_me2 = dataclasses.replace(batch3, me2=None)
     with pytest.raises(ValueError, match="no me2 column"):
