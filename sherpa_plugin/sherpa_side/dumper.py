@@ -440,8 +440,18 @@ def run_events(
                 x[float(np.sign(p[3]))] = 2.0 * p[0] / sqrt_s
             r = rows.setdefault(
                 name,
-                {c: [] for c in ("momenta", "weight", "me_weight", "x1", "x2", "muf2", "mur2", "trials")},
+                {c: [] for c in ("momenta", "weight", "me_weight", "x1", "x2", "muf2", "mur2", "trials",
+                                 "checked", "me2_chk", "ms", "cpu")},
             )
+            if len(r["momenta"]) % every == 0:
+                # MEProcess right after the event (the first of each channel, then every N-th): its time is
+                # taken in the same machine state as the generation's, so t_PS = t_gen - t_ME is not biased
+                # by timing the two minutes apart under different load
+                me2_i, ms_i = me.evaluate(name, pdg, n_in, mom[None])
+                r["checked"].append(len(r["momenta"]))
+                r["me2_chk"].append(float(me2_i[0]))
+                r["ms"].append(float(ms_i[0]))
+                r["cpu"].append(float(me.last_cpu_ms[0]))
             r["momenta"].append(mom)
             r["weight"].append(blobs.Weight())
             r["me_weight"].append(sig["MEWeight"])
@@ -462,8 +472,8 @@ def run_events(
             weight = np.array(r["weight"], dtype=np.float64)
             me_weight = np.array(r["me_weight"], dtype=np.float64)
             # every event (every=1), or every N-th event of each channel in this chunk, first one included
-            checked = np.arange(0, len(mom), every)
-            me2_chk, ms = me.evaluate(name, pdg, n_in, mom[checked])
+            checked = np.array(r["checked"], dtype=np.int64)
+            me2_chk, ms = np.array(r["me2_chk"]), np.array(r["ms"])
             me_s += float(ms.sum()) / 1e3
             with np.errstate(divide="ignore", invalid="ignore"):
                 dev = np.abs(me_weight[checked] / me2_chk - 1.0)
@@ -493,7 +503,7 @@ def run_events(
                 {
                     "n": len(me2),
                     "me_ms": float(np.median(ms)),
-                    "me_cpu_ms": float(np.mean(me.last_cpu_ms)),
+                    "me_cpu_ms": float(np.mean(r["cpu"])),
                     "meweight_dev": worst,
                 },
             )
