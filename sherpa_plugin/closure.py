@@ -8,6 +8,11 @@ the test statistic uses the exact conditional variance of their difference,
 is detected with the full statistical power of the sample.  The plotted per-sample errors are the usual
 weighted-histogram errors of a mean over trials,
 ``Var(Σ_b v_i / N) = (Σ_b v_i² − N μ_b²)/(N(N−1))``.
+
+The χ² approximation needs enough accepted events: only bins expecting at least :data:`MIN_EXPECTED`
+unweighted events (``Σ_b p_i``, the usual rule for χ² tests of counts) enter the test.  A histogram with no
+such bin is not tested (``p_value`` NaN): with a handful of unweighted events (Z+5 jets: 3 out of 10⁴
+weighted ones) the Gaussian statistic would report spurious p-values of 1e-16.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ from .unweighting import TwoStageResult
 
 F8 = npt.NDArray[np.float64]
 
+#: Bins expecting fewer unweighted events than this are left out of the χ² (Cochran's rule of thumb)
+MIN_EXPECTED = 5.0
+
 __all__ = [
+    "MIN_EXPECTED",
     "ClosureResult",
     "HistogramComparison",
     "SigmaEstimate",
@@ -115,7 +124,8 @@ class HistogramComparison:
     """One observable: weighted and unweighted histograms (σ per bin, times ``scale``) and the test.
 
     ``chi2 = Σ_b (unweighted_b − weighted_b)² / diff_err_b²`` over the ``ndf`` bins with a non-zero
-    difference variance; ``p_value`` is the χ² survival function.
+    difference variance that expect at least :data:`MIN_EXPECTED` unweighted events (``expected``);
+    ``p_value`` is the χ² survival function, NaN when no bin qualifies (not tested).
     """
 
     name: str
@@ -128,6 +138,7 @@ class HistogramComparison:
     chi2: float
     ndf: int
     p_value: float
+    expected: F8 = field(default_factory=lambda: np.zeros(0))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (arrays as lists)."""
@@ -141,7 +152,8 @@ class HistogramComparison:
             "diff_err": self.diff_err.tolist(),
             "chi2": self.chi2,
             "ndf": self.ndf,
-            "p_value": self.p_value,
+            "p_value": None if np.isnan(self.p_value) else self.p_value,
+            "expected_unweighted": self.expected.tolist(),
         }
 
 
@@ -158,8 +170,14 @@ class ClosureResult:
 
     @property
     def min_p(self) -> float:
-        """Smallest per-observable p-value."""
-        return min((h.p_value for h in self.histograms.values()), default=1.0)
+        """Smallest per-observable p-value of the tested histograms; NaN if none could be tested."""
+        tested = [h.p_value for h in self.histograms.values() if not np.isnan(h.p_value)]
+        return min(tested) if tested else float("nan")
+
+    @property
+    def expected_unweighted(self) -> float:
+        """Expected number of unweighted events, Σ p_i."""
+        return float(self.extra.get("expected_unweighted", float("nan")))
 
     @property
     def p_values(self) -> dict[str, float]:
@@ -208,10 +226,11 @@ def closure_test(
         hw, ew = _trial_histogram(idx, w, nb, n)
         hu, eu = _trial_histogram(idx[acc], y, nb, n)
         dvar = _bin_sums(idx, var_terms, nb) / (n * n)
-        used = dvar > 0
+        expected = _bin_sums(idx, p, nb)
+        used = (dvar > 0) & (expected >= MIN_EXPECTED)
         chi2 = float(np.sum((hu[used] - hw[used]) ** 2 / dvar[used]))
         ndf = int(np.count_nonzero(used))
-        p_value = float(stats.chi2.sf(chi2, ndf)) if ndf else 1.0
+        p_value = float(stats.chi2.sf(chi2, ndf)) if ndf else float("nan")
         hists[name] = HistogramComparison(
             name=name,
             edges=edges * 1.0,
@@ -223,6 +242,7 @@ def closure_test(
             chi2=chi2,
             ndf=ndf,
             p_value=p_value,
+            expected=expected,
         )
     sw = mean_with_error(w, n)
     su = mean_with_error(y, n)
@@ -234,4 +254,5 @@ def closure_test(
         sigma_unweighted=SigmaEstimate(su.value * scale, su.error * scale),
         sigma_pull=pull,
         scale=scale,
+        extra={"expected_unweighted": float(np.sum(p))},
     )

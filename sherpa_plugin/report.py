@@ -198,7 +198,8 @@ def _closure_plot(c: ChannelData, folder: Path, index: int) -> str:
             label="two-stage unweighted",
         )
         # a text label, not set_title: titles trigger a costly tight-bbox pass per panel
-        top.text(0.03, 0.95, f"{name}\np = {h.p_value:.3f}", transform=top.transAxes, va="top", fontsize=8)
+        label = "not tested (too few unweighted events)" if np.isnan(h.p_value) else f"p = {h.p_value:.3f}"
+        top.text(0.03, 0.95, f"{name}\n{label}", transform=top.transAxes, va="top", fontsize=8)
         top.tick_params(labelbottom=False, labelsize=7)
         if k == 0:
             top.legend(fontsize=7)
@@ -270,9 +271,11 @@ def _html(summary: Mapping[str, Any], images: Mapping[str, list[str]]) -> str:
         sw, su = v.get("sigma_weighted", {}), v.get("sigma_unweighted", {})
         row["sigma_weighted"] = f"{sw.get('value', 0):.6g} ± {sw.get('error', 0):.2g}"
         row["sigma_unweighted"] = f"{su.get('value', 0):.6g} ± {su.get('error', 0):.2g}"
-        row.update({f"p[{k}]": pv for k, pv in v.get("closure_p", {}).items()})
+        row["expected unweighted events"] = v.get("closure_expected_unweighted", "")
+        for k, pv in v.get("closure_p", {}).items():
+            row[f"p[{k}]"] = "not tested" if pv is None else pv
         clos_rows.append(row)
-    clos_cols = ["process", "sigma_weighted", "sigma_unweighted", "sigma_pull"]
+    clos_cols = ["process", "sigma_weighted", "sigma_unweighted", "sigma_pull", "expected unweighted events"]
     for r in clos_rows:
         clos_cols += [k for k in r if k.startswith("p[") and k not in clos_cols]
     comp = summary.get("comparisons", {})

@@ -287,8 +287,10 @@ def _channel(
         "overweight_sigma_fraction_standard": std.overweight_sigma_fraction,
         "alpha_standard": std.alpha,
         "time_sources": sources,
-        "closure_p": clo.p_values,
-        "closure_min_p": clo.min_p,
+        # None: not tested (too few unweighted events for a χ², see closure.MIN_EXPECTED)
+        "closure_p": {k: _finite_or_none(v) for k, v in clo.p_values.items()},
+        "closure_min_p": _finite_or_none(clo.min_p),
+        "closure_expected_unweighted": clo.expected_unweighted,
         "sigma_weighted": clo.sigma_weighted.as_dict(),
         "sigma_unweighted": clo.sigma_unweighted.as_dict(),
         "sigma_pull": clo.sigma_pull,
@@ -379,7 +381,9 @@ def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         "events_per_cpu_hour_standard": 3.6e6 / t_std,
         "events_per_cpu_hour_two_stage": 3.6e6 / t_two,
         "events_per_cpu_hour_two_stage_alpha": alpha * 3.6e6 / t_two,
-        "closure_min_p": min(r["closure_min_p"] for r in rows),
+        "closure_min_p": min(
+            (r["closure_min_p"] for r in rows if r["closure_min_p"] is not None), default=None
+        ),
         "sigma_weighted": {
             "value": float(np.sum(sig)),
             "error": float(np.sqrt(sum(r["sigma_weighted"]["error"] ** 2 for r in rows))),
@@ -394,6 +398,11 @@ def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     for key in ("t_me_ms", "t_surr_ms", "t_ps_ms"):
         out[key] = float(sum(f * r[key] for f, r in zip(frac, rows, strict=True)))
     return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON-friendly: NaN (a closure p-value that could not be computed) becomes None."""
+    return None if np.isnan(value) else float(value)
 
 
 def _merge(batches: Sequence[EventBatch], max_points: int | None) -> list[EventBatch]:

@@ -87,3 +87,18 @@ def test_weighted_histogram_errors() -> None:
     full = np.r_[v, np.zeros(n)]
     assert est.value == pytest.approx(full.mean())
     assert est.error == pytest.approx(full.std(ddof=1) / np.sqrt(2 * n))
+
+
+def test_too_few_unweighted_events_are_not_tested(ee3: EventBatch, obs3: dict[str, np.ndarray]) -> None:
+    """400 trials keep ≈ 18 unweighted events, < 5 per bin: the χ² would be meaningless, so none is tested."""
+    b = ee3.take(slice(0, 400))
+    assert b.me2 is not None
+    obs = {k: v[: len(b)] for k, v in obs3.items()}
+    res = two_stage(b.weight, b.weight, np.random.default_rng(0))
+    clo = closure_test(obs, b.weight, res, n_bins=8)
+    assert clo.expected_unweighted == pytest.approx(float(np.sum(res.probability)))
+    assert clo.expected_unweighted < 5.0 * 8
+    assert all(np.isnan(p) for p in clo.p_values.values()) and np.isnan(clo.min_p)
+    # with the whole sample every bin expects enough events and is tested
+    full = closure_test(obs3, ee3.weight, two_stage(ee3.weight, ee3.weight, np.random.default_rng(0)), n_bins=8)
+    assert all(h.ndf == 8 and h.expected.min() >= 5.0 for h in full.histograms.values())
