@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from lhe_tools import EventBatch, atomic_dir, atomic_path, json_default
-from lhe_tools.groups import GroupMember, ReducedGroup, group_of
+from lhe_tools.groups import GroupMember, ReducedGroup, group_of, representative
+from lhe_tools.process import parse_process_name
 
 if TYPE_CHECKING:
     from fame_surrogate.export import OnnxSurrogate
@@ -380,20 +381,47 @@ class Bundle:
             self._sessions[e.group.name] = sess
         return sess
 
+    def _lookup(self, process: str) -> tuple[ReducedGroup, GroupMember] | None:
+        """The group and member entry of ``process``: a listed member, or else a flavour-equivalent channel.
+
+        A channel the training data did not contain (a rare one, e.g. b b̄ → e+e- u ū in a Z+2-jet
+        validation run) belongs to the group whose representative it maps to by Comix's rule
+        (:func:`lhe_tools.groups.representative`, the rule ``fame train`` grouped by), if the bundle has it.
+        """
+        for e in self.entries:
+            for m in e.group.members:
+                if m.process == process:
+                    return e.group, m
+        try:
+            pdg, n_in = parse_process_name(process)
+        except ValueError:  # not a Sherpa process name
+            return None
+        rep, perm = representative(pdg, n_in)
+        for e in self.entries:
+            if e.group.n_in == n_in and tuple(e.group.pdg) == tuple(rep):
+                return e.group, GroupMember(process=process, pdg=tuple(pdg), permutation=tuple(perm))
+        return None
+
     def surrogate_for(self, process: str) -> tuple[OnnxSurrogate, GroupMember]:
         """The surrogate of the group containing ``process`` and the member (with its permutation).
+
+        ``process`` is a listed member or a channel flavour-equivalent to a group's representative.
 
         Raises
         ------
         KeyError
             ``process`` is in no group (the message lists the nearest names).
         """
-        group, member = group_of(self.groups, process)
+        found = self._lookup(process)
+        if found is None:
+            group_of(self.groups, process)  # raises KeyError naming the nearest members
+            raise AssertionError("unreachable")  # pragma: no cover
+        group, member = found
         return self._session(self._by_name[group.name]), member
 
     def covers(self, process: str) -> bool:
-        """Whether some group of the bundle has ``process`` as a member."""
-        return any(m.process == process for e in self.entries for m in e.group.members)
+        """Whether ``process`` is a member of a group or flavour-equivalent to a group's representative."""
+        return self._lookup(process) is not None
 
     def predict(self, batch: EventBatch) -> tuple[F8, F8]:
         """Surrogate |M|² and its replica spread at the batch's momenta.
@@ -420,10 +448,9 @@ class Bundle:
 
     def _member_momenta(self, batch: EventBatch) -> tuple[F8, str]:
         """The batch momenta in its member's (canonical) particle order, and the member name."""
-        if batch.process and self.covers(batch.process):
-            member = next(m for e in self.entries for m in e.group.members if m.process == batch.process)
-            if tuple(int(x) for x in batch.pdg) == member.pdg:
-                return batch.momenta, batch.process
+        found = self._lookup(batch.process) if batch.process else None
+        if found is not None and tuple(int(x) for x in batch.pdg) == found[1].pdg:
+            return batch.momenta, batch.process
         from lhe_tools.process import canonical_channel
 
         name, order = canonical_channel([int(x) for x in batch.pdg], batch.n_in)

@@ -101,6 +101,19 @@ def test_predict_applies_member_permutation(
     assert not np.array_equal(OnnxSurrogate(model_file).predict(batch.momenta)[0], want)
 
 
+def test_flavour_equivalent_channel_outside_the_training_data(bundle_dir: Path, d3: EventBatch) -> None:
+    """e+e- → b b̄ g was not trained on, but Comix maps it onto d d̄ g (massless, same couplings)."""
+    bundle = Bundle.load(bundle_dir)
+    b3 = "2_3__e-__e+__G__b__bb"
+    assert b3 not in bundle.processes and bundle.covers(b3)
+    batch = d3.with_columns(pdg=np.array([11, -11, 21, 5, -5]), process=b3)
+    np.testing.assert_array_equal(bundle.predict(batch)[0], bundle.predict(d3)[0])
+    sess, member = bundle.surrogate_for(b3)
+    assert sess.process == D3 and member.process == b3 and member.permutation == (0, 1, 2, 3, 4)
+    # an up-type quark couples differently to the Z: another group, not covered
+    assert not bundle.covers("2_3__e-__e+__G__u__ub") and not bundle.covers("not a process")
+
+
 def test_unknown_process_names_nearest(bundle_dir: Path) -> None:
     bundle = Bundle.load(bundle_dir)
     with pytest.raises(KeyError, match="nearest"):
