@@ -405,19 +405,23 @@ def _finite_or_none(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def _merge(batches: Sequence[EventBatch], max_points: int | None) -> list[EventBatch]:
+def _merge(batches: Sequence[EventBatch], max_points: int | None) -> tuple[list[EventBatch], dict[str, int]]:
+    """One batch per channel, and the channels left out for having a single point (name: points)."""
     by_process: dict[str, list[EventBatch]] = {}
     for b in batches:
         by_process.setdefault(b.process, []).append(b)
-    merged = []
+    merged, single = [], {}
     for process, items in by_process.items():
         b = items[0] if len(items) == 1 else concatenate(items)
         if max_points is not None and len(b) > max_points:
             b = b.take(slice(0, max_points))
-        if len(b) < 2:
-            raise ValueError(f"channel {process!r} has {len(b)} point(s); validation needs at least 2")
+        if len(b) < 2:  # no maxima, no errors from one point; a rare channel of a weighted sample
+            single[process] = len(b)
+            continue
         merged.append(b)
-    return merged
+    if not merged:
+        raise ValueError(f"every channel has a single point ({sorted(single)}); validation needs at least 2")
+    return merged, single
 
 
 def validate(
@@ -450,12 +454,16 @@ def validate(
         ``eps_full``, ``eps_1``, ``eps_2``, ``alpha``, ``f_eff``, ``f_ideal``, ``f_eff_over_ideal``,
         ``f_eff_alpha``, ``closure_min_p``, ``sigma_weighted`` / ``sigma_unweighted`` (``value``, ``error``),
         ``sigma_unit``, ``t_me_ms``, ``t_surr_ms``, ``t_ps_ms``, ``time_sources``, events per CPU hour both
-        ways, ``channels`` (per process, all of the above and more), ``comparisons``, ``config``, ``report``.
+        ways, ``channels`` (per process, all of the above and more), ``channels_left_out`` (channels with a
+        single point, which have no maxima or errors: name to point count), ``comparisons``, ``config``,
+        ``report``.
     """
     cfg = config or ValidateConfig()
     if not batches:
         raise ValueError("validate needs at least one batch of validation points")
-    merged = _merge(batches, cfg.max_points)
+    merged, single = _merge(batches, cfg.max_points)
+    if single:
+        log.warning("left out %d channel(s) with a single validation point: %s", len(single), sorted(single))
     comps_in = dict(compare or {})
     data: list[ChannelData] = []
     channels: dict[str, dict[str, Any]] = {}
@@ -471,6 +479,7 @@ def validate(
         **_aggregate(channels),
         "n_points": int(sum(len(b) for b in merged)),
         "channels": channels,
+        "channels_left_out": single,
         "comparisons": comparisons,
         "config": asdict(cfg),
         "report": None,

@@ -100,5 +100,6 @@ def test_too_few_unweighted_events_are_not_tested(ee3: EventBatch, obs3: dict[st
     assert clo.expected_unweighted < 5.0 * 8
     assert all(np.isnan(p) for p in clo.p_values.values()) and np.isnan(clo.min_p)
     # with the whole sample every bin expects enough events and is tested
-    full = closure_test(obs3, ee3.weight, two_stage(ee3.weight, ee3.weight, np.random.default_rng(0)), n_bins=8)
+    res_full = two_stage(ee3.weight, ee3.weight, np.random.default_rng(0))
+    full = closure_test(obs3, ee3.weight, res_full, n_bins=8)
     assert all(h.ndf == 8 and h.expected.min() >= 5.0 for h in full.histograms.values())

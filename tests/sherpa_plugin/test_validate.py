@@ -76,6 +76,12 @@ def test_channels_combine_and_fixed_times(sherpa_ee: Path, ee3: EventBatch) -> N
     assert r["sigma_weighted"]["value"] == pytest.approx(
         sum(c["sigma_weighted"]["value"] for c in r["channels"].values())
     )
+    assert r["channels_left_out"] == {}
+    # a channel with a single point (a rare channel of a weighted sample) is left out, and said to be
+    lone = validate(HalfWrong(2.0), [b3, b4.take(slice(0, 1))], None, cfg)
+    assert set(lone["channels"]) == {b3.process} and lone["channels_left_out"] == {b4.process: 1}
+    with pytest.raises(ValueError, match="every channel has a single point"):
+        validate(HalfWrong(2.0), [b4.take(slice(0, 1))], None, cfg)
 
 
 def test_recorded_cpu_times_are_used_when_asked(ee3: EventBatch) -> None:
