@@ -166,6 +166,8 @@ class ClosureResult:
     sigma_unweighted: SigmaEstimate
     sigma_pull: float
     scale: float
+    #: expected number of unweighted events, Σ p_i
+    expected_unweighted: float = float("nan")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -173,11 +175,6 @@ class ClosureResult:
         """Smallest per-observable p-value of the tested histograms; NaN if none could be tested."""
         tested = [h.p_value for h in self.histograms.values() if not np.isnan(h.p_value)]
         return min(tested) if tested else float("nan")
-
-    @property
-    def expected_unweighted(self) -> float:
-        """Expected number of unweighted events, Σ p_i."""
-        return float(self.extra.get("expected_unweighted", float("nan")))
 
     @property
     def p_values(self) -> dict[str, float]:
@@ -254,5 +251,5 @@ def closure_test(
         sigma_unweighted=SigmaEstimate(su.value * scale, su.error * scale),
         sigma_pull=pull,
         scale=scale,
-        extra={"expected_unweighted": float(np.sum(p))},
+        expected_unweighted=float(np.sum(p)),
     )
