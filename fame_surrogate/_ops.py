@@ -15,6 +15,8 @@ two, round thresholds); non-exact prefactors must be float64 buffers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -45,7 +47,7 @@ def sinh(x: Tensor) -> Tensor:
     series = x * (1.0 + x2 / 6.0 * (1.0 + x2 / 20.0 * (1.0 + x2 / 42.0 * (1.0 + x2 / 72.0))))
     # one Exp and a reciprocal instead of two Exps (ONNX Runtime's float64 Exp is scalar, ≈ 5 ns a value)
     e = torch.exp(x)
-    big = 0.5 * (e - 1.0 / e)
+    big = 0.5 * (e - torch.reciprocal(e))
     return torch.where(torch.abs(x) < _SINH_SERIES_MAX, series, big)
 
 
@@ -95,8 +97,21 @@ def minkowski_gram(momenta: Tensor) -> Tensor:
     return torch.matmul(lowered, momenta.transpose(1, 2))
 
 
-def gram_rows(momenta: Tensor) -> Tensor:
-    """The flattened Gram matrix in pair-major layout: row ``i*n + j`` holds p_i·p_j of every event.
+def gram_index(pairs: Sequence[tuple[int, int]]) -> Tensor:
+    """The gather index of :func:`gram_rows` for the given pairs (register it as a module buffer).
+
+    Returns
+    -------
+    Tensor, int64, shape (2, 4 * len(pairs))
+        Row 0: ``4 i + c`` for every component c (outer) and pair (i, j) (inner); row 1 the same for j.
+    """
+    left = [4 * i + c for c in range(4) for i, _ in pairs]
+    right = [4 * j + c for c in range(4) for _, j in pairs]
+    return torch.tensor([left, right], dtype=torch.int64)
+
+
+def gram_rows(momenta: Tensor, index: Tensor | None = None) -> Tensor:
+    """Minkowski products p_i·p_j in pair-major layout: one row per pair, one column per event.
 
     Gathering whole rows (contiguous blocks of B values) is an order of magnitude cheaper in ONNX Runtime
     than gathering single columns of a (B, n²) matrix, so the feature map and the dipole basis index this.
@@ -105,21 +120,48 @@ def gram_rows(momenta: Tensor) -> Tensor:
     ----------
     momenta : Tensor, float64, shape (B, n, 4)
         (E, px, py, pz) in GeV.
+    index : Tensor, int64, shape (2, 4 * len(pairs)), optional
+        ``gram_index(pairs)``: compute only these pairs, in their order (see :func:`pair_rows`); default: all
+        n² ordered pairs, row ``i*n + j`` holding p_i·p_j.  A surrogate reads only the pairs of its dipoles
+        and features (10 of 49 for e+e- → 5 jets), so it passes them.
 
     Returns
     -------
-    Tensor, float64, shape (n*n, B)
-        ``R[i*n + j, b] = p_i·p_j`` of event b in GeV².
+    Tensor, float64, shape (len(pairs), B) or (n*n, B)
+        ``R[r, b] = p_i·p_j`` of event b for ``(i, j) = pairs[r]``, in GeV².
     """
     n = momenta.shape[1]
-    # elementwise outer products of the (n, B) component rows: cheaper than a batched (n×4)·(4×n) MatMul
-    # (4n, B) rows by one 2-D transpose, then one row gather per component (rows c, c+4, …): ONNX Runtime
-    # would otherwise turn component selections into strided element gathers of the (B, n, 4) input
+    # (4n, B) rows by one 2-D transpose: row 4i + c holds component c of particle i for every event
     flat = momenta.reshape(-1, 4 * n).transpose(0, 1)
-    rows = [torch.arange(c, 4 * n, 4, device=flat.device) for c in range(4)]
-    e, x, y, z = (torch.index_select(flat, 0, r) for r in rows)
-    gram = e[:, None] * e[None] - x[:, None] * x[None] - y[:, None] * y[None] - z[:, None] * z[None]
-    return gram.reshape(n * n, -1)
+    if index is None:
+        # elementwise outer products of the (n, B) component rows (one row gather per component: ONNX Runtime
+        # would otherwise turn component selections into strided element gathers of the (B, n, 4) input)
+        rows = [torch.arange(c, 4 * n, 4, device=flat.device) for c in range(4)]
+        e, x, y, z = (torch.index_select(flat, 0, r) for r in rows)
+        gram = e[:, None] * e[None] - x[:, None] * x[None] - y[:, None] * y[None] - z[:, None] * z[None]
+        return gram.reshape(n * n, -1)
+    m = index.shape[1] // 4
+    # the four components of the left and of the right partner of every pair, component-major: (4m, B)
+    prod = (torch.index_select(flat, 0, index[0]) * torch.index_select(flat, 0, index[1])).reshape(4, m, -1)
+    return prod[0] - prod[1] - prod[2] - prod[3]
+
+
+def pair_rows(pairs: Sequence[tuple[int, int]], wanted: Sequence[tuple[int, int]]) -> list[int]:
+    """Row numbers in ``gram_rows(momenta, pairs)`` of the (unordered) pairs ``wanted``.
+
+    Raises
+    ------
+    KeyError
+        If a wanted pair is not in ``pairs`` (in either order), naming it and the layout.
+    """
+    where = {(min(a, b), max(a, b)): r for r, (a, b) in enumerate(pairs)}
+    out = []
+    for a, b in wanted:
+        key = (min(a, b), max(a, b))
+        if key not in where:
+            raise KeyError(f"pair {key} is not in the Gram row layout {list(pairs)}")
+        out.append(where[key])
+    return out
 
 
 def cos_sin_2phi(p_i: Tensor, p_j: Tensor, dim: int = -1) -> tuple[Tensor, Tensor]:
@@ -145,7 +187,8 @@ def cos_sin_2phi(p_i: Tensor, p_j: Tensor, dim: int = -1) -> tuple[Tensor, Tenso
         Values in [-1, 1] (0 and 0 in the degenerate case P ∥ e_x or p_i ∥ P).
     """
     ix, iy, iz = (p_i.select(dim, c) for c in (1, 2, 3))
-    px, py, pz = (p_i.select(dim, c) + p_j.select(dim, c) for c in (1, 2, 3))
+    total = p_i + p_j  # one elementwise op for all components (the energy is not used)
+    px, py, pz = (total.select(dim, c) for c in (1, 2, 3))
     p2 = px * px + py * py + pz * pz
     c = p2 * ix - px * (px * ix + py * iy + pz * iz)
     s = torch.sqrt(p2) * (iz * py - iy * pz)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._ops import cos_sin_2phi, gram_rows
+from ._ops import cos_sin_2phi, gram_index, gram_rows, pair_rows
 
 C_F = 4.0 / 3.0
 C_A = 3.0
@@ -228,18 +228,36 @@ def _final_bracket(kind: str, zi: Tensor, inv_i: Tensor, inv_j: Tensor) -> Tenso
 
 
 def ff_dipole(kind: str, pij: Tensor, pik: Tensor, pjk: Tensor) -> Tensor:
-    """D_{ij,k} / coupling = <V_{ij,k}> / (coupling · 2 p_i·p_j) (CS §5.1; i the emitter for ``qg``)."""
-    y, zi = ff_recoil(pij, pik, pjk)
-    inv_i = 1.0 / (1.0 - zi * (1.0 - y))
-    inv_j = 1.0 / (1.0 - (1.0 - zi) * (1.0 - y))
-    return _final_bracket(kind, zi, inv_i, inv_j) / (2.0 * pij)
+    """D_{ij,k} / coupling = <V_{ij,k}> / (coupling · 2 p_i·p_j) (CS §5.1; i the emitter for ``qg``).
+
+    With y = p_ij/(p_ij + p_ik + p_jk) and z̃_i = p_ik/(p_ik + p_jk) the soft denominators are
+    1 − z̃_i(1−y) = (p_ij + p_jk)/Σ and 1 − z̃_j(1−y) = (p_ij + p_ik)/Σ, so the brackets of
+    :func:`_final_bracket` reduce to ratios of invariants without the cancelling 1 − y:
+    ``qg``: 2/(1 − z̃_i(1−y)) − (1 + z̃_i) = 2 p_ik/(p_ij + p_jk) + p_jk/(p_ik + p_jk);
+    ``gg``: 1/(1 − z̃_i(1−y)) + 1/(1 − z̃_j(1−y)) − 2 + z̃_i z̃_j
+    = p_ik/(p_ij + p_jk) + p_jk/(p_ij + p_ik) + p_ik p_jk/(p_ik + p_jk)²;
+    ``qqbar``: 1 − 2 z̃_i z̃_j = 1 − 2 p_ik p_jk/(p_ik + p_jk)².
+    (Fewer operations, which the exported graph evaluates for every FF dipole of every event.)
+    """
+    q = pik + pjk
+    if kind == "qg":
+        bracket = 2.0 * pik / (pij + pjk) + pjk / q
+    elif kind == "gg":
+        bracket = pik / (pij + pjk) + pjk / (pij + pik) + pik * pjk / (q * q)
+    elif kind == "qqbar":
+        bracket = 1.0 - 2.0 * pik * pjk / (q * q)
+    else:
+        raise ValueError(f"unknown final-state splitting kind {kind!r}")
+    return bracket / (2.0 * pij)
 
 
 def fi_dipole(kind: str, pij: Tensor, pia: Tensor, pja: Tensor) -> Tensor:
     """D^a_{ij} / coupling = <V^a_{ij}> / (coupling · 2 p_i·p_j x_{ij,a}) (CS §5.2)."""
     x, zi = fi_recoil(pij, pia, pja)
-    inv_i = 1.0 / (2.0 - zi - x)
-    inv_j = 1.0 / (1.0 + zi - x)
+    # 1/(2 − z̃_i − x) and 1/(1 + z̃_i − x) with 1 − x = p_ij/(p_ia + p_ja): ratios of invariants
+    q = pia + pja
+    inv_i = q / (pja + pij)
+    inv_j = q / (pia + pij)
     return _final_bracket(kind, zi, inv_i, inv_j) / (2.0 * pij * x)
 
 
@@ -258,8 +276,9 @@ def _initial_bracket(kind: str, x: Tensor, soft: Tensor) -> Tensor:
 
 def if_dipole(kind: str, pai: Tensor, pak: Tensor, pik: Tensor) -> Tensor:
     """D^{ai}_k / coupling = <V^{ai}_k> / (coupling · 2 p_a·p_i x_{ik,a}) (CS §5.3)."""
-    x, u = if_recoil(pai, pak, pik)
-    return _initial_bracket(kind, x, 1.0 / (1.0 - x + u)) / (2.0 * pai * x)
+    x, _ = if_recoil(pai, pak, pik)
+    # 1/(1 − x + u_i) = (p_ai + p_ak)/(p_ik + p_ai): 1 − x = p_ik/(p_ai + p_ak), u_i = p_ai/(p_ai + p_ak)
+    return _initial_bracket(kind, x, (pai + pak) / (pik + pai)) / (2.0 * pai * x)
 
 
 def ii_dipole(kind: str, pai: Tensor, pbi: Tensor, pab: Tensor) -> Tensor:
@@ -268,7 +287,8 @@ def ii_dipole(kind: str, pai: Tensor, pbi: Tensor, pab: Tensor) -> Tensor:
     For ``gg`` the II soft term x/(1−x) equals 1/(1−x) − 1, which is what the shared bracket computes.
     """
     x = ii_recoil(pai, pbi, pab)
-    return _initial_bracket(kind, x, 1.0 / (1.0 - x)) / (2.0 * pai * x)
+    # 1/(1 − x) = p_ab/(p_ai + p_bi)
+    return _initial_bracket(kind, x, pab / (pai + pbi)) / (2.0 * pai * x)
 
 
 _DIPOLE_FUNCS = {"FF": ff_dipole, "FI": fi_dipole, "IF": if_dipole, "II": ii_dipole}
@@ -284,6 +304,15 @@ def invariant_pairs(d: Dipole) -> tuple[tuple[int, int], tuple[int, int], tuple[
     return (d.i, d.j), (d.k, d.j), (d.i, d.k)
 
 
+def basis_pairs(pdg: Sequence[int], n_in: int = 2) -> list[tuple[int, int]]:
+    """The pairs (i < j) whose Minkowski products :class:`DipoleBasis` reads, sorted: the three invariants of
+    every dipole and the pair of every spin-correlation term."""
+    dipoles, phis = enumerate_dipoles(pdg, n_in)
+    wanted = {(min(a, b), max(a, b)) for d in dipoles for a, b in invariant_pairs(d)}
+    wanted |= {(min(p.i, p.j), max(p.i, p.j)) for p in phis}
+    return sorted(wanted)
+
+
 class DipoleBasis(torch.nn.Module):
     """All massless CS dipoles and spin-correlation terms of a process, vectorised over events.
 
@@ -295,9 +324,14 @@ class DipoleBasis(torch.nn.Module):
         Number of incoming particles.
     alpha_s : float
         Strong coupling in the kernels (FAME: 0.118).
+    pairs : sequence of (int, int), optional
+        Row layout of the ``rows`` passed to :meth:`forward` (``_ops.gram_rows(momenta, pairs)``); default
+        :func:`basis_pairs`.  A model sharing one Gram computation with its feature map passes the union.
 
     Attributes
     ----------
+    pairs : list of (int, int)
+        The row layout of ``rows``.
     n_dipoles : int
         Number of dipole columns (positive-definite D_k).
     n_phi : int
@@ -314,14 +348,23 @@ class DipoleBasis(torch.nn.Module):
     _phi_j: Tensor
     _phi_ij: Tensor
     _phi_coupling: Tensor
+    _gram_idx: Tensor
 
-    def __init__(self, pdg: Sequence[int], n_in: int = 2, alpha_s: float = 0.118) -> None:
+    def __init__(
+        self,
+        pdg: Sequence[int],
+        n_in: int = 2,
+        alpha_s: float = 0.118,
+        pairs: Sequence[tuple[int, int]] | None = None,
+    ) -> None:
         super().__init__()
         self.pdg = [int(p) for p in pdg]
         self.n_in = int(n_in)
         self.alpha_s = float(alpha_s)
         self.n_particles = len(self.pdg)
         dipoles, phis = enumerate_dipoles(self.pdg, self.n_in)
+        self.pairs = list(pairs) if pairs is not None else basis_pairs(self.pdg, self.n_in)
+        self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         if not dipoles:
             raise ValueError(
                 f"process pdg={self.pdg} (n_in={self.n_in}) has no QCD dipole: need ≥ 1 final-state gluon or "
@@ -330,15 +373,13 @@ class DipoleBasis(torch.nn.Module):
         # group by (family, kind): one gather + one kernel evaluation per group
         self._groups: list[tuple[str, str]] = []
         ordered: list[Dipole] = []
-        n = self.n_particles
         for fam in FAMILIES:
             for kind in ("qg", "gg", "qqbar", "gq", "qq"):
                 members = [d for d in dipoles if d.family == fam and d.kind == kind]
                 if not members:
                     continue
-                flat = torch.tensor(
-                    [[a * n + b for a, b in invariant_pairs(d)] for d in members], dtype=torch.int64
-                ).T.contiguous()
+                where = [pair_rows(self.pairs, invariant_pairs(d)) for d in members]
+                flat = torch.tensor(where, dtype=torch.int64).T.contiguous()
                 self.register_buffer(f"_idx{len(self._groups)}", flat, persistent=False)
                 # couplings as float64 buffers: the dynamo exporter would store Python floats as float32
                 self.register_buffer(
@@ -352,10 +393,14 @@ class DipoleBasis(torch.nn.Module):
         self.phi_pairs = phis
         self.n_dipoles = len(ordered)
         self.n_phi = len(phis)
-        self.register_buffer("_phi_i", torch.tensor([p.i for p in phis], dtype=torch.int64), persistent=False)
-        self.register_buffer("_phi_j", torch.tensor([p.j for p in phis], dtype=torch.int64), persistent=False)
+        # rows 4·i + c of the (4n, B) transposed momenta, component-major: (4, n_phi, B) after a reshape
+        for name, ends in (("_phi_i", [p.i for p in phis]), ("_phi_j", [p.j for p in phis])):
+            rows = [4 * i + c for c in range(4) for i in ends]
+            self.register_buffer(name, torch.tensor(rows, dtype=torch.int64), persistent=False)
         self.register_buffer(
-            "_phi_ij", torch.tensor([p.i * n + p.j for p in phis], dtype=torch.int64), persistent=False
+            "_phi_ij",
+            torch.tensor(pair_rows(self.pairs, [(p.i, p.j) for p in phis]), dtype=torch.int64),
+            persistent=False,
         )
         self.register_buffer(
             "_phi_coupling",
@@ -378,8 +423,8 @@ class DipoleBasis(torch.nn.Module):
         ----------
         momenta : Tensor, float64, shape (B, n, 4)
             (E, px, py, pz) in GeV in the process order, incoming first with their physical momenta.
-        rows : Tensor, float64, shape (n*n, B), optional
-            ``_ops.gram_rows(momenta)`` if the caller has it already (it is computed otherwise).
+        rows : Tensor, float64, shape (len(pairs), B), optional
+            ``gram_rows(momenta, gram_index(self.pairs))`` if the caller has it (computed otherwise).
 
         Returns
         -------
@@ -387,7 +432,7 @@ class DipoleBasis(torch.nn.Module):
             Dipoles D_k in GeV⁻² (order of :attr:`names`), then the cos 2φ and the sin 2φ columns.
         """
         if rows is None:
-            rows = gram_rows(momenta)
+            rows = gram_rows(momenta, self._gram_idx)
         # pair-major (k, B) throughout: row gathers are cheap in ONNX Runtime; one transpose at the end
         cols: list[Tensor] = []
         for g, (fam, kind) in enumerate(self._groups):
@@ -398,10 +443,10 @@ class DipoleBasis(torch.nn.Module):
             coup: Tensor = getattr(self, f"_coup{g}")
             cols.append(_DIPOLE_FUNCS[fam](kind, d1, d2, d3) * coup)
         if self.n_phi:
-            by_particle = momenta.permute(1, 2, 0)  # (n, 4, B)
-            p_i = torch.index_select(by_particle, 0, self._phi_i)
-            p_j = torch.index_select(by_particle, 0, self._phi_j)
-            cos2, sin2 = cos_sin_2phi(p_i, p_j, dim=1)
+            flat = momenta.reshape(-1, 4 * self.n_particles).transpose(0, 1)  # (4n, B), as in gram_rows
+            p_i = torch.index_select(flat, 0, self._phi_i).reshape(4, self.n_phi, -1)
+            p_j = torch.index_select(flat, 0, self._phi_j).reshape(4, self.n_phi, -1)
+            cos2, sin2 = cos_sin_2phi(p_i, p_j, dim=0)
             scale = self._phi_coupling[:, None] / (2.0 * torch.index_select(rows, 0, self._phi_ij))
             cols += [cos2 * scale, sin2 * scale]
         return torch.cat(cols, dim=0).transpose(0, 1)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._ops import gram_rows
+from ._ops import gram_index, gram_rows, pair_rows
 from .dipoles import (
     enumerate_dipoles,
     ff_recoil,
@@ -36,6 +36,21 @@ from .dipoles import (
 _LOG_FLOOR = 1e-30
 
 
+def feature_pairs(pdg: Sequence[int], n_in: int = 2) -> list[tuple[int, int]]:
+    """The pairs (i < j) whose Minkowski products :class:`FeatureMap` reads, sorted.
+
+    The three invariants of every dipole's recoil variable, and for hadron collisions every pair but the two
+    beams.
+    """
+    pdg = [int(p) for p in pdg]
+    n = len(pdg)
+    dipoles, _ = enumerate_dipoles(pdg, n_in)
+    wanted = {(min(a, b), max(a, b)) for d in dipoles for a, b in invariant_pairs(d)}
+    if any(is_coloured(p) for p in pdg[:n_in]):
+        wanted |= {(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)}
+    return sorted(wanted)
+
+
 class FeatureMap(torch.nn.Module):
     """Momenta → raw features (no trainable parameters).
 
@@ -45,9 +60,14 @@ class FeatureMap(torch.nn.Module):
         PDG codes in Sherpa order, incoming first.
     n_in : int
         Number of incoming particles.
+    pairs : sequence of (int, int), optional
+        Row layout of the ``rows`` passed to :meth:`forward` (``_ops.gram_rows(momenta, pairs)``); default
+        :func:`feature_pairs`.  A model sharing one Gram computation with its dipole basis passes the union.
 
     Attributes
     ----------
+    pairs : list of (int, int)
+        The row layout of ``rows``.
     n_features : int
         Number of output columns.
     names : list of str
@@ -56,8 +76,11 @@ class FeatureMap(torch.nn.Module):
     """
 
     _sij_idx: Tensor
+    _gram_idx: Tensor
 
-    def __init__(self, pdg: Sequence[int], n_in: int = 2) -> None:
+    def __init__(
+        self, pdg: Sequence[int], n_in: int = 2, pairs: Sequence[tuple[int, int]] | None = None
+    ) -> None:
         super().__init__()
         self.pdg = [int(p) for p in pdg]
         self.n_in = int(n_in)
@@ -66,6 +89,8 @@ class FeatureMap(torch.nn.Module):
         if n_in < 1:
             raise ValueError(f"FeatureMap needs incoming particles to define ŝ; got n_in={n_in}")
         dipoles, _ = enumerate_dipoles(self.pdg, self.n_in)
+        self.pairs = list(pairs) if pairs is not None else feature_pairs(self.pdg, self.n_in)
+        self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         self.hadronic = any(is_coloured(p) for p in self.pdg[: self.n_in])
         self._families: list[str] = []
         names = [f"p{i}_{c}" for i in range(n_in, n) for c in "Exyz"]
@@ -73,8 +98,8 @@ class FeatureMap(torch.nn.Module):
             members = [d for d in dipoles if d.family == fam]
             if not members:
                 continue
-            pairs = [invariant_pairs(d) for d in members]
-            flat = torch.tensor([[a * n + b for a, b in t] for t in pairs], dtype=torch.int64).T.contiguous()
+            where = [pair_rows(self.pairs, invariant_pairs(d)) for d in members]
+            flat = torch.tensor(where, dtype=torch.int64).T.contiguous()
             self.register_buffer(f"_idx_{fam}", flat, persistent=False)
             self._families.append(fam)
             prefix = "logy" if fam == "FF" else "logx"
@@ -82,7 +107,7 @@ class FeatureMap(torch.nn.Module):
         # hadron collisions: every pair but the two beams (final–final and initial–final invariants)
         fin_pairs = [(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)] if self.hadronic else []
         self.register_buffer(
-            "_sij_idx", torch.tensor([i * n + j for i, j in fin_pairs], dtype=torch.int64), persistent=False
+            "_sij_idx", torch.tensor(pair_rows(self.pairs, fin_pairs), dtype=torch.int64), persistent=False
         )
         names += [f"logsij({i},{j})" for i, j in fin_pairs]
         if self.hadronic:
@@ -90,23 +115,29 @@ class FeatureMap(torch.nn.Module):
         self.names = names
         self.n_features = len(names)
 
-    def forward(self, momenta: Tensor, rows: Tensor | None = None) -> Tensor:
+    def forward(
+        self, momenta: Tensor, rows: Tensor | None = None, dtype: torch.dtype = torch.float64
+    ) -> Tensor:
         """Compute the raw features.
 
         Parameters
         ----------
         momenta : Tensor, float64, shape (B, n, 4)
             (E, px, py, pz) in GeV, process order, incoming first.
-        rows : Tensor, float64, shape (n*n, B), optional
-            ``_ops.gram_rows(momenta)`` if the caller has it already (it is computed otherwise).
+        rows : Tensor, float64, shape (len(pairs), B), optional
+            ``gram_rows(momenta, gram_index(self.pairs))`` if the caller has it (computed otherwise).
+        dtype : torch.dtype
+            dtype of the result.  ``torch.float32`` (for a float32 network, which reads nothing finer) rounds
+            the float64 momentum ratios and logarithm arguments once and takes the logarithms in float32,
+            which ONNX Runtime vectorises (its float64 Log is scalar, ≈ 7 ns a value).
 
         Returns
         -------
-        Tensor, float64, shape (B, n_features)
+        Tensor, shape (B, n_features), ``dtype``
         """
         n = self.n_particles
         if rows is None:
-            rows = gram_rows(momenta)
+            rows = gram_rows(momenta, self._gram_idx)
         p_in = momenta[:, 0, :]  # explicit adds: ONNX Runtime's ReduceSum over a middle axis is slow
         for k in range(1, self.n_in):
             p_in = p_in + momenta[:, k, :]
@@ -121,20 +152,20 @@ class FeatureMap(torch.nn.Module):
             d2 = torch.index_select(rows, 0, idx[1])
             d3 = torch.index_select(rows, 0, idx[2])
             if fam == "FF":
-                inv.append(torch.log(torch.clamp(ff_recoil(d1, d2, d3)[0], min=_LOG_FLOOR)))
-                continue
-            if fam == "FI":
-                x = fi_recoil(d1, d2, d3)[0]
-            elif fam == "IF":
-                x = if_recoil(d1, d2, d3)[0]
+                arg = ff_recoil(d1, d2, d3)[0]
             else:
-                x = ii_recoil(d1, d2, d3)
-            ratio = torch.clamp(1.0 - x, min=_LOG_FLOOR) / torch.clamp(x, min=_LOG_FLOOR)
-            inv.append(torch.log(ratio))
+                if fam == "FI":
+                    x = fi_recoil(d1, d2, d3)[0]
+                elif fam == "IF":
+                    x = if_recoil(d1, d2, d3)[0]
+                else:
+                    x = ii_recoil(d1, d2, d3)
+                arg = torch.clamp(1.0 - x, min=_LOG_FLOOR) / torch.clamp(x, min=_LOG_FLOOR)
+            inv.append(torch.log(torch.clamp(arg.to(dtype), min=_LOG_FLOOR)))
         if self.hadronic:
             sij = 2.0 * torch.index_select(rows, 0, self._sij_idx)
-            inv.append(torch.log(torch.clamp(sij / shat.reshape(1, -1), min=_LOG_FLOOR)))
-            inv.append(torch.log(shat.reshape(1, -1)))
+            inv.append(torch.log(torch.clamp((sij / shat.reshape(1, -1)).to(dtype), min=_LOG_FLOOR)))
+            inv.append(torch.log(shat.reshape(1, -1).to(dtype)))
             # longitudinal boost into the partonic rest frame (incoming partons along ±z)
             beta = (p_in[:, 3:4] / p_in[:, 0:1]).unsqueeze(1)
             gamma = 1.0 / torch.sqrt((1.0 - beta) * (1.0 + beta))
@@ -142,7 +173,7 @@ class FeatureMap(torch.nn.Module):
             e_cm = gamma * (fin[..., 0:1] - beta * fin[..., 3:4])
             z_cm = gamma * (fin[..., 3:4] - beta * fin[..., 0:1])
             final = torch.cat([e_cm, fin[..., 1:3], z_cm], dim=-1).reshape(-1, (n - self.n_in) * 4)
-        cols = [final / root_shat]
+        cols = [(final / root_shat).to(dtype)]
         if inv:
             cols.append(torch.cat(inv, dim=0).transpose(0, 1))
         return torch.cat(cols, dim=1)

@@ -21,9 +21,9 @@ from typing import TypeAlias
 import torch
 from torch import Tensor, nn
 
-from ._ops import gram_rows, sinh
-from .dipoles import DipoleBasis
-from .features import FeatureMap
+from ._ops import gram_index, gram_rows, sinh
+from .dipoles import DipoleBasis, basis_pairs
+from .features import FeatureMap, feature_pairs
 from .resonance import LeptonPairPropagator
 
 __all__ = [
@@ -95,15 +95,17 @@ def net_dtype(net: nn.Sequential) -> torch.dtype:
 
 
 def run_net(net: nn.Sequential, h: Tensor) -> Tensor:
-    """``net(h)`` in the network's own dtype, returned in ``h``'s dtype (float64).
+    """``net(h)`` in the network's own dtype, returned in float64.
 
     A float32 network (``TrainConfig.net_dtype="float32"``) gives fitted numbers good to ≈ 1e-7, far below
-    the surrogate's error, while every physics quantity around it (features, standardisation, dipoles, the
-    sum Σ C D) stays float64.  ONNX Runtime's float32 Gemm and activations are 2.5–3.5× faster than their
-    float64 twins on this CPU (``benchmarks/bench_inference.py --net-dtype``).
+    the surrogate's error, while every physics quantity around it (invariants, dipoles, the sum Σ C D, the
+    target transform) stays float64; only the network's inputs, the features, are then rounded to float32
+    (at evaluation they are computed in float32 from float64 ratios).  ONNX Runtime's float32 Gemm and
+    activations are 2.5–3.5× faster than their float64 twins on this CPU
+    (``benchmarks/bench_inference.py --net-dtype``).
     """
     out: Tensor = net(h.to(net_dtype(net)))
-    return out.to(h.dtype)
+    return out.to(torch.float64)
 
 
 class _Standardise(nn.Module):
@@ -138,21 +140,21 @@ class _Standardise(nn.Module):
 def fold_input_standardisation(x_norm: _Standardise, net: nn.Sequential) -> None:
     """Absorb ``(x - mean)/std`` into the first Linear layer of ``net`` (in place; an export-time rewrite).
 
-    ``W' = W / std`` (per input column) and ``b' = b - W' · mean``, so ``W' x + b' = W (x - mean)/std + b``
-    up to rounding; ``x_norm`` then passes its input through.  Saves a Sub and a Div over all features.
+    ``W' = W / std`` (per input column) and ``b' = b - W' · mean``, computed in float64 and stored in the
+    layer's dtype, so ``W' x + b' = W (x - mean)/std + b`` up to rounding; ``x_norm`` then passes its input
+    through.  Saves a Sub and a Div over all features.  A float32 network then reads float32 features
+    (models compute them in the network's dtype): every feature is O(1–20) with an O(1) spread (momenta over
+    √ŝ, logarithms), so rounding it before the centring moves the standardised input by ≲ 1e-6.
     """
     if x_norm.folded:
         return
     first = net[0]
     if not isinstance(first, nn.Linear):
         raise TypeError(f"expected a Linear first layer to fold the standardisation into, got {first!r}")
-    if first.weight.dtype != x_norm.mean.dtype:
-        # a float32 network keeps the float64 standardisation in front: folded, the raw features would be
-        # rounded to float32 before the centring (b' = b - W'·mean) cancels their common part
-        return
-    weight = first.weight / x_norm.std[None, :]
-    first.bias.sub_(weight @ x_norm.mean)
-    first.weight.copy_(weight)
+    weight = first.weight.to(x_norm.std.dtype) / x_norm.std[None, :]
+    bias = first.bias.to(weight.dtype) - weight @ x_norm.mean
+    first.weight.copy_(weight.to(first.weight.dtype))
+    first.bias.copy_(bias.to(first.bias.dtype))
     x_norm.folded = True
 
 
@@ -213,6 +215,7 @@ class DipoleModel(nn.Module):
 
     kind = "dipole"
     c_scale: Tensor
+    _gram_idx: Tensor
 
     def __init__(
         self,
@@ -225,8 +228,11 @@ class DipoleModel(nn.Module):
         super().__init__()
         self.pdg = [int(p) for p in pdg]
         self.n_in = int(n_in)
-        self.features = FeatureMap(self.pdg, self.n_in)
-        self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s)
+        # one Gram computation serves both: the pairs either of them reads
+        self.pairs = sorted(set(feature_pairs(self.pdg, self.n_in)) | set(basis_pairs(self.pdg, self.n_in)))
+        self.features = FeatureMap(self.pdg, self.n_in, pairs=self.pairs)
+        self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s, pairs=self.pairs)
+        self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         # the Breit–Wigner of a final-state lepton pair (pp -> l+l- + jets) multiplies every dipole, so the
         # network learns only a smooth remainder (ones for e+e- and other processes without such a pair)
         self.propagator = LeptonPairPropagator(self.pdg, self.n_in)
@@ -241,16 +247,18 @@ class DipoleModel(nn.Module):
             last.bias[: self.n_dipoles] = math.asinh(1.0)
         self.register_buffer("c_scale", torch.ones((), dtype=torch.float64))
 
-    def inputs(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        """Raw features (B, n_features) and dipole terms (B, n_terms) of momenta (B, n, 4) float64.
+    def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+        """Raw features (B, n_features) in ``feature_dtype`` and dipole terms (B, n_terms) float64 of momenta
+        (B, n, 4) float64.
 
         With a final-state lepton pair the terms include its propagator factor (:mod:`.resonance`).
+        Evaluation computes the features in the network's dtype (:meth:`forward`), training in float64.
         """
-        rows = gram_rows(momenta)  # shared by the basis and the feature map
+        rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
         terms = self.basis(momenta, rows)
         if self.propagator.active:
             terms = terms * self.propagator(momenta)[:, None]
-        return self.features(momenta, rows), terms
+        return self.features(momenta, rows, feature_dtype), terms
 
     @torch.no_grad()
     def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
@@ -264,30 +272,40 @@ class DipoleModel(nn.Module):
             raise ValueError("no training point with positive, finite |M|^2 / Σ D (empty dipole basis?)")
         self.c_scale.copy_(ratio.median())
 
-    def coefficients(self, x_raw: Tensor) -> Tensor:
-        """Coefficients C (B, n_terms) from raw features (B, n_features)."""
-        h = self.x_norm(x_raw)  # float64
-        out = self.net(h.to(net_dtype(self.net)))  # the network's dtype (TrainConfig.net_dtype)
+    def _sinh_parts(self, x_raw: Tensor) -> tuple[Tensor, float]:
+        """``(s, h)`` with coefficients ``C = h · c_scale · s`` (s in the network's dtype, h = 1 or 1/2).
+
+        Eager torch (training, parity reference): ``s = sinh(NN)``, ``h = 1``; the native kernel is 1.7×
+        cheaper per training step with its backward than the composed form.  ONNX export: ``s = eˣ − 1/eˣ``
+        and ``h = 1/2``, without the small-|x| series branch of ``_ops.sinh``: the same to ≈ 1e-16 absolute
+        (C only matters relative to c_scale, so relative accuracy near x = 0 buys nothing), and ONNX Runtime
+        skips a Horner polynomial, Abs, Less and Where over all terms.  s stays in the network's dtype (its
+        output carries no more digits; ONNX Runtime's float32 Exp is vectorised, its float64 one is not);
+        :meth:`me2_from_inputs` applies the factors once per event, after the sum over dipoles.
+        """
+        h = self.x_norm(x_raw)
+        out = self.net(h.to(net_dtype(self.net)))
         if torch.onnx.is_in_onnx_export():
-            # (eˣ − 1/eˣ)/2 without the small-|x| series branch: the same to ≈ 1e-16 absolute (C only
-            # matters relative to c_scale, so relative accuracy near x = 0 buys nothing), and ONNX Runtime
-            # skips a Horner polynomial, Abs, Less and Where over all terms
             e = torch.exp(out)
-            ratio = 0.5 * (e - 1.0 / e)
-        else:
-            # eager torch (training, parity reference): the native kernel, 1.7x cheaper per training step
-            # with its backward than the composed form; both are sinh to rounding
-            ratio = torch.sinh(out)
-        # sinh in the network's dtype (its output carries no more digits; ONNX Runtime's float32 Exp is
-        # vectorised, its float64 one is not), then float64 for the sum over dipoles
-        return self.c_scale * ratio.to(self.c_scale.dtype)
+            return e - torch.reciprocal(e), 0.5
+        return torch.sinh(out), 1.0
+
+    def coefficients(self, x_raw: Tensor) -> Tensor:
+        """Coefficients C (B, n_terms) float64 from raw features (B, n_features)."""
+        s, half = self._sinh_parts(x_raw)
+        coef = self.c_scale * s.to(self.c_scale.dtype)
+        return coef if half == 1.0 else coef * half
 
     def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
-        """|M|^2 (B,) from raw features and dipole terms."""
-        return (self.coefficients(x_raw) * terms).sum(-1)
+        """|M|^2 (B,) from raw features and dipole terms: ``Σ_k C_k D_k`` in float64."""
+        s, half = self._sinh_parts(x_raw)
+        # per-event factors after the sum, each multiplying a computed tensor: the TorchScript exporter would
+        # fold a product of two constants (c_scale · 1/2) into a float32 initialiser (1.3e-8 relative)
+        me2 = (s.to(self.c_scale.dtype) * terms).sum(-1) * self.c_scale
+        return me2 if half == 1.0 else me2 * half
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        x_raw, terms = self.inputs(momenta)
+        x_raw, terms = self.inputs(momenta, net_dtype(self.net))
         me2 = self.me2_from_inputs(x_raw, terms)
         return me2, torch.zeros_like(me2)
 
@@ -312,10 +330,11 @@ class MLPModel(nn.Module):
         self.target = TargetTransform()
         self.net = _mlp(int(self.features.n_features), hidden, 1, activation)
 
-    def inputs(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        """Raw features (B, n_features) and an empty (B, 0) term tensor (the MLP has no basis)."""
-        x_raw = self.features(momenta)
-        return x_raw, x_raw.new_zeros((x_raw.shape[0], 0))
+    def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+        """Raw features (B, n_features) in ``feature_dtype`` and an empty (B, 0) float64 term tensor (the MLP
+        has no basis)."""
+        x_raw = self.features(momenta, dtype=feature_dtype)
+        return x_raw, momenta.new_zeros((x_raw.shape[0], 0))
 
     @torch.no_grad()
     def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
@@ -332,7 +351,7 @@ class MLPModel(nn.Module):
         return self.target.decode(self.standardised(x_raw))
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        x_raw, terms = self.inputs(momenta)
+        x_raw, terms = self.inputs(momenta, net_dtype(self.net))
         me2 = self.me2_from_inputs(x_raw, terms)
         return me2, torch.zeros_like(me2)
 
@@ -362,12 +381,13 @@ class Ensemble(nn.Module):
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
         first: Member = self.members[0]  # type: ignore[assignment]
-        x_raw, terms = first.inputs(momenta)
+        x_raw, terms = first.inputs(momenta, net_dtype(first.net))
         members: list[Member] = list(self.members)  # type: ignore[arg-type]
+        if self.replicas == 1:
+            me2 = members[0].me2_from_inputs(x_raw, terms)
+            return me2, torch.zeros_like(me2)
         preds = torch.stack([m.me2_from_inputs(x_raw, terms) for m in members], 0)  # (R, B)
         mean = preds.mean(0)
-        if self.replicas == 1:
-            return mean, torch.zeros_like(mean)
         var = ((preds - mean) ** 2).sum(0) / (self.replicas - 1)
         return mean, torch.sqrt(var)
 

@@ -12,6 +12,7 @@ import torch
 from onnx.reference import ReferenceEvaluator
 
 from fame_surrogate.export import CONTRACT, ContractError, OnnxSurrogate, export_onnx, parity_tolerance
+from fame_surrogate.models import net_dtype
 from fame_surrogate.train import TrainConfig, TrainResult, train_surrogate
 from lhe_tools import EventBatch, read_dump
 
@@ -58,6 +59,10 @@ def test_onnx_runtime_matches_torch_on_every_point(
     want, want_std = _torch(res, batch3.momenta)
     assert me2.dtype == np.float64 and std.dtype == np.float64
     np.testing.assert_allclose(me2, want, rtol=1e-6, atol=0.0)
+    # with a float64 network the graph is float64 throughout: any float32 constant (an exporter folding
+    # c_scale · 1/2 into a float32 initialiser once cost 1.3e-8) shows up far above rounding
+    assert net_dtype(res.model.members[0].net) == torch.float64
+    np.testing.assert_allclose(me2, want, rtol=1e-12, atol=0.0)
     np.testing.assert_allclose(std, want_std, rtol=1e-6, atol=1e-6 * np.abs(want).max())
     assert (std > 0).all()  # two replicas really differ
     # batch 1 and a 100k batch (rows repeated) give the same numbers

@@ -36,6 +36,20 @@ def test_ee_features_are_scaled_momenta_and_log_y() -> None:
         np.testing.assert_allclose(feats[:, col], np.log(pij / (pij + pik + pjk)), rtol=1e-12)
 
 
+def test_float32_features_are_the_float64_ones_rounded() -> None:
+    """dtype=float32 (a float32 network's inputs) gives the float64 features to float32 rounding, for e+e-
+    and for pp (momentum columns, log y, log x, log s_ij/ŝ, log ŝ)."""
+    mom, _ = EEPhaseSpace(4, sqrt_s=500.0).generate(50, np.random.default_rng(6))
+    cases = (([11, -11, 21, 21, 1, -1], torch.from_numpy(mom)), (PP_PDG, torch.from_numpy(pp_events(40, 7))))
+    for pdg, p in cases:
+        fmap = FeatureMap(pdg)
+        wide = fmap(p).numpy()
+        narrow = fmap(p, dtype=torch.float32)
+        assert narrow.dtype == torch.float32
+        # rounding the argument once (≤ 6e-8 relative) moves a logarithm by ≤ 6e-8 absolute
+        np.testing.assert_allclose(narrow.numpy(), wide, rtol=2e-7, atol=2e-7)
+
+
 def test_log_recoil_follows_the_map_parameters() -> None:
     """Points built with y = 1e-7 (FF) and x = 0.7 (II) give exactly those recoil features."""
     rng = np.random.default_rng(4)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from fame_surrogate._ops import asinh, cos_sin_2phi, gram_rows, minkowski_gram, sinh
+from fame_surrogate._ops import asinh, cos_sin_2phi, gram_index, gram_rows, minkowski_gram, pair_rows, sinh
 
 ARGS = np.concatenate(
     [
@@ -58,6 +58,21 @@ def test_gram_rows_pair_major() -> None:
     np.testing.assert_allclose(rows, want, rtol=1e-13, atol=1e-13)
     two = torch.tensor([[[3.0, 1.0, 2.0, 2.0], [5.0, 0.0, 3.0, -4.0]]], dtype=torch.float64)
     assert gram_rows(two)[:, 0].tolist() == [0.0, 17.0, 17.0, 0.0]
+
+
+def test_gram_rows_of_selected_pairs() -> None:
+    """Only the listed pairs, in their order (either orientation), equal to the full Gram matrix bitwise."""
+    rng = np.random.default_rng(5)
+    p = torch.from_numpy(rng.normal(size=(6, 5, 4)))
+    pairs = [(3, 4), (0, 2), (4, 1), (2, 3)]
+    rows = gram_rows(p, gram_index(pairs))
+    full = gram_rows(p).reshape(5, 5, 6)
+    assert rows.shape == (4, 6)
+    for r, (i, j) in enumerate(pairs):
+        assert torch.equal(rows[r], full[i, j])
+    assert pair_rows(pairs, [(1, 4), (3, 2), (0, 2)]) == [2, 3, 1]
+    with pytest.raises(KeyError, match=r"pair \(0, 1\) is not in the Gram row layout"):
+        pair_rows(pairs, [(1, 0)])
 
 
 def test_cos_sin_2phi_component_axis() -> None:
