@@ -6,16 +6,21 @@ values, so no training is needed), exported with both torch exporters and timed 
 ``--threads`` threads (default 1, like Sherpa's per-core timing) at batch 1, 1k, 10k and 100k.
 
 Reported, as one JSON object on stdout:
-* ``us_per_point`` per batch size and ``points_per_s`` at batch >= 1k (best of the chunkings);
-* ``speedup_vs_sherpa`` = Sherpa's ms/point (reference metas, ``me_ms_per_point``) / surrogate time;
+* ``us_per_point`` (wall) per batch size and ``points_per_s`` at batch >= 1k (best of the chunkings), and
+  ``cpu_us_per_point``, the process CPU time of the same calls (what the surrogate costs whatever else runs
+  on this shared machine);
+* ``speedup_vs_sherpa`` = Sherpa's ms/point (reference metas, ``me_ms_per_point``) / surrogate wall time;
+* with ``--sherpa N``: Sherpa's ``MatrixElement()`` timed now on N of the same points (median wall and mean
+  CPU time per call, ``benchmarks/_sherpa_now.py``), and ``speedup_vs_sherpa_now_wall`` /
+  ``speedup_vs_sherpa_now_cpu``: like for like, side by side;
 * ``matmul_flops_per_point`` (2·K·N of every Gemm/MatMul with a constant weight), the machine's peak in the
   network's dtype (``TrainConfig.net_dtype``, float64 by default, ``--net-dtype float32`` for the faster
   option; a large numpy matmul on the same number of threads), and ``fraction_of_flop_bound`` = achieved
   matmul GFLOP/s / peak;
 * exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k.
 
-Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--repeat 3]
-[--dump z4/train/<channel>.npz --model mlp] [--net-dtype float32]`` (``--dump``: any fame dump, e.g. Sherpa's
+Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--repeat 3] [--sherpa 2000]
+[--dump z4/train/<channel>.npz --model mlp] [--net-dtype float32] [--replicas R]`` (``--dump``: any fame dump, e.g. Sherpa's
 pp Z+4-jet channel, timed against the CPU time per ME its meta records)
 """
 
@@ -83,20 +88,28 @@ def matmul_flops(path: Path) -> int:
     return flops
 
 
-def time_predict(sur: OnnxSurrogate, momenta: np.ndarray, batch: int, chunk: int, repeat: int) -> float:
-    """Best wall seconds per point of predicting ``batch`` points in chunks of ``chunk``."""
+def time_predict(
+    sur: OnnxSurrogate, momenta: np.ndarray, batch: int, chunk: int, repeat: int
+) -> tuple[float, float]:
+    """Best wall and best CPU seconds per point of predicting ``batch`` points in chunks of ``chunk``.
+
+    The CPU time (``time.process_time``, all threads of this process) is what the surrogate costs whatever
+    else runs on the machine; with one thread it is the wall time minus the time other jobs took the core
+    (this VM shares its cores: wall times moved by up to 30% between runs of the same graph).
+    """
     pts = momenta[:batch]
     sur.predict(pts[: min(batch, chunk)], chunk=chunk)
-    best = np.inf
+    best_wall = best_cpu = np.inf
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         sur.predict(pts, chunk=chunk)
-        best = min(best, time.perf_counter() - t)
-    return best / batch
+        best_cpu = min(best_cpu, time.process_time() - c)
+        best_wall = min(best_wall, time.perf_counter() - t)
+    return best_wall / batch, best_cpu / batch
 
 
 def bench_process(
-    path: Path, threads: int, repeat: int, workdir: Path, cfg: TrainConfig
+    path: Path, threads: int, repeat: int, workdir: Path, cfg: TrainConfig, sherpa_points: int
 ) -> dict[str, object]:
     data = read_dump(path)
     assert data.me2 is not None
@@ -129,23 +142,27 @@ def bench_process(
             "export_seconds": seconds,
             "nodes": len(onnx.load(str(out)).graph.node),
             "max_rel_dev_vs_torch": float(np.max(np.abs(got / want - 1.0))),
-            "us_per_point_10k": 1e6 * time_predict(sur, momenta, 10000, 10000, repeat),
+            "us_per_point_10k": 1e6 * time_predict(sur, momenta, 10000, 10000, repeat)[0],
         }
         if not dynamo:
             out.replace(onnx_path)
     sur = OnnxSurrogate(onnx_path, threads=threads)
     per_batch: dict[str, float] = {}
+    cpu_batch: dict[str, float] = {}
     chunks: dict[str, float] = {}
-    per_batch["1"] = 1e6 * min(time_predict(sur, momenta, 1, 1, 200 * repeat) for _ in range(3))
+    per_batch["1"] = 1e6 * min(time_predict(sur, momenta, 1, 1, 200 * repeat)[0] for _ in range(3))
     for batch in (1000, 10_000, 100_000):
-        per_batch[str(batch)] = 1e6 * time_predict(sur, momenta, batch, batch, repeat)
+        wall, cpu = time_predict(sur, momenta, batch, batch, repeat)
+        per_batch[str(batch)], cpu_batch[str(batch)] = 1e6 * wall, 1e6 * cpu
     for chunk in (1024, 4096, 16384):
-        chunks[str(chunk)] = 1e6 * time_predict(sur, momenta, n_big, chunk, repeat)
+        wall, cpu = time_predict(sur, momenta, n_big, chunk, repeat)
+        chunks[str(chunk)], cpu_batch[f"100k_in_{chunk}"] = 1e6 * wall, 1e6 * cpu
     best_us = min([v for k, v in per_batch.items() if int(k) >= 1000] + list(chunks.values()))
+    best_cpu_us = min(cpu_batch.values())
     # Sherpa's CPU time per MatrixElement() where the dump recorded it (robust against other load)
     sherpa_ms = float(data.meta.get("me_cpu_ms_per_point") or data.meta["me_ms_per_point"])
     flops = matmul_flops(onnx_path)
-    return {
+    result: dict[str, object] = {
         "process": data.process,
         "model": cfg.model,
         "replicas": cfg.replicas,
@@ -153,7 +170,9 @@ def bench_process(
         "net_dtype": cfg.net_dtype,
         "us_per_point": per_batch,
         "us_per_point_100k_chunked": chunks,
+        "cpu_us_per_point": cpu_batch,
         "best_us_per_point_batch_ge_1k": best_us,
+        "best_cpu_us_per_point_batch_ge_1k": best_cpu_us,
         "points_per_s": 1e6 / best_us,
         "sherpa_ms_per_point": sherpa_ms,
         "speedup_vs_sherpa": sherpa_ms * 1e3 / best_us,
@@ -162,6 +181,20 @@ def bench_process(
         "achieved_matmul_gflops": flops / best_us / 1e3,
         "exporters": exporters,
     }
+    if sherpa_points > 0:
+        # side by side: Sherpa's MatrixElement() on the same points, now, on this machine
+        from _sherpa_now import sherpa_me_time
+
+        k = min(sherpa_points, len(data.momenta))
+        try:
+            now = sherpa_me_time(tag, data.momenta[:k], data.pdg, data.me2[:k], dict(data.meta))
+        except Exception as err:  # report, do not hide: the other figures stay valid
+            result["sherpa_now_error"] = f"{type(err).__name__}: {err}"
+        else:
+            result["sherpa_now"] = {"points": k, **now}
+            result["speedup_vs_sherpa_now_wall"] = now["ms_per_point"] * 1e3 / best_us
+            result["speedup_vs_sherpa_now_cpu"] = now["cpu_ms_per_point"] * 1e3 / best_cpu_us
+    return result
 
 
 def main() -> int:
@@ -175,7 +208,15 @@ def main() -> int:
     )
     parser.add_argument("--model", choices=("dipole", "mlp"), default=None, help="override TrainConfig.model")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--sherpa",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time Sherpa's MatrixElement() now on N of the points (needs .venv-sherpa; e.g. 2000)",
+    )
     parser.add_argument("--hidden", type=int, nargs="+", default=None, help="override TrainConfig.hidden")
+    parser.add_argument("--replicas", type=int, default=None, help="override TrainConfig.replicas")
     parser.add_argument(
         "--net-dtype", choices=sorted(NET_DTYPE), default=None, help="override TrainConfig.net_dtype"
     )
@@ -187,6 +228,8 @@ def main() -> int:
         cfg = dataclasses.replace(cfg, net_dtype=args.net_dtype)
     if args.model:
         cfg = dataclasses.replace(cfg, model=args.model)
+    if args.replicas:
+        cfg = dataclasses.replace(cfg, replicas=args.replicas)
     if args.jets and not DATA.is_dir():
         print(f"bench_inference: no Sherpa reference data in {DATA} (set FAME_SHARED)", file=sys.stderr)
         return 1
@@ -200,7 +243,7 @@ def main() -> int:
         todo = [(f"{jets}j", DATA / f"ee_{jets}j_ycut0.01.npz") for jets in args.jets]
         todo += [(path.stem, path) for path in args.dump]
         for label, path in todo:
-            r = bench_process(path, args.threads, args.repeat, Path(tmp), cfg)
+            r = bench_process(path, args.threads, args.repeat, Path(tmp), cfg, args.sherpa)
             r["fraction_of_flop_bound"] = float(r["achieved_matmul_gflops"]) / peak  # type: ignore[arg-type]
             result["processes"][label] = r  # type: ignore[index]
             print(f"bench_inference: {label} done", file=sys.stderr)

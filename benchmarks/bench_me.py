@@ -25,12 +25,12 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _sherpa_now import sherpa_me_time
 
 from fame_surrogate.me import matrix_element, params_from_meta
 
@@ -47,20 +47,6 @@ DATASETS = {
     "ee_5q_ddddg_ycut0.01": ("d d db db g", 0.15),
     "ee_5q_dduug_ycut0.01": ("d u db ub g", 0.11),
 }
-
-
-def _sherpa_now(name: str, mom: np.ndarray, pdg: np.ndarray, me2: np.ndarray, meta: dict[str, Any]) -> Any:
-    """Sherpa's MatrixElement() time measured now (eval mode of the Sherpa-side dumper), ms per point."""
-    from lhe_tools.batch import EventBatch
-    from lhe_tools.dump import write_dump
-    from sherpa_plugin.dump import DumpSettings, sherpa_dump
-
-    with tempfile.TemporaryDirectory(prefix=f"bench_me_{name}_") as tmp:
-        batch = EventBatch(mom, pdg, np.ones(len(mom)), str(meta["process"]), me2=me2, meta=meta)
-        src = write_dump(Path(tmp) / "in.npz", batch)
-        t0 = time.perf_counter()
-        res = sherpa_dump(Path(tmp) / "out", DumpSettings(points=len(mom)), input_dump=src)
-        return {"ms_per_point": float(res["ms_per_point"]), "wall_s_incl_setup": time.perf_counter() - t0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.sherpa:
             k = min(args.sherpa_points, n)
             try:
-                now = _sherpa_now(name, mom[:k], np.asarray(pdg), ref[:k], meta)
+                now = sherpa_me_time(name, mom[:k], np.asarray(pdg), ref[:k], meta)
                 row["sherpa_us_per_point_now"] = 1e3 * now["ms_per_point"]
                 row["speedup_vs_sherpa_now"] = 1e3 * now["ms_per_point"] / best_us
                 row["sherpa_wall_s_incl_setup"] = now["wall_s_incl_setup"]

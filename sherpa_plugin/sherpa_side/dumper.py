@@ -359,6 +359,7 @@ def run_eval(job: dict[str, Any], me: MEEvaluator, built: list[tuple[str, list[i
     meta = base_meta(job, name, pdg, n_in)
     meta.update(
         me_ms_per_point=_ms_stats(timings),
+        me_cpu_ms_per_point=_ms_stats(timings, "me_cpu_ms"),
         source_input=str(src),
         input_meta={k: in_meta[k] for k in ("process", "generator", "sqrt_s", "cuts") if k in in_meta},
     )
