@@ -20,8 +20,8 @@ Reported, as one JSON object on stdout:
 * exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k.
 
 Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--repeat 3] [--sherpa 2000]
-[--dump z4/train/<channel>.npz --model mlp] [--net-dtype float32] [--replicas R]`` (``--dump``: any fame dump, e.g. Sherpa's
-pp Z+4-jet channel, timed against the CPU time per ME its meta records)
+[--dump z4/train/<channel>.npz --model mlp] [--net-dtype float32] [--replicas R]`` (``--dump``: any fame
+dump, e.g. Sherpa's pp Z+4-jet channel, timed against the CPU time per ME its meta records)
 """
 
 from __future__ import annotations
