@@ -141,6 +141,8 @@ def gram_rows(momenta: Tensor, index: Tensor | None = None) -> Tensor:
         gram = e[:, None] * e[None] - x[:, None] * x[None] - y[:, None] * y[None] - z[:, None] * z[None]
         return gram.reshape(n * n, -1)
     m = index.shape[1] // 4
+    if m == 0:  # a process without coloured pairs (e.g. e+e- -> mu+mu- for an MLP): no invariants read
+        return flat[:0]
     # the four components of the left and of the right partner of every pair, component-major: (4m, B)
     prod = (torch.index_select(flat, 0, index[0]) * torch.index_select(flat, 0, index[1])).reshape(4, m, -1)
     return prod[0] - prod[1] - prod[2] - prod[3]

@@ -50,6 +50,17 @@ def test_float32_features_are_the_float64_ones_rounded() -> None:
         np.testing.assert_allclose(narrow.numpy(), wide, rtol=2e-7, atol=2e-7)
 
 
+def test_colourless_process_has_only_momentum_features() -> None:
+    """e+e- → μ+μ- (an MLP's inputs, no dipole, no invariant read): the scaled final-state momenta only."""
+    beams = [[45.6, 0.0, 0.0, 45.6], [45.6, 0.0, 0.0, -45.6]]
+    p = np.array([beams + [[45.6, 27.36, 0.0, 36.48], [45.6, -27.36, 0.0, -36.48]]])
+    fmap = FeatureMap([11, -11, 13, -13])
+    assert fmap.pairs == [] and fmap.n_features == 8
+    feats = fmap(torch.from_numpy(p)).numpy()
+    np.testing.assert_allclose(feats, p[:, 2:].reshape(1, 8) / 91.2, rtol=1e-15)
+    assert fmap(torch.from_numpy(p), dtype=torch.float32).dtype == torch.float32
+
+
 def test_log_recoil_follows_the_map_parameters() -> None:
     """Points built with y = 1e-7 (FF) and x = 0.7 (II) give exactly those recoil features."""
     rng = np.random.default_rng(4)
