@@ -53,7 +53,7 @@ def test_float32_features_are_the_float64_ones_rounded() -> None:
 def test_colourless_process_has_only_momentum_features() -> None:
     """e+e- → μ+μ- (an MLP's inputs, no dipole, no invariant read): the scaled final-state momenta only."""
     beams = [[45.6, 0.0, 0.0, 45.6], [45.6, 0.0, 0.0, -45.6]]
-    p = np.array([beams + [[45.6, 27.36, 0.0, 36.48], [45.6, -27.36, 0.0, -36.48]]])
+    p = np.array([[*beams, [45.6, 27.36, 0.0, 36.48], [45.6, -27.36, 0.0, -36.48]]])
     fmap = FeatureMap([11, -11, 13, -13])
     assert fmap.pairs == [] and fmap.n_features == 8
     feats = fmap(torch.from_numpy(p)).numpy()
