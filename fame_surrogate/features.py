@@ -136,7 +136,7 @@ class FeatureMap(torch.nn.Module):
         Tensor, shape (B, n_features), ``dtype``
         """
         n = self.n_particles
-        if rows is None and self.pairs:
+        if rows is None:
             rows = gram_rows(momenta, self._gram_idx)
         p_in = momenta[:, 0, :]  # explicit adds: ONNX Runtime's ReduceSum over a middle axis is slow
         for k in range(1, self.n_in):
