@@ -140,11 +140,10 @@ def gram_rows(momenta: Tensor, index: Tensor | None = None) -> Tensor:
         e, x, y, z = (torch.index_select(flat, 0, r) for r in rows)
         gram = e[:, None] * e[None] - x[:, None] * x[None] - y[:, None] * y[None] - z[:, None] * z[None]
         return gram.reshape(n * n, -1)
-    m = index.shape[1] // 4
-    if m == 0:  # a process without coloured pairs (e.g. e+e- -> mu+mu- for an MLP): no invariants read
-        return flat[:0]
-    # the four components of the left and of the right partner of every pair, component-major: (4m, B)
-    prod = (torch.index_select(flat, 0, index[0]) * torch.index_select(flat, 0, index[1])).reshape(4, m, -1)
+    # the four components of the left and of the right partner of every pair, component-major: (4m, B);
+    # the event axis is named, not inferred, so that no pairs (an MLP for e+e- -> mu+mu-) give (0, B)
+    prod = torch.index_select(flat, 0, index[0]) * torch.index_select(flat, 0, index[1])
+    prod = prod.reshape(4, -1, flat.shape[1])
     return prod[0] - prod[1] - prod[2] - prod[3]
 
 
