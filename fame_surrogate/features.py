@@ -61,8 +61,8 @@ class FeatureMap(torch.nn.Module):
     n_in : int
         Number of incoming particles.
     pairs : sequence of (int, int), optional
-        Row layout of the ``rows`` passed to :meth:`forward` (``_ops.gram_rows(momenta, pairs)``); default
-        :func:`feature_pairs`.  A model sharing one Gram computation with its dipole basis passes the union.
+        Row layout of the ``rows`` passed to :meth:`forward`, ``gram_rows(momenta, gram_index(pairs))``;
+        default :func:`feature_pairs`.  A model sharing one Gram computation with its dipole basis passes the union.
 
     Attributes
     ----------
