@@ -326,7 +326,8 @@ class DipoleBasis(torch.nn.Module):
         Strong coupling in the kernels (FAME: 0.118).
     pairs : sequence of (int, int), optional
         Row layout of the ``rows`` passed to :meth:`forward`, ``gram_rows(momenta, gram_index(pairs))``;
-        default :func:`basis_pairs`.  A model sharing one Gram computation with its feature map passes the union.
+        default :func:`basis_pairs`.  A model sharing one Gram computation with its feature map passes the
+        union.
 
     Attributes
     ----------

@@ -62,7 +62,8 @@ class FeatureMap(torch.nn.Module):
         Number of incoming particles.
     pairs : sequence of (int, int), optional
         Row layout of the ``rows`` passed to :meth:`forward`, ``gram_rows(momenta, gram_index(pairs))``;
-        default :func:`feature_pairs`.  A model sharing one Gram computation with its dipole basis passes the union.
+        default :func:`feature_pairs`.  A model sharing one Gram computation with its dipole basis passes
+        the union.
 
     Attributes
     ----------
