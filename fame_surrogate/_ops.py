@@ -110,36 +110,28 @@ def gram_index(pairs: Sequence[tuple[int, int]]) -> Tensor:
     return torch.tensor([left, right], dtype=torch.int64)
 
 
-def gram_rows(momenta: Tensor, index: Tensor | None = None) -> Tensor:
-    """Minkowski products p_i·p_j in pair-major layout: one row per pair, one column per event.
+def gram_rows(momenta: Tensor, index: Tensor) -> Tensor:
+    """Minkowski products p_i·p_j of given pairs, pair-major: one row per pair, one column per event.
 
     Gathering whole rows (contiguous blocks of B values) is an order of magnitude cheaper in ONNX Runtime
-    than gathering single columns of a (B, n²) matrix, so the feature map and the dipole basis index this.
+    than gathering single columns of a (B, n²) matrix, so the feature map and the dipole basis index this;
+    a surrogate computes only the pairs its dipoles and features read (10 of 49 for e+e- → 5 jets).
 
     Parameters
     ----------
     momenta : Tensor, float64, shape (B, n, 4)
         (E, px, py, pz) in GeV.
-    index : Tensor, int64, shape (2, 4 * len(pairs)), optional
-        ``gram_index(pairs)``: compute only these pairs, in their order (see :func:`pair_rows`); default: all
-        n² ordered pairs, row ``i*n + j`` holding p_i·p_j.  A surrogate reads only the pairs of its dipoles
-        and features (10 of 49 for e+e- → 5 jets), so it passes them.
+    index : Tensor, int64, shape (2, 4 * len(pairs))
+        ``gram_index(pairs)`` (row numbers of a pair: :func:`pair_rows`).
 
     Returns
     -------
-    Tensor, float64, shape (len(pairs), B) or (n*n, B)
+    Tensor, float64, shape (len(pairs), B)
         ``R[r, b] = p_i·p_j`` of event b for ``(i, j) = pairs[r]``, in GeV².
     """
     n = momenta.shape[1]
     # (4n, B) rows by one 2-D transpose: row 4i + c holds component c of particle i for every event
     flat = momenta.reshape(-1, 4 * n).transpose(0, 1)
-    if index is None:
-        # elementwise outer products of the (n, B) component rows (one row gather per component: ONNX Runtime
-        # would otherwise turn component selections into strided element gathers of the (B, n, 4) input)
-        rows = [torch.arange(c, 4 * n, 4, device=flat.device) for c in range(4)]
-        e, x, y, z = (torch.index_select(flat, 0, r) for r in rows)
-        gram = e[:, None] * e[None] - x[:, None] * x[None] - y[:, None] * y[None] - z[:, None] * z[None]
-        return gram.reshape(n * n, -1)
     # the four components of the left and of the right partner of every pair, component-major: (4m, B);
     # the event axis is named, not inferred, so that no pairs (an MLP for e+e- -> mu+mu-) give (0, B)
     prod = torch.index_select(flat, 0, index[0]) * torch.index_select(flat, 0, index[1])
@@ -148,7 +140,7 @@ def gram_rows(momenta: Tensor, index: Tensor | None = None) -> Tensor:
 
 
 def pair_rows(pairs: Sequence[tuple[int, int]], wanted: Sequence[tuple[int, int]]) -> list[int]:
-    """Row numbers in ``gram_rows(momenta, pairs)`` of the (unordered) pairs ``wanted``.
+    """Row numbers in ``gram_rows(momenta, gram_index(pairs))`` of the (unordered) pairs ``wanted``.
 
     Raises
     ------

@@ -304,13 +304,16 @@ def invariant_pairs(d: Dipole) -> tuple[tuple[int, int], tuple[int, int], tuple[
     return (d.i, d.j), (d.k, d.j), (d.i, d.k)
 
 
+def dipole_pairs(dipoles: Sequence[Dipole]) -> set[tuple[int, int]]:
+    """The unordered pairs, as (i < j), of the three invariants of every dipole."""
+    return {(min(a, b), max(a, b)) for d in dipoles for a, b in invariant_pairs(d)}
+
+
 def basis_pairs(pdg: Sequence[int], n_in: int = 2) -> list[tuple[int, int]]:
     """The pairs (i < j) whose Minkowski products :class:`DipoleBasis` reads, sorted: the three invariants of
     every dipole and the pair of every spin-correlation term."""
     dipoles, phis = enumerate_dipoles(pdg, n_in)
-    wanted = {(min(a, b), max(a, b)) for d in dipoles for a, b in invariant_pairs(d)}
-    wanted |= {(min(p.i, p.j), max(p.i, p.j)) for p in phis}
-    return sorted(wanted)
+    return sorted(dipole_pairs(dipoles) | {(min(p.i, p.j), max(p.i, p.j)) for p in phis})
 
 
 class DipoleBasis(torch.nn.Module):

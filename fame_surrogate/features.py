@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ._ops import gram_index, gram_rows, pair_rows
 from .dipoles import (
+    dipole_pairs,
     enumerate_dipoles,
     ff_recoil,
     fi_recoil,
@@ -36,6 +37,15 @@ from .dipoles import (
 _LOG_FLOOR = 1e-30
 
 
+def _beamless_pairs(pdg: Sequence[int], n_in: int) -> list[tuple[int, int]]:
+    """For hadron collisions (a coloured incoming parton) every pair (i < j) but the two beams: the
+    final–final and initial–final invariants whose log(|s_ij|/ŝ) are features; none otherwise."""
+    if not any(is_coloured(p) for p in pdg[:n_in]):
+        return []
+    n = len(pdg)
+    return [(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)]
+
+
 def feature_pairs(pdg: Sequence[int], n_in: int = 2) -> list[tuple[int, int]]:
     """The pairs (i < j) whose Minkowski products :class:`FeatureMap` reads, sorted.
 
@@ -43,12 +53,8 @@ def feature_pairs(pdg: Sequence[int], n_in: int = 2) -> list[tuple[int, int]]:
     beams.
     """
     pdg = [int(p) for p in pdg]
-    n = len(pdg)
     dipoles, _ = enumerate_dipoles(pdg, n_in)
-    wanted = {(min(a, b), max(a, b)) for d in dipoles for a, b in invariant_pairs(d)}
-    if any(is_coloured(p) for p in pdg[:n_in]):
-        wanted |= {(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)}
-    return sorted(wanted)
+    return sorted(dipole_pairs(dipoles) | set(_beamless_pairs(pdg, n_in)))
 
 
 class FeatureMap(torch.nn.Module):
@@ -105,8 +111,7 @@ class FeatureMap(torch.nn.Module):
             self._families.append(fam)
             prefix = "logy" if fam == "FF" else "logx"
             names += [f"{prefix}_{d.name}" for d in members]
-        # hadron collisions: every pair but the two beams (final–final and initial–final invariants)
-        fin_pairs = [(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)] if self.hadronic else []
+        fin_pairs = _beamless_pairs(self.pdg, self.n_in)
         self.register_buffer(
             "_sij_idx", torch.tensor(pair_rows(self.pairs, fin_pairs), dtype=torch.int64), persistent=False
         )

@@ -48,28 +48,19 @@ def test_minkowski_gram() -> None:
     assert g.tolist() == [[0.0, 3 * 5 - (0 + 6 - 8)], [15.0 + 2.0, 0.0]]
 
 
-def test_gram_rows_pair_major() -> None:
-    """Row i*n + j of gram_rows holds p_i·p_j of every event (numpy einsum with the metric as truth)."""
+def test_gram_rows_of_listed_pairs() -> None:
+    """Row r of gram_rows holds p_i·p_j of pairs[r] for every event, in either orientation and for i = j
+    (numpy einsum with the metric as truth); pair_rows finds a pair's row and names a missing one."""
     rng = np.random.default_rng(3)
-    p = rng.normal(size=(5, 3, 4))
-    want = np.einsum("bim,m,bjm->ijb", p, np.array([1.0, -1.0, -1.0, -1.0]), p).reshape(9, 5)
-    rows = gram_rows(torch.from_numpy(p)).numpy()
-    assert rows.shape == (9, 5)
-    np.testing.assert_allclose(rows, want, rtol=1e-13, atol=1e-13)
+    p = rng.normal(size=(6, 5, 4))
+    full = np.einsum("bim,m,bjm->ijb", p, np.array([1.0, -1.0, -1.0, -1.0]), p)
+    pairs = [(3, 4), (0, 2), (4, 1), (2, 3), (1, 1)]
+    rows = gram_rows(torch.from_numpy(p), gram_index(pairs)).numpy()
+    assert rows.shape == (5, 6)
+    np.testing.assert_allclose(rows, [full[i, j] for i, j in pairs], rtol=1e-13, atol=1e-13)
     two = torch.tensor([[[3.0, 1.0, 2.0, 2.0], [5.0, 0.0, 3.0, -4.0]]], dtype=torch.float64)
-    assert gram_rows(two)[:, 0].tolist() == [0.0, 17.0, 17.0, 0.0]
-
-
-def test_gram_rows_of_selected_pairs() -> None:
-    """Only the listed pairs, in their order (either orientation), equal to the full Gram matrix bitwise."""
-    rng = np.random.default_rng(5)
-    p = torch.from_numpy(rng.normal(size=(6, 5, 4)))
-    pairs = [(3, 4), (0, 2), (4, 1), (2, 3)]
-    rows = gram_rows(p, gram_index(pairs))
-    full = gram_rows(p).reshape(5, 5, 6)
-    assert rows.shape == (4, 6)
-    for r, (i, j) in enumerate(pairs):
-        assert torch.equal(rows[r], full[i, j])
+    assert gram_rows(two, gram_index([(0, 0), (0, 1), (1, 0)]))[:, 0].tolist() == [0.0, 17.0, 17.0]
+    assert gram_rows(two, gram_index([])).shape == (0, 1)  # no pairs: no rows, still one column per event
     assert pair_rows(pairs, [(1, 4), (3, 2), (0, 2)]) == [2, 3, 1]
     with pytest.raises(KeyError, match=r"pair \(0, 1\) is not in the Gram row layout"):
         pair_rows(pairs, [(1, 0)])
