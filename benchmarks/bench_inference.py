@@ -9,7 +9,8 @@ Reported, as one JSON object on stdout:
 * ``us_per_point`` (wall) per batch size and ``points_per_s`` at batch >= 1k (best of the chunkings), and
   ``cpu_us_per_point``, the process CPU time of the same calls (what the surrogate costs whatever else runs
   on this shared machine);
-* ``speedup_vs_sherpa`` = Sherpa's ms/point (reference metas, ``me_ms_per_point``) / surrogate wall time;
+* ``speedup_vs_sherpa`` = Sherpa's ms/point stored in the dump (its CPU time per ME,
+  ``me_cpu_ms_per_point``, where recorded, else ``me_ms_per_point``) / surrogate wall time;
 * with ``--sherpa N``: Sherpa's ``MatrixElement()`` timed now on N of the same points (median wall and mean
   CPU time per call, ``benchmarks/_sherpa_now.py``), and ``speedup_vs_sherpa_now_wall`` /
   ``speedup_vs_sherpa_now_cpu``: like for like, side by side;
