@@ -24,17 +24,20 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from lhe_tools import atomic_path
 
-from .sherpa_env import dumper_environment, find_sherpa_python, probe_sherpa
+from .sherpa_env import SherpaInstall, dumper_environment, find_sherpa_python, probe_sherpa
+
+if TYPE_CHECKING:
+    from .dump_jobs import ClusterSpec
 
 __all__ = [
     "HADRONS",
@@ -74,7 +77,17 @@ INTEGRATION: dict[str, str | None] = {
 
 
 class SherpaDumpError(RuntimeError):
-    """The Sherpa-side dumper failed; the message carries its own words and Sherpa's last log lines."""
+    """The Sherpa-side dumper failed; the message carries its own words and Sherpa's last log lines.
+
+    ``exit_code`` is the dumper's exit status (negative: the signal that ended it; ``None``: not known).
+    """
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[Any, ...]:  # travels between Dask worker and client intact
+        return (type(self), (str(self), self.exit_code))
 
 
 @dataclass(frozen=True)
@@ -254,12 +267,35 @@ def _describe_exit(code: int) -> str:
     return f"exit status {code}"
 
 
-def _run_dumper(python: Path, job_path: Path, workdir: Path, env: dict[str, str], out: Path) -> None:
+#: Linux: the dumper gets SIGKILL when the thread that started it dies (a killed Dask worker leaves no orphan
+#: Sherpa writing into the folder that the retried job resumes in)
+_SETPRIV = shutil.which("setpriv")
+
+
+def _dumper_command(python: Path, job_path: Path) -> list[str]:
+    cmd = [str(python), "-m", "sherpa_side.dumper", str(job_path)]
+    return [_SETPRIV, "--pdeathsig", "KILL", "--", *cmd] if _SETPRIV and sys.platform == "linux" else cmd
+
+
+def _print_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _run_dumper(
+    python: Path,
+    job_path: Path,
+    workdir: Path,
+    env: dict[str, str],
+    out: Path,
+    on_line: Callable[[str], None] | None = None,
+) -> None:
+    """Run the dumper; its ``fame-dumper:`` lines go to ``on_line`` (default: stderr)."""
     log_path = workdir / "sherpa.log"
     last: collections.deque[str] = collections.deque(maxlen=30)
+    forward = on_line or _print_line
     with log_path.open("ab") as sherpa_log:
         proc = subprocess.Popen(
-            [str(python), "-m", "sherpa_side.dumper", str(job_path)],
+            _dumper_command(python, job_path),
             cwd=workdir,
             env=env,
             stdout=sherpa_log,
@@ -275,7 +311,7 @@ def _run_dumper(python: Path, job_path: Path, workdir: Path, env: dict[str, str]
                     continue
                 last.append(line)
                 if line.startswith("fame-dumper:"):
-                    print(line, file=sys.stderr, flush=True)
+                    forward(line)
             code = proc.wait()
         except BaseException:
             proc.kill()
@@ -299,7 +335,7 @@ def _run_dumper(python: Path, job_path: Path, workdir: Path, env: dict[str, str]
         f"  complete dumps in {out}: {done or 'none'}; unfinished channels have no .npz (finished chunks "
         f"stay in {out / '.parts'} and a rerun with the same settings resumes)"
     )
-    raise SherpaDumpError("\n".join(msg))
+    raise SherpaDumpError("\n".join(msg), exit_code=code)
 
 
 def _fewer_events(previous: dict[str, Any], job: dict[str, Any]) -> bool:
@@ -355,6 +391,11 @@ def sherpa_dump(
     sherpa_python: str | os.PathLike[str] | None = None,
     fresh: bool = False,
     integration_from: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    cluster: ClusterSpec | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Run the Sherpa-side dumper and return its summary (also written to ``OUT/dump.json``).
 
@@ -365,6 +406,12 @@ def sherpa_dump(
     settings, any seed and size) whose Sherpa integration (``Results.zip``) is reused, so that independent
     runs with other seeds (more training events on more cores, a validation sample) skip the integration
     (Z+5 jets: 7 minutes with ``--integration fast``).
+
+    ``jobs`` > 1, ``scheduler`` or ``cluster`` (hadron beams): integrate once, then generate in ``jobs``
+    Dask tasks, each with its own seed derived from ``settings.seed`` (see :mod:`sherpa_plugin.dump_jobs`);
+    ``OUT`` then holds one dump per channel over all jobs, and the summary adds ``jobs``, ``sigma_pb``
+    (Σ weight / Σ trials over all jobs) and the generation times.  ``workers``: local Dask workers (default
+    one per core, at most ``jobs``) or batch jobs of ``cluster``; ``progress``: one bar on stderr.
 
     Returns
     -------
@@ -383,6 +430,41 @@ def sherpa_dump(
     ValueError
         Inconsistent arguments, or ``OUT`` holds unfinished work of a different job (use ``fresh``).
     """
+    job = build_job(settings, run_card=run_card, process=process, input_dump=input_dump, beams=beams,
+                    sqrt_s=sqrt_s, mll=mll, jet_pt=jet_pt, jet_r=jet_r, order_qcd=order_qcd)
+    if jobs != 1 or scheduler is not None or cluster is not None:
+        from .dump_jobs import dump_with_jobs
+
+        return dump_with_jobs(
+            out, job, settings, jobs=jobs, scheduler=scheduler, workers=workers, cluster=cluster,
+            sherpa_python=sherpa_python, fresh=fresh, integration_from=integration_from, progress=progress,
+        )
+    source = _integration_source(integration_from, job) if integration_from is not None else None
+    install = probe_sherpa(find_sherpa_python(sherpa_python))
+    return execute_job(
+        out, job, install, settings=asdict(settings), fresh=fresh,
+        results_zip=source / _WORK / _RESULTS if source is not None else None,
+    )
+
+
+def build_job(
+    settings: DumpSettings,
+    *,
+    run_card: str | os.PathLike[str] | None = None,
+    process: str | None = None,
+    input_dump: str | os.PathLike[str] | None = None,
+    beams: Sequence[int] = (11, -11),
+    sqrt_s: float = 1000.0,
+    mll: tuple[float, float] | None = None,
+    jet_pt: float | None = None,
+    jet_r: float = 0.4,
+    order_qcd: int | None = None,
+) -> dict[str, Any]:
+    """The dumper's job (JSON-able) for these settings: mode, run card, Sherpa overrides, sizes, cuts.
+
+    Arguments as for :func:`sherpa_dump`.  The job is what ``OUT/.fame-job.json`` records; a rerun must
+    build the same job to resume.
+    """
     sources = [x is not None for x in (run_card, process, input_dump)]
     if sum(sources) != 1:
         raise ValueError("give exactly one of a run card, --process, or an input dump")
@@ -390,7 +472,6 @@ def sherpa_dump(
         raise ValueError("timing_only needs timing_points > 0")
     if settings.points <= 0 and input_dump is None and not settings.timing_only:
         raise ValueError(f"points must be positive, got {settings.points}")
-    out = Path(out).resolve()
     cuts: dict[str, Any] = {}
     if run_card is not None:
         card = Path(run_card).read_text(encoding="utf-8")
@@ -443,38 +524,99 @@ def sherpa_dump(
         job["me_check_every"] = int(settings.me_check_every)
     elif settings.me_check_every != 1:
         raise ValueError(f"me_check_every applies to hadron-beam event dumps only (this job: {mode})")
-    source = _integration_source(integration_from, job) if integration_from is not None else None
-    install = probe_sherpa(find_sherpa_python(sherpa_python))
+    return job
+
+
+def clear_outputs(out: Path) -> None:
+    """``--fresh``: remove every trace of an earlier job from ``out`` (its dumps are overwritten later)."""
+    for stale in (out / _WORK, out / ".parts", out / ".jobs", out / _JOB, out / SUMMARY):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def check_job_file(out: Path, job: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Refuse an ``out`` that holds another job; return its summary when this job is complete there."""
+    job_file, summary_file = out / _JOB, out / SUMMARY
+    if not job_file.is_file():
+        return None
+    previous = json.loads(job_file.read_text())
+    if previous != job and not _fewer_events(previous, dict(job)):
+        raise ValueError(
+            f"{out} holds the output of a different dump job ({job_file}); use another --out or --fresh"
+        )
+    if summary_file.is_file():
+        log.info("%s is complete already (same job); nothing to do", out)
+        result: dict[str, Any] = json.loads(summary_file.read_text())
+        return result
+    return None
+
+
+def write_job_file(out: Path, job: Mapping[str, Any]) -> None:
+    with atomic_path(out / _JOB) as tmp:
+        tmp.write_text(json.dumps(job, indent=1))
+
+
+def install_results(workdir: Path, results_zip: Path | bytes) -> None:
+    """Put an earlier integration (``Results.zip``: a path or its bytes) into Sherpa's run folder once."""
+    target = workdir / _RESULTS
+    if target.is_file():
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        if isinstance(results_zip, bytes):
+            tmp.write_bytes(results_zip)
+        else:
+            shutil.copyfile(results_zip, tmp)
+
+
+def execute_job(
+    out: str | os.PathLike[str],
+    job: dict[str, Any],
+    install: SherpaInstall,
+    *,
+    settings: Mapping[str, Any],
+    fresh: bool = False,
+    results_zip: Path | bytes | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run one dumper job in ``out`` (resuming finished chunks) and write ``out/dump.json``.
+
+    Parameters
+    ----------
+    out : path
+        The job's output folder (dumps, ``.parts``, Sherpa's run folder ``.sherpa``).
+    job : dict
+        From :func:`build_job` (possibly with another ``points`` / ``seed``).
+    install : SherpaInstall
+        The Sherpa Python to run the dumper with.
+    settings : mapping
+        Recorded in the summary.
+    fresh : bool
+        Discard earlier work in ``out`` first.
+    results_zip : path or bytes, optional
+        An integration to start from (copied into ``out/.sherpa`` unless one is there).
+    on_line : callable, optional
+        Receives the dumper's ``fame-dumper:`` lines (default: printed on stderr).
+    """
+    out = Path(out).resolve()
     workdir = out / _WORK
-    job_file = out / _JOB
     summary_file = out / SUMMARY
     if fresh and out.exists():
-        for stale in (workdir, out / ".parts", job_file, summary_file):
-            if stale.is_dir():
-                shutil.rmtree(stale)
-            else:
-                stale.unlink(missing_ok=True)
-    if job_file.is_file():
-        previous = json.loads(job_file.read_text())
-        if previous != job and not _fewer_events(previous, job):
-            raise ValueError(
-                f"{out} holds the output of a different dump job ({job_file}); use another --out or --fresh"
-            )
-        if summary_file.is_file():
-            log.info("%s is complete already (same job); nothing to do", out)
-            result: dict[str, Any] = json.loads(summary_file.read_text())
-            return result
+        clear_outputs(out)
+    done = check_job_file(out, job)
+    if done is not None:
+        return done
     workdir.mkdir(parents=True, exist_ok=True)
-    if source is not None and not (workdir / _RESULTS).is_file():
-        with atomic_path(workdir / _RESULTS) as tmp:
-            shutil.copyfile(source / _WORK / _RESULTS, tmp)
-    with atomic_path(job_file) as tmp:
-        tmp.write_text(json.dumps(job, indent=1))
+    if results_zip is not None:
+        install_results(workdir, results_zip)
+    write_job_file(out, job)
     runner_job = dict(job, workdir=str(workdir), out=str(out), result=str(workdir / "result.json"))
     runner_file = workdir / "job.json"
     runner_file.write_text(json.dumps(runner_job))
     (workdir / "result.json").unlink(missing_ok=True)
-    _run_dumper(install.python, runner_file, workdir, dumper_environment(install), out)
+    _run_dumper(install.python, runner_file, workdir, dumper_environment(install), out, on_line)
     if not (workdir / "result.json").is_file():
         raise SherpaDumpError(
             f"the Sherpa-side dumper exited normally but wrote no summary {workdir / 'result.json'}; "
@@ -486,11 +628,13 @@ def sherpa_dump(
     if channels:
         weights = [c["points"] for c in channels]
         ms = float(np.average([c["me_ms_per_point"] for c in channels], weights=weights))
-    else:  # timing only: the median over the channels Sherpa built
+    elif res.get("timing"):  # timing only: the median over the channels Sherpa built
         ms = float(np.median(list(res["timing"].values())))
+    else:  # integration only
+        ms = float("nan")
     res.update(points=points, ms_per_point=ms, out=str(out), sherpa_python=str(install.python),
-               settings=asdict(settings))
-    if mode == "events":
+               settings=dict(settings))
+    if job["mode"] == "events":
         res["ps_ms_per_point"] = res.get("ps_ms_per_point")
     for c in channels:
         c["file"] = os.path.relpath(c["file"], out)

@@ -7,6 +7,10 @@ from typing import Any
 
 from . import add_json_flag
 
+#: ``--cluster`` kinds (dask-jobqueue classes in :data:`sherpa_plugin.dump_jobs.CLUSTER_KINDS`; not imported
+#: here, so that ``fame --help`` stays fast)
+CLUSTERS = ("htcondor", "lsf", "pbs", "sge", "slurm")
+
 
 def register(subparsers: Any) -> None:
     """Add ``fame sherpa`` with its ``dump`` subcommand."""
@@ -60,6 +64,37 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sherpa-python", default=None, metavar="PYTHON",
                    help="Python with sherpa-mc (default: $FAME_SHERPA_PYTHON, else .venv-sherpa)")
     p.add_argument("--fresh", action="store_true", help="discard unfinished work in OUT first")
+    par = p.add_argument_group(
+        "parallel generation (hadron beams)",
+        "Integrate once, then run N generation jobs as Dask tasks, each with its own seed derived from "
+        "--seed; OUT holds one dump per channel over all jobs (sigma = sum(weight) / sum(trials)).  "
+        "Rerunning the same command finishes only what is missing.  Workers elsewhere need fame, and a "
+        "Sherpa Python at --sherpa-python (or their own FAME_SHERPA_PYTHON / .venv-sherpa); without a shared "
+        "file system the finished dumps travel back through Dask.",
+    )
+    par.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="generation jobs (default 1: one Sherpa process, no Dask)")
+    par.add_argument("--scheduler", default=None, metavar="ADDR",
+                     help="a running Dask scheduler (tcp://HOST:PORT) instead of a local cluster")
+    par.add_argument("--workers", type=int, default=None, metavar="W",
+                     help="local Dask workers (default: one per core, at most N), or batch jobs with "
+                     "--cluster (default N)")
+    par.add_argument("--cluster", choices=CLUSTERS, default=None,
+                     help="start the workers as batch jobs through dask-jobqueue (one core each)")
+    par.add_argument("--cluster-queue", default=None, metavar="Q", help="--cluster: partition / queue")
+    par.add_argument("--cluster-account", default=None, metavar="A", help="--cluster: account / project")
+    par.add_argument("--cluster-walltime", default="24:00:00", metavar="HH:MM:SS",
+                     help="--cluster: wall-time limit of each batch job (default 24:00:00)")
+    par.add_argument("--cluster-memory", default="2GB", metavar="MEM",
+                     help="--cluster: memory of each batch job (default 2GB)")
+    par.add_argument("--cluster-directive", action="append", default=[], metavar="DIRECTIVE",
+                     help="--cluster: an extra batch directive, e.g. '--constraint=avx2' (repeatable)")
+    par.add_argument("--cluster-prologue", action="append", default=[], metavar="LINE",
+                     help="--cluster: a shell line run before each worker, e.g. "
+                     "'source fame/.venv/bin/activate'")
+    par.add_argument("--cluster-python", default=None, metavar="PYTHON",
+                     help="--cluster: the Python running the worker on the batch nodes (default: this one)")
+    par.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(p)
     p.set_defaults(func=run_dump)
 
@@ -67,6 +102,7 @@ def register(subparsers: Any) -> None:
 def run_dump(args: argparse.Namespace) -> dict[str, Any]:
     """Run :func:`sherpa_plugin.dump.sherpa_dump` from the parsed arguments."""
     from ..dump import DumpSettings, sherpa_dump
+    from ..dump_jobs import ClusterSpec
 
     if args.momenta is None and args.points is None and not args.timing_only:
         raise ValueError("--points is required (unless --momenta gives the points)")
@@ -84,6 +120,21 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         timing_only=args.timing_only,
         me_check_every=args.me_check_every,
     )
+    cluster = None
+    if args.cluster is not None:
+        cluster = ClusterSpec(
+            kind=args.cluster,
+            queue=args.cluster_queue,
+            account=args.cluster_account,
+            walltime=args.cluster_walltime,
+            memory=args.cluster_memory,
+            job_directives=tuple(args.cluster_directive),
+            prologue=tuple(args.cluster_prologue),
+            python=args.cluster_python,
+        )
+    elif any((args.cluster_queue, args.cluster_account, args.cluster_directive, args.cluster_prologue,
+              args.cluster_python)):
+        raise ValueError("--cluster-* options need --cluster KIND")
     res = sherpa_dump(
         args.out,
         settings,
@@ -99,6 +150,11 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         sherpa_python=args.sherpa_python,
         fresh=args.fresh,
         integration_from=args.integration_from,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        cluster=cluster,
+        progress=not args.no_progress,
     )
     out: dict[str, Any] = {
         "channels": [
@@ -111,10 +167,12 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         "mode": res["mode"],
         "n_sherpa_channels": len(res.get("sherpa_channels", [])),
     }
-    for key in ("ps_ms_per_point", "ps_cpu_ms_per_point", "gen_ms_per_event", "init_seconds"):
+    for key in ("ps_ms_per_point", "ps_cpu_ms_per_point", "gen_ms_per_event", "init_seconds", "sigma_pb",
+                "sigma_err_pb", "sum_weights", "sum_trials", "n_jobs", "workers", "integration_seconds",
+                "generation_seconds", "events_per_second", "sherpa_cpu_seconds"):
         if res.get(key) is not None:
             out[key] = res[key]
-    for key in ("timing", "timing_cpu"):
+    for key in ("timing", "timing_cpu", "jobs"):
         if res.get(key):
             out[key] = res[key]
     return out

@@ -12,6 +12,9 @@ Imports only numpy, ``Sherpa`` (PyPI ``sherpa-mc``) and the standard library.  T
     (``me_check_every`` N > 1) Sherpa's own event ``MEWeight``, checked against ``MEProcess`` at every N-th
     event: that halves the cost where the ME dominates (Z+5 jets: ≈ 55 ms per colour-summed ME).
     ``"timing"``: no dumps; only the ``timing_points`` timings of every channel Sherpa built.
+    ``"integrate"``: no dumps; Sherpa integrates the run card (its grids land in ``workdir/Results.zip``)
+    and the summary lists the channels it built with their integrated cross sections; generation jobs
+    (``fame sherpa dump --jobs``) then start from that integration.
 ``workdir``, ``out``, ``result``
     Sherpa's run folder (``Sherpa.yaml``, ``Process/``, ``Results.zip``), the dump folder (one
     ``<channel>.npz`` per channel), and the summary JSON written last.
@@ -579,6 +582,22 @@ def run_events(
     }
 
 
+def run_integrate(job: dict[str, Any]) -> dict[str, Any]:
+    """After ``InitializeTheRun`` (which integrated): check that the grids were written.
+
+    The integrated cross sections are in Sherpa's log (the binding's ``TotalXS`` crashes before the event
+    handler exists), which the supervising side reads.
+    """
+    results = Path(job["workdir"]) / "Results.zip"
+    if not results.is_file():
+        raise DumperError(
+            f"Sherpa initialised but wrote no integration results {results}; expected its RESULT_DIRECTORY "
+            "default (Results.zip in the run folder)"
+        )
+    say(f"integrated; grids in {results}")
+    return {"channels": []}
+
+
 def _summary_from_file(path: Path) -> dict[str, Any]:
     with np.load(path, allow_pickle=False) as npz:
         meta = json.loads(str(npz["meta"][()]))
@@ -627,8 +646,10 @@ def main(argv: list[str]) -> int:
             res = run_events(job, me, built)
         elif mode == "timing":  # only the MatrixElement() timings below, no dumps
             res = {"channels": []}
+        elif mode == "integrate":  # InitializeTheRun integrated; the grids are in Results.zip
+            res = run_integrate(job)
         else:
-            raise DumperError(f"unknown mode {mode!r}; expected rambo, eval or events")
+            raise DumperError(f"unknown mode {mode!r}; expected rambo, eval, events, timing or integrate")
         timing_points = int(job.get("timing_points", 0))
         if timing_points:
             res["timing"], res["timing_cpu"] = {}, {}
@@ -642,6 +663,7 @@ def main(argv: list[str]) -> int:
             comix_map=flavours.comix_map(Path(job["workdir"])),
             init_seconds=t_init,
             seconds=time.perf_counter() - t_start,
+            cpu_seconds=time.process_time(),
             sherpa_version=sherpa_version(),
         )
         atomic_write_text(Path(job["result"]), json.dumps(res, indent=1))

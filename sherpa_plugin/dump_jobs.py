@@ -1,0 +1,735 @@
+"""``fame sherpa dump --jobs N``: one Sherpa integration, then N generation jobs as Dask tasks (issue 18).
+
+Flow (hadron beams, Sherpa's weighted events):
+
+1. **integrate once** on the client: the Sherpa-side dumper in mode ``integrate`` writes Sherpa's grids to
+   ``OUT/.sherpa/Results.zip`` (or takes them from ``--integration-from``);
+2. **generate**: job ``j`` of ``N`` asks for ``points // N`` events (the first ``points % N`` jobs one more)
+   with the seed :func:`job_seeds` derives from ``--seed`` and ``j``, and runs as one Dask task: the
+   dumper, started from the integration (whose bytes travel with the task), writes its chunks into
+   ``OUT/.jobs/job-<j>/`` (resumable per chunk) when the worker sees ``OUT`` (a shared file system), else
+   into a scratch folder on the worker, and the task returns the finished dumps;
+3. **merge**: ``OUT/<channel>.npz`` concatenates the jobs' dumps of each channel in job order (temporary
+   name, then rename), and ``OUT/dump.json`` records per job its seed and events, σ = Σ weight / Σ trials
+   over all jobs, and the times.  Only then are the jobs' copies removed.
+
+Rerunning the same command finishes only what is missing: a complete job is not run again, an unfinished
+one resumes from its finished chunks.  A job whose Sherpa process dies by a signal is retried once in place
+(it resumes); a job whose Dask worker dies is rescheduled by Dask; a job that still fails is reported with
+the dumper's message and Sherpa's last words, after the other jobs have finished.  One progress bar (events
+done / requested, events/s, ETA) on stderr follows all jobs through Dask's event log.
+
+The cluster: a ``LocalCluster`` with one single-threaded worker process per core (at most ``N``), a running
+scheduler (``--scheduler ADDR``), or a batch system through ``dask-jobqueue`` (:class:`ClusterSpec`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lhe_tools import atomic_path
+
+from .dump import (
+    _RESULTS,
+    _WORK,
+    SUMMARY,
+    DumpSettings,
+    SherpaDumpError,
+    _integration_source,
+    _run_dumper,
+    _tail,
+    check_job_file,
+    clear_outputs,
+    execute_job,
+    install_results,
+    write_job_file,
+)
+from .sherpa_env import dumper_environment, find_sherpa_python, probe_sherpa
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["CLUSTER_KINDS", "ClusterSpec", "dump_with_jobs", "generation_task", "job_seeds", "make_cluster",
+           "split_points"]
+
+log = logging.getLogger("fame.sherpa")
+
+JOBS = ".jobs"
+TOPIC = "fame-dump-progress"
+_TASK = ".fame-task.json"
+_LOCK = ".fame-lock"
+_INTEGRATION = "integration.json"
+#: the dumper's progress lines: "events: chunk 3, 1234/5000 events, …" and "events: 1500/5000 done, …"
+_PROGRESS = re.compile(r"fame-dumper: events: (?:chunk \d+, )?(\d+)/(\d+)")
+#: a job whose Sherpa process was killed (by a signal) is run again this many times, resuming its chunks
+SIGNAL_RETRIES = 1
+
+#: ``--cluster`` kinds and their dask-jobqueue classes
+CLUSTER_KINDS: dict[str, str] = {
+    "slurm": "SLURMCluster",
+    "pbs": "PBSCluster",
+    "sge": "SGECluster",
+    "lsf": "LSFCluster",
+    "htcondor": "HTCondorCluster",
+}
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A batch-system cluster for the generation jobs, built with ``dask-jobqueue``.
+
+    Every batch job is one Dask worker with one core (a Sherpa job is single-threaded).
+
+    Parameters
+    ----------
+    kind : str
+        ``slurm``, ``pbs``, ``sge``, ``lsf`` or ``htcondor``.
+    queue, account : str, optional
+        Partition / queue and account (project) of the batch jobs.
+    walltime : str
+        Wall-time limit of each batch job (``HH:MM:SS``); it must cover one generation job.
+    memory : str
+        Memory of each batch job (Sherpa at Z+5 jets: about 1 GB).
+    job_directives : tuple of str
+        Extra scheduler directives, e.g. ``--constraint=avx2`` (``job_extra_directives``).
+    prologue : tuple of str
+        Shell lines run before the worker starts, e.g. ``source /path/to/fame/.venv/bin/activate``.
+    python : str, optional
+        The Python that runs the Dask worker on the batch nodes (default: this one, for shared file systems).
+    local_directory : str, optional
+        Scratch folder of the workers on the batch nodes.
+    """
+
+    kind: str
+    queue: str | None = None
+    account: str | None = None
+    walltime: str = "24:00:00"
+    memory: str = "2GB"
+    job_directives: tuple[str, ...] = field(default_factory=tuple)
+    prologue: tuple[str, ...] = field(default_factory=tuple)
+    python: str | None = None
+    local_directory: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLUSTER_KINDS:
+            raise ValueError(f"cluster kind {self.kind!r}: expected one of {sorted(CLUSTER_KINDS)}")
+
+
+def make_cluster(spec: ClusterSpec) -> Any:
+    """The dask-jobqueue cluster for ``spec`` (no batch job submitted yet: call ``scale``)."""
+    try:
+        import dask_jobqueue
+    except ImportError as err:
+        raise ValueError(f"--cluster {spec.kind} needs dask-jobqueue (pip install dask-jobqueue): {err}") \
+            from None
+    cls = getattr(dask_jobqueue, CLUSTER_KINDS[spec.kind])
+    kwargs: dict[str, Any] = {
+        "cores": 1,
+        "processes": 1,
+        "memory": spec.memory,
+        "walltime": spec.walltime,
+        "python": spec.python or sys.executable,
+        "job_extra_directives": list(spec.job_directives),
+        "job_script_prologue": list(spec.prologue),
+        "name": "fame-dump",
+    }
+    if spec.kind != "htcondor":  # HTCondor has no queue/account keywords
+        kwargs["queue"] = spec.queue
+        kwargs["account"] = spec.account
+    elif spec.queue or spec.account:
+        raise ValueError("--cluster htcondor takes no queue or account; give HTCondor settings as directives")
+    if spec.local_directory:
+        kwargs["local_directory"] = spec.local_directory
+    return cls(**kwargs)
+
+
+def job_seeds(seed: int, jobs: int) -> list[int]:
+    """Sherpa's ``RANDOM_SEED`` of each job: numpy's ``SeedSequence([seed, j])``, in [1, 10^8).
+
+    The same ``seed`` and ``jobs`` give the same seeds on every machine; other ``seed`` values give
+    unrelated ones.  (The dumper adds 7919 per finished chunk on a resume, so they stay small.)
+    """
+    return [int(np.random.SeedSequence([int(seed), j]).generate_state(1)[0]) % 99_999_999 + 1
+            for j in range(jobs)]
+
+
+def split_points(points: int, jobs: int) -> list[int]:
+    """``points`` events over ``jobs`` jobs: ``points // jobs`` each, the first ``points % jobs`` one more."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs}")
+    if points < jobs:
+        raise ValueError(f"{points} events cannot be split over {jobs} jobs; ask for at least one per job")
+    base, extra = divmod(points, jobs)
+    return [base + (j < extra) for j in range(jobs)]
+
+
+def _job_dir(out: Path, j: int) -> Path:
+    return out / JOBS / f"job-{j:03d}"
+
+
+# ----------------------------------------------------------------------------------------------- worker
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, what: str, wait_s: float = 60.0) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (one dumper per job folder); waits for a dying holder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / _LOCK).open("a") as fh:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise SherpaDumpError(
+                        f"{what}: another process has been generating in {folder} for {wait_s:.0f} s "
+                        f"(lock {folder / _LOCK} held); stop it or wait for it"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _publisher(token: str, j: int) -> Any:
+    """A dumper-line callback that publishes job ``j``'s event count to the client (Dask's event log)."""
+    try:
+        from distributed import get_worker
+
+        worker: Any = get_worker()
+    except ValueError:  # not on a Dask worker (called directly): no client to tell
+        worker = None
+
+    def on_line(line: str) -> None:
+        m = _PROGRESS.match(line)
+        if m and worker is not None:
+            worker.log_event(TOPIC, {"token": token, "job": j, "done": int(m.group(1))})
+        elif not m:
+            log.debug("job %d: %s", j, line)
+
+    return on_line
+
+
+def generation_task(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """One generation job on a Dask worker: run the dumper from the integration, return its summary.
+
+    ``spec`` (built by :func:`dump_with_jobs`): ``job`` (the dumper job), ``index``, ``folder`` (the job's
+    folder in ``OUT``), ``token`` (also in ``folder/.fame-task.json`` when this worker sees ``OUT``),
+    ``results_zip`` (the integration's bytes), ``sherpa_python`` (or ``None``: the worker's own, found as
+    :func:`sherpa_plugin.sherpa_env.find_sherpa_python` does), ``settings``.
+
+    Returns
+    -------
+    dict
+        ``index``, ``summary`` (the job's ``dump.json``), ``worker``, ``host``, ``attempts``, ``seconds``,
+        ``shared`` (whether it wrote into ``OUT`` itself) and, when not, ``files``: ``{name: bytes}`` of the
+        job's dumps and summary for the client to store.
+    """
+    t0 = time.perf_counter()
+    j, token = int(spec["index"]), str(spec["token"])
+    folder = Path(spec["folder"])
+    worker_name = "(no Dask worker)"
+    with contextlib.suppress(ValueError, ImportError):
+        from distributed import get_worker
+
+        worker_name = get_worker().address
+    what = f"job {j} (seed {spec['job']['seed']}, {spec['job']['points']} events) on {worker_name}"
+    marker = folder / _TASK
+    shared = marker.is_file() and json.loads(marker.read_text()).get("token") == token
+    run_dir = folder if shared else Path(tempfile.gettempdir()) / f"fame-dump-{token}-job{j:03d}"
+    try:
+        install = probe_sherpa(find_sherpa_python(spec.get("sherpa_python")))
+    except Exception as err:
+        raise SherpaDumpError(f"{what}: no Sherpa Python on this worker: {err}") from None
+    attempts = 0
+    with _locked(run_dir, what):
+        while True:
+            attempts += 1
+            try:
+                summary = execute_job(run_dir, dict(spec["job"]), install, settings=spec["settings"],
+                                      results_zip=spec["results_zip"], on_line=_publisher(token, j))
+                break
+            except SherpaDumpError as err:
+                killed = err.exit_code is not None and err.exit_code < 0
+                if killed and attempts <= SIGNAL_RETRIES:
+                    log.warning("%s: Sherpa was killed (%s); resuming from its finished chunks", what,
+                                str(err).splitlines()[0])
+                    continue
+                tries = f" (attempt {attempts} of {SIGNAL_RETRIES + 1})" if killed else ""
+                raise SherpaDumpError(f"{what} failed{tries}: {err}", exit_code=err.exit_code) from None
+    res: dict[str, Any] = {
+        "index": j,
+        "summary": summary,
+        "worker": worker_name,
+        "host": os.uname().nodename,
+        "attempts": attempts,
+        "seconds": time.perf_counter() - t0,
+        "shared": shared,
+    }
+    if not shared:  # the client cannot see this folder: send the finished dumps back
+        names = [c["file"] for c in summary["channels"]] + [SUMMARY]
+        res["files"] = {name: (run_dir / name).read_bytes() for name in names}
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return res
+
+
+# ----------------------------------------------------------------------------------------------- client
+
+
+def _connect(
+    scheduler: str | None, workers: int | None, cluster: ClusterSpec | None, n_tasks: int
+) -> tuple[Client, Any]:
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None and cluster is not None:
+        raise ValueError("give either --scheduler or --cluster, not both")
+    if scheduler is not None:
+        client = Client(scheduler, timeout="60s")  # type: ignore[no-untyped-call]
+        try:
+            client.wait_for_workers(n_workers=1, timeout=120)
+        except TimeoutError:
+            client.close()  # type: ignore[no-untyped-call]
+            raise ValueError(f"no Dask worker joined the scheduler {scheduler} within 120 s") from None
+        return client, None
+    if cluster is not None:
+        jq = make_cluster(cluster)
+        jq.scale(jobs=workers or n_tasks)
+        log.info("submitted %d %s batch jobs for the Dask workers:\n%s", workers or n_tasks, cluster.kind,
+                 jq.job_script())
+        return Client(jq), jq  # type: ignore[no-untyped-call]
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    local = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers or max(1, min(cores, n_tasks)),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        silence_logs=logging.ERROR,
+    )
+    return Client(local), local  # type: ignore[no-untyped-call]
+
+
+def _integrate(out: Path, job: Mapping[str, Any], python: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run the dumper in mode ``integrate`` in ``OUT/.sherpa`` (reading grids there if present)."""
+    workdir = out / _WORK
+    result = workdir / _INTEGRATION
+    runner = dict(job, mode="integrate", workdir=str(workdir), out=str(out), result=str(result))
+    runner_file = workdir / "integrate.json"
+    runner_file.write_text(json.dumps(runner))
+    t0 = time.perf_counter()
+    _run_dumper(python, runner_file, workdir, env, out)
+    if not result.is_file():
+        raise SherpaDumpError(
+            f"the Sherpa-side dumper integrated but wrote no summary {result}; Sherpa's last words: "
+            f"{' | '.join(_tail(workdir / 'sherpa.log', 5))}"
+        )
+    res: dict[str, Any] = json.loads(result.read_text())
+    res["integration_seconds"] = time.perf_counter() - t0
+    res["sherpa_integrated_pb"] = _integrated_xs(workdir / "sherpa.log")
+    with atomic_path(result) as tmp:
+        tmp.write_text(json.dumps(res, indent=1))
+    return res
+
+
+def _integrated_xs(sherpa_log: Path) -> dict[str, list[float]]:
+    """Sherpa's integrated σ ± error (pb) per process group, from its log (last figure of each)."""
+    if not sherpa_log.is_file():
+        return {}
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", sherpa_log.read_text(errors="replace"))
+    found = re.findall(r"^(\S+) : ([-0-9.e+]+) pb \+- \( ([-0-9.e+]+) pb", text, flags=re.MULTILINE)
+    return {name: [float(x), float(e)] for name, x, e in found}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def dump_with_jobs(
+    out: str | os.PathLike[str],
+    job: dict[str, Any],
+    settings: DumpSettings,
+    *,
+    jobs: int,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    cluster: ClusterSpec | None = None,
+    sherpa_python: str | os.PathLike[str] | None = None,
+    fresh: bool = False,
+    integration_from: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Integrate once, generate in ``jobs`` Dask tasks, merge into one dump per channel in ``out``.
+
+    Called by :func:`sherpa_plugin.dump.sherpa_dump` (``jobs``, ``scheduler``, ``cluster``); ``job`` is
+    :func:`sherpa_plugin.dump.build_job`'s.  See the module docstring for the flow and the layout.
+
+    Returns
+    -------
+    dict
+        The summary (``OUT/dump.json``): as a single dump's, plus ``jobs`` (per job ``job``, ``seed``,
+        ``events``, ``seconds``, ``sherpa_cpu_seconds``, ``worker``, ``attempts``), ``sum_weights``,
+        ``sum_trials``, ``sigma_pb`` = Σ weight / Σ trials and ``sigma_err_pb`` over all jobs,
+        ``sherpa_integrated_pb`` (Sherpa's integration), ``integration_seconds``, ``cluster_start_seconds``,
+        ``generation_seconds`` (tasks submitted → all back), ``events_generated`` (this call) and
+        ``events_per_second`` (``events_generated / generation_seconds``).
+
+    Raises
+    ------
+    SherpaDumpError
+        Some jobs failed (each with the dumper's message and Sherpa's last words); the others' work is kept
+        and a rerun finishes only what is missing.
+    """
+    t_start = time.perf_counter()
+    out = Path(out).resolve()
+    if job["mode"] != "events":
+        raise ValueError(
+            f"--jobs, --scheduler and --cluster apply to hadron-beam event dumps (Sherpa's weighted events); "
+            f"this job's mode is {job['mode']!r} (lepton beams: RAMBO points are cheap, use one process)"
+        )
+    shares = split_points(int(job["points"]), jobs)
+    top = dict(job, jobs=int(jobs))
+    source = _integration_source(integration_from, top) if integration_from is not None else None
+    if fresh and out.exists():
+        clear_outputs(out)
+    done = check_job_file(out, top)
+    if done is not None:
+        return done
+    install = probe_sherpa(find_sherpa_python(sherpa_python))
+    workdir = out / _WORK
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_job_file(out, top)
+
+    # 1. one integration
+    integration_file = workdir / _INTEGRATION
+    if integration_file.is_file() and (workdir / _RESULTS).is_file():
+        integration: dict[str, Any] = json.loads(integration_file.read_text())
+        integration["integration_seconds"] = 0.0
+    else:
+        if source is not None:
+            install_results(workdir, source / _WORK / _RESULTS)
+        integration = _integrate(out, job, install.python, dumper_environment(install))
+    results_zip = (workdir / _RESULTS).read_bytes()
+
+    # 2. the generation jobs
+    seeds = job_seeds(int(job["seed"]), jobs)
+    token = _sha256(f"{out}\n{json.dumps(top, sort_keys=True)}".encode())[:16]
+    job_settings = asdict(settings)
+    finished: dict[int, dict[str, Any]] = {}
+    specs: list[dict[str, Any]] = []
+    already = 0
+    for j in range(jobs):
+        folder = _job_dir(out, j)
+        job_j = dict(job, points=shares[j], seed=seeds[j], timing_points=0, job=j, jobs=jobs,
+                     base_seed=int(job["seed"]), integration_sha256=_sha256(results_zip))
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = check_job_file(folder, job_j)
+        if summary is not None:
+            finished[j] = {"index": j, "summary": summary, "worker": "(earlier run)", "attempts": 0,
+                           "seconds": 0.0, "shared": True}
+            already += int(summary["points"])
+            continue
+        with atomic_path(folder / _TASK) as tmp:
+            tmp.write_text(json.dumps({"token": token, "job": j}))
+        already += _chunk_events(folder)
+        specs.append({"job": job_j, "index": j, "folder": str(folder), "token": token,
+                      "results_zip": results_zip, "sherpa_python": str(install.python)
+                      if sherpa_python is not None else None, "settings": job_settings})
+
+    failures: list[str] = []
+    n_workers = 0
+    t_connect = time.perf_counter()
+    gen_seconds = connect_seconds = 0.0
+    if specs:
+        client, closer = _connect(scheduler, workers, cluster, len(specs))
+        try:
+            n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            t_gen = time.perf_counter()
+            connect_seconds = t_gen - t_connect
+            _run_tasks(client, specs, token, finished, failures, int(job["points"]), already, progress, out)
+            gen_seconds = time.perf_counter() - t_gen
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+            if closer is not None:
+                closer.close()
+    if failures:
+        complete = sorted(finished)
+        raise SherpaDumpError(
+            f"{len(failures)} of {jobs} generation jobs failed; finished jobs {complete} and the failed "
+            f"jobs' finished chunks are kept in {out / JOBS}, and rerunning the same command finishes only "
+            "what is missing.\n" + "\n".join(failures)
+        )
+
+    # 3. merge
+    ordered = [finished[j] for j in range(jobs)]
+    res = _merge(out, ordered, integration, seeds, int(job["seed"]))
+    res.update(
+        mode="events",
+        n_jobs=jobs,
+        workers=n_workers,
+        integration_seconds=integration.get("integration_seconds"),
+        cluster_start_seconds=connect_seconds,
+        generation_seconds=gen_seconds,
+        events_generated=res["points"] - already,
+        events_per_second=(res["points"] - already) / gen_seconds if gen_seconds > 0 else None,
+        seconds=time.perf_counter() - t_start,
+        out=str(out),
+        sherpa_python=str(install.python),
+        settings=job_settings,
+    )
+    with atomic_path(out / SUMMARY) as tmp:
+        tmp.write_text(json.dumps(res, indent=1))
+    for j in range(jobs):  # the merged dumps are in place: drop the jobs' copies (logs and summaries stay)
+        folder = _job_dir(out, j)
+        for f in folder.glob("*.npz"):
+            f.unlink()
+        for name in ("Process", _RESULTS, _RESULTS + "~", ".parts"):
+            target = folder / _WORK / name if name != ".parts" else folder / name
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+    return res
+
+
+def _chunk_events(folder: Path) -> int:
+    """Events in the finished chunks of an unfinished job folder."""
+    total = 0
+    for marker in (folder / ".parts").glob("chunk-*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            total += int(json.loads(marker.read_text())["events"])
+    return total
+
+
+def _run_tasks(
+    client: Client,
+    specs: Sequence[dict[str, Any]],
+    token: str,
+    finished: dict[int, dict[str, Any]],
+    failures: list[str],
+    total: int,
+    already: int,
+    progress: bool,
+    out: Path,
+) -> None:
+    """Submit the jobs, follow them with one bar, store the results of workers that cannot see ``OUT``."""
+    from tqdm import tqdm
+
+    running: dict[int, int] = {}  # job -> events done (its own count, finished chunks included)
+
+    def on_event(event: Any) -> None:
+        msg = event[1] if isinstance(event, tuple) else event
+        if isinstance(msg, dict) and msg.get("token") == token:
+            running[int(msg["job"])] = max(running.get(int(msg["job"]), 0), int(msg["done"]))
+
+    client.subscribe_topic(TOPIC, on_event)  # type: ignore[no-untyped-call]
+    futures = {
+        client.submit(generation_task, spec, key=f"fame-dump-{token}-job{spec['index']:03d}", pure=False):
+        int(spec["index"])
+        for spec in specs
+    }
+    base = sum(int(f["summary"]["points"]) for f in finished.values())
+    bar = tqdm(total=total, initial=already, desc="events", unit="ev", file=sys.stderr, disable=not progress,
+               dynamic_ncols=True)
+    pending = set(futures)
+    with bar:
+        while pending:
+            time.sleep(0.25)
+            done = {f for f in pending if f.done()}  # type: ignore[no-untyped-call]
+            pending -= done
+            for fut in done:
+                j = futures[fut]
+                try:
+                    res = fut.result()
+                except Exception as err:  # the job failed, or its worker died every time it ran it
+                    running.pop(j, None)
+                    failures.append(f"job {j}: {type(err).__name__}: {err}")
+                    bar.write(f"fame sherpa dump: job {j} failed; the others go on (details at the end)",
+                              file=sys.stderr)
+                    continue
+                if not res["shared"]:
+                    _store_files(_job_dir(out, j), res.pop("files"))
+                finished[j] = res
+                running.pop(j, None)
+                base += int(res["summary"]["points"])
+            now = max(base + sum(running.values()), bar.n)
+            if now > bar.n:
+                bar.update(now - bar.n)
+            bar.set_postfix(jobs=f"{len(finished)}/{len(finished) + len(pending) + len(failures)}",
+                            failed=len(failures), refresh=False)
+    with contextlib.suppress(Exception):
+        client.unsubscribe_topic(TOPIC)  # type: ignore[no-untyped-call]
+
+
+def _store_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Write a remote job's dumps into its folder (the summary last, so it marks the job complete)."""
+    for name, data in sorted(files.items(), key=lambda kv: kv[0] == SUMMARY):
+        with atomic_path(folder / name) as tmp:
+            tmp.write_bytes(data)
+
+
+def _merge(
+    out: Path,
+    results: Sequence[Mapping[str, Any]],
+    integration: Mapping[str, Any],
+    seeds: Sequence[int],
+    base_seed: int,
+) -> dict[str, Any]:
+    """Concatenate the jobs' dumps per channel into ``OUT/<channel>.npz``; the merged summary."""
+    order = [c["process"] for c in integration.get("sherpa_channels", [])]
+    found: dict[str, list[tuple[int, Path]]] = {}
+    for r in results:
+        j = int(r["index"])
+        for c in r["summary"]["channels"]:
+            found.setdefault(c["process"], []).append((j, _job_dir(out, j) / c["file"]))
+    names = [n for n in order if n in found] + sorted(set(found) - set(order))
+    job_events = {int(r["index"]): int(r["summary"]["points"]) for r in results}
+    total = sum(job_events.values())
+    channels: list[dict[str, Any]] = []
+    sum_w = sum_w2 = sum_trials = 0.0
+    for name in names:
+        arrays: dict[str, list[np.ndarray]] = {}
+        metas: list[tuple[int, int, dict[str, Any]]] = []
+        pdg: np.ndarray | None = None
+        for j, path in found[name]:
+            try:
+                with np.load(path, allow_pickle=False) as npz:
+                    meta = json.loads(str(npz["meta"][()]))
+                    if pdg is None:
+                        pdg = np.asarray(npz["pdg"])
+                    elif not np.array_equal(pdg, npz["pdg"]):
+                        raise ValueError(f"{path}: pdg {list(npz['pdg'])}, expected {list(pdg)} as in job 0")
+                    n = int(npz["momenta"].shape[0])
+                    for key in npz.files:
+                        if key not in ("pdg", "meta"):
+                            arrays.setdefault(key, []).append(np.asarray(npz[key]))
+            except (OSError, KeyError) as err:
+                raise SherpaDumpError(f"job {j}'s dump {path} of channel {name} cannot be read: {err}") \
+                    from None
+            metas.append((j, n, meta))
+        assert pdg is not None
+        cols = {k: np.concatenate(v) for k, v in arrays.items()}
+        n_all = len(cols["momenta"])
+        for key, col in cols.items():
+            if key != "momenta" and col.shape != (n_all,):
+                raise SherpaDumpError(f"channel {name}: merged column {key!r} has shape {col.shape}, "
+                                      f"expected ({n_all},)")
+        meta = dict(metas[0][2])
+        counts = np.array([n for _, n, _ in metas], dtype=np.float64)
+        ev_w = np.array([job_events[j] for j, _, _ in metas], dtype=np.float64)
+
+        def avg(key: str, weights: np.ndarray, ms: Sequence[tuple[int, int, dict[str, Any]]] = metas) -> Any:
+            vals = [m.get(key) for _, _, m in ms]
+            if any(v is None for v in vals):
+                return vals[0]
+            return float(np.average(np.asarray(vals, dtype=np.float64), weights=weights))
+
+        meta.update(
+            seed=int(base_seed),
+            n_points=n_all,
+            me_ms_per_point=avg("me_ms_per_point", counts),
+            me_cpu_ms_per_point=avg("me_cpu_ms_per_point", counts),
+            ps_ms_per_point=avg("ps_ms_per_point", ev_w),
+            ps_cpu_ms_per_point=avg("ps_cpu_ms_per_point", ev_w),
+            gen_ms_per_event=avg("gen_ms_per_event", ev_w),
+            gen_cpu_ms_per_event=avg("gen_cpu_ms_per_event", ev_w),
+            n_events_all_channels=total,
+            me2_vs_sherpa_meweight_max_rel_dev=max(
+                float(m.get("me2_vs_sherpa_meweight_max_rel_dev", 0.0)) for _, _, m in metas
+            ),
+            jobs=[{"job": j, "seed": int(seeds[j]), "events": n} for j, n, _ in metas],
+            generation=f"{len(seeds)} Dask generation jobs (fame sherpa dump --jobs) from one Sherpa "
+            "integration; the job seeds derive from the seed (numpy SeedSequence([seed, job]))",
+        )
+        target = out / f"{name}.npz"
+        out_arrays: dict[str, Any] = {"momenta": cols.pop("momenta").astype(np.float64),
+                                      "pdg": pdg.astype(np.int32)}
+        out_arrays.update({k: v.astype(np.float64) for k, v in cols.items()})
+        out_arrays["meta"] = np.array(json.dumps(meta))
+        with atomic_path(target, suffix=".npz") as tmp, tmp.open("wb") as fh:
+            np.savez(fh, **out_arrays)
+        w = cols.get("weight")
+        trials = cols.get("trials")
+        if w is not None and trials is not None:
+            sum_w += float(w.sum())
+            sum_w2 += float((w**2).sum())
+            sum_trials += float(trials.sum())
+        channels.append({
+            "process": name,
+            "pdg": [int(p) for p in pdg],
+            "points": n_all,
+            "file": target.name,
+            "me_ms_per_point": meta["me_ms_per_point"],
+            "ps_ms_per_point": meta["ps_ms_per_point"],
+            "me_cpu_ms_per_point": meta["me_cpu_ms_per_point"],
+        })
+    points = sum(c["points"] for c in channels)
+    if points != total:
+        raise SherpaDumpError(f"the merged dumps hold {points} events, the jobs reported {total}")
+    sigma = sum_w / sum_trials if sum_trials else float("nan")
+    var = max(sum_w2 / sum_trials - sigma**2, 0.0) / sum_trials if sum_trials else float("nan")
+    summaries = [r["summary"] for r in results]
+
+    def ev_avg(key: str) -> float | None:
+        vals = [s.get(key) for s in summaries]
+        if any(v is None for v in vals):
+            return None
+        return float(np.average(np.asarray(vals, dtype=np.float64),
+                                weights=[int(s["points"]) for s in summaries]))
+
+    ms = float(np.average([c["me_ms_per_point"] for c in channels], weights=[c["points"] for c in channels]))
+    res: dict[str, Any] = {
+        "channels": channels,
+        "points": points,
+        "events": points,
+        "ms_per_point": ms,
+        "ps_ms_per_point": ev_avg("ps_ms_per_point"),
+        "ps_cpu_ms_per_point": ev_avg("ps_cpu_ms_per_point"),
+        "gen_ms_per_event": ev_avg("gen_ms_per_event"),
+        "gen_cpu_ms_per_event": ev_avg("gen_cpu_ms_per_event"),
+        "sum_weights": sum_w,
+        "sum_trials": sum_trials,
+        "sigma_pb": sigma,
+        "sigma_err_pb": float(np.sqrt(var)),
+        "sherpa_integrated_pb": integration.get("sherpa_integrated_pb", {}),
+        "sherpa_channels": integration.get("sherpa_channels", []),
+        "comix_map": integration.get("comix_map", {}),
+        "init_seconds": integration.get("init_seconds"),
+        "jobs": [
+            {
+                "job": int(r["index"]),
+                "seed": int(seeds[int(r["index"])]),
+                "events": int(r["summary"]["points"]),
+                "seconds": r["summary"].get("seconds"),
+                "sherpa_cpu_seconds": r["summary"].get("cpu_seconds"),
+                "worker": r.get("worker"),
+                "attempts": r.get("attempts"),
+            }
+            for r in results
+        ],
+        "sherpa_cpu_seconds": sum(float(s.get("cpu_seconds") or 0.0) for s in summaries),
+    }
+    for key in ("timing", "timing_cpu"):
+        if integration.get(key):
+            res[key] = integration[key]
+    return res
+
