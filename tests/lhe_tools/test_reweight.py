@@ -1,9 +1,8 @@
-"""Byte-preserving LHE weight insertion (issue 8) on every real LHE file of shared/testdata."""
+"""Byte-preserving LHE weight insertion (issue 8) on every real LHE file of tests/data/testdata."""
 
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import tracemalloc
 from itertools import islice
@@ -24,10 +23,11 @@ _BLOCK = (
 
 
 def lhe_files() -> list[Path]:
-    """Every LHE text file (plain or gzip) in shared/testdata (FAME_SHARED, default ../shared)."""
-    shared = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2].parent / "shared"))
-    folder = shared / "testdata"
-    return sorted(p for p in folder.glob("*") if p.name.endswith((".lhe", ".lhe.gz")))
+    """Every LHE text file (plain or gzip) in tests/data/testdata (six; fewer is a broken checkout)."""
+    folder = Path(__file__).resolve().parents[1] / "data" / "testdata"
+    files = sorted(p for p in folder.glob("*") if p.name.endswith((".lhe", ".lhe.gz")))
+    assert len(files) == 6, f"expected the six LHE files of {folder}, found {[p.name for p in files]}"
+    return files
 
 
 def strip_added(data: bytes) -> tuple[bytes, int]:
