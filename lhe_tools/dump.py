@@ -19,7 +19,8 @@ import numpy as np
 
 from ._atomic import atomic_path
 from ._json import json_default
-from .batch import OPTIONAL_COLUMNS, EventBatch
+from ._physics import check_batch
+from .batch import OPTIONAL_COLUMNS, EventBatch, EventBatchError
 
 FORMAT = "fame-dump/1"
 SUPPORTED_FORMATS = (FORMAT,)
@@ -52,8 +53,14 @@ def read_dump(path: str | os.PathLike[str]) -> EventBatch:
     path = Path(path)
     try:
         npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError as err:
+        raise DumpFormatError(f"{path}: no such file") from err
     except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise DumpFormatError(f"{path}: not a readable .npz fame dump ({err})") from err
+        raise DumpFormatError(
+            f"{path}: not a readable fame dump (the .npz that fame ingest, fame generate and fame sherpa "
+            f"dump write); convert event files with 'fame ingest {path} --out DIR' first "
+            f"({type(err).__name__})"
+        ) from err
     with npz:
         missing = [k for k in _REQUIRED if k not in npz.files]
         if missing:
@@ -109,16 +116,27 @@ def read_dump(path: str | os.PathLike[str]) -> EventBatch:
     if weight is None:
         weight = cols["ps_weight"] * cols["me2"] if "ps_weight" in cols and "me2" in cols else np.ones(n_ev)
     meta["source"] = str(path)
-    return EventBatch(
-        momenta=momenta,
-        pdg=pdg.astype(np.int32),
-        weight=weight,
-        process=str(meta.get("process", "")),
-        n_in=int(meta.get("n_in", 2)),
-        meta=meta,
-        extra_weights=extra,
-        **cols,
-    )
+    try:
+        n_in = int(meta.get("n_in", 2))
+    except (TypeError, ValueError) as err:
+        raise DumpFormatError(f"{path}: meta['n_in'] must be an integer, found {meta.get('n_in')!r}") from err
+    if not isinstance(meta.get("process", ""), str):
+        raise DumpFormatError(f"{path}: meta['process'] must be a string, found {meta['process']!r}")
+    try:
+        batch = EventBatch(
+            momenta=momenta,
+            pdg=pdg.astype(np.int32),
+            weight=weight,
+            process=str(meta.get("process", "")),
+            n_in=n_in,
+            meta=meta,
+            extra_weights=extra,
+            **cols,
+        )
+    except EventBatchError as err:
+        raise DumpFormatError(f"{path}: {err}") from err
+    check_batch(batch, str(path))
+    return batch
 
 
 def write_dump(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ._physics import check_batch
 from ._source import EventFileError, sniff_format
 from .batch import EventBatch, concatenate
 from .dump import read_dump
@@ -69,13 +70,20 @@ def read_events(path: str | os.PathLike[str], *, chunk_size: int | None = None) 
         raise EventFileError(f"{p}: is a folder; read_events takes one file (read_all expands folders)")
     kind = sniff_format(p)
     if kind == "zip":
-        yield from _chunks(read_dump(p), chunk_size)
-    elif kind == "hdf5":
-        yield from read_lheh5(p, chunk_size=chunk_size)
+        yield from _chunks(read_dump(p), chunk_size)  # read_dump checks the physics itself
+        return
+    if kind == "hdf5":
+        batches: Iterator[EventBatch] = read_lheh5(p, chunk_size=chunk_size)
     elif kind == "root":
-        yield from _read_ntuple(p, chunk_size)
+        batches = _read_ntuple(p, chunk_size)
     else:
-        yield from read_lhe(p, chunk_size=chunk_size)
+        batches = read_lhe(p, chunk_size=chunk_size)
+    seen: dict[str, int] = {}  # events per channel so far: messages count within the channel
+    for batch in batches:
+        first = seen.get(batch.process, 0)
+        check_batch(batch, str(p), first, event_word=f"{batch.process or 'channel'} event")
+        seen[batch.process] = first + len(batch)
+        yield batch
 
 
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:

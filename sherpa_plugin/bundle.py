@@ -42,6 +42,8 @@ FORMAT = "fame-bundle/1"
 MANIFEST = "manifest.json"
 MODELS = "models"
 SNIPPET = "sherpa-snippet.yaml"
+#: marker file of a bundle written by :func:`write_bundle` (lists its files; see :func:`lhe_tools.atomic_dir`)
+BUNDLE_MARKER = ".fame-bundle.json"
 
 F8 = npt.NDArray[np.float64]
 
@@ -113,7 +115,16 @@ class BundleGroup:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any], where: str = MANIFEST) -> BundleGroup:
-        """Parse one ``groups`` entry of the manifest; ``where`` names the file in errors."""
+        """Parse one ``groups`` entry of the manifest; ``where`` names the file in errors.
+
+        Every member's ``permutation`` must be a permutation of the particles that maps the member's PDG
+        ids onto the representative's (up to a consistent relabelling of quark or lepton flavours), and the
+        member's process name must list its PDG ids.
+        """
+        if not isinstance(obj, Mapping):
+            raise BundleError(f"{where}: a 'groups' entry must be a JSON object, found {type(obj).__name__}")
+        if not isinstance(obj.get("members"), list):
+            raise BundleError(f"{where}: group {obj.get('name', '?')!r} has no list of 'members'")
         try:
             members = tuple(
                 GroupMember(
@@ -139,6 +150,50 @@ class BundleGroup:
         except (KeyError, TypeError, ValueError) as err:
             name = obj.get("name", "?") if isinstance(obj, Mapping) else "?"
             raise BundleError(f"{where}: malformed group entry {name!r}: {err!r}") from err
+
+    def check(self, where: str = MANIFEST) -> None:
+        """Raise :class:`BundleError` unless every member's permutation maps it onto the representative."""
+        g = self.group
+        n = len(g.pdg)
+        for m in g.members:
+            what = f"{where}: group {g.name!r}, member {m.process!r}"
+            if len(m.pdg) != n or sorted(m.permutation) != list(range(n)):
+                raise BundleError(
+                    f"{what}: permutation {list(m.permutation)} is not a permutation of the {n} particles "
+                    f"(member pdg {list(m.pdg)}, representative pdg {list(g.pdg)})"
+                )
+            try:
+                named, named_in = parse_process_name(m.process)
+            except (ValueError, KeyError) as err:
+                raise BundleError(f"{what}: not a Sherpa process name ({err})") from err
+            if tuple(named) != tuple(m.pdg) or named_in != g.n_in:
+                raise BundleError(f"{what}: the name lists pdg {list(named)}, the entry says {list(m.pdg)}")
+            image = [m.pdg[i] for i in m.permutation]
+            problem = _relabelling_problem(image, g.pdg)
+            if problem:
+                raise BundleError(
+                    f"{what}: permutation {list(m.permutation)} maps its particles {list(m.pdg)} to "
+                    f"{image}, not onto the representative's {list(g.pdg)} ({problem})"
+                )
+
+
+_FLAVOUR_CLASSES = (frozenset(range(1, 7)), frozenset(range(11, 17)))
+
+
+def _relabelling_problem(image: Sequence[int], rep: Sequence[int]) -> str | None:
+    """None if ``image`` becomes ``rep`` under one consistent, one-to-one relabelling of quark or lepton
+    flavours (signs kept); else what breaks it."""
+    forward: dict[int, int] = {}
+    backward: dict[int, int] = {}
+    for i, (a, b) in enumerate(zip(image, rep, strict=True)):
+        if (a > 0) != (b > 0):
+            return f"particle {i}: {a} is not {b} up to flavour"
+        ka, kb = abs(a), abs(b)
+        if ka != kb and not any(ka in c and kb in c for c in _FLAVOUR_CLASSES):
+            return f"particle {i}: {a} cannot stand for {b}"
+        if forward.setdefault(ka, kb) != kb or backward.setdefault(kb, ka) != ka:
+            return f"particle {i}: flavour {ka} would stand for both {forward[ka]} and {kb}"
+    return None
 
 
 def write_manifest(
@@ -203,9 +258,24 @@ def write_manifest(
     }
     manifest.update(extra or {})
     path = root / MANIFEST
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=1, default=json_default) + "\n", encoding="utf-8")
+    _write_manifest_file(path, manifest)
     return path
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """sha256 of the manifest's content (canonical JSON, every key but ``integrity``)."""
+    body = {k: v for k, v in manifest.items() if k != "integrity"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=json_default, allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _write_manifest_file(path: Path, manifest: Mapping[str, Any]) -> None:
+    """Write ``manifest`` atomically with its ``integrity`` digest (see :func:`manifest_digest`)."""
+    content = {k: v for k, v in manifest.items() if k != "integrity"}
+    body = json.loads(json.dumps(content, default=json_default))  # digest what a reader will parse
+    body["integrity"] = {"sha256": manifest_digest(body), "covers": "every key but integrity"}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
 
 
 def _snippet_text(entries: Sequence[BundleGroup], settings: Mapping[str, Any]) -> str | None:
@@ -227,17 +297,23 @@ def write_bundle(
     failed: Sequence[Mapping[str, Any]] = (),
     extra: Mapping[str, Any] | None = None,
     snippet: bool = True,
+    force: bool = False,
 ) -> Path:
     """Write a complete bundle atomically: build it in a temporary folder, then rename it onto ``out``.
+
+    ``out`` must be new, empty or a bundle written by this function (only its files are replaced); with
+    ``force`` a non-empty folder receives the bundle and keeps its other files.
 
     Parameters
     ----------
     out : path
-        Bundle folder (replaced as a whole if it exists).
+        Bundle folder.
     entries : iterable of (ReducedGroup, model path, train figures)
         Each group with an exported fame-onnx/1 file and its training figures.
     config, failed, extra, snippet
         As for :func:`write_manifest`.
+    force : bool
+        Write into a non-empty folder that is not a previous bundle (its other files are kept).
 
     Returns
     -------
@@ -245,7 +321,7 @@ def write_bundle(
         ``out``.
     """
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, BUNDLE_MARKER, force=force) as tmp:
         (tmp / MODELS).mkdir()
         groups: list[BundleGroup] = []
         for group, src, train in entries:
@@ -288,8 +364,7 @@ def record_validation(
         if per_group and entry["name"] in per_group:
             entry["validation"] = dict(per_group[entry["name"]])
     mpath = bundle.root / MANIFEST
-    with atomic_path(mpath) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=1, default=json_default) + "\n", encoding="utf-8")
+    _write_manifest_file(mpath, manifest)
     return mpath
 
 
@@ -329,9 +404,32 @@ class Bundle:
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
             raise BundleError(f"{mpath}: format {found!r}, this fame reads {FORMAT!r}")
-        entries = [BundleGroup.from_json(g, str(mpath)) for g in manifest.get("groups", [])]
+        integrity = manifest.get("integrity")
+        if integrity is None:
+            log.warning("%s: no integrity digest (written by an older fame); only the model files are "
+                        "checked", mpath)
+        elif not isinstance(integrity, dict) or integrity.get("sha256") != manifest_digest(manifest):
+            raise BundleError(
+                f"{mpath}: the manifest was changed after the bundle was written (its integrity sha256 "
+                "does not match its content); retrain, or restore the original manifest"
+            )
+        groups = manifest.get("groups")
+        if not isinstance(groups, list):
+            raise BundleError(f"{mpath}: 'groups' must be a list of group entries, found {groups!r}")
+        entries = [BundleGroup.from_json(g, str(mpath)) for g in groups]
+        names = [e.group.name for e in entries]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise BundleError(f"{mpath}: duplicate group names {dup}")
+        real_root = root.resolve()
         for e in entries:
+            e.check(str(mpath))
             file = root / e.model
+            if Path(e.model).is_absolute() or not file.resolve().is_relative_to(real_root):
+                raise BundleError(
+                    f"{mpath}: group {e.group.name!r} names model {e.model!r}, which lies outside the bundle "
+                    f"{root}; model paths must be relative and inside it (models/<group>.onnx)"
+                )
             if not file.is_file():
                 raise BundleError(f"{mpath}: group {e.group.name!r} names {e.model}, which does not exist")
             got = sha256_file(file)

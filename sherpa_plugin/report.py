@@ -334,10 +334,21 @@ def _html(summary: Mapping[str, Any], images: Mapping[str, list[str]]) -> str:
     return "\n".join(parts)
 
 
+REPORT_MARKER = "fame-report.json"
+
+
 def write_report(
-    out: str | os.PathLike[str], channels: Sequence[ChannelData], summary: Mapping[str, Any]
+    out: str | os.PathLike[str],
+    channels: Sequence[ChannelData],
+    summary: Mapping[str, Any],
+    *,
+    force: bool = False,
 ) -> Path:
-    """Write ``out/index.html``, its PNGs and ``out/summary.json`` (atomically replacing ``out``).
+    """Write ``out/index.html``, its PNGs and ``out/summary.json`` (atomically).
+
+    ``out`` must be new, empty or a previous report (it holds ``fame-report.json``, which lists the report's
+    files); only those files are replaced.  With ``force`` a non-empty folder receives the report and keeps
+    its other files.
 
     Parameters
     ----------
@@ -356,7 +367,7 @@ def write_report(
     if not channels:
         raise ValueError("a report needs at least one channel")
     target = Path(out)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target, REPORT_MARKER, force=force) as tmp:
         images: dict[str, list[str]] = {"accuracy": [], "weights": [], "closure": []}
         images["accuracy"].append(_accuracy_plot(channels, tmp))
         images["accuracy"].append(_ratio_vs_sij_plot(channels, tmp))

@@ -28,11 +28,12 @@ import numpy.typing as npt
 
 from fame_surrogate.phasespace import EEPhaseSpace, min_sij_over_s
 from lhe_tools import EventBatch, concatenate
+from lhe_tools._atomic import check_output_dir
 
 from .closure import closure_test
 from .gain import summarize_gain
 from .observables import is_lepton_collision, observables
-from .report import ChannelData, write_report
+from .report import REPORT_MARKER, ChannelData, write_report
 from .unweighting import two_stage, unweight
 
 F8 = npt.NDArray[np.float64]
@@ -431,6 +432,7 @@ def validate(
     config: ValidateConfig | None = None,
     *,
     compare: Mapping[str, Predictor] | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Run the reference two-stage unweighter on ``batches`` with ``predictor``; write the report to ``out``.
 
@@ -447,6 +449,9 @@ def validate(
     compare : mapping of str to Predictor, optional
         Further surrogates (e.g. ``{"mse": ..., "gain": ...}``) evaluated on the same points and timed the
         same way; shown in the report's comparison table and under ``comparisons``.
+    force : bool
+        Write the report into a non-empty ``out`` that is not a previous report (its other files are kept;
+        without ``force`` such an ``out`` is refused before any work).
 
     Returns
     -------
@@ -461,6 +466,8 @@ def validate(
     cfg = config or ValidateConfig()
     if not batches:
         raise ValueError("validate needs at least one batch of validation points")
+    if out is not None and cfg.report:
+        check_output_dir(out, REPORT_MARKER, force=force)  # refuse before the work, not after it
     merged, single = _merge(batches, cfg.max_points)
     if single:
         log.warning("left out %d channel(s) with a single validation point: %s", len(single), sorted(single))
@@ -487,5 +494,5 @@ def validate(
     if out is not None and cfg.report:
         index = Path(out) / "index.html"
         result["report"] = str(index)
-        write_report(out, data, result)
+        write_report(out, data, result, force=force)
     return result

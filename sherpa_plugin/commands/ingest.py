@@ -11,6 +11,7 @@ import argparse
 import logging
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,51 @@ def register(subparsers: Any) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="event files (folders: their event files)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder for the dumps")
     p.add_argument(
+        "--force", action="store_true",
+        help="replace dumps of the same channel already in DIR (default: refuse)",
+    )
+    p.add_argument(
         "--chunk-size", type=int, default=100_000, help="events parsed at a time (bounds the parsing memory)"
     )
     add_json_flag(p)
     p.set_defaults(func=run)
 
 
+_SAFE_NAME = re.compile(r"^[0-9]+_[0-9]+(__[A-Za-z0-9+~-]+)+$")
+
+
+def dump_file_name(process: str, out_dir: Path) -> Path:
+    """``out_dir/<process>.npz`` for a validated process name; refuses anything that would leave ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        ``process`` is not a Sherpa (or generic-id) channel name, or the path would not lie in ``out_dir``.
+    """
+    if not _SAFE_NAME.match(process):
+        raise ValueError(
+            f"channel name {process!r} cannot be used as a file name in {out_dir}: expected a Sherpa process "
+            "name such as '2_3__e-__e+__G__d__db' (letters, digits, + - ~ and _ only)"
+        )
+    root = out_dir.resolve()
+    target = (root / f"{process}.npz").resolve()
+    if target.parent != root:
+        raise ValueError(f"channel name {process!r} would write {target}, outside the output folder {root}")
+    return target
+
+
 def ingest_files(
-    paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *, chunk_size: int | None = 100_000
+    paths: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    chunk_size: int | None = 100_000,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Read ``paths`` and write one dump per channel into ``out``.
+
+    The file names come from the channels' process names, which the readers check against the particles;
+    a name that is not a plain channel name is refused.  An existing dump of the same name is refused unless
+    ``force`` (then it is replaced).
 
     Returns
     -------
@@ -75,6 +111,21 @@ def ingest_files(
         }
         log.info("%s: %d events in %d channels", path, files[str(path)]["events"], len(counts))
     out_dir = Path(out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: exists and is not a folder; --out takes a folder for the dumps")
+    targets: dict[str, Path] = {}
+    for name, batches in per_channel.items():  # all checked before anything is written
+        try:
+            targets[name] = dump_file_name(name, out_dir)
+        except ValueError as err:
+            sources = sorted({str(b.meta.get("source", "?")) for b in batches})
+            raise ValueError(f"{', '.join(sources)}: {err}") from err
+    existing = sorted(str(t) for t in targets.values() if t.exists())
+    if existing and not force:
+        raise ValueError(
+            f"{out_dir}: would replace existing dump(s) {existing}; nothing was written.  Choose another "
+            "folder or pass --force to replace them"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     channels: list[dict[str, Any]] = []
     for name, batches in per_channel.items():
@@ -86,7 +137,7 @@ def ingest_files(
             log.warning("%s: joining events at different sqrt_s %s", name, sorted(map(str, energies)))
             extra_meta["sqrt_s"] = None
             extra_meta["sqrt_s_of_sources"] = sorted(e for e in energies if e is not None)
-        target = write_dump(out_dir / f"{name}.npz", joined, extra_meta)
+        target = write_dump(targets[name], joined, extra_meta)
         channels.append(
             {
                 "process": name,
@@ -106,4 +157,4 @@ def ingest_files(
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Ingest; see :func:`ingest_files`."""
-    return ingest_files(args.files, args.out, chunk_size=args.chunk_size)
+    return ingest_files(args.files, args.out, chunk_size=args.chunk_size, force=args.force)

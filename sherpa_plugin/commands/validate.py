@@ -24,7 +24,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("bundle", metavar="BUNDLE", help="bundle folder written by fame train")
     p.add_argument("data", nargs="+", metavar="DATA", help="validation files or folders (exact me2 needed)")
-    p.add_argument("--out", required=True, metavar="REPORT", help="report folder to write")
+    p.add_argument(
+        "--out", required=True, metavar="REPORT",
+        help="report folder to write: new, empty or a previous report (only its files are replaced)",
+    )
+    p.add_argument(
+        "--force", action="store_true",
+        help="write the report into a non-empty folder that is not a previous report (its files are kept)",
+    )
     p.add_argument("--eps", type=float, default=1e-3, help="Max_Epsilon of w_max and s_max (default 1e-3)")
     p.add_argument("--eps-x", type=float, default=1e-3, help="Max_Epsilon of the stage-2 x_max")
     p.add_argument(
@@ -50,10 +57,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Validate; the result has ``eps_full``, ``eps_1``, ``eps_2``, ``f_eff``, ``closure_min_p`` and more."""
+    from lhe_tools._atomic import check_output_dir
+
     from ..bundle import Bundle
     from ..orchestrate import expand_inputs, read_inputs
+    from ..report import REPORT_MARKER
     from ..validate import ValidateConfig, validate
 
+    check_output_dir(args.out, REPORT_MARKER, force=args.force)  # before any work
     bundle = Bundle.load(args.bundle)
     batches = read_inputs(expand_inputs(args.data))
     missing = [b.process for b in batches if not bundle.covers(b.process)]
@@ -70,4 +81,4 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t_ps_ms=args.t_ps,
         recorded_times=args.recorded_times,
     )
-    return validate(bundle, batches, args.out, config)
+    return validate(bundle, batches, args.out, config, force=args.force)

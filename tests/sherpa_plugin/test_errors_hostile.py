@@ -1,0 +1,292 @@
+"""Issue 19: fame used as a hostile or careless user would use it.
+
+Every test writes only inside ``tmp_path``; inputs are generated here (built-in exact ME) or written inline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fame_surrogate.export import export_onnx
+from fame_surrogate.me import ee_jets_pdg, generate_ee
+from fame_surrogate.train import TrainConfig, train_surrogate
+from lhe_tools import EventBatch, write_dump
+from lhe_tools.groups import reduce_channels
+from sherpa_plugin.bundle import Bundle, BundleError, write_bundle
+from sherpa_plugin.cli import main
+
+
+@pytest.fixture(scope="module")
+def data3() -> EventBatch:
+    """e+e- -> d db g at 1000 GeV, y_cut 0.01, from the built-in exact ME."""
+    return generate_ee(ee_jets_pdg(3), 3000, y_cut=0.01, sqrt_s=1000.0, seed=7)
+
+
+@pytest.fixture(scope="module")
+def bundle3(data3: EventBatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (tiny, barely trained) bundle for e+e- -> d db g at 1000 GeV."""
+    tmp = tmp_path_factory.mktemp("bundle3")
+    config = TrainConfig(model="mlp", epochs=2, hidden=(8,), threads=1)
+    res = train_surrogate(data3.take(slice(0, 600)), config)
+    model = export_onnx(
+        res.model, tmp / "m.onnx", {"process": data3.process, "sqrt_s": 1000.0, "cuts": {"y_cut": 0.01}}
+    )
+    (group,) = reduce_channels([(tuple(int(p) for p in data3.pdg), 2)])
+    return write_bundle(tmp / "bundle", [(group, model, {})], snippet=False)
+
+
+def _copy_bundle(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---------------------------------------------------------------------------------------------- 1. data loss
+
+
+def test_validate_out_refuses_a_users_folder(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.tex").write_text("x")
+    write_dump(victim / "data.npz", data3.take(slice(600, 3000)))
+    code, _, err = _run(["validate", str(bundle3), str(victim / "data.npz"), "--out", str(victim)], capsys)
+    assert code == 1
+    assert "not empty" in err and "--force" in err
+    assert (victim / "thesis.tex").read_text() == "x"
+    assert sorted(p.name for p in victim.iterdir()) == ["data.npz", "thesis.tex"]
+    # with --force the report is added and nothing of the user's is removed
+    argv = ["validate", str(bundle3), str(victim / "data.npz"), "--out", str(victim), "--force"]
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    assert (victim / "thesis.tex").read_text() == "x" and (victim / "data.npz").is_file()
+    assert (victim / "index.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_validate_out_onto_the_bundle_keeps_the_bundle(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = _copy_bundle(bundle3, tmp_path / "b")
+    val = write_dump(tmp_path / "val.npz", data3.take(slice(600, 3000)))
+    before = sorted(str(p.relative_to(b)) for p in b.rglob("*"))
+    code, _, err = _run(["validate", str(b), str(val), "--out", str(b)], capsys)
+    assert code == 1 and "not empty" in err
+    assert sorted(str(p.relative_to(b)) for p in b.rglob("*")) == before
+    Bundle.load(b)
+
+
+def test_validate_out_dot_is_refused_up_front(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    val = write_dump(work / "val.npz", data3.take(slice(600, 3000)))
+    monkeypatch.chdir(work)
+    code, _, err = _run(["validate", str(bundle3), str(val), "--out", "."], capsys)
+    assert code == 1 and "not empty" in err
+    assert sorted(p.name for p in work.iterdir()) == ["val.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]  # no stray ..xxxx.tmp
+
+
+def test_validate_rerun_replaces_only_its_own_report(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    val = write_dump(tmp_path / "val.npz", data3.take(slice(600, 3000)))
+    report = tmp_path / "report"
+    argv = ["validate", str(bundle3), str(val), "--out", str(report), "--eps", "0.05"]
+    assert _run(argv, capsys)[0] == 0
+    (report / "notes.txt").write_text("mine")
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    assert (report / "notes.txt").read_text() == "mine" and (report / "index.html").is_file()
+
+
+def _raw_dump(path: Path, batch: EventBatch, **meta_changes: object) -> Path:
+    """A fame dump written by hand (bypassing write_dump), with ``meta`` entries changed or replaced."""
+    meta: object = {"format": "fame-dump/1", "process": batch.process, "n_in": 2, "sqrt_s": 1000.0}
+    if "meta" in meta_changes:
+        meta = meta_changes.pop("meta")
+    else:
+        assert isinstance(meta, dict)
+        meta.update(meta_changes)
+    arrays = {"momenta": batch.momenta, "pdg": batch.pdg.astype(np.int32), "meta": np.array(json.dumps(meta))}
+    if batch.me2 is not None:
+        arrays["me2"] = batch.me2
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+    return path
+
+
+def test_ingest_cannot_write_outside_out(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inside = tmp_path / "a" / "b" / "c"
+    inside.mkdir(parents=True)
+    for evil in ("../../../escaped", str(tmp_path / "absolute")):
+        src = _raw_dump(inside / "evil.npz", data3.take(slice(0, 10)), process=evil)
+        code, _, err = _run(["ingest", str(src), "--out", str(inside / "out")], capsys)
+        assert code == 1, err
+        assert "evil.npz" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    assert not list(tmp_path.rglob("escaped*")) and not list(tmp_path.rglob("absolute*"))
+
+
+def test_ingest_refuses_to_replace_an_existing_dump(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = write_dump(tmp_path / "src.npz", data3.take(slice(0, 10)))
+    out = tmp_path / "out"
+    assert _run(["ingest", str(src), "--out", str(out)], capsys)[0] == 0
+    target = out / f"{data3.process}.npz"
+    target.write_bytes(b"precious")
+    code, _, err = _run(["ingest", str(src), "--out", str(out)], capsys)
+    assert code == 1 and "--force" in err and target.read_bytes() == b"precious"
+    assert _run(["ingest", str(src), "--out", str(out), "--force"], capsys)[0] == 0
+    assert target.read_bytes() != b"precious"
+
+
+# ----------------------------------------------------------------------------------- 6. unchecked physics
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("nan", "not finite"),
+        ("inf", "not finite"),
+        ("negative_energy", "negative energy"),
+        ("not_conserved", "not conserved"),
+    ],
+)
+@pytest.mark.parametrize("command", ["ingest", "predict"])
+def test_unphysical_momenta_are_refused_naming_file_and_event(
+    data3: EventBatch, bundle3: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: str,
+    expected: str, command: str,
+) -> None:
+    mom = data3.momenta[:20].copy()
+    if change == "nan":
+        mom[13, 3, 1] = np.nan
+    elif change == "inf":
+        mom[13, 2, 0] = np.inf
+    elif change == "negative_energy":
+        mom[13, 4] *= -1.0
+    else:
+        mom[13, 2, 1] += 5.0
+    bad = EventBatch(momenta=mom, pdg=data3.pdg, weight=data3.weight[:20], process=data3.process, n_in=2,
+                     me2=data3.me2[:20] if data3.me2 is not None else None)
+    src = _raw_dump(tmp_path / "bad.npz", bad)
+    argv = (["ingest", str(src), "--out", str(tmp_path / "out")] if command == "ingest"
+            else ["predict", str(bundle3), str(src)])
+    code, _, err = _run(argv, capsys)
+    assert code == 1
+    assert "bad.npz" in err and "event 13" in err and expected in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_process_name_disagreeing_with_pdg_is_refused(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _raw_dump(tmp_path / "liar.npz", data3.take(slice(0, 10)), process="2_3__e-__e+__G__u__ub")
+    code, _, err = _run(["ingest", str(src), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1 and "liar.npz" in err and "2_3__e-__e+__G__u__ub" in err and "disagrees" in err
+
+
+# ------------------------------------------------------------------------------------ 3. bundles confined
+
+
+def _edit_manifest(bundle: Path, edit: object, *, reseal: bool = True) -> None:
+    """Apply ``edit(manifest)`` and, with ``reseal``, recompute the integrity digest as documented (sha256 of
+    the canonical JSON of every key but ``integrity``), so that only the edited content is under test."""
+    import hashlib
+
+    path = bundle / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert callable(edit)
+    edit(manifest)
+    if reseal:
+        body = {k: v for k, v in manifest.items() if k != "integrity"}
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        manifest["integrity"] = {"sha256": hashlib.sha256(text.encode()).hexdigest()}
+    path.write_text(json.dumps(manifest))
+
+
+def test_bundle_model_path_outside_the_bundle_is_refused(bundle3: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not yours")
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    for path in (str(outside), "../secret.txt", "models/../../secret.txt"):
+        b = _copy_bundle(bundle3, tmp_path / f"b{len(path)}")
+
+        def edit(m: dict[str, object], path: str = path) -> None:
+            (g,) = m["groups"]  # type: ignore[misc]
+            g["model"], g["sha256"] = path, digest
+
+        _edit_manifest(b, edit)
+        with pytest.raises(BundleError, match="outside the bundle") as info:
+            Bundle.load(b, verify=False)
+        assert digest not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("perm", "expected"),
+    [
+        ([0, 1, 2, 4, 3], "not onto the representative"),  # d and db swapped: silently wrong weights before
+        ([1, 0, 2, 3, 4], "not onto the representative"),  # e- and e+ swapped
+        ([0, 1, 2, 3, 3], "not a permutation"),  # duplicated
+        ([0, 1, 2, 3, 9], "not a permutation"),  # out of range: IndexError traceback before
+    ],
+)
+def test_bundle_bad_permutation_is_refused(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], perm: list[int],
+    expected: str,
+) -> None:
+    b = _copy_bundle(bundle3, tmp_path / "b")
+
+    def edit(m: dict[str, object]) -> None:
+        (g,) = m["groups"]  # type: ignore[misc]
+        g["members"][0]["permutation"] = perm
+
+    _edit_manifest(b, edit)
+    with pytest.raises(BundleError, match=expected):
+        Bundle.load(b)
+    src = write_dump(tmp_path / "p.npz", data3.take(slice(0, 50)))
+    code, out, err = _run(["predict", str(b), str(src), "--json"], capsys)
+    assert code == 1 and expected in err
+    assert "Traceback" not in err
+
+
+def test_bundle_manifest_edit_is_detected(bundle3: Path, tmp_path: Path) -> None:
+    b = _copy_bundle(bundle3, tmp_path / "b")
+
+    def edit(m: dict[str, object]) -> None:
+        (g,) = m["groups"]  # type: ignore[misc]
+        g["members"][0]["permutation"] = [0, 1, 2, 4, 3]
+
+    _edit_manifest(b, edit, reseal=False)
+    with pytest.raises(BundleError, match="changed after the bundle was written"):
+        Bundle.load(b, verify=False)
+
+
+def test_bundle_groups_null_is_one_line_error(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = _copy_bundle(bundle3, tmp_path / "b")
+    _edit_manifest(b, lambda m: m.update(groups=None))
+    src = write_dump(tmp_path / "p.npz", data3.take(slice(0, 50)))
+    code, out, err = _run(["predict", str(b), str(src), "--json"], capsys)
+    assert code == 1 and "'groups' must be a list" in err and "Traceback" not in err
