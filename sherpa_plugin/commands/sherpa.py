@@ -88,7 +88,8 @@ def register(subparsers: Any) -> None:
     par.add_argument("--cluster-memory", default="2GB", metavar="MEM",
                      help="--cluster: memory of each batch job (default 2GB)")
     par.add_argument("--cluster-directive", action="append", default=[], metavar="DIRECTIVE",
-                     help="--cluster: an extra batch directive, e.g. '--constraint=avx2' (repeatable)")
+                     help="--cluster: an extra batch directive, e.g. --cluster-directive=--constraint=avx2 "
+                     "(repeatable)")
     par.add_argument("--cluster-prologue", action="append", default=[], metavar="LINE",
                      help="--cluster: a shell line run before each worker, e.g. "
                      "'source fame/.venv/bin/activate'")
