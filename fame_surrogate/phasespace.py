@@ -130,8 +130,26 @@ class EEPhaseSpace:
         """The constant RAMBO weight of every point (GeV^(2n-4))."""
         return rambo_weight(self.n_out, self.sqrt_s)
 
-    def generate(self, n_points: int, rng: np.random.Generator) -> tuple[F8, int]:
+    @property
+    def max_y_cut(self) -> float:
+        """The largest feasible y_cut: n massless partons have Σ_{i<j} s_ij = s, so min s_ij ≤ s / C(n, 2)."""
+        pairs = self.n_out * (self.n_out - 1) // 2
+        return 1.0 / pairs if pairs else math.inf
+
+    def generate(
+        self, n_points: int, rng: np.random.Generator, *, max_draws: int | None = None
+    ) -> tuple[F8, int]:
         """Exactly ``n_points`` points that pass the cut.
+
+        Parameters
+        ----------
+        n_points : int
+            Points wanted.
+        rng : numpy.random.Generator
+            Random numbers.
+        max_draws : int, optional
+            Give up after this many RAMBO points (default ``max(10**7, 10**4 * n_points)``: a cut
+            efficiency below 1e-4 is treated as a mistake).
 
         Returns
         -------
@@ -139,12 +157,31 @@ class EEPhaseSpace:
             Beams first (e-, e+), then the final state.
         n_generated : int
             RAMBO points drawn to get them (the cut efficiency is ``n_points / n_generated``).
+
+        Raises
+        ------
+        ValueError
+            ``y_cut`` is infeasible (no massless configuration passes it), or fewer than ``n_points`` passed
+            within ``max_draws`` draws.
         """
+        if self.y_cut >= self.max_y_cut:
+            raise ValueError(
+                f"y_cut = {self.y_cut:g} cannot be passed by {self.n_out} massless partons: the smallest of "
+                f"the {self.n_out * (self.n_out - 1) // 2} pair invariants s_ij/s is at most "
+                f"1/{self.n_out * (self.n_out - 1) // 2} = {self.max_y_cut:.6g}; choose a smaller y_cut"
+            )
+        limit = max(10**7, 10**4 * n_points) if max_draws is None else max_draws
         chunks: list[F8] = []
         have = 0
         n_generated = 0
         while have < n_points:
-            want = max(1024, int(1.3 * (n_points - have)))
+            if n_generated >= limit:
+                raise ValueError(
+                    f"only {have} of {n_points} points passed y_cut = {self.y_cut:g} in {n_generated} RAMBO "
+                    f"draws (efficiency {have / n_generated:.3g}; the largest feasible y_cut for "
+                    f"{self.n_out} partons is {self.max_y_cut:.6g}); choose a smaller y_cut"
+                )
+            want = max(1024, int(1.3 * (n_points - have)))  # unchanged: the same seed gives the same points
             final = rambo(self.n_out, self.sqrt_s, want, rng)
             n_generated += want
             keep = final[pass_ycut(final, self.sqrt_s, self.y_cut)]

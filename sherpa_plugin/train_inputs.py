@@ -131,8 +131,13 @@ def scan_dump(path: Path) -> DumpSource:
         raise TrainingInputError(f"{path}: not a readable fame dump ({err})") from err
     if len(shape) != 3 or shape[1:] != (len(pdg), 4):
         raise TrainingInputError(f"{path}: momenta of shape {shape} do not fit pdg {pdg.tolist()}")
-    n_in = int(meta.get("n_in", 2))
-    name, order = canonical_channel([int(x) for x in pdg], n_in)
+    if not isinstance(meta, dict):
+        raise TrainingInputError(f"{path}: 'meta' must be a JSON object, found {type(meta).__name__}")
+    try:
+        n_in = int(meta.get("n_in", 2))
+        name, order = canonical_channel([int(x) for x in pdg], n_in)
+    except (TypeError, ValueError, KeyError) as err:
+        raise TrainingInputError(f"{path}: pdg {pdg.tolist()} with n_in {meta.get('n_in')!r}: {err}") from err
     return DumpSource(
         path=path,
         process=name,

@@ -2,13 +2,24 @@
 
 A module ``NAME.py`` defines ``register(subparsers)``, which adds its parser, its arguments (including
 ``--json`` via :func:`add_json_flag`) and ``set_defaults(func=...)`` with a callable returning a dict.
+A command that finished only in part raises :class:`PartialResult` with its result (exit status 3).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["add_json_flag"]
+__all__ = ["PartialResult", "add_json_flag"]
+
+
+class PartialResult(Exception):
+    """A command finished only in part: ``result`` is what it did, the message what failed (exit status 3)."""
+
+    def __init__(self, message: str, result: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.result = dict(result)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
-import sys
 from typing import Any
 
-from . import add_json_flag
+from . import PartialResult, add_json_flag
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +20,7 @@ def register(subparsers: Any) -> None:
             "train one surrogate per group on Dask (a LocalCluster sized to this machine, or the scheduler "
             "given by --scheduler / DASK_SCHEDULER_ADDRESS) and write BUNDLE (models/<group>.onnx, "
             "manifest.json, sherpa-snippet.yaml).  Rerunning skips groups whose model is up to date.  "
-            "Exit status 2 when some group failed (the others are in the bundle)."
+            "Exit status 3 when some group failed (the others are in the bundle)."
         ),
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="event files or folders of them")
@@ -92,9 +90,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     if result["failed"]:
         names = [g["name"] for g in result["groups"] if g["status"] == "failed"]
-        print(f"fame train: {result['failed']} group(s) failed: {', '.join(names)} "
-              f"(tracebacks above and in {result['manifest']})", file=sys.stderr)
-        if args.json:
-            print(json.dumps(result))
-        raise SystemExit(2)
+        raise PartialResult(
+            f"{result['failed']} group(s) failed: {', '.join(names)} (tracebacks above and in "
+            f"{result['manifest']}); the others are in the bundle",
+            result,
+        )
     return result

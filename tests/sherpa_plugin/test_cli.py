@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -40,6 +41,8 @@ def test_console_script_reports_a_missing_file_in_one_line(tmp_path: object) -> 
         [sys.executable, "-m", "sherpa_plugin.cli", "me", "/nonexistent/data.npz", "--json"],
         capture_output=True, text=True, check=False, timeout=120,
     )
-    assert proc.returncode != 0
-    assert proc.stdout == ""
-    assert "/nonexistent/data.npz" in proc.stderr
+    assert proc.returncode == 1
+    # --json: stdout is exactly one JSON object, the error one on failure (issue 19)
+    err = json.loads(proc.stdout)
+    assert err["exit_code"] == 1 and "/nonexistent/data.npz" in err["error"]
+    assert "/nonexistent/data.npz" in proc.stderr and "Traceback" not in proc.stderr

@@ -6,6 +6,7 @@ Every test writes only inside ``tmp_path``; inputs are generated here (built-in 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,17 @@ def _copy_bundle(src: Path, dst: Path) -> Path:
 
     shutil.copytree(src, dst)
     return dst
+
+
+def _strict_json(text: str) -> dict[str, object]:
+    """``text`` is exactly one JSON object without NaN/Infinity."""
+
+    def refuse(name: str) -> object:
+        raise AssertionError(f"non-standard JSON constant {name} on stdout")
+
+    obj = json.loads(text, parse_constant=refuse)
+    assert isinstance(obj, dict)
+    return obj
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -266,7 +278,7 @@ def test_bundle_bad_permutation_is_refused(
         Bundle.load(b)
     src = write_dump(tmp_path / "p.npz", data3.take(slice(0, 50)))
     code, out, err = _run(["predict", str(b), str(src), "--json"], capsys)
-    assert code == 1 and expected in err
+    assert code == 1 and expected in err and expected in _strict_json(out)["error"]
     assert "Traceback" not in err
 
 
@@ -290,3 +302,114 @@ def test_bundle_groups_null_is_one_line_error(
     src = write_dump(tmp_path / "p.npz", data3.take(slice(0, 50)))
     code, out, err = _run(["predict", str(b), str(src), "--json"], capsys)
     assert code == 1 and "'groups' must be a list" in err and "Traceback" not in err
+    assert _strict_json(out)["exit_code"] == 1
+
+
+# ------------------------------------------------------------------------------------------------ 7. a hang
+
+def _fame(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    cmd = [sys.executable, "-m", "sherpa_plugin.cli", *argv]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_generate_infeasible_ycut_fails_at_once(tmp_path: Path) -> None:
+    proc = _fame("generate", "ee", "--jets", "3", "--points", "10", "--ycut", "0.34",
+                 "--out", str(tmp_path / "x.npz"), timeout=60)  # the old code never returned
+    assert proc.returncode == 1
+    assert "1/3" in proc.stderr and "y_cut" in proc.stderr and "Traceback" not in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_generate_gives_up_after_max_draws() -> None:
+    from fame_surrogate.phasespace import EEPhaseSpace
+
+    space = EEPhaseSpace(3, y_cut=0.3333)  # feasible, but hardly ever passed
+    with pytest.raises(ValueError, match="RAMBO draws"):
+        space.generate(10, np.random.default_rng(0), max_draws=50_000)
+    assert EEPhaseSpace(5).max_y_cut == pytest.approx(0.1)
+
+
+# ------------------------------------------------------------------------------------------ 8. CLI contract
+
+
+def test_json_on_failure_is_one_error_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["me", str(tmp_path / "missing.npz"), "--json"], capsys)
+    assert code == 1 and "missing.npz" in err
+    obj = _strict_json(out)
+    assert obj["exit_code"] == 1 and "missing.npz" in str(obj["error"])
+
+
+def test_usage_error_is_exit_2_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["generate", "ee", "--json"], capsys)  # --points and --out missing
+    assert code == 2
+    assert "usage:" in err and "--points" in err
+    obj = _strict_json(out)
+    assert obj["exit_code"] == 2 and "--points" in str(obj["error"])
+
+
+def test_json_never_prints_infinity(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    me2 = np.array(data3.me2[:20], copy=True)
+    me2[3] = 0.0  # a stored |M|^2 of zero: the relative deviation is infinite
+    b = EventBatch(momenta=data3.momenta[:20], pdg=data3.pdg, weight=data3.weight[:20], process=data3.process,
+                   n_in=2, me2=me2)
+    src = _raw_dump(tmp_path / "zero.npz", b)
+    code, out, err = _run(["me", str(src), "--json"], capsys)
+    assert code == 0, err
+    obj = _strict_json(out)
+    assert obj["max_rel_dev"] is None and obj["null_reasons"] == {"max_rel_dev": "inf"}  # type: ignore[comparison-overlap]
+
+
+def test_me_on_an_lhe_file_says_it_needs_a_dump(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lhe = tmp_path / "events.lhe"
+    lhe.write_text('<LesHouchesEvents version="3.0">\n<init>\n</init>\n</LesHouchesEvents>\n')
+    code, _, err = _run(["me", str(lhe)], capsys)
+    assert code == 1
+    assert "not a readable fame dump" in err and "fame ingest" in err and "pickled" not in err
+
+
+def test_train_meta_that_is_a_list_is_one_line(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _raw_dump(tmp_path / "list.npz", data3.take(slice(0, 10)), meta=["not", "an", "object"])
+    argv = ["train", str(src), "--out", str(tmp_path / "b"), "--json", "--no-progress"]
+    code, out, err = _run(argv, capsys)
+    assert code == 1 and "list.npz" in err and "JSON object" in err and "Traceback" not in err
+    assert _strict_json(out)["exit_code"] == 1
+
+
+def test_corrupt_model_keeps_stdout_clean(bundle3: Path, data3: EventBatch, tmp_path: Path) -> None:
+    import hashlib
+
+    b = _copy_bundle(bundle3, tmp_path / "b")
+    model = next((b / "models").glob("*.onnx"))
+    model.write_bytes(b"\x08\x07garbage" * 50)
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+
+    def edit(m: dict[str, object]) -> None:
+        (g,) = m["groups"]  # type: ignore[misc]
+        g["sha256"] = digest
+
+    _edit_manifest(b, edit)
+    src = write_dump(tmp_path / "p.npz", data3.take(slice(0, 50)))
+    proc = _fame("predict", str(b), str(src), "--json")
+    assert proc.returncode == 1
+    obj = _strict_json(proc.stdout)  # nothing but the one JSON object (no "*** EP Error ***")
+    assert model.name in str(obj["error"])
+    assert "Traceback" not in proc.stderr
+
+
+def test_closed_stdout_is_not_a_traceback() -> None:
+    import sys
+
+    cmd = [sys.executable, "-m", "sherpa_plugin.cli", "groups", "--process", "93 93 -> 11 -11 93 93",
+           "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader (head) went away before fame wrote
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
