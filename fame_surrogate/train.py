@@ -386,7 +386,9 @@ def _train_replica(
     return history, stopped
 
 
-def train_surrogate(batch: EventBatch, config: TrainConfig | None = None) -> TrainResult:
+def train_surrogate(
+    batch: EventBatch, config: TrainConfig | None = None, *, val_index: np.ndarray | None = None
+) -> TrainResult:
     """Train a surrogate (an :class:`Ensemble` of ``config.replicas`` replicas) on ``batch``.
 
     Parameters
@@ -395,6 +397,10 @@ def train_surrogate(batch: EventBatch, config: TrainConfig | None = None) -> Tra
         Points of one process (the representative's particle order) with ``me2`` (N,) float64.
     config : TrainConfig, optional
         Settings; the defaults are tuned for e+e- -> jets.
+    val_index : array of int, optional
+        The points of ``batch`` to hold out (early stopping and the reported accuracy) instead of the seeded
+        ``val_fraction`` split; all others train (``max_points`` then caps the training points).  The Dask
+        replica tasks pass their common held-out split, so every replica trains on all the rest.
 
     Returns
     -------
@@ -405,14 +411,24 @@ def train_surrogate(batch: EventBatch, config: TrainConfig | None = None) -> Tra
         raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
     n_total = batch.momenta.shape[0]
     rng = np.random.default_rng(config.seed)
-    use = np.arange(n_total)
-    if config.max_points is not None and config.max_points < n_total:
-        use = np.sort(rng.choice(n_total, size=config.max_points, replace=False))
-    n_val = max(1, round(config.val_fraction * use.size))
-    if use.size - n_val < 2:
-        raise ValueError(f"batch of process {batch.process!r} has {use.size} points: too few to train")
-    perm = rng.permutation(use)
-    val_index, train_index = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    if val_index is not None:
+        val_index = np.unique(np.asarray(val_index, dtype=np.int64))
+        if val_index.size == 0 or val_index[0] < 0 or val_index[-1] >= n_total:
+            raise ValueError(f"val_index must hold indices into the batch of {n_total} points, at least one")
+        train_index = np.setdiff1d(np.arange(n_total), val_index)
+        if config.max_points is not None and config.max_points < train_index.size:
+            train_index = np.sort(rng.choice(train_index, size=config.max_points, replace=False))
+        if train_index.size < 2:
+            raise ValueError(f"batch of process {batch.process!r}: {train_index.size} to train on: too few")
+    else:
+        use = np.arange(n_total)
+        if config.max_points is not None and config.max_points < n_total:
+            use = np.sort(rng.choice(n_total, size=config.max_points, replace=False))
+        n_val = max(1, round(config.val_fraction * use.size))
+        if use.size - n_val < 2:
+            raise ValueError(f"batch of process {batch.process!r} has {use.size} points: too few to train")
+        perm = rng.permutation(use)
+        val_index, train_index = np.sort(perm[:n_val]), np.sort(perm[n_val:])
 
     clock = _clock(config)
     t0 = clock()

@@ -5,9 +5,10 @@ traceback formatted on the worker, so the client can report it and carry on with
 finished task returns the ONNX file as bytes: the client writes it, so workers need no shared file system.
 
 With ``replicas > 1`` the replicas are independent tasks: each replica task holds out the same validation
-split (``config.val_fraction``, seeded by ``config.seed``), trains one model (seed ``seed + r``) on the
-rest, and a merge task joins them into one :class:`~fame_surrogate.models.Ensemble`, measures it on the
-held-out split (never seen by any replica) and exports it.
+split (``config.val_fraction``, seeded by ``config.seed``), trains one model (seed ``seed + r``) on all the
+rest (early stopping on the held-out split, as ``train_surrogate`` does for its replicas), and a merge task
+joins them into one :class:`~fame_surrogate.models.Ensemble`, measures it on the held-out split (never
+trained on) and exports it.
 """
 
 from __future__ import annotations
@@ -127,12 +128,17 @@ def train_group_task(
         return _failure(group.name, err, start, worker)
 
 
-def split_validation(batch: EventBatch, config: TrainConfig) -> tuple[EventBatch, EventBatch]:
-    """(training part, held-out validation part) of ``batch``: ``val_fraction`` of it, seeded by ``seed``."""
-    n = len(batch)
+def split_indices(n: int, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(training, held-out) indices of ``n`` points: ``val_fraction`` of them held out, seeded by ``seed``."""
     n_val = max(1, round(config.val_fraction * n)) if n else 0
     perm = np.random.default_rng(config.seed).permutation(n)
-    return batch.take(np.sort(perm[n_val:])), batch.take(np.sort(perm[:n_val]))
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def split_validation(batch: EventBatch, config: TrainConfig) -> tuple[EventBatch, EventBatch]:
+    """(training part, held-out validation part) of ``batch``: ``val_fraction`` of it, seeded by ``seed``."""
+    train, val = split_indices(len(batch), config)
+    return batch.take(train), batch.take(val)
 
 
 def train_replica_task(
@@ -154,11 +160,11 @@ def train_replica_task(
     try:
         worker, threads = _worker_threads(config, slots_per_host)
         _check(group, batch)
-        train, _ = split_validation(batch, config)
+        _, held_out = split_indices(len(batch), config)
         from fame_surrogate.train import train_surrogate
 
         cfg = dataclasses.replace(config, replicas=1, seed=config.seed + replica, threads=threads)
-        result = train_surrogate(train, cfg)
+        result = train_surrogate(batch, cfg, val_index=held_out)  # all the other points train
         (member,) = result.model.members
         return {"name": group.name, "ok": True, "model": member, "metrics": _plain(result.metrics),
                 "seconds": float(result.seconds), "worker": worker}

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
-from fame_surrogate.train import TrainConfig
+from fame_surrogate.models import Ensemble
+from fame_surrogate.train import TrainConfig, train_surrogate
 from lhe_tools import read_dump, write_dump
 from sherpa_plugin.bundle import MANIFEST, Bundle, sha256_file
 from sherpa_plugin.cli import main
@@ -26,7 +28,7 @@ D3 = "2_3__e-__e+__G__d__db"
 S3 = "2_3__e-__e+__G__s__sb"
 DDDD = "2_4__e-__e+__d__d__db__db"
 DDUU = "2_4__e-__e+__d__u__db__ub"
-CONFIG = TrainConfig(model="mlp", epochs=3, hidden=(8,), batch_size=128)
+CONFIG = TrainConfig(model="mlp", epochs=30, hidden=(8,), batch_size=128)  # ≈ 0.2 s per group
 N = 300
 
 
@@ -61,7 +63,9 @@ def first_run(cluster: str, data: Path, tmp_path_factory: pytest.TempPathFactory
     return out, train_bundle([data], out, CONFIG, scheduler=cluster, progress=False)
 
 
-def test_groups_trained_and_failure_reported(first_run: tuple[Path, dict], sherpa_ee: Path) -> None:
+def test_groups_trained_and_failure_reported(
+    first_run: tuple[Path, dict], data: Path, sherpa_ee: Path
+) -> None:
     out, res = first_run
     status = {g["name"]: g["status"] for g in res["groups"]}
     assert status == {D3: "trained", DDDD: "trained", DDUU: "failed"}
@@ -94,7 +98,11 @@ def test_groups_trained_and_failure_reported(first_run: tuple[Path, dict], sherp
     me2, std = bundle.predict(truth)
     assert truth.me2 is not None and np.all(std == 0.0)
     ratio = me2 / truth.me2
-    assert np.all(np.isfinite(ratio)) and 0.2 < np.median(ratio) < 5.0
+    assert np.all(np.isfinite(ratio))
+    # trained, not just scaled: far closer to Sherpa's |M|^2 than the best constant (the training median,
+    # median |Δ| ≈ 0.84 on these points; 30 epochs of this small MLP reach ≈ 0.23)
+    const = np.median(read_dump(data / "d3.npz").me2) / truth.me2
+    assert np.median(np.abs(ratio - 1)) < 0.5 * np.median(np.abs(const - 1))
     s3 = truth.with_columns(pdg=np.array([11, -11, 21, 3, -3]), process=S3)
     np.testing.assert_array_equal(bundle.predict(s3)[0], me2)
 
@@ -147,6 +155,19 @@ def test_replicas_are_separate_tasks_merged_into_one_ensemble(
     assert batch.me2 is not None and np.all(std > 0)
     frac = float(np.mean(np.abs(me2 / batch.me2[held_out] - 1.0) < 0.01))
     assert train["val_frac_within_1pct"] == pytest.approx(frac, abs=1.0 / len(held_out))
+    # each replica trained on all the other 90% (not on 90% of them again): replicas trained here on exactly
+    # that split, with the tasks' seeds, predict what the bundle predicts
+    assert train["n_train"] == N - len(held_out)
+    local = [
+        train_surrogate(batch, dataclasses.replace(config, replicas=1, seed=7 + r), val_index=held_out)
+        for r in range(2)
+    ]
+    for res in local:
+        assert res.metrics["n_train"] == N - len(held_out)
+        np.testing.assert_array_equal(res.val_index, held_out)
+    with torch.no_grad():
+        mean = Ensemble([res.model.members[0] for res in local])(torch.from_numpy(batch.momenta[held_out]))[0]
+    np.testing.assert_allclose(me2, mean.numpy(), rtol=1e-6)
 
 
 def test_fame_train_command_json(
