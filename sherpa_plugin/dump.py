@@ -407,11 +407,12 @@ def sherpa_dump(
     runs with other seeds (more training events on more cores, a validation sample) skip the integration
     (Z+5 jets: 7 minutes with ``--integration fast``).
 
-    ``jobs`` > 1, ``scheduler`` or ``cluster`` (hadron beams): integrate once, then generate in ``jobs``
-    Dask tasks, each with its own seed derived from ``settings.seed`` (see :mod:`sherpa_plugin.dump_jobs`);
-    ``OUT`` then holds one dump per channel over all jobs, and the summary adds ``jobs``, ``sigma_pb``
-    (Σ weight / Σ trials over all jobs) and the generation times.  ``workers``: local Dask workers (default
-    one per core, at most ``jobs``) or batch jobs of ``cluster``; ``progress``: one bar on stderr.
+    ``jobs`` > 1, ``scheduler``, ``cluster`` or ``workers`` (hadron beams): integrate once, then generate
+    in ``jobs`` Dask tasks, each with its own seed derived from ``settings.seed`` (see
+    :mod:`sherpa_plugin.dump_jobs`); ``OUT`` then holds one dump per channel over all jobs, and the summary
+    adds ``jobs``, ``sigma_pb`` (Σ weight / Σ trials over all jobs) and the generation times.  ``workers``:
+    local Dask workers (default one per core, at most ``jobs``) or batch jobs of ``cluster``; ``progress``:
+    one bar on stderr.
 
     Returns
     -------
@@ -432,7 +433,7 @@ def sherpa_dump(
     """
     job = build_job(settings, run_card=run_card, process=process, input_dump=input_dump, beams=beams,
                     sqrt_s=sqrt_s, mll=mll, jet_pt=jet_pt, jet_r=jet_r, order_qcd=order_qcd)
-    if jobs != 1 or scheduler is not None or cluster is not None:
+    if jobs != 1 or scheduler is not None or cluster is not None or workers is not None:
         from .dump_jobs import dump_with_jobs
 
         return dump_with_jobs(

@@ -329,6 +329,24 @@ def _connect(
     return Client(local), local  # type: ignore[no-untyped-call]
 
 
+def _worker_probe() -> str:
+    """On a worker: import the task's module (so the first task does not pay for it); where it runs."""
+    import importlib
+
+    importlib.import_module(__name__)
+    return os.uname().nodename
+
+
+def _check_workers(client: Client) -> None:
+    try:
+        client.run(_worker_probe)
+    except Exception as err:
+        raise SherpaDumpError(
+            f"a Dask worker cannot run fame's generation task ({type(err).__name__}: {err}); every worker "
+            "needs fame installed (the same version as here) and a Sherpa Python (see the README)"
+        ) from None
+
+
 def _integrate(out: Path, job: Mapping[str, Any], python: Path, env: dict[str, str]) -> dict[str, Any]:
     """Run the dumper in mode ``integrate`` in ``OUT/.sherpa`` (reading grids there if present)."""
     workdir = out / _WORK
@@ -463,6 +481,8 @@ def dump_with_jobs(
         client, closer = _connect(scheduler, workers, cluster, len(specs))
         try:
             n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            if cluster is None:  # workers that are there now: each imports this module (once) or says why not
+                _check_workers(client)
             t_gen = time.perf_counter()
             connect_seconds = t_gen - t_connect
             _run_tasks(client, specs, token, finished, failures, int(job["points"]), already, progress, out)

@@ -78,7 +78,7 @@ def register(subparsers: Any) -> None:
                      help="a running Dask scheduler (tcp://HOST:PORT) instead of a local cluster")
     par.add_argument("--workers", type=int, default=None, metavar="W",
                      help="local Dask workers (default: one per core, at most N), or batch jobs with "
-                     "--cluster (default N)")
+                     "--cluster (default N); given, it runs even --jobs 1 as a Dask task")
     par.add_argument("--cluster", choices=CLUSTERS, default=None,
                      help="start the workers as batch jobs through dask-jobqueue (one core each)")
     par.add_argument("--cluster-queue", default=None, metavar="Q", help="--cluster: partition / queue")
