@@ -65,6 +65,10 @@ def main() -> int:
         "halves the dump where the ME dominates, e.g. Z+4/5 jets)",
     )
     p.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="generate each dump in N Dask jobs after one integration (fame sherpa dump --jobs; default 1)",
+    )
+    p.add_argument(
         "--net-dtype", choices=("float64", "float32"), default="float64",
         help="network dtype of the exported surrogates (float32: faster inference)",
     )
@@ -78,6 +82,8 @@ def main() -> int:
             "--process", proc, "--beams", "2212", "2212", "--sqrt-s", "13000", "--mll", "66", "13000",
             "--jet-pt", "20", "--integration", args.integration,
         ]
+        if args.jobs > 1:  # one integration, then the events in parallel Dask jobs (seeds from --seed)
+            common += ["--jobs", str(args.jobs)]
         data, val = args.out / f"{tag}-train", args.out / f"{tag}-val"
         dump = fame("sherpa", "dump", *common, "--points", str(args.points), "--seed", "11",
                     "--timing-points", "50", "--out", str(data), "--me-check-every", str(args.me_check_every))
