@@ -58,14 +58,66 @@ def config_dict(config: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- client
 
 
+def scheduler_address(scheduler: str | None) -> str | None:
+    """The Dask scheduler: ``scheduler``, else ``DASK_SCHEDULER_ADDRESS`` (announced on stderr), else None.
+
+    fame exchanges pickled data (tasks, results) with the scheduler and its workers, so the scheduler and
+    every worker must be trusted; an address taken from the environment is never used silently.
+    """
+    if scheduler:
+        log.info("using the Dask scheduler %s (it and its workers must be trusted: they exchange pickles "
+                 "with fame)", scheduler)
+        return scheduler
+    env = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if env:
+        log.warning("using the Dask scheduler %s from DASK_SCHEDULER_ADDRESS (it and its workers must be "
+                    "trusted: they exchange pickles with fame; unset the variable for a local cluster)", env)
+        return env
+    return None
+
+
+def dask_security(
+    ca_file: str | None = None, cert: str | None = None, key: str | None = None
+) -> Any:
+    """A ``distributed.Security`` for TLS from these files, or None (Dask's own configuration applies).
+
+    Parameters
+    ----------
+    ca_file : str, optional
+        CA certificate that signed the scheduler's and workers' certificates.
+    cert, key : str, optional
+        This client's certificate and private key (``key`` may be omitted when ``cert`` holds both).
+
+    Raises
+    ------
+    ValueError
+        A file does not exist, or a certificate is given without a CA (or the other way round).
+    """
+    if not (ca_file or cert or key):
+        return None
+    from distributed.security import Security
+
+    for what, path in (("--tls-ca-file", ca_file), ("--tls-cert", cert), ("--tls-key", key)):
+        if path and not Path(path).is_file():
+            raise ValueError(f"{what} {path}: no such file")
+    if not (ca_file and cert):
+        raise ValueError("TLS needs both a CA file (--tls-ca-file) and a client certificate (--tls-cert)")
+    return Security(  # type: ignore[no-untyped-call]
+        tls_ca_file=ca_file, tls_client_cert=cert, tls_client_key=key, require_encryption=True
+    )
+
+
 def _connect(
-    scheduler: str | None, workers: int | None, n_tasks: int
+    scheduler: str | None, workers: int | None, n_tasks: int, security: Any = None
 ) -> tuple[Client, LocalCluster | None]:
     from distributed import Client, LocalCluster
 
-    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    address = scheduler_address(scheduler)
     if address:
-        client = Client(address)  # type: ignore[no-untyped-call]
+        if security is not None and not address.startswith("tls://"):
+            raise ValueError(f"TLS settings were given but the scheduler address {address} is not tls://")
+        kwargs: dict[str, Any] = {} if security is None else {"security": security}
+        client = Client(address, **kwargs)  # type: ignore[no-untyped-call]
         client.wait_for_workers(n_workers=max(1, workers or 1), timeout=120)
         return client, None
     n = workers or max(1, min(usable_cores(), n_tasks))
@@ -107,6 +159,7 @@ def train_bundle(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    security: Any = None,
 ) -> dict[str, Any]:
     """Train one surrogate per reduced group found in ``data`` on Dask and write the bundle ``out``.
 
@@ -127,6 +180,8 @@ def train_bundle(
         Number of local workers (with ``scheduler``: wait for this many workers).
     progress : bool
         Show a tqdm bar (groups done/running/failed) on stderr.
+    security : distributed.Security, optional
+        TLS settings for a remote scheduler (see :func:`dask_security`); default Dask's configuration.
 
     Returns
     -------
@@ -169,7 +224,7 @@ def train_bundle(
     n_workers = 0
     if todo:
         # replicas are tasks of their own: a single group with R replicas can use R workers
-        client, cluster = _connect(scheduler, workers, len(todo) * config.replicas)
+        client, cluster = _connect(scheduler, workers, len(todo) * config.replicas, security)
         try:
             n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
             slots = _slots_per_host(client)

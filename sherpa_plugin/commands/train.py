@@ -47,7 +47,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-points", type=int, default=None, help="train on at most this many points per group")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-clock budget per group")
     p.add_argument("--seed", type=int, default=None, help="seed of split, initialisation and shuffling")
-    p.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDR",
+        help="Dask scheduler, e.g. tls://host:8786 (default: DASK_SCHEDULER_ADDRESS, announced on stderr, "
+        "else a local cluster).  fame exchanges pickles with the scheduler and its workers: trust them",
+    )
+    p.add_argument("--tls-ca-file", default=None, metavar="FILE", help="TLS: CA certificate (+ --tls-cert)")
+    p.add_argument("--tls-cert", default=None, metavar="FILE", help="TLS: this client's certificate")
+    p.add_argument("--tls-key", default=None, metavar="FILE", help="TLS: this client's private key")
     p.add_argument(
         "--workers", type=int, default=None, metavar="N", help="local Dask workers (default: cores)"
     )
@@ -65,7 +72,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         logging.getLogger(distributed.__name__).setLevel(logging.WARNING)
 
-    from ..orchestrate import train_bundle
+    from ..orchestrate import dask_security, train_bundle
 
     changes = {
         "model": args.model,
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         scheduler=args.scheduler,
         workers=args.workers,
         progress=not args.no_progress,
+        security=dask_security(args.tls_ca_file, args.tls_cert, args.tls_key),
     )
     if result["failed"]:
         names = [g["name"] for g in result["groups"] if g["status"] == "failed"]

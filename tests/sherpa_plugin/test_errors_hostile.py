@@ -413,3 +413,83 @@ def test_closed_stdout_is_not_a_traceback() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+# ---------------------------------------------------------------------------- 9. leftovers and permissions
+
+
+def test_a_killed_writer_leaves_nothing_after_the_next_run(data3: EventBatch, tmp_path: Path) -> None:
+    import sys
+
+    target = tmp_path / "out.npz"
+    script = (
+        "import os, signal, sys\n"
+        "from lhe_tools import atomic_path\n"
+        "with atomic_path(sys.argv[1], suffix='.npz') as tmp:\n"
+        "    tmp.write_bytes(b'x' * 100000)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(target)], check=False, timeout=120)
+    assert proc.returncode != 0
+    assert len(list(tmp_path.glob(".out.npz.*.tmp"))) == 1  # what the killed writer left
+    write_dump(target, data3.take(slice(0, 10)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npz"]
+
+
+def test_outputs_get_the_umask_permissions(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        dump = write_dump(tmp_path / "d.npz", data3.take(slice(600, 3000)))
+        report = tmp_path / "report"
+        argv = ["validate", str(bundle3), str(dump), "--out", str(report), "--eps", "0.05"]
+        code, _, err = _run(argv, capsys)
+        assert code == 0, err
+        group = Bundle.load(bundle3).groups[0]
+        model = next((bundle3 / "models").glob("*.onnx"))
+        shared = write_bundle(tmp_path / "shared", [(group, model, {})], snippet=False)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o644
+    assert stat.S_IMODE(report.stat().st_mode) == 0o755
+    assert stat.S_IMODE((report / "index.html").stat().st_mode) == 0o644
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert stat.S_IMODE((shared / "manifest.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE(next((shared / "models").glob("*.onnx")).stat().st_mode) == 0o644
+
+
+# ------------------------------------------------------------------------------------------ 10. Dask trust
+
+
+def test_scheduler_from_the_environment_is_announced(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sherpa_plugin.orchestrate import scheduler_address
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://192.0.2.1:8786")
+    with caplog.at_level("INFO"):
+        assert scheduler_address(None) == "tcp://192.0.2.1:8786"
+    assert "DASK_SCHEDULER_ADDRESS" in caplog.text and "trusted" in caplog.text
+    assert any(r.levelname == "WARNING" for r in caplog.records)
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    assert scheduler_address(None) is None
+
+
+def test_tls_settings_reach_dask(tmp_path: Path) -> None:
+    from sherpa_plugin.orchestrate import dask_security
+
+    assert dask_security() is None
+    ca, cert, key = (tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem"))
+    for f in (ca, cert, key):
+        f.write_text("-----BEGIN CERTIFICATE-----\n")
+    sec = dask_security(str(ca), str(cert), str(key))
+    assert sec.require_encryption and sec.tls_ca_file == str(ca)
+    assert sec.tls_client_cert == str(cert) and sec.tls_client_key == str(key)
+    with pytest.raises(ValueError, match="no such file"):
+        dask_security(str(tmp_path / "nope.pem"), str(cert))
+    with pytest.raises(ValueError, match="both a CA file"):
+        dask_security(None, str(cert))
