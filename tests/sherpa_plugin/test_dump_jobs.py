@@ -393,3 +393,35 @@ def test_job_failure_carries_sherpas_words(sherpa_python: Path, tmp_path: Path) 
                     beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0), sherpa_python=sherpa_python,
                     jobs=2, progress=False)
     assert not (tmp_path / "bad" / ".jobs").exists()  # no generation job was started
+
+
+@pytest.mark.sherpa
+@pytest.mark.slow
+def test_killed_dask_worker_is_rescheduled_and_the_run_completes(sherpa_python: Path, tmp_path: Path) -> None:
+    """SIGKILL the Dask worker process running job 0: its Sherpa dies with it, Dask reruns the task on a
+    worker (the nanny's new one or the other), which resumes from job 0's finished chunks."""
+    out = tmp_path / "out"
+    job0 = out / ".jobs" / "job-000"
+    job_file = job0 / ".sherpa" / "job.json"
+    proc = subprocess.Popen(_dump_cmd(out, sherpa_python, 2000, 100, 51), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        dumper = _wait_for(
+            lambda: (job0 / ".parts" / "chunk-00000.json").is_file() and _pids_running(job_file),
+            240, "job 0's first chunk",
+        )[0]
+        worker = int(Path(f"/proc/{dumper}/stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent
+        assert worker != proc.pid
+        os.kill(worker, signal.SIGKILL)
+        _wait_for(lambda: not Path(f"/proc/{dumper}").exists() or
+                  "Z" in Path(f"/proc/{dumper}/stat").read_text().rsplit(")", 1)[1].split()[0], 30,
+                  "the orphaned Sherpa to die with its worker")
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, stderr.decode()
+    res = json.loads(stdout)
+    assert res["points"] == 2000 and [j["events"] for j in res["jobs"]] == [1000, 1000]
+    _assert_exact(out, json.loads((out / "dump.json").read_text()), 2000, 2)
