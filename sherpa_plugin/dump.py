@@ -521,6 +521,8 @@ def build_job(
         "pdf_set": "PDF4LHC21_40_pdfas (Sherpa 3.0.3 default via LHAPDF)" if hadronic else None,
         "input": str(Path(input_dump).resolve()) if input_dump is not None else None,
     }
+    if settings.timing_points:  # Sherpa's RAMBO test points of the MatrixElement() timings, at this energy
+        job["timing_sqrt_s"] = float(sqrt_s)
     if mode == "events" and settings.me_check_every != 1:
         job["me_check_every"] = int(settings.me_check_every)
     elif settings.me_check_every != 1:

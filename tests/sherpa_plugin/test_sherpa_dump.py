@@ -24,7 +24,7 @@ from fame_surrogate.me import matrix_element
 from fame_surrogate.phasespace import mdot, min_sij_over_s, rambo_weight
 from lhe_tools.dump import read_dump
 from lhe_tools.process import canonical_channel
-from sherpa_plugin.dump import DumpSettings, SherpaDumpError, build_run_card, sherpa_dump
+from sherpa_plugin.dump import DumpSettings, SherpaDumpError, build_job, build_run_card, sherpa_dump
 
 pytestmark = pytest.mark.sherpa
 
@@ -302,3 +302,15 @@ def test_cli_json_keys(sherpa_python: Path, tmp_path: Path, capsys: pytest.Captu
     assert [c["process"] for c in res["channels"]] == ["2_4__e-__e+__G__G__d__db"]
     batch = read_dump(tmp_path / "out" / res["channels"][0]["file"])
     np.testing.assert_allclose(matrix_element(batch.momenta, batch.pdg), batch.me2, rtol=1e-10)
+
+
+def test_timings_are_taken_at_the_runs_energy() -> None:
+    """The job carries the energy of the MatrixElement() timing points, under the key the dumper reads."""
+    lep = build_job(DumpSettings(points=10, y_cut=0.01, timing_points=5), process="11 -11 -> 21 1 -1",
+                    sqrt_s=91.2)
+    had = build_job(DumpSettings(points=10, timing_points=5), process="93 93 -> 11 -11", beams=(2212, 2212),
+                    sqrt_s=13000.0, mll=(66.0, 13000.0))
+    assert (lep["timing_sqrt_s"], had["timing_sqrt_s"]) == (91.2, 13000.0)
+    assert "timing_sqrt_s" not in build_job(DumpSettings(points=10, y_cut=0.01), process="11 -11 -> 1 -1")
+    dumper = Path(__file__).resolve().parents[2] / "sherpa_plugin" / "sherpa_side" / "dumper.py"
+    assert 'job.get("timing_sqrt_s"' in dumper.read_text()
