@@ -114,3 +114,44 @@ def test_extra_weights_survive_the_round_trip(tmp_path: Path) -> None:
     np.savez(tmp_path / "bad.npz", **raw)
     with pytest.raises(DumpFormatError, match=r"'extra_weights' has shape \(30, 1\)"):
         read_dump(tmp_path / "bad.npz")
+
+
+def test_reads_sherpa_pp_weighted_events(sherpa_pp: Path) -> None:
+    """Real Sherpa 3.0.3 events, g u -> e+e- g g g u at 13 TeV: every column obeys the physics it records."""
+    b = read_dump(sherpa_pp / "z4j_gu_val.npz")
+    meta = json.loads((sherpa_pp / "z4j_gu_val.meta.json").read_text())
+    assert b.process == meta["process"] == "2_6__G__u__e-__e+__G__G__G__u"
+    assert b.pdg.tolist() == [21, 2, 11, -11, 21, 21, 21, 2] and len(b) == 2000
+    for col in (b.me2, b.ps_weight, b.x1, b.x2, b.mur2, b.muf2, b.trials):
+        assert col is not None and col.shape == (2000,)
+    assert b.me2 is not None and b.ps_weight is not None and b.x1 is not None and b.x2 is not None
+    assert b.mur2 is not None and b.muf2 is not None and b.trials is not None
+    np.testing.assert_allclose(b.ps_weight * b.me2, b.weight, rtol=1e-12)
+    p = b.momenta
+    # incoming partons along ±z carry x of the 6.5 TeV beams (x1: the one moving along +z)
+    np.testing.assert_array_equal(p[:, :2, 1:3], 0.0)
+    plus = np.where(p[:, 0, 3] > 0, p[:, 0, 0], p[:, 1, 0])
+    minus = np.where(p[:, 0, 3] > 0, p[:, 1, 0], p[:, 0, 0])
+    np.testing.assert_allclose(plus, b.x1 * meta["sqrt_s"] / 2, rtol=1e-10)
+    np.testing.assert_allclose(minus, b.x2 * meta["sqrt_s"] / 2, rtol=1e-10)
+    # four-momentum conservation and massless final states
+    np.testing.assert_allclose(p[:, :2].sum(1), p[:, 2:].sum(1), rtol=0, atol=1e-8 * meta["sqrt_s"])
+    m2 = p[..., 0] ** 2 - np.sum(p[..., 1:] ** 2, axis=-1)
+    assert np.max(np.abs(m2) / p[..., 0] ** 2) < 1e-8
+    # the cuts of the run: m_ee in [66, 13000] GeV, four partons each a jet (pT > 20 GeV, ΔR > 0.4 apart)
+    ll = p[:, 2] + p[:, 3]
+    mll = np.sqrt(ll[:, 0] ** 2 - np.sum(ll[:, 1:] ** 2, axis=1))
+    lo, hi = meta["cuts"]["mll"]
+    assert np.all((mll > lo) & (mll < hi))
+    jets = p[:, 4:]
+    pt = np.hypot(jets[..., 1], jets[..., 2])
+    assert pt.min() > meta["cuts"]["jet_pt"]
+    eta = np.arcsinh(jets[..., 3] / pt)
+    phi = np.arctan2(jets[..., 2], jets[..., 1])
+    i, j = np.triu_indices(4, 1)
+    dphi = np.angle(np.exp(1j * (phi[:, i] - phi[:, j])))
+    assert np.hypot(eta[:, i] - eta[:, j], dphi).min() > meta["cuts"]["jet_r"]
+    # fixed scales mu_R = mu_F = M_Z; every event needed at least one trial
+    np.testing.assert_allclose(b.mur2, 91.1876**2, rtol=1e-12)
+    np.testing.assert_allclose(b.muf2, 91.1876**2, rtol=1e-12)
+    assert b.trials.min() >= 1 and np.all(b.me2 > 0)
