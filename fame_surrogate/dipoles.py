@@ -23,7 +23,9 @@ code (physics.md §2.5 warning); the g → gg kernels carry 16πα_s C_A.
 Spin correlations: for every pair whose parent is a gluon (final g g and q q̄ pairs, initial g_a g_i and
 q_a q_i), two more columns ``P cos2φ_ij / s_ij`` and ``P sin2φ_ij / s_ij`` with φ_ij the azimuth of p_i around
 p⃗_i + p⃗_j (physics.md §2.6, FAME's ``calc_phi``) and P the pair's coupling (16πα_s C_A for g g, 8πα_s T_R for
-final q q̄, 8πα_s C_F for initial q_a q_i).  These can be negative.
+final q q̄, 8πα_s C_F for initial q_a q_i).  These can be negative.  For hadron collisions φ_ij is taken in
+the partonic centre-of-mass frame (a boost along z rotates the azimuth of a pair that is not transverse, and
+the network's features live in that frame), so the columns are invariant under longitudinal boosts.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._ops import cos_sin_2phi, gram_index, gram_rows, pair_rows
+from ._ops import cos_sin_2phi, gram_index, gram_rows, pair_rows, partonic_boost
 
 C_F = 4.0 / 3.0
 C_A = 3.0
@@ -411,6 +413,7 @@ class DipoleBasis(torch.nn.Module):
             torch.tensor([coupling(p.kind, self.alpha_s) for p in phis], dtype=torch.float64),
             persistent=False,
         )
+        self.hadronic = any(is_coloured(p) for p in self.pdg[: self.n_in])
         self.names = [d.name for d in ordered]
         self.names += [f"cos2phi_{p.kind}({p.i},{p.j})" for p in phis]
         self.names += [f"sin2phi_{p.kind}({p.i},{p.j})" for p in phis]
@@ -447,7 +450,10 @@ class DipoleBasis(torch.nn.Module):
             coup: Tensor = getattr(self, f"_coup{g}")
             cols.append(_DIPOLE_FUNCS[fam](kind, d1, d2, d3) * coup)
         if self.n_phi:
-            flat = momenta.reshape(-1, 4 * self.n_particles).transpose(0, 1)  # (4n, B), as in gram_rows
+            # φ in the partonic frame for hadron collisions: the features see that frame, and a boost along
+            # z would otherwise rotate the azimuth of a pair that is not transverse
+            frame = partonic_boost(momenta, self.n_in) if self.hadronic else momenta
+            flat = frame.reshape(-1, 4 * self.n_particles).transpose(0, 1)  # (4n, B), as in gram_rows
             p_i = torch.index_select(flat, 0, self._phi_i).reshape(4, self.n_phi, -1)
             p_j = torch.index_select(flat, 0, self._phi_j).reshape(4, self.n_phi, -1)
             cos2, sin2 = cos_sin_2phi(p_i, p_j, dim=0)

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from lhe_tools import atomic_path
 
-from .models import DipoleModel, Ensemble, MLPModel, Surrogate, fold_input_standardisation, net_dtype
+from .models import DipoleModel, Ensemble, MLPModel, Surrogate, net_dtype
 
 __all__ = [
     "CONTRACT",
@@ -104,7 +104,7 @@ def _inference_copy(model: Surrogate) -> Surrogate:
     members = list(copy.members) if isinstance(copy, Ensemble) else [copy]
     for m in members:
         assert isinstance(m, DipoleModel | MLPModel)
-        fold_input_standardisation(m.x_norm, m.net)
+        m.fold_standardisation()
     return copy
 
 

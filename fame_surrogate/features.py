@@ -8,9 +8,10 @@ Columns, in order:
 2. for every FF dipole of :class:`~fame_surrogate.dipoles.DipoleBasis`, log y_{ij,k};
    for every FI / IF / II dipole, log((1 − x)/x) (→ −∞ in the singular limit like log y; FAME feeds x/(1−x));
 3. for hadron collisions (a coloured incoming parton), log(|s_ij| / ŝ) for every pair except the two beams
-   (final–final and initial–final: the t-channel propagators), and
-   log(ŝ / GeV²): unlike e+e- at fixed √s, the absolute scale matters there (a Z resonance sits at a fixed
-   mass, not at a fixed fraction of ŝ).
+   (final–final and initial–final: the t-channel propagators);
+4. log(ŝ / GeV²): the absolute scale, which carries the dimension of |M|² (the dipole model's linear skip
+   reads it) and matters in hadron collisions (a Z resonance sits at a fixed mass, not at a fixed fraction
+   of ŝ); a constant for e+e- at fixed √s.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._ops import gram_index, gram_rows, pair_rows
+from ._ops import gram_index, gram_rows, pair_rows, partonic_boost
 from .dipoles import (
     dipole_pairs,
     enumerate_dipoles,
@@ -80,6 +81,8 @@ class FeatureMap(torch.nn.Module):
     names : list of str
         One name per column: ``p{idx}_{E,x,y,z}``, ``logy_…``/``logx_…`` with the dipole name,
         ``logsij(i,j)``.
+    log_columns : list of int
+        Indices of the logarithmic columns (all but the momenta).
     """
 
     _sij_idx: Tensor
@@ -116,10 +119,12 @@ class FeatureMap(torch.nn.Module):
             "_sij_idx", torch.tensor(pair_rows(self.pairs, fin_pairs), dtype=torch.int64), persistent=False
         )
         names += [f"logsij({i},{j})" for i, j in fin_pairs]
-        if self.hadronic:
-            names.append("log_shat")
+        names.append("log_shat")
         self.names = names
         self.n_features = len(names)
+        #: the logarithmic columns (every column after the momenta): the log-invariant features that the
+        #: dipole model's linear skip reads
+        self.log_columns = list(range(4 * (n - n_in), len(names)))
 
     def forward(
         self, momenta: Tensor, rows: Tensor | None = None, dtype: torch.dtype = torch.float64
@@ -171,14 +176,11 @@ class FeatureMap(torch.nn.Module):
         if self.hadronic:
             sij = 2.0 * torch.index_select(rows, 0, self._sij_idx)
             inv.append(torch.log(torch.clamp((sij / shat.reshape(1, -1)).to(dtype), min=_LOG_FLOOR)))
-            inv.append(torch.log(shat.reshape(1, -1).to(dtype)))
+        inv.append(torch.log(shat.reshape(1, -1).to(dtype)))
+        if self.hadronic:
             # longitudinal boost into the partonic rest frame (incoming partons along ±z)
-            beta = (p_in[:, 3:4] / p_in[:, 0:1]).unsqueeze(1)
-            gamma = 1.0 / torch.sqrt((1.0 - beta) * (1.0 + beta))
-            fin = momenta[:, self.n_in :, :]
-            e_cm = gamma * (fin[..., 0:1] - beta * fin[..., 3:4])
-            z_cm = gamma * (fin[..., 3:4] - beta * fin[..., 0:1])
-            final = torch.cat([e_cm, fin[..., 1:3], z_cm], dim=-1).reshape(-1, (n - self.n_in) * 4)
+            boosted = partonic_boost(momenta, self.n_in)
+            final = boosted[:, self.n_in :, :].reshape(-1, (n - self.n_in) * 4)
         cols = [(final / root_shat).to(dtype)]
         if inv:
             cols.append(torch.cat(inv, dim=0).transpose(0, 1))

@@ -30,14 +30,15 @@ def relative_deviation(pred: npt.ArrayLike, truth: npt.ArrayLike) -> npt.NDArray
 
 
 def accuracy(pred: npt.ArrayLike, truth: npt.ArrayLike) -> dict[str, Any]:
-    """Fractions of points within 1% and 0.1% and the median |relative deviation|.
+    """Fractions of points within 10%, 1% and 0.1% and the median |relative deviation|.
 
     Non-finite predictions count as outside every band.
 
     Returns
     -------
     dict
-        ``points`` (int), ``frac_within_1pct``, ``frac_within_0p1pct``, ``median_abs_rel_dev``,
+        ``points`` (int), ``frac_within_10pct``, ``frac_within_1pct``, ``frac_within_0p1pct``,
+        ``median_abs_rel_dev``,
         ``max_abs_rel_dev`` (floats; non-finite predictions give ``inf`` deviations).
     """
     rel = np.abs(relative_deviation(pred, truth))
@@ -46,6 +47,7 @@ def accuracy(pred: npt.ArrayLike, truth: npt.ArrayLike) -> dict[str, Any]:
         raise ValueError("accuracy of zero points is undefined")
     return {
         "points": int(rel.size),
+        "frac_within_10pct": float(np.mean(rel < 1e-1)),
         "frac_within_1pct": float(np.mean(rel < 1e-2)),
         "frac_within_0p1pct": float(np.mean(rel < 1e-3)),
         "median_abs_rel_dev": float(np.median(rel)),

@@ -4,8 +4,10 @@ Every model maps raw momenta to ``(me2, me2_std)`` (SPEC §3.4, §4.2); everythi
 the standardisation of inputs and target, the Catani–Seymour dipole basis, the coefficient network and the
 sum over dipoles) lives inside the module, so the same object trains in torch and exports to one ONNX graph.
 
-* :class:`DipoleModel`: ``me2 = Σ_k C_k(p) D_k(p)`` with ``C = c_scale · sinh(NN(x))`` (arXiv:2107.06625);
-  for a final-state lepton pair the D_k carry its γ*/Z propagator factor (:mod:`.resonance`).
+* :class:`DipoleModel`: ``me2 = exp(L(x)) Σ_k w_k(x) D_k(p)`` (+ azimuthal terms) with positive weights
+  ``w = exp(NN)`` and a log-normalisation ``L`` = least-squares linear skip + network (the dipole ansatz of
+  arXiv:2107.06625, normalised for hadron collisions); for a final-state lepton pair the D_k carry its γ*/Z
+  factor (:mod:`.resonance`).
 * :class:`MLPModel`: the network predicts the standardised target ``(asinh(me2/scale) - mean)/std`` directly.
 * :class:`Ensemble`: R replicas, ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
 
@@ -14,7 +16,6 @@ The standardisation constants are buffers (float64), set once from training data
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -137,12 +138,15 @@ class _Standardise(nn.Module):
 
 
 @torch.no_grad()
-def fold_input_standardisation(x_norm: _Standardise, net: nn.Sequential) -> None:
+def fold_input_standardisation(
+    x_norm: _Standardise, net: nn.Sequential, skip: tuple[Tensor, Tensor] | None = None
+) -> None:
     """Absorb ``(x - mean)/std`` into the first Linear layer of ``net`` (in place; an export-time rewrite).
 
     ``W' = W / std`` (per input column) and ``b' = b - W' · mean``, computed in float64 and stored in the
     layer's dtype, so ``W' x + b' = W (x - mean)/std + b`` up to rounding; ``x_norm`` then passes its input
-    through.  Saves a Sub and a Div over all features.  A float32 network then reads float32 features
+    through.  Saves a Sub and a Div over all features.  ``skip`` = (weight (n,), bias ()) of a linear
+    read-out of the same standardised features is folded the same way.  A float32 network then reads float32 features
     (models compute them in the network's dtype): every feature is O(1–20) with an O(1) spread (momenta over
     √ŝ, logarithms), so rounding it before the centring moves the standardised input by ≲ 1e-6.
     """
@@ -155,6 +159,11 @@ def fold_input_standardisation(x_norm: _Standardise, net: nn.Sequential) -> None
     bias = first.bias.to(weight.dtype) - weight @ x_norm.mean
     first.weight.copy_(weight.to(first.weight.dtype))
     first.bias.copy_(bias.to(first.bias.dtype))
+    if skip is not None:  # a linear read-out of the standardised features (DipoleModel's skip), in place
+        skip_w, skip_b = skip
+        folded_w = skip_w / x_norm.std
+        skip_b.sub_(folded_w @ x_norm.mean)
+        skip_w.copy_(folded_w)
     x_norm.folded = True
 
 
@@ -197,7 +206,22 @@ class TargetTransform(nn.Module):
 
 
 class DipoleModel(nn.Module):
-    """Factorisation-aware model: ``me2 = Σ_k C_k D_k``, ``C = c_scale · sinh(NN(standardised features))``.
+    """Factorisation-aware model: ``me2 = P · exp(L) · Σ_k w_k D_k + P · exp(L) · ΣD · Σ_φ c_φ Φ̂_φ``.
+
+    * ``D_k``: the Catani–Seymour dipoles (:class:`~fame_surrogate.dipoles.DipoleBasis`), exact in every soft
+      and collinear limit; ``P`` the lepton-pair factor of :mod:`.resonance` (1 without a lepton pair).
+    * ``w_k = exp(NN_k)``: positive dipole weights of order one (all 1 before training), so the sum has no
+      cancellations and no weight can change sign.
+    * ``Φ̂_φ = Φ_φ / ΣD``: the azimuthal (spin-correlation) columns relative to the dipole sum, with signed
+      coefficients ``c_φ = NN_φ`` (0 before training).
+    * ``L = a·x_log + b + NN_0``: a scalar log-normalisation.  Its linear skip ``a·x_log + b`` over the
+      standardised log-invariant features is the least-squares fit of log(|M|²/(P ΣD)) on them
+      (:meth:`fit_scalers`), frozen; the network learns the non-linear remainder.  It carries the dimension
+      and the hardness of |M|², which at pp → Z + 4 jets spans ~9 decades of |M|²/(P ΣD) (1–99%), 3 after
+      the fit (``benchmarks/bench_pp_norm.py``), so the network starts in its useful range.
+
+    Internally the basis is passed around as ``terms = [log(P ΣD), D_k/ΣD ..., Φ_φ/ΣD ...]`` (float64),
+    so that float32 training never forms the raw |M|² scale.
 
     Parameters
     ----------
@@ -214,7 +238,8 @@ class DipoleModel(nn.Module):
     """
 
     kind = "dipole"
-    c_scale: Tensor
+    skip_weight: Tensor
+    skip_bias: Tensor
     _gram_idx: Tensor
 
     def __init__(
@@ -238,71 +263,83 @@ class DipoleModel(nn.Module):
         self.propagator = LeptonPairPropagator(self.pdg, self.n_in)
         self.n_dipoles = int(self.basis.n_dipoles)
         self.n_terms = self.n_dipoles + 2 * int(self.basis.n_phi)
-        self.x_norm = _Standardise(int(self.features.n_features))
+        n_features = int(self.features.n_features)
+        self.x_norm = _Standardise(n_features)
         self.target = TargetTransform()
-        self.net = _mlp(int(self.features.n_features), hidden, self.n_terms, activation)
-        with torch.no_grad():  # start from C_k = c_scale for the dipoles and 0 for the φ terms
+        # outputs: [NN_0 (log-normalisation), NN_k (dipole weights), c_φ (cos, sin)]; all ≈ 0 at the start
+        self.net = _mlp(n_features, hidden, 1 + self.n_terms, activation)
+        with torch.no_grad():  # untrained, the model is the least-squares skip times the plain dipole sum
             last = self.net[-1]
             assert isinstance(last, nn.Linear)
-            last.bias[: self.n_dipoles] = math.asinh(1.0)
-        self.register_buffer("c_scale", torch.ones((), dtype=torch.float64))
+            last.weight.zero_()
+        self.register_buffer("skip_weight", torch.zeros(n_features, dtype=torch.float64))
+        self.register_buffer("skip_bias", torch.zeros((), dtype=torch.float64))
 
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
-        """Raw features (B, n_features) in ``feature_dtype`` and dipole terms (B, n_terms) float64 of momenta
+        """Raw features (B, n_features) in ``feature_dtype`` and terms (B, 1 + n_terms) float64 of momenta
         (B, n, 4) float64.
 
-        With a final-state lepton pair the terms include its propagator factor (:mod:`.resonance`).
-        Evaluation computes the features in the network's dtype (:meth:`forward`), training in float64.
+        ``terms[:, 0] = log(P ΣD)`` (P: the lepton-pair factor), then the dipoles and the φ columns divided by
+        ΣD.  Evaluation computes the features in the network's dtype (:meth:`forward`), training in float64.
         """
         rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
-        terms = self.basis(momenta, rows)
+        basis = self.basis(momenta, rows)
+        dsum = basis[:, : self.n_dipoles].sum(-1, keepdim=True)
+        log_base = torch.log(dsum)
         if self.propagator.active:
-            terms = terms * self.propagator(momenta)[:, None]
+            log_base = log_base + torch.log(self.propagator(momenta))[:, None]
+        terms = torch.cat([log_base, basis / dsum], dim=1)
         return self.features(momenta, rows, feature_dtype), terms
 
     @torch.no_grad()
     def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
-        """Set input/target standardisation and ``c_scale`` (median of me2 / Σ_k D_k) from training data."""
+        """Set the input/target standardisation and the least-squares skip from training data.
+
+        The skip is the float64 least-squares fit of ``log(|M|²) − log(P ΣD)`` on the standardised
+        log-invariant features and a constant, over the points with positive |M|².
+        """
         self.x_norm.fit(x_raw)
         self.target.fit(me2)
-        dsum = terms[:, : self.n_dipoles].sum(-1)
-        ratio = me2 / dsum
-        ratio = ratio[torch.isfinite(ratio) & (ratio > 0)]
-        if ratio.numel() == 0:
-            raise ValueError("no training point with positive, finite |M|^2 / Σ D (empty dipole basis?)")
-        self.c_scale.copy_(ratio.median())
+        ok = (me2 > 0) & torch.isfinite(terms[:, 0])
+        if int(ok.sum()) == 0:
+            raise ValueError("no training point with positive |M|^2 and a finite dipole sum")
+        cols = torch.tensor(self.features.log_columns, dtype=torch.int64)
+        xs = self.x_norm(x_raw[ok].to(torch.float64))[:, cols]
+        y = torch.log(me2[ok].to(torch.float64)) - terms[ok, 0].to(torch.float64)
+        design = torch.cat([xs, torch.ones_like(y)[:, None]], dim=1)
+        coef = torch.linalg.lstsq(design, y[:, None], driver="gelsd").solution[:, 0]
+        weight = torch.zeros_like(self.skip_weight)
+        weight[cols] = coef[:-1]
+        self.skip_weight.copy_(weight)
+        self.skip_bias.copy_(coef[-1])
 
-    def _sinh_parts(self, x_raw: Tensor) -> tuple[Tensor, float]:
-        """``(s, h)`` with coefficients ``C = h · c_scale · s`` (s in the network's dtype, h = 1 or 1/2).
-
-        Eager torch (training, parity reference): ``s = sinh(NN)``, ``h = 1``; the native kernel is 1.7×
-        cheaper per training step with its backward than the composed form.  ONNX export: ``s = eˣ − 1/eˣ``
-        and ``h = 1/2``, without the small-|x| series branch of ``_ops.sinh``: the same to ≈ 1e-16 absolute
-        (C only matters relative to c_scale, so relative accuracy near x = 0 buys nothing), and ONNX Runtime
-        skips a Horner polynomial, Abs, Less and Where over all terms.  s stays in the network's dtype (its
-        output carries no more digits; ONNX Runtime's float32 Exp is vectorised, its float64 one is not);
-        :meth:`me2_from_inputs` applies the factors once per event, after the sum over dipoles.
-        """
+    def _heads(self, x_raw: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(log-normalisation L (B,), dipole weights w (B, n_dipoles), φ coefficients (B, 2 n_phi)), float64
+        (the network's output cast up; the skip is float64 on the standardised features)."""
         h = self.x_norm(x_raw)
-        out = self.net(h.to(net_dtype(self.net)))
-        if torch.onnx.is_in_onnx_export():
-            e = torch.exp(out)
-            return e - torch.reciprocal(e), 0.5
-        return torch.sinh(out), 1.0
+        dtype = self.skip_weight.dtype  # float64, or float32 in a float32 training copy
+        out = self.net(h.to(net_dtype(self.net))).to(dtype)
+        log_norm = out[:, 0] + h.to(dtype) @ self.skip_weight + self.skip_bias
+        return log_norm, torch.exp(out[:, 1 : 1 + self.n_dipoles]), out[:, 1 + self.n_dipoles :]
 
-    def coefficients(self, x_raw: Tensor) -> Tensor:
-        """Coefficients C (B, n_terms) float64 from raw features (B, n_features)."""
-        s, half = self._sinh_parts(x_raw)
-        coef = self.c_scale * s.to(self.c_scale.dtype)
-        return coef if half == 1.0 else coef * half
+    def contributions(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
+        """(the per-dipole parts P exp(L) w_k D_k (B, n_dipoles), the φ part (B,)), float64; |M|² is their
+        total."""
+        log_norm, w, c_phi = self._heads(x_raw)
+        amp = torch.exp(log_norm + terms[:, 0])
+        dip = w * terms[:, 1 : 1 + self.n_dipoles] * amp[:, None]
+        phi = (c_phi * terms[:, 1 + self.n_dipoles :]).sum(-1) * amp
+        return dip, phi
 
     def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
-        """|M|^2 (B,) from raw features and dipole terms: ``Σ_k C_k D_k`` in float64."""
-        s, half = self._sinh_parts(x_raw)
-        # per-event factors after the sum, each multiplying a computed tensor: the TorchScript exporter would
-        # fold a product of two constants (c_scale · 1/2) into a float32 initialiser (1.3e-8 relative)
-        me2 = (s.to(self.c_scale.dtype) * terms).sum(-1) * self.c_scale
-        return me2 if half == 1.0 else me2 * half
+        """|M|^2 (B,) from raw features and terms (float64)."""
+        log_norm, w, c_phi = self._heads(x_raw)
+        shape = (w * terms[:, 1 : 1 + self.n_dipoles]).sum(-1) + (c_phi * terms[:, 1 + self.n_dipoles :]).sum(-1)
+        return torch.exp(log_norm + terms[:, 0]) * shape
+
+    def fold_standardisation(self) -> None:
+        """Export-time rewrite: the input standardisation folded into the first layer and the skip."""
+        fold_input_standardisation(self.x_norm, self.net, (self.skip_weight, self.skip_bias))
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
         x_raw, terms = self.inputs(momenta, net_dtype(self.net))
@@ -349,6 +386,10 @@ class MLPModel(nn.Module):
     def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
         """|M|^2 (B,) from raw features (``terms`` is unused)."""
         return self.target.decode(self.standardised(x_raw))
+
+    def fold_standardisation(self) -> None:
+        """Export-time rewrite: the input standardisation folded into the first layer."""
+        fold_input_standardisation(self.x_norm, self.net)
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
         x_raw, terms = self.inputs(momenta, net_dtype(self.net))

@@ -4,10 +4,12 @@ In pp → ℓ+ℓ- + jets the Born, and with it every dipole coefficient, carrie
 lepton-pair mass: |M|² varies by orders of magnitude across m_ℓℓ, which a network with smooth inputs cannot
 resolve to 1%.  The factorisation-aware model therefore multiplies its dipole basis by
 
-    F(s) = s² Σ_{f} Σ_{λℓ, λq} |Q_ℓ Q_f / s + g_ℓ^{λℓ} g_f^{λq} / (s_W² c_W² (s − μ_Z²))|²,   s = m_ℓℓ²,
+    F(s) = s Σ_{f} Σ_{λℓ, λq} |Q_ℓ Q_f / s + g_ℓ^{λℓ} g_f^{λq} / (s_W² c_W² (s − μ_Z²))|²,   s = m_ℓℓ²,
 
-the chirality-summed electroweak factor of q q̄ → γ*/Z → ℓℓ (dimensionless; for e+e- → q q̄ the
-angle-averaged Born is proportional to it).  The sum runs over the quark flavours of the process when they
+the chirality-summed electroweak factor of q q̄ → γ*/Z → ℓℓ times the lepton tensor's scale: the squared
+propagator (∝ |…|²) times the lepton tensor (∝ s), in GeV⁻².  With jets the hadronic tensor's scale is
+the event's hardness, not s, so |M|² ∝ F · H(jets); for q q̄ → ℓℓ alone H ∝ s and s·F is the
+angle-averaged Born.  The sum runs over the quark flavours of the process when they
 are all up-type or all down-type, else over u and d: the network then learns only the smooth
 flavour-dependent remainder.  Couplings are those of :class:`fame_surrogate.me.EWParams` (Sherpa's Gμ /
 complex-mass defaults).  Written with real arithmetic only (Add, Mul, Div), so it exports to ONNX in float64.
@@ -109,7 +111,7 @@ class LeptonPairPropagator(nn.Module):
         Returns
         -------
         Tensor, float64, shape (B,)
-            Dimensionless factor (ones when :attr:`active` is False).
+            F in GeV⁻² (ones when :attr:`active` is False).
         """
         if self.pair is None:
             return torch.ones_like(momenta[:, 0, 0])
@@ -120,4 +122,4 @@ class LeptonPairPropagator(nn.Module):
         a, br, bi = self.coeff[:, 0], self.coeff[:, 1], self.coeff[:, 2]
         re = a / s[:, None] + (br * x + bi * self.mg) / den
         im = (bi * x - br * self.mg) / den
-        return (s * s) * torch.sum(re * re + im * im, dim=1)
+        return s * torch.sum(re * re + im * im, dim=1)

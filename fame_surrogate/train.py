@@ -211,12 +211,14 @@ def _evaluate_inputs(model: Member, momenta: Tensor, chunk: int = 65536) -> tupl
     return torch.cat(xs), torch.cat(ts)
 
 
-def _penalty(coef: Tensor, terms: Tensor, me2: Tensor, n_dipoles: int) -> Tensor:
-    """Factorisation penalty Σ_i |C_i D_i| D_i^-2 / Σ_j D_j^-2, relative to the true |M|^2 (batch mean)."""
-    d = terms[:, :n_dipoles]
+def _penalty_weights(d: Tensor) -> Tensor:
+    """π_i = D_i^-2 / Σ_j D_j^-2 (B, n_dipoles) of the dipoles (any common factor per event drops out).
+
+    The factorisation penalty is Σ_i |C_i D_i| π_i / |M|² (batch mean): each dipole's part is pushed to
+    vanish where another dipole dominates.
+    """
     w = d.abs().clamp_min(torch.finfo(d.dtype).tiny).pow(-2)
-    w = w / w.sum(-1, keepdim=True)
-    return ((coef[:, :n_dipoles] * d).abs() * w).sum(-1).div(me2.abs()).mean()
+    return w / w.sum(-1, keepdim=True)
 
 
 def _losses(
@@ -233,12 +235,16 @@ def _losses(
     ``lam`` (B,): per-point weights of the squared errors (mean 1 over the training set), or None.
     """
     if isinstance(model, DipoleModel):
-        coef = model.coefficients(x)
-        pred = (coef * terms).sum(-1)
+        if penalty_j > 0.0:
+            parts, phi = model.contributions(x, terms)
+            pred = parts.sum(-1) + phi
+        else:
+            pred = model.me2_from_inputs(x, terms)
         sq = (model.target.encode(pred) - z) ** 2
         mse = torch.mean(sq if lam is None else lam * sq)
         if penalty_j > 0.0:
-            return mse, mse + penalty_j * _penalty(coef, terms, me2, model.n_dipoles)
+            pi = _penalty_weights(terms[:, 1 : 1 + model.n_dipoles])
+            return mse, mse + penalty_j * ((parts.abs() * pi).sum(-1) / me2.abs()).mean()
         return mse, mse
     sq = (model.standardised(x) - z) ** 2
     mse = torch.mean(sq if lam is None else lam * sq)

@@ -79,7 +79,7 @@ def test_float32_network_export(batch3: EventBatch, tmp_path: Path) -> None:
 
     res = train_surrogate(batch3, dataclasses.replace(TINY, net_dtype="float32"))
     member = res.model.members[0]
-    assert member.net[0].weight.dtype == torch.float32 and member.c_scale.dtype == torch.float64
+    assert member.net[0].weight.dtype == torch.float32 and member.skip_weight.dtype == torch.float64
     path = export_onnx(res.model, tmp_path / "f32.onnx", {"process": batch3.process})
     graph = onnx.load(str(path)).graph
     gemm_weights = {n.input[1] for n in graph.node if n.op_type == "Gemm"}

@@ -26,11 +26,13 @@ def test_ee_features_are_scaled_momenta_and_log_y() -> None:
     mom, _ = EEPhaseSpace(4, sqrt_s=500.0).generate(50, np.random.default_rng(2))
     feats = fmap(torch.from_numpy(mom)).numpy()
     n_dip = DipoleBasis(pdg).n_dipoles
-    assert fmap.n_features == 16 + n_dip == feats.shape[1]
+    assert fmap.n_features == 16 + n_dip + 1 == feats.shape[1]  # + log ŝ
     assert fmap.names[:4] == ["p2_E", "p2_x", "p2_y", "p2_z"]
     np.testing.assert_allclose(feats[:, :16], mom[:, 2:].reshape(50, 16) / 500.0, rtol=1e-14)
     # log y_{ij,k} from plain numpy for every FF column
-    for col, name in enumerate(fmap.names[16:], start=16):
+    assert fmap.names[-1] == "log_shat"
+    np.testing.assert_allclose(feats[:, -1], np.log(500.0**2), rtol=1e-14)
+    for col, name in enumerate(fmap.names[16:-1], start=16):
         i, j, k = (int(v) for v in name.split("(")[1].rstrip(")").replace(";", ",").split(","))
         pij, pik, pjk = (mdot(mom[:, a], mom[:, b]) for a, b in ((i, j), (i, k), (j, k)))
         np.testing.assert_allclose(feats[:, col], np.log(pij / (pij + pik + pjk)), rtol=1e-12)
@@ -51,13 +53,14 @@ def test_float32_features_are_the_float64_ones_rounded() -> None:
 
 
 def test_colourless_process_has_only_momentum_features() -> None:
-    """e+e- → μ+μ- (an MLP's inputs, no dipole, no invariant read): the scaled final-state momenta only."""
+    """e+e- → μ+μ- (an MLP's inputs, no dipole, no invariant read): the scaled final-state momenta and log ŝ."""
     beams = [[45.6, 0.0, 0.0, 45.6], [45.6, 0.0, 0.0, -45.6]]
     p = np.array([[*beams, [45.6, 27.36, 0.0, 36.48], [45.6, -27.36, 0.0, -36.48]]])
     fmap = FeatureMap([11, -11, 13, -13])
-    assert fmap.pairs == [] and fmap.n_features == 8
+    assert fmap.pairs == [] and fmap.n_features == 9
     feats = fmap(torch.from_numpy(p)).numpy()
-    np.testing.assert_allclose(feats, p[:, 2:].reshape(1, 8) / 91.2, rtol=1e-15)
+    np.testing.assert_allclose(feats[:, :8], p[:, 2:].reshape(1, 8) / 91.2, rtol=1e-15)
+    np.testing.assert_allclose(feats[:, 8], np.log(91.2**2), rtol=1e-15)
     assert fmap(torch.from_numpy(p), dtype=torch.float32).dtype == torch.float32
 
 
