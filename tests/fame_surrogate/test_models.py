@@ -1,8 +1,7 @@
-"""The model families: the factorised form Σ C_k D_k, the asinh target transform, scalers, ensembles."""
+"""The model families: the normalised dipole sum, the least-squares skip, the target transform, ensembles."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -25,48 +24,82 @@ def points(sherpa_ee: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Tensor]) -> None:
-    """With a constant network output b, me2 = c_scale sinh(b) Σ_k D_k exactly (FAME's ansatz)."""
+    """With a constant network output, me2 = exp(b_0 + skip) (Σ_k e^{b_k} D_k + ΣD Σ_φ c_φ Φ_φ/ΣD) exactly."""
     p, me2 = points
     torch.manual_seed(0)
     model = DipoleModel(PDG3, hidden=(8,)).eval()
     x, terms = model.inputs(p)
     model.fit_scalers(x, terms, me2)
-    b = 0.37
+    n_dip = model.n_dipoles
+    rng = np.random.default_rng(3)
+    bias = rng.normal(0.0, 0.5, 1 + model.n_terms)
     with torch.no_grad():
         model.net[-1].weight.zero_()
-        model.net[-1].bias.fill_(b)
+        model.net[-1].bias.copy_(torch.from_numpy(bias))
         got, std = model(p)
-    basis = DipoleBasis(PDG3)(p)
-    want = float(model.c_scale) * math.sinh(b) * basis.sum(-1)
-    torch.testing.assert_close(got, want, rtol=1e-13, atol=0.0)
+    basis = DipoleBasis(PDG3)(p).numpy()
+    xs = ((x - model.x_norm.mean) / model.x_norm.std).numpy()
+    log_norm = bias[0] + xs @ model.skip_weight.numpy() + float(model.skip_bias)
+    shape = basis[:, :n_dip] @ np.exp(bias[1 : 1 + n_dip]) + basis[:, n_dip:] @ bias[1 + n_dip :]
+    np.testing.assert_allclose(got.numpy(), np.exp(log_norm) * shape, rtol=1e-12, atol=0.0)
     assert got.dtype == torch.float64
     assert bool((std == 0).all())
-    # c_scale is the median ratio of |M|^2 to the summed dipoles (so training starts near the answer)
-    assert float(model.c_scale) == pytest.approx(float(torch.median(me2 / basis.sum(-1))), rel=1e-12)
 
 
-def test_untrained_dipole_model_starts_at_c_scale_times_dipole_sum(
-    points: tuple[torch.Tensor, torch.Tensor],
-) -> None:
-    """Before any training (C_k ≈ c_scale) the dipole sum already follows Sherpa's |M|^2 from point to point.
-
-    c_scale fixes only the overall scale (the median ratio is 1 by construction); the shape comes from the
-    Catani-Seymour dipoles alone, so it is the spread and the ranking against the truth that test them."""
+def test_least_squares_skip_equals_a_direct_numpy_fit(points: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """The frozen skip is the least-squares fit of log(|M|²/ΣD) on the standardised log features."""
     p, me2 = points
-    torch.manual_seed(1)
-    model = DipoleModel(PDG3).eval()
+    model = DipoleModel(PDG3, hidden=(8,))
     x, terms = model.inputs(p)
     model.fit_scalers(x, terms, me2)
+    cols = model.features.log_columns
+    assert all(not model.features.names[c].startswith("p") for c in cols)
+    xn, mn = x.numpy(), me2.numpy()
+    dsum = DipoleBasis(PDG3)(p).numpy()[:, : model.n_dipoles].sum(1)
+    std = xn.std(0, ddof=1)
+    xs = (xn - xn.mean(0)) / np.where(std > 1e-12 * (1 + np.abs(xn).max(0)), std, 1.0)
+    design = np.column_stack([xs[:, cols], np.ones(len(mn))])
+    y = np.log(mn / dsum)
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    # compare fitted values (the coefficients of the constant log_shat column are not identified)
+    ours = xs @ model.skip_weight.numpy() + float(model.skip_bias)
+    np.testing.assert_allclose(ours, design @ coef, rtol=0.0, atol=1e-9)
+    assert np.all(model.skip_weight.numpy()[: cols[0]] == 0.0)  # the momenta columns are not read
+    # so the untrained model is the linear fit: its log residual has the lstsq residual's spread
+    model.eval()
     with torch.no_grad():
         pred, _ = model(p)
-    log_dev = np.log((pred / me2).numpy())
-    log_me2 = np.log(me2.numpy())
-    # the best constant is off by exp(std(log |M|^2)) ≈ e^1.4 typically; the untrained model by ≈ e^0.8
-    assert log_dev.std() < 0.6 * log_me2.std()
-    assert stats.spearmanr(pred.numpy(), me2.numpy()).statistic > 0.7
-    # control: the same predictions on shuffled points carry no information
-    shuffled = pred.numpy()[np.random.default_rng(0).permutation(len(pred))]
-    assert abs(stats.spearmanr(shuffled, me2.numpy()).statistic) < 0.2
+    np.testing.assert_allclose(np.log(pred.numpy() / mn), design @ coef - y, atol=1e-9)
+
+
+def test_normaliser_carries_the_dimension_of_the_exact_me() -> None:
+    """Photon-only e+e- → d d̄ g g (built-in exact ME) at √s and 3√s, the same shapes: the skip's log ŝ slope is
+    exactly the dimension of |M|²/ΣD, ŝ^-1 (|M|² ∝ ŝ^-2, ΣD ∝ ŝ^-1)."""
+    from fame_surrogate.me import EWParams, matrix_element
+    from fame_surrogate.phasespace import rambo
+
+    pdg = [11, -11, 21, 21, 1, -1]
+    rng = np.random.default_rng(7)
+    final = rambo(4, 1.0, 4000, rng)
+    keep = np.ones(len(final), bool)
+    for i in range(4):
+        for j in range(i + 1, 4):
+            pij = final[:, i, 0] * final[:, j, 0] - np.sum(final[:, i, 1:] * final[:, j, 1:], axis=1)
+            keep &= 2 * pij > 0.01
+    final = final[keep]
+    beams = np.zeros((len(final), 2, 4))
+    beams[:, 0] = [0.5, 0.0, 0.0, 0.5]
+    beams[:, 1] = [0.5, 0.0, 0.0, -0.5]
+    unit = np.concatenate([beams, final], axis=1)
+    mom = np.concatenate([100.0 * unit, 300.0 * unit])
+    me2 = matrix_element(mom, pdg, EWParams(z_exchange=False))
+    np.testing.assert_allclose(me2[len(unit) :] / me2[: len(unit)], 3.0**-4, rtol=1e-10)
+    model = DipoleModel(pdg, hidden=(4,))
+    x, terms = model.inputs(torch.from_numpy(mom))
+    model.fit_scalers(x, terms, torch.from_numpy(me2))
+    col = model.features.names.index("log_shat")
+    slope = float(model.skip_weight[col] / model.x_norm.std[col])
+    assert slope == pytest.approx(-1.0, abs=1e-9)
 
 
 def test_target_transform_round_trip_over_many_decades() -> None:
@@ -119,6 +152,8 @@ def test_ensemble_mean_and_sample_spread(points: tuple[torch.Tensor, torch.Tenso
         m = DipoleModel(PDG3, hidden=(8,))
         x, terms = m.inputs(p)
         m.fit_scalers(x, terms, me2)
+        with torch.no_grad():  # as after training: replicas differ (untrained ones all equal the skip)
+            m.net[-1].weight.normal_(0.0, 0.1)
         members.append(m.eval())
     ens = Ensemble(members).eval()
     with torch.no_grad():
@@ -147,8 +182,6 @@ def test_folded_standardisation_keeps_the_function(points: tuple[torch.Tensor, t
     """Folding (x - mean)/std into the first Linear layer (export-time rewrite) keeps me2 to rounding."""
     import copy
 
-    from fame_surrogate.models import fold_input_standardisation
-
     p, me2 = points
     torch.manual_seed(3)
     for kind in ("dipole", "mlp"):
@@ -161,7 +194,7 @@ def test_folded_standardisation_keeps_the_function(points: tuple[torch.Tensor, t
                     layer.weight.normal_(0.0, 0.5)
             want = model(p)[0]
         folded = copy.deepcopy(model)
-        fold_input_standardisation(folded.x_norm, folded.net)
+        folded.fold_standardisation()
         assert folded.x_norm.folded and not model.x_norm.folded
         assert not torch.equal(folded.net[0].weight, model.net[0].weight)
         with torch.no_grad():
