@@ -7,8 +7,8 @@ log-invariant features of the surrogate (``*_linfit``, the residual of the linea
 :class:`fame_surrogate.models.DipoleModel`).  Candidates:
 
 * ``me2``: |M|² itself;
-* ``me2/F``: divided by the lepton-pair factor F(m_ll²) (:class:`fame_surrogate.resonance.LeptonPairPropagator`,
-  which includes the 1/m_ll² of the lepton tensor);
+* ``me2/F``: divided by the lepton-pair factor F(m_ll²)
+  (:class:`fame_surrogate.resonance.LeptonPairPropagator`, which includes the 1/m_ll² of the lepton tensor);
 * ``me2/(F ΣD)``: also divided by the sum of the Catani–Seymour dipoles (the dipole model's basis);
 * ``me2/(F A)``: divided by an antenna chain, Σ over orderings of the gluons between the quark ends of
   Π 1/|s_ab| over adjacent pairs (all-outgoing, incoming partons crossed);

@@ -146,9 +146,9 @@ def fold_input_standardisation(
     ``W' = W / std`` (per input column) and ``b' = b - W' · mean``, computed in float64 and stored in the
     layer's dtype, so ``W' x + b' = W (x - mean)/std + b`` up to rounding; ``x_norm`` then passes its input
     through.  Saves a Sub and a Div over all features.  ``skip`` = (weight (n,), bias ()) of a linear
-    read-out of the same standardised features is folded the same way.  A float32 network then reads float32 features
-    (models compute them in the network's dtype): every feature is O(1–20) with an O(1) spread (momenta over
-    √ŝ, logarithms), so rounding it before the centring moves the standardised input by ≲ 1e-6.
+    read-out of the same standardised features is folded the same way.  A float32 network then reads
+    float32 features (models compute them in the network's dtype): every feature is O(1–20) with an O(1)
+    spread (momenta over √ŝ, logarithms), so rounding it before the centring moves the standardised input by ≲ 1e-6.
     """
     if x_norm.folded:
         return
@@ -334,7 +334,8 @@ class DipoleModel(nn.Module):
     def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
         """|M|^2 (B,) from raw features and terms (float64)."""
         log_norm, w, c_phi = self._heads(x_raw)
-        shape = (w * terms[:, 1 : 1 + self.n_dipoles]).sum(-1) + (c_phi * terms[:, 1 + self.n_dipoles :]).sum(-1)
+        n = 1 + self.n_dipoles
+        shape = (w * terms[:, 1:n]).sum(-1) + (c_phi * terms[:, n:]).sum(-1)
         return torch.exp(log_norm + terms[:, 0]) * shape
 
     def fold_standardisation(self) -> None:

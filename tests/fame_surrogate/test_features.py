@@ -53,7 +53,7 @@ def test_float32_features_are_the_float64_ones_rounded() -> None:
 
 
 def test_colourless_process_has_only_momentum_features() -> None:
-    """e+e- → μ+μ- (an MLP's inputs, no dipole, no invariant read): the scaled final-state momenta and log ŝ."""
+    """e+e- → μ+μ- (an MLP's inputs, no dipole, no invariant read): the scaled momenta and log ŝ."""
     beams = [[45.6, 0.0, 0.0, 45.6], [45.6, 0.0, 0.0, -45.6]]
     p = np.array([[*beams, [45.6, 27.36, 0.0, 36.48], [45.6, -27.36, 0.0, -36.48]]])
     fmap = FeatureMap([11, -11, 13, -13])

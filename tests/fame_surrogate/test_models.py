@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from scipy import stats
 
 from fame_surrogate.dipoles import DipoleBasis
 from fame_surrogate.models import DipoleModel, Ensemble, MLPModel, TargetTransform, build_model
@@ -24,7 +23,7 @@ def points(sherpa_ee: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Tensor]) -> None:
-    """With a constant network output, me2 = exp(b_0 + skip) (Σ_k e^{b_k} D_k + ΣD Σ_φ c_φ Φ_φ/ΣD) exactly."""
+    """Constant network output: me2 = exp(b_0 + skip) (Σ_k e^{b_k} D_k + Σ_φ c_φ Φ_φ) exactly."""
     p, me2 = points
     torch.manual_seed(0)
     model = DipoleModel(PDG3, hidden=(8,)).eval()
@@ -73,8 +72,8 @@ def test_least_squares_skip_equals_a_direct_numpy_fit(points: tuple[torch.Tensor
 
 
 def test_normaliser_carries_the_dimension_of_the_exact_me() -> None:
-    """Photon-only e+e- → d d̄ g g (built-in exact ME) at √s and 3√s, the same shapes: the skip's log ŝ slope is
-    exactly the dimension of |M|²/ΣD, ŝ^-1 (|M|² ∝ ŝ^-2, ΣD ∝ ŝ^-1)."""
+    """Photon-only e+e- → d d̄ g g (built-in exact ME) at √s and 3√s, the same shapes: the skip's log ŝ
+    slope is exactly the dimension of |M|²/ΣD, ŝ^-1 (|M|² ∝ ŝ^-2, ΣD ∝ ŝ^-1)."""
     from fame_surrogate.me import EWParams, matrix_element
     from fame_surrogate.phasespace import rambo
 

@@ -28,7 +28,8 @@ def _two_body(sqrt_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 @pytest.mark.parametrize("quark", [1, 2])
 def test_factor_follows_the_exact_born_across_the_z_pole(quark: int) -> None:
-    # e+e- -> q qbar: |M|^2(t,u) + |M|^2(u,t) = const * (t^2 + u^2) * F(s) / s exactly (F carries 1/s), at every sqrt(s).
+    # e+e- -> q qbar: |M|^2(t,u) + |M|^2(u,t) = const * (t^2 + u^2) * F(s) / s exactly (F carries 1/s), at
+    # every sqrt(s).
     # Here the pair is the e+e- of the crossed process q qbar -> e- e+, which is the same s-channel function.
     rng = np.random.default_rng(1)
     sqrt_s = np.concatenate([np.linspace(20, 500, 200), 91.1876 + np.linspace(-10, 10, 101)])
