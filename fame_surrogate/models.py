@@ -148,7 +148,8 @@ def fold_input_standardisation(
     through.  Saves a Sub and a Div over all features.  ``skip`` = (weight (n,), bias ()) of a linear
     read-out of the same standardised features is folded the same way.  A float32 network then reads
     float32 features (models compute them in the network's dtype): every feature is O(1–20) with an O(1)
-    spread (momenta over √ŝ, logarithms), so rounding it before the centring moves the standardised input by ≲ 1e-6.
+    spread (momenta over √ŝ, logarithms), so rounding it before the centring moves the standardised input
+    by ≲ 1e-6.
     """
     if x_norm.folded:
         return
