@@ -80,6 +80,9 @@ _PROGRESS = re.compile(r"fame-dumper: events: (?:chunk \d+, )?(\d+)/(\d+)")
 #: a job whose Sherpa process was killed (by a signal) is run again this many times, resuming its chunks
 SIGNAL_RETRIES = 1
 
+#: environment variables holding the batch job id of a worker started by a batch system
+_BATCH_IDS = ("SLURM_JOB_ID", "PBS_JOBID", "JOB_ID", "LSB_JOBID", "CONDOR_JOB_ID")
+
 #: ``--cluster`` kinds and their dask-jobqueue classes
 CLUSTER_KINDS: dict[str, str] = {
     "slurm": "SLURMCluster",
@@ -239,7 +242,8 @@ def generation_task(spec: Mapping[str, Any]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``index``, ``summary`` (the job's ``dump.json``), ``worker``, ``host``, ``attempts``, ``seconds``,
+        ``index``, ``summary`` (the job's ``dump.json``), ``worker``, ``host``, ``batch_job`` (the batch
+        system's job id when the worker runs in one), ``attempts``, ``seconds``,
         ``shared`` (whether it wrote into ``OUT`` itself) and, when not, ``files``: ``{name: bytes}`` of the
         job's dumps and summary for the client to store.
     """
@@ -280,6 +284,7 @@ def generation_task(spec: Mapping[str, Any]) -> dict[str, Any]:
         "summary": summary,
         "worker": worker_name,
         "host": os.uname().nodename,
+        "batch_job": next((os.environ[v] for v in _BATCH_IDS if os.environ.get(v)), None),
         "attempts": attempts,
         "seconds": time.perf_counter() - t0,
         "shared": shared,
@@ -405,7 +410,8 @@ def dump_with_jobs(
     -------
     dict
         The summary (``OUT/dump.json``): as a single dump's, plus ``jobs`` (per job ``job``, ``seed``,
-        ``events``, ``seconds``, ``sherpa_cpu_seconds``, ``worker``, ``attempts``), ``sum_weights``,
+        ``events``, ``seconds``, ``sherpa_cpu_seconds``, ``worker``, ``host``, ``batch_job``, ``attempts``),
+        ``sum_weights``,
         ``sum_trials``, ``sigma_pb`` = Σ weight / Σ trials and ``sigma_err_pb`` over all jobs,
         ``sherpa_integrated_pb`` (Sherpa's integration), ``integration_seconds``, ``cluster_start_seconds``,
         ``generation_seconds`` (tasks submitted → all back), ``events_generated`` (this call) and
@@ -742,6 +748,8 @@ def _merge(
                 "seconds": r["summary"].get("seconds"),
                 "sherpa_cpu_seconds": r["summary"].get("cpu_seconds"),
                 "worker": r.get("worker"),
+                "host": r.get("host"),
+                "batch_job": r.get("batch_job"),
                 "attempts": r.get("attempts"),
             }
             for r in results

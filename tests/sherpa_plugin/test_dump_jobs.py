@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,6 +99,21 @@ def test_cluster_options_without_cluster_are_refused(capsys: pytest.CaptureFixtu
 
 
 # ------------------------------------------------------------------------------------------ with Sherpa
+
+
+def _slurm_reachable() -> str | None:
+    """Why no Slurm can take jobs here (``None``: a controller answers and a node is idle or mixed)."""
+    if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
+        return "no Slurm commands (scripts/slurm-single-node installs and starts a single-node Slurm)"
+    try:
+        res = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10,
+                             check=False)
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer in 10 s"
+    states = set(res.stdout.split())
+    if res.returncode != 0 or not states & {"idle", "mixed"}:
+        return f"no Slurm controller with an idle node ({(res.stderr or res.stdout).strip() or states})"
+    return None
 
 
 def _events(out: Path, res: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -425,3 +441,26 @@ def test_killed_dask_worker_is_rescheduled_and_the_run_completes(sherpa_python: 
     res = json.loads(stdout)
     assert res["points"] == 2000 and [j["events"] for j in res["jobs"]] == [1000, 1000]
     _assert_exact(out, json.loads((out / "dump.json").read_text()), 2000, 2)
+
+
+@pytest.mark.sherpa
+@pytest.mark.slow
+def test_jobs_on_a_real_slurm_through_dask_jobqueue(
+    sherpa_python: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--cluster slurm``: the workers are Slurm batch jobs (their SLURM_JOB_ID is recorded per job)."""
+    why = _slurm_reachable()
+    if why:
+        pytest.skip(why)
+    from sherpa_plugin.cli import main
+
+    out = tmp_path / "out"
+    code = main(["sherpa", "dump", *ZJ_CLI, "--points", "200", "--chunk", "100", "--seed", "6", "--jobs", "2",
+                 "--cluster", "slurm", "--workers", "2", "--cluster-walltime", "00:15:00", "--cluster-memory",
+                 "1GB", "--sherpa-python", str(sherpa_python), "--out", str(out), "--json", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    res = json.loads(captured.out)
+    assert res["points"] == 200 and res["n_jobs"] == 2
+    assert all(j["batch_job"] and j["batch_job"].isdigit() for j in res["jobs"]), res["jobs"]
+    _assert_exact(out, json.loads((out / "dump.json").read_text()), 200, 2)
