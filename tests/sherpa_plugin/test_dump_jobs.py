@@ -464,3 +464,32 @@ def test_jobs_on_a_real_slurm_through_dask_jobqueue(
     assert res["points"] == 200 and res["n_jobs"] == 2
     assert all(j["batch_job"] and j["batch_job"].isdigit() for j in res["jobs"]), res["jobs"]
     _assert_exact(out, json.loads((out / "dump.json").read_text()), 200, 2)
+
+
+@pytest.mark.sherpa
+@pytest.mark.slow
+def test_unfinished_jobs_are_cut_short_by_a_rerun_with_fewer_events(
+    sherpa_python: Path, tmp_path: Path
+) -> None:
+    """As for one process: a rerun asking for fewer events keeps every finished chunk, generates no more."""
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_dump_cmd(out, sherpa_python, 100000, 100, 61), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: len(list(out.glob(".jobs/job-*/.parts/chunk-00000.json"))) == 2, 240,
+                  "a finished chunk in both jobs")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = [sum(json.loads(m.read_text())["events"] for m in out.glob(f".jobs/job-00{j}/.parts/chunk-*.json"))
+            for j in range(2)]
+    res = sherpa_dump(out, DumpSettings(points=200, chunk=100, integration="fast", seed=61), **ZJ,  # type: ignore[arg-type]
+                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False)
+    assert [j["events"] for j in res["jobs"]] == done and res["points"] == sum(done) >= 200
+    assert res["events_generated"] == 0
+    ev = _events(out, res)
+    assert len(np.unique(ev["momenta"][:, 8:], axis=0)) == sum(done)
+    assert res["sigma_pb"] == pytest.approx(_sigma(ev), rel=1e-12)
+    with pytest.raises(ValueError, match="different dump job"):  # asking for more again is another job
+        sherpa_dump(out, DumpSettings(points=100000, chunk=100, integration="fast", seed=61), **ZJ,  # type: ignore[arg-type]
+                    sherpa_python=sherpa_python, jobs=2, progress=False)
