@@ -46,6 +46,7 @@ import numpy as np
 from lhe_tools import atomic_path
 
 from .dump import (
+    _JOB,
     _RESULTS,
     _WORK,
     SUMMARY,
@@ -290,7 +291,7 @@ def generation_task(spec: Mapping[str, Any]) -> dict[str, Any]:
         "shared": shared,
     }
     if not shared:  # the client cannot see this folder: send the finished dumps back
-        names = [c["file"] for c in summary["channels"]] + [SUMMARY]
+        names = [c["file"] for c in summary["channels"]] + [_JOB, SUMMARY]  # the job file: a rerun skips it
         res["files"] = {name: (run_dir / name).read_bytes() for name in names}
         shutil.rmtree(run_dir, ignore_errors=True)
     return res

@@ -298,6 +298,7 @@ def test_a_worker_without_the_output_folder_sends_the_dumps_back(sherpa_python: 
     # the worker wrote nothing into OUT (it could not see it): its scratch folders were elsewhere
     assert not (out / ".jobs" / "job-000" / ".sherpa").exists()
     assert (out / ".jobs" / "job-000" / "dump.json").is_file()
+    assert (out / ".jobs" / "job-000" / ".fame-job.json").is_file()  # so that a rerun would not redo the job
 
 
 def _pids_running(job_file: Path) -> list[int]:
