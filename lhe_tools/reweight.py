@@ -17,10 +17,12 @@ events of one chunk as columns (:class:`LHEChunk`), so callers can evaluate them
 from __future__ import annotations
 
 import gzip
+import lzma
 import os
 import re
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._atomic import atomic_path
+from ._source import LHEFormatError
 from .batch import EventBatch
 
 F8 = npt.NDArray[np.float64]
@@ -169,6 +172,13 @@ class ReweightSummary:
     seconds: float
 
 
+def count_events(src: str | os.PathLike[str], chunk_size: int = 2048) -> int:
+    """Events in an LHE file as :func:`lhe_tools.read_lhe` reads them (raising its errors for a bad file)."""
+    from .lhe import read_lhe
+
+    return sum(len(b) for b in read_lhe(src, chunk_size=chunk_size, block_size=1 << 16))
+
+
 def open_lhe_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
     """Open an LHE file for binary reading, gunzipping when it starts with the gzip magic bytes."""
     path = Path(path)
@@ -249,10 +259,24 @@ def _floats(lines: Sequence[bytes], width: int, where: str) -> F8:
     return flat.reshape(len(lines), width)
 
 
+def _read_block(fh: IO[bytes], block: int, offset: int) -> bytes:
+    """``fh.read(block)``; a broken compressed stream is the reader's :class:`LHEFormatError`."""
+    try:
+        return fh.read(block)
+    except (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError) as err:
+        raise LHEFormatError(
+            getattr(fh, "name", "") or "LHE input",
+            f"compressed stream is truncated or corrupt after {offset} decompressed bytes ({err}); "
+            "expected a complete gzip/bzip2/xz stream",
+        ) from err
+
+
 def _iter_lines(fh: IO[bytes], block: int = 1 << 18) -> Iterator[bytes]:
     """The lines of a binary stream (with their line ends), read in blocks of ``block`` bytes."""
     rest = b""
-    while data := fh.read(block):
+    offset = 0
+    while data := _read_block(fh, block, offset):
+        offset += len(data)
         lines = (rest + data).splitlines(keepends=True)
         rest = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
         if rest.endswith(b"\r"):  # a CRLF may be split across blocks
@@ -422,6 +446,9 @@ def reweight_lhe(
             head.append(line)
         else:
             raise LHEReweightError(f"{src}: no <init> block found; not an LHE file")
+        # accept exactly what the reader accepts, with its errors: read the file through it first (in chunks
+        # of the same size: the memory stays bounded), and below insist on the same number of events
+        n_reader = count_events(src, chunk_size)
 
         chunk: list[tuple[list[bytes], list[bytes]]] = []
 
@@ -465,6 +492,11 @@ def reweight_lhe(
             chunk.append((pre, ev))
             if len(chunk) >= chunk_size:
                 flush()
+        if n_events != n_reader:  # the output is discarded: still inside the atomic write
+            raise LHEFormatError(
+                src, f"the reweighter split the file into {n_events} events where the LHE reader finds "
+                f"{n_reader}; the file is malformed in a way only one of them notices"
+            )
     return ReweightSummary(
         output=dst,
         events=n_events,

@@ -36,6 +36,8 @@ from lhe_tools.process import parse_process_name
 if TYPE_CHECKING:
     from fame_surrogate.export import OnnxSurrogate
 
+    from .domain import Domain
+
 log = logging.getLogger(__name__)
 
 FORMAT = "fame-bundle/1"
@@ -166,7 +168,9 @@ class BundleGroup:
                 named, named_in = parse_process_name(m.process)
             except (ValueError, KeyError) as err:
                 raise BundleError(f"{what}: not a Sherpa process name ({err})") from err
-            if tuple(named) != tuple(m.pdg) or named_in != g.n_in:
+            if named_in != g.n_in or sorted(named[:named_in]) != sorted(m.pdg[:named_in]) or sorted(
+                named[named_in:]
+            ) != sorted(m.pdg[named_in:]):
                 raise BundleError(f"{what}: the name lists pdg {list(named)}, the entry says {list(m.pdg)}")
             image = [m.pdg[i] for i in m.permutation]
             problem = _relabelling_problem(image, g.pdg)
@@ -516,6 +520,30 @@ class Bundle:
             raise AssertionError("unreachable")  # pragma: no cover
         group, member = found
         return self._session(self._by_name[group.name]), member
+
+    def domain(self, process: str) -> Domain:
+        """The domain (√s, cuts, training √ŝ range) of the surrogate that serves ``process``."""
+        from .domain import Domain
+
+        sess, _ = self.surrogate_for(process)
+        found = self._lookup(process)
+        assert found is not None  # surrogate_for raised otherwise
+        recorded = sess.metadata.get("train")
+        train = dict(recorded) if isinstance(recorded, dict) else {}
+        train.update(self._by_name[found[0].name].train)
+        return Domain.from_metadata(
+            found[0].name, sess.metadata.get("sqrt_s"), sess.metadata.get("cuts"), train
+        )
+
+    def check_domain(self, batch: EventBatch, where: str, *, allow: bool = False) -> dict[str, int]:
+        """Count (and unless ``allow`` refuse) the events of ``batch`` outside its surrogate's domain.
+
+        See :func:`sherpa_plugin.domain.check_domain`; the batch is looked up as by :meth:`predict`.
+        """
+        from .domain import check_domain
+
+        _, process = self._member_momenta(batch)
+        return check_domain(self.domain(process), batch, where, allow=allow)
 
     def covers(self, process: str) -> bool:
         """Whether ``process`` is a member of a group or flavour-equivalent to a group's representative."""

@@ -55,12 +55,16 @@ class ReweightConfig:
         Events per batch (memory bound, ONNX batch size).
     compresslevel : int
         gzip level for a ``.gz`` output.
+    allow_out_of_domain : bool
+        Reweight events outside a surrogate's training domain too (warned and counted); by default such an
+        event is an error (see :mod:`sherpa_plugin.domain`).
     """
 
     ratio_to: str = "me"
     prefix: str = "fame"
     chunk_size: int = 4096
     compresslevel: int = 6
+    allow_out_of_domain: bool = False
 
 
 def make_reference(ratio_to: str) -> tuple[Reference, str]:
@@ -102,9 +106,12 @@ def make_reference(ratio_to: str) -> tuple[Reference, str]:
 class _Weights:
     """The chunk callback: groups events by channel, evaluates surrogate and reference per channel."""
 
-    def __init__(self, bundle: Bundle, reference: Reference) -> None:
+    def __init__(self, bundle: Bundle, reference: Reference, where: str = "", allow: bool = False) -> None:
         self.bundle = bundle
         self.reference = reference
+        self.where = where
+        self.allow = allow
+        self.outside: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
         self.invalid: Counter[str] = Counter()
         self._names: dict[tuple[tuple[int, ...], int], Any] = {}  # channel-name memo across chunks
@@ -118,6 +125,9 @@ class _Weights:
             if not self.bundle.covers(name):
                 self.skipped[name] += idx.size
                 continue
+            counts = self.bundle.check_domain(batch, self.where, allow=self.allow)
+            if counts:
+                self.outside[name] += counts["total"]
             me2, std = self.bundle.predict(batch)
             pdg = tuple(int(x) for x in batch.pdg)
             ref = self.reference(name, pdg, batch.n_in, batch.momenta, chunk, idx)
@@ -154,12 +164,28 @@ def reweight_file(
     """
     cfg = config or ReweightConfig()
     b = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
+    if not b.entries:
+        failed = [f.get("name", "?") for f in b.manifest.get("failed", []) if isinstance(f, dict)]
+        raise ValueError(
+            f"bundle {b.root} has no surrogate (every group failed in training: {failed}); nothing to "
+            "reweight with"
+        )
+    if cfg.ratio_to.startswith("weight:"):
+        from lhe_tools import read_lhe_header
+
+        wid = cfg.ratio_to.split(":", 1)[1]
+        declared = read_lhe_header(src).weight_ids
+        if wid and wid not in declared:
+            raise ValueError(
+                f"{src}: --ratio-to weight:{wid}: the file declares no weight {wid!r} in <initrwgt> "
+                f"(it declares {declared})"
+            )
     reference, ref_text = make_reference(cfg.ratio_to)
     weights = [
         NewWeight(cfg.prefix, f"XWGTUP * surrogate |M|^2 / {ref_text}; bundle {b.root}"),
         NewWeight(f"{cfg.prefix}_std_up", f"{cfg.prefix} * (1 + surrogate me2_std / me2)"),
     ]
-    callback = _Weights(b, reference)
+    callback = _Weights(b, reference, str(src), cfg.allow_out_of_domain)
     summary = reweight_lhe(
         src,
         dst,
@@ -178,6 +204,7 @@ def reweight_file(
         "skipped": summary.skipped,
         "skipped_channels": dict(callback.skipped),
         "invalid": sum(callback.invalid.values()),
+        "out_of_domain": dict(callback.outside),
         "ids": list(summary.ids),
         "ratio_to": ref_text,
         "output": str(summary.output),

@@ -72,6 +72,14 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
+def _sqrt_shat_range(batch: EventBatch) -> list[float]:
+    """[min, max] of the partonic sqrt(shat) of the training events (the domain checked at prediction)."""
+    from .domain import sqrt_shat
+
+    root_s = sqrt_shat(batch)
+    return [float(root_s.min()), float(root_s.max())]
+
+
 def _export_bytes(model: Any, group: ReducedGroup, meta: Mapping[str, Any], config: TrainConfig,
                   metrics: Mapping[str, Any]) -> bytes:
     """The fame-onnx/1 file of ``model`` (SPEC §3.4 metadata) as bytes."""
@@ -121,6 +129,7 @@ def train_group_task(
         metrics = {k: _plain(v) for k, v in result.metrics.items()}
         metrics["seconds"] = float(result.seconds)
         metrics["cpu_seconds"] = time.process_time() - cpu  # this worker process, all its threads
+        metrics["sqrt_shat_range"] = _sqrt_shat_range(batch)
         blob = _export_bytes(result.model, group, batch.meta, config, metrics)
         return {"name": group.name, "ok": True, "onnx": blob, "train": metrics,
                 "seconds": time.perf_counter() - start, "worker": worker, "threads": threads}
@@ -216,6 +225,7 @@ def merge_replicas_task(
             "seconds": seconds,
             "replica_tasks": len(replicas),
             "replica_workers": sorted({r["worker"] for r in replicas}),
+            "sqrt_shat_range": _sqrt_shat_range(batch),
         }
         metrics = _plain(metrics)
         blob = _export_bytes(ensemble, group, val.meta, config, metrics)

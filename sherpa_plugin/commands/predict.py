@@ -30,6 +30,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("bundle", metavar="BUNDLE", help="bundle folder or .onnx model")
     p.add_argument("file", metavar="FILE", help="fame dump (.npz) or event file with me2")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: its choice)")
+    p.add_argument(
+        "--allow-out-of-domain", action="store_true",
+        help="predict also events outside the surrogate's training domain (sqrt_s, cuts, sqrt(shat) range): "
+        "warn and count them instead of refusing the file",
+    )
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -58,7 +63,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if bundle_path.is_file():
         from fame_surrogate.export import OnnxSurrogate
 
+        from ..domain import Domain, check_domain
+
         model = OnnxSurrogate(bundle_path, threads=args.threads)
+        train = model.metadata.get("train")
+        domain = Domain.from_metadata(model.process, model.metadata.get("sqrt_s"), model.metadata.get("cuts"),
+                                      train if isinstance(train, dict) else None)
+
+        def check(batch: Any) -> dict[str, int]:
+            return check_domain(domain, batch, str(file_path), allow=args.allow_out_of_domain)
 
         def predict(batch: Any) -> Any:
             if batch.process and batch.process != model.process and batch.process not in model.members:
@@ -72,16 +85,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         bundle = Bundle.load(bundle_path)
 
+        def check(batch: Any) -> dict[str, int]:
+            return bundle.check_domain(batch, str(file_path), allow=args.allow_out_of_domain)
+
         def predict(batch: Any) -> Any:
             return bundle.predict(batch)[0]
 
     channels: list[dict[str, Any]] = []
     rel_all: list[np.ndarray] = []
+    outside: dict[str, dict[str, int]] = {}
     for batch in batches:
         if batch.me2 is None:
             raise ValueError(f"{file_path}: channel {batch.process!r} has no me2 column to compare with")
-        pred = predict(batch)
-        channels.append({"process": batch.process, **accuracy(pred, batch.me2)})
+        pred = predict(batch)  # first: an uncovered channel is reported as such
+        counts = check(batch)
+        if counts:
+            outside[batch.process] = counts
+        channels.append({"process": batch.process, **accuracy(pred, batch.me2), "out_of_domain": counts})
         rel_all.append(relative_deviation(pred, batch.me2))
     if not rel_all:
         raise ValueError(f"{file_path}: no events")
@@ -92,4 +112,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "file": str(file_path),
         **total,
         "channels": channels,
+        "out_of_domain": sum(c["total"] for c in outside.values()),
     }

@@ -33,6 +33,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--id", dest="prefix", default="fame", help="id of the new weight (default: fame)")
     p.add_argument("--chunk-size", type=int, default=4096, help="events per batch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument(
+        "--allow-out-of-domain", action="store_true",
+        help="reweight also events outside the surrogates' training domain (sqrt_s, cuts, sqrt(shat) range): "
+        "warn and count them instead of refusing the file",
+    )
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -41,5 +46,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Reweight; the result has ``events``, ``reweighted``, ``skipped`` (and per-channel details)."""
     from ..reweight import ReweightConfig, reweight_file
 
-    config = ReweightConfig(ratio_to=args.ratio_to, prefix=args.prefix, chunk_size=args.chunk_size)
+    config = ReweightConfig(ratio_to=args.ratio_to, prefix=args.prefix, chunk_size=args.chunk_size,
+                            allow_out_of_domain=args.allow_out_of_domain)
     return reweight_file(args.input, args.out, args.bundle, config, progress=not args.no_progress)

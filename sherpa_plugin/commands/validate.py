@@ -51,6 +51,11 @@ def register(subparsers: Any) -> None:
         "--recorded-times", choices=("wall", "cpu"), default="wall",
         help="use the data's recorded Sherpa wall times (default) or CPU times (not inflated by other jobs)",
     )
+    p.add_argument(
+        "--allow-out-of-domain", action="store_true",
+        help="validate also with events outside the surrogates' training domain (sqrt_s, cuts, sqrt(shat) "
+        "range): warn and count them instead of refusing",
+    )
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -70,6 +75,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     missing = [b.process for b in batches if not bundle.covers(b.process)]
     if missing:
         raise ValueError(f"bundle {args.bundle} has no surrogate for {missing}; it covers {bundle.processes}")
+    outside: dict[str, dict[str, int]] = {}
+    for b in batches:
+        counts = bundle.check_domain(b, str(b.meta.get("source", b.process)), allow=args.allow_out_of_domain)
+        if counts:
+            outside[b.process] = counts
     config = ValidateConfig(
         eps=args.eps,
         eps_x=args.eps_x,
@@ -81,4 +91,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t_ps_ms=args.t_ps,
         recorded_times=args.recorded_times,
     )
-    return validate(bundle, batches, args.out, config, force=args.force)
+    result = validate(bundle, batches, args.out, config, force=args.force)
+    result["out_of_domain"] = {"events": sum(c["total"] for c in outside.values()), "channels": outside}
+    return result

@@ -16,6 +16,7 @@ from sherpa_plugin.bundle import (
     MANIFEST,
     Bundle,
     BundleError,
+    manifest_digest,
     record_validation,
     sha256_file,
     write_bundle,
@@ -137,6 +138,7 @@ def test_model_of_another_process_is_refused(bundle_dir: Path, model_file: Path)
     entry["pdg"] = [11, -11, 21, 2, -2]
     entry["members"] = [{"process": "2_3__e-__e+__G__u__ub", "pdg": [11, -11, 21, 2, -2],
                          "permutation": [0, 1, 2, 3, 4]}]
+    manifest["integrity"] = {"sha256": manifest_digest(manifest)}  # reseal: only the contract is under test
     (bundle_dir / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="not for the requested"):
         Bundle.load(bundle_dir)

@@ -128,10 +128,14 @@ def test_fame_reweight_command(
 ) -> None:
     src = testdata / "pylhe-testfile-sherpa-3.0.1-eejjj.lhe"
     out = tmp_path / "sherpa.lhe.gz"
-    code = main(["reweight", str(src), "--bundle", str(bundle.root), "--out", str(out), "--no-progress",
-                 "--json"])
+    # the file is at sqrt(s) = 44 GeV, the bundle was trained at 1000 GeV: refused unless allowed (issue 19)
+    argv = ["reweight", str(src), "--bundle", str(bundle.root), "--out", str(out), "--no-progress", "--json"]
+    assert main(argv) == 1
+    assert "outside the domain" in json.loads(capsys.readouterr().out)["error"] and not out.exists()
+    code = main([*argv, "--allow-out-of-domain"])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
+    assert sum(res["out_of_domain"].values()) == res["reweighted"]
     # independent count from pylhe: events whose final state is d db g, or s sb g / b bb g, which Comix maps
     # onto d db g (massless down-type quarks, the same couplings; this file's b quarks are massless)
     down = ([-1, 1, 21], [-3, 3, 21], [-5, 5, 21])

@@ -493,3 +493,176 @@ def test_tls_settings_reach_dask(tmp_path: Path) -> None:
         dask_security(str(tmp_path / "nope.pem"), str(cert))
     with pytest.raises(ValueError, match="both a CA file"):
         dask_security(None, str(cert))
+
+
+# ------------------------------------------------------------------- 4. surrogates outside their domain
+
+
+def test_predict_refuses_another_sqrt_s(
+    bundle3: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    z_pole = write_dump(tmp_path / "z.npz", generate_ee(ee_jets_pdg(3), 200, sqrt_s=91.2, seed=3))
+    code, out, err = _run(["predict", str(bundle3), str(z_pole), "--json"], capsys)
+    assert code == 1
+    assert "z.npz" in err and "200 of 200" in err and "outside the domain" in err and "sqrt_s = 1000" in err
+    code, out, err = _run(["predict", str(bundle3), str(z_pole), "--json", "--allow-out-of-domain"], capsys)
+    assert code == 0, err
+    assert _strict_json(out)["out_of_domain"] == 200
+    assert "outside the domain" in caplog.text and "--allow-out-of-domain" in caplog.text
+
+
+def test_predict_refuses_a_looser_cut(
+    bundle3: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loose = generate_ee(ee_jets_pdg(3), 400, y_cut=0.001, sqrt_s=1000.0, seed=4)
+    src = write_dump(tmp_path / "loose.npz", loose)
+    code, _, err = _run(["predict", str(bundle3), str(src)], capsys)
+    assert code == 1 and "y_cut" in err and "outside the domain" in err
+
+
+def test_validate_refuses_another_sqrt_s(
+    bundle3: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    z_pole = write_dump(tmp_path / "z.npz", generate_ee(ee_jets_pdg(3), 500, sqrt_s=91.2, seed=5))
+    code, _, err = _run(["validate", str(bundle3), str(z_pole), "--out", str(tmp_path / "r")], capsys)
+    assert code == 1 and "outside the domain" in err
+    assert not (tmp_path / "r").exists()
+
+
+def _lhe(batch: EventBatch, weights: bool = True) -> str:
+    """A valid LHEF 3 file of ``batch`` (e+e- -> partons), XWGTUP = 1, one declared weight ``w1``."""
+    e = float(batch.momenta[0, 0, 0])
+    head = (
+        '<LesHouchesEvents version="3.0">\n<header>\n'
+        + ('<initrwgt>\n<weightgroup name="g">\n<weight id="w1">x2</weight>\n</weightgroup>\n</initrwgt>\n'
+           if weights else "")
+        + f"</header>\n<init>\n11 -11 {e:.10e} {e:.10e} 0 0 -1 -1 3 1\n1.0 0.1 1.0 1\n</init>\n"
+    )
+    colour = {21: (501, 502), 1: (502, 0), -1: (0, 501)}
+    events = []
+    for mom in batch.momenta:
+        lines = [f" {len(batch.pdg)} 1 +1.0000000000e+00 {2 * e:.10e} -1 0.118"]
+        for i, (pid, p) in enumerate(zip(batch.pdg.tolist(), mom, strict=True)):
+            status, moth = (-1, (0, 0)) if i < 2 else (1, (1, 2))
+            c1, c2 = colour.get(pid, (0, 0))
+            lines.append(f" {pid} {status} {moth[0]} {moth[1]} {c1} {c2} {p[1]:.16e} {p[2]:.16e} {p[3]:.16e} "
+                         f"{p[0]:.16e} 0.0 0 9")
+        rw = '<rwgt>\n<wgt id="w1"> 2.0 </wgt>\n</rwgt>\n' if weights else ""
+        events.append("<event>\n" + "\n".join(lines) + "\n" + rw + "</event>\n")
+    return head + "".join(events) + "</LesHouchesEvents>\n"
+
+
+def test_reweight_refuses_another_sqrt_s(
+    bundle3: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "low.lhe"
+    src.write_text(_lhe(generate_ee(ee_jets_pdg(3), 30, sqrt_s=44.0, seed=6)))
+    out = tmp_path / "out.lhe"
+    argv = ["reweight", str(src), "--bundle", str(bundle3), "--out", str(out), "--no-progress"]
+    code, _, err = _run(argv, capsys)
+    assert code == 1 and "outside the domain" in err and "low.lhe" in err
+    assert not out.exists()
+    argv = ["reweight", str(src), "--bundle", str(bundle3), "--out", str(out), "--no-progress", "--json",
+            "--allow-out-of-domain"]
+    code, stdout, err = _run(argv, capsys)
+    assert code == 0, err
+    assert _strict_json(stdout)["out_of_domain"] == {"2_3__e-__e+__G__d__db": 30}
+
+
+def test_pp_domain_by_cuts_and_shat_range() -> None:
+    from fame_surrogate.phasespace import rambo
+    from sherpa_plugin.domain import Domain
+
+    rng = np.random.default_rng(8)
+    n, e = 400, 150.0
+    final = rambo(3, 2 * e, n, rng)  # u ub -> e- e+ g in the partonic frame
+    beams = np.broadcast_to(np.array([[e, 0, 0, e], [e, 0, 0, -e]]), (n, 2, 4))
+    batch = EventBatch(momenta=np.concatenate([beams, final], axis=1), pdg=[2, -2, 11, -11, 21],
+                       weight=np.ones(n), process="2_3__u__ub__e-__e+__G", n_in=2)
+    pt = np.hypot(final[:, 2, 1], final[:, 2, 2])
+    q = final[:, 0] + final[:, 1]
+    mll = np.sqrt(q[:, 0] ** 2 - np.sum(q[:, 1:] ** 2, axis=1))
+    dom = Domain.from_metadata("2_3__u__ub__e-__e+__G", 13000.0, {"mll": [66.0, 13000.0], "jet_pt": 20.0},
+                               {"sqrt_shat_range": [100.0, 250.0]})
+    found = dom.outside(batch)
+    np.testing.assert_array_equal(found["jet_pt"], pt < 20.0)
+    np.testing.assert_array_equal(found["mll"], mll < 66.0)
+    assert found["sqrt_shat"].all()  # 300 GeV, above the training's 250
+    inside = Domain.from_metadata("x", 13000.0, {}, {"sqrt_shat_range": [100.0, 400.0]})
+    assert inside.outside(batch) == {}
+
+
+# --------------------------------------------------------------- 5. reweight parses as the reader does
+
+
+def _reweight(src: Path, bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+              *extra: str) -> tuple[int, str, str]:
+    argv = ["reweight", str(src), "--bundle", str(bundle), "--out", str(tmp_path / "rw.lhe"), "--no-progress",
+            "--json", *extra]
+    return _run(argv, capsys)
+
+
+def test_reweight_broken_end_tag_is_the_readers_error(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _lhe(data3.take(slice(0, 5)))
+    parts = text.split("</event>")
+    broken = "</event>".join(parts[:2]) + "</evnt" + "</event>".join(parts[2:])  # event 1 not closed
+    src = tmp_path / "broken.lhe"
+    src.write_text(broken)
+    code, out, err = _reweight(src, bundle3, tmp_path, capsys)
+    assert code == 1 and "unterminated <event>" in err and "event 1" in err and "line" in err
+    assert _strict_json(out)["exit_code"] == 1
+    assert not (tmp_path / "rw.lhe").exists()
+
+
+def test_reweight_missing_end_of_file_is_refused(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "cut.lhe"
+    src.write_text(_lhe(data3.take(slice(0, 5))).replace("</LesHouchesEvents>\n", ""))
+    code, _, err = _reweight(src, bundle3, tmp_path, capsys)
+    assert code == 1 and "without </LesHouchesEvents>" in err
+
+
+def test_reweight_truncated_gzip_is_one_line(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gzip
+
+    blob = gzip.compress(_lhe(data3.take(slice(0, 200))).encode())
+    src = tmp_path / "trunc.lhe.gz"
+    src.write_bytes(blob[: len(blob) // 2])
+    code, out, err = _reweight(src, bundle3, tmp_path, capsys)
+    assert code == 1 and "truncated" in err and "Traceback" not in err and "EOFError" not in err
+    assert _strict_json(out)["exit_code"] == 1
+
+
+def test_reweight_unknown_weight_id_is_refused(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "ok.lhe"
+    src.write_text(_lhe(data3.take(slice(0, 5))))
+    code, _, err = _reweight(src, bundle3, tmp_path, capsys, "--ratio-to", "weight:nope")
+    assert code == 1 and "nope" in err and "w1" in err
+    assert not (tmp_path / "rw.lhe").exists()
+    code, out, err = _reweight(src, bundle3, tmp_path, capsys, "--ratio-to", "weight:w1")
+    assert code == 0, err
+    assert _strict_json(out)["reweighted"] == 5
+
+
+def test_reweight_with_an_empty_bundle_is_refused(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = _copy_bundle(bundle3, tmp_path / "b")
+
+    def edit(m: dict[str, object]) -> None:
+        m["failed"] = [{"name": m["groups"][0]["name"], "error": "boom"}]  # type: ignore[index]
+        m["groups"] = []
+
+    _edit_manifest(b, edit)
+    src = tmp_path / "ok.lhe"
+    src.write_text(_lhe(data3.take(slice(0, 5))))
+    code, _, err = _reweight(src, b, tmp_path, capsys)
+    assert code == 1 and "no surrogate" in err and "boom" not in err
+    assert not (tmp_path / "rw.lhe").exists()

@@ -80,7 +80,8 @@ def test_predict_refuses_missing_me2_and_foreign_process(
     model, _, test = setup
     no_me2 = write_dump(tmp_path / "nome2.npz", dataclasses.replace(test, me2=None))
     code, out, err = _run(capsys, str(model), str(no_me2))
-    assert code == 1 and out is None and "no me2 column" in err
+    # --json on failure: the one JSON object is the error (issue 19)
+    assert code == 1 and out is not None and "no me2 column" in str(out["error"]) and "no me2 column" in err
     four = write_dump(tmp_path / "4j.npz", read_dump(sherpa_ee / "ee_4j_ycut0.01.npz").take(np.arange(5)))
     code, out, err = _run(capsys, str(model), str(four))
     assert code == 1 and "2_4__e-__e+__G__G__d__db" in err and "2_3__e-__e+__G__d__db" in err
