@@ -6,16 +6,17 @@ ONNX bundle → two-stage unweighting on independent points → ``report/index.h
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from fame_surrogate.me import ee_jets_pdg, generate_ee
 from fame_surrogate.train import TrainConfig
-from lhe_tools import write_dump
+from lhe_tools import atomic_path, write_dump
+from lhe_tools._atomic import check_output_dir
 
 from .bundle import Bundle
 from .orchestrate import train_bundle
@@ -57,8 +58,16 @@ class DemoConfig:
     workers: int | None = None
 
 
-def run_demo(out: str | os.PathLike[str], config: DemoConfig | None = None) -> dict[str, Any]:
+DEMO_MARKER = "fame-demo.json"
+
+
+def run_demo(
+    out: str | os.PathLike[str], config: DemoConfig | None = None, *, force: bool = False
+) -> dict[str, Any]:
     """Run the demo chain and write everything under ``out``.
+
+    ``out`` must be new, empty or a previous demo output (it holds ``fame-demo.json``); with ``force`` any
+    folder (the demo's files are written into it, nothing else is removed).
 
     Parameters
     ----------
@@ -75,7 +84,11 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig | None = None) -> d
         ``eps_2``, ``closure_min_p``, per-group training accuracy and ``seconds`` per stage.
     """
     cfg = config or DemoConfig()
-    root = Path(out)
+    root = check_output_dir(out, DEMO_MARKER, force=force)
+    root.mkdir(parents=True, exist_ok=True)
+    marker = {"files": [], "written_by": "fame demo"}  # a previous demo: its files are rewritten, not listed
+    with atomic_path(root / DEMO_MARKER) as tmp:
+        tmp.write_text(json.dumps(marker) + "\n", encoding="utf-8")
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from lhe_tools import atomic_path
 from lhe_tools.groups import ReducedGroup
 
-from .bundle import MODELS, BundleGroup, model_relpath, sha256_file, write_manifest
+from .bundle import FORMAT as BUNDLE_FORMAT
+from .bundle import MANIFEST, MODELS, BundleGroup, model_relpath, sha256_file, write_manifest
 from .train_inputs import GroupInput, expand_inputs, load_group, plan_groups, read_inputs
 from .train_tasks import (
     TrainingInputError,
@@ -140,6 +141,37 @@ def _slots_per_host(client: Client) -> dict[str, int]:
     return slots
 
 
+def check_bundle_dir(root: Path, *, force: bool = False) -> None:
+    """Refuse to train into a folder that is neither new, empty, nor a (partial) bundle, unless ``force``.
+
+    A bundle holds ``manifest.json`` of format ``fame-bundle/1``, or (an interrupted first run) only a
+    ``models/`` folder of models and their sidecars.  Training writes ``manifest.json``,
+    ``sherpa-snippet.yaml`` and ``models/``; it never deletes anything.
+    """
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{root}: exists and is not a folder; --out takes the bundle folder")
+    if force or not root.is_dir() or not any(root.iterdir()):
+        return
+    manifest = root / MANIFEST
+    if manifest.is_file():
+        try:
+            fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format")
+        except (ValueError, AttributeError, OSError):
+            fmt = None
+        if fmt == BUNDLE_FORMAT:
+            return
+    elif {p.name for p in root.iterdir()} <= {MODELS} and all(
+        p.suffix in (".onnx", ".json", ".tmp") for p in (root / MODELS).iterdir()
+    ):
+        return
+    raise ValueError(
+        f"{root}: folder exists, is not empty and is not a fame bundle (no {MANIFEST} of format "
+        f"{BUNDLE_FORMAT}); nothing was written.  Choose a new or empty folder, or pass --force to write "
+        "the bundle into it (its other files are kept; manifest.json, sherpa-snippet.yaml and models/ are "
+        "written)"
+    )
+
+
 def _load_sidecar(root: Path, name: str) -> dict[str, Any] | None:
     side = root / f"{MODELS}/{name}.json"
     if not side.is_file():
@@ -160,6 +192,7 @@ def train_bundle(
     workers: int | None = None,
     progress: bool = True,
     security: Any = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Train one surrogate per reduced group found in ``data`` on Dask and write the bundle ``out``.
 
@@ -182,6 +215,9 @@ def train_bundle(
         Show a tqdm bar (groups done/running/failed) on stderr.
     security : distributed.Security, optional
         TLS settings for a remote scheduler (see :func:`dask_security`); default Dask's configuration.
+    force : bool
+        Write into a non-empty folder that is not a bundle (its other files are kept; without ``force`` such
+        an ``out`` is refused before any work, see :func:`check_bundle_dir`).
 
     Returns
     -------
@@ -192,6 +228,7 @@ def train_bundle(
     """
     start = time.perf_counter()
     root = Path(out)
+    check_bundle_dir(root, force=force)
     files = expand_inputs(data)
     plan = plan_groups(files)
     cfg = config_dict(config)

@@ -17,7 +17,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         config = replace(config, jets=tuple(args.jets))
     if args.quick:
         config = quick_config(config, 0.1)
-    return run_demo(args.out, config)
+    return run_demo(args.out, config, force=args.force)
 
 
 def register(sub: Any) -> None:
@@ -30,6 +30,10 @@ def register(sub: Any) -> None:
         "unweighter on independent points and write the validation report.",
     )
     p.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+    p.add_argument(
+        "--force", action="store_true",
+        help="write into a non-empty folder that is not a previous demo output (its other files are kept)",
+    )
     p.add_argument("--jets", type=int, nargs="+", choices=(3, 4, 5), help="jet multiplicities (default 3 4)")
     p.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
     p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core)")

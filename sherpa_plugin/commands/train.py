@@ -25,6 +25,10 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="event files or folders of them")
     p.add_argument("--out", required=True, metavar="BUNDLE", help="bundle folder to write")
+    p.add_argument(
+        "--force", action="store_true",
+        help="write the bundle into a non-empty folder that is not a bundle (its other files are kept)",
+    )
     p.add_argument("--model", choices=("dipole", "mlp"), default=None, help="model kind (default: dipole)")
     p.add_argument(
         "--loss", choices=("mse", "gain"), default=None,
@@ -95,9 +99,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         workers=args.workers,
         progress=not args.no_progress,
         security=dask_security(args.tls_ca_file, args.tls_cert, args.tls_key),
+        force=args.force,
     )
     if result["failed"]:
         names = [g["name"] for g in result["groups"] if g["status"] == "failed"]
+        if not result["trained"] and not result["skipped"]:  # nothing usable: an error, not a partial result
+            errors = "; ".join(f"{g['name']}: {g.get('error')}" for g in result["groups"])
+            raise ValueError(f"every group failed, the bundle {result['bundle']} has no model: {errors}")
         raise PartialResult(
             f"{result['failed']} group(s) failed: {', '.join(names)} (tracebacks above and in "
             f"{result['manifest']}); the others are in the bundle",

@@ -666,3 +666,41 @@ def test_reweight_with_an_empty_bundle_is_refused(
     code, _, err = _reweight(src, b, tmp_path, capsys)
     assert code == 1 and "no surrogate" in err and "boom" not in err
     assert not (tmp_path / "rw.lhe").exists()
+
+
+# ------------------------------------------------------------------------ 1. (audit) train and demo --out
+
+
+def test_train_out_refuses_a_users_folder(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "thesis"
+    victim.mkdir()
+    (victim / "manifest.json").write_text('{"my": "notes"}')
+    src = write_dump(tmp_path / "d.npz", data3.take(slice(0, 100)))
+    code, out, err = _run(["train", str(src), "--out", str(victim), "--json", "--no-progress"], capsys)
+    assert code == 1 and "not a fame bundle" in err and "--force" in err
+    assert _strict_json(out)["exit_code"] == 1
+    assert sorted(p.name for p in victim.iterdir()) == ["manifest.json"]
+    assert (victim / "manifest.json").read_text() == '{"my": "notes"}'
+
+
+def test_demo_out_refuses_a_users_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    victim = tmp_path / "thesis"
+    (victim / "data" / "train").mkdir(parents=True)
+    (victim / "data" / "train" / "ee_3j.npz").write_bytes(b"my own data")
+    code, _, err = _run(["demo", "--out", str(victim), "--quick", "--jets", "3"], capsys)
+    assert code == 1 and "not empty" in err
+    assert (victim / "data" / "train" / "ee_3j.npz").read_bytes() == b"my own data"
+
+
+def test_train_where_every_group_failed_is_an_error_not_partial(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_me2 = EventBatch(momenta=data3.momenta[:50], pdg=data3.pdg, weight=data3.weight[:50],
+                        process=data3.process, n_in=2)
+    src = _raw_dump(tmp_path / "nome2.npz", no_me2)
+    argv = ["train", str(src), "--out", str(tmp_path / "b"), "--json", "--no-progress"]
+    code, out, err = _run(argv, capsys)
+    assert code == 1 and "every group failed" in err and "no me2" in err
+    assert _strict_json(out)["exit_code"] == 1
