@@ -412,8 +412,7 @@ def dump_with_jobs(
     dict
         The summary (``OUT/dump.json``): as a single dump's, plus ``jobs`` (per job ``job``, ``seed``,
         ``events``, ``seconds``, ``sherpa_cpu_seconds``, ``worker``, ``host``, ``batch_job``, ``attempts``),
-        ``sum_weights``,
-        ``sum_trials``, ``sigma_pb`` = Σ weight / Σ trials and ``sigma_err_pb`` over all jobs,
+        ``sum_weights``, ``sum_trials``, ``sigma_pb`` = Σ weight / Σ trials and ``sigma_err_pb`` (all jobs),
         ``sherpa_integrated_pb`` (Sherpa's integration), ``integration_seconds``, ``cluster_start_seconds``,
         ``generation_seconds`` (tasks submitted → all back), ``events_generated`` (this call) and
         ``events_per_second`` (``events_generated / generation_seconds``).
@@ -428,8 +427,9 @@ def dump_with_jobs(
     out = Path(out).resolve()
     if job["mode"] != "events":
         raise ValueError(
-            f"--jobs, --scheduler and --cluster apply to hadron-beam event dumps (Sherpa's weighted events); "
-            f"this job's mode is {job['mode']!r} (lepton beams: RAMBO points are cheap, use one process)"
+            "--jobs, --workers, --scheduler and --cluster apply to hadron-beam event dumps (Sherpa's "
+            f"weighted events); this job's mode is {job['mode']!r} (lepton beams: RAMBO points are cheap, "
+            "use one process)"
         )
     shares = split_points(int(job["points"]), jobs)
     top = dict(job, jobs=int(jobs))
@@ -477,7 +477,7 @@ def dump_with_jobs(
             tmp.write_text(json.dumps({"token": token, "job": j}))
         already += _chunk_events(folder)
         specs.append({"job": job_j, "index": j, "folder": str(folder), "token": token,
-                      "results_zip": results_zip, "sherpa_python": str(install.python)
+                      "results_zip": results_zip, "sherpa_python": str(install.python.absolute())
                       if sherpa_python is not None else None, "settings": job_settings})
 
     failures: list[str] = []
