@@ -704,3 +704,34 @@ def test_train_where_every_group_failed_is_an_error_not_partial(
     code, out, err = _run(argv, capsys)
     assert code == 1 and "every group failed" in err and "no me2" in err
     assert _strict_json(out)["exit_code"] == 1
+
+
+def test_train_on_nan_momenta_names_the_file_and_event(
+    data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mom = data3.momenta[:200].copy()
+    mom[57, 2, 3] = np.nan
+    bad = EventBatch(momenta=mom, pdg=data3.pdg, weight=data3.weight[:200], process=data3.process, n_in=2,
+                     me2=data3.me2[:200] if data3.me2 is not None else None)
+    src = _raw_dump(tmp_path / "nan.npz", bad)
+    argv = ["train", str(src), "--out", str(tmp_path / "b"), "--json", "--no-progress", "--workers", "1",
+            "--model", "mlp", "--epochs", "1", "--hidden", "4"]
+    code, out, err = _run(argv, capsys)
+    assert code == 1, err
+    message = str(_strict_json(out)["error"])
+    assert "nan.npz" in message and "event 57" in message and "not finite" in message
+
+
+def test_unexpected_exception_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import sherpa_plugin.commands.me as me_command
+
+    def broken(args: object) -> dict[str, object]:
+        raise TypeError("'NoneType' object is not iterable")  # what a malformed input used to surface as
+
+    monkeypatch.setattr(me_command, "run", broken)
+    code, out, err = _run(["me", str(tmp_path / "x.npz"), "--json"], capsys)
+    assert code == 1 and "Traceback" not in err and err.count("\n") == 1
+    assert "TypeError" in err and "-v" in err
+    assert _strict_json(out)["error_type"] == "TypeError"
