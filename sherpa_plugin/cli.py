@@ -8,8 +8,8 @@ The contract (README, "Exit status"):
 
 - ``--json`` prints exactly one valid JSON object on stdout, also on failure (``{"error": …, "exit_code":
   …}``); non-finite numbers become ``null``, listed under ``null_reasons`` (JSON path → ``"NaN"``, ``"inf"``);
-- while a command runs, anything written to stdout (ONNX Runtime's ``*** EP Error ***``, Dask workers) goes to
-  stderr, so stdout carries only the result;
+- with ``--json``, anything written to stdout while a command runs (ONNX Runtime's ``*** EP Error ***``, Dask
+  workers, a command's own table) goes to stderr, so stdout carries only the JSON;
 - exit status 0 success, 1 data error (one line on stderr, no traceback; ``-v`` shows it), 2 usage error
   (argparse), 3 partial result (``fame train``: some groups failed, the others are in the bundle), 130
   interrupted, 141 stdout closed early (a pipe into ``head``).
@@ -148,11 +148,16 @@ def _emit(text: str) -> int:
         print(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not complain
+        _silence_stdout()
         return EXIT_BROKEN_PIPE
     return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush into a closed pipe does not complain."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _fail(args_json: bool, command: str | None, message: str, code: int, kind: str) -> int:
@@ -188,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = bool(getattr(args, "json", False))
     code = EXIT_OK
     try:
-        with _stdout_to_stderr():
+        with _stdout_to_stderr() if as_json else contextlib.nullcontext():
             result = args.func(args)
     except KeyboardInterrupt:
         print("fame: interrupted", file=sys.stderr)
@@ -197,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fame {args.command}: {partial}", file=sys.stderr)
         result = {**partial.result, "error": str(partial), "exit_code": EXIT_PARTIAL}
         code = EXIT_PARTIAL
-    except BrokenPipeError:
+    except BrokenPipeError:  # a command's own output (fame groups' table) into a closed pipe
+        _silence_stdout()
         return EXIT_BROKEN_PIPE
     except DATA_ERRORS as err:
         if args.verbose:

@@ -402,11 +402,12 @@ def test_corrupt_model_keeps_stdout_clean(bundle3: Path, data3: EventBatch, tmp_
     assert "Traceback" not in proc.stderr
 
 
-def test_closed_stdout_is_not_a_traceback() -> None:
+@pytest.mark.parametrize("json_flag", [["--json"], []])
+def test_closed_stdout_is_not_a_traceback(json_flag: list[str]) -> None:
     import sys
 
     cmd = [sys.executable, "-m", "sherpa_plugin.cli", "groups", "--process", "93 93 -> 11 -11 93 93",
-           "--json"]
+           *json_flag]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # the reader (head) went away before fame wrote
