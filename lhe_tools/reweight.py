@@ -176,7 +176,7 @@ def count_events(src: str | os.PathLike[str], chunk_size: int = 2048) -> int:
     """Events in an LHE file as :func:`lhe_tools.read_lhe` reads them (raising its errors for a bad file)."""
     from .lhe import read_lhe
 
-    return sum(len(b) for b in read_lhe(src, chunk_size=chunk_size, block_size=1 << 16))
+    return sum(len(b) for b in read_lhe(src, chunk_size=chunk_size, block_size=1 << 18))
 
 
 def open_lhe_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
