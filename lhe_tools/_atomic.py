@@ -210,6 +210,13 @@ def _install(tmp: Path, path: Path, marker: str | None) -> None:
         return
     # a folder with files of its own: move the new files in one by one, remove only the previous output's
     new_files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if not p.is_dir())
+    mine = set(old_files) | ({marker} if marker else set())
+    clash = [rel for rel in new_files if rel not in mine and (path / rel).exists()]
+    if clash:
+        raise OutputExistsError(
+            f"{path}: the output would replace {clash}, which are not files of a previous output; nothing "
+            "was written (move them, or choose another output folder)"
+        )
     for rel in new_files:
         dst = path / rel
         if dst.is_dir() and not dst.is_symlink():

@@ -736,3 +736,17 @@ def test_unexpected_exception_is_one_line(
     assert code == 1 and "Traceback" not in err and err.count("\n") == 1
     assert "TypeError" in err and "-v" in err
     assert _strict_json(out)["error_type"] == "TypeError"
+
+
+def test_force_never_overwrites_a_users_file(
+    bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "index.html").write_text("my web page")
+    val = write_dump(tmp_path / "val.npz", data3.take(slice(600, 3000)))
+    code, _, err = _run(["validate", str(bundle3), str(val), "--out", str(victim), "--force"], capsys)
+    assert code == 1 and "index.html" in err and "nothing was written" in err
+    assert sorted(p.name for p in victim.iterdir()) == ["index.html"]
+    assert (victim / "index.html").read_text() == "my web page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["val.npz", "victim"]
