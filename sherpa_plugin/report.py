@@ -1,8 +1,12 @@
 """The validation report: ``index.html`` + PNGs + ``summary.json`` in one folder (matplotlib Agg, no network).
 
-Contents: accuracy histograms (log10 of surrogate/exact ``|M|²`` per multiplicity), the ratio against the
-smallest ``s_ij/s``, weight and ``x = w/s`` distributions with the maxima, closure plots with ratio panels,
-the gain table (and a comparison of surrogates, e.g. MSE-only vs gain loss, when given).  The folder is
+The page opens with the gain table (ε_full, ε_1, ε_2, f_eff, f_ideal, f_eff/f_ideal and the times per channel)
+and the time split per multiplicity (CPU per unweighted event, standard vs two-stage, in phase space,
+surrogate and exact ME), then states the method (two-stage unweighting, arXiv:2109.11964, 2301.13562) and
+its formula.  Then: a comparison of surrogates (e.g. MSE-only vs gain loss, when given), the accuracy (table
+of the fractions within 0.1% / 1% / 10%, the histogram of ``|surr/exact − 1|`` over its whole range with the
+cumulative fractions, the ratio against the smallest ``s_ij/s``), closure (table and plots with ratio
+panels), weight and ``x = w/s`` distributions with the maxima.  The folder is
 written atomically (:func:`lhe_tools.atomic_dir`); images are referenced by relative file names, so the page
 opens from disk anywhere.
 """
@@ -25,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from lhe_tools import atomic_dir, json_default
 
@@ -33,7 +37,7 @@ from .closure import ClosureResult
 
 F8 = npt.NDArray[np.float64]
 
-__all__ = ["ChannelData", "write_report"]
+__all__ = ["ACCURACY_LEVELS", "ChannelData", "TimeSplit", "accuracy_fractions", "time_splits", "write_report"]
 
 _DPI = 80
 
@@ -75,9 +79,9 @@ class ChannelData:
     summary: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _lean(ax: Any, log_y: bool = False) -> None:
+def _lean(ax: Any, log_y: bool = False, log_x: bool = False) -> None:
     """Few ticks, no minor ticks: tick layout dominates the rendering time of many small panels."""
-    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_locator(LogLocator(numticks=8) if log_x else MaxNLocator(5))
     if not log_y:
         ax.yaxis.set_major_locator(MaxNLocator(4))
     ax.xaxis.set_minor_locator(NullLocator())
@@ -86,7 +90,7 @@ def _lean(ax: Any, log_y: bool = False) -> None:
 
 def _save(fig: Figure, folder: Path, name: str) -> str:
     for ax in fig.axes:
-        _lean(ax, ax.get_yscale() == "log")
+        _lean(ax, ax.get_yscale() == "log", ax.get_xscale() == "log")
     fig.savefig(folder / name, dpi=_DPI)
     plt.close(fig)
     return name
@@ -97,28 +101,55 @@ def _log10_abs(v: F8) -> F8:
     return np.asarray(np.log10(np.where(a > 0, a, np.nan)))
 
 
+#: |surrogate/exact - 1| thresholds of the accuracy figures (0.1%, 1%, 10%)
+ACCURACY_LEVELS = (1e-3, 1e-2, 1e-1)
+#: |Δ| below this is drawn in the accuracy histogram's lowest bin (log scale needs a floor)
+_DEV_FLOOR = 1e-9
+
+
+def accuracy_fractions(ratio: F8) -> dict[str, float]:
+    """Fractions of points with ``|surr/exact − 1|`` below 0.1%, 1% and 10%, the median and the largest."""
+    dev = np.abs(np.asarray(ratio, dtype=np.float64) - 1.0)
+    out = {f"within_{100 * lvl:g}%": float(np.mean(dev < lvl)) for lvl in ACCURACY_LEVELS}
+    out["median |Δ|"] = float(np.median(dev)) if dev.size else math.nan
+    out["max |Δ|"] = float(np.max(dev)) if dev.size else math.nan
+    return out
+
+
 def _accuracy_plot(channels: Sequence[ChannelData], folder: Path) -> str:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    lr_all = [_log10_abs(c.ratio) for c in channels]
-    finite = np.concatenate([v[np.isfinite(v)] for v in lr_all])
-    lim = float(np.quantile(np.abs(finite), 0.999)) if finite.size else 1.0
-    lim = max(lim, 1e-3)
-    bins = np.linspace(-lim, lim, 81).tolist()
-    for c, lr in zip(channels, lr_all, strict=True):
-        within = float(np.mean(np.abs(c.ratio - 1.0) < 0.01))
-        ax.hist(
-            np.clip(lr, -lim, lim),
-            bins=bins,
-            histtype="step",
-            lw=1.5,
-            label=f"{c.n_out} out: {c.process} ({100 * within:.2f}% within 1%)",
+    """|surr/exact − 1| over its whole range (no clipping: the tails are what unweighting pays for), and the
+    cumulative fraction of points within a given deviation, marked at 0.1%, 1% and 10%."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    devs = [np.maximum(np.abs(c.ratio - 1.0), _DEV_FLOOR) for c in channels]
+    devs = [d[np.isfinite(d)] for d in devs]
+    finite = np.concatenate(devs) if devs else np.array([1e-3])
+    lo = math.floor(math.log10(max(float(finite.min()), _DEV_FLOOR)))
+    hi = max(math.ceil(math.log10(float(finite.max()))), 0)
+    bins = np.logspace(lo, hi, 12 * (hi - lo) + 1).tolist()
+    for k, (c, d) in enumerate(zip(channels, devs, strict=True)):
+        fr = accuracy_fractions(c.ratio)
+        label = (
+            f"{c.n_out} out: {c.process}\nwithin 0.1% / 1% / 10%: {100 * fr['within_0.1%']:.1f} / "
+            f"{100 * fr['within_1%']:.1f} / {100 * fr['within_10%']:.2f}%"
         )
-    ax.set_yscale("log")
-    ax.set_xlabel(r"$\log_{10}(|M|^2_{\rm surr} / |M|^2_{\rm exact})$")
-    ax.set_ylabel("points")
-    ax.set_title("Surrogate accuracy per multiplicity")
-    ax.legend(fontsize=7)
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.92)
+        a1.hist(d, bins=bins, histtype="step", lw=1.5, color=f"C{k}")
+        xs = np.sort(d)
+        a2.step(xs, np.arange(1, xs.size + 1) / xs.size, where="post", color=f"C{k}", lw=1.5)
+        a2.plot(ACCURACY_LEVELS, [fr[f"within_{100 * lvl:g}%"] for lvl in ACCURACY_LEVELS], "o",
+                color=f"C{k}", ms=4, label=label)
+    for ax in (a1, a2):
+        ax.set_xscale("log")
+        for lvl in ACCURACY_LEVELS:
+            ax.axvline(lvl, color="0.5", lw=0.8, ls=":")
+        ax.set_xlabel(r"$|\,|M|^2_{\rm surr} / |M|^2_{\rm exact} - 1\,|$")
+    a1.set_yscale("log")
+    a1.set_ylabel("points")
+    a1.set_title("Surrogate accuracy, whole range (dotted: 0.1%, 1%, 10%)", fontsize=9)
+    a2.set_ylim(0.0, 1.02)
+    a2.set_ylabel("fraction of points within")
+    a2.set_title("Cumulative fraction within |Δ| (dots: 0.1%, 1%, 10%)", fontsize=9)
+    a2.legend(fontsize=7, loc="upper left")
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.22)
     return _save(fig, folder, "accuracy.png")
 
 
@@ -129,14 +160,101 @@ def _ratio_vs_sij_plot(channels: Sequence[ChannelData], folder: Path) -> str:
         x = np.log10(c.min_sij)
         y = _log10_abs(c.ratio)
         ok = np.isfinite(x) & np.isfinite(y)
-        lim = max(float(np.quantile(np.abs(y[ok]), 0.999)) if ok.any() else 1.0, 1e-3)
-        ax.hist2d(x[ok], np.clip(y[ok], -lim, lim), bins=(50, 50), cmap="viridis", norm="log")
+        ax.hist2d(x[ok], y[ok], bins=(50, 50), cmap="viridis", norm="log")  # whole range, tails included
         ax.axhline(0.0, color="w", lw=0.8)
         ax.set_xlabel(r"$\log_{10}(\min s_{ij}/s)$")
         ax.set_ylabel(r"$\log_{10}$(surr/exact)")
         ax.set_title(c.process, fontsize=9)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.3)
     return _save(fig, folder, "ratio_vs_sij.png")
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """CPU milliseconds per unweighted event of one multiplicity, by where they go.
+
+    Standard unweighting pays phase space and exact ME for every trial: ``(t_PS + t_ME)/ε_full``.  Two-stage
+    pays phase space and surrogate for every trial, ``(t_PS + t_surr)/(ε_1 ε_2)``, and the exact ME only for
+    the stage-1 survivors, ``t_ME/ε_2``.  With several channels of one multiplicity the costs are their
+    cross-section-weighted means (the mix an event generator produces).
+    """
+
+    n_out: int
+    channels: int
+    standard_ps: float
+    standard_me: float
+    two_stage_ps: float
+    two_stage_surr: float
+    two_stage_me: float
+
+    @property
+    def standard(self) -> float:
+        """Total ms per unweighted event, standard unweighting."""
+        return self.standard_ps + self.standard_me
+
+    @property
+    def two_stage(self) -> float:
+        """Total ms per unweighted event, two-stage unweighting."""
+        return self.two_stage_ps + self.two_stage_surr + self.two_stage_me
+
+
+def time_splits(summaries: Sequence[tuple[int, Mapping[str, Any]]]) -> list[TimeSplit]:
+    """One :class:`TimeSplit` per multiplicity from ``(n_out, channel summary)`` pairs (validate's rows)."""
+    need = ("t_ps_ms", "t_me_ms", "t_surr_ms", "eps_full", "eps_1", "eps_2", "sigma_weighted")
+    by_n: dict[int, list[Mapping[str, Any]]] = {}
+    for n_out, row in summaries:
+        if all(k in row for k in need):
+            by_n.setdefault(n_out, []).append(row)
+    out = []
+    for n_out in sorted(by_n):
+        rows = by_n[n_out]
+        sig = np.array([abs(float(r["sigma_weighted"]["value"])) for r in rows])
+        frac = sig / sig.sum() if sig.sum() > 0 else np.full(len(rows), 1.0 / len(rows))
+
+        def mean(fn: Any, rows: list[Mapping[str, Any]] = rows, frac: Any = frac) -> float:
+            return float(sum(f * fn(r) for f, r in zip(frac, rows, strict=True)))
+
+        out.append(
+            TimeSplit(
+                n_out=n_out,
+                channels=len(rows),
+                standard_ps=mean(lambda r: r["t_ps_ms"] / r["eps_full"]),
+                standard_me=mean(lambda r: r["t_me_ms"] / r["eps_full"]),
+                two_stage_ps=mean(lambda r: r["t_ps_ms"] / (r["eps_1"] * r["eps_2"])),
+                two_stage_surr=mean(lambda r: r["t_surr_ms"] / (r["eps_1"] * r["eps_2"])),
+                two_stage_me=mean(lambda r: r["t_me_ms"] / r["eps_2"]),
+            )
+        )
+    return out
+
+
+def _time_split_plot(splits: Sequence[TimeSplit], folder: Path) -> str:
+    n = len(splits)
+    fig, axes = plt.subplots(n, 1, figsize=(9, 1.0 + 1.55 * n), squeeze=False)  # one panel per multiplicity
+    parts = (("phase space", "C0"), ("surrogate", "C1"), ("exact ME", "C3"))
+    for ax, sp in zip(axes[:, 0], splits, strict=True):
+        bars = {
+            "standard": (sp.standard_ps, 0.0, sp.standard_me),
+            "two-stage": (sp.two_stage_ps, sp.two_stage_surr, sp.two_stage_me),
+        }
+        for y, vals in enumerate(bars.values()):
+            left = 0.0
+            for (label, colour), v in zip(parts, vals, strict=True):
+                ax.barh(y, v, left=left, color=colour, height=0.6, label=label if y == 1 else None)
+                left += v
+            ax.text(left, y, f" {left:.3g} ms", va="center", fontsize=8)
+        ax.set_yticks([0, 1], list(bars))
+        ax.set_ylim(-0.5, 1.5)
+        ax.set_xlim(0, 1.22 * max(sp.standard, sp.two_stage))
+        ax.invert_yaxis()
+        extra = f", {sp.channels} channels" if sp.channels > 1 else ""
+        ax.text(0.99, 0.5, f"{sp.n_out} out{extra}\nf_eff = {sp.standard / sp.two_stage:.3g}",
+                transform=ax.transAxes, ha="right", va="center", fontsize=9)
+    axes[0, 0].legend(fontsize=8, ncol=3, loc="lower left", bbox_to_anchor=(0.0, 1.02), frameon=False)
+    axes[-1, 0].set_xlabel("CPU ms per unweighted event")
+    height = 1.0 + 1.55 * n
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.5 / height + 0.08, top=1 - 0.45 / height, hspace=0.45)
+    return _save(fig, folder, "time_split.png")
 
 
 def _weights_plot(c: ChannelData, folder: Path, index: int) -> str:
@@ -223,6 +341,10 @@ _LABELS = {
     "events_per_cpu_hour_two_stage": "events / CPU h (two-stage)",
     "f_eff_over_ideal": "f_eff / f_ideal",
     "frac_within_1pct": "within 1%",
+    "n_out": "final state",
+    "t_me_ms": "t_ME",
+    "t_surr_ms": "t_surr",
+    "t_ps_ms": "t_PS",
     "overweight_sigma_fraction": "σ share above weight 1",
 }
 
@@ -235,6 +357,7 @@ def _table(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> str:
 
 _GAIN_COLS = (
     "process",
+    "n_out",
     "eps_full",
     "eps_1",
     "eps_2",
@@ -260,13 +383,35 @@ _CSS = (
 )
 
 
-def _html(summary: Mapping[str, Any], images: Mapping[str, list[str]]) -> str:
-    channels = summary.get("channels", {})
-    gain_rows = [{"process": p, **v} for p, v in channels.items()]
-    if len(channels) > 1:
-        gain_rows.append({"process": "all channels", **{k: summary.get(k, "") for k in _GAIN_COLS[1:]}})
+METHOD_NOTE = (
+    "Two-stage unweighting (Danziger, Janßen, Schumann, Siegert, arXiv:2109.11964; Janßen, Maître, "
+    "Schumann, Siegert, Truong, arXiv:2301.13562): the surrogate weight s = w·|M|²_surr/|M|²_exact "
+    "decides first, keeping a point with probability min(1, |s|/s_max) (ε_1 = ⟨|s|⟩/s_max); only the "
+    "survivors get the exact |M|², and x = w/s decides second, min(1, |x|/x_max) (ε_2). Final weights "
+    "sign(w)·max(1, |s|/s_max)·max(1, |x|/x_max): overweights are kept, so the sample is unbiased whatever "
+    "the surrogate. Standard unweighting keeps a point with min(1, |w|/w_max), ε_full = ⟨|w|⟩/w_max. "
+    "Effective gain f_eff = [(t_ME + t_PS)/ε_full] / [(t_surr + t_PS)/(ε_1 ε_2) + t_ME/ε_2]; f_ideal is "
+    "f_eff of a perfect surrogate (ε_1 = ε_full, ε_2 = 1) with the same times, the most any surrogate this "
+    "fast can gain here."
+)
+
+
+def _html(
+    summary: Mapping[str, Any], images: Mapping[str, list[str]], channels: Sequence[ChannelData] = ()
+) -> str:
+    per_channel = summary.get("channels", {})
+    n_out = {c.process: c.n_out for c in channels}
+    gain_rows = sorted(
+        ({"process": p, "n_out": n_out.get(p, ""), **v} for p, v in per_channel.items()),
+        key=lambda r: (str(r["n_out"]), r["process"]),
+    )
+    if len(per_channel) > 1:
+        gain_rows.append({"process": "all channels", **{k: summary.get(k, "") for k in _GAIN_COLS[2:]}})
+    acc_rows = [{"process": c.process, "n_out": c.n_out, **accuracy_fractions(c.ratio)} for c in channels]
+    acc_cols = ["process", "n_out", *(f"within_{100 * lvl:g}%" for lvl in ACCURACY_LEVELS), "median |Δ|",
+                "max |Δ|"]
     clos_rows = []
-    for p, v in channels.items():
+    for p, v in per_channel.items():
         row: dict[str, Any] = {"process": p, "sigma_pull": v.get("sigma_pull", "")}
         sw, su = v.get("sigma_weighted", {}), v.get("sigma_unweighted", {})
         row["sigma_weighted"] = f"{sw.get('value', 0):.6g} ± {sw.get('error', 0):.2g}"
@@ -294,42 +439,48 @@ def _html(summary: Mapping[str, Any], images: Mapping[str, list[str]]) -> str:
         "overweight_sigma_fraction",
     ]
     times = summary.get("time_sources", {})
+    cfg = summary.get("config", {})
+
+    def imgs(key: str) -> list[str]:
+        return [f"<img src='{html.escape(i)}' alt='{html.escape(i)}'>" for i in images.get(key, [])]
+
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>fame validation report</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>fame validation report</h1>",
-        f"<p class='note'>Two-stage unweighting (SPEC §4.4) with Max_Epsilon maxima "
-        f"(eps = {_fmt(summary.get('config', {}).get('eps', ''))}, "
-        f"eps_x = {_fmt(summary.get('config', {}).get('eps_x', ''))}, stage-1 budget "
-        f"{_fmt(summary.get('config', {}).get('budget', ''))}); seed "
-        f"{_fmt(summary.get('config', {}).get('seed', ''))}. Cross sections in "
-        f"{_fmt(summary.get('sigma_unit', ''))}.</p>",
-        "<h2>Gain</h2>",
-        "<p class='note'>f_eff = [(t_ME + t_PS)/ε_full] / [(t_surr + t_PS)/(ε_1 ε_2) + t_ME/ε_2];"
-        " f_ideal: the same with a perfect surrogate (ε_1 = ε_full, ε_2 = 1); f_eff_alpha = α·f_eff."
-        " Times in ms per point.</p>",
+        "<h2>Gain per multiplicity</h2>",
         _table(gain_rows, _GAIN_COLS),
-        "<p class='note'>Time sources: "
+        "<p class='note'>Times in ms per phase-space point. Time sources: "
         + "; ".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in times.items())
         + "</p>",
+        *imgs("time_split"),
+        "<p class='note'>Where the CPU time per unweighted event goes: standard unweighting pays phase space "
+        "and exact ME for every trial, (t_PS + t_ME)/ε_full; two-stage pays phase space and surrogate for "
+        "every trial, (t_PS + t_surr)/(ε_1 ε_2), and the exact ME only for the stage-1 survivors, "
+        "t_ME/ε_2.</p>",
+        f"<p class='note'>{html.escape(METHOD_NOTE)} Maxima by Sherpa's Max_Epsilon rule "
+        f"(ε = {_fmt(cfg.get('eps', ''))}, ε_x = {_fmt(cfg.get('eps_x', ''))}, stage-1 budget "
+        f"{_fmt(cfg.get('budget', ''))}); seed {_fmt(cfg.get('seed', ''))}. f_eff_alpha = α·f_eff with the "
+        f"overweight dilution α = (Σz)²/(N Σz²) of the final weights z. Cross sections in "
+        f"{_fmt(summary.get('sigma_unit', ''))}.</p>",
     ]
     if comp_rows:
         parts += ["<h2>Surrogate comparison</h2>", _table(comp_rows, comp_cols)]
     parts += [
+        "<h2>Accuracy</h2>",
+        "<p class='note'>Fraction of the validation points whose surrogate |M|² lies within 0.1%, 1% and 10% "
+        "of the exact one; the histogram shows the whole range of |surr/exact − 1|, tails included.</p>",
+        _table(acc_rows, acc_cols),
+        *imgs("accuracy"),
         "<h2>Closure</h2>",
         "<p class='note'>χ² of the two-stage unweighted histograms against the exactly weighted ones"
         " (the same trials; errors: exact conditional variance of the unweighting), p-value per"
         " observable.</p>",
         _table(clos_rows, clos_cols),
     ]
-    for title, key in (
-        ("Accuracy", "accuracy"),
-        ("Weights and x = w/s", "weights"),
-        ("Closure plots", "closure"),
-    ):
+    for title, key in (("Weights and x = w/s", "weights"), ("Closure plots", "closure")):
         parts.append(f"<h2>{title}</h2>")
-        for img in images.get(key, []):
-            parts.append(f"<img src='{html.escape(img)}' alt='{html.escape(img)}'>")
+        parts += imgs(key)
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -368,12 +519,15 @@ def write_report(
         raise ValueError("a report needs at least one channel")
     target = Path(out)
     with atomic_dir(target, REPORT_MARKER, force=force) as tmp:
-        images: dict[str, list[str]] = {"accuracy": [], "weights": [], "closure": []}
+        images: dict[str, list[str]] = {"time_split": [], "accuracy": [], "weights": [], "closure": []}
+        splits = time_splits([(c.n_out, c.summary) for c in channels])
+        if splits:
+            images["time_split"].append(_time_split_plot(splits, tmp))
         images["accuracy"].append(_accuracy_plot(channels, tmp))
         images["accuracy"].append(_ratio_vs_sij_plot(channels, tmp))
         for i, c in enumerate(channels):
             images["weights"].append(_weights_plot(c, tmp, i))
             images["closure"].append(_closure_plot(c, tmp, i))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=json_default) + "\n")
-        (tmp / "index.html").write_text(_html(summary, images), encoding="utf-8")
+        (tmp / "index.html").write_text(_html(summary, images, channels), encoding="utf-8")
     return target / "index.html"

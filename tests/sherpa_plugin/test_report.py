@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from lhe_tools import EventBatch, read_dump
+from sherpa_plugin.report import accuracy_fractions, time_splits
 from sherpa_plugin.validate import ValidateConfig, validate
 
 
@@ -73,7 +74,8 @@ def test_html_is_self_contained_and_every_image_loads(report: tuple[Path, dict[s
     parser.feed(index.read_text(encoding="utf-8"))
     assert parser.tables >= 3  # gain, comparison, closure
     assert not parser.links  # no scripts, stylesheets or links to fetch
-    assert len(parser.images) == 2 + 2 * 2  # accuracy, ratio vs s_ij; weights and closure per channel
+    # time split, accuracy, ratio vs s_ij; weights and closure per channel
+    assert len(parser.images) == 3 + 2 * 2
     for src in parser.images:
         assert "://" not in src and not src.startswith("/"), src
         img = mpimg.imread(out / src)
@@ -86,6 +88,12 @@ def test_html_is_self_contained_and_every_image_loads(report: tuple[Path, dict[s
     for process in summary["channels"]:
         assert process in html
     assert "bad (0.5x forward)" in html
+    # the page opens with the gain table, then the time split; the method is cited, not a document users lack
+    assert html.index("<table") < html.index("time_split.png") < html.index("accuracy.png")
+    assert parser.images[0] == "time_split.png"
+    assert "SPEC" not in html and "§" not in html
+    assert "arXiv:2109.11964" in html and "arXiv:2301.13562" in html
+    assert "f_eff = [(t_ME + t_PS)/ε_full] / [(t_surr + t_PS)/(ε_1 ε_2) + t_ME/ε_2]" in html
     # the comparison row of the bad surrogate shows its lower stage-2 efficiency
     for process, row in result["comparisons"]["bad (0.5x forward)"].items():
         assert row["eps_2"] < result["channels"][process]["eps_2"]
@@ -122,3 +130,28 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, dict[str, Any]]
     assert float(np.var(img[..., :3])) > 1e-3, "the rendered page is blank"
     # images rendered too: more distinct colours than text on a white page would give
     assert len(np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 200
+
+
+def test_accuracy_fractions_and_time_split_follow_their_definitions(
+    report: tuple[Path, dict[str, Any]],
+) -> None:
+    """The accuracy table's fractions within 0.1/1/10% and the time split, recomputed from the summary."""
+    out, result = report
+    html = (out / "index.html").read_text(encoding="utf-8")
+    for header in ("within_0.1%", "within_1%", "within_10%"):
+        assert header in html
+    # a log-normal ratio with sigma 0.01: within 1% is P(|z| < 1) of a Gaussian, within 0.1% P(|z| < 0.1)
+    fr = accuracy_fractions(np.exp(0.01 * np.random.default_rng(0).standard_normal(40000)))
+    assert fr["within_1%"] == pytest.approx(0.683, abs=0.01)
+    assert fr["within_10%"] == 1.0 and fr["within_0.1%"] == pytest.approx(0.080, abs=0.01)
+    # time split per multiplicity: CPU per unweighted event, standard vs two-stage, by phase space,
+    # surrogate and exact ME
+    channels = result["channels"]
+    splits = time_splits([(3 if "_3__" in p else 4, v) for p, v in channels.items()])
+    assert [sp.n_out for sp in splits] == [3, 4]
+    for sp, (p, ch) in zip(splits, sorted(channels.items(), key=lambda kv: "_4__" in kv[0]), strict=True):
+        assert sp.standard == pytest.approx((ch["t_me_ms"] + ch["t_ps_ms"]) / ch["eps_full"], rel=1e-12)
+        two = (ch["t_surr_ms"] + ch["t_ps_ms"]) / (ch["eps_1"] * ch["eps_2"]) + ch["t_me_ms"] / ch["eps_2"]
+        assert sp.two_stage == pytest.approx(two, rel=1e-12)
+        assert sp.standard / sp.two_stage == pytest.approx(ch["f_eff"], rel=1e-12), p
+        assert sp.two_stage_surr == pytest.approx(ch["t_surr_ms"] / (ch["eps_1"] * ch["eps_2"]), rel=1e-12)
