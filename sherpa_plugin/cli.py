@@ -1,4 +1,4 @@
-"""The ``fame`` command line: a thin argparse layer over library calls (SPEC §1).
+"""The ``fame`` command line: a thin argparse layer over library calls.
 
 Every subcommand lives in its own module under :mod:`sherpa_plugin.commands` and provides
 ``register(subparsers) -> None``; the parser it adds sets ``func`` to a callable ``(args) -> dict``.

@@ -1,4 +1,4 @@
-"""Closure test: the two-stage unweighted sample against the exactly weighted sample (SPEC §4.4).
+"""Closure test of two-stage unweighting (arXiv:2109.11964, 2301.13562): unweighted against weighted sample.
 
 Both samples estimate the same per-bin cross sections from the same ``N`` trials: the weighted one with
 ``w_i``, the unweighted one with ``y_i = 1[accepted]·w_i/p_i`` (``p_i`` the total acceptance probability;

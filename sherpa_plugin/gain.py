@@ -1,4 +1,4 @@
-"""The effective gain of two-stage unweighting over standard unweighting (SPEC §4.4).
+"""The effective gain of two-stage unweighting over standard unweighting (arXiv:2109.11964, 2301.13562).
 
 Times are CPU milliseconds per phase-space point: ``t_me`` (exact ME), ``t_surr`` (surrogate), ``t_ps``
 (phase-space generation, including points lost to cuts, per point that passes them).  Standard unweighting

@@ -1,4 +1,4 @@
-"""Closure observables at parton level, vectorised over events (SPEC §4.4).
+"""Closure observables at parton level, vectorised over events (jet energies, thrust, pair masses, angles).
 
 Momenta are float64 ``(N, n, 4)`` arrays of (E, px, py, pz) in GeV with the ``n_in`` incoming particles first.
 At parton level with a global ``s_ij`` cut every final-state parton is a resolved jet.

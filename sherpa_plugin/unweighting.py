@@ -1,4 +1,4 @@
-"""Sherpa-style partial unweighting and the two-stage surrogate unweighter (SPEC §4.4).
+"""Sherpa-style partial unweighting and the two-stage surrogate unweighter (arXiv:2109.11964, 2301.13562).
 
 Conventions (``reference/sherpa-conventions.md`` §3):
 
@@ -12,7 +12,7 @@ Conventions (``reference/sherpa-conventions.md`` §3):
   ``min(1, |x|/x_max)``; the final weight is ``sign(w)·max(1, |s|/s_max)·max(1, |x|/x_max)`` in units of
   ``s_max·x_max``.  Acceptance probability times final weight is ``|w|/(s_max x_max)`` for every event, so the
   unweighted sample is unbiased for any choice of maxima.
-* Efficiencies (noise-free expectations, SPEC §4.4): ``ε_full = ⟨|w|⟩/w_max``, ``ε_1 = ⟨|s|⟩/s_max``,
+* Efficiencies (noise-free expectations): ``ε_full = ⟨|w|⟩/w_max``, ``ε_1 = ⟨|s|⟩/s_max``,
   ``ε_2 = ⟨|x|⟩_{s-unweighted}/x_max = (Σ|w|/Σ|s|)/x_max`` (the s-unweighted sample has density ∝ |s|).
   ``x_max`` is the ``Max_Epsilon`` maximum of ``|x|`` with weights ``|s|`` (cross-section excess of stage 2).
 * Stage-1 budget (``budget``): ``"sigma"`` (default) measures the stage-1 excess in cross section, like
@@ -279,7 +279,7 @@ def two_stage(
     x_max: float | None = None,
     budget: str = "sigma",
 ) -> TwoStageResult:
-    """The reference two-stage unweighter of SPEC §4.4 (overweights kept).
+    """The reference two-stage unweighter (arXiv:2109.11964, 2301.13562; overweights kept).
 
     Parameters
     ----------

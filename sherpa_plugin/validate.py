@@ -1,4 +1,4 @@
-"""``fame validate``: two-stage unweighting, effective gain, closure and the HTML report (SPEC §1, §4.4).
+"""``fame validate``: two-stage unweighting (arXiv:2109.11964, 2301.13562), effective gain, closure, report.
 
 For each channel of the validation data (with exact ``me2``): the surrogate predicts ``me2_surr`` at every
 point, ``s = w·me2_surr/me2``; the standard one-stage and the two-stage unweighters run with ``Max_Epsilon``

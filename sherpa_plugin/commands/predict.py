@@ -1,4 +1,4 @@
-"""``fame predict BUNDLE FILE``: surrogate |M|^2 against the stored ``me2`` at the file's momenta (SPEC §1).
+"""``fame predict BUNDLE FILE``: surrogate |M|^2 against the stored ``me2`` at the file's momenta.
 
 BUNDLE is a bundle folder (``manifest.json``) or a single ``fame-onnx/1`` ``.onnx`` file.  FILE is a fame
 dump (``.npz``) or any event file the ``lhe_tools`` reader understands, with ``me2`` per event.

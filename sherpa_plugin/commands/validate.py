@@ -14,10 +14,12 @@ def register(subparsers: Any) -> None:
         "validate",
         help="two-stage unweighting with the bundle's surrogates: gain, closure, HTML report",
         description=(
-            "Run the reference two-stage unweighter (SPEC §4.4) on DATA (points with exact |M|^2, "
-            "e.g. fame dumps) with the surrogates of BUNDLE: stage efficiencies, effective gain f_eff "
-            "against the ideal f_ideal, closure of the unweighted sample against the weighted one "
-            "(chi2 p-values), and "
+            "Run the reference two-stage unweighter (arXiv:2109.11964, 2301.13562: surrogate first, exact "
+            "ME only for its survivors) on DATA (points with exact |M|^2, "
+            "e.g. fame dumps) with the surrogates of BUNDLE: stage efficiencies, effective gain f_eff = "
+            "[(t_ME + t_PS)/eps_full] / [(t_surr + t_PS)/(eps_1 eps_2) + t_ME/eps_2] against the ideal "
+            "f_ideal (a perfect surrogate: eps_1 = eps_full, eps_2 = 1), closure of the unweighted "
+            "sample against the weighted one (chi2 p-values), and "
             "REPORT/index.html with plots and summary.json.  t_ME is the data's recorded time (else the "
             "built-in ME timed here), t_surr is measured here, t_PS is recorded or RAMBO timed here."
         ),
@@ -40,7 +42,7 @@ def register(subparsers: Any) -> None:
         default="sigma",
         help="how the stage-1 Max_Epsilon excess is measured: in cross section (default; a surrogate "
         "cannot buy overweight allowance by shrinking where the weights peak) or in surrogate weight "
-        "(SPEC's literal rule)",
+        "(the literal rule of the two-stage papers)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the accept/reject random numbers")
     p.add_argument("--max-points", type=int, default=None, help="use at most this many points per channel")
