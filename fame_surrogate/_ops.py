@@ -157,21 +157,26 @@ def pair_rows(pairs: Sequence[tuple[int, int]], wanted: Sequence[tuple[int, int]
     return out
 
 
-def partonic_boost(momenta: Tensor, n_in: int) -> Tensor:
-    """Boost along z into the partonic centre-of-mass frame (incoming partons along ±z).
+def partonic_frame(momenta: Tensor, n_in: int) -> Tensor:
+    """The canonical frame of a hadron-collider event: boosted along z into the partonic centre-of-mass frame
+    and rotated about z so that the first final-state particle has p_y = 0, p_x > 0.
+
+    |M|² is invariant under both (unpolarised beams along ±z), so a network reading momenta in this frame
+    need not learn either symmetry from data.
 
     Parameters
     ----------
     momenta : Tensor, float64, shape (B, n, 4)
-        (E, px, py, pz) in GeV, incoming first.
+        (E, px, py, pz) in GeV, incoming first, incoming partons along ±z.
     n_in : int
-        Number of incoming particles (their summed momentum defines the frame).
+        Number of incoming particles (their summed momentum defines the boost; particle ``n_in`` the
+        azimuth).
 
     Returns
     -------
     Tensor, float64, shape (B, n, 4)
-        The same momenta with E' = γ(E − βp_z), p_z' = γ(p_z − βE), β = P_z/P_E of the incoming sum; the
-        transverse components are untouched, so every invariant and the azimuth about z are unchanged.
+        E' = γ(E − βp_z), p_z' = γ(p_z − βE) with β = P_z/P_E of the incoming sum, then (p_x, p_y) rotated
+        by minus the azimuth of particle ``n_in``; every invariant is unchanged.
     """
     p_in = momenta[:, 0, :]  # explicit adds: ONNX Runtime's ReduceSum over a middle axis is slow
     for k in range(1, n_in):
@@ -180,7 +185,12 @@ def partonic_boost(momenta: Tensor, n_in: int) -> Tensor:
     gamma = 1.0 / torch.sqrt((1.0 - beta) * (1.0 + beta))
     e_cm = gamma * (momenta[..., 0:1] - beta * momenta[..., 3:4])
     z_cm = gamma * (momenta[..., 3:4] - beta * momenta[..., 0:1])
-    return torch.cat([e_cm, momenta[..., 1:3], z_cm], dim=-1)
+    ref_x = momenta[:, n_in : n_in + 1, 1:2]
+    ref_y = momenta[:, n_in : n_in + 1, 2:3]
+    inv_pt = torch.rsqrt(torch.clamp(ref_x * ref_x + ref_y * ref_y, min=_TINY))
+    cos, sin = ref_x * inv_pt, ref_y * inv_pt
+    px, py = momenta[..., 1:2], momenta[..., 2:3]
+    return torch.cat([e_cm, cos * px + sin * py, cos * py - sin * px, z_cm], dim=-1)
 
 
 def cos_sin_2phi(p_i: Tensor, p_j: Tensor, dim: int = -1) -> tuple[Tensor, Tensor]:

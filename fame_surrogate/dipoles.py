@@ -25,7 +25,8 @@ q_a q_i), two more columns ``P cos2φ_ij / s_ij`` and ``P sin2φ_ij / s_ij`` wit
 p⃗_i + p⃗_j (physics.md §2.6, FAME's ``calc_phi``) and P the pair's coupling (16πα_s C_A for g g, 8πα_s T_R for
 final q q̄, 8πα_s C_F for initial q_a q_i).  These can be negative.  For hadron collisions φ_ij is taken in
 the partonic centre-of-mass frame (a boost along z rotates the azimuth of a pair that is not transverse, and
-the network's features live in that frame), so the columns are invariant under longitudinal boosts.
+the network's features live in that frame, rotated about z so that the first final-state particle has φ = 0),
+so the columns are invariant under longitudinal boosts and rotations about the beam.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._ops import cos_sin_2phi, gram_index, gram_rows, pair_rows, partonic_boost
+from ._ops import cos_sin_2phi, gram_index, gram_rows, pair_rows, partonic_frame
 
 C_F = 4.0 / 3.0
 C_A = 3.0
@@ -450,9 +451,10 @@ class DipoleBasis(torch.nn.Module):
             coup: Tensor = getattr(self, f"_coup{g}")
             cols.append(_DIPOLE_FUNCS[fam](kind, d1, d2, d3) * coup)
         if self.n_phi:
-            # φ in the partonic frame for hadron collisions: the features see that frame, and a boost along
-            # z would otherwise rotate the azimuth of a pair that is not transverse
-            frame = partonic_boost(momenta, self.n_in) if self.hadronic else momenta
+            # φ in the canonical frame for hadron collisions (the features' frame): a boost along z would
+            # otherwise rotate the azimuth of a pair that is not transverse, and a rotation about z the
+            # reference direction
+            frame = partonic_frame(momenta, self.n_in) if self.hadronic else momenta
             flat = frame.reshape(-1, 4 * self.n_particles).transpose(0, 1)  # (4n, B), as in gram_rows
             p_i = torch.index_select(flat, 0, self._phi_i).reshape(4, self.n_phi, -1)
             p_j = torch.index_select(flat, 0, self._phi_j).reshape(4, self.n_phi, -1)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._ops import gram_index, gram_rows, pair_rows, partonic_boost
+from ._ops import gram_index, gram_rows, pair_rows, partonic_frame
 from .dipoles import (
     dipole_pairs,
     enumerate_dipoles,
@@ -178,8 +178,8 @@ class FeatureMap(torch.nn.Module):
             inv.append(torch.log(torch.clamp((sij / shat.reshape(1, -1)).to(dtype), min=_LOG_FLOOR)))
         inv.append(torch.log(shat.reshape(1, -1).to(dtype)))
         if self.hadronic:
-            # longitudinal boost into the partonic rest frame (incoming partons along ±z)
-            boosted = partonic_boost(momenta, self.n_in)
+            # the canonical frame: partonic rest frame, first final-state particle at φ = 0
+            boosted = partonic_frame(momenta, self.n_in)
             final = boosted[:, self.n_in :, :].reshape(-1, (n - self.n_in) * 4)
         cols = [(final / root_shat).to(dtype)]
         if inv:

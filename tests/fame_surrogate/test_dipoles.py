@@ -127,9 +127,18 @@ def test_pp_dipoles_finite_and_ii_positive() -> None:
             assert np.all((x > 0) & (x <= 1 + 1e-12)), d.name
 
 
-def test_pp_azimuth_columns_ignore_longitudinal_boosts() -> None:
-    """φ is taken in the partonic frame: the cos/sin 2φ columns (and all dipoles) of pp events are the same
-    after boosts along z with β = +0.5 and −0.8, while the lab-frame azimuth of a pair does move."""
+def _rotate_z(mom: F8, angle: float) -> F8:
+    out = mom.copy()
+    c, s = math.cos(angle), math.sin(angle)
+    out[..., 1] = c * mom[..., 1] - s * mom[..., 2]
+    out[..., 2] = s * mom[..., 1] + c * mom[..., 2]
+    return out
+
+
+def test_pp_azimuth_columns_ignore_boosts_and_rotations_about_the_beam() -> None:
+    """φ is taken in the canonical partonic frame: the cos/sin 2φ columns (and all dipoles) of pp events are
+    the same after boosts along z with β = +0.5 and −0.8 and rotations about z, while the lab-frame azimuth
+    of a pair does move."""
     from test_features import PP_PDG, pp_events
 
     from fame_surrogate._ops import cos_sin_2phi
@@ -138,14 +147,14 @@ def test_pp_azimuth_columns_ignore_longitudinal_boosts() -> None:
     assert basis.n_phi > 0
     mom = pp_events(200, 11)
     ref = basis(torch.from_numpy(mom)).numpy()
-    for beta in (0.5, -0.8):
-        boosted = np.stack([[boost_z(p, math.atanh(beta)) for p in ev] for ev in mom])
-        got = basis(torch.from_numpy(boosted)).numpy()
+    pair = basis.phi_pairs[0]
+    rest = cos_sin_2phi(torch.from_numpy(mom[:, pair.i]), torch.from_numpy(mom[:, pair.j]))[0]
+    for beta, angle in ((0.5, 0.0), (-0.8, 0.0), (0.0, 1.1), (0.3, -2.5)):
+        moved = _rotate_z(np.stack([[boost_z(p, math.atanh(beta)) for p in ev] for ev in mom]), angle)
+        got = basis(torch.from_numpy(moved)).numpy()
         np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-12 * np.abs(ref).max())
-        # the naive lab-frame azimuth is not invariant (what the partonic frame fixes)
-        pair = basis.phi_pairs[0]
-        lab = cos_sin_2phi(torch.from_numpy(boosted[:, pair.i]), torch.from_numpy(boosted[:, pair.j]))[0]
-        rest = cos_sin_2phi(torch.from_numpy(mom[:, pair.i]), torch.from_numpy(mom[:, pair.j]))[0]
+        # the naive lab-frame azimuth is not invariant (what the canonical frame fixes)
+        lab = cos_sin_2phi(torch.from_numpy(moved[:, pair.i]), torch.from_numpy(moved[:, pair.j]))[0]
         assert float((lab - rest).abs().max()) > 0.1
 
 

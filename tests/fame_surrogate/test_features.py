@@ -88,7 +88,8 @@ def test_log_recoil_follows_the_map_parameters() -> None:
 
 
 def test_pp_features_shape_and_boost_invariance() -> None:
-    """Every column (partonic-frame momenta, log y, log x, log s_ij/ŝ, log ŝ) ignores a longitudinal boost."""
+    """Every column (canonical-frame momenta, log y, log x, log s_ij/ŝ, log ŝ) ignores a longitudinal boost
+    and a rotation about the beam."""
     fmap = FeatureMap(PP_PDG)
     mom = pp_events(40, 5)
     n_fin = 5
@@ -99,12 +100,17 @@ def test_pp_features_shape_and_boost_invariance() -> None:
     ch, sh = math.cosh(0.8), math.sinh(0.8)
     boosted[..., 0] = ch * mom[..., 0] + sh * mom[..., 3]
     boosted[..., 3] = sh * mom[..., 0] + ch * mom[..., 3]
+    c, s = math.cos(2.0), math.sin(2.0)
+    boosted[..., 1], boosted[..., 2] = c * mom[..., 1] - s * mom[..., 2], s * mom[..., 1] + c * mom[..., 2]
     b = fmap(torch.from_numpy(boosted)).numpy()
     assert np.all(np.isfinite(a))
     np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-10)
     # the momentum columns are those of the partonic rest frame: they sum to (1, 0, 0, 0) in units of √ŝ
     fin = a[:, : 4 * n_fin].reshape(-1, n_fin, 4).sum(axis=1)
     np.testing.assert_allclose(fin, np.tile([1.0, 0.0, 0.0, 0.0], (len(a), 1)), atol=1e-9)
+    # rotated so that the first final-state particle lies at φ = 0
+    np.testing.assert_allclose(a[:, 2], 0.0, atol=1e-12)
+    assert np.all(a[:, 1] > 0)
     # and log ŝ carries the absolute scale that a resonance needs
     p_in = mom[:, :2].sum(axis=1)
     shat = p_in[:, 0] ** 2 - np.sum(p_in[:, 1:] ** 2, axis=1)
