@@ -148,7 +148,7 @@ def main() -> None:
     ap.add_argument(
         "--budget", type=float, default=900.0, help="training CPU seconds per model (all threads)"
     )
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU time is then not inflated by idle spinning on a loaded machine)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: no spinning counted as CPU)")
     ap.add_argument("--max-points", type=int, default=None)
     ap.add_argument("--val-points", type=int, default=None)
     ap.add_argument("--timing-points", type=int, default=4096)

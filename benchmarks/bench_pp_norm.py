@@ -9,7 +9,7 @@ log-invariant features of the surrogate (``*_linfit``, the residual of the linea
 * ``me2``: |M|² itself;
 * ``me2/F``: divided by the lepton-pair factor F(m_ll²)
   (:class:`fame_surrogate.resonance.LeptonPairPropagator`, which includes the 1/m_ll² of the lepton tensor);
-* ``me2/(F ΣD)``: also divided by the sum of the Catani–Seymour dipoles (the dipole model's basis);
+* ``me2/(F ΣD)``: also divided by Σ_k |D_k| of the Catani–Seymour dipoles (the dipole model's normaliser);
 * ``me2/(F A)``: divided by an antenna chain, Σ over orderings of the gluons between the quark ends of
   Π 1/|s_ab| over adjacent pairs (all-outgoing, incoming partons crossed);
 
@@ -101,7 +101,7 @@ def main() -> None:
     with torch.no_grad():
         prop = LeptonPairPropagator(pdg, n_in)(t).numpy()
         basis = DipoleBasis(pdg, n_in)
-        dsum = basis(t)[:, : basis.n_dipoles].sum(-1).numpy()
+        dsum = basis(t)[:, : basis.n_dipoles].abs().sum(-1).numpy()
         fmap = FeatureMap(pdg, n_in)
         feats = fmap(t).numpy()
     logcols = np.array([not name.startswith("p") for name in fmap.names])

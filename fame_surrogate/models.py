@@ -207,21 +207,23 @@ class TargetTransform(nn.Module):
 
 
 class DipoleModel(nn.Module):
-    """Factorisation-aware model: ``me2 = P · exp(L) · Σ_k w_k D_k + P · exp(L) · ΣD · Σ_φ c_φ Φ̂_φ``.
+    """Factorisation-aware model: ``me2 = P · exp(L) · (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``.
 
     * ``D_k``: the Catani–Seymour dipoles (:class:`~fame_surrogate.dipoles.DipoleBasis`), exact in every soft
-      and collinear limit; ``P`` the lepton-pair factor of :mod:`.resonance` (1 without a lepton pair).
+      and collinear limit, where they are positive (FI/IF kernels can dip below zero far from their limits,
+      hence the magnitude); ``P`` the lepton-pair factor of :mod:`.resonance` (1 without a lepton pair);
+      ``ΣD`` below is Σ_k |D_k|.
     * ``w_k = exp(NN_k)``: positive dipole weights of order one (all 1 before training), so the sum has no
       cancellations and no weight can change sign.
-    * ``Φ̂_φ = Φ_φ / ΣD``: the azimuthal (spin-correlation) columns relative to the dipole sum, with signed
-      coefficients ``c_φ = NN_φ`` (0 before training).
+    * ``Φ_φ``: the azimuthal (spin-correlation) columns, with signed coefficients ``c_φ = NN_φ`` (0 before
+      training).
     * ``L = a·x_log + b + NN_0``: a scalar log-normalisation.  Its linear skip ``a·x_log + b`` over the
       standardised log-invariant features is the least-squares fit of log(|M|²/(P ΣD)) on them
       (:meth:`fit_scalers`), frozen; the network learns the non-linear remainder.  It carries the dimension
       and the hardness of |M|², which at pp → Z + 4 jets spans ~9 decades of |M|²/(P ΣD) (1–99%), 3 after
       the fit (``benchmarks/bench_pp_norm.py``), so the network starts in its useful range.
 
-    Internally the basis is passed around as ``terms = [log(P ΣD), D_k/ΣD ..., Φ_φ/ΣD ...]`` (float64),
+    Internally the basis is passed around as ``terms = [log(P ΣD), |D_k|/ΣD ..., Φ_φ/ΣD ...]`` (float64),
     so that float32 training never forms the raw |M|² scale.
 
     Parameters
@@ -280,16 +282,20 @@ class DipoleModel(nn.Module):
         """Raw features (B, n_features) in ``feature_dtype`` and terms (B, 1 + n_terms) float64 of momenta
         (B, n, 4) float64.
 
-        ``terms[:, 0] = log(P ΣD)`` (P: the lepton-pair factor), then the dipoles and the φ columns divided by
-        ΣD.  Evaluation computes the features in the network's dtype (:meth:`forward`), training in float64.
+        ``terms[:, 0] = log(P ΣD)`` (P: the lepton-pair factor, ΣD = Σ_k |D_k|), then the |D_k| and the φ
+        columns divided by ΣD.  Evaluation computes the features in the network's dtype (:meth:`forward`),
+        training in float64.
         """
         rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
         basis = self.basis(momenta, rows)
-        dsum = basis[:, : self.n_dipoles].sum(-1, keepdim=True)
+        # |D_k|: FI/IF kernels dip below zero far from their limits (where they are positive), so the sum
+        # of magnitudes is the positive normaliser and every weighted term is positive
+        dip = torch.abs(basis[:, : self.n_dipoles])
+        dsum = dip.sum(-1, keepdim=True)
         log_base = torch.log(dsum)
         if self.propagator.active:
             log_base = log_base + torch.log(self.propagator(momenta))[:, None]
-        terms = torch.cat([log_base, basis / dsum], dim=1)
+        terms = torch.cat([log_base, dip / dsum, basis[:, self.n_dipoles :] / dsum], dim=1)
         return self.features(momenta, rows, feature_dtype), terms
 
     @torch.no_grad()

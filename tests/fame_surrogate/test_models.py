@@ -39,7 +39,7 @@ def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Te
     basis = DipoleBasis(PDG3)(p).numpy()
     xs = ((x - model.x_norm.mean) / model.x_norm.std).numpy()
     log_norm = bias[0] + xs @ model.skip_weight.numpy() + float(model.skip_bias)
-    shape = basis[:, :n_dip] @ np.exp(bias[1 : 1 + n_dip]) + basis[:, n_dip:] @ bias[1 + n_dip :]
+    shape = np.abs(basis[:, :n_dip]) @ np.exp(bias[1 : 1 + n_dip]) + basis[:, n_dip:] @ bias[1 + n_dip :]
     np.testing.assert_allclose(got.numpy(), np.exp(log_norm) * shape, rtol=1e-12, atol=0.0)
     assert got.dtype == torch.float64
     assert bool((std == 0).all())
@@ -54,7 +54,7 @@ def test_least_squares_skip_equals_a_direct_numpy_fit(points: tuple[torch.Tensor
     cols = model.features.log_columns
     assert all(not model.features.names[c].startswith("p") for c in cols)
     xn, mn = x.numpy(), me2.numpy()
-    dsum = DipoleBasis(PDG3)(p).numpy()[:, : model.n_dipoles].sum(1)
+    dsum = np.abs(DipoleBasis(PDG3)(p).numpy()[:, : model.n_dipoles]).sum(1)
     std = xn.std(0, ddof=1)
     xs = (xn - xn.mean(0)) / np.where(std > 1e-12 * (1 + np.abs(xn).max(0)), std, 1.0)
     design = np.column_stack([xs[:, cols], np.ones(len(mn))])

@@ -79,7 +79,7 @@ def test_pp_dipole_model_with_the_factor_exports_with_parity(tmp_path: object) -
     got, _ = OnnxSurrogate(path).predict(p)
     want = model(mom)[0].detach().numpy()
     np.testing.assert_allclose(got, want, rtol=1e-7)  # the contract asks for 1e-6
-    # the basis carries the resonance: its log-normalisation column is log(F ΣD) of the factor-free dipoles
+    # the basis carries the resonance: its log-normalisation column is log(F Σ|D|) of the factor-free dipoles
     factor = model.propagator(mom).numpy()
-    plain = model.basis(mom)[:, : model.n_dipoles].sum(-1).numpy()
+    plain = model.basis(mom)[:, : model.n_dipoles].abs().sum(-1).numpy()
     np.testing.assert_allclose(np.exp(terms[:, 0].numpy()), factor * plain, rtol=1e-12)
