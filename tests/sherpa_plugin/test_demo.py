@@ -172,3 +172,14 @@ def test_quick_demo_prints_gains_that_follow_from_its_efficiencies_and_times(tmp
         val = read_dump(out / "data" / "validate" / f"ee_{timing['jets']}j.npz").take(slice(0, 300))
         assert dumped.me2 is not None and val.me2 is not None
         np.testing.assert_allclose(dumped.me2, val.me2, rtol=1e-9)
+
+
+def test_without_a_sherpa_python_the_demo_says_so_in_one_line(tmp_path: Path) -> None:
+    from sherpa_plugin.demo import _sherpa_timings
+
+    batch = read_dump(REPO / "tests" / "data" / "sherpa-ee" / "ee_3j_ycut0.01.npz").take(slice(0, 10))
+    timings, note = _sherpa_timings(tmp_path, {3: batch}, 300, str(tmp_path / "no-such-python"))
+    assert timings == []
+    assert note.startswith("Sherpa MEProcess timing: not run") and "\n" not in note
+    assert "make sherpa-env" in note
+    assert not any(tmp_path.iterdir())  # nothing was started or written
