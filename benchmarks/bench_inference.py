@@ -3,7 +3,8 @@
 For e+e- -> 3/4/5 jets (Sherpa reference data, y_cut 0.01) the default surrogate (TrainConfig defaults:
 architecture, replicas) is built with its scalers fitted to the data (timings do not depend on the weight
 values, so no training is needed), exported with both torch exporters and timed in ONNX Runtime on
-``--threads`` threads (default 1, like Sherpa's per-core timing) at batch 1, 1k, 10k and 100k.
+``--threads`` threads (default 1, like Sherpa's per-core timing) at batch 1, 8, 64 (a generator that calls the
+surrogate per phase-space point, or in small batches), 1k, 10k and 100k.
 
 Reported, as one JSON object on stdout:
 * ``us_per_point`` (wall) per batch size and ``points_per_s`` at batch >= 1k (best of the chunkings), and
@@ -18,7 +19,14 @@ Reported, as one JSON object on stdout:
   network's dtype (``TrainConfig.net_dtype``, float64 by default, ``--net-dtype float32`` for the faster
   option; a large numpy matmul on the same number of threads), and ``fraction_of_flop_bound`` = achieved
   matmul GFLOP/s / peak;
-* exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k.
+* exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k
+  (``--exporters torchscript`` skips the dynamo exporter);
+* ``nodes``: nodes of the exported graph and of the graph ONNX Runtime executes after its optimisations, by
+  op type; ``ort_batch1_overhead``: ONNX Runtime's cost per call and per node at batch 1 on this machine
+  (chains of trivial nodes); ``batch1_profile``: ONNX Runtime's profile of batch-1 calls (kernel time by op
+  type against the whole run: the rest is per-node work outside the kernels);
+* ``sherpa_now_cpu_over_surrogate_cpu``: per batch size, Sherpa's CPU time per ME over the surrogate's, from
+  the same run (with ``--sherpa``); ``load_average_start``/``_end``: the machine's load around the run.
 
 Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--repeat 3] [--sherpa 2000]
 [--dump z4/train/<channel>.npz --model mlp] [--net-dtype float32] [--replicas R]`` (``--dump``: any fame
@@ -38,6 +46,7 @@ _THREADS = _pre.parse_known_args()[0].threads
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(_THREADS)
 
+import collections  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -45,10 +54,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
-from fame_surrogate.export import OnnxSurrogate, export_onnx  # noqa: E402
+from fame_surrogate.export import OnnxSurrogate, export_onnx, session_options  # noqa: E402
 from fame_surrogate.models import Ensemble, build_model  # noqa: E402
 from fame_surrogate.train import TrainConfig  # noqa: E402
 from lhe_tools import read_dump  # noqa: E402
@@ -56,6 +66,8 @@ from lhe_tools import read_dump  # noqa: E402
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATA = SHARED / "data" / "sherpa-ee"
 NET_DTYPE = {"float32": torch.float32, "float64": torch.float64}
+#: batch sizes of per-event and small-batch hosts (timed with more repeats: each call is short)
+SMALL_BATCHES = (1, 8, 64)
 
 
 def peak_gflops(n: int = 2000, repeat: int = 5, dtype: str = "float64") -> float:
@@ -94,23 +106,124 @@ def time_predict(
 ) -> tuple[float, float]:
     """Best wall and best CPU seconds per point of predicting ``batch`` points in chunks of ``chunk``.
 
-    The CPU time (``time.process_time``, all threads of this process) is what the surrogate costs whatever
-    else runs on the machine; with one thread it is the wall time minus the time other jobs took the core
-    (this VM shares its cores: wall times moved by up to 30% between runs of the same graph).
+    The CPU time (``time.thread_time``: this thread, which runs ONNX Runtime with one intra-op thread;
+    ``time.process_time`` with more) is what the surrogate costs whatever else runs on the machine; with one
+    thread it is the wall time minus the time other jobs took the core (this VM shares its cores: wall times
+    moved by up to 30% between runs of the same graph).  Small batches are called repeatedly (≥ 2000 points
+    per timing), so every figure is a mean over many calls.
     """
+    clock = time.thread_time if sur.session_options.intra_op_num_threads == 1 else time.process_time
     pts = momenta[:batch]
-    sur.predict(pts[: min(batch, chunk)], chunk=chunk)
+    calls = max(1, 2000 // batch)
+    for _ in range(min(calls, 200)):
+        sur.predict(pts[: min(batch, chunk)], chunk=chunk)
     best_wall = best_cpu = np.inf
     for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        sur.predict(pts, chunk=chunk)
-        best_cpu = min(best_cpu, time.process_time() - c)
-        best_wall = min(best_wall, time.perf_counter() - t)
+        t, c = time.perf_counter(), clock()
+        for _ in range(calls):
+            sur.predict(pts, chunk=chunk)
+        best_cpu = min(best_cpu, (clock() - c) / calls)
+        best_wall = min(best_wall, (time.perf_counter() - t) / calls)
     return best_wall / batch, best_cpu / batch
 
 
+def executed_nodes(path: Path) -> dict[str, object]:
+    """Nodes of the exported graph and of the graph ONNX Runtime executes (after its optimisations)."""
+    raw = onnx.load(str(path))
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = session_options(1)
+        opts.optimized_model_filepath = str(Path(tmp) / "optimised.onnx")
+        # the NCHWc transformer's warning (layout of conv models; we have none) is not ours
+        opts.log_severity_level = 3
+        ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        done = onnx.load(opts.optimized_model_filepath)
+    ops = collections.Counter(n.op_type for n in done.graph.node)
+    return {
+        "exported": len(raw.graph.node),
+        "exported_non_constant": sum(1 for n in raw.graph.node if n.op_type != "Constant"),
+        "executed": len(done.graph.node),
+        "executed_by_op": dict(ops.most_common()),
+    }
+
+
+def _chain_us(nodes: int, calls: int = 3000) -> float:
+    """CPU µs of one batch-1 call of a graph of ``nodes`` trivial elementwise nodes on a (1, 28) tensor."""
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.DOUBLE, [None, 28])
+    body, prev = [], "x"
+    for i in range(nodes):
+        body.append(onnx.helper.make_node("Neg", [prev], [f"t{i}"]))
+        prev = f"t{i}"
+    y = onnx.helper.make_tensor_value_info(prev, onnx.TensorProto.DOUBLE, [None, 28])
+    graph = onnx.helper.make_graph(body, "chain", [x], [y])
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)])
+    opts = session_options(1)
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    a = np.zeros((1, 28))
+    for _ in range(300):
+        sess.run(None, {"x": a})
+    best = np.inf
+    for _ in range(5):
+        c = time.thread_time()
+        for _ in range(calls):
+            sess.run(None, {"x": a})
+        best = min(best, (time.thread_time() - c) / calls)
+    return 1e6 * best
+
+
+def node_overhead() -> dict[str, float]:
+    """Per-call and per-node cost of ONNX Runtime at batch 1, from chains of 1 and 201 trivial nodes."""
+    one, many = _chain_us(1), _chain_us(201)
+    return {"call_us": one, "per_node_us": (many - one) / 200}
+
+
+def profile_batch1(path: Path, momenta: np.ndarray, calls: int = 500) -> dict[str, object]:
+    """ONNX Runtime's own profile of ``calls`` batch-1 calls: kernel time per op type against the whole run.
+
+    ``kernel_us`` sums the nodes' ``*_kernel_time`` events, ``run_us`` is the ``model_run`` event; both are
+    inflated by the profiler itself (it records every node), so only their ratio and the split by op type
+    are figures: the rest of ``run_us`` is ONNX Runtime's per-node work outside the kernels (allocation,
+    shape inference, dispatch).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = session_options(1)
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(Path(tmp) / "prof")
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        for i in range(calls):
+            sess.run(None, {"momenta": momenta[i : i + 1]})
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    skip = calls // 5  # warm-up
+    runs = [e["dur"] for e in events if e.get("name") == "model_run"][skip:]
+    kernels = [
+        e for e in events if e.get("cat") == "Node" and str(e.get("name", "")).endswith("_kernel_time")
+    ]
+    per_run = len(kernels) // max(1, len(runs) + skip)
+    kernels = kernels[skip * per_run :]
+    by_op: collections.Counter[str] = collections.Counter()
+    for e in kernels:
+        by_op[str(e["args"]["op_name"])] += e["dur"]
+    n = max(1, len(runs))
+    kernel_us = sum(by_op.values()) / n
+    run_us = float(np.mean(runs)) if runs else float("nan")
+    return {
+        "nodes_per_call": per_run,
+        "run_us_profiled": run_us,
+        "kernel_us_profiled": kernel_us,
+        "kernel_fraction": kernel_us / run_us,
+        "kernel_us_by_op_profiled": {k: v / n for k, v in by_op.most_common(8)},
+    }
+
+
 def bench_process(
-    path: Path, threads: int, repeat: int, workdir: Path, cfg: TrainConfig, sherpa_points: int
+    path: Path,
+    threads: int,
+    repeat: int,
+    workdir: Path,
+    cfg: TrainConfig,
+    sherpa_points: int,
+    exporter_names: tuple[str, ...] = ("torchscript", "dynamo"),
 ) -> dict[str, object]:
     data = read_dump(path)
     assert data.me2 is not None
@@ -133,6 +246,8 @@ def bench_process(
     exporters: dict[str, dict[str, float]] = {}
     onnx_path = workdir / f"{tag}.onnx"
     for name, dynamo in (("torchscript", False), ("dynamo", True)):
+        if name not in exporter_names:
+            continue
         out = workdir / f"{tag}_{name}.onnx"
         t = time.perf_counter()
         export_onnx(model, out, {"process": data.process}, dynamo=dynamo)
@@ -151,7 +266,9 @@ def bench_process(
     per_batch: dict[str, float] = {}
     cpu_batch: dict[str, float] = {}
     chunks: dict[str, float] = {}
-    per_batch["1"] = 1e6 * min(time_predict(sur, momenta, 1, 1, 200 * repeat)[0] for _ in range(3))
+    for batch in SMALL_BATCHES:  # a generator's per-event calls and small host batches
+        wall, cpu = time_predict(sur, momenta, batch, batch, 5 * repeat)
+        per_batch[str(batch)], cpu_batch[str(batch)] = 1e6 * wall, 1e6 * cpu
     for batch in (1000, 10_000, 100_000):
         wall, cpu = time_predict(sur, momenta, batch, batch, repeat)
         per_batch[str(batch)], cpu_batch[str(batch)] = 1e6 * wall, 1e6 * cpu
@@ -159,7 +276,7 @@ def bench_process(
         wall, cpu = time_predict(sur, momenta, n_big, chunk, repeat)
         chunks[str(chunk)], cpu_batch[f"100k_in_{chunk}"] = 1e6 * wall, 1e6 * cpu
     best_us = min([v for k, v in per_batch.items() if int(k) >= 1000] + list(chunks.values()))
-    best_cpu_us = min(cpu_batch.values())
+    best_cpu_us = min(v for k, v in cpu_batch.items() if k not in {str(b) for b in SMALL_BATCHES})
     # Sherpa's CPU time per MatrixElement() where the dump recorded it (robust against other load)
     sherpa_ms = float(data.meta.get("me_cpu_ms_per_point") or data.meta["me_ms_per_point"])
     flops = matmul_flops(onnx_path)
@@ -178,6 +295,9 @@ def bench_process(
         "sherpa_ms_per_point": sherpa_ms,
         "speedup_vs_sherpa": sherpa_ms * 1e3 / best_us,
         "speedup_vs_sherpa_batch1": sherpa_ms * 1e3 / per_batch["1"],
+        "batch1_fraction_of_sherpa": per_batch["1"] / (sherpa_ms * 1e3),
+        "nodes": executed_nodes(onnx_path),
+        "batch1_profile": profile_batch1(onnx_path, momenta),
         "matmul_flops_per_point": flops,
         "achieved_matmul_gflops": flops / best_us / 1e3,
         "exporters": exporters,
@@ -195,6 +315,10 @@ def bench_process(
             result["sherpa_now"] = {"points": k, **now}
             result["speedup_vs_sherpa_now_wall"] = now["ms_per_point"] * 1e3 / best_us
             result["speedup_vs_sherpa_now_cpu"] = now["cpu_ms_per_point"] * 1e3 / best_cpu_us
+            # per batch size, CPU time against Sherpa's CPU time per MatrixElement() call, same run
+            result["sherpa_now_cpu_over_surrogate_cpu"] = {
+                b: now["cpu_ms_per_point"] * 1e3 / v for b, v in cpu_batch.items() if "_in_" not in b
+            }
     return result
 
 
@@ -209,6 +333,10 @@ def main() -> int:
     )
     parser.add_argument("--model", choices=("dipole", "mlp"), default=None, help="override TrainConfig.model")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--exporters", nargs="+", choices=("torchscript", "dynamo"), default=["torchscript", "dynamo"],
+        help="torch exporters to compare (the bundle's is torchscript, always timed)",
+    )
     parser.add_argument(
         "--sherpa",
         type=int,
@@ -238,16 +366,24 @@ def main() -> int:
     # the network's matmuls run in its own dtype, so that dtype's BLAS peak is the bound
     peak = peak_gflops(dtype=cfg.net_dtype)
     result: dict[str, object] = {
-        "threads": args.threads, f"peak_{cfg.net_dtype}_gflops": peak, "processes": {}
+        "threads": args.threads,
+        f"peak_{cfg.net_dtype}_gflops": peak,
+        "onnxruntime": ort.__version__,
+        "load_average_start": os.getloadavg(),
+        "ort_batch1_overhead": node_overhead(),
+        "processes": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
         todo = [(f"{jets}j", DATA / f"ee_{jets}j_ycut0.01.npz") for jets in args.jets]
         todo += [(path.stem, path) for path in args.dump]
         for label, path in todo:
-            r = bench_process(path, args.threads, args.repeat, Path(tmp), cfg, args.sherpa)
+            r = bench_process(
+                path, args.threads, args.repeat, Path(tmp), cfg, args.sherpa, tuple(args.exporters)
+            )
             r["fraction_of_flop_bound"] = float(r["achieved_matmul_gflops"]) / peak  # type: ignore[arg-type]
             result["processes"][label] = r  # type: ignore[index]
             print(f"bench_inference: {label} done", file=sys.stderr)
+    result["load_average_end"] = os.getloadavg()
     print(json.dumps(result))
     return 0
 
