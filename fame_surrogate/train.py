@@ -28,6 +28,7 @@ from lhe_tools import EventBatch
 
 from .metrics import accuracy
 from .models import MODEL_KINDS, DipoleModel, Ensemble, Member, build_model, net_dtype
+from .symmetry import identical_particle_permutations
 
 __all__ = ["TrainConfig", "TrainResult", "train_surrogate"]
 
@@ -105,6 +106,13 @@ class TrainConfig:
         :func:`fame_surrogate.models.run_net`).
     max_points : int or None
         Use at most this many points (a seeded random subset) before the split.
+    augment : int
+        Each training point is also used with its identical final-state particles exchanged, in up to this
+        many orders (the identity included; :mod:`fame_surrogate.symmetry`): exact, free training data
+        where the surrogate is data-limited (6× at three identical gluons).  1 disables.  The augmented
+        set is capped at ``augment_max_points``.
+    augment_max_points : int
+        Cap on the number of augmented training points (memory: ≈ 1.4 kB per point at Z+4 jets).
     verbose : bool
         tqdm progress bar on stderr.
     """
@@ -134,6 +142,8 @@ class TrainConfig:
     dtype: str = "float32"
     net_dtype: str = "float64"
     max_points: int | None = None
+    augment: int = 6
+    augment_max_points: int = 1_500_000
     verbose: bool = False
 
     def __post_init__(self) -> None:
@@ -154,6 +164,11 @@ class TrainConfig:
             )
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"TrainConfig.val_fraction={self.val_fraction}; expected 0 < val_fraction < 1")
+        if self.augment < 1 or self.augment_max_points < 1:
+            raise ValueError(
+                f"TrainConfig.augment={self.augment}, augment_max_points={self.augment_max_points}: "
+                "expected >= 1"
+            )
         if not 0.0 <= self.weight_power < math.inf:
             raise ValueError(f"TrainConfig.weight_power={self.weight_power}; expected a finite value >= 0")
 
@@ -453,16 +468,27 @@ def train_surrogate(
                 config.model, batch.pdg.tolist(), batch.n_in, config.hidden, config.activation
             )
             if data is None:
-                x_all, terms_all = _evaluate_inputs(model, momenta)
                 tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
+                x_val, terms_val = _evaluate_inputs(model, momenta[va])
+                perms = identical_particle_permutations(
+                    batch.pdg.tolist(),
+                    batch.n_in,
+                    max(1, min(config.augment, config.augment_max_points // max(1, train_index.size))),
+                    np.random.default_rng(config.seed),
+                )
+                # the training points in every permuted order (identity first); labels are unchanged
+                tr = tr.repeat(len(perms))
+                train_momenta = momenta[torch.from_numpy(train_index)]
+                parts = [_evaluate_inputs(model, train_momenta[:, torch.from_numpy(p)]) for p in perms]
                 data = {
-                    "x": x_all[tr],
-                    "terms": terms_all[tr],
+                    "x": torch.cat([x for x, _ in parts]),
+                    "terms": torch.cat([t for _, t in parts]),
                     "me2": me2[tr],
-                    "x_val": x_all[va],
-                    "terms_val": terms_all[va],
+                    "x_val": x_val,
+                    "terms_val": terms_val,
                     "me2_val": me2[va],
                 }
+                del parts
                 if batch.ps_weight is not None:
                     # weighted events (Sherpa's pp dumps): the gain loss sees w = c·|M|², c = phase space ×
                     # PDFs × flux, scaled to mean 1 (the loss is scale invariant; float32 keeps its range)
@@ -498,6 +524,7 @@ def train_surrogate(
         "val_frac_within_0p1pct": acc["frac_within_0p1pct"],
         "val_median_abs_rel_dev": acc["median_abs_rel_dev"],
         "n_train": int(train_index.size),
+        "n_train_augmented": int(data["x"].shape[0]) if data is not None else 0,
         "n_val": int(val_index.size),
         "epochs": [len(h) for h in histories],
         "stopped": stops,
