@@ -22,6 +22,7 @@ from typing import TypeAlias
 import torch
 from torch import Tensor, nn
 
+from ._fused import FusedInputs
 from ._ops import gram_index, gram_rows, sinh
 from .dipoles import DipoleBasis, basis_pairs
 from .features import FeatureMap, feature_pairs
@@ -277,6 +278,12 @@ class DipoleModel(nn.Module):
             last.weight.zero_()
         self.register_buffer("skip_weight", torch.zeros(n_features, dtype=torch.float64))
         self.register_buffer("skip_bias", torch.zeros((), dtype=torch.float64))
+        # the same features, dipoles and lepton-pair factor in few graph nodes (ONNX Runtime pays per node)
+        self.fused = (
+            FusedInputs(self.features, self.basis, self.propagator)
+            if FusedInputs.supports(self.features)
+            else None
+        )
 
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
         """Raw features (B, n_features) in ``feature_dtype`` and terms (B, 1 + n_terms) float64 of momenta
@@ -286,6 +293,9 @@ class DipoleModel(nn.Module):
         columns divided by ΣD.  Evaluation computes the features in the network's dtype (:meth:`forward`),
         training in float64.
         """
+        if self.fused is not None:
+            x, log_base, t = self.pair_inputs(momenta, feature_dtype)
+            return x.transpose(0, 1), torch.cat([log_base, t], dim=0).transpose(0, 1)
         rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
         basis = self.basis(momenta, rows)
         # |D_k|: FI/IF kernels dip below zero far from their limits (where they are positive), so the sum
@@ -297,6 +307,32 @@ class DipoleModel(nn.Module):
             log_base = log_base + torch.log(self.propagator(momenta))[:, None]
         terms = torch.cat([log_base, dip / dsum, basis[:, self.n_dipoles :] / dsum], dim=1)
         return self.features(momenta, rows, feature_dtype), terms
+
+    def pair_inputs(self, momenta: Tensor, feature_dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`inputs` pair-major, from :class:`~fame_surrogate._fused.FusedInputs`: features
+        (n_features, B) in ``feature_dtype``, log(P ΣD) (1, B) and the terms (n_terms, B), float64."""
+        assert self.fused is not None
+        x, basis, log_factor = self.fused(momenta, feature_dtype)
+        dip = torch.abs(basis[: self.n_dipoles])
+        dsum = dip.sum(0, keepdim=True)
+        log_base = torch.log(dsum)
+        if self.propagator.active:
+            log_base = log_base + log_factor
+        return x, log_base, torch.cat([dip, basis[self.n_dipoles :]], dim=0) / dsum
+
+    def me2_pair_major(self, x: Tensor, log_base: Tensor, terms: Tensor) -> Tensor:
+        """|M|^2 (B,) from :meth:`pair_inputs` (the function of :meth:`me2_from_inputs`, in fewer graph
+        nodes: one transpose of the network output, one weighted sum over dipoles and φ columns)."""
+        h = self.x_norm(x.transpose(0, 1))
+        dtype = self.skip_weight.dtype
+        out = self.net(h.to(net_dtype(self.net))).to(dtype).transpose(0, 1)  # (1 + n_terms, B)
+        head, w, c_phi = torch.split(out, [1, self.n_dipoles, self.n_terms - self.n_dipoles], dim=0)
+        # the skip as a (1, F) @ (F, B) product: ONNX Runtime 1.32 fuses a Transpose into a MatMul with a
+        # 1-D second operand wrongly (the (B, F) @ (F,) form of :meth:`_heads` came out wrong at batch 16)
+        skip = (self.skip_weight[None, :] @ h.to(dtype).transpose(0, 1))[0]
+        log_norm = head[0] + skip + self.skip_bias
+        shape = (torch.cat([torch.exp(w), c_phi], dim=0) * terms).sum(0)
+        return torch.exp(log_norm + log_base[0]) * shape
 
     @torch.no_grad()
     def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
@@ -350,6 +386,9 @@ class DipoleModel(nn.Module):
         fold_input_standardisation(self.x_norm, self.net, (self.skip_weight, self.skip_bias))
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        if self.fused is not None:
+            me2 = self.me2_pair_major(*self.pair_inputs(momenta, net_dtype(self.net)))
+            return me2, torch.zeros_like(me2)
         x_raw, terms = self.inputs(momenta, net_dtype(self.net))
         me2 = self.me2_from_inputs(x_raw, terms)
         return me2, torch.zeros_like(me2)
@@ -374,11 +413,15 @@ class MLPModel(nn.Module):
         self.x_norm = _Standardise(int(self.features.n_features))
         self.target = TargetTransform()
         self.net = _mlp(int(self.features.n_features), hidden, 1, activation)
+        self.fused = FusedInputs(self.features) if FusedInputs.supports(self.features) else None
 
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
         """Raw features (B, n_features) in ``feature_dtype`` and an empty (B, 0) float64 term tensor (the MLP
         has no basis)."""
-        x_raw = self.features(momenta, dtype=feature_dtype)
+        if self.fused is not None:
+            x_raw = self.fused(momenta, feature_dtype)[0].transpose(0, 1)
+        else:
+            x_raw = self.features(momenta, dtype=feature_dtype)
         return x_raw, momenta.new_zeros((x_raw.shape[0], 0))
 
     @torch.no_grad()
@@ -430,14 +473,20 @@ class Ensemble(nn.Module):
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
         first: Member = self.members[0]  # type: ignore[assignment]
-        x_raw, terms = first.inputs(momenta, net_dtype(first.net))
         members: list[Member] = list(self.members)  # type: ignore[arg-type]
+        dipoles = [m for m in members if isinstance(m, DipoleModel) and m.fused is not None]
+        if isinstance(first, DipoleModel) and len(dipoles) == len(members):
+            # pair-major inputs shared by all replicas (fewest graph nodes)
+            inputs = first.pair_inputs(momenta, net_dtype(first.net))
+            preds = [m.me2_pair_major(*inputs) for m in dipoles]
+        else:
+            x_raw, terms = first.inputs(momenta, net_dtype(first.net))
+            preds = [m.me2_from_inputs(x_raw, terms) for m in members]
         if self.replicas == 1:
-            me2 = members[0].me2_from_inputs(x_raw, terms)
-            return me2, torch.zeros_like(me2)
-        preds = torch.stack([m.me2_from_inputs(x_raw, terms) for m in members], 0)  # (R, B)
-        mean = preds.mean(0)
-        var = ((preds - mean) ** 2).sum(0) / (self.replicas - 1)
+            return preds[0], torch.zeros_like(preds[0])
+        stacked = torch.stack(preds, 0)  # (R, B)
+        mean = stacked.mean(0)
+        var = ((stacked - mean) ** 2).sum(0) / (self.replicas - 1)
         return mean, torch.sqrt(var)
 
 

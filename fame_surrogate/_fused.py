@@ -1,0 +1,349 @@
+"""The surrogate's inputs (features, dipoles, φ columns, lepton-pair factor) in few, large graph nodes.
+
+A generator calls the surrogate once per phase-space point, and ONNX Runtime then pays ≈ 0.5 µs per
+executed node whatever its size (``benchmarks/bench_inference.py``: ``ort_batch1_overhead``), so at batch 1
+the cost of a call is its node count.  :class:`FusedInputs` computes what
+:class:`~fame_surrogate.features.FeatureMap` and :class:`~fame_surrogate.dipoles.DipoleBasis` compute, the
+same functions up to rounding, with a node count that does not grow with the number of dipoles, dipole
+families or splitting kinds:
+
+1. one Gram computation of every pair the model reads (``gram_rows``, pair-major ``(m, B)``);
+2. every *ratio of linear forms* of those invariants that the dipole kernels and the logarithmic features
+   need, as one stack: three row gathers, signed and summed (``Σ_r σ_r s_{pair_r} + β``) for all numerators
+   and denominators at once, then one division.  A dipole's kernel uses five ratios ``u_1..u_5`` (e.g. for
+   FF, with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k: b/(a+c), c/(b+c), c/(a+b), b/(b+c), 1; for FI/IF/II the
+   recoil x, 1/x, z̃_i and the soft denominators), the features' logarithm arguments are y_{ij,k} = a/(a+b+c)
+   (FF), (1 − x)/x as a ratio of invariants (FI/IF/II), 2 s_ij/ŝ and ŝ itself;
+3. every spin-averaged kernel (FF, FI, IF, II; q→qg, g→gg, g→qq̄ and the initial-state kinds) is a linear
+   combination of the monomials ``u_1..u_5`` and one product ``u_p u_q`` per dipole, with per-dipole constant
+   coefficients that include the coupling: one multiply-and-sum for all dipoles, then ``· u_5 / a`` (u_5 is
+   1/x for FI/IF/II and 1 for FF).
+
+The rewrites are algebraic identities of the kernels (``dipoles.ff_dipole`` … ``ii_dipole``): for example
+the FI recoil enters as 1/x = (p_ia + p_ja)/(p_ia + p_ja − p_ij) rather than as a division by
+x = (p_ia + p_ja − p_ij)/(p_ia + p_ja), and a FI/IF/II feature's (1 − x)/x = p_ij/(p_ia + p_ja − p_ij) is
+taken from the invariants instead of from a rounded x (near x → 1 the more accurate of the two).
+``tests/fame_surrogate/test_fused.py`` checks them against the modules on real data.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ._ops import cos_sin_2phi, gram_index, pair_rows, partonic_frame
+from .dipoles import Dipole, DipoleBasis, coupling, enumerate_dipoles, invariant_pairs
+from .features import FeatureMap, _beamless_pairs
+from .resonance import LeptonPairPropagator
+
+__all__ = ["FusedInputs", "fused_pairs"]
+
+#: floor of the features' logarithm arguments (``features._LOG_FLOOR``)
+_LOG_FLOOR = 1e-30
+
+# A linear form is up to three (pair, sign) terms plus a constant: ((pair, sign), ...), const
+_Form = tuple[tuple[tuple[tuple[int, int], float], ...], float]
+
+
+def _form(*terms: tuple[tuple[int, int], float], const: float = 0.0) -> _Form:
+    return tuple(terms), const
+
+
+def _kernel(d: Dipole, alpha_s: float) -> tuple[list[_Form], list[float], tuple[int, int]]:
+    """The five (numerator, denominator) ratio slots, the coefficients of [u_1..u_5, u_p u_q, 1] (coupling/2
+    included) and (p, q) (0-based slots) of one dipole, with a, b, c its three invariants in
+    :func:`~fame_surrogate.dipoles.invariant_pairs` order."""
+    a, b, c = invariant_pairs(d)
+    one = (_form((a, 1.0)), _form((a, 1.0)))  # a/a = 1: an unused slot
+    half = 0.5 * coupling(d.kind, alpha_s)
+    coef = [0.0] * 7
+    if d.family == "FF":  # u = b/(a+c), c/(b+c), c/(a+b), b/(b+c), 1
+        slots = [
+            (_form((b, 1.0)), _form((a, 1.0), (c, 1.0))),
+            (_form((c, 1.0)), _form((b, 1.0), (c, 1.0))),
+            (_form((c, 1.0)), _form((a, 1.0), (b, 1.0))),
+            (_form((b, 1.0)), _form((b, 1.0), (c, 1.0))),
+            one,
+        ]
+        pq = (1, 3)  # u_2 u_4 = b c/(b+c)²
+        if d.kind == "qg":
+            coef[0], coef[1] = 2.0, 1.0
+        elif d.kind == "gg":
+            coef[0], coef[2], coef[5] = 1.0, 1.0, 1.0
+        else:  # qqbar
+            coef[5], coef[6] = -2.0, 1.0
+    elif d.family == "FI":  # a = p_ij, b = p_ia, c = p_ja; u = inv_i, inv_j, z̃_i, 1, 1/x
+        slots = [
+            (_form((b, 1.0), (c, 1.0)), _form((c, 1.0), (a, 1.0))),
+            (_form((b, 1.0), (c, 1.0)), _form((b, 1.0), (a, 1.0))),
+            (_form((b, 1.0)), _form((b, 1.0), (c, 1.0))),
+            one,
+            (_form((b, 1.0), (c, 1.0)), _form((b, 1.0), (c, 1.0), (a, -1.0))),
+        ]
+        pq = (2, 2)  # z̃_i²
+        if d.kind == "qg":  # 2 inv_i − (1 + z̃_i)
+            coef[0], coef[2], coef[6] = 2.0, -1.0, -1.0
+        elif d.kind == "gg":  # inv_i + inv_j − 2 + z̃_i − z̃_i²
+            coef[0], coef[1], coef[2], coef[5], coef[6] = 1.0, 1.0, 1.0, -1.0, -2.0
+        else:  # qqbar: 1 − 2 z̃_i + 2 z̃_i²
+            coef[2], coef[5], coef[6] = -2.0, 2.0, 1.0
+    else:
+        if d.family == "IF":  # a = p_ai, b = p_ak, c = p_ik; x = (b + a − c)/(b + a), soft = (a+b)/(c+a)
+            x_num, x_den = _form((b, 1.0), (a, 1.0), (c, -1.0)), _form((b, 1.0), (a, 1.0))
+            soft = (_form((a, 1.0), (b, 1.0)), _form((c, 1.0), (a, 1.0)))
+        else:  # II: a = p_ai, b = p_bi, c = p_ab; x = (c − a − b)/c, soft = c/(a+b)
+            x_num, x_den = _form((c, 1.0), (a, -1.0), (b, -1.0)), _form((c, 1.0))
+            soft = (_form((c, 1.0)), _form((a, 1.0), (b, 1.0)))
+        slots = [(x_num, x_den), soft, one, one, (x_den, x_num)]  # u = x, soft, 1, 1, 1/x
+        pq = (0, 0)  # x²
+        if d.kind == "qg":  # 2 soft − (1 + x)
+            coef[1], coef[0], coef[6] = 2.0, -1.0, -1.0
+        elif d.kind == "gq":  # 1 − 2x + 2x²
+            coef[0], coef[5], coef[6] = -2.0, 2.0, 1.0
+        elif d.kind == "qq":  # x + 2(1 − x)/x = x + 2/x − 2
+            coef[0], coef[4], coef[6] = 1.0, 2.0, -2.0
+        else:  # gg: soft − 1 + (1 − x)/x + x(1 − x) = soft + 1/x + x − x² − 2
+            coef[1], coef[4], coef[0], coef[5], coef[6] = 1.0, 1.0, 1.0, -1.0, -2.0
+    return [f for s in slots for f in s], [half * k for k in coef], pq
+
+
+def _feature_forms(d: Dipole) -> tuple[_Form, _Form, float]:
+    """(numerator, denominator, floor) of a dipole's logarithmic feature: y_{ij,k} for FF (no floor on its
+    parts), (1 − x)/x for FI/IF/II as a ratio of invariants (parts floored like the modules' 1 − x and x)."""
+    a, b, c = invariant_pairs(d)
+    if d.family == "FF":  # y = a/(a + b + c)
+        return _form((a, 1.0)), _form((a, 1.0), (b, 1.0), (c, 1.0)), -float("inf")
+    if d.family == "FI":  # 1 − x = a/(b + c), x = (b + c − a)/(b + c)
+        return _form((a, 1.0)), _form((b, 1.0), (c, 1.0), (a, -1.0)), _LOG_FLOOR
+    if d.family == "IF":  # 1 − x = c/(b + a), x = (b + a − c)/(b + a)
+        return _form((c, 1.0)), _form((b, 1.0), (a, 1.0), (c, -1.0)), _LOG_FLOOR
+    # II: 1 − x = (a + b)/c, x = (c − a − b)/c
+    return _form((a, 1.0), (b, 1.0)), _form((c, 1.0), (a, -1.0), (b, -1.0)), _LOG_FLOOR
+
+
+def _shat_form(n_in: int) -> _Form:
+    """ŝ = (Σ_{i<n_in} p_i)² as a linear form of the Gram entries (n_in = 1 or 2)."""
+    if n_in == 1:
+        return _form(((0, 0), 1.0))
+    return _form(((0, 0), 1.0), ((1, 1), 1.0), ((0, 1), 2.0))
+
+
+def fused_pairs(features: FeatureMap, basis: DipoleBasis | None) -> list[tuple[int, int]]:
+    """The Gram pairs :class:`FusedInputs` reads (sorted; the incoming ones for ŝ included)."""
+    pairs = set(features.pairs) | ({(0, 0), (0, 1), (1, 1)} if features.n_in == 2 else {(0, 0)})
+    if basis is not None:
+        pairs |= set(basis.pairs)
+    return sorted(pairs)
+
+
+class FusedInputs(nn.Module):
+    """Features, dipoles, φ columns and the lepton-pair factor of a model, in few graph nodes.
+
+    Parameters
+    ----------
+    features : FeatureMap
+        The model's feature map (its column order is kept).
+    basis : DipoleBasis, optional
+        The model's dipole basis (its column order is kept); None for a model without dipoles (the MLP).
+    propagator : LeptonPairPropagator, optional
+        The lepton-pair factor, evaluated as its module does.
+
+    Only ``n_in`` of 1 or 2 is supported (:meth:`supports`).
+    """
+
+    _gram_idx: Tensor
+    _lf_idx: Tensor
+    _lf_sign: Tensor
+    _lf_const: Tensor
+    _lf_floor: Tensor
+    _kappa: Tensor
+    _kappa0: Tensor
+    _pq: Tensor
+    _a_rows: Tensor
+    _final_rows: Tensor
+    _phi_i: Tensor
+    _phi_j: Tensor
+    _phi_ij: Tensor
+    _phi_coupling: Tensor
+
+    @staticmethod
+    def supports(features: FeatureMap) -> bool:
+        """Whether the fused form covers this feature map (one or two incoming particles)."""
+        return features.n_in in (1, 2)
+
+    def __init__(
+        self,
+        features: FeatureMap,
+        basis: DipoleBasis | None = None,
+        propagator: LeptonPairPropagator | None = None,
+    ) -> None:
+        super().__init__()
+        if not self.supports(features):
+            raise ValueError(f"FusedInputs supports 1 or 2 incoming particles, not {features.n_in}")
+        self.n_in = features.n_in
+        self.n_particles = features.n_particles
+        self.hadronic = features.hadronic
+        self.propagator = propagator
+        self.pairs = fused_pairs(features, basis)
+        self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
+        nums: list[_Form] = []
+        dens: list[_Form] = []
+        floors: list[float] = []
+        # dipole ratio slots: slot-major, (5 · n_dipoles) numerators and denominators
+        dipoles = list(basis.dipoles) if basis is not None else []
+        self.n_dipoles = len(dipoles)
+        kappa: list[list[float]] = [[] for _ in range(7)]
+        pq: list[list[int]] = [[], []]
+        per_dipole = [_kernel(d, basis.alpha_s) for d in dipoles] if basis is not None else []
+        for slot in range(5):
+            for forms, _, _ in per_dipole:
+                nums.append(forms[2 * slot])
+                dens.append(forms[2 * slot + 1])
+                floors.append(-float("inf"))
+        for k, (_, coef, (p, q)) in enumerate(per_dipole):
+            for t in range(7):
+                kappa[t].append(coef[t])
+            pq[0].append(p * self.n_dipoles + k)
+            pq[1].append(q * self.n_dipoles + k)
+        # feature logarithm arguments, in the feature map's column order
+        fdips = _feature_dipoles(features)
+        for d in fdips:
+            num, den, floor = _feature_forms(d)
+            nums.append(num)
+            dens.append(den)
+            floors.append(floor)
+        shat = _shat_form(self.n_in)
+        for i, j in _beamless_pairs(features.pdg, features.n_in):
+            nums.append(_form(((i, j), 1.0), ((i, j), 1.0)))  # 2 s_ij, exactly
+            dens.append(shat)
+            floors.append(-float("inf"))
+        nums.append(shat)  # log ŝ: ŝ/1
+        dens.append(_form(const=1.0))
+        floors.append(-float("inf"))
+        self.n_log = len(nums) - 5 * self.n_dipoles
+        forms = nums + dens
+        rows: list[list[int]] = [[], [], []]
+        signs: list[list[float]] = [[], [], []]
+        for terms, _ in forms:
+            for r in range(3):
+                if r < len(terms):
+                    (i, j), sign = terms[r]
+                    rows[r].append(pair_rows(self.pairs, [(i, j)])[0])
+                    signs[r].append(sign)
+                else:
+                    rows[r].append(0)
+                    signs[r].append(0.0)
+        self.register_buffer("_lf_idx", torch.tensor(rows, dtype=torch.int64).reshape(-1), persistent=False)
+        self.register_buffer(
+            "_lf_sign", torch.tensor(signs, dtype=torch.float64).reshape(-1, 1), persistent=False
+        )
+        self.register_buffer(
+            "_lf_const", torch.tensor([c for _, c in forms], dtype=torch.float64)[:, None], persistent=False
+        )
+        self.register_buffer(
+            "_lf_floor", torch.tensor(floors + [-float("inf")] * len(dens), dtype=torch.float64)[:, None],
+            persistent=False,
+        )
+        self.n_forms = len(nums)
+        # monomial coefficients: rows [u_1..u_5, u_p u_q] (slot-major), and the constant
+        self.register_buffer(
+            "_kappa",
+            torch.tensor([v for t in range(6) for v in kappa[t]], dtype=torch.float64)[:, None],
+            persistent=False,
+        )
+        self.register_buffer(
+            "_kappa0", torch.tensor(kappa[6], dtype=torch.float64)[:, None], persistent=False
+        )
+        self.register_buffer("_pq", torch.tensor(pq, dtype=torch.int64).reshape(-1), persistent=False)
+        self.register_buffer(
+            "_a_rows",
+            torch.tensor(pair_rows(self.pairs, [invariant_pairs(d)[0] for d in dipoles]), dtype=torch.int64),
+            persistent=False,
+        )
+        n = self.n_particles
+        self.register_buffer(
+            "_final_rows", torch.arange(4 * self.n_in, 4 * n, dtype=torch.int64), persistent=False
+        )
+        # spin correlations, as DipoleBasis computes them (in the canonical frame for hadron collisions)
+        phis = list(basis.phi_pairs) if basis is not None else []
+        self.n_phi = len(phis)
+        for name, ends in (("_phi_i", [p.i for p in phis]), ("_phi_j", [p.j for p in phis])):
+            idx = [4 * i + c for c in range(4) for i in ends]
+            self.register_buffer(name, torch.tensor(idx, dtype=torch.int64), persistent=False)
+        self.register_buffer(
+            "_phi_ij",
+            torch.tensor(pair_rows(self.pairs, [(p.i, p.j) for p in phis]), dtype=torch.int64),
+            persistent=False,
+        )
+        self.register_buffer(
+            "_phi_coupling",
+            torch.tensor(
+                [coupling(p.kind, basis.alpha_s) for p in phis] if basis is not None else [],
+                dtype=torch.float64,
+            )[:, None],
+            persistent=False,
+        )
+
+    def forward(self, momenta: Tensor, dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor, Tensor]:
+        """Pair-major inputs of momenta (B, n, 4) float64.
+
+        Returns
+        -------
+        features : Tensor, shape (n_features, B), ``dtype``
+            The feature map's columns (as rows).
+        basis : Tensor, float64, shape (n_dipoles + 2 n_phi, B)
+            The dipoles D_k (the basis's column order), then the cos 2φ and the sin 2φ columns.
+        log_factor : Tensor, float64, shape (1, B)
+            log of the lepton-pair factor (zeros without a propagator or an active pair).
+        """
+        n = self.n_particles
+        flat = momenta.reshape(-1, 4 * n).transpose(0, 1)  # (4n, B): row 4i + c, component c of particle i
+        m = len(self.pairs)
+        prod = torch.index_select(flat, 0, self._gram_idx[0]) * torch.index_select(flat, 0, self._gram_idx[1])
+        p0, p1, p2, p3 = torch.split(prod, m, dim=0)
+        rows = p0 - p1 - p2 - p3  # (m, B), as gram_rows
+        # every numerator and denominator: Σ_r σ_r rows[pair_r] + const, then floors, then one division
+        k2 = 2 * self.n_forms
+        t0, t1, t2 = torch.split(torch.index_select(rows, 0, self._lf_idx) * self._lf_sign, k2, dim=0)
+        forms = torch.maximum(t0 + t1 + t2 + self._lf_const, self._lf_floor)
+        num, den = torch.split(forms, self.n_forms, dim=0)
+        ratio = num / den
+        u, logarg = torch.split(ratio, [5 * self.n_dipoles, self.n_log], dim=0)
+        shat = logarg[-1:]
+        # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
+        if self.hadronic:
+            fflat = partonic_frame(momenta, self.n_in).reshape(-1, 4 * n).transpose(0, 1)
+        else:
+            fflat = flat
+        final = torch.index_select(fflat, 0, self._final_rows) / torch.sqrt(shat)
+        logs = torch.log(torch.clamp(logarg.to(dtype), min=_LOG_FLOOR))
+        features = torch.cat([final.to(dtype), logs], dim=0)
+        # dipoles: Σ κ · [u_1..u_5, u_p u_q] + κ_0, times u_5 (1/x or 1), over a
+        cols: list[Tensor] = []
+        if self.n_dipoles:
+            nd = self.n_dipoles
+            pq = torch.index_select(u, 0, self._pq)
+            mono = torch.cat([u, pq[:nd] * pq[nd:]], dim=0) * self._kappa
+            bracket = torch.sum(mono.reshape(6, nd, -1), dim=0) + self._kappa0
+            a = torch.index_select(rows, 0, self._a_rows)
+            cols.append(bracket * u[4 * nd :] / a)
+        if self.n_phi:
+            pflat = fflat if self.hadronic else flat
+            p_i = torch.index_select(pflat, 0, self._phi_i).reshape(4, self.n_phi, -1)
+            p_j = torch.index_select(pflat, 0, self._phi_j).reshape(4, self.n_phi, -1)
+            cos2, sin2 = cos_sin_2phi(p_i, p_j, dim=0)
+            scale = self._phi_coupling / (2.0 * torch.index_select(rows, 0, self._phi_ij))
+            cols += [cos2 * scale, sin2 * scale]
+        basis = torch.cat(cols, dim=0) if cols else momenta.new_zeros((0, momenta.shape[0]))
+        if self.propagator is not None and self.propagator.active:
+            log_factor = torch.log(self.propagator(momenta))[None, :]
+        else:
+            log_factor = momenta.new_zeros((1, momenta.shape[0]))
+        return features, basis, log_factor
+
+
+def _feature_dipoles(features: FeatureMap) -> list[Dipole]:
+    """The dipoles whose recoil variables are the feature map's logarithmic columns, in column order."""
+    dipoles, _ = enumerate_dipoles(features.pdg, features.n_in)
+    return [d for fam in features._families for d in dipoles if d.family == fam]
+
