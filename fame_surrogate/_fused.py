@@ -128,11 +128,17 @@ def _shat_form(n_in: int) -> _Form:
     return _form(((0, 0), 1.0), ((1, 1), 1.0), ((0, 1), 2.0))
 
 
-def fused_pairs(features: FeatureMap, basis: DipoleBasis | None) -> list[tuple[int, int]]:
-    """The Gram pairs :class:`FusedInputs` reads (sorted; the incoming ones for ŝ included)."""
+def fused_pairs(
+    features: FeatureMap, basis: DipoleBasis | None, propagator: LeptonPairPropagator | None = None
+) -> list[tuple[int, int]]:
+    """The Gram pairs :class:`FusedInputs` reads (sorted; the incoming ones for ŝ and the lepton pair's for
+    m_ll² included)."""
     pairs = set(features.pairs) | ({(0, 0), (0, 1), (1, 1)} if features.n_in == 2 else {(0, 0)})
     if basis is not None:
         pairs |= set(basis.pairs)
+    if propagator is not None and propagator.pair is not None:
+        lm, lp = propagator.pair
+        pairs |= {(lm, lm), (lp, lp), (min(lm, lp), max(lm, lp))}
     return sorted(pairs)
 
 
@@ -165,6 +171,7 @@ class FusedInputs(nn.Module):
     _phi_j: Tensor
     _phi_ij: Tensor
     _phi_coupling: Tensor
+    _prop: Tensor
 
     @staticmethod
     def supports(features: FeatureMap) -> bool:
@@ -183,8 +190,7 @@ class FusedInputs(nn.Module):
         self.n_in = features.n_in
         self.n_particles = features.n_particles
         self.hadronic = features.hadronic
-        self.propagator = propagator
-        self.pairs = fused_pairs(features, basis)
+        self.pairs = fused_pairs(features, basis, propagator)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         nums: list[_Form] = []
         dens: list[_Form] = []
@@ -221,6 +227,12 @@ class FusedInputs(nn.Module):
         dens.append(_form(const=1.0))
         floors.append(-float("inf"))
         self.n_log = len(nums) - 5 * self.n_dipoles
+        self.pair = propagator.pair if propagator is not None and propagator.active else None
+        if self.pair is not None:  # m_ll² = p_l² + p_l'² + 2 p_l·p_l'
+            lm, lp = self.pair
+            nums.append(_form(((lm, lm), 1.0), ((lp, lp), 1.0), ((lm, lp), 2.0)))
+            dens.append(_form(const=1.0))
+            floors.append(-float("inf"))
         forms = nums + dens
         rows: list[list[int]] = [[], [], []]
         signs: list[list[float]] = [[], [], []]
@@ -284,17 +296,32 @@ class FusedInputs(nn.Module):
             persistent=False,
         )
 
-    def forward(self, momenta: Tensor, dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor, Tensor]:
+        # F(s) = Σ_r s |a_r/s + b_r/(s − m_Z² + i m_Z Γ_Z)|² (resonance.LeptonPairPropagator), summed in
+        # closed form: A2/s + (α s + β)/((s − m_Z²)² + (m_Z Γ_Z)²) with A2 = Σ a², α = 2 Σ a Re b + Σ |b|²,
+        # β = 2 m_Z Γ_Z Σ a Im b − 2 m_Z² Σ a Re b (|re|² + |im|² of every row expanded: the same function)
+        consts = [0.0] * 5
+        if propagator is not None and self.pair is not None:
+            a, br, bi = (propagator.coeff[:, k] for k in range(3))
+            mz2, mg = float(propagator.mz2), float(propagator.mg)
+            ab, ai, bb = float((a * br).sum()), float((a * bi).sum()), float((br * br + bi * bi).sum())
+            consts = [float((a * a).sum()), 2.0 * ab + bb, 2.0 * mg * ai - 2.0 * mz2 * ab, mz2, mg * mg]
+        self.register_buffer("_prop", torch.tensor(consts, dtype=torch.float64)[:, None], persistent=False)
+
+    def forward(
+        self, momenta: Tensor, dtype: torch.dtype = torch.float64
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         """Pair-major inputs of momenta (B, n, 4) float64.
 
         Returns
         -------
         features : Tensor, shape (n_features, B), ``dtype``
             The feature map's columns (as rows).
-        basis : Tensor, float64, shape (n_dipoles + 2 n_phi, B)
-            The dipoles D_k (the basis's column order), then the cos 2φ and the sin 2φ columns.
-        log_factor : Tensor, float64, shape (1, B)
-            log of the lepton-pair factor (zeros without a propagator or an active pair).
+        dipoles : Tensor, float64, shape (n_dipoles, B)
+            The dipoles D_k (the basis's column order).
+        phi : Tensor, float64, shape (2 n_phi, B)
+            The cos 2φ and the sin 2φ columns.
+        factor : Tensor, float64, shape (1, B), or None
+            The lepton-pair factor F (None without a propagator or a final-state lepton pair).
         """
         n = self.n_particles
         flat = momenta.reshape(-1, 4 * n).transpose(0, 1)  # (4n, B): row 4i + c, component c of particle i
@@ -308,7 +335,8 @@ class FusedInputs(nn.Module):
         forms = torch.maximum(t0 + t1 + t2 + self._lf_const, self._lf_floor)
         num, den = torch.split(forms, self.n_forms, dim=0)
         ratio = num / den
-        u, logarg = torch.split(ratio, [5 * self.n_dipoles, self.n_log], dim=0)
+        n_prop = 1 if self.pair is not None else 0
+        u, logarg, mll2 = torch.split(ratio, [5 * self.n_dipoles, self.n_log, n_prop], dim=0)
         shat = logarg[-1:]
         # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
         if self.hadronic:
@@ -319,27 +347,28 @@ class FusedInputs(nn.Module):
         logs = torch.log(torch.clamp(logarg.to(dtype), min=_LOG_FLOOR))
         features = torch.cat([final.to(dtype), logs], dim=0)
         # dipoles: Σ κ · [u_1..u_5, u_p u_q] + κ_0, times u_5 (1/x or 1), over a
-        cols: list[Tensor] = []
+        dipoles = u[:0]
         if self.n_dipoles:
             nd = self.n_dipoles
             pq = torch.index_select(u, 0, self._pq)
             mono = torch.cat([u, pq[:nd] * pq[nd:]], dim=0) * self._kappa
             bracket = torch.sum(mono.reshape(6, nd, -1), dim=0) + self._kappa0
             a = torch.index_select(rows, 0, self._a_rows)
-            cols.append(bracket * u[4 * nd :] / a)
+            dipoles = bracket * u[4 * nd :] / a
+        phi = u[:0]
         if self.n_phi:
             pflat = fflat if self.hadronic else flat
             p_i = torch.index_select(pflat, 0, self._phi_i).reshape(4, self.n_phi, -1)
             p_j = torch.index_select(pflat, 0, self._phi_j).reshape(4, self.n_phi, -1)
             cos2, sin2 = cos_sin_2phi(p_i, p_j, dim=0)
             scale = self._phi_coupling / (2.0 * torch.index_select(rows, 0, self._phi_ij))
-            cols += [cos2 * scale, sin2 * scale]
-        basis = torch.cat(cols, dim=0) if cols else momenta.new_zeros((0, momenta.shape[0]))
-        if self.propagator is not None and self.propagator.active:
-            log_factor = torch.log(self.propagator(momenta))[None, :]
-        else:
-            log_factor = momenta.new_zeros((1, momenta.shape[0]))
-        return features, basis, log_factor
+            phi = torch.cat([cos2 * scale, sin2 * scale], dim=0)
+        factor = None
+        if self.pair is not None:
+            a2, alpha, beta, mz2, mg2 = self._prop
+            x = mll2 - mz2
+            factor = a2 / mll2 + (alpha * mll2 + beta) / (x * x + mg2)
+        return features, dipoles, phi, factor
 
 
 def _feature_dipoles(features: FeatureMap) -> list[Dipole]:

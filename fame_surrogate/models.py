@@ -294,8 +294,8 @@ class DipoleModel(nn.Module):
         training in float64.
         """
         if self.fused is not None:
-            x, log_base, t = self.pair_inputs(momenta, feature_dtype)
-            return x.transpose(0, 1), torch.cat([log_base, t], dim=0).transpose(0, 1)
+            x, basis, factor = self.pair_inputs(momenta, feature_dtype)
+            return x.transpose(0, 1), self._terms(basis, factor).transpose(0, 1)
         rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
         basis = self.basis(momenta, rows)
         # |D_k|: FI/IF kernels dip below zero far from their limits (where they are positive), so the sum
@@ -308,31 +308,40 @@ class DipoleModel(nn.Module):
         terms = torch.cat([log_base, dip / dsum, basis[:, self.n_dipoles :] / dsum], dim=1)
         return self.features(momenta, rows, feature_dtype), terms
 
-    def pair_inputs(self, momenta: Tensor, feature_dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
-        """:meth:`inputs` pair-major, from :class:`~fame_surrogate._fused.FusedInputs`: features
-        (n_features, B) in ``feature_dtype``, log(P ΣD) (1, B) and the terms (n_terms, B), float64."""
+    def pair_inputs(
+        self, momenta: Tensor, feature_dtype: torch.dtype
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Pair-major inputs from :class:`~fame_surrogate._fused.FusedInputs`: features (n_features, B) in
+        ``feature_dtype``, the basis [|D_k| ..., Φ_φ ...] (n_terms, B) and the lepton-pair factor P (1, B)
+        (None without a lepton pair), float64."""
         assert self.fused is not None
-        x, basis, log_factor = self.fused(momenta, feature_dtype)
-        dip = torch.abs(basis[: self.n_dipoles])
-        dsum = dip.sum(0, keepdim=True)
-        log_base = torch.log(dsum)
-        if self.propagator.active:
-            log_base = log_base + log_factor
-        return x, log_base, torch.cat([dip, basis[self.n_dipoles :]], dim=0) / dsum
+        x, dipoles, phi, factor = self.fused(momenta, feature_dtype)
+        return x, torch.cat([torch.abs(dipoles), phi], dim=0), factor
 
-    def me2_pair_major(self, x: Tensor, log_base: Tensor, terms: Tensor) -> Tensor:
-        """|M|^2 (B,) from :meth:`pair_inputs` (the function of :meth:`me2_from_inputs`, in fewer graph
-        nodes: one transpose of the network output, one weighted sum over dipoles and φ columns)."""
+    def me2_pair_major(self, x: Tensor, basis: Tensor, factor: Tensor | None) -> Tensor:
+        """|M|^2 (B,) from :meth:`pair_inputs`: ``P exp(L) (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``, the function of
+        :meth:`me2_from_inputs` without the normalisation by ΣD that training's terms carry (exp(log ΣD)
+        and ΣD agree to rounding), in fewer graph nodes."""
         h = self.x_norm(x.transpose(0, 1))
         dtype = self.skip_weight.dtype
         out = self.net(h.to(net_dtype(self.net))).to(dtype).transpose(0, 1)  # (1 + n_terms, B)
         head, w, c_phi = torch.split(out, [1, self.n_dipoles, self.n_terms - self.n_dipoles], dim=0)
         # the skip as a (1, F) @ (F, B) product: ONNX Runtime 1.32 fuses a Transpose into a MatMul with a
         # 1-D second operand wrongly (the (B, F) @ (F,) form of :meth:`_heads` came out wrong at batch 16)
-        skip = (self.skip_weight[None, :] @ h.to(dtype).transpose(0, 1))[0]
-        log_norm = head[0] + skip + self.skip_bias
-        shape = (torch.cat([torch.exp(w), c_phi], dim=0) * terms).sum(0)
-        return torch.exp(log_norm + log_base[0]) * shape
+        skip = self.skip_weight[None, :] @ h.to(dtype).transpose(0, 1)
+        shape = (torch.cat([torch.exp(w), c_phi], dim=0) * basis).sum(0, keepdim=True)
+        me2 = torch.exp(head + skip + self.skip_bias) * shape
+        if factor is not None:
+            me2 = me2 * factor
+        return me2.reshape(-1)
+
+    def _terms(self, basis: Tensor, factor: Tensor | None) -> Tensor:
+        """Training's terms (n_terms + 1, B) from :meth:`pair_inputs`: [log(P ΣD), |D_k|/ΣD, Φ_φ/ΣD]."""
+        dsum = basis[: self.n_dipoles].sum(0, keepdim=True)
+        log_base = torch.log(dsum)
+        if factor is not None:
+            log_base = log_base + torch.log(factor)
+        return torch.cat([log_base, basis / dsum], dim=0)
 
     @torch.no_grad()
     def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
@@ -419,7 +428,7 @@ class MLPModel(nn.Module):
         """Raw features (B, n_features) in ``feature_dtype`` and an empty (B, 0) float64 term tensor (the MLP
         has no basis)."""
         if self.fused is not None:
-            x_raw = self.fused(momenta, feature_dtype)[0].transpose(0, 1)
+            x_raw = self.fused(momenta, feature_dtype)[0].transpose(0, 1)  # features only
         else:
             x_raw = self.features(momenta, dtype=feature_dtype)
         return x_raw, momenta.new_zeros((x_raw.shape[0], 0))
