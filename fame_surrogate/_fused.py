@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ._ops import cos_sin_2phi, gram_index, pair_rows, partonic_frame
+from ._ops import _TINY, gram_index, pair_rows
 from .dipoles import Dipole, DipoleBasis, coupling, enumerate_dipoles, invariant_pairs
 from .features import FeatureMap, _beamless_pairs
 from .resonance import LeptonPairPropagator
@@ -167,8 +167,16 @@ class FusedInputs(nn.Module):
     _pq: Tensor
     _a_rows: Tensor
     _final_rows: Tensor
-    _phi_i: Tensor
-    _phi_j: Tensor
+    _frame_rows: Tensor
+    _frame_in: Tensor
+    _frame_ref: Tensor
+    _frame_sign: Tensor
+    _phi_ij_rows: Tensor
+    _phi_l: Tensor
+    _phi_r: Tensor
+    _phi_s: Tensor
+    _phi_l2: Tensor
+    _phi_r2: Tensor
     _phi_ij: Tensor
     _phi_coupling: Tensor
     _prop: Tensor
@@ -273,24 +281,63 @@ class FusedInputs(nn.Module):
             persistent=False,
         )
         n = self.n_particles
+        # the rows of component c of particle k in the features' and φ's frame: the momenta's (4k + c), or
+        # for hadron collisions :meth:`_frame`'s blocks [E'; p_z'; p_x'; p_y'] of n rows each
+        block = {0: 0, 3: 1, 1: 2, 2: 3}
+
+        def row(k: int, c: int) -> int:
+            return block[c] * n + k if self.hadronic else 4 * k + c
+
+        final = [row(k, c) for k in range(self.n_in, n) for c in range(4)]
+        self.register_buffer("_final_rows", torch.tensor(final, dtype=torch.int64), persistent=False)
+        every = range(n)
+        comp = {c: [4 * k + c for k in every] for c in range(4)}
+        frame_rows = [comp[0] + comp[3], comp[3] + comp[0], comp[1] + comp[2], comp[2] + comp[1]]
+        self.register_buffer("_frame_rows", torch.tensor(frame_rows, dtype=torch.int64), persistent=False)
+        incoming = [[0, 3], [4, 7]][: self.n_in]
+        self.register_buffer("_frame_in", torch.tensor(incoming, dtype=torch.int64), persistent=False)
         self.register_buffer(
-            "_final_rows", torch.arange(4 * self.n_in, 4 * n, dtype=torch.int64), persistent=False
+            "_frame_ref",
+            torch.tensor([4 * self.n_in + 1, 4 * self.n_in + 2], dtype=torch.int64),
+            persistent=False,
         )
+        frame_sign = torch.tensor([1.0] * n + [-1.0] * n, dtype=torch.float64)[:, None]
+        self.register_buffer("_frame_sign", frame_sign, persistent=False)
         # spin correlations, as DipoleBasis computes them (in the canonical frame for hadron collisions)
         phis = list(basis.phi_pairs) if basis is not None else []
         self.n_phi = len(phis)
-        for name, ends in (("_phi_i", [p.i for p in phis]), ("_phi_j", [p.j for p in phis])):
-            idx = [4 * i + c for c in range(4) for i in ends]
-            self.register_buffer(name, torch.tensor(idx, dtype=torch.int64), persistent=False)
+        # rows of (x, y, z) of every i, then of every j, component-major: I = [ix; iy; iz], J likewise
+        ends_ij = ([p.i for p in phis], [p.j for p in phis])
+        ij = [row(k, c) for ends in ends_ij for c in (1, 2, 3) for k in ends]
+        self.register_buffer("_phi_ij_rows", torch.tensor(ij, dtype=torch.int64), persistent=False)
+        # Q = [I; T] with T = I + J (blocks of n_phi rows: ix iy iz tx ty tz); the products summed over three
+        # terms r into [|T|²; T·I; (I × T)_x] (rows r·3P + q·P): T_c T_c, T_c I_c, and iz ty − iy tz
+        big_p = len(phis)
+        ix, iy, iz, tx, ty, tz = (k * big_p for k in range(6))
+        left = [[tx, tx, iz], [ty, ty, iy], [tz, tz, iz]]
+        right = [[tx, ix, ty], [ty, iy, tz], [tz, iz, iz]]
+        signs3 = [[1.0, 1.0, 1.0], [1.0, 1.0, -1.0], [1.0, 1.0, 0.0]]
+        lrows = [left[r][q] + k for r in range(3) for q in range(3) for k in range(big_p)]
+        rrows = [right[r][q] + k for r in range(3) for q in range(3) for k in range(big_p)]
+        srows = [signs3[r][q] for r in range(3) for q in range(3) for _ in range(big_p)]
+        self.register_buffer("_phi_l", torch.tensor(lrows, dtype=torch.int64), persistent=False)
+        self.register_buffer("_phi_r", torch.tensor(rrows, dtype=torch.int64), persistent=False)
+        self.register_buffer("_phi_s", torch.tensor(srows, dtype=torch.float64)[:, None], persistent=False)
+        # W = [Q; |T|²; T·I; cross; |T|]: c = |T|² ix − tx (T·I), s = |T| cross, as products W[l2] W[r2]
+        t2, dot, cross, tn = (k * big_p for k in range(6, 10))
+        l2 = [b + k for b in (t2, tx, tn) for k in range(big_p)]
+        r2 = [b + k for b in (ix, dot, cross) for k in range(big_p)]
+        self.register_buffer("_phi_l2", torch.tensor(l2, dtype=torch.int64), persistent=False)
+        self.register_buffer("_phi_r2", torch.tensor(r2, dtype=torch.int64), persistent=False)
         self.register_buffer(
             "_phi_ij",
             torch.tensor(pair_rows(self.pairs, [(p.i, p.j) for p in phis]), dtype=torch.int64),
             persistent=False,
         )
-        self.register_buffer(
+        self.register_buffer(  # coupling/2: (P/2)/s_ij is P/(2 s_ij) exactly
             "_phi_coupling",
             torch.tensor(
-                [coupling(p.kind, basis.alpha_s) for p in phis] if basis is not None else [],
+                [0.5 * coupling(p.kind, basis.alpha_s) for p in phis] if basis is not None else [],
                 dtype=torch.float64,
             )[:, None],
             persistent=False,
@@ -339,10 +386,7 @@ class FusedInputs(nn.Module):
         u, logarg, mll2 = torch.split(ratio, [5 * self.n_dipoles, self.n_log, n_prop], dim=0)
         shat = logarg[-1:]
         # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
-        if self.hadronic:
-            fflat = partonic_frame(momenta, self.n_in).reshape(-1, 4 * n).transpose(0, 1)
-        else:
-            fflat = flat
+        fflat = self._frame(flat) if self.hadronic else flat
         final = torch.index_select(fflat, 0, self._final_rows) / torch.sqrt(shat)
         logs = torch.log(torch.clamp(logarg.to(dtype), min=_LOG_FLOOR))
         features = torch.cat([final.to(dtype), logs], dim=0)
@@ -357,18 +401,51 @@ class FusedInputs(nn.Module):
             dipoles = bracket * u[4 * nd :] / a
         phi = u[:0]
         if self.n_phi:
-            pflat = fflat if self.hadronic else flat
-            p_i = torch.index_select(pflat, 0, self._phi_i).reshape(4, self.n_phi, -1)
-            p_j = torch.index_select(pflat, 0, self._phi_j).reshape(4, self.n_phi, -1)
-            cos2, sin2 = cos_sin_2phi(p_i, p_j, dim=0)
-            scale = self._phi_coupling / (2.0 * torch.index_select(rows, 0, self._phi_ij))
-            phi = torch.cat([cos2 * scale, sin2 * scale], dim=0)
+            phi = self._phi(fflat, rows)
         factor = None
         if self.pair is not None:
             a2, alpha, beta, mz2, mg2 = self._prop
             x = mll2 - mz2
             factor = a2 / mll2 + (alpha * mll2 + beta) / (x * x + mg2)
         return features, dipoles, phi, factor
+
+
+    def _frame(self, flat: Tensor) -> Tensor:
+        """``_ops.partonic_frame`` on the (4n, B) rows, as blocks [E'; p_z'; p_x'; p_y'] of n rows (the same
+        products and sums: E' = γ(E − βp_z), p_z' = γ(p_z − βE), p_x' = cos·p_x + sin·p_y,
+        p_y' = cos·p_y − sin·p_x)."""
+        ez, ze, xy, yx = (torch.index_select(flat, 0, r) for r in self._frame_rows)
+        p_in = torch.index_select(flat, 0, self._frame_in[0])
+        for k in range(1, self.n_in):
+            p_in = p_in + torch.index_select(flat, 0, self._frame_in[k])
+        p_e, p_z = torch.split(p_in, 1, dim=0)
+        beta = p_z / p_e
+        gamma = 1.0 / torch.sqrt((1.0 - beta) * (1.0 + beta))
+        boosted = gamma * (ez - beta * ze)
+        ref = torch.index_select(flat, 0, self._frame_ref)
+        inv_pt = torch.rsqrt(torch.clamp((ref * ref).sum(0, keepdim=True), min=_TINY))
+        cos, sin = torch.split(ref * inv_pt, 1, dim=0)
+        rotated = cos * xy + sin * self._frame_sign * yx
+        return torch.cat([boosted, rotated], dim=0)
+
+    def _phi(self, flat: Tensor, rows: Tensor) -> Tensor:
+        """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi`` on stacked rows
+        (the same products and sums, in the same order)."""
+        big_p = self.n_phi
+        i_rows, j_rows = torch.split(torch.index_select(flat, 0, self._phi_ij_rows), 3 * big_p, dim=0)
+        q = torch.cat([i_rows, i_rows + j_rows], dim=0)  # [I; T]
+        prod = torch.index_select(q, 0, self._phi_l) * torch.index_select(q, 0, self._phi_r) * self._phi_s
+        sums = torch.sum(prod.reshape(3, 3 * big_p, -1), dim=0)  # [|T|²; T·I; (I × T)_x]
+        w = torch.cat([q, sums, torch.sqrt(sums[:big_p])], dim=0)
+        p_ix, p_dot, p_s = torch.split(
+            torch.index_select(w, 0, self._phi_l2) * torch.index_select(w, 0, self._phi_r2), big_p, dim=0
+        )
+        c, s = p_ix - p_dot, p_s
+        c2, s2, cs = torch.split(torch.cat([c, s, c], dim=0) * torch.cat([c, s, s], dim=0), big_p, dim=0)
+        norm = torch.clamp(c2 + s2, min=_TINY)
+        scale = self._phi_coupling / torch.index_select(rows, 0, self._phi_ij) / norm
+        num = torch.cat([c2 - s2, 2.0 * cs], dim=0).reshape(2, big_p, -1)
+        return (num * scale).reshape(2 * big_p, -1)
 
 
 def _feature_dipoles(features: FeatureMap) -> list[Dipole]:
