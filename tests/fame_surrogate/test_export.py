@@ -81,10 +81,15 @@ def test_float32_network_export(batch3: EventBatch, tmp_path: Path) -> None:
     member = res.model.members[0]
     assert member.net[0].weight.dtype == torch.float32 and member.skip_weight.dtype == torch.float64
     path = export_onnx(res.model, tmp_path / "f32.onnx", {"process": batch3.process})
-    graph = onnx.load(str(path)).graph
-    gemm_weights = {n.input[1] for n in graph.node if n.op_type == "Gemm"}
-    kinds = {i.data_type for i in graph.initializer if i.name in gemm_weights}
-    assert kinds == {onnx.TensorProto.FLOAT}  # the network really runs in float32 in the graph
+    graphs = [onnx.load(str(path)).graph]
+    for g in list(graphs):  # the batch-size branches (export_onnx: an If on the batch size)
+        for node in g.node:
+            graphs += [a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH]
+    assert len(graphs) == 3
+    for graph in graphs[1:]:
+        gemm_weights = {n.input[1] for n in graph.node if n.op_type == "Gemm"}
+        kinds = {i.data_type for i in graph.initializer if i.name in gemm_weights}
+        assert kinds == {onnx.TensorProto.FLOAT}  # the network really runs in float32 in both branches
     me2, _ = OnnxSurrogate(path).predict(batch3.momenta)
     want, _ = _torch(res, batch3.momenta)
     np.testing.assert_allclose(me2, want, rtol=parity_tolerance(res.model), atol=0.0)
