@@ -72,14 +72,19 @@ class ValidateConfig:
     n_bins : int
         Bins per closure observable.
     timing_points : int
-        Points per timing call (the surrogate is timed in one batch of this size).
+        Points per timing call (``t_surr`` is the surrogate timed in one batch of this size: a host that
+        batches).
+    timing_events_batch1 : int
+        Events timed one call each for ``t_surr_batch1`` (a host that calls the surrogate once per
+        phase-space point, as a generator does), and with it ``f_eff_batch1``; 0: not measured.
     timing_repeats : int
         Timing repeats; the fastest is used.
     timing_clock : str
         Clock of the times measured here: ``"wall"`` (default) or ``"cpu"`` (CPU time of this process, all
         its threads: the cost per point that other jobs on a shared machine do not inflate).
     t_me_ms, t_surr_ms, t_ps_ms : float or None
-        Fixed times per point (ms) instead of the data's or measured ones.
+        Fixed times per point (ms) instead of the data's or measured ones (a given ``t_surr_ms`` also
+        stands for the per-event time).
     recorded_times : str
         Which of the data's recorded Sherpa times to use: ``"wall"`` (``me_ms_per_point``,
         ``ps_ms_per_point``) or ``"cpu"`` (``me_cpu_ms_per_point``, ``ps_cpu_ms_per_point``, which other jobs
@@ -95,6 +100,7 @@ class ValidateConfig:
     max_points: int | None = None
     n_bins: int = 12
     timing_points: int = 4096
+    timing_events_batch1: int = 256
     timing_repeats: int = 3
     timing_clock: str = "wall"
     t_me_ms: float | None = None
@@ -207,11 +213,26 @@ def _times(
         pdg = batch.pdg.tolist()
         t["t_me"] = _best_ms_per_point(lambda: me.matrix_element(sub.momenta, pdg), n, repeats, clock)
         src["t_me"] = f"{here}: built-in fame_surrogate.me.matrix_element"
+    t["t_surr_batch_size"] = float(n)
     if config.t_surr_ms is not None:
         t["t_surr"], src["t_surr"] = config.t_surr_ms, "given (ValidateConfig.t_surr_ms)"
+        t["t_surr_batch1"], src["t_surr_batch1"] = config.t_surr_ms, "given (ValidateConfig.t_surr_ms)"
     else:
         t["t_surr"] = _best_ms_per_point(lambda: predictor.predict(sub), n, repeats, clock)
         src["t_surr"] = f"{here}: predictor.predict on batches of {n} points"
+        k = min(len(batch), config.timing_events_batch1)
+        if k > 0:
+            singles = [batch.take(slice(i, i + 1)) for i in range(k)]
+
+            def one_by_one() -> None:
+                for single in singles:
+                    predictor.predict(single)
+
+            t["t_surr_batch1"] = _best_ms_per_point(one_by_one, k, repeats, clock)
+            src["t_surr_batch1"] = f"{here}: predictor.predict on {k} single-event batches, one call each"
+        else:
+            t["t_surr_batch1"] = math.nan
+            src["t_surr_batch1"] = "not measured (ValidateConfig.timing_events_batch1 = 0)"
     if config.t_ps_ms is not None:
         t["t_ps"], src["t_ps"] = config.t_ps_ms, "given (ValidateConfig.t_ps_ms)"
     elif ps_key in meta:
@@ -257,6 +278,15 @@ def _gain_row(
     )
     row = {k if not k.startswith("t_") else f"{k}_ms": v for k, v in g.as_dict().items()}
     row["f_eff_over_ideal"] = g.f_eff / g.f_ideal
+    # the same efficiencies for a host that calls the surrogate once per event (t_surr at batch 1)
+    row["t_surr_batch_size"] = int(times["t_surr_batch_size"])
+    row["t_surr_batch1_ms"] = _finite_or_none(times["t_surr_batch1"])
+    row["f_eff_batch1"] = row["f_ideal_batch1"] = None
+    if math.isfinite(times["t_surr_batch1"]):
+        one = summarize_gain(
+            eps_full, res.eps_1, res.eps_2, res.alpha, times["t_me"], times["t_surr_batch1"], times["t_ps"]
+        )
+        row["f_eff_batch1"], row["f_ideal_batch1"] = one.f_eff, one.f_ideal
     row.update(
         s_max=res.s_max,
         x_max=res.x_max,
@@ -347,6 +377,10 @@ def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             "t_me_ms",
             "t_surr_ms",
             "t_ps_ms",
+            "t_surr_batch_size",
+            "t_surr_batch1_ms",
+            "f_eff_batch1",
+            "f_ideal_batch1",
             "events_per_cpu_hour_standard",
             "events_per_cpu_hour_two_stage",
             "events_per_cpu_hour_two_stage_alpha",
@@ -363,8 +397,9 @@ def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     sc = np.array([r["sigma_scale"] for r in rows])
     s_abs = np.array([r["sum_abs_s_scaled"] for r in rows])
 
-    def per_event(r: Mapping[str, Any], kind: str) -> float:
-        tm, ts, tp = r["t_me_ms"], r["t_surr_ms"], r["t_ps_ms"]
+    def per_event(r: Mapping[str, Any], kind: str, t_surr_key: str = "t_surr_ms") -> float:
+        tm, tp = r["t_me_ms"], r["t_ps_ms"]
+        ts = math.nan if r[t_surr_key] is None else r[t_surr_key]
         if kind == "std":
             return float((tm + tp) / r["eps_full"])
         if kind == "ideal":
@@ -377,7 +412,7 @@ def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     alpha = float(sum(f * r["alpha"] for f, r in zip(frac, rows, strict=True)))
     units = {r["sigma_unit"] for r in rows}
     sources: dict[str, str] = {}
-    for key in ("t_me", "t_surr", "t_ps"):
+    for key in ("t_me", "t_surr", "t_ps", "t_surr_batch1"):
         sources[key] = "; ".join(sorted({r["time_sources"][key] for r in rows}))
     out = {
         "eps_full": float(np.sum(np.abs(sig)) / np.sum(sc * np.array([r["w_max"] for r in rows]))),
@@ -407,6 +442,18 @@ def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     }
     for key in ("t_me_ms", "t_surr_ms", "t_ps_ms"):
         out[key] = float(sum(f * r[key] for f, r in zip(frac, rows, strict=True)))
+    # per-event host (t_surr at batch 1)
+    sizes = {r["t_surr_batch_size"] for r in rows}
+    out["t_surr_batch_size"] = sizes.pop() if len(sizes) == 1 else max(r["t_surr_batch_size"] for r in rows)
+    pairs = list(zip(frac, rows, strict=True))
+    one = float(sum(f * per_event(r, "two", "t_surr_batch1_ms") for f, r in pairs))
+    one_ideal = float(sum(f * per_event(r, "ideal", "t_surr_batch1_ms") for f, r in pairs))
+    t1 = float(
+        sum(f * (math.nan if r["t_surr_batch1_ms"] is None else r["t_surr_batch1_ms"]) for f, r in pairs)
+    )
+    out["t_surr_batch1_ms"] = _finite_or_none(t1)
+    out["f_eff_batch1"] = _finite_or_none(t_std / one)
+    out["f_ideal_batch1"] = _finite_or_none(t_std / one_ideal)
     return out
 
 

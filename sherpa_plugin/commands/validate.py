@@ -21,7 +21,10 @@ def register(subparsers: Any) -> None:
             "f_ideal (a perfect surrogate: eps_1 = eps_full, eps_2 = 1), closure of the unweighted "
             "sample against the weighted one (chi2 p-values), and "
             "REPORT/index.html with plots and summary.json.  t_ME is the data's recorded time (else the "
-            "built-in ME timed here), t_surr is measured here, t_PS is recorded or RAMBO timed here."
+            "built-in ME timed here), t_surr is measured here on batches of 4096 points (t_surr_batch_size: "
+            "a host that batches), t_PS is recorded or RAMBO timed here.  f_eff_batch1 is the gain for a "
+            "host that calls the surrogate once per event (a generator), with t_surr_batch1 measured on "
+            "single-event calls."
         ),
     )
     p.add_argument("bundle", metavar="BUNDLE", help="bundle folder written by fame train")

@@ -67,6 +67,12 @@ def test_times_and_gains_on_sherpa_points(ee3: EventBatch) -> None:
     assert r["f_ideal"] == pytest.approx(ideal_gain(r["eps_full"], *args))
     assert r["f_eff"] < r["f_ideal"]
     assert r["f_eff_alpha"] == pytest.approx(r["alpha"] * r["f_eff"])
+    # the batch behind t_surr, and the gain for a host that calls the surrogate once per event
+    assert r["t_surr_batch_size"] == 2048
+    assert "single-event batches" in r["time_sources"]["t_surr_batch1"] and r["t_surr_batch1_ms"] > 0
+    one = (r["t_me_ms"], r["t_surr_batch1_ms"], r["t_ps_ms"])
+    assert r["f_eff_batch1"] == pytest.approx(effective_gain(r["eps_full"], r["eps_1"], r["eps_2"], *one))
+    assert r["f_ideal_batch1"] == pytest.approx(ideal_gain(r["eps_full"], *one))
     json.dumps(r)  # JSON-ready
 
 
@@ -86,6 +92,8 @@ def test_channels_combine_and_fixed_times(sherpa_ee: Path, ee3: EventBatch) -> N
         sum(c["sigma_weighted"]["value"] for c in r["channels"].values())
     )
     assert r["channels_left_out"] == {}
+    # a given t_surr stands for both: the per-event gain is the batched one
+    assert r["t_surr_batch1_ms"] == 0.01 and r["f_eff_batch1"] == pytest.approx(r["f_eff"])
     # a channel with a single point (a rare channel of a weighted sample) is left out, and said to be
     lone = validate(HalfWrong(2.0), [b3, b4.take(slice(0, 1))], None, cfg)
     assert set(lone["channels"]) == {b3.process} and lone["channels_left_out"] == {b4.process: 1}
