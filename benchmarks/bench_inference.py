@@ -22,9 +22,10 @@ Reported, as one JSON object on stdout:
 * exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k
   (``--exporters torchscript`` skips the dynamo exporter);
 * ``nodes``: nodes of the exported graph and of the graph ONNX Runtime executes after its optimisations, by
-  op type; ``ort_batch1_overhead``: ONNX Runtime's cost per call and per node at batch 1 on this machine
-  (chains of trivial nodes); ``batch1_profile``: ONNX Runtime's profile of batch-1 calls (kernel time by op
-  type against the whole run: the rest is per-node work outside the kernels);
+  op type, per batch-size branch (``small_batch``: batch <= 4, ``large_batch``; the If and the batch-size
+  test counted in both); ``ort_batch1_overhead``: ONNX Runtime's cost per call and per node at batch 1 on
+  this machine (chains of trivial nodes); ``batch1_profile``: ONNX Runtime's profile of batch-1 calls
+  (kernel time by op type against the whole run: the rest is per-node work outside the kernels);
 * ``sherpa_now_cpu_over_surrogate_cpu``: per batch size, Sherpa's CPU time per ME over the surrogate's, from
   the same run (with ``--sherpa``); ``load_average_start``/``_end``: the machine's load around the run.
 
@@ -83,17 +84,32 @@ def peak_gflops(n: int = 2000, repeat: int = 5, dtype: str = "float64") -> float
     return 2.0 * n**3 / best / 1e9
 
 
+def _branches(graph: onnx.GraphProto) -> dict[str, onnx.GraphProto]:
+    """The batch-size branches of an exported graph (export_onnx: an If on the batch size), else itself."""
+    for node in graph.node:
+        if node.op_type == "If":
+            return {
+                ("small_batch" if a.name == "then_branch" else "large_batch"): a.g
+                for a in node.attribute
+                if a.type == onnx.AttributeProto.GRAPH
+            }
+    return {"graph": graph}
+
+
 def matmul_flops(path: Path) -> int:
-    """FLOPs per point of all Gemm/MatMul nodes whose second operand is a constant weight matrix."""
+    """FLOPs per point of all Gemm/MatMul nodes whose second operand is a constant weight matrix (of the
+    large-batch branch, where the graph has two)."""
     model = onnx.load(str(path))
-    shapes = {i.name: numpy_helper.to_array(i).shape for i in model.graph.initializer}
-    for node in model.graph.node:
+    branches = _branches(model.graph)
+    graph = branches.get("large_batch", model.graph)
+    shapes = {i.name: numpy_helper.to_array(i).shape for i in graph.initializer}
+    for node in graph.node:
         if node.op_type == "Constant":
             for a in node.attribute:
                 if a.name == "value":
                     shapes[node.output[0]] = numpy_helper.to_array(a.t).shape
     flops = 0
-    for node in model.graph.node:
+    for node in graph.node:
         if node.op_type in ("Gemm", "MatMul") and node.input[1] in shapes:
             shape = shapes[node.input[1]]
             if len(shape) == 2:
@@ -137,13 +153,17 @@ def executed_nodes(path: Path) -> dict[str, object]:
         opts.log_severity_level = 3
         ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         done = onnx.load(opts.optimized_model_filepath)
-    ops = collections.Counter(n.op_type for n in done.graph.node)
-    return {
-        "exported": len(raw.graph.node),
-        "exported_non_constant": sum(1 for n in raw.graph.node if n.op_type != "Constant"),
-        "executed": len(done.graph.node),
-        "executed_by_op": dict(ops.most_common()),
-    }
+    out: dict[str, object] = {}
+    raw_branches, done_branches = _branches(raw.graph), _branches(done.graph)
+    top = len(done.graph.node) if len(done_branches) > 1 else 0  # the batch-size test and the If
+    for name, graph in done_branches.items():
+        ops = collections.Counter(n.op_type for n in graph.node)
+        out[name] = {
+            "exported": len(raw_branches[name].node),
+            "executed": top + len(graph.node),
+            "executed_by_op": dict(ops.most_common()),
+        }
+    return out
 
 
 def _chain_us(nodes: int, calls: int = 3000) -> float:
