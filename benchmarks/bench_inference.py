@@ -216,8 +216,12 @@ def profile_batch1(path: Path, momenta: np.ndarray, calls: int = 500) -> dict[st
         events = json.loads(Path(sess.end_profiling()).read_text())
     skip = calls // 5  # warm-up
     runs = [e["dur"] for e in events if e.get("name") == "model_run"][skip:]
-    kernels = [
-        e for e in events if e.get("cat") == "Node" and str(e.get("name", "")).endswith("_kernel_time")
+    kernels = [  # an If's own event spans its branch's nodes, which have their own events
+        e
+        for e in events
+        if e.get("cat") == "Node"
+        and str(e.get("name", "")).endswith("_kernel_time")
+        and e.get("args", {}).get("op_name") != "If"
     ]
     per_run = len(kernels) // max(1, len(runs) + skip)
     kernels = kernels[skip * per_run :]

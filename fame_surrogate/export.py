@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from lhe_tools import atomic_path
 
-from .models import DipoleModel, Ensemble, MLPModel, Surrogate, net_dtype
+from .models import FUSED_BATCH_MAX, DipoleModel, Ensemble, MLPModel, Surrogate, net_dtype
 
 __all__ = [
     "CONTRACT",
@@ -149,8 +149,9 @@ def _trace(model: Surrogate, example: Tensor, opset: int, dynamo: bool) -> onnx.
 
 
 #: batches up to this size take the fused branch of the exported graph (fewest nodes), larger ones the
-#: batched branch (fewest bytes per point); see :func:`_batch_branches`
-SMALL_BATCH_MAX = 4
+#: batched branch (fewest bytes per point); see :func:`_batch_branches`.  The torch models branch the same
+#: way (``models.FUSED_BATCH_MAX``).
+SMALL_BATCH_MAX = FUSED_BATCH_MAX
 
 
 def _members(model: Surrogate) -> list[DipoleModel | MLPModel]:
@@ -335,8 +336,9 @@ def export_onnx(
         + [sess.run(["me2"], {"momenta": pts[i : i + 1].numpy()})[0] for i in range(min(len(pts), 16))]
     )
     with torch.no_grad():
-        want = model(pts)[0].numpy()
-    want = np.concatenate([want, want[:16]])
+        want = np.concatenate(
+            [model(pts)[0].numpy()] + [model(pts[i : i + 1])[0].numpy() for i in range(min(len(pts), 16))]
+        )
     ok = np.isfinite(want)
     dev = np.abs(got[ok] / want[ok] - 1.0) if ok.any() else np.zeros(0)
     tol = parity_tolerance(model)

@@ -42,6 +42,12 @@ __all__ = [
 #: the model families of SPEC §4.2 (``fame.model`` in the ONNX metadata)
 MODEL_KINDS: tuple[str, ...] = ("dipole", "mlp")
 
+#: evaluation (``forward``) of at most this many points goes through FusedInputs (fewest graph nodes: a
+#: generator's per-event calls), of more through FeatureMap and DipoleBasis (fewest bytes per point); the
+#: exported graph branches the same way (``export.SMALL_BATCH_MAX``), so torch and ONNX Runtime agree at
+#: every batch size.  Training reads :meth:`DipoleModel.inputs`, which is fused.
+FUSED_BATCH_MAX = 4
+
 class _SiLU(nn.SiLU):
     """SiLU whose ONNX form suits ONNX Runtime's CPU kernels of the network's dtype.
 
@@ -296,6 +302,10 @@ class DipoleModel(nn.Module):
         if self.fused is not None:
             x, basis, factor = self.pair_inputs(momenta, feature_dtype)
             return x.transpose(0, 1), self._terms(basis, factor).transpose(0, 1)
+        return self._unfused_inputs(momenta, feature_dtype)
+
+    def _unfused_inputs(self, momenta: Tensor, feature_dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        """:meth:`inputs` through FeatureMap, DipoleBasis and the propagator module (per dipole family)."""
         rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
         basis = self.basis(momenta, rows)
         # |D_k|: FI/IF kernels dip below zero far from their limits (where they are positive), so the sum
@@ -395,10 +405,10 @@ class DipoleModel(nn.Module):
         fold_input_standardisation(self.x_norm, self.net, (self.skip_weight, self.skip_bias))
 
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        if self.fused is not None:
+        if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
             me2 = self.me2_pair_major(*self.pair_inputs(momenta, net_dtype(self.net)))
             return me2, torch.zeros_like(me2)
-        x_raw, terms = self.inputs(momenta, net_dtype(self.net))
+        x_raw, terms = self._unfused_inputs(momenta, net_dtype(self.net))
         me2 = self.me2_from_inputs(x_raw, terms)
         return me2, torch.zeros_like(me2)
 
@@ -427,7 +437,7 @@ class MLPModel(nn.Module):
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
         """Raw features (B, n_features) in ``feature_dtype`` and an empty (B, 0) float64 term tensor (the MLP
         has no basis)."""
-        if self.fused is not None:
+        if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
             x_raw = self.fused(momenta, feature_dtype)[0].transpose(0, 1)  # features only
         else:
             x_raw = self.features(momenta, dtype=feature_dtype)
@@ -484,12 +494,16 @@ class Ensemble(nn.Module):
         first: Member = self.members[0]  # type: ignore[assignment]
         members: list[Member] = list(self.members)  # type: ignore[arg-type]
         dipoles = [m for m in members if isinstance(m, DipoleModel) and m.fused is not None]
-        if isinstance(first, DipoleModel) and len(dipoles) == len(members):
+        fused = momenta.shape[0] <= FUSED_BATCH_MAX and len(dipoles) == len(members)
+        if isinstance(first, DipoleModel) and fused:
             # pair-major inputs shared by all replicas (fewest graph nodes)
             inputs = first.pair_inputs(momenta, net_dtype(first.net))
             preds = [m.me2_pair_major(*inputs) for m in dipoles]
         else:
-            x_raw, terms = first.inputs(momenta, net_dtype(first.net))
+            if isinstance(first, DipoleModel):
+                x_raw, terms = first._unfused_inputs(momenta, net_dtype(first.net))
+            else:
+                x_raw, terms = first.inputs(momenta, net_dtype(first.net))
             preds = [m.me2_from_inputs(x_raw, terms) for m in members]
         if self.replicas == 1:
             return preds[0], torch.zeros_like(preds[0])
