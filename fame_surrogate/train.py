@@ -17,7 +17,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from torch import Tensor
 
 from lhe_tools import EventBatch
 
+from .dipoles import is_coloured
 from .metrics import accuracy
 from .models import MODEL_KINDS, DipoleModel, Ensemble, Member, build_model, net_dtype
 from .symmetry import identical_particle_permutations
@@ -35,6 +36,9 @@ __all__ = ["TrainConfig", "TrainResult", "train_surrogate"]
 log = logging.getLogger(__name__)
 
 LOSSES: tuple[str, ...] = ("mse", "gain")
+
+#: the factorisation penalty J for lepton beams (TrainConfig.penalty_j=None; hadron collisions get 0)
+DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,9 @@ class TrainConfig:
         Warm-down: over the last ``decay_fraction`` of the run's progress (the fraction of ``epochs`` done
         or of ``max_seconds`` used, whichever is larger) the learning rate falls by a cosine to ``min_lr``,
         so that a run cut by its time budget still ends at a low learning rate (0 disables).
-    penalty_j : float
-        Factorisation penalty weight J (dipole model only).
+    penalty_j : float or None
+        Factorisation penalty weight J (dipole model only).  None (default): 1e-3 for lepton beams (tuned on
+        e+e- → jets), 0 for hadron collisions, where it only fights the fit (as the FAME pp study found).
     loss : str
         ``"mse"``, or ``"gain"``: MSE first, then ``gain_epochs`` epochs of :mod:`fame_surrogate.gain_loss`
         (for weighted events, e.g. Sherpa's pp dumps, with the batch's ``ps_weight`` as the non-ME factor,
@@ -131,7 +136,7 @@ class TrainConfig:
     lr_factor: float = 0.5
     min_lr: float = 1e-6
     decay_fraction: float = 0.25
-    penalty_j: float = 1e-3
+    penalty_j: float | None = None
     loss: str = "mse"
     weight_power: float = 0.0
     gain_epochs: int = 20
@@ -316,6 +321,7 @@ def _train_replica(
     budget = None if deadline is None else max(deadline - t_start, 1e-9)
     if budget is not None and gain_fn is not None:  # the MSE phase leaves time for the gain phase
         budget *= 1.0 - config.gain_fraction
+    penalty_j = 0.0 if config.penalty_j is None else config.penalty_j
     plateau_lr, plateau_best, plateau_bad = config.lr, math.inf, 0
     gen = torch.Generator().manual_seed(seed)
     n = d["x"].shape[0]
@@ -361,7 +367,7 @@ def _train_replica(
             else:
                 lam = d["lam"][idx] if "lam" in d else None
                 _, loss = _losses(
-                    work, d["x"][idx], d["terms"][idx], d["z"][idx], d["me2"][idx], config.penalty_j, lam
+                    work, d["x"][idx], d["terms"][idx], d["z"][idx], d["me2"][idx], penalty_j, lam
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -428,6 +434,9 @@ def train_surrogate(
     TrainResult
     """
     config = config or TrainConfig()
+    if config.penalty_j is None:
+        hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
+        config = replace(config, penalty_j=0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS)
     if batch.me2 is None:
         raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
     n_total = batch.momenta.shape[0]
@@ -525,6 +534,7 @@ def train_surrogate(
         "val_median_abs_rel_dev": acc["median_abs_rel_dev"],
         "n_train": int(train_index.size),
         "n_train_augmented": int(data["x"].shape[0]) if data is not None else 0,
+        "penalty_j": config.penalty_j,
         "n_val": int(val_index.size),
         "epochs": [len(h) for h in histories],
         "stopped": stops,
