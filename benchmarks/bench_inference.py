@@ -26,6 +26,8 @@ Reported, as one JSON object on stdout:
   test counted in both); ``ort_batch1_overhead``: ONNX Runtime's cost per call and per node at batch 1 on
   this machine (chains of trivial nodes); ``batch1_profile``: ONNX Runtime's profile of batch-1 calls
   (kernel time by op type against the whole run: the rest is per-node work outside the kernels);
+* ``cpu_us_vs_per_family_graph``: at batch 1, 64 and 1000, the exported graph against the per-family graph
+  alone (the graph before the batch-size If) and the fused graph alone, timed alternately;
 * ``sherpa_now_cpu_over_surrogate_cpu``: per batch size, Sherpa's CPU time per ME over the surrogate's, from
   the same run (with ``--sherpa``); ``load_average_start``/``_end``: the machine's load around the run.
 
@@ -59,7 +61,14 @@ import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
-from fame_surrogate.export import OnnxSurrogate, export_onnx, session_options  # noqa: E402
+from fame_surrogate.export import (  # noqa: E402
+    OnnxSurrogate,
+    _example_momenta,
+    _trace,
+    _unfused_copy,
+    export_onnx,
+    session_options,
+)
 from fame_surrogate.models import Ensemble, build_model  # noqa: E402
 from fame_surrogate.train import TrainConfig  # noqa: E402
 from lhe_tools import read_dump  # noqa: E402
@@ -163,6 +172,40 @@ def executed_nodes(path: Path) -> dict[str, object]:
             "executed": top + len(graph.node),
             "executed_by_op": dict(ops.most_common()),
         }
+    return out
+
+
+def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int = 5) -> dict[str, object]:
+    """CPU µs per point of the exported graph against the per-family graph alone (what export_onnx wrote
+    before the batch-size If, at every batch size), timed alternately in this process, best of ``rounds``."""
+    graphs = {
+        "exported": None,
+        "per_family_only": _trace(_unfused_copy(model), _example_momenta(n), 18, False),
+        "fused_only": _trace(model, _example_momenta(n), 18, False),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "exported.onnx"
+        export_onnx(model, path, {"process": "compare"})
+        sessions = {
+            name: ort.InferenceSession(
+                str(path) if g is None else g.SerializeToString(), session_options(1),
+                providers=["CPUExecutionProvider"],
+            )
+            for name, g in graphs.items()
+        }
+    out: dict[str, object] = {}
+    for batch in (1, 64, 1000):
+        calls = max(2, 2000 // batch)
+        best = dict.fromkeys(sessions, np.inf)
+        for _ in range(rounds):
+            for name, sess in sessions.items():
+                for i in range(min(calls, 50)):
+                    sess.run(None, {"momenta": momenta[i * batch : (i + 1) * batch]})
+                c = time.thread_time()
+                for i in range(calls):
+                    sess.run(None, {"momenta": momenta[(i * batch) % 50000 : (i * batch) % 50000 + batch]})
+                best[name] = min(best[name], (time.thread_time() - c) / calls / batch)
+        out[str(batch)] = {name: 1e6 * v for name, v in best.items()}
     return out
 
 
@@ -321,6 +364,7 @@ def bench_process(
         "speedup_vs_sherpa_batch1": sherpa_ms * 1e3 / per_batch["1"],
         "batch1_fraction_of_sherpa": per_batch["1"] / (sherpa_ms * 1e3),
         "nodes": executed_nodes(onnx_path),
+        "cpu_us_vs_per_family_graph": compare_per_family(model, momenta, len(data.pdg)),
         "batch1_profile": profile_batch1(onnx_path, momenta),
         "matmul_flops_per_point": flops,
         "achieved_matmul_gflops": flops / best_us / 1e3,
