@@ -46,6 +46,15 @@ def register(subparsers: Any) -> None:
         help="weighted events: weight each point's squared error by (|w|/<|w|>)^P, so the points carrying "
         "the cross section count more (default 0; 0.2 for Sherpa's Z+4/5-jet weights)",
     )
+    p.add_argument(
+        "--augment", type=int, default=None, metavar="K",
+        help="use every training point in up to K orders of its identical final-state particles (exact, free "
+        "data; default 6; 1 disables)",
+    )
+    p.add_argument(
+        "--penalty", type=float, default=None, metavar="J",
+        help="factorisation penalty of the dipole model (default: 1e-3 for lepton beams, 0 for hadron beams)",
+    )
     p.add_argument("--replicas", type=int, default=None, metavar="R", help="ensemble replicas per group")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs per replica")
     p.add_argument("--max-points", type=int, default=None, help="train on at most this many points per group")
@@ -84,6 +93,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "hidden": tuple(args.hidden) if args.hidden else None,
         "net_dtype": args.net_dtype,
         "weight_power": args.weight_power,
+        "augment": args.augment,
+        "penalty_j": args.penalty,
         "replicas": args.replicas,
         "epochs": args.epochs,
         "max_points": args.max_points,
