@@ -16,6 +16,8 @@ and the fastest of each is kept.
 
 Prints one JSON object; ``ratio_2_vs_1`` is events/s with 2 workers over events/s with 1 (generation phase;
 ``ratio_2_vs_1_wall`` end to end), ``task_layer_overhead`` is plain events/s over ``jobs1`` events/s.
+``ratio_2_vs_1_cpu_bound`` is the same ratio from CPU times (1 job's Sherpa CPU time over the longer of the 2
+jobs'), the speed-up two free cores give: the figure to read when other work shares the machine.
 Usage: ``python benchmarks/bench_dump_scaling.py [--events 100000] [--chunk 10000] [--repeat 1]``.
 """
 
@@ -116,6 +118,9 @@ def main() -> None:
         "jobs2": two,
         "ratio_2_vs_1": two["events_per_s"] / one["events_per_s"],
         "ratio_2_vs_1_wall": two["events_per_s_wall"] / one["events_per_s_wall"],
+        # load-independent: if every job had a core of its own (wall = CPU), 2 jobs would take the longer
+        # job's Sherpa CPU time where 1 job takes all of it
+        "ratio_2_vs_1_cpu_bound": one["sherpa_cpu_s"] / max(two["job_sherpa_cpu_s"]),
         "task_layer_overhead": plain["events_per_s"] / one["events_per_s"],
         "task_layer_overhead_wall": plain["events_per_s_wall"] / one["events_per_s_wall"],
         "sherpa_cpu_ms_per_event": {k: best[k]["sherpa_cpu_ms_per_event"] for k in best},
