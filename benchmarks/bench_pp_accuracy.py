@@ -24,7 +24,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
-import dataclasses
 import json
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_accuracy import overrides  # the --set KEY=VALUE parser (this folder is on sys.path)
 
 from fame_surrogate.export import OnnxSurrogate, export_onnx
 from fame_surrogate.metrics import accuracy
@@ -52,27 +52,10 @@ class _Predictor:
         return self.model.predict(batch.momenta)
 
 
-def _overrides(items: list[str]) -> dict[str, Any]:
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or key not in fields:
-            raise SystemExit(
-                f"bench_pp_accuracy: --set {item!r}: expected KEY=VALUE, KEY a TrainConfig field"
-            )
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        out[key] = tuple(value) if isinstance(value, list) else value
-    return out
-
-
 def one_model(
     kind: str, train: EventBatch, val: EventBatch, args: argparse.Namespace, tmp: Path
 ) -> dict[str, Any]:
-    changes = _overrides(args.set + (args.set_dipole if kind == "dipole" else args.set_mlp))
+    changes = overrides(args.set + (args.set_dipole if kind == "dipole" else args.set_mlp))
     config = TrainConfig(
         model=kind,
         max_seconds=args.budget,
