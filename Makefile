@@ -5,7 +5,7 @@ SHERPA_VENV := .venv-sherpa
 BIN := $(VENV)/bin
 SHERPA_PYTHON := $(shell scripts/find-sherpa-python 2>/dev/null)
 
-.PHONY: demo test venv sherpa-env browser lint bench clean
+.PHONY: demo test venv sherpa-env browser slurm lint bench clean
 
 venv: $(VENV)/.installed
 
@@ -31,11 +31,18 @@ browser:
 	  (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
+# A single-node Slurm (Debian's slurm-wlm and munge) for the test of `fame sherpa dump --cluster slurm`;
+# skipped (an allowed skip) where it cannot be had.
+slurm:
+	@{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && timeout 300 scripts/slurm-single-node >/dev/null 2>&1; } \
+	  || echo "no Slurm controller: the Slurm test will be skipped"
+
 demo: venv
 	$(BIN)/fame demo --out demo-output
 
-# FAME_STRICT_SKIPS=1: the run fails on any skip but the allowed ones (tests/conftest.py: no Sherpa Python, no Chromium)
-test: venv sherpa-env browser
+# FAME_STRICT_SKIPS=1: the run fails on any skip but the allowed ones (tests/conftest.py: no Sherpa Python, no
+# Chromium, no Slurm)
+test: venv sherpa-env browser slurm
 	FAME_STRICT_SKIPS=1 $(BIN)/python -m pytest -q
 
 lint: venv

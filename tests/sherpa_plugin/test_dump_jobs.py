@@ -447,12 +447,16 @@ def test_killed_dask_worker_is_rescheduled_and_the_run_completes(sherpa_python: 
 @pytest.mark.sherpa
 @pytest.mark.slow
 def test_jobs_on_a_real_slurm_through_dask_jobqueue(
-    sherpa_python: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sherpa_python: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--cluster slurm``: the workers are Slurm batch jobs (their SLURM_JOB_ID is recorded per job)."""
+    from conftest import NO_SLURM
+
     why = _slurm_reachable()
     if why:
-        pytest.skip(why)
+        print(f"Slurm: {why}", file=sys.stderr)
+        pytest.skip(NO_SLURM)
+    monkeypatch.chdir(tmp_path)  # the batch jobs' slurm-N.out logs land in the working directory
     from sherpa_plugin.cli import main
 
     out = tmp_path / "out"
