@@ -384,21 +384,22 @@ class DipoleModel(nn.Module):
         log_norm = out[:, 0] + h.to(dtype) @ self.skip_weight + self.skip_bias
         return log_norm, torch.exp(out[:, 1 : 1 + self.n_dipoles]), out[:, 1 + self.n_dipoles :]
 
-    def contributions(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
-        """(the per-dipole parts P exp(L) w_k D_k (B, n_dipoles), the φ part (B,)), float64; |M|² is their
-        total."""
+    def _factors(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(P exp(L) ΣD (B,), the weighted dipoles w_k |D_k|/ΣD (B, n_dipoles), Σ_φ c_φ Φ_φ/ΣD (B,))."""
         log_norm, w, c_phi = self._heads(x_raw)
         amp = torch.exp(log_norm + terms[:, 0])
-        dip = w * terms[:, 1 : 1 + self.n_dipoles] * amp[:, None]
-        phi = (c_phi * terms[:, 1 + self.n_dipoles :]).sum(-1) * amp
-        return dip, phi
+        return amp, w * terms[:, 1 : 1 + self.n_dipoles], (c_phi * terms[:, 1 + self.n_dipoles :]).sum(-1)
+
+    def contributions(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
+        """(the per-dipole parts P exp(L) w_k |D_k| (B, n_dipoles), the φ part (B,)), float64; |M|² is their
+        total."""
+        amp, dip, phi = self._factors(x_raw, terms)
+        return dip * amp[:, None], phi * amp
 
     def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
-        """|M|^2 (B,) from raw features and terms (float64)."""
-        log_norm, w, c_phi = self._heads(x_raw)
-        n = 1 + self.n_dipoles
-        shape = (w * terms[:, 1:n]).sum(-1) + (c_phi * terms[:, n:]).sum(-1)
-        return torch.exp(log_norm + terms[:, 0]) * shape
+        """|M|^2 (B,) from raw features and terms (float64): the total of :meth:`contributions`."""
+        amp, dip, phi = self._factors(x_raw, terms)
+        return amp * (dip.sum(-1) + phi)
 
     def fold_standardisation(self) -> None:
         """Export-time rewrite: the input standardisation folded into the first layer and the skip."""

@@ -255,14 +255,15 @@ def _losses(
     ``lam`` (B,): per-point weights of the squared errors (mean 1 over the training set), or None.
     """
     if isinstance(model, DipoleModel):
-        if penalty_j > 0.0:
+        parts: Tensor | None = None
+        if penalty_j > 0.0:  # one network pass serves the prediction and the penalty
             parts, phi = model.contributions(x, terms)
             pred = parts.sum(-1) + phi
         else:
             pred = model.me2_from_inputs(x, terms)
         sq = (model.target.encode(pred) - z) ** 2
         mse = torch.mean(sq if lam is None else lam * sq)
-        if penalty_j > 0.0:
+        if parts is not None:
             pi = _penalty_weights(terms[:, 1 : 1 + model.n_dipoles])
             return mse, mse + penalty_j * ((parts.abs() * pi).sum(-1) / me2.abs()).mean()
         return mse, mse
