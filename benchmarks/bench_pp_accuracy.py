@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from bench_accuracy import overrides  # the --set KEY=VALUE parser (this folder is on sys.path)
+from bench_gain import OnnxPredictor
 
 from fame_surrogate.export import OnnxSurrogate, export_onnx
 from fame_surrogate.metrics import accuracy
@@ -42,14 +42,6 @@ from sherpa_plugin.validate import ValidateConfig, validate
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 PP = SHARED / "data" / "sherpa-pp"
-
-
-class _Predictor:
-    def __init__(self, model: OnnxSurrogate) -> None:
-        self.model = model
-
-    def predict(self, batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
-        return self.model.predict(batch.momenta)
 
 
 def one_model(
@@ -76,7 +68,7 @@ def one_model(
     pred, _ = onnx_model.predict(val.momenta)
     acc = accuracy(pred, val.me2)
     r = validate(
-        _Predictor(onnx_model),
+        OnnxPredictor(onnx_model),
         [val],
         None,
         ValidateConfig(recorded_times="cpu", report=False, seed=args.seed, timing_points=args.timing_points),
