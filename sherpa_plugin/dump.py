@@ -44,6 +44,7 @@ __all__ = [
     "DumpSettings",
     "SherpaDumpError",
     "build_run_card",
+    "coupling_orders",
     "parse_process",
     "sherpa_dump",
 ]
@@ -52,6 +53,10 @@ log = logging.getLogger("fame.sherpa")
 
 HADRONS = frozenset({2212, -2212})
 _STRONG = frozenset({1, 2, 3, 4, 5, 6, 21, 93, 94})
+#: electroweak external particles: leptons, neutrinos, γ, Z, W, h, and the lepton / neutrino containers
+_ELECTROWEAK = frozenset({11, 12, 13, 14, 15, 16, 22, 23, 24, 25, 90, 91})
+#: top quarks: external ones are kept stable (zero width) as in the surrogate papers' tt̄ + jets
+_TOP = 6
 SUMMARY = "dump.json"
 _JOB = ".fame-job.json"
 _WORK = ".sherpa"
@@ -147,6 +152,43 @@ def parse_process(text: str) -> tuple[list[int], list[int]]:
         raise ValueError(f"process {text!r}: PDG ids must be integers ({err})") from None
 
 
+def coupling_orders(incoming: Sequence[int], outgoing: Sequence[int]) -> tuple[int, int]:
+    """The tree-level coupling orders (QCD, EW) of a process, for the run card's ``Order``.
+
+    A tree-level amplitude with n external particles has n − 2 powers of couplings (a four-gluon vertex
+    counts as two).  Every external electroweak particle (lepton, neutrino, γ, Z, W, h) attaches through one
+    electroweak vertex, so EW = their number: 2 for ℓℓ or ℓν + jets (one boson between the quark line and
+    the leptons), 2 for e+e- → jets, 0 for tt̄ + jets; QCD = n − 2 − EW.
+
+    Parameters
+    ----------
+    incoming, outgoing : sequence of int
+        PDG ids; the containers 93/94 (jets) and 90/91 (leptons / neutrinos) are allowed.
+
+    Returns
+    -------
+    (int, int)
+        (QCD, EW) powers of g_s and e in the amplitude.
+
+    Raises
+    ------
+    ValueError
+        A particle neither strong nor electroweak (named), or fewer than three particles.
+    """
+    ids = [int(p) for p in (*incoming, *outgoing)]
+    unknown = sorted({p for p in ids if abs(p) not in _STRONG and abs(p) not in _ELECTROWEAK})
+    if unknown:
+        raise ValueError(
+            f"process {list(incoming)} -> {list(outgoing)}: cannot infer coupling orders for PDG id(s) "
+            f"{unknown} (expected quarks, gluons, 93/94, leptons, neutrinos, 90/91, γ, Z, W, h); give the "
+            "orders explicitly"
+        )
+    if len(ids) < 3:
+        raise ValueError(f"process {list(incoming)} -> {list(outgoing)}: needs at least three particles")
+    ew = sum(abs(p) in _ELECTROWEAK for p in ids)
+    return len(ids) - 2 - ew, ew
+
+
 def build_run_card(
     process: str,
     *,
@@ -156,7 +198,7 @@ def build_run_card(
     jet_pt: float | None = None,
     jet_r: float = 0.4,
     order_qcd: int | None = None,
-    order_ew: int = 2,
+    order_ew: int | None = None,
     scales: str = "VAR{sqr(91.1876)}",
     alphas: float | None = 0.118,
 ) -> str:
@@ -173,9 +215,12 @@ def build_run_card(
     mll : (float, float), optional
         Hadron beams: ``[Mass, 11, -11, min, max]`` selector on the e-e+ pair, GeV.
     jet_pt, jet_r : float
-        Hadron beams: ``NJetFinder`` with N = number of outgoing partons, anti-kt (``Exp: -1``), pT > jet_pt.
-    order_qcd, order_ew : int
-        Coupling orders; QCD defaults to (number of strong particles) − 2.
+        Hadron beams: ``NJetFinder`` with N = number of outgoing light partons (tops excluded), anti-kt
+        (``Exp: -1``), pT > jet_pt.
+    order_qcd, order_ew : int, optional
+        Coupling orders; by default those of :func:`coupling_orders` (EW = the electroweak vertices, QCD =
+        the rest of a tree-level amplitude).  With external tops the card sets their width to 0 (stable tops;
+        Sherpa's default mass).
     scales : str
         Sherpa ``SCALES``; the default fixes μ_R = μ_F = M_Z, so αs is fixed.
     alphas : float, optional
@@ -187,10 +232,11 @@ def build_run_card(
         The run card (YAML).
     """
     incoming, outgoing = parse_process(process)
-    n_strong = sum(abs(p) in _STRONG for p in (*incoming, *outgoing))
-    qcd = n_strong - 2 if order_qcd is None else order_qcd
-    if qcd < 0:
-        raise ValueError(f"process {process!r}: cannot infer the QCD order (got {qcd}); pass order_qcd")
+    qcd, ew = coupling_orders(incoming, outgoing)
+    qcd = qcd if order_qcd is None else order_qcd
+    ew = ew if order_ew is None else order_ew
+    if qcd < 0 or ew < 0:
+        raise ValueError(f"process {process!r}: negative coupling order (QCD {qcd}, EW {ew})")
     hadronic = any(b in HADRONS for b in beams)
     lines = [
         f"# fame sherpa dump: {process} at sqrt(s) = {sqrt_s:g} GeV",
@@ -212,13 +258,15 @@ def build_run_card(
         "WIDTH_SCHEME: CMS",
         "PROCESSES:",
         f"- {' '.join(map(str, incoming))} -> {' '.join(map(str, outgoing))}:",
-        f"    Order: {{QCD: {qcd}, EW: {order_ew}}}",
+        f"    Order: {{QCD: {qcd}, EW: {ew}}}",
     ]
+    if any(abs(p) == _TOP for p in (*incoming, *outgoing)):
+        lines += ["PARTICLE_DATA:", f"  {_TOP}: {{Width: 0}}"]
     selectors: list[str] = []
     if mll is not None:
         selectors.append(f"- [Mass, 11, -11, {mll[0]:g}, {mll[1]:g}]")
     if jet_pt is not None:
-        n_jets = sum(abs(p) in _STRONG for p in outgoing)
+        n_jets = sum(abs(p) in _STRONG and abs(p) != _TOP for p in outgoing)  # tops are not jets
         selectors.append(
             f"- NJetFinder: {{N: {n_jets}, PTMin: {jet_pt:g}, ETMin: 0.0, R: {jet_r:g}, Exp: -1}}"
         )

@@ -195,6 +195,18 @@ class MEEvaluator:
         return float(np.median(ms))
 
 
+def sherpa_masses(pdg: list[int]) -> dict[str, dict[str, float]]:
+    """Mass and width (GeV) that Sherpa's matrix elements use for each particle of a channel (after init),
+    keyed by the PDG id as a string: e.g. the top's default mass for tt̄ + jets."""
+    import Sherpa
+
+    out: dict[str, dict[str, float]] = {}
+    for kf in dict.fromkeys(int(p) for p in pdg):
+        flav = Sherpa.Flavour(abs(kf), kf < 0)
+        out[str(kf)] = {"mass": float(flav.Mass()), "width": float(flav.Width())}
+    return out
+
+
 def base_meta(job: dict[str, Any], name: str, pdg: list[int], n_in: int) -> dict[str, Any]:
     return {
         "format": "fame-dump/1",
@@ -211,6 +223,7 @@ def base_meta(job: dict[str, Any], name: str, pdg: list[int], n_in: int) -> dict
         "cuts": job.get("cuts", {}),
         "color_scheme": 1,
         "seed": job.get("seed", 0),
+        "masses": sherpa_masses(pdg),
         "me_ms_note": "median wall time of one MEProcess.MatrixElement() call (ms), SetMomenta excluded",
     }
 
