@@ -94,6 +94,8 @@ def one_model(
             k: r[k]
             for k in ("eps_full", "eps_1", "eps_2", "f_eff", "f_ideal", "t_me_ms", "t_ps_ms", "t_surr_ms")
         },
+        # closure of the unweighted sample against the weighted validation run (None: too few events)
+        **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
     }
     row["f_eff_over_ideal"] = row["f_eff"] / row["f_ideal"]
     print(

@@ -7,7 +7,7 @@ sum over dipoles) lives inside the module, so the same object trains in torch an
 * :class:`DipoleModel`: ``me2 = exp(L(x)) Σ_k w_k(x) D_k(p)`` (+ azimuthal terms) with positive weights
   ``w = exp(NN)`` and a log-normalisation ``L`` = least-squares linear skip + network (the dipole ansatz of
   arXiv:2107.06625, normalised for hadron collisions); for a final-state lepton pair the D_k carry its γ*/Z
-  factor (:mod:`.resonance`).
+  or W factor (:mod:`.resonance`, chosen from the process).
 * :class:`MLPModel`: the network predicts the standardised target ``(asinh(me2/scale) - mean)/std`` directly.
 * :class:`Ensemble`: R replicas, ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
 
@@ -218,7 +218,8 @@ class DipoleModel(nn.Module):
 
     * ``D_k``: the Catani–Seymour dipoles (:class:`~fame_surrogate.dipoles.DipoleBasis`), exact in every soft
       and collinear limit, where they are positive (FI/IF kernels can dip below zero far from their limits,
-      hence the magnitude); ``P`` the lepton-pair factor of :mod:`.resonance` (1 without a lepton pair);
+      hence the magnitude); ``P`` the lepton-pair factor of :mod:`.resonance` (γ*/Z for ℓ+ℓ-, W for ℓν,
+      1 without a lepton pair);
       ``ΣD`` below is Σ_k |D_k|.
     * ``w_k = exp(NN_k)``: positive dipole weights of order one (all 1 before training), so the sum has no
       cancellations and no weight can change sign.
