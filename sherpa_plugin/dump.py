@@ -73,6 +73,8 @@ EVENT_OVERRIDES: dict[str, str] = {
     "BEAM_REMNANTS": "false",
     "ME_QED": "{ENABLED: false}",
 }
+#: ``DumpSettings.colour_scheme`` → Sherpa's ``COLOR_SCHEME`` (PHASIC::cls::scheme: 1 = sum, 2 = sample)
+COLOUR_SCHEMES: dict[str, int] = {"sum": 1, "sample": 2}
 #: integration presets (``PSI`` of Sherpa 3): "fast" for tests, "medium" for benchmarks, "sherpa" = defaults
 INTEGRATION: dict[str, str | None] = {
     "fast": "{ITMIN: 2000, NOPT: 2, MAXOPT: 1}",
@@ -124,6 +126,13 @@ class DumpSettings:
         own event ``MEWeight`` (the same colour-summed |M|^2, computed during generation) and checks it
         against ``MEProcess`` (relative 1e-8) at every N-th event of each chunk, which also times the ME.
         Halves the cost of a dump where the ME dominates the generation time.
+    colour_scheme : str
+        Hadron beams: ``"sum"`` (default; ``COLOR_SCHEME: 1``, the exact colour-summed |M|^2) or
+        ``"sample"`` (``COLOR_SCHEME: 2``: Comix samples one colour configuration per event, Sherpa's
+        cheaper but noisier standard generation).  Under ``"sample"`` ``me2`` is Sherpa's event ``MEWeight``
+        (the sampled configuration's |M|^2 times the colour weight: an unbiased estimate of the colour sum)
+        and ``me_check_every`` only sets how often one colour-sampled ``MatrixElement()`` is timed; the dump
+        gives the colour-sampled baseline's weights (ε_full) and CPU times per event.
     """
 
     points: int
@@ -135,10 +144,15 @@ class DumpSettings:
     channels: tuple[str, ...] = field(default_factory=tuple)
     timing_only: bool = False
     me_check_every: int = 1
+    colour_scheme: str = "sum"
 
     def __post_init__(self) -> None:
         if self.me_check_every < 1:
             raise ValueError(f"me_check_every must be a positive integer, got {self.me_check_every}")
+        if self.colour_scheme not in COLOUR_SCHEMES:
+            raise ValueError(
+                f"colour_scheme {self.colour_scheme!r}: expected one of {sorted(COLOUR_SCHEMES)}"
+            )
 
 
 def parse_process(text: str) -> tuple[list[int], list[int]]:
@@ -575,6 +589,15 @@ def build_job(
         job["me_check_every"] = int(settings.me_check_every)
     elif settings.me_check_every != 1:
         raise ValueError(f"me_check_every applies to hadron-beam event dumps only (this job: {mode})")
+    if settings.colour_scheme != "sum":  # the default job stays as it was (resumes compare jobs)
+        if mode != "events":
+            raise ValueError(
+                f"colour_scheme {settings.colour_scheme!r} applies to hadron-beam event dumps only "
+                f"(this job: {mode}); MEProcess.MatrixElement() is the colour-summed |M|^2 only under "
+                "COLOR_SCHEME 1"
+            )
+        overrides["COLOR_SCHEME"] = str(COLOUR_SCHEMES[settings.colour_scheme])
+        job["color_scheme"] = settings.colour_scheme
     return job
 
 

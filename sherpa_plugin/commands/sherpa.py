@@ -57,6 +57,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--me-check-every", type=int, default=1, metavar="N",
                    help="hadron beams: |M|^2 from Sherpa's event MEWeight, checked against MEProcess at "
                    "every N-th event (default 1: MEProcess at every event; N > 1 halves ME-dominated dumps)")
+    p.add_argument("--colour-scheme", choices=("sum", "sample"), default="sum",
+                   help="hadron beams: Sherpa's colour treatment in the weighted generation: sum (default, "
+                   "COLOR_SCHEME 1, exact colour-summed |M|^2) or sample (COLOR_SCHEME 2: one sampled colour "
+                   "configuration per event; me2 is Sherpa's MEWeight estimate; for the colour-sampled "
+                   "baseline's weights and CPU times)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--integration-from", default=None, metavar="DIR",
                    help="hadron beams: reuse the Sherpa integration of an earlier dump of the same setup "
@@ -120,6 +125,7 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         channels=tuple(args.channel),
         timing_only=args.timing_only,
         me_check_every=args.me_check_every,
+        colour_scheme=args.colour_scheme,
     )
     cluster = None
     if args.cluster is not None:
