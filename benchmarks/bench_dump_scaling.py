@@ -5,7 +5,10 @@ reused by every run, so that all runs time event generation only:
 
 * ``plain``: the single-process dumper (``sherpa_dump`` without Dask, ``--integration-from``), the reference;
 * ``jobs1``: ``--jobs 1 --workers 1`` through the Dask task layer (its overhead against ``plain``);
-* ``jobs2``: ``--jobs 2 --workers 2``, the same events split over two jobs with derived seeds.
+* ``jobs2``: ``--jobs 2 --workers 2``, the same events split over two jobs with derived seeds;
+* ``plain2``: two single-process dumpers of half the events each, started at once without Dask: the
+  machine's own ceiling for two Sherpa processes (two cores that share caches, memory and the host run each
+  process slower than one alone), against which ``jobs2`` is read.
 
 Each is timed end to end (``wall_s``: what a user waits, local cluster start and the grids read once on the
 client included) and over the generation phase (``generation_s``: tasks submitted → all back, each job's
@@ -16,6 +19,8 @@ and the fastest of each is kept.
 
 Prints one JSON object; ``ratio_2_vs_1`` is events/s with 2 workers over events/s with 1 (generation phase;
 ``ratio_2_vs_1_wall`` end to end), ``task_layer_overhead`` is plain events/s over ``jobs1`` events/s.
+``ceiling_2_vs_1`` is ``plain2``'s events/s over ``plain``'s, what two processes can gain on this
+machine at all, and ``scaling_efficiency`` is ``ratio_2_vs_1`` over it (1 = the task layer loses nothing).
 ``ratio_2_vs_1_cpu_bound`` is the same ratio from CPU times (1 job's Sherpa CPU time over the longer of the 2
 jobs'), the speed-up two free cores give: the figure to read when other work shares the machine.
 Usage: ``python benchmarks/bench_dump_scaling.py [--events 100000] [--chunk 10000] [--repeat 1]``.
@@ -24,6 +29,7 @@ Usage: ``python benchmarks/bench_dump_scaling.py [--events 100000] [--chunk 1000
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import logging
 import os
@@ -53,6 +59,16 @@ def run(kind: str, root: Path, integ: Path, args: argparse.Namespace, rep: int) 
     c0, t0 = _cpu(), time.perf_counter()
     if kind == "plain":
         res = sherpa_dump(out, settings, **SETUP, integration_from=integ)
+    elif kind == "plain2":
+        halves = [DumpSettings(points=n, chunk=args.chunk, integration=args.integration, seed=200 + 2 * rep + j,
+                               me_check_every=args.me_check_every)
+                  for j, n in enumerate((args.events - args.events // 2, args.events // 2))]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(lambda js: sherpa_dump(out / f"half-{js[0]}", js[1], **SETUP,
+                                                         integration_from=integ), enumerate(halves)))
+        res = {"points": sum(int(r["points"]) for r in parts),
+               "cpu_seconds": sum(float(r["cpu_seconds"]) for r in parts),
+               "job_cpu": [float(r["cpu_seconds"]) for r in parts]}
     else:
         n = 1 if kind == "jobs1" else 2
         res = sherpa_dump(out, settings, **SETUP, integration_from=integ, jobs=n, workers=n, progress=False)
@@ -67,9 +83,11 @@ def run(kind: str, root: Path, integ: Path, args: argparse.Namespace, rep: int) 
         "load_before": [round(x, 2) for x in load0],
         "load_after": [round(x, 2) for x in os.getloadavg()],
     }
-    if kind == "plain":
+    if kind in ("plain", "plain2"):
         row.update(generation_s=wall, events_per_s=res["points"] / wall,
                    sherpa_cpu_s=res.get("cpu_seconds"))
+        if kind == "plain2":
+            row["job_sherpa_cpu_s"] = res["job_cpu"]
     else:
         row.update(
             generation_s=res["generation_seconds"],
@@ -103,11 +121,12 @@ def main() -> None:
                     **SETUP)
         integration_s = time.perf_counter() - t0
         for rep in range(args.repeat):
-            for kind in ("plain", "jobs1", "jobs2"):
+            for kind in ("plain", "jobs1", "jobs2", "plain2"):
                 row = run(kind, root, root / "integration", args, rep)
                 if kind not in best or row["events_per_s"] > best[kind]["events_per_s"]:
                     best[kind] = row
-    one, two, plain = best["jobs1"], best["jobs2"], best["plain"]
+    one, two, plain, plain2 = best["jobs1"], best["jobs2"], best["plain"], best["plain2"]
+    ceiling = plain2["events_per_s"] / plain["events_per_s"]
     print(json.dumps({
         "setup": {**{k: list(v) if isinstance(v, tuple) else v for k, v in SETUP.items()},
                   "integration": args.integration, "events": args.events, "chunk": args.chunk,
@@ -116,7 +135,10 @@ def main() -> None:
         "plain": plain,
         "jobs1": one,
         "jobs2": two,
+        "plain2": plain2,
         "ratio_2_vs_1": two["events_per_s"] / one["events_per_s"],
+        "ceiling_2_vs_1": ceiling,
+        "scaling_efficiency": two["events_per_s"] / one["events_per_s"] / ceiling,
         "ratio_2_vs_1_wall": two["events_per_s_wall"] / one["events_per_s_wall"],
         # load-independent: if every job had a core of its own (wall = CPU), 2 jobs would take the longer
         # job's Sherpa CPU time where 1 job takes all of it
