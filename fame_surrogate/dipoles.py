@@ -1,6 +1,6 @@
-"""Massless Catani–Seymour dipole basis of the factorisation-aware surrogate (SPEC §4.2, physics.md §2).
+"""Catani–Seymour dipole basis of the factorisation-aware surrogate (SPEC §4.2, physics.md §2).
 
-For a process in Sherpa order (incoming first) :class:`DipoleBasis` enumerates every massless CS dipole of
+For a process in Sherpa order (incoming first) :class:`DipoleBasis` enumerates every CS dipole of
 an emitted gluon or a g → q q̄ pair and evaluates, as in FAME (physics.md §2.7), the spin-averaged kernels
 ``D = <V> / (2 p_i·p_j [· x])`` including 8πα_s C_F, 16πα_s C_A, 8πα_s T_R, with no colour insertion and
 no Born:
@@ -27,12 +27,38 @@ final q q̄, 8πα_s C_F for initial q_a q_i).  These can be negative.  For hadr
 the partonic centre-of-mass frame (a boost along z rotates the azimuth of a pair that is not transverse, and
 the network's features live in that frame, rotated about z so that the first final-state particle has φ = 0),
 so the columns are invariant under longitudinal boosts and rotations about the beam.
+
+Massive partons (Catani, Dittmaier, Seymour, Trócsányi, hep-ph/0201036, "CDST"; spin-averaged ⟨V⟩, d = 4,
+κ = 0): a process's masses come from :func:`process_masses` (the top quark at Sherpa 3.0.3's default
+:data:`TOP_MASS`; every other parton massless, as in Sherpa's default ``Massive`` flags).  A massive quark Q
+emits gluons (``qg`` with emitter mass m_Q: FF and FI) and is a spectator (FF, IF); the splittings g → Q Q̄
+(final pair, or an initial gluon turning into a final Q) are not singular for m_Q > 0 and are left out.  The
+kernels are the massless ones of the same names with the masses as optional arguments: with m = 0 they
+reduce to them (exactly in the formulas; numerically to rounding: tests/fame_surrogate/test_massive_dipoles):
+
+* FF, emitter mass m_i (= m_ij, ``qg``) and spectator mass m_k, with P = p_i·p_j + p_i·p_k + p_j·p_k,
+  y = p_i·p_j/P, z̃_i = p_i·p_k/(p_i·p_k + p_j·p_k), the relative velocities
+  v_{ij,k} = √((p_k·P_ij)² − m_k² P_ij²)/(p_k·P_ij) (P_ij = p_i + p_j; CDST's
+  √((2μ_k² + (1−μ_i²−μ_j²−μ_k²)(1−y))² − 4μ_k²)/((1−μ_i²−μ_j²−μ_k²)(1−y)) with μ_n = m_n/√Q²) and
+  ṽ_{ij,k} = √(λ(Q², m_ij², m_k²))/(Q² − m_ij² − m_k²) = √(P² − m_ij² m_k²)/P, z_± = (1 ± v_{ij,k})/2 for
+  massless i, j (CDST 5.16, 5.20, 5.18 spin-averaged):
+  ``qg``: 2/(1 − z̃_i(1−y)) − (ṽ/v)(1 + z̃_i + m_i²/(p_i·p_j));
+  ``gg``: 1/(1 − z̃_i(1−y)) + 1/(1 − z̃_j(1−y)) + (z̃_i z̃_j − z_+ z_- − 2)/v;
+  ``qqbar`` (light quarks, massive spectator): (1 − 2(z̃_i z̃_j − z_+ z_-))/v;
+  all over 2 p_i·p_j = (p_i + p_j)² − m_ij².
+* FI, emitter mass m_i (``qg``; CDST 5.50): x_{ij,a} and z̃_i as massless (m_ij = m_i, m_j = 0),
+  2/(2 − x − z̃_i) − (1 + z̃_i) − m_i²/(p_i·p_j), over 2 p_i·p_j x.
+* IF, spectator mass m_k (CDST 5.81–5.86): x_{ik,a} and u_i as massless; ``qg`` and ``gq`` unchanged;
+  the spin-averaged collinear terms of ``gg`` and ``qq`` carry the factor 1 − m_k² u_i/(2 p_i·p_k u_k)
+  (the square of CS's vector p_i/u_i − p_k/u_k with p_k² = m_k²): ``gg``: 1/(1−x+u_i) − 1 + x(1−x)
+  + (1−x)/x · (1 − m_k² p_a·p_i/(2 p_i·p_k p_a·p_k)); ``qq``: x + 2(1−x)/x · (the same factor).
+* II: no massive initial partons (tops are not in the proton).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -46,6 +72,13 @@ T_R = 0.5
 
 FAMILIES = ("FF", "FI", "IF", "II")
 
+#: Sherpa 3.0.3's default top-quark mass in GeV (its start-up "Particle data" table: ``t  6  172.5``, width
+#: 1.32 GeV, ``Massive 1``; a stable top needs ``PARTICLE_DATA: {6: {Width: 0}}``).  The only massive parton
+#: of Sherpa's defaults: d, u, s, c, b have ``Massive 0`` in its matrix elements.
+TOP_MASS = 172.5
+#: |PDG| → mass in GeV of the partons that the dipoles treat as massive (:func:`process_masses`)
+DEFAULT_MASSES: Mapping[int, float] = {6: TOP_MASS}
+
 
 def is_quark(pdg: int) -> bool:
     """True for (anti)quarks d … t (|pdg| 1–6)."""
@@ -55,6 +88,25 @@ def is_quark(pdg: int) -> bool:
 def is_coloured(pdg: int) -> bool:
     """True for quarks, antiquarks and gluons (21)."""
     return is_quark(pdg) or pdg == 21
+
+
+def process_masses(pdg: Sequence[int], masses: Mapping[int, float] | None = None) -> list[float]:
+    """Per-particle masses of a process in GeV (0 for massless and colourless particles).
+
+    Parameters
+    ----------
+    pdg : sequence of int
+        PDG codes in Sherpa order.
+    masses : mapping |PDG| → GeV, optional
+        Default :data:`DEFAULT_MASSES` (the top quark at Sherpa 3.0.3's 172.5 GeV).
+
+    Returns
+    -------
+    list of float
+        One mass per particle.
+    """
+    table = DEFAULT_MASSES if masses is None else masses
+    return [float(table.get(abs(int(p)), 0.0)) if is_quark(int(p)) else 0.0 for p in pdg]
 
 
 def _outgoing(pdg: int, incoming: bool) -> int:
@@ -112,8 +164,10 @@ def _born_exists(flavours_out: list[int], has_colourless: bool) -> bool:
     return not has_colourless or any(is_quark(f) for f in flavours_out)
 
 
-def enumerate_dipoles(pdg: Sequence[int], n_in: int = 2) -> tuple[list[Dipole], list[PhiPair]]:
-    """All massless CS dipoles and spin-correlation pairs of a process (see the module docstring).
+def enumerate_dipoles(
+    pdg: Sequence[int], n_in: int = 2, masses: Sequence[float] | None = None
+) -> tuple[list[Dipole], list[PhiPair]]:
+    """All CS dipoles and spin-correlation pairs of a process (see the module docstring).
 
     Parameters
     ----------
@@ -121,6 +175,9 @@ def enumerate_dipoles(pdg: Sequence[int], n_in: int = 2) -> tuple[list[Dipole], 
         PDG codes in Sherpa order, incoming first.
     n_in : int
         Number of incoming particles (2 for collisions).
+    masses : sequence of float, optional
+        Per-particle masses in GeV (default :func:`process_masses`).  Splittings into a massive quark pair
+        (final g → Q Q̄, initial g → Q̄ + final Q, initial Q) are not singular and are left out.
 
     Returns
     -------
@@ -133,6 +190,9 @@ def enumerate_dipoles(pdg: Sequence[int], n_in: int = 2) -> tuple[list[Dipole], 
     n = len(pdg)
     if not 0 <= n_in < n:
         raise ValueError(f"n_in={n_in} is not valid for a process with {n} particles (pdg={pdg})")
+    mass = process_masses(pdg) if masses is None else [float(m) for m in masses]
+    if len(mass) != n:
+        raise ValueError(f"{len(mass)} masses for a process with {n} particles (pdg={pdg})")
     out = [_outgoing(p, idx < n_in) for idx, p in enumerate(pdg)]
     has_colourless = any(not is_coloured(p) for p in pdg)
     fin = [idx for idx in range(n_in, n) if is_coloured(pdg[idx])]
@@ -151,6 +211,8 @@ def enumerate_dipoles(pdg: Sequence[int], n_in: int = 2) -> tuple[list[Dipole], 
             if merged is None or not born_ok((i, j), merged[0]):
                 continue
             kind = merged[1]
+            if kind == "qqbar" and mass[i] > 0.0:  # g → Q Q̄: not singular for a massive Q
+                continue
             emitter, emitted = (j, i) if kind == "qg" and out[i] == 21 else (i, j)
             for k in fin:
                 if k not in (i, j):
@@ -165,8 +227,8 @@ def enumerate_dipoles(pdg: Sequence[int], n_in: int = 2) -> tuple[list[Dipole], 
     for a in ini:
         for i in fin:
             merged = _merge(out[a], out[i])
-            if merged is None or not born_ok((a, i), merged[0]):
-                continue
+            if merged is None or not born_ok((a, i), merged[0]) or mass[a] > 0.0 or mass[i] > 0.0:
+                continue  # an initial g → Q̄ + final Q is not singular for a massive Q
             kind = ("gg" if pdg[i] == 21 else "gq") if pdg[a] == 21 else ("qg" if pdg[i] == 21 else "qq")
             for k in fin:
                 if k != i:
@@ -230,58 +292,136 @@ def _final_bracket(kind: str, zi: Tensor, inv_i: Tensor, inv_j: Tensor) -> Tenso
     raise ValueError(f"unknown final-state splitting kind {kind!r}")
 
 
-def ff_dipole(kind: str, pij: Tensor, pik: Tensor, pjk: Tensor) -> Tensor:
-    """D_{ij,k} / coupling = <V_{ij,k}> / (coupling · 2 p_i·p_j) (CS §5.1; i the emitter for ``qg``).
+def _velocity(num2: Tensor, den: Tensor) -> Tensor:
+    """√(max(num2, 0))/den: a relative velocity from its squared numerator (≥ 0 up to rounding)."""
+    return torch.sqrt(torch.clamp(num2, min=0.0)) / den
 
-    With y = p_ij/(p_ij + p_ik + p_jk) and z̃_i = p_ik/(p_ik + p_jk) the soft denominators are
-    1 − z̃_i(1−y) = (p_ij + p_jk)/Σ and 1 − z̃_j(1−y) = (p_ij + p_ik)/Σ, so the brackets of
-    :func:`_final_bracket` reduce to ratios of invariants without the cancelling 1 − y:
+
+def ff_dipole(
+    kind: str,
+    pij: Tensor,
+    pik: Tensor,
+    pjk: Tensor,
+    m2_emitter: Tensor | None = None,
+    m2_spectator: Tensor | None = None,
+) -> Tensor:
+    """D_{ij,k} / coupling = <V_{ij,k}> / (coupling · ((p_i + p_j)² − m_ij²)) (CS §5.1, CDST §5.1; i the
+    emitter for ``qg``).
+
+    Massless (no masses given): with y = p_ij/(p_ij + p_ik + p_jk) and z̃_i = p_ik/(p_ik + p_jk) the soft
+    denominators are 1 − z̃_i(1−y) = (p_ij + p_jk)/Σ and 1 − z̃_j(1−y) = (p_ij + p_ik)/Σ, so the brackets
+    reduce to ratios of invariants without the cancelling 1 − y:
     ``qg``: 2/(1 − z̃_i(1−y)) − (1 + z̃_i) = 2 p_ik/(p_ij + p_jk) + p_jk/(p_ik + p_jk);
     ``gg``: 1/(1 − z̃_i(1−y)) + 1/(1 − z̃_j(1−y)) − 2 + z̃_i z̃_j
     = p_ik/(p_ij + p_jk) + p_jk/(p_ij + p_ik) + p_ik p_jk/(p_ik + p_jk)²;
     ``qqbar``: 1 − 2 z̃_i z̃_j = 1 − 2 p_ik p_jk/(p_ik + p_jk)².
     (Fewer operations, which the exported graph evaluates for every FF dipole of every event.)
+
+    Massive (CDST 5.16, 5.18, 5.20 spin-averaged, κ = 0; see the module docstring): ``m2_emitter`` the
+    squared mass m_i² = m_ij² of a ``qg`` emitter (0 for ``gg``/``qqbar``), ``m2_spectator`` m_k², both
+    GeV² and broadcastable to the invariants (per-dipole columns (k, 1)); either may be None (= 0).  With
+    both 0 the result equals the massless form up to rounding.
+
+    Parameters
+    ----------
+    kind : str
+        ``qg``, ``gg`` or ``qqbar``.
+    pij, pik, pjk : Tensor, float64
+        Minkowski products p_i·p_j, p_i·p_k, p_j·p_k in GeV², any common shape.
+
+    Returns
+    -------
+    Tensor, float64, the invariants' shape
+        The kernel over its coupling, GeV⁻².
     """
+    if m2_emitter is None and m2_spectator is None:
+        q = pik + pjk
+        if kind == "qg":
+            bracket = 2.0 * pik / (pij + pjk) + pjk / q
+        elif kind == "gg":
+            bracket = pik / (pij + pjk) + pjk / (pij + pik) + pik * pjk / (q * q)
+        elif kind == "qqbar":
+            bracket = 1.0 - 2.0 * pik * pjk / (q * q)
+        else:
+            raise ValueError(f"unknown final-state splitting kind {kind!r}")
+        return bracket / (2.0 * pij)
+    return _ff_massive(kind, pij, pik, pjk, m2_emitter, m2_spectator) / (2.0 * pij)
+
+
+def _ff_massive(
+    kind: str, pij: Tensor, pik: Tensor, pjk: Tensor, mq2: Tensor | None, mk2: Tensor | None
+) -> Tensor:
+    """The CDST FF bracket <V_{ij,k}>/coupling with emitter mass² ``mq2`` (``qg``) and spectator mass²
+    ``mk2`` (module docstring), in invariants: Σ = p_ij + p_ik + p_jk, q = p_ik + p_jk = p_k·P_ij,
+    v = √(q² − m_k²(2 p_ij + m_i²))/q, ṽ = √(Σ² − m_ij² m_k²)/Σ, 1/(1 − z̃_i(1−y)) = Σ/(p_ij + p_jk)."""
+    total = pij + pik + pjk
     q = pik + pjk
+    zi = pik / q
+    zj = pjk / q
+    mq = torch.zeros_like(pij) if mq2 is None else mq2
+    mk = torch.zeros_like(pij) if mk2 is None else mk2
+    v = _velocity(q * q - mk * (2.0 * pij + mq), q)
     if kind == "qg":
-        bracket = 2.0 * pik / (pij + pjk) + pjk / q
-    elif kind == "gg":
-        bracket = pik / (pij + pjk) + pjk / (pij + pik) + pik * pjk / (q * q)
-    elif kind == "qqbar":
-        bracket = 1.0 - 2.0 * pik * pjk / (q * q)
-    else:
-        raise ValueError(f"unknown final-state splitting kind {kind!r}")
-    return bracket / (2.0 * pij)
+        v_tilde = _velocity(total * total - mq * mk, total)
+        return 2.0 * total / (pij + pjk) - v_tilde / v * (1.0 + zi + mq / pij)
+    if kind == "gg":
+        # z_+ z_- = (1 − v²)/4 for massless i, j; written with 1/(1 − z̃(1−y)) − 1 = p_ik/(p_ij + p_jk)
+        zpzm = 0.25 * (1.0 - v * v)
+        return pik / (pij + pjk) + pjk / (pij + pik) + 2.0 + (zi * zj - zpzm - 2.0) / v
+    if kind == "qqbar":
+        zpzm = 0.25 * (1.0 - v * v)
+        return (1.0 - 2.0 * (zi * zj - zpzm)) / v
+    raise ValueError(f"unknown final-state splitting kind {kind!r}")
 
 
-def fi_dipole(kind: str, pij: Tensor, pia: Tensor, pja: Tensor) -> Tensor:
-    """D^a_{ij} / coupling = <V^a_{ij}> / (coupling · 2 p_i·p_j x_{ij,a}) (CS §5.2)."""
+def fi_dipole(kind: str, pij: Tensor, pia: Tensor, pja: Tensor, m2_emitter: Tensor | None = None) -> Tensor:
+    """D^a_{ij} / coupling = <V^a_{ij}> / (coupling · ((p_i + p_j)² − m_ij²) x_{ij,a}) (CS §5.2, CDST §5.2).
+
+    ``m2_emitter``: the squared mass m_i² = m_ij² of a ``qg`` emitter in GeV² (broadcastable; None = 0):
+    x_{ij,a} and z̃_i keep their massless form (m_ij = m_i, m_j = 0) and the bracket gains −m_i²/(p_i·p_j)
+    (CDST 5.50).  Arguments as :func:`ff_dipole` (p_i·p_j, p_i·p_a, p_j·p_a).
+    """
     x, zi = fi_recoil(pij, pia, pja)
     # 1/(2 − z̃_i − x) and 1/(1 + z̃_i − x) with 1 − x = p_ij/(p_ia + p_ja): ratios of invariants
     q = pia + pja
     inv_i = q / (pja + pij)
     inv_j = q / (pia + pij)
-    return _final_bracket(kind, zi, inv_i, inv_j) / (2.0 * pij * x)
+    bracket = _final_bracket(kind, zi, inv_i, inv_j)
+    if m2_emitter is not None:
+        if kind != "qg":
+            raise ValueError(f"a massive FI emitter splits as 'qg' (Q → Q g), not {kind!r}")
+        bracket = bracket - m2_emitter / pij
+    return bracket / (2.0 * pij * x)
 
 
-def _initial_bracket(kind: str, x: Tensor, soft: Tensor) -> Tensor:
-    """Spin-averaged IF/II kernel over its coupling; ``soft`` is 1/(1−x+u_i) (IF) or 1/(1−x) (II)."""
+def _initial_bracket(kind: str, x: Tensor, soft: Tensor, collinear: Tensor | None = None) -> Tensor:
+    """Spin-averaged IF/II kernel over its coupling; ``soft`` is 1/(1−x+u_i) (IF) or 1/(1−x) (II);
+    ``collinear`` the massive-spectator factor of the ``gg``/``qq`` spin-averaged collinear term (IF, CDST
+    5.84, 5.86; None = 1)."""
     if kind == "qg":
         return 2.0 * soft - (1.0 + x)
     if kind == "gq":
         return 1.0 - 2.0 * x * (1.0 - x)
+    coll = (1.0 - x) / x if collinear is None else (1.0 - x) / x * collinear
     if kind == "qq":
-        return x + 2.0 * (1.0 - x) / x
+        return x + 2.0 * coll
     if kind == "gg":
-        return soft - 1.0 + (1.0 - x) / x + x * (1.0 - x)
+        return soft - 1.0 + coll + x * (1.0 - x)
     raise ValueError(f"unknown initial-state splitting kind {kind!r}")
 
 
-def if_dipole(kind: str, pai: Tensor, pak: Tensor, pik: Tensor) -> Tensor:
-    """D^{ai}_k / coupling = <V^{ai}_k> / (coupling · 2 p_a·p_i x_{ik,a}) (CS §5.3)."""
+def if_dipole(kind: str, pai: Tensor, pak: Tensor, pik: Tensor, m2_spectator: Tensor | None = None) -> Tensor:
+    """D^{ai}_k / coupling = <V^{ai}_k> / (coupling · 2 p_a·p_i x_{ik,a}) (CS §5.3, CDST §5.3).
+
+    ``m2_spectator``: the spectator's squared mass m_k² in GeV² (broadcastable; None = 0).  x and u_i keep
+    their massless form; the spin-averaged collinear terms of ``gg`` and ``qq`` ((1−x)/x, 2(1−x)/x) are
+    multiplied by 1 − m_k² u_i/(2 p_i·p_k u_k) = 1 − m_k² p_a·p_i/(2 p_i·p_k p_a·p_k) (CDST 5.84, 5.86).
+    Arguments: p_a·p_i, p_a·p_k, p_i·p_k.
+    """
     x, _ = if_recoil(pai, pak, pik)
     # 1/(1 − x + u_i) = (p_ai + p_ak)/(p_ik + p_ai): 1 − x = p_ik/(p_ai + p_ak), u_i = p_ai/(p_ai + p_ak)
-    return _initial_bracket(kind, x, (pai + pak) / (pik + pai)) / (2.0 * pai * x)
+    collinear = None if m2_spectator is None else 1.0 - m2_spectator * pai / (2.0 * pik * pak)
+    return _initial_bracket(kind, x, (pai + pak) / (pik + pai), collinear) / (2.0 * pai * x)
 
 
 def ii_dipole(kind: str, pai: Tensor, pbi: Tensor, pab: Tensor) -> Tensor:
@@ -294,7 +434,12 @@ def ii_dipole(kind: str, pai: Tensor, pbi: Tensor, pab: Tensor) -> Tensor:
     return _initial_bracket(kind, x, pab / (pai + pbi)) / (2.0 * pai * x)
 
 
-_DIPOLE_FUNCS = {"FF": ff_dipole, "FI": fi_dipole, "IF": if_dipole, "II": ii_dipole}
+_DIPOLE_FUNCS: dict[str, Callable[[str, Tensor, Tensor, Tensor], Tensor]] = {
+    "FF": ff_dipole,
+    "FI": fi_dipole,
+    "IF": if_dipole,
+    "II": ii_dipole,
+}
 
 
 def invariant_pairs(d: Dipole) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
@@ -312,15 +457,27 @@ def dipole_pairs(dipoles: Sequence[Dipole]) -> set[tuple[int, int]]:
     return {(min(a, b), max(a, b)) for d in dipoles for a, b in invariant_pairs(d)}
 
 
-def basis_pairs(pdg: Sequence[int], n_in: int = 2) -> list[tuple[int, int]]:
+def dipole_masses(d: Dipole, masses: Sequence[float]) -> tuple[float, float]:
+    """(emitter mass m_ij, spectator mass m_k) in GeV that a dipole's kernel reads: the emitter's for a
+    final ``qg`` (Q → Q g), 0 otherwise (gluon parents, massless initial partons); the spectator's for
+    FF and IF (initial spectators are massless)."""
+    emitter = masses[d.i] if d.family in ("FF", "FI") and d.kind == "qg" else 0.0
+    spectator = masses[d.k] if d.family in ("FF", "IF") else 0.0
+    return float(emitter), float(spectator)
+
+
+def basis_pairs(
+    pdg: Sequence[int], n_in: int = 2, masses: Sequence[float] | None = None
+) -> list[tuple[int, int]]:
     """The pairs (i < j) whose Minkowski products :class:`DipoleBasis` reads, sorted: the three invariants of
     every dipole and the pair of every spin-correlation term."""
-    dipoles, phis = enumerate_dipoles(pdg, n_in)
+    dipoles, phis = enumerate_dipoles(pdg, n_in, masses)
     return sorted(dipole_pairs(dipoles) | {(min(p.i, p.j), max(p.i, p.j)) for p in phis})
 
 
 class DipoleBasis(torch.nn.Module):
-    """All massless CS dipoles and spin-correlation terms of a process, vectorised over events.
+    """All CS dipoles (massless and CDST massive) and spin-correlation terms of a process, vectorised over
+    events.
 
     Parameters
     ----------
@@ -334,11 +491,18 @@ class DipoleBasis(torch.nn.Module):
         Row layout of the ``rows`` passed to :meth:`forward`, ``gram_rows(momenta, gram_index(pairs))``;
         default :func:`basis_pairs`.  A model sharing one Gram computation with its feature map passes the
         union.
+    masses : sequence of float, optional
+        Per-particle masses in GeV (default :func:`process_masses`: the top quark at :data:`TOP_MASS`).
+        The momenta passed to :meth:`forward` must be on these mass shells.
 
     Attributes
     ----------
     pairs : list of (int, int)
         The row layout of ``rows``.
+    masses : list of float
+        Per-particle masses in GeV.
+    massive : bool
+        Whether any dipole reads a mass (those are evaluated with the CDST kernels).
     n_dipoles : int
         Number of dipole columns (positive-definite D_k).
     n_phi : int
@@ -363,39 +527,40 @@ class DipoleBasis(torch.nn.Module):
         n_in: int = 2,
         alpha_s: float = 0.118,
         pairs: Sequence[tuple[int, int]] | None = None,
+        masses: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         self.pdg = [int(p) for p in pdg]
         self.n_in = int(n_in)
         self.alpha_s = float(alpha_s)
         self.n_particles = len(self.pdg)
-        dipoles, phis = enumerate_dipoles(self.pdg, self.n_in)
-        self.pairs = list(pairs) if pairs is not None else basis_pairs(self.pdg, self.n_in)
+        self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
+        dipoles, phis = enumerate_dipoles(self.pdg, self.n_in, self.masses)
+        self.pairs = list(pairs) if pairs is not None else basis_pairs(self.pdg, self.n_in, self.masses)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         if not dipoles:
             raise ValueError(
                 f"process pdg={self.pdg} (n_in={self.n_in}) has no QCD dipole: need ≥ 1 final-state gluon or "
                 "g→qq̄ pair with a tree-level Born"
             )
-        # group by (family, kind): one gather + one kernel evaluation per group
-        self._groups: list[tuple[str, str]] = []
+        # group by (family, kind, massive): one gather + one kernel evaluation per group; a massive group
+        # carries its dipoles' squared masses as (k, 1) float64 columns
+        self._groups: list[tuple[str, str, bool]] = []
         ordered: list[Dipole] = []
         for fam in FAMILIES:
             for kind in ("qg", "gg", "qqbar", "gq", "qq"):
-                members = [d for d in dipoles if d.family == fam and d.kind == kind]
-                if not members:
-                    continue
-                where = [pair_rows(self.pairs, invariant_pairs(d)) for d in members]
-                flat = torch.tensor(where, dtype=torch.int64).T.contiguous()
-                self.register_buffer(f"_idx{len(self._groups)}", flat, persistent=False)
-                # couplings as float64 buffers: the dynamo exporter would store Python floats as float32
-                self.register_buffer(
-                    f"_coup{len(self._groups)}",
-                    torch.tensor(coupling(kind, self.alpha_s), dtype=torch.float64),
-                    persistent=False,
-                )
-                self._groups.append((fam, kind))
-                ordered.extend(members)
+                for massive in (False, True):
+                    members = [
+                        d
+                        for d in dipoles
+                        if d.family == fam
+                        and d.kind == kind
+                        and (max(dipole_masses(d, self.masses)) > 0.0) == massive
+                    ]
+                    if members:
+                        self._add_group(fam, kind, massive, members)
+                        ordered.extend(members)
+        self.massive = any(g[2] for g in self._groups)
         self.dipoles = ordered
         self.phi_pairs = phis
         self.n_dipoles = len(ordered)
@@ -418,6 +583,38 @@ class DipoleBasis(torch.nn.Module):
         self.names = [d.name for d in ordered]
         self.names += [f"cos2phi_{p.kind}({p.i},{p.j})" for p in phis]
         self.names += [f"sin2phi_{p.kind}({p.i},{p.j})" for p in phis]
+
+    def _add_group(self, fam: str, kind: str, massive: bool, members: list[Dipole]) -> None:
+        """Register the gather index, coupling (and for a massive group the squared masses) of one group."""
+        g = len(self._groups)
+        where = [pair_rows(self.pairs, invariant_pairs(d)) for d in members]
+        self.register_buffer(
+            f"_idx{g}", torch.tensor(where, dtype=torch.int64).T.contiguous(), persistent=False
+        )
+        # couplings as float64 buffers: the dynamo exporter would store Python floats as float32
+        self.register_buffer(
+            f"_coup{g}", torch.tensor(coupling(kind, self.alpha_s), dtype=torch.float64), persistent=False
+        )
+        if massive:
+            m = torch.tensor([dipole_masses(d, self.masses) for d in members], dtype=torch.float64)
+            self.register_buffer(f"_m2e{g}", (m[:, 0:1] ** 2).contiguous(), persistent=False)
+            self.register_buffer(f"_m2s{g}", (m[:, 1:2] ** 2).contiguous(), persistent=False)
+        self._groups.append((fam, kind, massive))
+
+    def _kernel(self, g: int, d1: Tensor, d2: Tensor, d3: Tensor) -> Tensor:
+        """Group ``g``'s kernels over their coupling, (k, B), from its three invariant rows (k, B) each."""
+        fam, kind, massive = self._groups[g]
+        if not massive:
+            return _DIPOLE_FUNCS[fam](kind, d1, d2, d3)
+        m2e: Tensor = getattr(self, f"_m2e{g}")
+        m2s: Tensor = getattr(self, f"_m2s{g}")
+        if fam == "FF":
+            return ff_dipole(kind, d1, d2, d3, m2e, m2s)
+        if fam == "FI":
+            return fi_dipole(kind, d1, d2, d3, m2e)
+        if fam == "IF":
+            return if_dipole(kind, d1, d2, d3, m2s)
+        raise ValueError(f"no massive {fam} dipoles (initial-state partons are massless)")
 
     @property
     def n_outputs(self) -> int:
@@ -443,13 +640,13 @@ class DipoleBasis(torch.nn.Module):
             rows = gram_rows(momenta, self._gram_idx)
         # pair-major (k, B) throughout: row gathers are cheap in ONNX Runtime; one transpose at the end
         cols: list[Tensor] = []
-        for g, (fam, kind) in enumerate(self._groups):
+        for g in range(len(self._groups)):
             idx: Tensor = getattr(self, f"_idx{g}")
             d1 = torch.index_select(rows, 0, idx[0])
             d2 = torch.index_select(rows, 0, idx[1])
             d3 = torch.index_select(rows, 0, idx[2])
             coup: Tensor = getattr(self, f"_coup{g}")
-            cols.append(_DIPOLE_FUNCS[fam](kind, d1, d2, d3) * coup)
+            cols.append(self._kernel(g, d1, d2, d3) * coup)
         if self.n_phi:
             # φ in the canonical frame for hadron collisions (the features' frame): a boost along z would
             # otherwise rotate the azimuth of a pair that is not transverse, and a rotation about z the

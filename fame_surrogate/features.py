@@ -11,7 +11,13 @@ Columns, in order:
    (final–final and initial–final: the t-channel propagators);
 4. log(ŝ / GeV²): the absolute scale, which carries the dimension of |M|² (the dipole model's linear skip
    reads it) and matters in hadron collisions (a Z resonance sits at a fixed mass, not at a fixed fraction
-   of ŝ); a constant for e+e- at fixed √s.
+   of ŝ); a constant for e+e- at fixed √s;
+5. for massive final-state particles (the top quark, :func:`~fame_surrogate.dipoles.process_masses`):
+   log(γ_i − 1) of each, γ_i = p_i·P_in/(m_i √ŝ) its Lorentz factor in the partonic frame (−∞ for a top at
+   rest), and log(p_i·p_j/(m_i m_j) − 1) of each massive pair (their relative Lorentz factor: 0 at the
+   tt̄ threshold).  The recoil variables of columns 2 are those of the massive kinematics (CDST: y_{ij,k} and
+   x_{ij,a} keep their massless form for Q → Q g and for massive spectators), and the invariants of
+   columns 3 are p_i·p_j (2 p_Q·p_g = (p_Q + p_g)² − m_Q² is the propagator), not s_ij.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .dipoles import (
     ii_recoil,
     invariant_pairs,
     is_coloured,
+    process_masses,
 )
 
 #: Floor applied before the logarithms (only reached for degenerate kinematics, e.g. x ≥ 1 by rounding);
@@ -47,15 +54,32 @@ def _beamless_pairs(pdg: Sequence[int], n_in: int) -> list[tuple[int, int]]:
     return [(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)]
 
 
-def feature_pairs(pdg: Sequence[int], n_in: int = 2) -> list[tuple[int, int]]:
+def _massive_final(masses: Sequence[float], n_in: int) -> list[int]:
+    """Indices of the massive final-state particles."""
+    return [i for i in range(n_in, len(masses)) if masses[i] > 0.0]
+
+
+def _massive_pairs(masses: Sequence[float], n_in: int) -> list[tuple[int, int]]:
+    """The Gram pairs of the massive-particle columns: (a, i) for every incoming a and massive final i
+    (p_i·P_in), and every pair of massive final-state particles."""
+    heavy = _massive_final(masses, n_in)
+    pairs = [(a, i) for i in heavy for a in range(n_in)]
+    return pairs + [(i, j) for ai, i in enumerate(heavy) for j in heavy[ai + 1 :]]
+
+
+def feature_pairs(
+    pdg: Sequence[int], n_in: int = 2, masses: Sequence[float] | None = None
+) -> list[tuple[int, int]]:
     """The pairs (i < j) whose Minkowski products :class:`FeatureMap` reads, sorted.
 
-    The three invariants of every dipole's recoil variable, and for hadron collisions every pair but the two
-    beams.
+    The three invariants of every dipole's recoil variable, for hadron collisions every pair but the two
+    beams, and for massive final-state particles their products with the incoming particles and with each
+    other (``masses``: per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`).
     """
     pdg = [int(p) for p in pdg]
-    dipoles, _ = enumerate_dipoles(pdg, n_in)
-    return sorted(dipole_pairs(dipoles) | set(_beamless_pairs(pdg, n_in)))
+    mass = process_masses(pdg) if masses is None else [float(m) for m in masses]
+    dipoles, _ = enumerate_dipoles(pdg, n_in, mass)
+    return sorted(dipole_pairs(dipoles) | set(_beamless_pairs(pdg, n_in)) | set(_massive_pairs(mass, n_in)))
 
 
 class FeatureMap(torch.nn.Module):
@@ -71,6 +95,9 @@ class FeatureMap(torch.nn.Module):
         Row layout of the ``rows`` passed to :meth:`forward`, ``gram_rows(momenta, gram_index(pairs))``;
         default :func:`feature_pairs`.  A model sharing one Gram computation with its dipole basis passes
         the union.
+    masses : sequence of float, optional
+        Per-particle masses in GeV (default :func:`~fame_surrogate.dipoles.process_masses`); the momenta
+        must be on these mass shells.
 
     Attributes
     ----------
@@ -80,7 +107,9 @@ class FeatureMap(torch.nn.Module):
         Number of output columns.
     names : list of str
         One name per column: ``p{idx}_{E,x,y,z}``, ``logy_…``/``logx_…`` with the dipole name,
-        ``logsij(i,j)``.
+        ``logsij(i,j)``, ``log_shat``, ``loggamma(i)``, ``loggamma(i,j)``.
+    massive : bool
+        Whether the process has massive final-state particles (and hence the columns 5).
     log_columns : list of int
         Indices of the logarithmic columns (all but the momenta).
     """
@@ -88,8 +117,17 @@ class FeatureMap(torch.nn.Module):
     _sij_idx: Tensor
     _gram_idx: Tensor
 
+    _heavy_in: Tensor
+    _heavy_pair: Tensor
+    _heavy_mass: Tensor
+    _heavy_pair_mass: Tensor
+
     def __init__(
-        self, pdg: Sequence[int], n_in: int = 2, pairs: Sequence[tuple[int, int]] | None = None
+        self,
+        pdg: Sequence[int],
+        n_in: int = 2,
+        pairs: Sequence[tuple[int, int]] | None = None,
+        masses: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         self.pdg = [int(p) for p in pdg]
@@ -98,8 +136,9 @@ class FeatureMap(torch.nn.Module):
         self.n_particles = n
         if n_in < 1:
             raise ValueError(f"FeatureMap needs incoming particles to define ŝ; got n_in={n_in}")
-        dipoles, _ = enumerate_dipoles(self.pdg, self.n_in)
-        self.pairs = list(pairs) if pairs is not None else feature_pairs(self.pdg, self.n_in)
+        self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
+        dipoles, _ = enumerate_dipoles(self.pdg, self.n_in, self.masses)
+        self.pairs = list(pairs) if pairs is not None else feature_pairs(self.pdg, self.n_in, self.masses)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         self.hadronic = any(is_coloured(p) for p in self.pdg[: self.n_in])
         self._families: list[str] = []
@@ -120,6 +159,31 @@ class FeatureMap(torch.nn.Module):
         )
         names += [f"logsij({i},{j})" for i, j in fin_pairs]
         names.append("log_shat")
+        heavy = _massive_final(self.masses, self.n_in)
+        heavy_pairs = _massive_pairs(self.masses, self.n_in)[len(heavy) * self.n_in :]
+        self.massive = bool(heavy)
+        # rows of p_i·p_a (a incoming; (n_in, n_heavy) flattened a-major) and of the massive pairs
+        in_rows = pair_rows(self.pairs, [(a, i) for a in range(self.n_in) for i in heavy])
+        self.register_buffer("_heavy_in", torch.tensor(in_rows, dtype=torch.int64), persistent=False)
+        self.register_buffer(
+            "_heavy_pair",
+            torch.tensor(pair_rows(self.pairs, heavy_pairs), dtype=torch.int64),
+            persistent=False,
+        )
+        self.register_buffer(
+            "_heavy_mass",
+            torch.tensor([[self.masses[i]] for i in heavy], dtype=torch.float64).reshape(-1, 1),
+            persistent=False,
+        )
+        self.register_buffer(
+            "_heavy_pair_mass",
+            torch.tensor(
+                [[self.masses[i] * self.masses[j]] for i, j in heavy_pairs], dtype=torch.float64
+            ).reshape(-1, 1),
+            persistent=False,
+        )
+        names += [f"loggamma({i})" for i in heavy]
+        names += [f"loggamma({i},{j})" for i, j in heavy_pairs]
         self.names = names
         self.n_features = len(names)
         #: the logarithmic columns (every column after the momenta): the log-invariant features that the
@@ -177,6 +241,18 @@ class FeatureMap(torch.nn.Module):
             sij = 2.0 * torch.index_select(rows, 0, self._sij_idx)
             inv.append(torch.log(torch.clamp((sij / shat.reshape(1, -1)).to(dtype), min=_LOG_FLOOR)))
         inv.append(torch.log(shat.reshape(1, -1).to(dtype)))
+        if self.massive:
+            # γ_i − 1 = p_i·P_in/(m_i √ŝ) − 1 and p_i·p_j/(m_i m_j) − 1, floored before the logarithm
+            n_heavy = self._heavy_mass.shape[0]
+            dots = torch.index_select(rows, 0, self._heavy_in)
+            p_in = dots[:n_heavy]
+            for a in range(1, self.n_in):
+                p_in = p_in + dots[a * n_heavy : (a + 1) * n_heavy]
+            gamma = p_in / (self._heavy_mass * root_shat.reshape(1, -1)) - 1.0
+            inv.append(torch.log(torch.clamp(gamma, min=_LOG_FLOOR).to(dtype)))
+            if self._heavy_pair.numel():
+                rel = torch.index_select(rows, 0, self._heavy_pair) / self._heavy_pair_mass - 1.0
+                inv.append(torch.log(torch.clamp(rel, min=_LOG_FLOOR).to(dtype)))
         if self.hadronic:
             # the canonical frame: partonic rest frame, first final-state particle at φ = 0
             boosted = partonic_frame(momenta, self.n_in)
