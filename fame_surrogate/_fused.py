@@ -158,8 +158,7 @@ class FusedInputs(nn.Module):
     """
 
     _gram_idx: Tensor
-    _lf_idx: Tensor
-    _lf_sign: Tensor
+    _lf_matrix: Tensor
     _lf_const: Tensor
     _lf_floor: Tensor
     _kappa: Tensor
@@ -242,24 +241,18 @@ class FusedInputs(nn.Module):
             dens.append(_form(const=1.0))
             floors.append(-float("inf"))
         forms = nums + dens
-        rows: list[list[int]] = [[], [], []]
-        signs: list[list[float]] = [[], [], []]
-        for terms, _ in forms:
-            for r in range(3):
-                if r < len(terms):
-                    (i, j), sign = terms[r]
-                    rows[r].append(pair_rows(self.pairs, [(i, j)])[0])
-                    signs[r].append(sign)
-                else:
-                    rows[r].append(0)
-                    signs[r].append(0.0)
-        self.register_buffer("_lf_idx", torch.tensor(rows, dtype=torch.int64).reshape(-1), persistent=False)
-        self.register_buffer(
-            "_lf_sign", torch.tensor(signs, dtype=torch.float64).reshape(-1, 1), persistent=False
-        )
+        # every numerator and denominator as one row of a constant matrix over the Gram rows: one MatMul
+        # (ONNX Runtime: one Gemm) instead of gathering, signing and summing up to three rows per form
+        matrix = torch.zeros(len(forms), len(self.pairs), dtype=torch.float64)
+        for f, (terms, _) in enumerate(forms):
+            for (i, j), sign in terms:
+                matrix[f, pair_rows(self.pairs, [(i, j)])[0]] += sign
+        self.register_buffer("_lf_matrix", matrix, persistent=False)
         self.register_buffer(
             "_lf_const", torch.tensor([c for _, c in forms], dtype=torch.float64)[:, None], persistent=False
         )
+        #: whether any form has a floor (FI/IF/II features); without, the graph has no Max node
+        self.floored = any(f > -float("inf") for f in floors)
         self.register_buffer(
             "_lf_floor", torch.tensor(floors + [-float("inf")] * len(dens), dtype=torch.float64)[:, None],
             persistent=False,
@@ -376,10 +369,10 @@ class FusedInputs(nn.Module):
         prod = torch.index_select(flat, 0, self._gram_idx[0]) * torch.index_select(flat, 0, self._gram_idx[1])
         p0, p1, p2, p3 = torch.split(prod, m, dim=0)
         rows = p0 - p1 - p2 - p3  # (m, B), as gram_rows
-        # every numerator and denominator: Σ_r σ_r rows[pair_r] + const, then floors, then one division
-        k2 = 2 * self.n_forms
-        t0, t1, t2 = torch.split(torch.index_select(rows, 0, self._lf_idx) * self._lf_sign, k2, dim=0)
-        forms = torch.maximum(t0 + t1 + t2 + self._lf_const, self._lf_floor)
+        # every numerator and denominator: one constant matrix times the Gram rows, floors, one division
+        forms = self._lf_matrix @ rows + self._lf_const
+        if self.floored:
+            forms = torch.maximum(forms, self._lf_floor)
         num, den = torch.split(forms, self.n_forms, dim=0)
         ratio = num / den
         n_prop = 1 if self.pair is not None else 0

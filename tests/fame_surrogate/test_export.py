@@ -11,7 +11,15 @@ import pytest
 import torch
 from onnx.reference import ReferenceEvaluator
 
-from fame_surrogate.export import CONTRACT, ContractError, OnnxSurrogate, export_onnx, parity_tolerance
+from fame_surrogate.export import (
+    CONTRACT,
+    SMALL_BATCH_MAX,
+    ContractError,
+    OnnxSurrogate,
+    export_onnx,
+    parity_tolerance,
+    small_batch_graph,
+)
 from fame_surrogate.models import net_dtype
 from fame_surrogate.train import TrainConfig, TrainResult, train_surrogate
 from lhe_tools import EventBatch, read_dump
@@ -182,3 +190,35 @@ def test_failed_export_writes_nothing(exported: tuple[TrainResult, Path], tmp_pa
         export_onnx(res.model, out, {"process": "x", "pdg": [11, -11, 21, 2, -2, 21]})
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_small_batch_graph_is_the_whole_function(
+    exported: tuple[TrainResult, Path], batch3: EventBatch
+) -> None:
+    # the If's small-batch branch as a graph of its own (what OnnxSurrogate runs for per-event calls): the
+    # same |M|^2 as torch at every batch size, and OnnxSurrogate's small-batch calls equal its large ones
+    import onnxruntime as ort
+
+    res, path = exported
+    proto = onnx.load(str(path))
+    small = small_batch_graph(proto)
+    assert small is not None
+    onnx.checker.check_model(small, full_check=True)
+    assert not any(n.op_type == "If" for n in small.graph.node)
+    assert {p.key: p.value for p in small.metadata_props} == {p.key: p.value for p in proto.metadata_props}
+    sess = ort.InferenceSession(small.SerializeToString(), providers=["CPUExecutionProvider"])
+    want, _ = _torch(res, batch3.momenta)
+    for batch in (1, SMALL_BATCH_MAX, 300):
+        pts = batch3.momenta[:batch]
+        me2, std = sess.run(None, {"momenta": pts})
+        with torch.no_grad():  # torch's own branch for this batch size
+            ref, ref_std = res.model(torch.from_numpy(pts))
+        np.testing.assert_allclose(me2, ref.numpy(), rtol=1e-12, atol=0.0)
+        np.testing.assert_allclose(std, ref_std.numpy(), rtol=1e-9, atol=1e-12 * np.abs(ref.numpy()).max())
+        np.testing.assert_allclose(me2, want[:batch], rtol=1e-9, atol=0.0)  # and the other branch
+    sur = OnnxSurrogate(path)
+    assert sur.small_batch_session is not None
+    one = np.concatenate([sur.predict(batch3.momenta[i : i + 1])[0] for i in range(40)])
+    np.testing.assert_allclose(one, want[:40], rtol=1e-9, atol=0.0)
+    # a graph without the batch-size If (e.g. the large-batch branch alone) has no small-batch graph
+    assert small_batch_graph(small) is None
