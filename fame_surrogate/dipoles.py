@@ -459,10 +459,11 @@ def dipole_pairs(dipoles: Sequence[Dipole]) -> set[tuple[int, int]]:
 
 def dipole_masses(d: Dipole, masses: Sequence[float]) -> tuple[float, float]:
     """(emitter mass m_ij, spectator mass m_k) in GeV that a dipole's kernel reads: the emitter's for a
-    final ``qg`` (Q → Q g), 0 otherwise (gluon parents, massless initial partons); the spectator's for
-    FF and IF (initial spectators are massless)."""
+    final ``qg`` (Q → Q g), 0 otherwise (gluon parents, massless initial partons); the spectator's for FF
+    and for the IF kernels that depend on it (``gg``, ``qq``; initial spectators are massless)."""
     emitter = masses[d.i] if d.family in ("FF", "FI") and d.kind == "qg" else 0.0
-    spectator = masses[d.k] if d.family in ("FF", "IF") else 0.0
+    reads_spectator = d.family == "FF" or (d.family == "IF" and d.kind in ("gg", "qq"))
+    spectator = masses[d.k] if reads_spectator else 0.0
     return float(emitter), float(spectator)
 
 
