@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ._ops import _TINY, gram_index, pair_rows
+from ._ops import _TINY, pair_rows
 from .dipoles import Dipole, DipoleBasis, coupling, enumerate_dipoles, invariant_pairs
 from .features import FeatureMap, _beamless_pairs
 from .resonance import LeptonPairPropagator
@@ -107,6 +107,41 @@ def _kernel(d: Dipole, alpha_s: float) -> tuple[list[_Form], list[float], tuple[
     return [f for s in slots for f in s], [half * k for k in coef], pq
 
 
+_Ratio = tuple[_Form, _Form]
+_ONE: _Ratio = (_form(const=1.0), _form(const=1.0))
+_ZERO: _Ratio = (_form(const=0.0), _form(const=1.0))
+
+
+def _scaled(f: _Form, k: float) -> _Form:
+    """k times a linear form."""
+    terms, const = f
+    return tuple((pair, k * sign) for pair, sign in terms), k * const
+
+
+def _kernel_terms(
+    d: Dipole, alpha_s: float
+) -> tuple[list[_Ratio], tuple[_Ratio, _Ratio] | None, _Ratio | None]:
+    """One dipole's kernel as ratios of linear forms: ``bracket = Σ lins + P·Q`` (coupling/2, the monomial
+    coefficients and the constant in the numerators: ``κ u = (κ n)/d``, ``u + κ_0 = (n + κ_0 d)/d``) and
+    the multiplier u_5 (1/x; None for FF, where it is 1): ``D = bracket · u_5 / a``.
+
+    Returns (lins (1 to 3), (P, Q) or None, u_5 or None), from :func:`_kernel`'s slots and coefficients.
+    """
+    forms, coef, (p, q) = _kernel(d, alpha_s)
+    slots = [(forms[2 * t], forms[2 * t + 1]) for t in range(5)]
+    lins = [(_scaled(slots[t][0], coef[t]), slots[t][1]) for t in range(5) if coef[t] != 0.0]
+    if coef[6] != 0.0:  # the constant joins the first ratio: (n + κ_0 d)/d
+        if lins:
+            (nt, nc), (dt, dc) = lins[0]
+            lins[0] = ((nt + _scaled(lins[0][1], coef[6])[0], nc + coef[6] * dc), (dt, dc))
+        else:
+            lins = [(_form(const=coef[6]), _form(const=1.0))]
+    product = None
+    if coef[5] != 0.0:
+        product = (slots[p], (_scaled(slots[q][0], coef[5]), slots[q][1]))
+    return lins, product, (None if d.family == "FF" else slots[4])
+
+
 def _feature_forms(d: Dipole) -> tuple[_Form, _Form, float]:
     """(numerator, denominator, floor) of a dipole's logarithmic feature: y_{ij,k} for FF (no floor on its
     parts), (1 − x)/x for FI/IF/II as a ratio of invariants (parts floored like the modules' 1 − x and x)."""
@@ -157,27 +192,16 @@ class FusedInputs(nn.Module):
     Only ``n_in`` of 1 or 2 is supported (:meth:`supports`).
     """
 
-    _gram_idx: Tensor
+    _select: Tensor
+    _frame_select: Tensor
+    _gram_sum: Tensor
     _lf_matrix: Tensor
     _lf_const: Tensor
     _lf_floor: Tensor
-    _kappa: Tensor
-    _kappa0: Tensor
-    _pq: Tensor
-    _a_rows: Tensor
-    _final_rows: Tensor
     _frame_rows: Tensor
     _frame_in: Tensor
     _frame_ref: Tensor
     _frame_sign: Tensor
-    _phi_ij_rows: Tensor
-    _phi_l: Tensor
-    _phi_r: Tensor
-    _phi_s: Tensor
-    _phi_l2: Tensor
-    _phi_r2: Tensor
-    _phi_ij: Tensor
-    _phi_coupling: Tensor
     _prop: Tensor
 
     @staticmethod
@@ -198,54 +222,78 @@ class FusedInputs(nn.Module):
         self.n_particles = features.n_particles
         self.hadronic = features.hadronic
         self.pairs = fused_pairs(features, basis, propagator)
-        self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
-        nums: list[_Form] = []
-        dens: list[_Form] = []
-        floors: list[float] = []
-        # dipole ratio slots: slot-major, (5 · n_dipoles) numerators and denominators
+        n, m = self.n_particles, len(self.pairs)
+        # the ratio stack, in the order forward() splits it: the dipoles' ratio blocks (lins, P, Q, 1/a, u_5;
+        # n_dipoles rows each), the φ scales (coupling/(2 s_ij), coupling/s_ij), the features' logarithm
+        # arguments, ŝ, and the lepton-pair factor's three ratios
+        ratios: list[_Ratio] = []
+        floors: list[float] = []  # of a ratio's numerator and denominator (FI/IF/II features)
         dipoles = list(basis.dipoles) if basis is not None else []
         self.n_dipoles = len(dipoles)
-        kappa: list[list[float]] = [[] for _ in range(7)]
-        pq: list[list[int]] = [[], []]
-        per_dipole = [_kernel(d, basis.alpha_s) for d in dipoles] if basis is not None else []
-        for slot in range(5):
-            for forms, _, _ in per_dipole:
-                nums.append(forms[2 * slot])
-                dens.append(forms[2 * slot + 1])
-                floors.append(-float("inf"))
-        for k, (_, coef, (p, q)) in enumerate(per_dipole):
-            for t in range(7):
-                kappa[t].append(coef[t])
-            pq[0].append(p * self.n_dipoles + k)
-            pq[1].append(q * self.n_dipoles + k)
+        terms = [_kernel_terms(d, basis.alpha_s) for d in dipoles] if basis is not None else []
+        self.n_lins = max((len(lins) for lins, _, _ in terms), default=0)
+        self.has_product = any(pq is not None for _, pq, _ in terms)
+        self.has_u5 = any(u5 is not None for _, _, u5 in terms)
+        blocks: list[list[_Ratio]] = [
+            [lins[t] if t < len(lins) else _ZERO for lins, _, _ in terms] for t in range(self.n_lins)
+        ]
+        if self.has_product:
+            blocks += [[pq[k] if pq is not None else _ZERO for _, pq, _ in terms] for k in range(2)]
+        blocks.append([(_form(const=1.0), _form((invariant_pairs(d)[0], 1.0))) for d in dipoles])  # 1/a
+        if self.has_u5:
+            blocks.append([u5 if u5 is not None else _ONE for _, _, u5 in terms])
+        self.n_blocks = len(blocks) if self.n_dipoles else 0
+        for block in blocks[: self.n_blocks]:
+            ratios += block
+        # spin correlations, as DipoleBasis computes them (in the canonical frame for hadron collisions)
+        phis = list(basis.phi_pairs) if basis is not None else []
+        self.n_phi = len(phis)
+        half = [0.5 * coupling(p.kind, basis.alpha_s) for p in phis] if basis is not None else []
+        for k in (1.0, 2.0):  # P/(2 s_ij) for the cos terms, P/s_ij for the sin terms (2cs: 2 folded in)
+            ratios += [
+                (_form(const=k * h), _form(((p.i, p.j), 1.0))) for h, p in zip(half, phis, strict=True)
+            ]
+        floors += [-float("inf")] * len(ratios)
         # feature logarithm arguments, in the feature map's column order
-        fdips = _feature_dipoles(features)
-        for d in fdips:
+        for d in _feature_dipoles(features):
             num, den, floor = _feature_forms(d)
-            nums.append(num)
-            dens.append(den)
+            ratios.append((num, den))
             floors.append(floor)
         shat = _shat_form(self.n_in)
         for i, j in _beamless_pairs(features.pdg, features.n_in):
-            nums.append(_form(((i, j), 1.0), ((i, j), 1.0)))  # 2 s_ij, exactly
-            dens.append(shat)
+            ratios.append((_form(((i, j), 1.0), ((i, j), 1.0)), shat))  # 2 s_ij/ŝ, 2 s_ij exactly
             floors.append(-float("inf"))
-        nums.append(shat)  # log ŝ: ŝ/1
-        dens.append(_form(const=1.0))
-        floors.append(-float("inf"))
-        self.n_log = len(nums) - 5 * self.n_dipoles
+        ratios += [(shat, _form(const=1.0))] * 2  # log ŝ, and ŝ for the momenta's scale
+        floors += [-float("inf")] * 2
+        self.n_log = len(ratios) - self.n_blocks * self.n_dipoles - 2 * self.n_phi - 1
+        # F(s) = Σ_r s |a_r/s + b_r/(s − m_Z² + i m_Z Γ_Z)|² (resonance.LeptonPairPropagator), summed in
+        # closed form: A2/s + (α s + β)/((s − m_Z²)² + (m_Z Γ_Z)²) with A2 = Σ a², α = 2 Σ a Re b + Σ |b|²,
+        # β = 2 m_Z Γ_Z Σ a Im b − 2 m_Z² Σ a Re b (|re|² + |im|² of every row expanded: the same function);
+        # A2/s, α s + β and s − m_Z² are ratios of linear forms of m_ll² = p_l² + p_l'² + 2 p_l·p_l'
         self.pair = propagator.pair if propagator is not None and propagator.active else None
-        if self.pair is not None:  # m_ll² = p_l² + p_l'² + 2 p_l·p_l'
+        mg2 = 0.0
+        if propagator is not None and self.pair is not None:
+            a, br, bi = (propagator.coeff[:, k] for k in range(3))
+            mz2, mg = float(propagator.mz2), float(propagator.mg)
+            ab, ai, bb = float((a * br).sum()), float((a * bi).sum()), float((br * br + bi * bi).sum())
+            a2, alpha, mg2 = float((a * a).sum()), 2.0 * ab + bb, mg * mg
+            beta = 2.0 * mg * ai - 2.0 * mz2 * ab
             lm, lp = self.pair
-            nums.append(_form(((lm, lm), 1.0), ((lp, lp), 1.0), ((lm, lp), 2.0)))
-            dens.append(_form(const=1.0))
-            floors.append(-float("inf"))
-        forms = nums + dens
+            mll2 = _form(((lm, lm), 1.0), ((lp, lp), 1.0), ((lm, lp), 2.0))
+            one = _form(const=1.0)
+            ratios += [
+                (_form(const=a2), mll2),
+                ((_scaled(mll2, alpha)[0], beta), one),
+                ((mll2[0], -mz2), one),
+            ]
+            floors += [-float("inf")] * 3
+        self.register_buffer("_prop", torch.tensor([mg2], dtype=torch.float64)[:, None], persistent=False)
         # every numerator and denominator as one row of a constant matrix over the Gram rows: one MatMul
-        # (ONNX Runtime: one Gemm) instead of gathering, signing and summing up to three rows per form
-        matrix = torch.zeros(len(forms), len(self.pairs), dtype=torch.float64)
-        for f, (terms, _) in enumerate(forms):
-            for (i, j), sign in terms:
+        # (ONNX Runtime: one Gemm) instead of gathering, signing and summing rows per form
+        forms = [r[0] for r in ratios] + [r[1] for r in ratios]
+        matrix = torch.zeros(len(forms), m, dtype=torch.float64)
+        for f, (fterms, _) in enumerate(forms):
+            for (i, j), sign in fterms:
                 matrix[f, pair_rows(self.pairs, [(i, j)])[0]] += sign
         self.register_buffer("_lf_matrix", matrix, persistent=False)
         self.register_buffer(
@@ -254,35 +302,73 @@ class FusedInputs(nn.Module):
         #: whether any form has a floor (FI/IF/II features); without, the graph has no Max node
         self.floored = any(f > -float("inf") for f in floors)
         self.register_buffer(
-            "_lf_floor", torch.tensor(floors + [-float("inf")] * len(dens), dtype=torch.float64)[:, None],
+            "_lf_floor", torch.tensor(floors + [-float("inf")] * len(ratios), dtype=torch.float64)[:, None],
             persistent=False,
         )
-        self.n_forms = len(nums)
-        # monomial coefficients: rows [u_1..u_5, u_p u_q] (slot-major), and the constant
-        self.register_buffer(
-            "_kappa",
-            torch.tensor([v for t in range(6) for v in kappa[t]], dtype=torch.float64)[:, None],
-            persistent=False,
-        )
-        self.register_buffer(
-            "_kappa0", torch.tensor(kappa[6], dtype=torch.float64)[:, None], persistent=False
-        )
-        self.register_buffer("_pq", torch.tensor(pq, dtype=torch.int64).reshape(-1), persistent=False)
-        self.register_buffer(
-            "_a_rows",
-            torch.tensor(pair_rows(self.pairs, [invariant_pairs(d)[0] for d in dipoles]), dtype=torch.int64),
-            persistent=False,
-        )
-        n = self.n_particles
-        # the rows of component c of particle k in the features' and φ's frame: the momenta's (4k + c), or
-        # for hadron collisions :meth:`_frame`'s blocks [E'; p_z'; p_x'; p_y'] of n rows each
-        block = {0: 0, 3: 1, 1: 2, 2: 3}
+        self.n_ratios = len(ratios)
+
+        # the linear stage: one constant matrix times the momenta's (4n, B) rows (row 4k + c: component c of
+        # particle k) gives every row the graph multiplies: the Gram products' left factors (metric signs
+        # folded in) and right factors, component-major like gram_index, and, read from the momenta or for
+        # hadron collisions from :meth:`_frame`'s rows, the final-state momenta and the φ factors
+        def select(rows: list[dict[int, float]], width: int) -> Tensor:
+            out = torch.zeros(len(rows), width, dtype=torch.float64)
+            for r, entries in enumerate(rows):
+                for col, value in entries.items():
+                    out[r, col] += value
+            return out
+
+        metric = (1.0, -1.0, -1.0, -1.0)
+        gram_l = [{4 * i + c: metric[c]} for c in range(4) for i, _ in self.pairs]
+        gram_r = [{4 * j + c: 1.0} for c in range(4) for _, j in self.pairs]
+        gram_sum = torch.zeros(m, 4 * m, dtype=torch.float64)
+        for c in range(4):
+            gram_sum[torch.arange(m), c * m + torch.arange(m)] = 1.0
+        self.register_buffer("_gram_sum", gram_sum, persistent=False)
+        # component c of particle k in the frame's rows: the momenta's (4k + c), or for hadron collisions
+        # :meth:`_frame`'s blocks [E'; p_z'; p_x'; p_y'] of n rows each
+        frame_block = {0: 0, 3: 1, 1: 2, 2: 3}
 
         def row(k: int, c: int) -> int:
-            return block[c] * n + k if self.hadronic else 4 * k + c
+            return frame_block[c] * n + k if self.hadronic else 4 * k + c
 
-        final = [row(k, c) for k in range(self.n_in, n) for c in range(4)]
-        self.register_buffer("_final_rows", torch.tensor(final, dtype=torch.int64), persistent=False)
+        final = [{row(k, c): 1.0} for k in range(self.n_in, n) for c in range(4)]
+        self.n_final = len(final)
+        # φ: products summed over three terms r into [|T|²; T·I; (I × T)_x] (T = p_i + p_j, I = p_i, spatial;
+        # rows r·3P + q·P + pair): left T_c, T_c, (i_z, i_y, 0) times right T_c, I_c, (t_y, −t_z, 0), as
+        # _ops.cos_sin_2phi sums them; then the rows i_x and t_x
+        def tot(p: int, c: int) -> dict[int, float]:
+            out: dict[int, float] = {}
+            for end in (phis[p].i, phis[p].j):
+                out[row(end, c)] = out.get(row(end, c), 0.0) + 1.0
+            return out
+
+        def emitter(p: int, c: int, sign: float = 1.0) -> dict[int, float]:
+            return {row(phis[p].i, c): sign}
+
+        def neg(d: dict[int, float]) -> dict[int, float]:
+            return {k: -v for k, v in d.items()}
+
+        big_p = len(phis)
+        left = [[tot(p, c) for q in range(2) for p in range(big_p)] for c in (1, 2, 3)]
+        right = [[tot(p, c) for p in range(big_p)] + [emitter(p, c) for p in range(big_p)] for c in (1, 2, 3)]
+        left[0] += [emitter(p, 3) for p in range(big_p)]
+        right[0] += [tot(p, 2) for p in range(big_p)]
+        left[1] += [emitter(p, 2) for p in range(big_p)]
+        right[1] += [neg(tot(p, 3)) for p in range(big_p)]
+        left[2] += [{} for _ in range(big_p)]
+        right[2] += [{} for _ in range(big_p)]
+        phi_rows = [e for r in left for e in r] + [e for r in right for e in r]
+        phi_rows += [emitter(p, 1) for p in range(big_p)] + [tot(p, 1) for p in range(big_p)]
+        framed = final + phi_rows
+        framed_sizes = [len(final), 9 * big_p, 9 * big_p, big_p, big_p]
+        self.n_select = [4 * m, 4 * m] + ([] if self.hadronic else framed_sizes)
+        own = gram_l + gram_r + ([] if self.hadronic else framed)
+        self.register_buffer("_select", select(own, 4 * n), persistent=False)
+        self.register_buffer(
+            "_frame_select", select(framed if self.hadronic else [], 4 * n), persistent=False
+        )
+        # the partonic frame (hadron collisions): _ops.partonic_frame's products and sums on the rows
         every = range(n)
         comp = {c: [4 * k + c for k in every] for c in range(4)}
         frame_rows = [comp[0] + comp[3], comp[3] + comp[0], comp[1] + comp[2], comp[2] + comp[1]]
@@ -296,56 +382,6 @@ class FusedInputs(nn.Module):
         )
         frame_sign = torch.tensor([1.0] * n + [-1.0] * n, dtype=torch.float64)[:, None]
         self.register_buffer("_frame_sign", frame_sign, persistent=False)
-        # spin correlations, as DipoleBasis computes them (in the canonical frame for hadron collisions)
-        phis = list(basis.phi_pairs) if basis is not None else []
-        self.n_phi = len(phis)
-        # rows of (x, y, z) of every i, then of every j, component-major: I = [ix; iy; iz], J likewise
-        ends_ij = ([p.i for p in phis], [p.j for p in phis])
-        ij = [row(k, c) for ends in ends_ij for c in (1, 2, 3) for k in ends]
-        self.register_buffer("_phi_ij_rows", torch.tensor(ij, dtype=torch.int64), persistent=False)
-        # Q = [I; T] with T = I + J (blocks of n_phi rows: ix iy iz tx ty tz); the products summed over three
-        # terms r into [|T|²; T·I; (I × T)_x] (rows r·3P + q·P): T_c T_c, T_c I_c, and iz ty − iy tz
-        big_p = len(phis)
-        ix, iy, iz, tx, ty, tz = (k * big_p for k in range(6))
-        left = [[tx, tx, iz], [ty, ty, iy], [tz, tz, iz]]
-        right = [[tx, ix, ty], [ty, iy, tz], [tz, iz, iz]]
-        signs3 = [[1.0, 1.0, 1.0], [1.0, 1.0, -1.0], [1.0, 1.0, 0.0]]
-        lrows = [left[r][q] + k for r in range(3) for q in range(3) for k in range(big_p)]
-        rrows = [right[r][q] + k for r in range(3) for q in range(3) for k in range(big_p)]
-        srows = [signs3[r][q] for r in range(3) for q in range(3) for _ in range(big_p)]
-        self.register_buffer("_phi_l", torch.tensor(lrows, dtype=torch.int64), persistent=False)
-        self.register_buffer("_phi_r", torch.tensor(rrows, dtype=torch.int64), persistent=False)
-        self.register_buffer("_phi_s", torch.tensor(srows, dtype=torch.float64)[:, None], persistent=False)
-        # W = [Q; |T|²; T·I; cross; |T|]: c = |T|² ix − tx (T·I), s = |T| cross, as products W[l2] W[r2]
-        t2, dot, cross, tn = (k * big_p for k in range(6, 10))
-        l2 = [b + k for b in (t2, tx, tn) for k in range(big_p)]
-        r2 = [b + k for b in (ix, dot, cross) for k in range(big_p)]
-        self.register_buffer("_phi_l2", torch.tensor(l2, dtype=torch.int64), persistent=False)
-        self.register_buffer("_phi_r2", torch.tensor(r2, dtype=torch.int64), persistent=False)
-        self.register_buffer(
-            "_phi_ij",
-            torch.tensor(pair_rows(self.pairs, [(p.i, p.j) for p in phis]), dtype=torch.int64),
-            persistent=False,
-        )
-        self.register_buffer(  # coupling/2: (P/2)/s_ij is P/(2 s_ij) exactly
-            "_phi_coupling",
-            torch.tensor(
-                [0.5 * coupling(p.kind, basis.alpha_s) for p in phis] if basis is not None else [],
-                dtype=torch.float64,
-            )[:, None],
-            persistent=False,
-        )
-
-        # F(s) = Σ_r s |a_r/s + b_r/(s − m_Z² + i m_Z Γ_Z)|² (resonance.LeptonPairPropagator), summed in
-        # closed form: A2/s + (α s + β)/((s − m_Z²)² + (m_Z Γ_Z)²) with A2 = Σ a², α = 2 Σ a Re b + Σ |b|²,
-        # β = 2 m_Z Γ_Z Σ a Im b − 2 m_Z² Σ a Re b (|re|² + |im|² of every row expanded: the same function)
-        consts = [0.0] * 5
-        if propagator is not None and self.pair is not None:
-            a, br, bi = (propagator.coeff[:, k] for k in range(3))
-            mz2, mg = float(propagator.mz2), float(propagator.mg)
-            ab, ai, bb = float((a * br).sum()), float((a * bi).sum()), float((br * br + bi * bi).sum())
-            consts = [float((a * a).sum()), 2.0 * ab + bb, 2.0 * mg * ai - 2.0 * mz2 * ab, mz2, mg * mg]
-        self.register_buffer("_prop", torch.tensor(consts, dtype=torch.float64)[:, None], persistent=False)
 
     def forward(
         self, momenta: Tensor, dtype: torch.dtype = torch.float64
@@ -365,43 +401,47 @@ class FusedInputs(nn.Module):
         """
         n = self.n_particles
         flat = momenta.reshape(-1, 4 * n).transpose(0, 1)  # (4n, B): row 4i + c, component c of particle i
-        m = len(self.pairs)
-        prod = torch.index_select(flat, 0, self._gram_idx[0]) * torch.index_select(flat, 0, self._gram_idx[1])
-        p0, p1, p2, p3 = torch.split(prod, m, dim=0)
-        rows = p0 - p1 - p2 - p3  # (m, B), as gram_rows
+        parts = torch.split(self._select @ flat, self.n_select, dim=0)
+        if self.hadronic:
+            fflat = self._frame(flat)
+            framed_sizes = [self.n_final] + [9 * self.n_phi] * 2 + [self.n_phi] * 2
+            parts = parts + torch.split(self._frame_select @ fflat, framed_sizes, dim=0)
+        left, right, final, phi_l, phi_r, phi_ix, phi_tx = parts
+        rows = self._gram_sum @ (left * right)  # (m, B), as gram_rows
         # every numerator and denominator: one constant matrix times the Gram rows, floors, one division
         forms = self._lf_matrix @ rows + self._lf_const
         if self.floored:
             forms = torch.maximum(forms, self._lf_floor)
-        num, den = torch.split(forms, self.n_forms, dim=0)
-        ratio = num / den
-        n_prop = 1 if self.pair is not None else 0
-        u, logarg, mll2 = torch.split(ratio, [5 * self.n_dipoles, self.n_log, n_prop], dim=0)
-        shat = logarg[-1:]
+        num, den = torch.split(forms, self.n_ratios, dim=0)
+        n_prop = 3 if self.pair is not None else 0
+        nd, nb = self.n_dipoles, self.n_blocks
+        split = [nd] * nb + [2 * self.n_phi, self.n_log, 1, n_prop]
+        *blocks, phi_scale, logarg, shat, prop = torch.split(num / den, split, dim=0)
         # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
-        fflat = self._frame(flat) if self.hadronic else flat
-        final = torch.index_select(fflat, 0, self._final_rows) / torch.sqrt(shat)
+        scaled = final / torch.sqrt(shat)
         logs = torch.log(torch.clamp(logarg.to(dtype), min=_LOG_FLOOR))
-        features = torch.cat([final.to(dtype), logs], dim=0)
-        # dipoles: Σ κ · [u_1..u_5, u_p u_q] + κ_0, times u_5 (1/x or 1), over a
-        dipoles = u[:0]
-        if self.n_dipoles:
-            nd = self.n_dipoles
-            pq = torch.index_select(u, 0, self._pq)
-            mono = torch.cat([u, pq[:nd] * pq[nd:]], dim=0) * self._kappa
-            bracket = torch.sum(mono.reshape(6, nd, -1), dim=0) + self._kappa0
-            a = torch.index_select(rows, 0, self._a_rows)
-            dipoles = bracket * u[4 * nd :] / a
-        phi = u[:0]
+        features = torch.cat([scaled.to(dtype), logs], dim=0)
+        # dipoles: (Σ lins + P·Q) · (1/a) [· u_5]
+        dipoles = phi_scale[:0]
+        if nd:
+            bracket = blocks[0]
+            for lin in blocks[1 : self.n_lins]:
+                bracket = bracket + lin
+            k = self.n_lins
+            if self.has_product:
+                bracket = bracket + blocks[k] * blocks[k + 1]
+                k += 2
+            dipoles = bracket * blocks[k]
+            if self.has_u5:
+                dipoles = dipoles * blocks[k + 1]
+        phi = phi_scale
         if self.n_phi:
-            phi = self._phi(fflat, rows)
+            phi = self._phi(phi_l, phi_r, phi_ix, phi_tx, phi_scale)
         factor = None
         if self.pair is not None:
-            a2, alpha, beta, mz2, mg2 = self._prop
-            x = mll2 - mz2
-            factor = a2 / mll2 + (alpha * mll2 + beta) / (x * x + mg2)
+            a2_s, lin, x = torch.split(prop, 1, dim=0)
+            factor = a2_s + lin / (x * x + self._prop)
         return features, dipoles, phi, factor
-
 
     def _frame(self, flat: Tensor) -> Tensor:
         """``_ops.partonic_frame`` on the (4n, B) rows, as blocks [E'; p_z'; p_x'; p_y'] of n rows (the same
@@ -421,24 +461,17 @@ class FusedInputs(nn.Module):
         rotated = cos * xy + sin * self._frame_sign * yx
         return torch.cat([boosted, rotated], dim=0)
 
-    def _phi(self, flat: Tensor, rows: Tensor) -> Tensor:
-        """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi`` on stacked rows
-        (the same products and sums, in the same order)."""
+    def _phi(self, left: Tensor, right: Tensor, i_x: Tensor, t_x: Tensor, scale: Tensor) -> Tensor:
+        """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi``'s products and
+        sums (c = |T|² i_x − T_x (T·I), s = |T| (I × T)_x, c² ∓ s², 2cs), ``scale`` = [P/(2 s_ij); P/s_ij]."""
         big_p = self.n_phi
-        i_rows, j_rows = torch.split(torch.index_select(flat, 0, self._phi_ij_rows), 3 * big_p, dim=0)
-        q = torch.cat([i_rows, i_rows + j_rows], dim=0)  # [I; T]
-        prod = torch.index_select(q, 0, self._phi_l) * torch.index_select(q, 0, self._phi_r) * self._phi_s
-        sums = torch.sum(prod.reshape(3, 3 * big_p, -1), dim=0)  # [|T|²; T·I; (I × T)_x]
-        w = torch.cat([q, sums, torch.sqrt(sums[:big_p])], dim=0)
-        p_ix, p_dot, p_s = torch.split(
-            torch.index_select(w, 0, self._phi_l2) * torch.index_select(w, 0, self._phi_r2), big_p, dim=0
-        )
-        c, s = p_ix - p_dot, p_s
-        c2, s2, cs = torch.split(torch.cat([c, s, c], dim=0) * torch.cat([c, s, s], dim=0), big_p, dim=0)
+        sums = torch.sum((left * right).reshape(3, 3 * big_p, -1), dim=0)  # [|T|²; T·I; (I × T)_x]
+        t2, dot, cross = torch.split(sums, big_p, dim=0)
+        c = t2 * i_x - t_x * dot
+        s = torch.sqrt(t2) * cross
+        c2, s2 = c * c, s * s
         norm = torch.clamp(c2 + s2, min=_TINY)
-        scale = self._phi_coupling / torch.index_select(rows, 0, self._phi_ij) / norm
-        num = torch.cat([c2 - s2, 2.0 * cs], dim=0).reshape(2, big_p, -1)
-        return (num * scale).reshape(2 * big_p, -1)
+        return torch.cat([c2 - s2, c * s], dim=0) * scale / torch.cat([norm, norm], dim=0)
 
 
 def _feature_dipoles(features: FeatureMap) -> list[Dipole]:
