@@ -193,8 +193,8 @@ class FusedInputs(nn.Module):
     """
 
     _select: Tensor
-    _frame_select: Tensor
-    _gram_sum: Tensor
+    _gram_flat: Tensor
+    _metric: Tensor
     _lf_matrix: Tensor
     _lf_const: Tensor
     _lf_floor: Tensor
@@ -307,10 +307,15 @@ class FusedInputs(nn.Module):
         )
         self.n_ratios = len(ratios)
 
+        # the Gram rows: one batched MatMul of the momenta (metric signs folded in) with themselves
+        flat_index = torch.tensor([n * i + j for i, j in self.pairs], dtype=torch.int64)
+        self.register_buffer("_gram_flat", flat_index, persistent=False)
+        metric = torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=torch.float64)
+        self.register_buffer("_metric", metric, persistent=False)
+
         # the linear stage: one constant matrix times the momenta's (4n, B) rows (row 4k + c: component c of
-        # particle k) gives every row the graph multiplies: the Gram products' left factors (metric signs
-        # folded in) and right factors, component-major like gram_index, and, read from the momenta or for
-        # hadron collisions from :meth:`_frame`'s rows, the final-state momenta and the φ factors
+        # particle k), or for hadron collisions :meth:`_frame`'s rows, gives every other row the graph reads:
+        # the final-state momenta and the φ factors
         def select(rows: list[dict[int, float]], width: int) -> Tensor:
             out = torch.zeros(len(rows), width, dtype=torch.float64)
             for r, entries in enumerate(rows):
@@ -318,13 +323,6 @@ class FusedInputs(nn.Module):
                     out[r, col] += value
             return out
 
-        metric = (1.0, -1.0, -1.0, -1.0)
-        gram_l = [{4 * i + c: metric[c]} for c in range(4) for i, _ in self.pairs]
-        gram_r = [{4 * j + c: 1.0} for c in range(4) for _, j in self.pairs]
-        gram_sum = torch.zeros(m, 4 * m, dtype=torch.float64)
-        for c in range(4):
-            gram_sum[torch.arange(m), c * m + torch.arange(m)] = 1.0
-        self.register_buffer("_gram_sum", gram_sum, persistent=False)
         # component c of particle k in the frame's rows: the momenta's (4k + c), or for hadron collisions
         # :meth:`_frame`'s blocks [E'; p_z'; p_x'; p_y'] of n rows each
         frame_block = {0: 0, 3: 1, 1: 2, 2: 3}
@@ -360,14 +358,8 @@ class FusedInputs(nn.Module):
         right[2] += [{} for _ in range(big_p)]
         phi_rows = [e for r in left for e in r] + [e for r in right for e in r]
         phi_rows += [emitter(p, 1) for p in range(big_p)] + [tot(p, 1) for p in range(big_p)]
-        framed = final + phi_rows
-        framed_sizes = [len(final), 9 * big_p, 9 * big_p, big_p, big_p]
-        self.n_select = [4 * m, 4 * m] + ([] if self.hadronic else framed_sizes)
-        own = gram_l + gram_r + ([] if self.hadronic else framed)
-        self.register_buffer("_select", select(own, 4 * n), persistent=False)
-        self.register_buffer(
-            "_frame_select", select(framed if self.hadronic else [], 4 * n), persistent=False
-        )
+        self.n_select = [len(final), 9 * big_p, 9 * big_p, big_p, big_p]
+        self.register_buffer("_select", select(final + phi_rows, 4 * n), persistent=False)
         # the partonic frame (hadron collisions): _ops.partonic_frame's products and sums on the rows
         every = range(n)
         comp = {c: [4 * k + c for k in every] for c in range(4)}
@@ -401,13 +393,10 @@ class FusedInputs(nn.Module):
         """
         n = self.n_particles
         flat = momenta.reshape(-1, 4 * n).transpose(0, 1)  # (4n, B): row 4i + c, component c of particle i
-        parts = torch.split(self._select @ flat, self.n_select, dim=0)
-        if self.hadronic:
-            fflat = self._frame(flat)
-            framed_sizes = [self.n_final] + [9 * self.n_phi] * 2 + [self.n_phi] * 2
-            parts = parts + torch.split(self._frame_select @ fflat, framed_sizes, dim=0)
-        left, right, final, phi_l, phi_r, phi_ix, phi_tx = parts
-        rows = self._gram_sum @ (left * right)  # (m, B), as gram_rows
+        gram = torch.matmul(momenta * self._metric, momenta.transpose(1, 2)).reshape(-1, n * n)
+        rows = torch.index_select(gram, 1, self._gram_flat).transpose(0, 1)  # (m, B), as gram_rows
+        framed = self._frame(flat) if self.hadronic else flat
+        final, phi_l, phi_r, phi_ix, phi_tx = torch.split(self._select @ framed, self.n_select, dim=0)
         # every numerator and denominator: one constant matrix times the Gram rows, floors, one division
         forms = self._lf_matrix @ rows + self._lf_const
         if self.floored:
@@ -418,9 +407,9 @@ class FusedInputs(nn.Module):
         split = [nd] * nb + [2 * self.n_phi, self.n_log, 1, n_prop]
         *blocks, phi_scale, logarg, shat, prop = torch.split(num / den, split, dim=0)
         # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
-        scaled = final / torch.sqrt(shat)
-        logs = torch.log(torch.clamp(logarg.to(dtype), min=_LOG_FLOOR))
-        features = torch.cat([scaled.to(dtype), logs], dim=0)
+        # (in float64, then rounded to ``dtype`` once: one Cast)
+        logs = torch.log(torch.clamp(logarg, min=_LOG_FLOOR))
+        features = torch.cat([final / torch.sqrt(shat), logs], dim=0).to(dtype)
         # dipoles: (Σ lins + P·Q) · (1/a) [· u_5]
         dipoles = phi_scale[:0]
         if nd:
