@@ -193,15 +193,14 @@ class FusedInputs(nn.Module):
     """
 
     _select: Tensor
+    _frame_select: Tensor
+    _frame_squares: Tensor
+    _frame_coef: Tensor
     _gram_flat: Tensor
     _metric: Tensor
     _lf_matrix: Tensor
     _lf_const: Tensor
     _lf_floor: Tensor
-    _frame_rows: Tensor
-    _frame_in: Tensor
-    _frame_ref: Tensor
-    _frame_sign: Tensor
     _prop: Tensor
 
     @staticmethod
@@ -360,20 +359,25 @@ class FusedInputs(nn.Module):
         phi_rows += [emitter(p, 1) for p in range(big_p)] + [tot(p, 1) for p in range(big_p)]
         self.n_select = [len(final), 9 * big_p, 9 * big_p, big_p, big_p]
         self.register_buffer("_select", select(final + phi_rows, 4 * n), persistent=False)
-        # the partonic frame (hadron collisions): _ops.partonic_frame's products and sums on the rows
-        every = range(n)
-        comp = {c: [4 * k + c for k in every] for c in range(4)}
-        frame_rows = [comp[0] + comp[3], comp[3] + comp[0], comp[1] + comp[2], comp[2] + comp[1]]
-        self.register_buffer("_frame_rows", torch.tensor(frame_rows, dtype=torch.int64), persistent=False)
-        incoming = [[0, 3], [4, 7]][: self.n_in]
-        self.register_buffer("_frame_in", torch.tensor(incoming, dtype=torch.int64), persistent=False)
-        self.register_buffer(
-            "_frame_ref",
-            torch.tensor([4 * self.n_in + 1, 4 * self.n_in + 2], dtype=torch.int64),
-            persistent=False,
-        )
-        frame_sign = torch.tensor([1.0] * n + [-1.0] * n, dtype=torch.float64)[:, None]
-        self.register_buffer("_frame_sign", frame_sign, persistent=False)
+        # the partonic frame (hadron collisions), _ops.partonic_frame's transformation: one constant matrix
+        # gives X1 = [E; p_z; p_x; p_y] and X2 = [p_z; E; p_y; p_x] (n rows each), v = [E, p_z, x, y] (E, p_z
+        # of the incoming sum, x, y of particle n_in) and the factors l = [E − p_z, x, y], r = [E + p_z, x, y]
+        # of q = [E² − p_z² (twice), x² + y² (twice)]; v ⊙ rsqrt(q) = [γ, γβ, cos, sin]; the rows are
+        # X1 ⊙ [γ; γ; cos; cos] + X2 ⊙ [−γβ; −γβ; sin; −sin]
+        comp = {c: [4 * k + c for k in range(n)] for c in range(4)}
+        x1 = [{r: 1.0} for c in (0, 3, 1, 2) for r in comp[c]]
+        x2 = [{r: 1.0} for c in (3, 0, 2, 1) for r in comp[c]]
+        e_in, z_in = ({4 * k + c: 1.0 for k in range(self.n_in)} for c in (0, 3))
+        ref = [{4 * self.n_in + 1: 1.0}, {4 * self.n_in + 2: 1.0}]
+        minus = {**e_in, **{k: -1.0 for k in z_in}}
+        plus = {**e_in, **z_in}
+        rows = x1 + x2 + [e_in, z_in, *ref] + [minus, *ref] + [plus, *ref]
+        self.register_buffer("_frame_select", select(rows, 4 * n), persistent=False)
+        squares = [[1.0, 0.0, 0.0]] * 2 + [[0.0, 1.0, 1.0]] * 2
+        self.register_buffer("_frame_squares", torch.tensor(squares, dtype=torch.float64), persistent=False)
+        coef = [[1.0, 0.0, 0.0, 0.0]] * 2 * n + [[0.0, 0.0, 1.0, 0.0]] * 2 * n  # γ, γ, cos, cos
+        coef += [[0.0, -1.0, 0.0, 0.0]] * 2 * n + [[0.0, 0.0, 0.0, 1.0]] * n + [[0.0, 0.0, 0.0, -1.0]] * n
+        self.register_buffer("_frame_coef", torch.tensor(coef, dtype=torch.float64), persistent=False)
 
     def forward(
         self, momenta: Tensor, dtype: torch.dtype = torch.float64
@@ -433,22 +437,15 @@ class FusedInputs(nn.Module):
         return features, dipoles, phi, factor
 
     def _frame(self, flat: Tensor) -> Tensor:
-        """``_ops.partonic_frame`` on the (4n, B) rows, as blocks [E'; p_z'; p_x'; p_y'] of n rows (the same
-        products and sums: E' = γ(E − βp_z), p_z' = γ(p_z − βE), p_x' = cos·p_x + sin·p_y,
-        p_y' = cos·p_y − sin·p_x)."""
-        ez, ze, xy, yx = (torch.index_select(flat, 0, r) for r in self._frame_rows)
-        p_in = torch.index_select(flat, 0, self._frame_in[0])
-        for k in range(1, self.n_in):
-            p_in = p_in + torch.index_select(flat, 0, self._frame_in[k])
-        p_e, p_z = torch.split(p_in, 1, dim=0)
-        beta = p_z / p_e
-        gamma = 1.0 / torch.sqrt((1.0 - beta) * (1.0 + beta))
-        boosted = gamma * (ez - beta * ze)
-        ref = torch.index_select(flat, 0, self._frame_ref)
-        inv_pt = torch.rsqrt(torch.clamp((ref * ref).sum(0, keepdim=True), min=_TINY))
-        cos, sin = torch.split(ref * inv_pt, 1, dim=0)
-        rotated = cos * xy + sin * self._frame_sign * yx
-        return torch.cat([boosted, rotated], dim=0)
+        """``_ops.partonic_frame`` on the (4n, B) rows, as blocks [E'; p_z'; p_x'; p_y'] of n rows:
+        E' = γE − γβ p_z, p_z' = γ p_z − γβ E, p_x' = cos·p_x + sin·p_y, p_y' = cos·p_y − sin·p_x, with
+        γ = E_in/√((E_in − p_z,in)(E_in + p_z,in)) and γβ = p_z,in/√(…) (the module's γ = 1/√((1 − β)(1 + β)),
+        β = p_z,in/E_in) and (cos, sin) = (x, y)_ref/p_T,ref."""
+        n4 = 4 * self.n_particles
+        x1, x2, v, left, right = torch.split(self._frame_select @ flat, [n4, n4, 4, 3, 3], dim=0)
+        inv = torch.rsqrt(torch.clamp(self._frame_squares @ (left * right), min=_TINY))
+        a, b = torch.split(self._frame_coef @ (v * inv), n4, dim=0)
+        return x1 * a + x2 * b
 
     def _phi(self, left: Tensor, right: Tensor, i_x: Tensor, t_x: Tensor, scale: Tensor) -> Tensor:
         """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi``'s products and
