@@ -23,11 +23,15 @@ Reported, as one JSON object on stdout:
   (``--exporters torchscript`` skips the dynamo exporter);
 * ``nodes``: nodes of the exported graph and of the graph ONNX Runtime executes after its optimisations, by
   op type, per batch-size branch (``small_batch``: batch <= 4, ``large_batch``; the If and the batch-size
-  test counted in both); ``ort_batch1_overhead``: ONNX Runtime's cost per call and per node at batch 1 on
-  this machine (chains of trivial nodes); ``batch1_profile``: ONNX Runtime's profile of batch-1 calls
-  (kernel time by op type against the whole run: the rest is per-node work outside the kernels);
+  test counted in both), and ``small_batch_session_executed``: the small-batch branch as a graph of its own
+  (``export.small_batch_graph``), which ``OnnxSurrogate.predict`` runs for <= 4 points (``us_per_point`` at
+  batch 1 is that path); ``ort_batch1_overhead``: ONNX Runtime's cost per call and per node at batch 1 on
+  this machine (chains of trivial nodes); ``batch1_profile``: ONNX Runtime's profile of batch-1 calls of
+  the small-batch graph (kernel time by op type against the whole run: the rest is per-node work outside
+  the kernels);
 * ``cpu_us_vs_per_family_graph``: at batch 1, 64 and 1000, the exported graph against the per-family graph
-  alone (the graph before the batch-size If) and the fused graph alone, timed alternately;
+  alone (the graph before the batch-size If), the fused graph alone and the small-batch session's graph,
+  timed alternately through ``InferenceSession.run``;
 * ``sherpa_now_cpu_over_surrogate_cpu``: per batch size, Sherpa's CPU time per ME over the surrogate's, from
   the same run (with ``--sherpa``); ``load_average_start``/``_end``: the machine's load around the run.
 
@@ -68,6 +72,7 @@ from fame_surrogate.export import (  # noqa: E402
     _unfused_copy,
     export_onnx,
     session_options,
+    small_batch_graph,
 )
 from fame_surrogate.models import Ensemble, build_model  # noqa: E402
 from fame_surrogate.train import TrainConfig  # noqa: E402
@@ -172,13 +177,23 @@ def executed_nodes(path: Path) -> dict[str, object]:
             "executed": top + len(graph.node),
             "executed_by_op": dict(ops.most_common()),
         }
+    small = small_batch_graph(raw)
+    if small is not None:  # what OnnxSurrogate runs for <= SMALL_BATCH_MAX points: the branch alone
+        with tempfile.TemporaryDirectory() as tmp:
+            opts = session_options(1)
+            opts.optimized_model_filepath = str(Path(tmp) / "optimised.onnx")
+            opts.log_severity_level = 3
+            ort.InferenceSession(small.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+            out["small_batch_session_executed"] = len(onnx.load(opts.optimized_model_filepath).graph.node)
     return out
 
 
 def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int = 5) -> dict[str, object]:
     """CPU µs per point of the exported graph against the per-family graph alone (what export_onnx wrote
-    before the batch-size If, at every batch size), timed alternately in this process, best of ``rounds``."""
-    graphs = {
+    before the batch-size If, at every batch size), the fused graph alone and the small-batch branch as a
+    graph of its own (``small_batch_graph``: what OnnxSurrogate runs at batch <= 4), timed alternately in
+    this process through ``InferenceSession.run``, best of ``rounds``."""
+    graphs: dict[str, onnx.ModelProto | None] = {
         "exported": None,
         "per_family_only": _trace(_unfused_copy(model), _example_momenta(n), 18, False),
         "fused_only": _trace(model, _example_momenta(n), 18, False),
@@ -186,6 +201,9 @@ def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "exported.onnx"
         export_onnx(model, path, {"process": "compare"})
+        small = small_batch_graph(onnx.load(str(path)))
+        if small is not None:
+            graphs["small_batch_session"] = small
         sessions = {
             name: ort.InferenceSession(
                 str(path) if g is None else g.SerializeToString(), session_options(1),
@@ -241,19 +259,22 @@ def node_overhead() -> dict[str, float]:
 
 
 def profile_batch1(path: Path, momenta: np.ndarray, calls: int = 500) -> dict[str, object]:
-    """ONNX Runtime's own profile of ``calls`` batch-1 calls: kernel time per op type against the whole run.
+    """ONNX Runtime's own profile of ``calls`` batch-1 calls (of the small-batch graph, which OnnxSurrogate
+    runs at batch 1, where the file has one): kernel time per op type against the whole run.
 
     ``kernel_us`` sums the nodes' ``*_kernel_time`` events, ``run_us`` is the ``model_run`` event; both are
     inflated by the profiler itself (it records every node), so only their ratio and the split by op type
     are figures: the rest of ``run_us`` is ONNX Runtime's per-node work outside the kernels (allocation,
     shape inference, dispatch).
     """
+    small = small_batch_graph(onnx.load(str(path)))
     with tempfile.TemporaryDirectory() as tmp:
         opts = session_options(1)
         opts.enable_profiling = True
         opts.profile_file_prefix = str(Path(tmp) / "prof")
         opts.log_severity_level = 3
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        model = str(path) if small is None else small.SerializeToString()
+        sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         for i in range(calls):
             sess.run(None, {"momenta": momenta[i : i + 1]})
         events = json.loads(Path(sess.end_profiling()).read_text())
