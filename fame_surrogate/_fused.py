@@ -1,23 +1,28 @@
 """The surrogate's inputs (features, dipoles, φ columns, lepton-pair factor) in few, large graph nodes.
 
-A generator calls the surrogate once per phase-space point, and ONNX Runtime then pays ≈ 0.5 µs per
-executed node whatever its size (``benchmarks/bench_inference.py``: ``ort_batch1_overhead``), so at batch 1
-the cost of a call is its node count.  :class:`FusedInputs` computes what
-:class:`~fame_surrogate.features.FeatureMap` and :class:`~fame_surrogate.dipoles.DipoleBasis` compute, the
-same functions up to rounding, with a node count that does not grow with the number of dipoles, dipole
+A generator calls the surrogate once per phase-space point, and ONNX Runtime then pays ≈ 0.3–0.5 µs per
+executed node whatever its size (``benchmarks/bench_inference.py``: ``ort_batch1_overhead``), plus, in
+float64, ≈ 0.5 ns per multiply-add of a MatMul with a constant matrix (it is not pre-packed) and ≈ 10 ns per
+gathered element, so at batch 1 the cost of a call is mostly its node count.  :class:`FusedInputs` computes
+what :class:`~fame_surrogate.features.FeatureMap` and :class:`~fame_surrogate.dipoles.DipoleBasis` compute,
+the same functions up to rounding, with a node count that does not grow with the number of dipoles, dipole
 families or splitting kinds:
 
-1. one Gram computation of every pair the model reads (``gram_rows``, pair-major ``(m, B)``);
-2. every *ratio of linear forms* of those invariants that the dipole kernels and the logarithmic features
-   need, as one stack: three row gathers, signed and summed (``Σ_r σ_r s_{pair_r} + β``) for all numerators
-   and denominators at once, then one division.  A dipole's kernel uses five ratios ``u_1..u_5`` (e.g. for
-   FF, with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k: b/(a+c), c/(b+c), c/(a+b), b/(b+c), 1; for FI/IF/II the
-   recoil x, 1/x, z̃_i and the soft denominators), the features' logarithm arguments are y_{ij,k} = a/(a+b+c)
-   (FF), (1 − x)/x as a ratio of invariants (FI/IF/II), 2 s_ij/ŝ and ŝ itself;
-3. every spin-averaged kernel (FF, FI, IF, II; q→qg, g→gg, g→qq̄ and the initial-state kinds) is a linear
-   combination of the monomials ``u_1..u_5`` and one product ``u_p u_q`` per dipole, with per-dipole constant
-   coefficients that include the coupling: one multiply-and-sum for all dipoles, then ``· u_5 / a`` (u_5 is
-   1/x for FI/IF/II and 1 for FF).
+1. the Gram matrix of the momenta as one batched MatMul (metric signs folded in), and the pairs the model
+   reads gathered from it (pair-major ``(m, B)``, as ``gram_rows``);
+2. every *ratio of linear forms* of those invariants that the kernels, the φ columns, the logarithmic
+   features and the lepton-pair factor need, as one stack: one constant matrix times the Gram rows gives
+   every numerator and denominator (constants added), then one division.  Each kernel is written as
+   ``bracket = Σ lins + P·Q`` of such ratios, its monomial coefficients, constant and coupling/2 in the
+   numerators (``κ u = (κ n)/d``, ``u + κ_0 = (n + κ_0 d)/d``), and ``D = bracket · (1/a) [· 1/x]``: e.g.
+   for FF, with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k, the g→gg bracket is b/(a+c) + c/(a+b) plus the product
+   c/(b+c) · b/(b+c); for FI/IF/II the recoil x, 1/x, z̃_i and the soft denominators are ratios of the same
+   kind.  The features' logarithm arguments are y_{ij,k} = a/(a+b+c) (FF), (1 − x)/x as a ratio of
+   invariants (FI/IF/II), 2 s_ij/ŝ and ŝ; the φ columns' P/(2 s_ij), P/s_ij; the lepton-pair factor's
+   A2/m², α m² + β and m² − m_Z² (F = A2/m² + (α m² + β)/((m² − m_Z²)² + m_Z²Γ_Z²));
+3. one constant matrix times the momenta's rows (for hadron collisions, the partonic frame's, itself from one
+   constant matrix and a few elementwise nodes) gives the final-state momenta and the φ factors (T = p_i +
+   p_j and i), whose products and sums are ``_ops.cos_sin_2phi``'s.
 
 The rewrites are algebraic identities of the kernels (``dipoles.ff_dipole`` … ``ii_dipole``): for example
 the FI recoil enters as 1/x = (p_ia + p_ja)/(p_ia + p_ja − p_ij) rather than as a division by
