@@ -132,19 +132,20 @@ def matmul_flops(path: Path) -> int:
 
 
 def time_predict(
-    sur: OnnxSurrogate, momenta: np.ndarray, batch: int, chunk: int, repeat: int
+    sur: OnnxSurrogate, momenta: np.ndarray, batch: int, chunk: int, repeat: int, points: int = 2000
 ) -> tuple[float, float]:
     """Best wall and best CPU seconds per point of predicting ``batch`` points in chunks of ``chunk``.
 
     The CPU time (``time.thread_time``: this thread, which runs ONNX Runtime with one intra-op thread;
     ``time.process_time`` with more) is what the surrogate costs whatever else runs on the machine; with one
     thread it is the wall time minus the time other jobs took the core (this VM shares its cores: wall times
-    moved by up to 30% between runs of the same graph).  Small batches are called repeatedly (≥ 2000 points
-    per timing), so every figure is a mean over many calls.
+    moved by up to 30% between runs of the same graph, and a loaded machine's caches inflate the CPU time
+    too).  Small batches are called repeatedly (≥ ``points`` points per timing, ``repeat`` timings), so every
+    figure is a mean over many calls, and the best timing is the least disturbed one.
     """
     clock = time.thread_time if sur.session_options.intra_op_num_threads == 1 else time.process_time
     pts = momenta[:batch]
-    calls = max(1, 2000 // batch)
+    calls = max(1, points // batch)
     for _ in range(min(calls, 200)):
         sur.predict(pts[: min(batch, chunk)], chunk=chunk)
     best_wall = best_cpu = np.inf
@@ -188,7 +189,7 @@ def executed_nodes(path: Path) -> dict[str, object]:
     return out
 
 
-def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int = 5) -> dict[str, object]:
+def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int = 30) -> dict[str, object]:
     """CPU µs per point of the exported graph against the per-family graph alone (what export_onnx wrote
     before the batch-size If, at every batch size), the fused graph alone and the small-batch branch as a
     graph of its own (``small_batch_graph``: what OnnxSurrogate runs at batch <= 4), timed alternately in
@@ -213,7 +214,7 @@ def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int
         }
     out: dict[str, object] = {}
     for batch in (1, 64, 1000):
-        calls = max(2, 2000 // batch)
+        calls = max(2, 300 // batch)  # many short timings: the best is the least disturbed one
         best = dict.fromkeys(sessions, np.inf)
         for _ in range(rounds):
             for name, sess in sessions.items():
@@ -354,8 +355,8 @@ def bench_process(
     per_batch: dict[str, float] = {}
     cpu_batch: dict[str, float] = {}
     chunks: dict[str, float] = {}
-    for batch in SMALL_BATCHES:  # a generator's per-event calls and small host batches
-        wall, cpu = time_predict(sur, momenta, batch, batch, 5 * repeat)
+    for batch in SMALL_BATCHES:  # a generator's per-event calls and small host batches: many short timings
+        wall, cpu = time_predict(sur, momenta, batch, batch, 30 * repeat, points=300)
         per_batch[str(batch)], cpu_batch[str(batch)] = 1e6 * wall, 1e6 * cpu
     for batch in (1000, 10_000, 100_000):
         wall, cpu = time_predict(sur, momenta, batch, batch, repeat)

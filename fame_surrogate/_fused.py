@@ -14,7 +14,7 @@ families or splitting kinds:
    features and the lepton-pair factor need, as one stack: one constant matrix times the Gram rows gives
    every numerator and denominator (constants added), then one division.  Each kernel is written as
    ``bracket = Σ lins + P·Q`` of such ratios, its monomial coefficients, constant and coupling/2 in the
-   numerators (``κ u = (κ n)/d``, ``u + κ_0 = (n + κ_0 d)/d``), and ``D = bracket · (1/a) [· 1/x]``: e.g.
+   numerators (``κ u = (κ n)/d``, ``u + κ_0 = (n + κ_0 d)/d``), and ``D = bracket [· 1/x] / a``: e.g.
    for FF, with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k, the g→gg bracket is b/(a+c) + c/(a+b) plus the product
    c/(b+c) · b/(b+c); for FI/IF/II the recoil x, 1/x, z̃_i and the soft denominators are ratios of the same
    kind.  The features' logarithm arguments are y_{ij,k} = a/(a+b+c) (FF), (1 − x)/x as a ratio of
@@ -198,6 +198,7 @@ class FusedInputs(nn.Module):
     """
 
     _select: Tensor
+    _a_rows: Tensor
     _frame_select: Tensor
     _frame_squares: Tensor
     _frame_coef: Tensor
@@ -227,7 +228,7 @@ class FusedInputs(nn.Module):
         self.hadronic = features.hadronic
         self.pairs = fused_pairs(features, basis, propagator)
         n, m = self.n_particles, len(self.pairs)
-        # the ratio stack, in the order forward() splits it: the dipoles' ratio blocks (lins, P, Q, 1/a, u_5;
+        # the ratio stack, in the order forward() splits it: the dipoles' ratio blocks (lins, P, Q, u_5;
         # n_dipoles rows each), the φ scales (coupling/(2 s_ij), coupling/s_ij), the features' logarithm
         # arguments, ŝ, and the lepton-pair factor's three ratios
         ratios: list[_Ratio] = []
@@ -243,10 +244,11 @@ class FusedInputs(nn.Module):
         ]
         if self.has_product:
             blocks += [[pq[k] if pq is not None else _ZERO for _, pq, _ in terms] for k in range(2)]
-        blocks.append([(_form(const=1.0), _form((invariant_pairs(d)[0], 1.0))) for d in dipoles])  # 1/a
         if self.has_u5:
             blocks.append([u5 if u5 is not None else _ONE for _, _, u5 in terms])
         self.n_blocks = len(blocks) if self.n_dipoles else 0
+        a_rows = pair_rows(self.pairs, [invariant_pairs(d)[0] for d in dipoles])
+        self.register_buffer("_a_rows", torch.tensor(a_rows, dtype=torch.int64), persistent=False)
         for block in blocks[: self.n_blocks]:
             ratios += block
         # spin correlations, as DipoleBasis computes them (in the canonical frame for hadron collisions)
@@ -419,7 +421,7 @@ class FusedInputs(nn.Module):
         # (in float64, then rounded to ``dtype`` once: one Cast)
         logs = torch.log(torch.clamp(logarg, min=_LOG_FLOOR))
         features = torch.cat([final / torch.sqrt(shat), logs], dim=0).to(dtype)
-        # dipoles: (Σ lins + P·Q) · (1/a) [· u_5]
+        # dipoles: (Σ lins + P·Q) [· u_5] / a
         dipoles = phi_scale[:0]
         if nd:
             bracket = blocks[0]
@@ -429,9 +431,10 @@ class FusedInputs(nn.Module):
             if self.has_product:
                 bracket = bracket + blocks[k] * blocks[k + 1]
                 k += 2
-            dipoles = bracket * blocks[k]
             if self.has_u5:
-                dipoles = dipoles * blocks[k + 1]
+                bracket = bracket * blocks[k]
+            # a gathered and divided by: a ratio 1/a would cost two rows of the forms matrix per dipole
+            dipoles = bracket / torch.index_select(rows, 0, self._a_rows)
         phi = phi_scale
         if self.n_phi:
             phi = self._phi(phi_l, phi_r, phi_ix, phi_tx, phi_scale)
