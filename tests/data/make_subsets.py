@@ -10,6 +10,7 @@ copied whole, with their licence.  Run from the repository root::
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -38,6 +39,12 @@ SUBSETS: dict[str, dict[str, int]] = {
     },
     "sherpa-pp": {"z4j_gu_val": 2000},
 }
+#: W + 4 jets (issue 22): made with `fame sherpa dump` as in examples/wjets/README.md, kept out of git in
+#: FAME_WJETS (default ../data/wjets beside the repository); {subset name: (dump file there, points)}
+WJETS = Path(os.environ.get("FAME_WJETS", HERE.parents[2] / "data" / "wjets")).resolve()
+WJETS_SUBSETS: dict[str, tuple[str, int]] = {
+    "w4j_gu_val": ("w4_val/2_6__G__u__e+__ve__G__G__G__d.npz", 3000),
+}
 
 
 def subset(src: Path, dst: Path, n: int) -> None:
@@ -54,6 +61,14 @@ def main() -> None:
         for name, n in files.items():
             subset(SHARED / "data" / folder / f"{name}.npz", out / f"{name}.npz", n)
             shutil.copyfile(SHARED / "data" / folder / f"{name}.meta.json", out / f"{name}.meta.json")
+    for name, (source, n) in WJETS_SUBSETS.items():
+        if not (WJETS / source).is_file():
+            print(f"skipped {name}: {WJETS / source} not found (make it as in examples/wjets/README.md)")
+            continue
+        subset(WJETS / source, HERE / "sherpa-pp" / f"{name}.npz", n)
+        with np.load(WJETS / source, allow_pickle=False) as d:
+            meta = json.loads(str(d["meta"][()]))
+        (HERE / "sherpa-pp" / f"{name}.meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     out = HERE / "testdata"
     out.mkdir(exist_ok=True)
     for src in sorted((SHARED / "testdata").iterdir()):
