@@ -12,9 +12,22 @@ independent Sherpa run of the same setup):
   ε_full, ε_1, ε_2, f_eff, f_ideal and f_eff/f_ideal; t_surr is ONNX Runtime's batched time here.
 
 ``--set KEY=VALUE`` overrides a TrainConfig field for every model (``--set-dipole``/``--set-mlp`` for one).
+
+**Baselines.**  f_eff above is against Sherpa's colour-summed standard generation of the validation events.
+``--colour-sampled DUMP`` (a ``fame sherpa dump --colour-scheme sample`` dump of the same channel and cuts)
+adds Sherpa's colour-sampled generation as a second baseline: its ε_full (``Max_Epsilon`` as in
+:mod:`sherpa_plugin.unweighting`, averaged over disjoint blocks of the validation run's size, since ε_full of
+heavy-tailed weights depends on the sample size) and its CPU times per event from the dump's meta; every
+model then also gets f_eff and f_ideal against each baseline and against the faster one
+(:func:`sherpa_plugin.gain.compare_baselines`).  ``--baselines-only`` trains nothing and prints the two
+baselines' CPU cost per unweighted event (the colour-summed ε_full also from ``--train`` in blocks of the
+validation size); ``--from-results JSON...`` takes the model rows of earlier runs of this benchmark instead
+of training (their ε_1, ε_2, times and validation size) and adds the baselines to them.
+
 Prints one JSON object.  Usage::
 
     .venv/bin/python benchmarks/bench_pp_accuracy.py --budget 900 --threads 2
+    .venv/bin/python benchmarks/bench_pp_accuracy.py --baselines-only --colour-sampled z4cs/DUMP.npz
 """
 
 from __future__ import annotations
@@ -38,10 +51,77 @@ from fame_surrogate.export import OnnxSurrogate, export_onnx
 from fame_surrogate.metrics import accuracy
 from fame_surrogate.train import TrainConfig, train_surrogate
 from lhe_tools import EventBatch, read_dump
+from sherpa_plugin.gain import Baseline, compare_baselines, standard_efficiency
 from sherpa_plugin.validate import ValidateConfig, validate
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 PP = SHARED / "data" / "sherpa-pp"
+
+
+EPS = 1e-3  # Max_Epsilon of every maximum here (validate's default)
+
+
+def _sample_dump(path: Path) -> Path:
+    """The .npz of a colour-sampled dump: the file itself, or the one channel dump in its folder."""
+    if path.is_dir():
+        found = sorted(path.glob("*.npz"))
+        if len(found) != 1:
+            raise SystemExit(f"{path}: expected one channel dump (.npz) in the folder, found {len(found)}")
+        return found[0]
+    return path
+
+
+def colour_sampled(path: Path, val: EventBatch, block: int) -> tuple[Baseline, dict[str, Any]]:
+    """The colour-sampled baseline of ``path`` at ``block`` events per ε_full block, and its figures."""
+    b = read_dump(_sample_dump(path))
+    meta = b.meta
+    if meta.get("color_scheme") != 2:
+        raise SystemExit(
+            f"{path}: meta color_scheme {meta.get('color_scheme')!r}, expected 2 (a `fame sherpa dump "
+            "--colour-scheme sample` dump)"
+        )
+    if b.process != val.process or meta.get("run_card") != val.meta.get("run_card"):
+        raise SystemExit(
+            f"{path}: channel {b.process} with another run card than the validation run's {val.process}; "
+            "the baselines must generate the same channel with the same cuts"
+        )
+    size = min(block, len(b))
+    if size < block:
+        print(f"warning: {path} has {len(b)} events, fewer than the {block} of the validation run; its "
+              "ε_full is not comparable (ε_full depends on the sample size)", file=sys.stderr)
+    eff, err, n_blocks = standard_efficiency(b.weight, EPS, block=size)
+    t_me, t_ps = float(meta["me_cpu_ms_per_point"]), float(meta["ps_cpu_ms_per_point"])
+    if b.trials is None:
+        raise SystemExit(f"{path}: no trials column; expected a weighted-event dump of hadron beams")
+    n = float(b.trials.sum())
+    sigma = float(b.weight.sum()) / n
+    info = {
+        "dump": str(path),
+        "n_events": len(b),
+        "block_events": size,
+        "same_size_as_validation": size == block,
+        "n_blocks": n_blocks,
+        "eps_full": eff,
+        "eps_full_err": err,
+        "eps_full_all_events": standard_efficiency(b.weight, EPS)[0],
+        "t_me_cpu_ms": t_me,
+        "t_ps_cpu_ms": t_ps,
+        "gen_cpu_ms_per_event": meta.get("gen_cpu_ms_per_event"),
+        "sigma_pb": sigma,
+        "sigma_err_pb": float((max(float((b.weight**2).sum()) / n - sigma**2, 0.0) / n) ** 0.5),
+        "seed": meta.get("seed"),
+    }
+    return Baseline("colour-sampled", eff, t_me, t_ps), info
+
+
+def with_baselines(row: dict[str, Any], extra: list[Baseline]) -> dict[str, Any]:
+    """``row`` (a model's validation figures) with f_eff, f_ideal against each baseline and the fastest."""
+    summed = Baseline("colour-summed", row["eps_full"], row["t_me_ms"], row["t_ps_ms"])
+    comp = compare_baselines(
+        [summed, *extra], row["eps_full"], row["eps_1"], row["eps_2"], row["t_me_ms"], row["t_surr_ms"],
+        row["t_ps_ms"],
+    ).as_dict()
+    return {**row, **comp}
 
 
 def one_model(
@@ -66,6 +146,8 @@ def one_model(
     )
     onnx_model = OnnxSurrogate(path, threads=1)
     pred, _ = onnx_model.predict(val.momenta)
+    if val.me2 is None:
+        raise SystemExit(f"{args.val}: no me2 column; expected a fame dump with Sherpa's |M|^2")
     acc = accuracy(pred, val.me2)
     r = validate(
         OnnxPredictor(onnx_model),
@@ -98,6 +180,8 @@ def one_model(
         **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
     }
     row["f_eff_over_ideal"] = row["f_eff"] / row["f_ideal"]
+    if args.sampled is not None:
+        row = with_baselines(row, [args.sampled])
     print(
         json.dumps(
             {
@@ -134,12 +218,33 @@ def main() -> None:
     ap.add_argument("--set-dipole", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--set-mlp", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--colour-sampled", type=Path, default=None, metavar="DUMP",
+                    help="a colour-sampled dump of the same channel (fame sherpa dump --colour-scheme "
+                    "sample): f_eff also against that baseline and the faster one")
+    ap.add_argument("--baselines-only", action="store_true",
+                    help="train nothing: the two baselines' CPU cost per unweighted event (needs "
+                    "--colour-sampled)")
+    ap.add_argument("--from-results", type=Path, nargs="+", default=None, metavar="JSON",
+                    help="train nothing: add the baselines to the model rows of earlier outputs of this "
+                    "benchmark (needs --colour-sampled)")
     args = ap.parse_args()
+    if (args.baselines_only or args.from_results) and args.colour_sampled is None:
+        ap.error("--baselines-only and --from-results need --colour-sampled DUMP")
 
-    train = read_dump(args.train)
     val = read_dump(args.val)
     if args.val_points is not None:
         val = val.take(slice(0, args.val_points))
+    args.sampled = None
+    if args.baselines_only:
+        print(json.dumps(baselines_only(args, val), indent=1))
+        return
+    if args.from_results:
+        print(json.dumps(from_results(args, val), indent=1))
+        return
+    if args.colour_sampled is not None:
+        args.sampled, info = colour_sampled(args.colour_sampled, val, len(val))
+        print(json.dumps({"colour_sampled": info}), file=sys.stderr)
+    train = read_dump(args.train)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_pp_") as tmp:
         for kind in args.models:
@@ -159,6 +264,64 @@ def main() -> None:
             indent=1,
         )
     )
+
+
+def baselines_only(args: argparse.Namespace, val: EventBatch) -> dict[str, Any]:
+    """Sherpa's colour-summed and colour-sampled standard generation: CPU ms per unweighted event."""
+    train = read_dump(args.train)
+    n = len(val)
+    t_me, t_ps = float(val.meta["me_cpu_ms_per_point"]), float(val.meta["ps_cpu_ms_per_point"])
+    eff_val = standard_efficiency(val.weight, EPS)[0]
+    eff_train, err_train, blocks_train = standard_efficiency(train.weight, EPS, block=n)
+    sampled, info = colour_sampled(args.colour_sampled, val, n)
+    out: dict[str, Any] = {
+        "benchmark": "bench_pp_accuracy --baselines-only",
+        "block_events": n,
+        "colour_summed": {
+            "t_me_cpu_ms": t_me,
+            "t_ps_cpu_ms": t_ps,
+            "gen_cpu_ms_per_event": val.meta.get("gen_cpu_ms_per_event"),
+            "eps_full_val": eff_val,
+            "eps_full_train_blocks": eff_train,
+            "eps_full_train_blocks_err": err_train,
+            "n_train_blocks": blocks_train,
+            "eps_full_train_all_events": standard_efficiency(train.weight, EPS)[0],
+            "n_train_events": len(train),
+        },
+        "colour_sampled": info,
+        "load_avg": os.getloadavg(),
+    }
+    both = [("val", eff_val), ("train_blocks", eff_train)]
+    for label, eff in both:
+        summed = Baseline("colour-summed", eff, t_me, t_ps)
+        out[f"ms_per_unweighted_summed_{label}"] = summed.ms_per_event
+        out[f"summed_over_sampled_cost_{label}"] = summed.ms_per_event / sampled.ms_per_event
+    out["ms_per_unweighted_sampled"] = sampled.ms_per_event
+    if info["n_events"] >= len(train):  # both at the training run's size too
+        big = standard_efficiency(train.weight, EPS)[0]
+        eff_s = standard_efficiency(read_dump(_sample_dump(args.colour_sampled)).weight[: len(train)], EPS)[0]
+        out["summed_over_sampled_cost_at_train_size"] = (
+            Baseline("colour-summed", big, t_me, t_ps).ms_per_event
+            / Baseline("colour-sampled", eff_s, sampled.t_me, sampled.t_ps).ms_per_event
+        )
+    return out
+
+
+def from_results(args: argparse.Namespace, val: EventBatch) -> dict[str, Any]:
+    """The model rows of earlier outputs with f_eff against both baselines (ε_full blocks of their n_val)."""
+    runs = []
+    for path in args.from_results:
+        res = json.loads(path.read_text())
+        n_val = int(res["n_val"])
+        sampled, info = colour_sampled(args.colour_sampled, val, n_val)
+        runs.append({
+            "results": str(path),
+            "budget_cpu_s": res.get("budget_cpu_s"),
+            "n_val": n_val,
+            "colour_sampled": info,
+            "models": [with_baselines(row, [sampled]) for row in res["models"]],
+        })
+    return {"benchmark": "bench_pp_accuracy --from-results", "runs": runs}
 
 
 if __name__ == "__main__":
