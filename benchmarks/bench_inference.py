@@ -22,9 +22,9 @@ Reported, as one JSON object on stdout:
 * exporter comparison: export seconds, node count, max relative deviation from torch, µs/point at 10k
   (``--exporters torchscript`` skips the dynamo exporter);
 * ``nodes``: nodes of the exported graph and of the graph ONNX Runtime executes after its optimisations, by
-  op type, per batch-size branch (``small_batch``: batch <= 4, ``large_batch``; the If and the batch-size
+  op type, per batch-size branch (``small_batch``: batch <= 32, ``large_batch``; the If and the batch-size
   test counted in both), and ``small_batch_session_executed``: the small-batch branch as a graph of its own
-  (``export.small_batch_graph``), which ``OnnxSurrogate.predict`` runs for <= 4 points (``us_per_point`` at
+  (``export.small_batch_graph``), which ``OnnxSurrogate.predict`` runs for <= 32 points (``us_per_point`` at
   batch 1 is that path); ``ort_batch1_overhead``: ONNX Runtime's cost per call and per node at batch 1 on
   this machine (chains of trivial nodes); ``batch1_profile``: ONNX Runtime's profile of batch-1 calls of
   the small-batch graph (kernel time by op type against the whole run: the rest is per-node work outside
@@ -192,7 +192,7 @@ def executed_nodes(path: Path) -> dict[str, object]:
 def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int = 30) -> dict[str, object]:
     """CPU µs per point of the exported graph against the per-family graph alone (what export_onnx wrote
     before the batch-size If, at every batch size), the fused graph alone and the small-batch branch as a
-    graph of its own (``small_batch_graph``: what OnnxSurrogate runs at batch <= 4), timed alternately in
+    graph of its own (``small_batch_graph``: what OnnxSurrogate runs at batch <= 32), timed alternately in
     this process through ``InferenceSession.run``, best of ``rounds``."""
     graphs: dict[str, onnx.ModelProto | None] = {
         "exported": None,

@@ -207,11 +207,11 @@ def _batch_branches(small: onnx.ModelProto, large: onnx.ModelProto, n: int) -> o
     above (an ONNX ``If`` on the batch size; both compute the same function up to rounding).
 
     ONNX Runtime pays ≈ 0.3–0.5 µs per executed node at batch 1, and the fused form of the inputs
-    (:class:`~fame_surrogate._fused.FusedInputs`) executes 60–80% fewer nodes (65 against 163 at e+e- → 5
-    jets, 87 against 403 at Z+4); its stacked intermediates and constant-matrix products carry more bytes
-    and multiply-adds per point, which costs at batch ≳ 8, where the per-family form is faster.  The ``If``
-    costs ≈ 6–10 µs per call at batch 1 (its branch's execution frame), which :func:`small_batch_graph`
-    avoids for per-event hosts.
+    (:class:`~fame_surrogate._fused.FusedInputs`) executes 60–80% fewer nodes (68 against 163 at e+e- → 5
+    jets, 89 against 403 at Z+4); its stacked intermediates and constant-matrix products carry more bytes
+    and multiply-adds per point, which costs at batch ≳ 64–128, where the per-family form is faster.  The
+    ``If`` costs ≈ 6–10 µs per call at batch 1 (its branch's execution frame), which
+    :func:`small_batch_graph` avoids for per-event hosts.
     """
     helper = onnx.helper
     momenta = helper.make_tensor_value_info("momenta", onnx.TensorProto.DOUBLE, ["batch", n, 4])
@@ -241,7 +241,7 @@ def small_batch_graph(proto: onnx.ModelProto) -> onnx.ModelProto | None:
     batch-size ``If`` of :func:`_batch_branches`).
 
     The branch computes the whole ``fame-onnx/1`` function at every batch size (it is only slower per point
-    than the large-batch branch above ~8 points), so a host that calls the surrogate once per event can
+    than the large-batch branch above ~64 points), so a host that calls the surrogate once per event can
     run it directly and save the ``If``: ≈ 6–10 µs of a batch-1 call on this machine, where ONNX Runtime
     sets up the branch's execution frame on every call (``benchmarks/bench_inference.py``).
     :class:`OnnxSurrogate` does so for batches up to :data:`SMALL_BATCH_MAX`.  The input, the outputs and
@@ -370,15 +370,17 @@ def export_onnx(
     pts = _example_momenta(n, 16)
     if check_points is not None:
         pts = torch.as_tensor(check_points, dtype=torch.float64)
+    # every point once in a batch larger than SMALL_BATCH_MAX (the points repeated where there are fewer)
+    # and once alone: both branches of the graph
+    big = pts.repeat(-(-(SMALL_BATCH_MAX + 1) // len(pts)), 1, 1) if len(pts) else pts
     sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    # every point once in a large batch and once alone: both branches of the graph
     got = np.concatenate(
-        [sess.run(["me2"], {"momenta": pts.numpy()})[0]]
+        [sess.run(["me2"], {"momenta": big.numpy()})[0]]
         + [sess.run(["me2"], {"momenta": pts[i : i + 1].numpy()})[0] for i in range(min(len(pts), 16))]
     )
     with torch.no_grad():
         want = np.concatenate(
-            [model(pts)[0].numpy()] + [model(pts[i : i + 1])[0].numpy() for i in range(min(len(pts), 16))]
+            [model(big)[0].numpy()] + [model(pts[i : i + 1])[0].numpy() for i in range(min(len(pts), 16))]
         )
     ok = np.isfinite(want)
     dev = np.abs(got[ok] / want[ok] - 1.0) if ok.any() else np.zeros(0)
