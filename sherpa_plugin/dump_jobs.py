@@ -680,13 +680,14 @@ def _merge(
             gen_ms_per_event=avg("gen_ms_per_event", ev_w),
             gen_cpu_ms_per_event=avg("gen_cpu_ms_per_event", ev_w),
             n_events_all_channels=total,
-            me2_vs_sherpa_meweight_max_rel_dev=max(
-                float(m.get("me2_vs_sherpa_meweight_max_rel_dev", 0.0)) for _, _, m in metas
-            ),
             jobs=[{"job": j, "seed": int(seeds[j]), "events": n} for j, n, _ in metas],
             generation=f"{len(seeds)} Dask generation jobs (fame sherpa dump --jobs) from one Sherpa "
             "integration; the job seeds derive from the seed (numpy SeedSequence([seed, job]))",
         )
+        checks = [m["me2_vs_sherpa_meweight_max_rel_dev"] for _, _, m in metas
+                  if "me2_vs_sherpa_meweight_max_rel_dev" in m]
+        if checks:  # colour-sampled jobs make no such check (their |M|^2 is Sherpa's sampled MEWeight)
+            meta["me2_vs_sherpa_meweight_max_rel_dev"] = max(float(c) for c in checks)
         target = out / f"{name}.npz"
         out_arrays: dict[str, Any] = {"momenta": cols.pop("momenta").astype(np.float64),
                                       "pdg": pdg.astype(np.int32)}
