@@ -46,7 +46,7 @@ def test_w_pairs_are_found_and_z_pairs_keep_their_factor() -> None:
     assert lepton_neutrino([21, 2, 12, -11, 21, 1], 2) == (3, 2)  # any order
     assert lepton_neutrino([2, -1, -13, 14, 21], 2) == (2, 3)
     assert lepton_neutrino([2, -1, -11, 14], 2) is None  # lepton number of each generation
-    assert lepton_neutrino([2, -1, 11, 12], 2) is None  # charge −2... not a W
+    assert lepton_neutrino([2, -1, 11, 12], 2) is None  # e- ν: lepton number 2, not a W decay
     assert lepton_neutrino([11, -11, 1, -1], 2) is None  # lepton beams
     assert lepton_neutrino([2, -2, 11, -11], 2) is None
     assert LeptonPairPropagator([2, -1, -11, 12, 21], 2).kind == "W"
