@@ -20,7 +20,7 @@ def test_size_budget() -> None:
 
 def test_subsets_keep_their_meta_and_are_consistent() -> None:
     files = sorted(DATA.glob("sherpa-*/*.npz"))
-    assert len(files) == 14
+    assert len(files) == 15
     for path in files:
         twin = json.loads(path.with_name(path.name.replace(".npz", ".meta.json")).read_text())
         with np.load(path, allow_pickle=False) as d:
