@@ -16,6 +16,7 @@ the 3-parton Borns.  Sherpa runs in its own interpreter and builds the 7 channel
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 from pathlib import Path
@@ -43,22 +44,20 @@ PHIS = np.arange(8) * math.pi / 4 + 0.2
 LAM = 1e-8
 
 SHERPA_SIDE = r"""
-import os, sys
+import json, os, sys
 import numpy as np
 import Sherpa
-inp, out, workdir = sys.argv[1], sys.argv[2], sys.argv[3]
+inp, out, workdir, head = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 data = np.load(inp)
 names = sorted({k.split("_", 1)[1] for k in data.files})
 os.makedirs(workdir, exist_ok=True)
 procs = []
 for n in names:
     pdg = [int(v) for v in data["pdg_" + n]]
-    nstrong = sum(1 for p in pdg if abs(p) <= 6 or p == 21)
-    head = "- %d %d -> %s:" % (pdg[0], pdg[1], " ".join(map(str, pdg[2:])))
-    procs.append(head + "\n    Order: {QCD: %d, EW: 2}" % (nstrong - 2))
-card = "\n".join(["BEAMS: [2212, 2212]", "BEAM_ENERGIES: 6500", "ME_GENERATORS: [Comix]", "COLOR_SCHEME: 1",
-                  "HELICITY_SCHEME: 1", "SCALES: VAR{sqr(91.1876)}", "EW_SCHEME: Gmu", "WIDTH_SCHEME: CMS",
-                  "PROCESSES:", *procs]) + "\n"
+    ew = sum(1 for p in pdg if 11 <= abs(p) <= 16)  # one EW vertex per external lepton; QCD: the rest
+    line = "- %d %d -> %s:" % (pdg[0], pdg[1], " ".join(map(str, pdg[2:])))
+    procs.append(line + "\n    Order: {QCD: %d, EW: %d}" % (len(pdg) - 2 - ew, ew))
+card = "\n".join([*head, "PROCESSES:", *procs]) + "\n"
 open(os.path.join(workdir, "Sherpa.yaml"), "w").write(card)
 os.chdir(workdir)
 argv = ["Sherpa", "INIT_ONLY: 2"]  # build the processes, skip the integration
@@ -80,6 +79,41 @@ for n in names:
     res["me_" + n] = np.array(vals)
 np.savez(out, **res)
 """
+
+#: the run card of the massless limits: pp at 13 TeV, fixed μ_R = M_Z, Gμ / complex-mass EW inputs
+PP_CARD = ["BEAMS: [2212, 2212]", "BEAM_ENERGIES: 6500", "ME_GENERATORS: [Comix]", "COLOR_SCHEME: 1",
+           "HELICITY_SCHEME: 1", "SCALES: VAR{sqr(91.1876)}", "EW_SCHEME: Gmu", "WIDTH_SCHEME: CMS"]
+
+
+def sherpa_me2(
+    sherpa_python: Path, workdir: Path, points: dict[str, tuple[list[int], Any]], card: list[str],
+    timeout: float = 900.0,
+) -> dict[str, np.ndarray]:
+    """Sherpa's colour-summed |M|² (MEProcess, one Sherpa run) at ``points[name] = (pdg, momenta (N, n, 4))``.
+
+    ``card`` is the run card above ``PROCESSES``; each process's coupling order is one EW power per external
+    lepton and QCD for the rest.  Returns ``{name: |M|² (N,) float64}``.
+    """
+    arrays: dict[str, Any] = {}
+    for name, (pdg, mom) in points.items():
+        arrays[f"pdg_{name}"], arrays[f"mom_{name}"] = np.array(pdg), np.array(mom)
+    inp, out = workdir / "in.npz", workdir / "out.npz"
+    np.savez(inp, **arrays)
+    (workdir / "side.py").write_text(SHERPA_SIDE, encoding="utf-8")
+    run = subprocess.run(
+        [str(sherpa_python), str(workdir / "side.py"), str(inp), str(out), str(workdir / "run"),
+         json.dumps(card)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(
+            f"Sherpa MEProcess evaluation failed (exit {run.returncode}): {run.stderr[-2000:]}"
+        )
+    with np.load(out) as res:
+        return {name: res[f"me_{name}"] for name in points}
 
 
 def _born_point(seed: int) -> list[F8]:
@@ -160,38 +194,22 @@ def sherpa_limit_ratios(sherpa_python: Path, workdir: Path) -> dict[str, dict[st
         "FI g->gg": _case_final([2, -2, 11, -11, 21, 21], "gg", 2.0, 4),
         "FI g->ddbar": _case_final([2, -2, 11, -11, 1, -1], "qqbar", 1.0, 5),
     }
-    arrays = {}
+    points: dict[str, tuple[list[int], Any]] = {}
     for idx, c in enumerate(cases.values()):
-        arrays[f"pdg_r{idx}"] = np.array(c["real_pdg"])
-        arrays[f"mom_r{idx}"] = np.array(c["reals"])
-        arrays[f"pdg_b{idx}"] = np.array(c["born_pdg"])
-        arrays[f"mom_b{idx}"] = np.array(c["borns"])
-    inp, out = workdir / "in.npz", workdir / "out.npz"
-    np.savez(inp, **arrays)
-    (workdir / "side.py").write_text(SHERPA_SIDE, encoding="utf-8")
-    run = subprocess.run(
-        [str(sherpa_python), str(workdir / "side.py"), str(inp), str(out), str(workdir / "run")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    if run.returncode != 0:
-        raise RuntimeError(
-            f"Sherpa MEProcess evaluation failed (exit {run.returncode}): {run.stderr[-2000:]}"
-        )
+        points[f"r{idx}"] = (c["real_pdg"], c["reals"])
+        points[f"b{idx}"] = (c["born_pdg"], c["borns"])
+    res = sherpa_me2(sherpa_python, workdir, points, PP_CARD, timeout=600)
     report: dict[str, dict[str, Any]] = {}
-    with np.load(out) as res:
-        for idx, (name, c) in enumerate(cases.items()):
-            real = c["sym"] * res[f"me_r{idx}"]
-            born = res[f"me_b{idx}"].reshape(-1, 2)
-            ratio = real / np.sum(np.array(c["terms"]) * born, axis=1)
-            ph = np.array(c["phis"])
-            design = np.stack([np.ones(len(ratio)), ph[:, 0], ph[:, 1]], 1)
-            coef, *_ = np.linalg.lstsq(design, ratio, rcond=None)
-            report[name] = {
-                "phi_mean_ratio": float(ratio.mean()),
-                "spin_avg_ratio_range": [float(ratio.min()), float(ratio.max())],
-                "phi_fit_max_residual": float(np.max(np.abs(design @ coef - ratio))),
-            }
+    for idx, (name, c) in enumerate(cases.items()):
+        real = c["sym"] * res[f"r{idx}"]
+        born = res[f"b{idx}"].reshape(-1, 2)
+        ratio = real / np.sum(np.array(c["terms"]) * born, axis=1)
+        ph = np.array(c["phis"])
+        design = np.stack([np.ones(len(ratio)), ph[:, 0], ph[:, 1]], 1)
+        coef, *_ = np.linalg.lstsq(design, ratio, rcond=None)
+        report[name] = {
+            "phi_mean_ratio": float(ratio.mean()),
+            "spin_avg_ratio_range": [float(ratio.min()), float(ratio.max())],
+            "phi_fit_max_residual": float(np.max(np.abs(design @ coef - ratio))),
+        }
     return report

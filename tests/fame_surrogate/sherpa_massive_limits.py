@@ -29,7 +29,6 @@ Sherpa runs in its own interpreter (``INIT_ONLY: 2``: the processes are built, n
 from __future__ import annotations
 
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -37,48 +36,15 @@ import numpy as np
 import torch
 from cs_kinematics import F8, boost_z, dot, if_forward, ii_forward, ii_inverse, transverse_basis
 from massive_kinematics import add_soft_gluon, fi_quasi_collinear, massive_rambo
+from sherpa_limits import sherpa_me2
 
 from fame_surrogate.dipoles import TOP_MASS, DipoleBasis
 
 ALPHA_S = 0.118  # α_s(M_Z), the fixed scale μ_R = M_Z below
 
-SHERPA_SIDE = r"""
-import os, sys
-import numpy as np
-import Sherpa
-inp, out, workdir = sys.argv[1], sys.argv[2], sys.argv[3]
-data = np.load(inp)
-names = sorted({k.split("_", 1)[1] for k in data.files})
-os.makedirs(workdir, exist_ok=True)
-procs = []
-for n in names:
-    pdg = [int(v) for v in data["pdg_" + n]]
-    head = "- %d %d -> %s:" % (pdg[0], pdg[1], " ".join(map(str, pdg[2:])))
-    procs.append(head + "\n    Order: {QCD: %d, EW: 0}" % (len(pdg) - 2))
-card = "\n".join(["BEAMS: [2212, 2212]", "BEAM_ENERGIES: 1000000", "ME_GENERATORS: [Comix]",
-                  "COLOR_SCHEME: 1", "HELICITY_SCHEME: 1", "SCALES: VAR{sqr(91.1876)}",
-                  "PARTICLE_DATA: {6: {Width: 0}}", "PROCESSES:", *procs]) + "\n"
-open(os.path.join(workdir, "Sherpa.yaml"), "w").write(card)
-os.chdir(workdir)
-argv = ["Sherpa", "INIT_ONLY: 2"]
-gen = Sherpa.Sherpa(len(argv), argv)
-gen.InitializeTheRun()
-res = {}
-for n in names:
-    pdg = [int(v) for v in data["pdg_" + n]]
-    proc = Sherpa.MEProcess(gen)
-    proc.AddInFlav(pdg[0])
-    proc.AddInFlav(pdg[1])
-    for f in pdg[2:]:
-        proc.AddOutFlav(f)
-    proc.Initialize()
-    vals = []
-    for row in data["mom_" + n].tolist():
-        proc.SetMomenta(row)
-        vals.append(proc.MatrixElement())
-    res["me_" + n] = np.array(vals)
-np.savez(out, **res)
-"""
+#: the run card of the tt̄ limits: stable tops, fixed μ_R = M_Z, a beam energy above every √ŝ used
+TT_CARD = ["BEAMS: [2212, 2212]", "BEAM_ENERGIES: 1000000", "ME_GENERATORS: [Comix]", "COLOR_SCHEME: 1",
+           "HELICITY_SCHEME: 1", "SCALES: VAR{sqr(91.1876)}", "PARTICLE_DATA: {6: {Width: 0}}"]
 
 UU = [2, -2, 6, -6]
 GG = [21, 21, 6, -6]
@@ -216,27 +182,10 @@ def _run_sherpa(
     sherpa_python: Path, workdir: Path, points: dict[tuple[int, ...], list[F8]]
 ) -> dict[tuple[int, ...], np.ndarray]:
     """|M|² from Sherpa's MEProcess for every process's points (one Sherpa run)."""
-    arrays: dict[str, Any] = {}
     keys = sorted(points)
-    for idx, key in enumerate(keys):
-        arrays[f"pdg_p{idx}"] = np.array(key)
-        arrays[f"mom_p{idx}"] = np.array(points[key])
-    inp, out = workdir / "in.npz", workdir / "out.npz"
-    np.savez(inp, **arrays)
-    (workdir / "side.py").write_text(SHERPA_SIDE, encoding="utf-8")
-    run = subprocess.run(
-        [str(sherpa_python), str(workdir / "side.py"), str(inp), str(out), str(workdir / "run")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    if run.returncode != 0:
-        raise RuntimeError(
-            f"Sherpa MEProcess evaluation failed (exit {run.returncode}): {run.stderr[-2000:]}"
-        )
-    with np.load(out) as res:
-        return {key: res[f"me_p{idx}"] for idx, key in enumerate(keys)}
+    named = {f"p{i}": (list(k), points[k]) for i, k in enumerate(keys)}
+    me = sherpa_me2(sherpa_python, workdir, named, TT_CARD)
+    return {key: me[f"p{i}"] for i, key in enumerate(keys)}
 
 
 def sherpa_massive_limit_ratios(
