@@ -44,6 +44,15 @@ _CHARGED_LEPTONS = (11, 13, 15)
 _LEPTONS = (11, 12, 13, 14, 15, 16)
 
 
+def _hadronic_ids(pdg: Sequence[int], n_in: int) -> list[int] | None:
+    """The PDG ids as ints for a 2 → n process without lepton beams, else None (with lepton beams the
+    pair's mass is the fixed beam energy: nothing to resolve)."""
+    ids = [int(x) for x in pdg]
+    if n_in != 2 or any(abs(x) in _LEPTONS for x in ids[:n_in]):
+        return None
+    return ids
+
+
 def lepton_pair(pdg: Sequence[int], n_in: int) -> tuple[int, int] | None:
     """Indices (ℓ-, ℓ+) of the final-state charged-lepton pair of a process with coloured beams, else None.
 
@@ -54,9 +63,9 @@ def lepton_pair(pdg: Sequence[int], n_in: int) -> tuple[int, int] | None:
     n_in : int
         Number of incoming particles.
     """
-    ids = [int(x) for x in pdg]
-    if n_in != 2 or any(abs(x) in _LEPTONS for x in ids[:n_in]):
-        return None  # lepton beams: the pair is the fixed beam energy, nothing to resolve
+    ids = _hadronic_ids(pdg, n_in)
+    if ids is None:
+        return None
     for lep in _CHARGED_LEPTONS:
         minus = [i for i in range(n_in, len(ids)) if ids[i] == lep]
         plus = [i for i in range(n_in, len(ids)) if ids[i] == -lep]
@@ -76,8 +85,8 @@ def lepton_neutrino(pdg: Sequence[int], n_in: int) -> tuple[int, int] | None:
     n_in : int
         Number of incoming particles.
     """
-    ids = [int(x) for x in pdg]
-    if n_in != 2 or any(abs(x) in _LEPTONS for x in ids[:n_in]):
+    ids = _hadronic_ids(pdg, n_in)
+    if ids is None:
         return None
     out = range(n_in, len(ids))
     pairs = [
