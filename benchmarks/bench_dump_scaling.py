@@ -60,8 +60,8 @@ def run(kind: str, root: Path, integ: Path, args: argparse.Namespace, rep: int) 
     if kind == "plain":
         res = sherpa_dump(out, settings, **SETUP, integration_from=integ)
     elif kind == "plain2":
-        halves = [DumpSettings(points=n, chunk=args.chunk, integration=args.integration, seed=200 + 2 * rep + j,
-                               me_check_every=args.me_check_every)
+        halves = [DumpSettings(points=n, chunk=args.chunk, integration=args.integration,
+                               seed=200 + 2 * rep + j, me_check_every=args.me_check_every)
                   for j, n in enumerate((args.events - args.events // 2, args.events // 2))]
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             parts = list(pool.map(lambda js: sherpa_dump(out / f"half-{js[0]}", js[1], **SETUP,
