@@ -179,13 +179,16 @@ def test_fame_train_command_json(
     (d3_only / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
     code = main(["train", str(d3_only), "--out", str(out.parent / "cli-bundle"), "--model", "mlp",
                  "--epochs", "2", "--loss", "gain", "--hidden", "8", "--net-dtype", "float32",
+                 "--batch-size", "128", "--lr", "0.002", "--decay-fraction", "0.5", "--clock", "cpu",
                  "--scheduler", cluster, "--no-progress", "--json"])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
     manifest = json.loads((out.parent / "cli-bundle" / MANIFEST).read_text())
     # the options reach the training configuration (and a float32 network exports and loads)
-    assert {k: manifest["config"][k] for k in ("loss", "hidden", "net_dtype")} == {
-        "loss": "gain", "hidden": [8], "net_dtype": "float32"}
+    keys = ("loss", "hidden", "net_dtype", "batch_size", "lr", "decay_fraction", "clock")
+    assert {k: manifest["config"][k] for k in keys} == {
+        "loss": "gain", "hidden": [8], "net_dtype": "float32", "batch_size": 128, "lr": 0.002,
+        "decay_fraction": 0.5, "clock": "cpu"}
     assert set(res) >= {"groups", "seconds"}
     (g,) = res["groups"]
     assert g["name"] == D3 and g["status"] == "trained"
