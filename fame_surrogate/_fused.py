@@ -210,9 +210,11 @@ class FusedInputs(nn.Module):
     _prop: Tensor
 
     @staticmethod
-    def supports(features: FeatureMap) -> bool:
-        """Whether the fused form covers this feature map (one or two incoming particles)."""
-        return features.n_in in (1, 2)
+    def supports(features: FeatureMap, basis: DipoleBasis | None = None) -> bool:
+        """Whether the fused form covers this feature map and basis: one or two incoming particles and no
+        massive particles (the fused form has neither the CDST kernels nor the massive-particle features;
+        massive processes, e.g. tt̄ + jets, use the per-family form at every batch size)."""
+        return features.n_in in (1, 2) and not features.massive and not (basis is not None and basis.massive)
 
     def __init__(
         self,
@@ -221,8 +223,11 @@ class FusedInputs(nn.Module):
         propagator: LeptonPairPropagator | None = None,
     ) -> None:
         super().__init__()
-        if not self.supports(features):
-            raise ValueError(f"FusedInputs supports 1 or 2 incoming particles, not {features.n_in}")
+        if not self.supports(features, basis):
+            raise ValueError(
+                "FusedInputs supports massless processes with 1 or 2 incoming particles, not "
+                f"n_in = {features.n_in} (massive: {features.massive or bool(basis and basis.massive)})"
+            )
         self.n_in = features.n_in
         self.n_particles = features.n_particles
         self.hadronic = features.hadronic

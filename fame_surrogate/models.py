@@ -288,11 +288,10 @@ class DipoleModel(nn.Module):
         self.register_buffer("skip_weight", torch.zeros(n_features, dtype=torch.float64))
         self.register_buffer("skip_bias", torch.zeros((), dtype=torch.float64))
         # the same features, dipoles and lepton-pair factor in few graph nodes (ONNX Runtime pays per node)
-        # (massive processes, e.g. tt̄ + jets, use the per-family form at every batch size: the fused form
-        # has neither the CDST kernels nor the massive-particle features)
+        # (not for massive processes: FusedInputs.supports)
         self.fused = (
             FusedInputs(self.features, self.basis, self.propagator)
-            if FusedInputs.supports(self.features) and not (self.basis.massive or self.features.massive)
+            if FusedInputs.supports(self.features, self.basis)
             else None
         )
 
@@ -438,11 +437,7 @@ class MLPModel(nn.Module):
         self.x_norm = _Standardise(int(self.features.n_features))
         self.target = TargetTransform()
         self.net = _mlp(int(self.features.n_features), hidden, 1, activation)
-        self.fused = (  # massive processes: per-family features only (see DipoleModel)
-            FusedInputs(self.features)
-            if FusedInputs.supports(self.features) and not self.features.massive
-            else None
-        )
+        self.fused = FusedInputs(self.features) if FusedInputs.supports(self.features) else None
 
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
         """Raw features (B, n_features) in ``feature_dtype`` and an empty (B, 0) float64 term tensor (the MLP
