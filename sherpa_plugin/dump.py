@@ -35,6 +35,7 @@ import yaml
 from lhe_tools import atomic_path
 
 from .sherpa_env import SherpaInstall, dumper_environment, find_sherpa_python, probe_sherpa
+from .sherpa_side.dumper import COLOR_SCHEMES
 
 if TYPE_CHECKING:
     from .dump_jobs import ClusterSpec
@@ -73,8 +74,9 @@ EVENT_OVERRIDES: dict[str, str] = {
     "BEAM_REMNANTS": "false",
     "ME_QED": "{ENABLED: false}",
 }
-#: ``DumpSettings.colour_scheme`` → Sherpa's ``COLOR_SCHEME`` (PHASIC::cls::scheme: 1 = sum, 2 = sample)
-COLOUR_SCHEMES: dict[str, int] = {"sum": 1, "sample": 2}
+#: ``DumpSettings.colour_scheme`` → Sherpa's ``COLOR_SCHEME`` (PHASIC::cls::scheme: 1 = sum, 2 = sample),
+#: the dumper's own table (it runs under Sherpa's Python and imports no fame module)
+COLOUR_SCHEMES: dict[str, int] = COLOR_SCHEMES
 #: integration presets (``PSI`` of Sherpa 3): "fast" for tests, "medium" for benchmarks, "sherpa" = defaults
 INTEGRATION: dict[str, str | None] = {
     "fast": "{ITMIN: 2000, NOPT: 2, MAXOPT: 1}",

@@ -217,7 +217,7 @@ def sherpa_masses(pdg: list[int]) -> dict[str, dict[str, float]]:
 
 
 #: Sherpa's ``COLOR_SCHEME`` values (PHASIC::cls::scheme: 1 = sum, 2 = sample) by the job's name
-COLOR_SCHEMES = {"sum": 1, "sample": 2}
+COLOR_SCHEMES: dict[str, int] = {"sum": 1, "sample": 2}
 
 
 def color_scheme(job: dict[str, Any]) -> str:
