@@ -4,15 +4,17 @@ For each of e+e- -> 3/4/5 jets (Sherpa 3.0.3 reference data, y_cut 0.01) a seede
 points) is held out; the rest is training data for :func:`fame_surrogate.train.train_surrogate`, which holds
 out its own validation split for early stopping.  Each model kind is trained with the ``TrainConfig``
 defaults, a wall-clock budget (``--budget`` seconds per process and model, or ``--budget-4j`` etc.) and
-``--threads`` torch threads (``--clock cpu`` counts the budget in process CPU seconds, which keeps the two
-model kinds comparable on a shared machine), exported to ONNX and evaluated **through ONNX Runtime**
-on the test split.
+``--threads`` torch threads per process (``--clock cpu`` counts the budget in process CPU seconds, which
+keeps the two model kinds comparable on a shared machine), exported to ONNX and evaluated **through ONNX
+Runtime** on the test split.  The defaults' two replicas train at once, one process each (one core each
+with ``--threads 1``), so ``--budget 570 --clock cpu`` is 10 minutes of 2 cores.
 
 Printed as one JSON object: per process and model the fraction of test points with |Δ| < 1% and < 0.1%, the
 median |Δ|, the training seconds and epochs, and ``ratio_to_target`` = frac_within_1pct / target
 (targets 0.999 / 0.99 / 0.97 for 3/4/5 jets), plus FAME/MLP ratios.
 
-Usage: ``python benchmarks/bench_accuracy.py [--jets 3 4 5] [--budget 300] [--threads 2] [--test 20000]``
+Usage: ``python benchmarks/bench_accuracy.py [--jets 3 4 5] [--budget 300] [--threads 1] [--test 20000]
+[--parallel-replicas R] [--set KEY=VALUE]``
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def train_parallel(batch: EventBatch, cfg: TrainConfig, replicas: int) -> tuple[
         "stopped": [s for _, m, _ in results for s in m["stopped"]],
         "val_frac_within_1pct": [m["val_frac_within_1pct"] for _, m, _ in results],
         "replica_seconds": [s for _, _, s in results],
+        "n_train": results[0][1].get("n_train"),
     }
     return ensemble, metrics, seconds
 
@@ -110,10 +113,12 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             TrainConfig(), model=kind, threads=args.threads, max_seconds=budget, clock=args.clock,
             **overrides(args.set),
         )
-        if args.parallel_replicas > 1:
-            model, metrics, seconds = train_parallel(train, cfg, args.parallel_replicas)
+        # TrainConfig's replicas (2 by default) train at once, one process each, like `fame train`'s tasks
+        parallel = args.parallel_replicas or cfg.replicas
+        if parallel > 1:
+            model, metrics, seconds = train_parallel(train, cfg, parallel)
         else:
-            res = train_surrogate(train, cfg)
+            res = train_surrogate(train, dataclasses.replace(cfg, replicas=1))
             model, metrics, seconds = res.model, res.metrics, res.seconds
         path = export_onnx(
             model,
@@ -129,7 +134,7 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             "ratio_to_target": acc["frac_within_1pct"] / TARGETS[jets],
             "train_seconds": seconds,
             "replicas": len(metrics["epochs"]),
-            "parallel_replicas": args.parallel_replicas,
+            "parallel_replicas": args.parallel_replicas or cfg.replicas,
             "epochs": metrics["epochs"],
             "stopped": metrics["stopped"],
             "val_frac_within_1pct": metrics["val_frac_within_1pct"],
@@ -153,15 +158,16 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=540.0, help="training seconds per process and model")
     for j in (3, 4, 5):
         parser.add_argument(f"--budget-{j}j", type=float, default=None, help=f"override for {j} jets")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for training")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument(
         "--clock", choices=["wall", "cpu"], default="wall", help="budget in wall or process CPU seconds"
     )
     parser.add_argument("--test", type=int, default=20000, help="held-out test points per process")
     parser.add_argument("--max-train", type=int, default=None, help="cap on training(+validation) points")
     parser.add_argument(
-        "--parallel-replicas", type=int, default=1,
-        help="train R single-thread replicas at once, one process each, and evaluate their ensemble",
+        "--parallel-replicas", type=int, default=None, metavar="R",
+        help="train R single-thread replicas at once, one process each, and evaluate their ensemble "
+        "(default: TrainConfig.replicas, 2; 1: one replica in this process)",
     )
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",

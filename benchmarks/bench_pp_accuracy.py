@@ -4,8 +4,9 @@ independent Sherpa run (issue 16).
 Trains each ``--models`` kind with :func:`fame_surrogate.train.train_surrogate` on ``--train`` (default: the
 shared g u → e+e- g g g u set, 200k Sherpa weighted events; ``--max-points`` takes a seeded subset) with a
 budget of ``--budget`` CPU seconds (``TrainConfig(clock="cpu")``, all threads, so the kinds compare fairly
-on a loaded machine), exports each to ONNX and scores it **through ONNX Runtime** on ``--val`` (an
-independent Sherpa run of the same setup):
+on a loaded machine) per replica: the config's replicas (2 by default, ``--parallel-replicas``) train at
+once, one process each, so ``--budget 900`` is 15 minutes of 2 cores.  It exports each to ONNX and scores
+it **through ONNX Runtime** on ``--val`` (an independent Sherpa run of the same setup):
 
 * pointwise: the fractions of points within 0.1% / 1% / 10% (the L-GATr metric) and the median |Δ|;
 * unweighting: :func:`sherpa_plugin.validate.validate` with Sherpa's recorded CPU times (t_ME, t_PS), i.e.
@@ -26,7 +27,7 @@ of training (their ε_1, ε_2, times and validation size) and adds the baselines
 
 Prints one JSON object.  Usage::
 
-    .venv/bin/python benchmarks/bench_pp_accuracy.py --budget 900 --threads 2
+    .venv/bin/python benchmarks/bench_pp_accuracy.py --budget 900 --models dipole
     .venv/bin/python benchmarks/bench_pp_accuracy.py --baselines-only --colour-sampled z4cs/DUMP.npz
 """
 
@@ -37,14 +38,16 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
+import dataclasses
 import json
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench_accuracy import overrides  # the --set KEY=VALUE parser (this folder is on sys.path)
+from bench_accuracy import overrides, train_parallel  # this folder is on sys.path
 from bench_gain import OnnxPredictor
 
 from fame_surrogate.export import OnnxSurrogate, export_onnx
@@ -124,6 +127,12 @@ def with_baselines(row: dict[str, Any], extra: list[Baseline]) -> dict[str, Any]
     return {**row, **comp}
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished child processes (the parallel replicas)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def one_model(
     kind: str, train: EventBatch, val: EventBatch, args: argparse.Namespace, tmp: Path
 ) -> dict[str, Any]:
@@ -138,11 +147,16 @@ def one_model(
         verbose=args.verbose,
         **changes,
     )
-    cpu0 = time.process_time()
-    res = train_surrogate(train, config)
-    cpu = time.process_time() - cpu0
+    parallel = args.parallel_replicas or config.replicas
+    cpu0 = time.process_time() + _children_cpu()
+    if parallel > 1:  # the replicas at once, one process each, each with the whole --budget
+        model, metrics, seconds = train_parallel(train, config, parallel)
+    else:
+        res = train_surrogate(train, dataclasses.replace(config, replicas=1))
+        model, metrics, seconds = res.model, res.metrics, res.seconds
+    cpu = time.process_time() + _children_cpu() - cpu0
     path = export_onnx(
-        res.model, tmp / f"{kind}.onnx", {"process": train.process, "sqrt_s": train.meta.get("sqrt_s")}
+        model, tmp / f"{kind}.onnx", {"process": train.process, "sqrt_s": train.meta.get("sqrt_s")}
     )
     onnx_model = OnnxSurrogate(path, threads=1)
     pred, _ = onnx_model.predict(val.momenta)
@@ -163,11 +177,12 @@ def one_model(
             if k in ("hidden", "batch_size", "lr", "penalty_j", "weight_power", "dtype", "max_points")
             or k in changes
         },
+        "replicas": parallel,
         "train_cpu_s": cpu,
-        "train_wall_s": res.seconds,
-        "epochs": res.metrics["epochs"],
-        "stopped": res.metrics["stopped"],
-        "n_train": res.metrics["n_train"],
+        "train_wall_s": seconds,
+        "epochs": metrics["epochs"],
+        "stopped": metrics["stopped"],
+        "n_train": metrics["n_train"],
         "frac_within_0p1pct": acc["frac_within_0p1pct"],
         "frac_within_1pct": acc["frac_within_1pct"],
         "frac_within_10pct": acc["frac_within_10pct"],
@@ -210,6 +225,11 @@ def main() -> None:
         "--budget", type=float, default=900.0, help="training CPU seconds per model (all threads)"
     )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: no spinning counted as CPU)")
+    ap.add_argument(
+        "--parallel-replicas", type=int, default=None, metavar="R",
+        help="train R single-thread replicas at once, one process each with the whole --budget, and score "
+        "their ensemble (default: TrainConfig.replicas, 2; 1: one replica in this process)",
+    )
     ap.add_argument("--max-points", type=int, default=None)
     ap.add_argument("--val-points", type=int, default=None)
     ap.add_argument("--timing-points", type=int, default=4096)

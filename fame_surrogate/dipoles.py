@@ -60,6 +60,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -107,6 +108,35 @@ def process_masses(pdg: Sequence[int], masses: Mapping[int, float] | None = None
     """
     table = DEFAULT_MASSES if masses is None else masses
     return [float(table.get(abs(int(p)), 0.0)) if is_quark(int(p)) else 0.0 for p in pdg]
+
+
+def masses_from_meta(pdg: Sequence[int], meta: Mapping[str, Any]) -> list[float] | None:
+    """Per-particle masses (GeV) of a process from a fame dump's ``meta["masses"]``: what Sherpa's matrix
+    element used (``{"6": {"mass": 172.5, "width": ...}, ...}``, keyed by PDG id; a flavour that Sherpa
+    treats as massless has mass 0), for the quarks that the dipoles can treat as massive.
+
+    Returns None where the meta records no masses (LHE files, older dumps): then the models use
+    :data:`DEFAULT_MASSES`.
+
+    Raises
+    ------
+    ValueError
+        Where the record lacks a flavour of ``pdg`` or a mass is not a finite number ≥ 0.
+    """
+    table = meta.get("masses")
+    if not table:
+        return None
+    out: dict[int, float] = {}
+    for p in dict.fromkeys(int(q) for q in pdg):
+        entry = table.get(str(p))
+        mass = entry.get("mass") if isinstance(entry, Mapping) else None
+        if not isinstance(mass, int | float) or not math.isfinite(mass) or mass < 0:
+            raise ValueError(
+                f"meta['masses'] has no valid mass for PDG id {p} ({entry!r}); expected "
+                "{'mass': GeV >= 0, ...} for every flavour of the process"
+            )
+        out[abs(p)] = float(mass)
+    return process_masses(pdg, out)
 
 
 def _outgoing(pdg: int, incoming: bool) -> int:

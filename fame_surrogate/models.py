@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ._fused import FusedInputs
 from ._ops import gram_index, gram_rows, sinh
-from .dipoles import DipoleBasis, basis_pairs
+from .dipoles import DipoleBasis, basis_pairs, process_masses
 from .features import FeatureMap, feature_pairs
 from .resonance import LeptonPairPropagator
 
@@ -248,6 +248,10 @@ class DipoleModel(nn.Module):
         ``"silu"``, ``"tanh"``, ``"gelu"`` or ``"relu"``.
     alpha_s : float
         Strong coupling inside the dipole kernels.
+    masses : sequence of float, optional
+        Per-particle masses in GeV that the dipoles and features use (default
+        :func:`~fame_surrogate.dipoles.process_masses`: the top quark at 172.5 GeV; a Sherpa dump's own
+        ``meta["masses"]`` via :func:`~fame_surrogate.dipoles.masses_from_meta`).
     """
 
     kind = "dipole"
@@ -262,14 +266,19 @@ class DipoleModel(nn.Module):
         hidden: Sequence[int] = (128, 128, 128),
         activation: str = "silu",
         alpha_s: float = 0.118,
+        masses: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         self.pdg = [int(p) for p in pdg]
         self.n_in = int(n_in)
+        self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
         # one Gram computation serves both: the pairs either of them reads
-        self.pairs = sorted(set(feature_pairs(self.pdg, self.n_in)) | set(basis_pairs(self.pdg, self.n_in)))
-        self.features = FeatureMap(self.pdg, self.n_in, pairs=self.pairs)
-        self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s, pairs=self.pairs)
+        self.pairs = sorted(
+            set(feature_pairs(self.pdg, self.n_in, self.masses))
+            | set(basis_pairs(self.pdg, self.n_in, self.masses))
+        )
+        self.features = FeatureMap(self.pdg, self.n_in, pairs=self.pairs, masses=self.masses)
+        self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s, pairs=self.pairs, masses=self.masses)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         # the Breit–Wigner of a final-state lepton pair (pp -> l+l- + jets) multiplies every dipole, so the
         # network learns only a smooth remainder (ones for e+e- and other processes without such a pair)
@@ -429,11 +438,12 @@ class MLPModel(nn.Module):
         n_in: int = 2,
         hidden: Sequence[int] = (128, 128, 128),
         activation: str = "silu",
+        masses: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         self.pdg = [int(p) for p in pdg]
         self.n_in = int(n_in)
-        self.features = FeatureMap(self.pdg, self.n_in)
+        self.features = FeatureMap(self.pdg, self.n_in, masses=masses)
         self.x_norm = _Standardise(int(self.features.n_features))
         self.target = TargetTransform()
         self.net = _mlp(int(self.features.n_features), hidden, 1, activation)
@@ -527,10 +537,12 @@ def build_model(
     n_in: int = 2,
     hidden: Sequence[int] = (128, 128, 128),
     activation: str = "silu",
+    masses: Sequence[float] | None = None,
 ) -> Member:
-    """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg``."""
+    """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg`` (``masses``:
+    per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`)."""
     if kind == "dipole":
-        return DipoleModel(pdg, n_in, hidden, activation)
+        return DipoleModel(pdg, n_in, hidden, activation, masses=masses)
     if kind == "mlp":
-        return MLPModel(pdg, n_in, hidden, activation)
+        return MLPModel(pdg, n_in, hidden, activation, masses=masses)
     raise ValueError(f"unknown model kind {kind!r}; expected one of {MODEL_KINDS}")

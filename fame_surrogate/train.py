@@ -26,7 +26,7 @@ from torch import Tensor
 
 from lhe_tools import EventBatch
 
-from .dipoles import is_coloured
+from .dipoles import is_coloured, masses_from_meta
 from .metrics import accuracy
 from .models import MODEL_KINDS, DipoleModel, Ensemble, Member, build_model, net_dtype
 from .symmetry import identical_particle_permutations
@@ -50,11 +50,15 @@ class TrainConfig:
     model : str
         ``"dipole"`` (factorisation-aware) or ``"mlp"`` (baseline).
     replicas : int
-        Ensemble size R (``me2`` = mean, ``me2_std`` = spread).
+        Ensemble size R (``me2`` = mean, ``me2_std`` = spread).  Default 2: two replicas of half the budget
+        each beat one of the whole budget (e+e- → 5 jets: 97.99% within 1% against 95.5% for either alone;
+        pp → Z + 4 jets: median |Δ| 0.130 against 0.172), and ``fame train`` runs them side by side.
     epochs : int
         Maximum number of epochs per replica.
     batch_size : int
-        Mini-batch size.
+        Mini-batch size (512 with ``lr`` 4e-3 and ``decay_fraction`` 0.5: the settings with which two
+        replicas reach 97% of held-out e+e- → 5-jet points within 1% in 10 minutes of 2 cores; see the
+        README's accuracy table).
     lr : float
         Initial Adam learning rate.
     hidden : tuple of int
@@ -73,7 +77,8 @@ class TrainConfig:
     decay_fraction : float
         Warm-down: over the last ``decay_fraction`` of the run's progress (the fraction of ``epochs`` done
         or of ``max_seconds`` used, whichever is larger) the learning rate falls by a cosine to ``min_lr``,
-        so that a run cut by its time budget still ends at a low learning rate (0 disables).
+        so that a run cut by its time budget still ends at a low learning rate (0 disables; default: the
+        second half of the run).
     penalty_j : float or None
         Factorisation penalty weight J (dipole model only).  None (default): 1e-3 for lepton beams (tuned on
         e+e- → jets), 0 for hadron collisions, where it only fights the fit (as the FAME pp study found).
@@ -123,10 +128,10 @@ class TrainConfig:
     """
 
     model: str = "dipole"
-    replicas: int = 1
+    replicas: int = 2
     epochs: int = 300
-    batch_size: int = 256
-    lr: float = 3e-3
+    batch_size: int = 512
+    lr: float = 4e-3
     hidden: tuple[int, ...] = (128, 128, 128)
     activation: str = "silu"
     seed: int = 0
@@ -135,7 +140,7 @@ class TrainConfig:
     lr_patience: int = 8
     lr_factor: float = 0.5
     min_lr: float = 1e-6
-    decay_fraction: float = 0.25
+    decay_fraction: float = 0.5
     penalty_j: float | None = None
     loss: str = "mse"
     weight_power: float = 0.0
@@ -440,6 +445,10 @@ def train_surrogate(
         config = replace(config, penalty_j=0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS)
     if batch.me2 is None:
         raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
+    try:  # the masses the exact ME used (a Sherpa dump records them), else the dipoles' defaults
+        masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
+    except ValueError as err:
+        raise ValueError(f"batch of process {batch.process!r}: {err}") from None
     n_total = batch.momenta.shape[0]
     rng = np.random.default_rng(config.seed)
     if val_index is not None:
@@ -475,7 +484,7 @@ def train_surrogate(
         for r in range(config.replicas):
             torch.manual_seed(config.seed + r)
             model = build_model(
-                config.model, batch.pdg.tolist(), batch.n_in, config.hidden, config.activation
+                config.model, batch.pdg.tolist(), batch.n_in, config.hidden, config.activation, masses
             )
             if data is None:
                 tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)

@@ -4,6 +4,7 @@ the m → 0 limit, soft and quasi-collinear limits against Sherpa 3.0.3, and the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from cs_kinematics import pp_events
+from cs_kinematics import boost_z, pp_events
 from massive_kinematics import cdst_ff, cdst_fi_qg, cdst_if, massive_rambo, tt_events
 
 from fame_surrogate.dipoles import (
@@ -300,6 +301,69 @@ def test_feature_map_massive_columns() -> None:
     ptt = ev[:, 2, 0] * ev[:, 3, 0] - np.sum(ev[:, 2, 1:] * ev[:, 3, 1:], axis=1)
     assert np.allclose(x[:, names.index("loggamma(2,3)")], np.log(ptt / TOP_MASS**2 - 1.0), rtol=1e-10)
     assert names.index("loggamma(2,3)") in fmap.log_columns
+
+
+def test_masses_from_a_dump_reach_the_trained_model() -> None:
+    """A dump's ``meta["masses"]`` (Sherpa's top mass, here 173 GeV) sets the masses of the trained model's
+    dipoles and features: its loggamma(i) is log(γ_i − 1) with γ_i = E_i/m_t of the top in the partonic
+    frame, for events on the 173 GeV shell; without the record the defaults (172.5 GeV) stay."""
+    from fame_surrogate.dipoles import masses_from_meta
+    from fame_surrogate.train import TrainConfig, train_surrogate
+    from lhe_tools import EventBatch
+
+    sherpa = {"21": {"mass": 0.0, "width": 0.0}, "6": {"mass": 173.0, "width": 1.4},
+              "-6": {"mass": 173.0, "width": 1.4}}
+    assert masses_from_meta(GG_TTG, {"masses": sherpa}) == [0.0, 0.0, 173.0, 173.0, 0.0]
+    assert masses_from_meta(GG_TTG, {}) is None
+    with pytest.raises(ValueError, match="no valid mass for PDG id 21"):
+        masses_from_meta(GG_TTG, {"masses": {"6": {"mass": 173.0}, "-6": {"mass": 173.0}}})
+    with pytest.raises(ValueError, match="no valid mass for PDG id 6"):
+        masses_from_meta(GG_TTG, {"masses": {**sherpa, "6": {"mass": float("nan")}}})
+    ev = tt_events(1, 300, 5, mass=173.0)
+    me2 = np.ones(len(ev))
+    batch = EventBatch(ev, np.array(GG_TTG), np.ones(len(ev)), "2_3__G__G__t__tb__G", me2=me2,
+                       meta={"masses": sherpa})
+    config = TrainConfig(hidden=(8,), epochs=1, replicas=1, threads=1, max_seconds=None)
+    for kind in ("dipole", "mlp"):
+        member = train_surrogate(batch, dataclasses.replace(config, model=kind)).model.members[0]
+        fmap = member.features
+        assert fmap.masses == [0.0, 0.0, 173.0, 173.0, 0.0]
+        if kind == "dipole":
+            assert member.basis.masses == fmap.masses
+        x = fmap(torch.from_numpy(ev)).numpy()
+        p_in = ev[:, 0] + ev[:, 1]
+        rapidity = 0.5 * np.log((p_in[:, 0] + p_in[:, 3]) / (p_in[:, 0] - p_in[:, 3]))
+        boosted = np.stack([[boost_z(p, -y) for p in e] for e, y in zip(ev, rapidity, strict=True)])
+        for i in (2, 3):
+            want = np.log(boosted[:, i, 0] / 173.0 - 1.0)
+            np.testing.assert_allclose(x[:, fmap.names.index(f"loggamma({i})")], want, rtol=1e-9)
+    plain = EventBatch(ev, np.array(GG_TTG), np.ones(len(ev)), batch.process, me2=me2)
+    assert train_surrogate(plain, config).model.members[0].features.masses[2] == TOP_MASS
+
+
+def test_export_checks_parity_on_the_mass_shell(tmp_path: Path) -> None:
+    """The export's default check points are on the tops' mass shell (so the parity check compares the
+    function where it is used, not at massless momenta); check points where torch's |M|² is nowhere finite
+    make the export fail instead of passing a check that compared nothing."""
+    from fame_surrogate.export import ContractError, OnnxSurrogate, _example_momenta, export_onnx
+
+    torch.manual_seed(2)
+    model = DipoleModel(UU_TTG, 2, hidden=(8,))
+    model.fit_scalers(*model.inputs(torch.from_numpy(tt_events(1, 64, 4))), torch.ones(64))
+    model.eval()
+    pts = _example_momenta(5, 16, model.masses).numpy()
+    m2 = pts[..., 0] ** 2 - np.sum(pts[..., 1:] ** 2, axis=-1)
+    np.testing.assert_allclose(m2[:, 2:4], TOP_MASS**2, rtol=1e-9)
+    np.testing.assert_allclose(pts[:, 2:].sum(axis=1), np.tile([1000.0, 0, 0, 0], (16, 1)), atol=1e-8)
+    path = export_onnx(model, tmp_path / "tt.onnx", {"process": "2_3__u__ub__t__tb__G"})
+    got, _ = OnnxSurrogate(path).predict(pts)
+    with torch.no_grad():
+        want = model(torch.from_numpy(pts))[0].numpy()
+    assert np.all(np.isfinite(want)) and np.allclose(got, want, rtol=1e-9, atol=0.0)
+    with pytest.raises(ContractError, match="no finite"):
+        export_onnx(model, tmp_path / "bad.onnx", {"process": "2_3__u__ub__t__tb__G"},
+                    check_points=np.full((4, 5, 4), np.nan))
+    assert not (tmp_path / "bad.onnx").exists()
 
 
 def test_massive_rambo_on_shell() -> None:

@@ -17,7 +17,9 @@ from fame_surrogate.train import TrainConfig, TrainResult, train_surrogate
 from lhe_tools import EventBatch, read_dump
 from sherpa_plugin.unweighting import two_stage
 
-SMALL = TrainConfig(hidden=(32, 32), epochs=30, batch_size=64, lr=1e-2, val_fraction=0.25, patience=100)
+SMALL = TrainConfig(
+    replicas=1, hidden=(32, 32), epochs=30, batch_size=64, lr=1e-2, val_fraction=0.25, patience=100
+)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +165,9 @@ def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, bat
     1e-3), the three identical gluons give 6 orders of every training point, and a short training beats the
     untrained model (the least-squares skip) on held-out points."""
     pp = read_dump(sherpa_pp / "z4j_gu_val.npz").take(np.arange(1200))
-    cfg = TrainConfig(hidden=(32, 32), epochs=8, batch_size=128, val_fraction=0.25, patience=100)
+    cfg = TrainConfig(
+        replicas=1, hidden=(32, 32), epochs=8, batch_size=128, val_fraction=0.25, patience=100
+    )
     res = train_surrogate(pp, cfg)
     assert res.metrics["penalty_j"] == 0.0
     assert res.metrics["n_train_augmented"] == 6 * res.metrics["n_train"]

@@ -35,7 +35,7 @@ def d3(sherpa_ee: Path) -> EventBatch:
 @pytest.fixture(scope="module")
 def model_file(d3: EventBatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (tiny) trained and exported surrogate for the d db g group with its s sb g member."""
-    res = train_surrogate(d3, TrainConfig(model="mlp", epochs=3, hidden=(8,), threads=1))
+    res = train_surrogate(d3, TrainConfig(model="mlp", replicas=1, epochs=3, hidden=(8,), threads=1))
     members = [{"process": D3}, {"process": S3}]
     path = tmp_path_factory.mktemp("model") / "m.onnx"
     return export_onnx(res.model, path, {"process": D3, "members": members, "sqrt_s": 1000.0})

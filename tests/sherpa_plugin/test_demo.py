@@ -43,7 +43,7 @@ def test_small_demo_runs_every_stage_and_closes(tmp_path: Path) -> None:
         validate_points=20000,
         workers=1,
         sherpa_points=0,
-        train=TrainConfig(epochs=15, max_seconds=20.0, threads=1),
+        train=TrainConfig(replicas=1, epochs=15, max_seconds=20.0, threads=1),
     )
     result = run_demo(tmp_path, replace(config, seed=3))
     report = Path(result.report)

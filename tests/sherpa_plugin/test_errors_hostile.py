@@ -31,7 +31,7 @@ def data3() -> EventBatch:
 def bundle3(data3: EventBatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (tiny, barely trained) bundle for e+e- -> d db g at 1000 GeV."""
     tmp = tmp_path_factory.mktemp("bundle3")
-    config = TrainConfig(model="mlp", epochs=2, hidden=(8,), threads=1)
+    config = TrainConfig(model="mlp", replicas=1, epochs=2, hidden=(8,), threads=1)
     res = train_surrogate(data3.take(slice(0, 600)), config)
     model = export_onnx(
         res.model, tmp / "m.onnx", {"process": data3.process, "sqrt_s": 1000.0, "cuts": {"y_cut": 0.01}}

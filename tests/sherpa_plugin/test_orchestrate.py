@@ -28,7 +28,7 @@ D3 = "2_3__e-__e+__G__d__db"
 S3 = "2_3__e-__e+__G__s__sb"
 DDDD = "2_4__e-__e+__d__d__db__db"
 DDUU = "2_4__e-__e+__d__u__db__ub"
-CONFIG = TrainConfig(model="mlp", epochs=30, hidden=(8,), batch_size=128)  # ≈ 0.2 s per group
+CONFIG = TrainConfig(model="mlp", replicas=1, epochs=30, hidden=(8,), batch_size=128)  # ≈ 0.2 s per group
 N = 300
 
 
@@ -179,7 +179,7 @@ def test_fame_train_command_json(
     (d3_only / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
     code = main(["train", str(d3_only), "--out", str(out.parent / "cli-bundle"), "--model", "mlp",
                  "--epochs", "2", "--loss", "gain", "--hidden", "8", "--net-dtype", "float32",
-                 "--batch-size", "128", "--lr", "0.002", "--decay-fraction", "0.5", "--clock", "cpu",
+                 "--batch-size", "128", "--lr", "0.002", "--decay-fraction", "0.4", "--clock", "cpu",
                  "--scheduler", cluster, "--no-progress", "--json"])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
@@ -188,7 +188,7 @@ def test_fame_train_command_json(
     keys = ("loss", "hidden", "net_dtype", "batch_size", "lr", "decay_fraction", "clock")
     assert {k: manifest["config"][k] for k in keys} == {
         "loss": "gain", "hidden": [8], "net_dtype": "float32", "batch_size": 128, "lr": 0.002,
-        "decay_fraction": 0.5, "clock": "cpu"}
+        "decay_fraction": 0.4, "clock": "cpu"}
     assert set(res) >= {"groups", "seconds"}
     (g,) = res["groups"]
     assert g["name"] == D3 and g["status"] == "trained"

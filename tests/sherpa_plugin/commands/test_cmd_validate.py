@@ -26,7 +26,7 @@ def bundle(data: EventBatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (tiny, barely trained) surrogate for e+e- -> d db g in a bundle."""
     tmp = tmp_path_factory.mktemp("bundle")
     res = train_surrogate(
-        data.take(slice(0, 500)), TrainConfig(model="mlp", epochs=2, hidden=(8,), threads=1)
+        data.take(slice(0, 500)), TrainConfig(model="mlp", replicas=1, epochs=2, hidden=(8,), threads=1)
     )
     model = export_onnx(res.model, tmp / "m.onnx", {"process": data.process, "sqrt_s": 1000.0})
     (group,) = reduce_channels([(tuple(int(p) for p in data.pdg), 2)])
