@@ -36,7 +36,7 @@ def sherpa_me_time(
         src = write_dump(Path(tmp) / "in.npz", batch)
         t0 = time.perf_counter()
         out = Path(tmp) / "out"
-        res = sherpa_dump(out, DumpSettings(points=len(momenta)), input_dump=src)
+        res = sherpa_dump(out, DumpSettings(points=len(momenta)), input_dump=src).to_json()
         wall = time.perf_counter() - t0
         out_meta = read_dump(out / res["channels"][0]["file"]).meta  # the summary's paths are relative
         return {

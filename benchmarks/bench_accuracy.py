@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from fame_surrogate.export import OnnxSurrogate, export_onnx
-from fame_surrogate.metrics import accuracy
 from fame_surrogate.models import Ensemble
 from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.validation.accuracy import accuracy
 from lhe_tools import EventBatch, read_dump
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -63,7 +63,7 @@ def overrides(items: list[str]) -> dict[str, Any]:
 def _one_replica(batch: EventBatch, cfg: TrainConfig) -> tuple[Any, dict[str, Any], float]:
     res = train_surrogate(batch, cfg)
     (member,) = res.model.members
-    return member, res.metrics, res.seconds
+    return member, res.metrics.to_json(), res.seconds
 
 
 def train_parallel(batch: EventBatch, cfg: TrainConfig, replicas: int) -> tuple[Any, dict[str, Any], float]:
@@ -119,7 +119,7 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             model, metrics, seconds = train_parallel(train, cfg, parallel)
         else:
             res = train_surrogate(train, dataclasses.replace(cfg, replicas=1))
-            model, metrics, seconds = res.model, res.metrics, res.seconds
+            model, metrics, seconds = res.model, res.metrics.to_json(), res.seconds
         path = export_onnx(
             model,
             workdir / f"{jets}j_{kind}.onnx",
@@ -130,8 +130,8 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
         pred_seconds = time.perf_counter() - t
         acc = accuracy(pred, test.me2)
         out[kind] = {
-            **acc,
-            "ratio_to_target": acc["frac_within_1pct"] / TARGETS[jets],
+            **acc.to_json(),
+            "ratio_to_target": acc.frac_within_1pct / TARGETS[jets],
             "train_seconds": seconds,
             "replicas": len(metrics["epochs"]),
             "parallel_replicas": parallel,
@@ -139,9 +139,9 @@ def run_process(jets: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             "stopped": metrics["stopped"],
             "val_frac_within_1pct": metrics["val_frac_within_1pct"],
             "onnx_us_per_point_1thread": 1e6 * pred_seconds / test_idx.size,
-            "config": {k: v for k, v in cfg.to_dict().items() if k not in ("verbose",)},
+            "config": {k: v for k, v in cfg.to_json().items() if k not in ("verbose",)},
         }
-        print(f"bench_accuracy: {jets}j {kind}: {acc['frac_within_1pct']:.4f} within 1%", file=sys.stderr)
+        print(f"bench_accuracy: {jets}j {kind}: {acc.frac_within_1pct:.4f} within 1%", file=sys.stderr)
     if "dipole" in out and "mlp" in out:
         fame, mlp = out["dipole"], out["mlp"]
         assert isinstance(fame, dict) and isinstance(mlp, dict)

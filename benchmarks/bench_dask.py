@@ -77,13 +77,13 @@ def main() -> None:
                 t0 = time.perf_counter()
                 res = train_bundle([data], out, config, workers=workers, progress=False)
                 wall = time.perf_counter() - t0
-                if res["trained"] != len(groups):
-                    raise RuntimeError(f"{res['trained']} of {len(groups)} groups trained: {res['groups']}")
+                if res.trained != len(groups):
+                    raise RuntimeError(f"{res.trained} of {len(groups)} groups trained: {res.groups}")
                 times[workers].append(wall)
-                details[workers] = {g["name"]: g["seconds"] for g in res["groups"]}
+                details[workers] = {g.name: g.seconds for g in res.groups}
                 cpu[workers] = sum(
-                    json.loads((out / "models" / f"{g['name']}.json").read_text())["train"]["cpu_seconds"]
-                    for g in res["groups"]
+                    json.loads((out / "models" / f"{g.name}.json").read_text())["train"]["cpu_seconds"]
+                    for g in res.groups
                 )
     best = {w: min(t) for w, t in times.items()}
     print(json.dumps({

@@ -58,20 +58,22 @@ def run(kind: str, root: Path, integ: Path, args: argparse.Namespace, rep: int) 
     load0 = os.getloadavg()
     c0, t0 = _cpu(), time.perf_counter()
     if kind == "plain":
-        res = sherpa_dump(out, settings, **SETUP, integration_from=integ)
+        res = sherpa_dump(out, settings, **SETUP, integration_from=integ).to_json()
     elif kind == "plain2":
         halves = [DumpSettings(points=n, chunk=args.chunk, integration=args.integration,
                                seed=200 + 2 * rep + j, me_check_every=args.me_check_every)
                   for j, n in enumerate((args.events - args.events // 2, args.events // 2))]
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             parts = list(pool.map(lambda js: sherpa_dump(out / f"half-{js[0]}", js[1], **SETUP,
-                                                         integration_from=integ), enumerate(halves)))
+                                                         integration_from=integ).to_json(),
+                                  enumerate(halves)))
         res = {"points": sum(int(r["points"]) for r in parts),
                "cpu_seconds": sum(float(r["cpu_seconds"]) for r in parts),
                "job_cpu": [float(r["cpu_seconds"]) for r in parts]}
     else:
         n = 1 if kind == "jobs1" else 2
-        res = sherpa_dump(out, settings, **SETUP, integration_from=integ, jobs=n, workers=n, progress=False)
+        res = sherpa_dump(out, settings, **SETUP, integration_from=integ, jobs=n, workers=n,
+                          progress=False).to_json()
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     if res["points"] != args.events:
         raise RuntimeError(f"{kind}: {res['points']} events, expected {args.events}")

@@ -67,7 +67,7 @@ def _train(
             "cuts": dict(batch.meta.get("cuts", {})),
         },
     )
-    info = {k: res.metrics[k] for k in ("val_frac_within_1pct", "n_train", "epochs", "stopped")}
+    info = {k: res.metrics.to_json()[k] for k in ("val_frac_within_1pct", "n_train", "epochs", "stopped")}
     info["train_seconds"] = res.seconds
     return OnnxPredictor(OnnxSurrogate(path, threads=1)), info
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                     report=out is not None,
                 ),
                 compare=compare,
-            )
+            ).to_json()
             ch = r["channels"][val.process]
             row: dict[str, Any] = {
                 "setup": name,

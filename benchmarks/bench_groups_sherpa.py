@@ -23,9 +23,9 @@ import time
 import zipfile
 from pathlib import Path
 
+from lhe_tools.channel_table import parse_order
 from lhe_tools.expand import expand_groups
 from lhe_tools.process import process_name
-from sherpa_plugin.commands.groups import parse_order
 from sherpa_plugin.sherpa_env import find_sherpa_python, probe_sherpa
 
 PP = "BEAMS: 2212\nBEAM_ENERGIES: 6500\n"

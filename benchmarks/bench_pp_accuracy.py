@@ -17,10 +17,10 @@ it **through ONNX Runtime** on ``--val`` (an independent Sherpa run of the same 
 **Baselines.**  f_eff above is against Sherpa's colour-summed standard generation of the validation events.
 ``--colour-sampled DUMP`` (a ``fame sherpa dump --colour-scheme sample`` dump of the same channel and cuts)
 adds Sherpa's colour-sampled generation as a second baseline: its ε_full (``Max_Epsilon`` as in
-:mod:`sherpa_plugin.unweighting`, averaged over disjoint blocks of the validation run's size, since ε_full of
+:mod:`fame_surrogate.validation`, averaged over disjoint blocks of the validation run's size, since ε_full of
 heavy-tailed weights depends on the sample size) and its CPU times per event from the dump's meta; every
 model then also gets f_eff and f_ideal against each baseline and against the faster one
-(:func:`sherpa_plugin.gain.compare_baselines`).  ``--baselines-only`` trains nothing and prints the two
+(:func:`fame_surrogate.validation.compare_baselines`).  ``--baselines-only`` trains nothing and prints the two
 baselines' CPU cost per unweighted event (the colour-summed ε_full also from ``--train`` in blocks of the
 validation size); ``--from-results JSON...`` takes the model rows of earlier runs of this benchmark instead
 of training (their ε_1, ε_2, times and validation size) and adds the baselines to them.
@@ -51,10 +51,10 @@ from bench_accuracy import overrides, train_parallel  # this folder is on sys.pa
 from bench_gain import OnnxPredictor
 
 from fame_surrogate.export import OnnxSurrogate, export_onnx
-from fame_surrogate.metrics import accuracy
 from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.validation.accuracy import accuracy
+from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.gain import Baseline, compare_baselines, standard_efficiency
 from sherpa_plugin.validate import ValidateConfig, validate
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -123,7 +123,7 @@ def with_baselines(row: dict[str, Any], extra: list[Baseline]) -> dict[str, Any]
     comp = compare_baselines(
         [summed, *extra], row["eps_full"], row["eps_1"], row["eps_2"], row["t_me_ms"], row["t_surr_ms"],
         row["t_ps_ms"],
-    ).as_dict()
+    ).to_json()
     return {**row, **comp}
 
 
@@ -153,7 +153,7 @@ def one_model(
         model, metrics, seconds = train_parallel(train, config, parallel)
     else:
         res = train_surrogate(train, dataclasses.replace(config, replicas=1))
-        model, metrics, seconds = res.model, res.metrics, res.seconds
+        model, metrics, seconds = res.model, res.metrics.to_json(), res.seconds
     cpu = time.process_time() + _children_cpu() - cpu0
     path = export_onnx(
         model, tmp / f"{kind}.onnx", {"process": train.process, "sqrt_s": train.meta.get("sqrt_s")}
@@ -168,12 +168,12 @@ def one_model(
         [val],
         None,
         ValidateConfig(recorded_times="cpu", report=False, seed=args.seed, timing_points=args.timing_points),
-    )
+    ).to_json()
     row = {
         "model": kind,
         "config": {
             k: v
-            for k, v in config.to_dict().items()
+            for k, v in config.to_json().items()
             if k in ("hidden", "batch_size", "lr", "penalty_j", "weight_power", "dtype", "max_points")
             or k in changes
         },
@@ -183,10 +183,10 @@ def one_model(
         "epochs": metrics["epochs"],
         "stopped": metrics["stopped"],
         "n_train": metrics["n_train"],
-        "frac_within_0p1pct": acc["frac_within_0p1pct"],
-        "frac_within_1pct": acc["frac_within_1pct"],
-        "frac_within_10pct": acc["frac_within_10pct"],
-        "median_abs_rel_dev": acc["median_abs_rel_dev"],
+        "frac_within_0p1pct": acc.frac_within_0p1pct,
+        "frac_within_1pct": acc.frac_within_1pct,
+        "frac_within_10pct": acc.frac_within_10pct,
+        "median_abs_rel_dev": acc.median_abs_rel_dev,
         **{
             k: r[k]
             for k in ("eps_full", "eps_1", "eps_2", "f_eff", "f_ideal", "t_me_ms", "t_ps_ms", "t_surr_ms")

@@ -36,6 +36,7 @@ from fame_surrogate.dipoles import DipoleBasis, is_coloured, is_quark
 from fame_surrogate.features import FeatureMap
 from fame_surrogate.resonance import LeptonPairPropagator
 from lhe_tools import read_dump
+from lhe_tools.fourvec import mdot
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DEFAULT = SHARED / "data" / "sherpa-pp" / "z4j_gu_train.npz"
@@ -67,8 +68,7 @@ def antenna(momenta: np.ndarray, pdg: list[int], n_in: int) -> np.ndarray:
 
     def s(a: int, b: int) -> np.ndarray:
         pa, pb = p[:, a], p[:, b]
-        dot = pa[:, 0] * pb[:, 0] - np.sum(pa[:, 1:] * pb[:, 1:], axis=1)
-        return np.abs(2.0 * dot)
+        return np.abs(2.0 * mdot(pa, pb))
 
     total = np.zeros(len(momenta))
     for order in itertools.permutations(gluons):

@@ -44,7 +44,7 @@ def make_bundle(folder: Path) -> Bundle:
     res = train_surrogate(batch, TrainConfig(model="mlp", epochs=20, hidden=(64, 64)))
     model = export_onnx(res.model, folder / "m.onnx", {"process": batch.process, "members": [batch.process]})
     (group,) = reduce_channels([(batch.pdg.tolist(), 2)])
-    write_bundle(folder / "bundle", [(group, model, res.metrics)], snippet=False)
+    write_bundle(folder / "bundle", [(group, model, res.metrics.to_json())], snippet=False)
     return Bundle.load(folder / "bundle")
 
 

@@ -39,7 +39,7 @@ def one_multiplicity(n_jets: int, out: Path, args: argparse.Namespace) -> dict[s
         jet_pt=20.0,
         jet_r=0.4,
         sherpa_python=args.sherpa_python,
-    )
+    ).to_json()
     channels = res["sherpa_channels"]
     comix = res["comix_map"]
     groups = reduce_channels([(c["pdg"], c["n_in"]) for c in channels])

@@ -9,13 +9,23 @@ from .dipoles import DipoleBasis
 from .export import ContractError, OnnxSurrogate, export_onnx
 from .features import FeatureMap
 from .me import EWParams, UnsupportedProcessError, ee_jets_pdg, generate_ee, matrix_element, supports
-from .metrics import accuracy, relative_deviation
 from .models import DipoleModel, Ensemble, MLPModel, build_model
 from .phasespace import EEPhaseSpace, ee_beams, min_sij_over_s, pass_ycut, rambo, rambo_weight
 from .resonance import LeptonPairPropagator
 from .train import TrainConfig, TrainResult, train_surrogate
+from .validation import (
+    Accuracy,
+    accuracy,
+    effective_gain,
+    ideal_gain,
+    max_epsilon,
+    relative_deviation,
+    two_stage,
+    unweight,
+)
 
 __all__ = [
+    "Accuracy",
     "ContractError",
     "DipoleBasis",
     "DipoleModel",
@@ -33,9 +43,12 @@ __all__ = [
     "build_model",
     "ee_beams",
     "ee_jets_pdg",
+    "effective_gain",
     "export_onnx",
     "generate_ee",
+    "ideal_gain",
     "matrix_element",
+    "max_epsilon",
     "min_sij_over_s",
     "pass_ycut",
     "rambo",
@@ -43,6 +56,8 @@ __all__ = [
     "relative_deviation",
     "supports",
     "train_surrogate",
+    "two_stage",
+    "unweight",
 ]
 
 

@@ -30,17 +30,9 @@ _TINY = 1.0e-30
 
 
 def sinh(x: Tensor) -> Tensor:
-    """Hyperbolic sine from Exp (float64-safe in ONNX Runtime).
-
-    Parameters
-    ----------
-    x : Tensor, any shape, float64
-
-    Returns
-    -------
-    Tensor, same shape and dtype
-        sinh(x); Taylor series through x⁹ for |x| < 0.1 (no cancellation), (eˣ − 1/eˣ)/2 elsewhere.
-    """
+    """sinh(x) from Exp (float64-safe in ONNX Runtime), elementwise: x of any shape, float64, the result of
+    the same shape and dtype (as every function here).  Taylor series through x⁹ for |x| < 0.1 (no
+    cancellation), (eˣ − 1/eˣ)/2 elsewhere."""
     # Horner form with integer divisors only: exact in any float precision, so no float64 constant is ever
     # rounded to float32 by an exporter (the dynamo exporter stores Python scalars as float32 initialisers).
     x2 = x * x
@@ -52,18 +44,8 @@ def sinh(x: Tensor) -> Tensor:
 
 
 def asinh(x: Tensor) -> Tensor:
-    """Inverse hyperbolic sine from Log and Sqrt (float64-safe in ONNX Runtime).
-
-    Parameters
-    ----------
-    x : Tensor, any shape, float64
-
-    Returns
-    -------
-    Tensor, same shape and dtype
-        asinh(x), odd in x: series through x¹¹ for |x| < 0.05, log(|x| + sqrt(x² + 1)) up to 1e8,
-        log(2|x|) + 1/(4x²) above.
-    """
+    """asinh(x) from Log and Sqrt (float64-safe in ONNX Runtime), elementwise like :func:`sinh`; odd in x:
+    series through x¹¹ for |x| < 0.05, log(|x| + sqrt(x² + 1)) up to 1e8, log(2|x|) + 1/(4x²) above."""
     a = torch.abs(x)
     a2 = a * a
     # c_{n+1}/c_n = -(2n+1)² / ((2n+2)(2n+3)); integer ratios only (see sinh)

@@ -60,7 +60,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -276,6 +276,35 @@ def enumerate_dipoles(
 
 # ----------------------------------------------------------------------------------------------------------
 # kernels (spin averaged, divided by 2 p_i·p_j [· x]); arguments are Minkowski products, shape (B, m)
+
+
+class ProcessDipoles(NamedTuple):
+    """A process as the dipole basis and the feature map read it.
+
+    Attributes
+    ----------
+    pdg : list of int
+        PDG ids in Sherpa order, incoming first.
+    masses : list of float
+        Per-particle masses in GeV.
+    dipoles, phis : list of Dipole, list of PhiPair
+        :func:`enumerate_dipoles` of the process.
+    """
+
+    pdg: list[int]
+    masses: list[float]
+    dipoles: list[Dipole]
+    phis: list[PhiPair]
+
+
+def process_dipoles(
+    pdg: Sequence[int], n_in: int = 2, masses: Sequence[float] | None = None
+) -> ProcessDipoles:
+    """The PDG ids, the masses (``masses``, default :func:`process_masses`) and the dipoles of a process."""
+    ids = [int(p) for p in pdg]
+    mass = process_masses(ids) if masses is None else [float(m) for m in masses]
+    dipoles, phis = enumerate_dipoles(ids, int(n_in), mass)
+    return ProcessDipoles(ids, mass, dipoles, phis)
 
 
 def ff_recoil(pij: Tensor, pik: Tensor, pjk: Tensor) -> tuple[Tensor, Tensor]:
@@ -561,12 +590,10 @@ class DipoleBasis(torch.nn.Module):
         masses: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
-        self.pdg = [int(p) for p in pdg]
+        self.pdg, self.masses, dipoles, phis = process_dipoles(pdg, n_in, masses)
         self.n_in = int(n_in)
         self.alpha_s = float(alpha_s)
         self.n_particles = len(self.pdg)
-        self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
-        dipoles, phis = enumerate_dipoles(self.pdg, self.n_in, self.masses)
         self.pairs = list(pairs) if pairs is not None else basis_pairs(self.pdg, self.n_in, self.masses)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         if not dipoles:

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from lhe_tools import atomic_path
 
-from .models import FUSED_BATCH_MAX, DipoleModel, Ensemble, MLPModel, Surrogate, net_dtype
+from .models import FUSED_BATCH_MAX, Ensemble, Surrogate, net_dtype
 
 __all__ = [
     "CONTRACT",
@@ -78,7 +78,7 @@ def _fame_version() -> str:
 class _Graph(nn.Module):
     """The exported function: momenta -> (me2, me2_std)."""
 
-    def __init__(self, model: Surrogate) -> None:
+    def __init__(self, model: Surrogate | Ensemble) -> None:
         super().__init__()
         self.model = model
 
@@ -113,19 +113,10 @@ def _example_momenta(n: int, batch: int = 4, masses: Sequence[float] | None = No
     return torch.from_numpy(np.concatenate([beams, final], axis=1))
 
 
-def _inference_copy(model: Surrogate) -> Surrogate:
-    """A copy of ``model`` with export-time rewrites that keep the function (up to rounding): the input
-    standardisation folded into the first Linear layer of every member."""
-    copy = deepcopy(model)
-    members = list(copy.members) if isinstance(copy, Ensemble) else [copy]
-    for m in members:
-        assert isinstance(m, DipoleModel | MLPModel)
-        m.fold_standardisation()
-    return copy
-
-
-def _trace(model: Surrogate, example: Tensor, opset: int, dynamo: bool) -> onnx.ModelProto:
-    graph = _Graph(_inference_copy(model)).eval()
+def _trace(model: Surrogate | Ensemble, example: Tensor, opset: int, dynamo: bool) -> onnx.ModelProto:
+    """The ONNX graph of ``model.for_export()``: evaluation mode (the ONNX form of every operation) with
+    the export-time rewrites; ``forward`` itself has no export branch."""
+    graph = _Graph(model.for_export()).eval()
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # exporter chatter (TracerWarning, deprecation notes) is not ours
@@ -169,15 +160,10 @@ def _trace(model: Surrogate, example: Tensor, opset: int, dynamo: bool) -> onnx.
 SMALL_BATCH_MAX = FUSED_BATCH_MAX
 
 
-def _members(model: Surrogate) -> list[DipoleModel | MLPModel]:
-    members = list(model.members) if isinstance(model, Ensemble) else [model]
-    return [m for m in members if isinstance(m, DipoleModel | MLPModel)]
-
-
-def _unfused_copy(model: Surrogate) -> Surrogate:
+def _unfused_copy(model: Surrogate | Ensemble) -> Surrogate | Ensemble:
     """A copy of ``model`` that evaluates through FeatureMap and DipoleBasis (no FusedInputs)."""
     copy = deepcopy(model)
-    for m in _members(copy):
+    for m in copy.member_models():
         m.fused = None
     return copy
 
@@ -288,7 +274,7 @@ def small_batch_graph(proto: onnx.ModelProto) -> onnx.ModelProto | None:
     return out
 
 
-def parity_tolerance(model: Surrogate) -> float:
+def parity_tolerance(model: Surrogate | Ensemble) -> float:
     """Largest relative |me2| deviation of ONNX Runtime from torch that an export accepts.
 
     1e-6 for float64 networks (they agree to ≈ 1e-15).  A float32 network (``TrainConfig.net_dtype``) is
@@ -297,13 +283,12 @@ def parity_tolerance(model: Surrogate) -> float:
     7e-7 at the 99.9% quantile, on 20k held-out points of trained 4- and 5-jet models), so 1e-5 is
     accepted there.
     """
-    members = list(model.members) if isinstance(model, Ensemble) else [model]
-    nets = [m.net for m in members if isinstance(m, DipoleModel | MLPModel)]
+    nets = [m.net for m in model.member_models()]
     return 1e-6 if all(net_dtype(n) == torch.float64 for n in nets) else 1e-5
 
 
 def export_onnx(
-    model: Surrogate,
+    model: Surrogate | Ensemble,
     path: str | os.PathLike[str],
     metadata: Mapping[str, Any],
     *,
@@ -320,7 +305,7 @@ def export_onnx(
 
     Parameters
     ----------
-    model : DipoleModel, MLPModel or Ensemble
+    model : Surrogate or Ensemble
         Trained surrogate with ``pdg``, ``n_in``, ``kind`` attributes (float64; its networks float64 or
         float32, see ``TrainConfig.net_dtype``).
     path : path
@@ -356,7 +341,7 @@ def export_onnx(
         raise ValueError(f"unknown metadata keys {sorted(unknown)}; allowed: {sorted(METADATA_KEYS)}")
     model = model.eval()
     n = len(pdg)
-    replicas = model.replicas if isinstance(model, Ensemble) else 1
+    replicas = model.replicas
     values: dict[str, Any] = {
         "members": [],
         "sqrt_s": None,
@@ -370,7 +355,7 @@ def export_onnx(
         "version": _fame_version(),
     }
     proto = _trace(model, _example_momenta(n), opset, dynamo)
-    fused = any(m.fused is not None for m in _members(model))
+    fused = any(m.fused is not None for m in model.member_models())
     if fused and not dynamo:
         proto = _batch_branches(proto, _trace(_unfused_copy(model), _example_momenta(n), opset, dynamo), n)
     proto.doc_string = f"fame surrogate ({model.kind}, {replicas} replica(s)) for {values['process']}"
@@ -382,7 +367,7 @@ def export_onnx(
         entry.value = json.dumps(value, sort_keys=True) if is_json else ("" if value is None else str(value))
     onnx.checker.check_model(proto, full_check=True)
 
-    pts = _example_momenta(n, 16, _members(model)[0].features.masses)
+    pts = _example_momenta(n, 16, model.member_models()[0].features.masses)
     if check_points is not None:
         pts = torch.as_tensor(check_points, dtype=torch.float64)
     # every point once in a batch larger than SMALL_BATCH_MAX (the points repeated where there are fewer)
@@ -401,7 +386,7 @@ def export_onnx(
     if len(pts) and not ok.any():  # a check that compares nothing must not pass
         raise ContractError(
             "torch gives no finite |M|^2 at any export check point (momenta off the model's mass shells "
-            f"{_members(model)[0].features.masses}?); the graph is not written"
+            f"{model.member_models()[0].features.masses}?); the graph is not written"
         )
     dev = np.abs(got[ok] / want[ok] - 1.0) if ok.any() else np.zeros(0)
     tol = parity_tolerance(model)

@@ -30,14 +30,13 @@ from torch import Tensor
 from ._ops import gram_index, gram_rows, pair_rows, partonic_frame
 from .dipoles import (
     dipole_pairs,
-    enumerate_dipoles,
     ff_recoil,
     fi_recoil,
     if_recoil,
     ii_recoil,
     invariant_pairs,
     is_coloured,
-    process_masses,
+    process_dipoles,
 )
 
 #: Floor applied before the logarithms (only reached for degenerate kinematics, e.g. x ≥ 1 by rounding);
@@ -76,9 +75,7 @@ def feature_pairs(
     beams, and for massive final-state particles their products with the incoming particles and with each
     other (``masses``: per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`).
     """
-    pdg = [int(p) for p in pdg]
-    mass = process_masses(pdg) if masses is None else [float(m) for m in masses]
-    dipoles, _ = enumerate_dipoles(pdg, n_in, mass)
+    pdg, mass, dipoles, _ = process_dipoles(pdg, n_in, masses)
     return sorted(dipole_pairs(dipoles) | set(_beamless_pairs(pdg, n_in)) | set(_massive_pairs(mass, n_in)))
 
 
@@ -130,14 +127,12 @@ class FeatureMap(torch.nn.Module):
         masses: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
-        self.pdg = [int(p) for p in pdg]
+        if n_in < 1:
+            raise ValueError(f"FeatureMap needs incoming particles to define ŝ; got n_in={n_in}")
+        self.pdg, self.masses, dipoles, _ = process_dipoles(pdg, n_in, masses)
         self.n_in = int(n_in)
         n = len(self.pdg)
         self.n_particles = n
-        if n_in < 1:
-            raise ValueError(f"FeatureMap needs incoming particles to define ŝ; got n_in={n_in}")
-        self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
-        dipoles, _ = enumerate_dipoles(self.pdg, self.n_in, self.masses)
         self.pairs = list(pairs) if pairs is not None else feature_pairs(self.pdg, self.n_in, self.masses)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         self.hadronic = any(is_coloured(p) for p in self.pdg[: self.n_in])

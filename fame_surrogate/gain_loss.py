@@ -3,7 +3,8 @@
 Following the KISS 2025 talk (Herrmann, Janßen, Siegert, Schumann), the network is first trained with the MSE
 and then on the effective gain itself.  On a mini-batch with exact ``|M|²`` values ``m``, predictions ``m̂``
 and non-ME weight factors ``c`` (phase space × PDF × flux; 1 when absent) the weights are ``w = c m`` and ``s
-= c m̂``.  With the ``Max_Epsilon`` maxima (``sherpa_plugin.unweighting``, reproduced here in torch)
+= c m̂``.  With the ``Max_Epsilon`` maxima (:mod:`fame_surrogate.validation.efficiency`, the same code that
+:mod:`fame_surrogate.validation.unweighting` runs in numpy, here on torch tensors)
 
     ε_1 = ⟨|s|⟩ / s_max,     ε_2 = (Σ|w| / Σ|s|) / x_max,     x = w/s,
 
@@ -24,46 +25,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["gain_loss", "gain_terms", "max_epsilon_torch"]
+from .validation.efficiency import check_budget, stage1_maximum, stage2_maximum, stage_efficiencies
 
-
-def max_epsilon_torch(values: Tensor, eps: float = 1e-3, weights: Tensor | None = None) -> Tensor:
-    """Differentiable exact ``Max_Epsilon`` maximum: smallest ``m`` with ``Σ c max(0,|v|−m) ≤ eps Σ c|v|``.
-
-    Parameters
-    ----------
-    values : Tensor, shape (B,)
-        Absolute values are used.
-    eps : float
-        Allowed excess fraction, ``0 ≤ eps < 1``.
-    weights : Tensor, shape (B,), optional
-        Non-negative multiplicities ``c`` (default 1).
-
-    Returns
-    -------
-    Tensor, 0-d
-        Same dtype as ``values``; identical to ``sherpa_plugin.unweighting.max_epsilon``.
-    """
-    if not 0.0 <= eps < 1.0:
-        raise ValueError(f"Max_Epsilon must lie in [0, 1), got {eps}")
-    a = values.abs().reshape(-1)
-    c = torch.ones_like(a) if weights is None else weights.abs().reshape(-1)
-    if a.numel() == 0:
-        raise ValueError("max_epsilon_torch needs at least one value")
-    a_s, order = torch.sort(a, descending=True)
-    c_s = c[order]
-    cum_c = torch.cumsum(c_s, 0)
-    cum_ca = torch.cumsum(c_s * a_s, 0)
-    target = eps * cum_ca[-1]
-    zero = a_s.new_zeros(1)
-    above_c = torch.cat([zero, cum_c[:-1]])
-    above_ca = torch.cat([zero, cum_ca[:-1]])
-    excess = (above_ca - above_c * a_s).clamp_min(0.0)
-    k = int(torch.searchsorted(excess.detach().contiguous(), target.detach().reshape(1), right=True)) - 1
-    k = max(k, 0)
-    m = (cum_ca[k] - target) / cum_c[k].clamp_min(torch.finfo(a.dtype).tiny)
-    lower = a_s[k + 1] if k + 1 < a.numel() else a_s.new_zeros(())
-    return torch.minimum(torch.maximum(m, lower), a_s[k])
+__all__ = ["gain_loss", "gain_terms"]
 
 
 def gain_terms(
@@ -87,12 +51,11 @@ def gain_terms(
         ``Max_Epsilon`` of the stage-1 and stage-2 maxima.
     budget : str
         Stage-1 ``Max_Epsilon`` budget, ``"sigma"`` (excess in cross section, weights ``|x|``) or
-        ``"surrogate"`` (excess in surrogate weight), as in ``sherpa_plugin.unweighting.two_stage``.  With
+        ``"surrogate"`` (excess in surrogate weight), as in :func:`fame_surrogate.validation.two_stage`.  With
         ``"surrogate"`` the loss can be lowered by shrinking the surrogate where ``w`` peaks, which buys
         cross-section budget rather than accuracy.
     """
-    if budget not in ("sigma", "surrogate"):
-        raise ValueError(f"budget={budget!r}; expected 'sigma' or 'surrogate'")
+    check_budget(budget)
     if pred_me2.shape != true_me2.shape:
         raise ValueError(f"pred_me2 has shape {tuple(pred_me2.shape)}, true_me2 {tuple(true_me2.shape)}")
     tiny = torch.finfo(pred_me2.dtype).tiny
@@ -100,10 +63,9 @@ def gain_terms(
     w = (c * true_me2).abs()
     s = (c * pred_me2).abs().clamp_min(tiny)
     x = w / s
-    s_max = max_epsilon_torch(s, eps_s, weights=x if budget == "sigma" else None)
-    x_max = max_epsilon_torch(x, eps_x, weights=s)
-    eps_1 = s.mean() / s_max
-    eps_2 = w.sum() / s.sum() / x_max
+    s_max = stage1_maximum(s, x, eps_s, budget)
+    x_max = stage2_maximum(x, s, eps_x)
+    eps_1, eps_2 = stage_efficiencies(w, s, s_max, x_max)
     return eps_1, eps_2
 
 

@@ -4,6 +4,10 @@ Every model maps raw momenta to ``(me2, me2_std)`` (SPEC §3.4, §4.2); everythi
 the standardisation of inputs and target, the Catani–Seymour dipole basis, the coefficient network and the
 sum over dipoles) lives inside the module, so the same object trains in torch and exports to one ONNX graph.
 
+* :class:`Surrogate`: the abstract base of one model (one replica).  It carries what every model family
+  shares: the scalers (:meth:`Surrogate.fit_scalers`), ``forward`` (momenta → (me2, me2_std)), the training
+  hooks (:meth:`Surrogate.inputs`, :meth:`Surrogate.losses`) and the export hook
+  (:meth:`Surrogate.for_export`).
 * :class:`DipoleModel`: ``me2 = exp(L(x)) Σ_k w_k(x) D_k(p)`` (+ azimuthal terms) with positive weights
   ``w = exp(NN)`` and a log-normalisation ``L`` = least-squares linear skip + network (the dipole ansatz of
   arXiv:2107.06625, normalised for hadron collisions); for a final-state lepton pair the D_k carry its γ*/Z
@@ -12,12 +16,17 @@ sum over dipoles) lives inside the module, so the same object trains in torch an
 * :class:`Ensemble`: R replicas, ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
 
 The standardisation constants are buffers (float64), set once from training data by :meth:`fit_scalers`.
+Evaluation mode (``model.eval()``, which the exporter sets) computes the ONNX form of every operation, so
+torch and ONNX Runtime agree; no ``forward`` asks whether it is being exported.
 """
 
 from __future__ import annotations
 
+import abc
+import copy
 from collections.abc import Sequence
-from typing import TypeAlias
+from enum import StrEnum
+from typing import ClassVar, NamedTuple, Self, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -29,18 +38,52 @@ from .features import FeatureMap, feature_pairs
 from .resonance import LeptonPairPropagator
 
 __all__ = [
-    "MODEL_KINDS",
+    "FUSED_BATCH_MAX",
+    "Activation",
     "DipoleModel",
     "Ensemble",
+    "LossBatch",
     "MLPModel",
+    "ModelInputs",
+    "ModelKind",
     "Surrogate",
     "TargetTransform",
+    "as_enum",
     "build_model",
     "fold_input_standardisation",
+    "net_dtype",
+    "run_net",
 ]
 
-#: the model families of SPEC §4.2 (``fame.model`` in the ONNX metadata)
-MODEL_KINDS: tuple[str, ...] = ("dipole", "mlp")
+
+class ModelKind(StrEnum):
+    """The model families of SPEC §4.2 (``fame.model`` in the ONNX metadata)."""
+
+    DIPOLE = "dipole"
+    MLP = "mlp"
+
+
+class Activation(StrEnum):
+    """Hidden-layer activations of the networks."""
+
+    SILU = "silu"
+    TANH = "tanh"
+    GELU = "gelu"
+    RELU = "relu"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def as_enum(enum_type: type[E], value: str, what: str) -> E:
+    """``value`` (a member of ``enum_type`` or its string) as the member; else a ValueError that starts with
+    ``what`` followed by the value and lists the allowed values (``what``: e.g. ``"TrainConfig.model="``)."""
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = [str(m) for m in enum_type]
+        raise ValueError(f"{what}{value!r}; expected one of {allowed}") from None
+
 
 #: evaluation (``forward``) of at most this many points goes through FusedInputs (fewest graph nodes: a
 #: generator's per-event calls), of more through FeatureMap and DipoleBasis (fewest bytes per point); the
@@ -50,43 +93,44 @@ MODEL_KINDS: tuple[str, ...] = ("dipole", "mlp")
 #: per-family one from ~128 on.
 FUSED_BATCH_MAX = 32
 
+
 class _SiLU(nn.SiLU):
-    """SiLU whose ONNX form suits ONNX Runtime's CPU kernels of the network's dtype.
+    """SiLU whose evaluation form suits ONNX Runtime's CPU kernels of the network's dtype.
 
     float64: ``h + h·tanh(h)`` with ``h = x/2`` (the same function, x·sigmoid(x)).  ONNX Runtime's float64
     ``Sigmoid`` is slow (≈ 11 ns per element on this CPU); Mul + Tanh + Mul + Add costs ≈ 5 ns
     (x / (1 + exp(-x)) ≈ 6 ns).  The cancellation for x ≪ 0 costs only absolute accuracy (≈ 1e-16 |x|),
     which is what the next Linear layer sees.  float32: ``x·Sigmoid(x)``, two vectorised kernels (≈ 0.9 ns
-    per element; the tanh form's four cost ≈ 1.7 ns).  Training uses torch's fused ``silu``.
+    per element; the tanh form's four cost ≈ 1.7 ns).  Training uses torch's fused ``silu``; evaluation
+    mode, the mode the exporter traces in (:meth:`Surrogate.for_export`), computes what the exported graph
+    computes, so that torch and ONNX Runtime agree to the rounding of their matmul kernels, also for a
+    float32 network.
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.onnx.is_in_onnx_export() or not self.training:
-            # evaluation computes what the exported graph computes, so that torch and ONNX Runtime agree
-            # to the rounding of their matmul kernels, also for a float32 network
-            if x.dtype == torch.float32:
-                return x * torch.sigmoid(x)
-            h = 0.5 * x
-            return h + h * torch.tanh(h)
-        return super().forward(x)
+        if self.training:
+            return super().forward(x)
+        if x.dtype == torch.float32:
+            return x * torch.sigmoid(x)
+        h = 0.5 * x
+        return h + h * torch.tanh(h)
 
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "silu": _SiLU,
-    "tanh": nn.Tanh,
-    "gelu": nn.GELU,
-    "relu": nn.ReLU,
+_ACTIVATIONS: dict[Activation, type[nn.Module]] = {
+    Activation.SILU: _SiLU,
+    Activation.TANH: nn.Tanh,
+    Activation.GELU: nn.GELU,
+    Activation.RELU: nn.ReLU,
 }
 
 
-def _mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str) -> nn.Sequential:
+def _mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: Activation | str) -> nn.Sequential:
     """Fully connected network ``n_in -> hidden... -> n_out`` (float64), last layer initialised small."""
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(_ACTIVATIONS)}")
+    act = _ACTIVATIONS[as_enum(Activation, activation, "unknown activation ")]
     layers: list[nn.Module] = []
     width = n_in
     for h in hidden:
-        layers += [nn.Linear(width, h, dtype=torch.float64), _ACTIVATIONS[activation]()]
+        layers += [nn.Linear(width, h, dtype=torch.float64), act()]
         width = h
     last = nn.Linear(width, n_out, dtype=torch.float64)
     with torch.no_grad():
@@ -215,7 +259,167 @@ class TargetTransform(nn.Module):
         return self.scale * sinh(t * self.std + self.mean)
 
 
-class DipoleModel(nn.Module):
+class ModelInputs(NamedTuple):
+    """What a model reads at evaluation, computed once per batch and shared by an ensemble's replicas.
+
+    Attributes
+    ----------
+    x : Tensor
+        Raw features in the network's dtype: (B, n_features), or (n_features, B) when ``pair_major``.
+    terms : Tensor, float64
+        The model's terms (B, 1 + n_terms) (:meth:`Surrogate.inputs`; (B, 0) for the MLP), or the
+        pair-major basis (n_terms, B) when ``pair_major``.
+    factor : Tensor or None
+        Pair-major only: the lepton-pair factor (1, B) float64, None without a lepton pair.
+    pair_major : bool
+        Whether the inputs come from :class:`~fame_surrogate._fused.FusedInputs` (pair-major layout).
+    """
+
+    x: Tensor
+    terms: Tensor
+    factor: Tensor | None = None
+    pair_major: bool = False
+
+
+class LossBatch(NamedTuple):
+    """One mini-batch of training data, as :meth:`Surrogate.losses` reads it.
+
+    Attributes
+    ----------
+    x_raw : Tensor
+        Raw features (B, n_features) (:meth:`Surrogate.inputs`).
+    terms : Tensor
+        The model's terms (B, ·) (:meth:`Surrogate.inputs`).
+    z : Tensor
+        The standardised target (B,) (:meth:`TargetTransform.encode` of ``me2``).
+    me2 : Tensor
+        |M|^2 (B,).
+    weight : Tensor or None
+        Per-point weights (B,) of the squared errors (mean 1 over the training set), or None.
+    """
+
+    x_raw: Tensor
+    terms: Tensor
+    z: Tensor
+    me2: Tensor
+    weight: Tensor | None = None
+
+
+def _mean_square(residual: Tensor, weight: Tensor | None) -> Tensor:
+    """``mean(residual²)``, each point weighted by ``weight`` (B,) when given."""
+    sq = residual**2
+    return torch.mean(sq if weight is None else weight * sq)
+
+
+class Surrogate(nn.Module, abc.ABC):
+    """One surrogate model (one replica): ``forward(momenta (B, n, 4)) -> (me2 (B,), me2_std (B,))``.
+
+    The base of :class:`DipoleModel` and :class:`MLPModel`.  A subclass builds its feature map
+    (``features``), the optional fused inputs (``fused``), and calls :meth:`_build_network`; it implements
+    :meth:`inputs` and :meth:`me2_from_inputs`, and overrides the hooks where its family differs.
+
+    * scalers: :meth:`fit_scalers` sets the input and target standardisation from training data;
+    * training: :meth:`inputs` (features and terms, evaluated once per training set) and :meth:`losses`;
+    * evaluation: :meth:`evaluation_inputs` then :meth:`evaluate` (an :class:`Ensemble` shares the first);
+    * export: :meth:`for_export`, an evaluation-mode copy with the export-time rewrites.
+
+    Parameters
+    ----------
+    pdg : sequence of int
+        PDG ids in the representative's (Sherpa) order, incoming first.
+    n_in : int
+        Number of incoming particles.
+    masses : sequence of float, optional
+        Per-particle masses in GeV (default :func:`~fame_surrogate.dipoles.process_masses`).
+    """
+
+    kind: ClassVar[ModelKind]
+    #: one model is one replica (an :class:`Ensemble` has ``replicas`` of them)
+    replicas: ClassVar[int] = 1
+    features: FeatureMap
+    fused: FusedInputs | None
+    x_norm: _Standardise
+    net: nn.Sequential
+
+    def __init__(self, pdg: Sequence[int], n_in: int, masses: Sequence[float] | None) -> None:
+        super().__init__()
+        self.pdg = [int(p) for p in pdg]
+        self.n_in = int(n_in)
+        self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
+        self.target = TargetTransform()
+
+    def _build_network(self, hidden: Sequence[int], n_out: int, activation: Activation | str) -> None:
+        """The input standardisation and the network ``n_features -> hidden... -> n_out``."""
+        n_features = int(self.features.n_features)
+        self.x_norm = _Standardise(n_features)
+        self.net = _mlp(n_features, hidden, n_out, activation)
+
+    # ------------------------------------------------------------------------------------------ training
+
+    @abc.abstractmethod
+    def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+        """Raw features (B, n_features) in ``feature_dtype`` and the model's terms (B, ·) float64 of momenta
+        (B, n, 4) float64: what training evaluates once and reuses every epoch."""
+
+    @abc.abstractmethod
+    def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
+        """|M|^2 (B,) float64 from :meth:`inputs`."""
+
+    def standardised(self, x_raw: Tensor, terms: Tensor) -> Tensor:
+        """The predicted standardised target (B,) from :meth:`inputs`."""
+        return self.target.encode(self.me2_from_inputs(x_raw, terms))
+
+    @torch.no_grad()
+    def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
+        """Set the input and target standardisation from training data (:meth:`inputs`, |M|^2 (B,))."""
+        self.x_norm.fit(x_raw)
+        self.target.fit(me2)
+
+    def losses(self, batch: LossBatch, penalty_j: float = 0.0) -> tuple[Tensor, Tensor]:
+        """(MSE in the standardised target space, the total training loss) of one mini-batch (``penalty_j``:
+        the weight of a model's own penalty; none here)."""
+        mse = _mean_square(self.standardised(batch.x_raw, batch.terms) - batch.z, batch.weight)
+        return mse, mse
+
+    # ---------------------------------------------------------------------------------------- evaluation
+
+    def evaluation_inputs(self, momenta: Tensor) -> ModelInputs:
+        """What :meth:`evaluate` reads, in the network's dtype (shared by an ensemble's replicas)."""
+        x_raw, terms = self.inputs(momenta, net_dtype(self.net))
+        return ModelInputs(x_raw, terms)
+
+    def evaluate(self, inputs: ModelInputs) -> Tensor:
+        """|M|^2 (B,) float64 from :meth:`evaluation_inputs`."""
+        return self.me2_from_inputs(inputs.x, inputs.terms)
+
+    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        me2 = self.evaluate(self.evaluation_inputs(momenta))
+        return me2, torch.zeros_like(me2)
+
+    # -------------------------------------------------------------------------------------------- export
+
+    def _linear_readouts(self) -> tuple[Tensor, Tensor] | None:
+        """A linear read-out (weight (n_features,), bias ()) of the standardised features, or None."""
+        return None
+
+    def fold_standardisation(self) -> None:
+        """Export-time rewrite: the input standardisation folded into the first layer (and a read-out)."""
+        fold_input_standardisation(self.x_norm, self.net, self._linear_readouts())
+
+    def member_models(self) -> list[Surrogate]:
+        """The replicas: this model alone."""
+        return [self]
+
+    def for_export(self) -> Self:
+        """A copy in evaluation mode (the form the ONNX graph computes) with the export-time rewrites, which
+        keep the function up to rounding: the input standardisation folded into the first Linear layer."""
+        out = copy.deepcopy(self).eval()
+        for m in out.member_models():
+            m.fold_standardisation()
+        return out
+
+
+class DipoleModel(Surrogate):
     """Factorisation-aware model: ``me2 = P · exp(L) · (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``.
 
     * ``D_k``: the Catani–Seymour dipoles (:class:`~fame_surrogate.dipoles.DipoleBasis`), exact in every soft
@@ -244,7 +448,7 @@ class DipoleModel(nn.Module):
         Number of incoming particles.
     hidden : sequence of int
         Hidden layer widths of the coefficient network.
-    activation : str
+    activation : Activation or str
         ``"silu"``, ``"tanh"``, ``"gelu"`` or ``"relu"``.
     alpha_s : float
         Strong coupling inside the dipole kernels.
@@ -254,7 +458,7 @@ class DipoleModel(nn.Module):
         ``meta["masses"]`` via :func:`~fame_surrogate.dipoles.masses_from_meta`).
     """
 
-    kind = "dipole"
+    kind = ModelKind.DIPOLE
     skip_weight: Tensor
     skip_bias: Tensor
     _gram_idx: Tensor
@@ -264,14 +468,11 @@ class DipoleModel(nn.Module):
         pdg: Sequence[int],
         n_in: int = 2,
         hidden: Sequence[int] = (128, 128, 128),
-        activation: str = "silu",
+        activation: Activation | str = Activation.SILU,
         alpha_s: float = 0.118,
         masses: Sequence[float] | None = None,
     ) -> None:
-        super().__init__()
-        self.pdg = [int(p) for p in pdg]
-        self.n_in = int(n_in)
-        self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
+        super().__init__(pdg, n_in, masses)
         # one Gram computation serves both: the pairs either of them reads
         self.pairs = sorted(
             set(feature_pairs(self.pdg, self.n_in, self.masses))
@@ -286,10 +487,8 @@ class DipoleModel(nn.Module):
         self.n_dipoles = int(self.basis.n_dipoles)
         self.n_terms = self.n_dipoles + 2 * int(self.basis.n_phi)
         n_features = int(self.features.n_features)
-        self.x_norm = _Standardise(n_features)
-        self.target = TargetTransform()
         # outputs: [NN_0 (log-normalisation), NN_k (dipole weights), c_φ (cos, sin)]; all ≈ 0 at the start
-        self.net = _mlp(n_features, hidden, 1 + self.n_terms, activation)
+        self._build_network(hidden, 1 + self.n_terms, activation)
         with torch.no_grad():  # untrained, the model is the least-squares skip times the plain dipole sum
             last = self.net[-1]
             assert isinstance(last, nn.Linear)
@@ -373,8 +572,7 @@ class DipoleModel(nn.Module):
         The skip is the float64 least-squares fit of ``log(|M|²) − log(P ΣD)`` on the standardised
         log-invariant features and a constant, over the points with positive |M|².
         """
-        self.x_norm.fit(x_raw)
-        self.target.fit(me2)
+        super().fit_scalers(x_raw, terms, me2)
         ok = (me2 > 0) & torch.isfinite(terms[:, 0])
         if int(ok.sum()) == 0:
             raise ValueError("no training point with positive |M|^2 and a finite dipole sum")
@@ -414,39 +612,63 @@ class DipoleModel(nn.Module):
         amp, dip, phi = self._factors(x_raw, terms)
         return amp * (dip.sum(-1) + phi)
 
-    def fold_standardisation(self) -> None:
-        """Export-time rewrite: the input standardisation folded into the first layer and the skip."""
-        fold_input_standardisation(self.x_norm, self.net, (self.skip_weight, self.skip_bias))
+    def losses(self, batch: LossBatch, penalty_j: float = 0.0) -> tuple[Tensor, Tensor]:
+        """(MSE in the standardised target space, MSE + ``penalty_j`` × the factorisation penalty).
 
-    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        The penalty is Σ_i |C_i D_i| π_i / |M|² (batch mean, :func:`_penalty_weights`): each dipole's part
+        is pushed to vanish where another dipole dominates.  One network pass serves both.
+        """
+        if penalty_j <= 0.0:
+            return super().losses(batch, penalty_j)
+        parts, phi = self.contributions(batch.x_raw, batch.terms)
+        mse = _mean_square(self.target.encode(parts.sum(-1) + phi) - batch.z, batch.weight)
+        pi = _penalty_weights(batch.terms[:, 1 : 1 + self.n_dipoles])
+        return mse, mse + penalty_j * ((parts.abs() * pi).sum(-1) / batch.me2.abs()).mean()
+
+    def evaluation_inputs(self, momenta: Tensor) -> ModelInputs:
+        """Pair-major fused inputs for up to :data:`FUSED_BATCH_MAX` points (fewest graph nodes), the
+        per-family ones (FeatureMap, DipoleBasis) above."""
         if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
-            me2 = self.me2_pair_major(*self.pair_inputs(momenta, net_dtype(self.net)))
-            return me2, torch.zeros_like(me2)
+            x, basis, factor = self.pair_inputs(momenta, net_dtype(self.net))
+            return ModelInputs(x, basis, factor, pair_major=True)
         x_raw, terms = self._unfused_inputs(momenta, net_dtype(self.net))
-        me2 = self.me2_from_inputs(x_raw, terms)
-        return me2, torch.zeros_like(me2)
+        return ModelInputs(x_raw, terms)
+
+    def evaluate(self, inputs: ModelInputs) -> Tensor:
+        if inputs.pair_major:
+            return self.me2_pair_major(inputs.x, inputs.terms, inputs.factor)
+        return self.me2_from_inputs(inputs.x, inputs.terms)
+
+    def _linear_readouts(self) -> tuple[Tensor, Tensor]:
+        """The least-squares skip of the log-normalisation (folded with the standardisation)."""
+        return self.skip_weight, self.skip_bias
 
 
-class MLPModel(nn.Module):
-    """Plain MLP baseline: the network predicts the standardised target directly (SPEC §4.2)."""
+def _penalty_weights(d: Tensor) -> Tensor:
+    """π_i = D_i^-2 / Σ_j D_j^-2 (B, n_dipoles) of the dipoles (any common factor per event drops out)."""
+    w = d.abs().clamp_min(torch.finfo(d.dtype).tiny).pow(-2)
+    return w / w.sum(-1, keepdim=True)
 
-    kind = "mlp"
+
+class MLPModel(Surrogate):
+    """Plain MLP baseline: the network predicts the standardised target directly (SPEC §4.2).
+
+    Parameters as :class:`DipoleModel` (without ``alpha_s``).
+    """
+
+    kind = ModelKind.MLP
 
     def __init__(
         self,
         pdg: Sequence[int],
         n_in: int = 2,
         hidden: Sequence[int] = (128, 128, 128),
-        activation: str = "silu",
+        activation: Activation | str = Activation.SILU,
         masses: Sequence[float] | None = None,
     ) -> None:
-        super().__init__()
-        self.pdg = [int(p) for p in pdg]
-        self.n_in = int(n_in)
-        self.features = FeatureMap(self.pdg, self.n_in, masses=masses)
-        self.x_norm = _Standardise(int(self.features.n_features))
-        self.target = TargetTransform()
-        self.net = _mlp(int(self.features.n_features), hidden, 1, activation)
+        super().__init__(pdg, n_in, masses)
+        self.features = FeatureMap(self.pdg, self.n_in, masses=self.masses)
+        self._build_network(hidden, 1, activation)
         self.fused = FusedInputs(self.features) if FusedInputs.supports(self.features) else None
 
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
@@ -458,40 +680,22 @@ class MLPModel(nn.Module):
             x_raw = self.features(momenta, dtype=feature_dtype)
         return x_raw, momenta.new_zeros((x_raw.shape[0], 0))
 
-    @torch.no_grad()
-    def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
-        """Set input and target standardisation from training data."""
-        self.x_norm.fit(x_raw)
-        self.target.fit(me2)
-
-    def standardised(self, x_raw: Tensor) -> Tensor:
-        """The network output, i.e. the predicted standardised target (B,)."""
+    def standardised(self, x_raw: Tensor, terms: Tensor) -> Tensor:
+        """The network output, i.e. the predicted standardised target (B,) (``terms`` is unused)."""
         return run_net(self.net, self.x_norm(x_raw)).squeeze(-1)
 
     def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
         """|M|^2 (B,) from raw features (``terms`` is unused)."""
-        return self.target.decode(self.standardised(x_raw))
-
-    def fold_standardisation(self) -> None:
-        """Export-time rewrite: the input standardisation folded into the first layer."""
-        fold_input_standardisation(self.x_norm, self.net)
-
-    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        x_raw, terms = self.inputs(momenta, net_dtype(self.net))
-        me2 = self.me2_from_inputs(x_raw, terms)
-        return me2, torch.zeros_like(me2)
-
-
-Member: TypeAlias = DipoleModel | MLPModel
+        return self.target.decode(self.standardised(x_raw, terms))
 
 
 class Ensemble(nn.Module):
     """R replicas of one model kind: ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
 
-    The feature map and dipole basis are evaluated once and shared by all replicas.
+    The inputs (feature map, dipole basis) are evaluated once, by the first replica, and shared by all.
     """
 
-    def __init__(self, members: Sequence[Member]) -> None:
+    def __init__(self, members: Sequence[Surrogate]) -> None:
         super().__init__()
         if not members:
             raise ValueError("an Ensemble needs at least one member model")
@@ -505,21 +709,22 @@ class Ensemble(nn.Module):
         self.n_in = members[0].n_in
         self.replicas = len(members)
 
+    def member_models(self) -> list[Surrogate]:
+        """The replicas."""
+        return [m for m in self.members if isinstance(m, Surrogate)]
+
+    def for_export(self) -> Ensemble:
+        """A copy in evaluation mode with every replica's export-time rewrites (as
+        :meth:`Surrogate.for_export`)."""
+        out = copy.deepcopy(self).eval()
+        for m in out.member_models():
+            m.fold_standardisation()
+        return out
+
     def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
-        first: Member = self.members[0]  # type: ignore[assignment]
-        members: list[Member] = list(self.members)  # type: ignore[arg-type]
-        dipoles = [m for m in members if isinstance(m, DipoleModel) and m.fused is not None]
-        fused = momenta.shape[0] <= FUSED_BATCH_MAX and len(dipoles) == len(members)
-        if isinstance(first, DipoleModel) and fused:
-            # pair-major inputs shared by all replicas (fewest graph nodes)
-            inputs = first.pair_inputs(momenta, net_dtype(first.net))
-            preds = [m.me2_pair_major(*inputs) for m in dipoles]
-        else:
-            if isinstance(first, DipoleModel):
-                x_raw, terms = first._unfused_inputs(momenta, net_dtype(first.net))
-            else:
-                x_raw, terms = first.inputs(momenta, net_dtype(first.net))
-            preds = [m.me2_from_inputs(x_raw, terms) for m in members]
+        members = self.member_models()
+        inputs = members[0].evaluation_inputs(momenta)
+        preds = [m.evaluate(inputs) for m in members]
         if self.replicas == 1:
             return preds[0], torch.zeros_like(preds[0])
         stacked = torch.stack(preds, 0)  # (R, B)
@@ -528,21 +733,21 @@ class Ensemble(nn.Module):
         return mean, torch.sqrt(var)
 
 
-Surrogate: TypeAlias = DipoleModel | MLPModel | Ensemble
+_MODEL_CLASSES: dict[ModelKind, type[DipoleModel] | type[MLPModel]] = {
+    ModelKind.DIPOLE: DipoleModel,
+    ModelKind.MLP: MLPModel,
+}
 
 
 def build_model(
-    kind: str,
+    kind: ModelKind | str,
     pdg: Sequence[int],
     n_in: int = 2,
     hidden: Sequence[int] = (128, 128, 128),
-    activation: str = "silu",
+    activation: Activation | str = Activation.SILU,
     masses: Sequence[float] | None = None,
-) -> Member:
+) -> Surrogate:
     """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg`` (``masses``:
     per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`)."""
-    if kind == "dipole":
-        return DipoleModel(pdg, n_in, hidden, activation, masses=masses)
-    if kind == "mlp":
-        return MLPModel(pdg, n_in, hidden, activation, masses=masses)
-    raise ValueError(f"unknown model kind {kind!r}; expected one of {MODEL_KINDS}")
+    cls = _MODEL_CLASSES[as_enum(ModelKind, kind, "unknown model kind ")]
+    return cls(pdg, n_in, hidden, activation, masses=masses)

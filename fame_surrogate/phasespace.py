@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lhe_tools.fourvec import mdot, msq
+
 F8 = npt.NDArray[np.float64]
 
 
@@ -67,7 +69,7 @@ def rambo(n_out: int, sqrt_s: float, n_events: int, rng: np.random.Generator) ->
     st = np.sqrt(np.clip(1.0 - c * c, 0.0, None))
     q = np.stack([q0, q0 * st * np.cos(phi), q0 * st * np.sin(phi), q0 * c], axis=-1)
     qsum = q.sum(axis=1)
-    mass = np.sqrt(qsum[:, 0] ** 2 - np.sum(qsum[:, 1:] ** 2, axis=-1))
+    mass = np.sqrt(msq(qsum))
     b = -qsum[:, 1:] / mass[:, None]
     gamma = qsum[:, 0] / mass
     a = 1.0 / (1.0 + gamma)
@@ -85,11 +87,6 @@ def ee_beams(sqrt_s: float, n_events: int) -> F8:
     e = sqrt_s / 2.0
     beams = np.array([[e, 0.0, 0.0, e], [e, 0.0, 0.0, -e]])
     return np.broadcast_to(beams, (n_events, 2, 4)).copy()
-
-
-def mdot(p: F8, q: F8) -> F8:
-    """Minkowski product p·q with metric (+,-,-,-) over the last axis."""
-    return np.asarray(p[..., 0] * q[..., 0] - np.sum(p[..., 1:] * q[..., 1:], axis=-1))
 
 
 def min_sij_over_s(final: F8, sqrt_s: float) -> F8:

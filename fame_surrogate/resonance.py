@@ -36,6 +36,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lhe_tools.fourvec import msq
+
 from .me.couplings import EWParams, quark_charge, quark_isospin
 
 __all__ = ["LeptonPairPropagator", "lepton_neutrino", "lepton_pair"]
@@ -175,7 +177,7 @@ class LeptonPairPropagator(nn.Module):
         if self.pair is None:
             return torch.ones_like(momenta[:, 0, 0])
         k = momenta[:, self.pair[0], :] + momenta[:, self.pair[1], :]
-        s = k[:, 0] * k[:, 0] - k[:, 1] * k[:, 1] - k[:, 2] * k[:, 2] - k[:, 3] * k[:, 3]
+        s = msq(k)
         x = (s - self.mz2)[:, None]
         den = x * x + self.mg * self.mg
         a, br, bi = self.coeff[:, 0], self.coeff[:, 1], self.coeff[:, 2]

@@ -17,7 +17,8 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -27,15 +28,51 @@ from torch import Tensor
 from lhe_tools import EventBatch
 
 from .dipoles import is_coloured, masses_from_meta
-from .metrics import accuracy
-from .models import MODEL_KINDS, DipoleModel, Ensemble, Member, build_model, net_dtype
+from .gain_loss import gain_loss
+from .models import (
+    Activation,
+    Ensemble,
+    LossBatch,
+    ModelKind,
+    Surrogate,
+    as_enum,
+    build_model,
+    net_dtype,
+)
+from .split import validation_split
 from .symmetry import identical_particle_permutations
+from .validation import accuracy
 
-__all__ = ["TrainConfig", "TrainResult", "train_surrogate"]
+__all__ = ["Clock", "Loss", "Precision", "TrainConfig", "TrainMetrics", "TrainResult", "train_surrogate"]
 
 log = logging.getLogger(__name__)
 
-LOSSES: tuple[str, ...] = ("mse", "gain")
+
+class Loss(StrEnum):
+    """Training losses: ``mse`` in the standardised target space, or ``gain`` (MSE, then the gain loss)."""
+
+    MSE = "mse"
+    GAIN = "gain"
+
+
+class Clock(StrEnum):
+    """What ``TrainConfig.max_seconds`` counts: wall-clock time, or this process's CPU time."""
+
+    WALL = "wall"
+    CPU = "cpu"
+
+
+class Precision(StrEnum):
+    """Floating-point precision of training arithmetic or of a network."""
+
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        """The torch dtype."""
+        return torch.float32 if self is Precision.FLOAT32 else torch.float64
+
 
 #: the factorisation penalty J for lepton beams (TrainConfig.penalty_j=None; hadron collisions get 0)
 DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
@@ -47,7 +84,7 @@ class TrainConfig:
 
     Parameters
     ----------
-    model : str
+    model : ModelKind
         ``"dipole"`` (factorisation-aware) or ``"mlp"`` (baseline).
     replicas : int
         Ensemble size R (``me2`` = mean, ``me2_std`` = spread).  Default 2: two replicas of half the budget
@@ -63,7 +100,7 @@ class TrainConfig:
         Initial Adam learning rate.
     hidden : tuple of int
         Hidden layer widths.
-    activation : str
+    activation : Activation
         Hidden activation (``silu``, ``tanh``, ``gelu``, ``relu``).
     seed : int
         Seed of the split, the initialisation and the shuffling (replica r uses seed + r).
@@ -82,7 +119,7 @@ class TrainConfig:
     penalty_j : float or None
         Factorisation penalty weight J (dipole model only).  None (default): 1e-3 for lepton beams (tuned on
         e+e- → jets), 0 for hadron collisions, where it only fights the fit (as the FAME pp study found).
-    loss : str
+    loss : Loss
         ``"mse"``, or ``"gain"``: MSE first, then ``gain_epochs`` epochs of :mod:`fame_surrogate.gain_loss`
         (for weighted events, e.g. Sherpa's pp dumps, with the batch's ``ps_weight`` as the non-ME factor,
         so that the loss is the unweighting gain of those events).
@@ -100,13 +137,13 @@ class TrainConfig:
     max_seconds : float or None
         Wall-clock budget for all replicas together (features, training, final evaluation); training stops
         after the epoch that exceeds it.  None: only ``epochs`` and early stopping end the training.
-    clock : str
+    clock : Clock
         ``"wall"``: ``max_seconds`` is wall-clock time; ``"cpu"``: CPU time of this process (all threads),
         which makes budgets comparable on a machine shared with other jobs.
-    dtype : str
+    dtype : Precision
         ``"float32"`` or ``"float64"`` arithmetic during training (float32 is 1.4–2.3× faster per point on
         this CPU at the same accuracy).
-    net_dtype : str
+    net_dtype : Precision
         dtype of the returned model's network: ``"float64"`` (default: the exported graph is float64
         throughout and ONNX Runtime reproduces torch to ≈ 1e-15), or ``"float32"`` (the network and its
         inputs, the features, in float32; momenta, invariants, dipoles, the sum Σ C D and the target
@@ -125,15 +162,19 @@ class TrainConfig:
         Cap on the number of augmented training points (memory: ≈ 1.4 kB per point at Z+4 jets).
     verbose : bool
         tqdm progress bar on stderr.
+
+    The enum-typed fields (``model``, ``activation``, ``loss``, ``clock``, ``dtype``, ``net_dtype``) also
+    take their string values (a bundle's JSON configuration, the command line); they are ``StrEnum`` members,
+    so they compare equal to, and serialise as, those strings.
     """
 
-    model: str = "dipole"
+    model: ModelKind = ModelKind.DIPOLE
     replicas: int = 2
     epochs: int = 300
     batch_size: int = 512
     lr: float = 4e-3
     hidden: tuple[int, ...] = (128, 128, 128)
-    activation: str = "silu"
+    activation: Activation = Activation.SILU
     seed: int = 0
     val_fraction: float = 0.1
     patience: int = 30
@@ -142,31 +183,26 @@ class TrainConfig:
     min_lr: float = 1e-6
     decay_fraction: float = 0.5
     penalty_j: float | None = None
-    loss: str = "mse"
+    loss: Loss = Loss.MSE
     weight_power: float = 0.0
     gain_epochs: int = 20
     gain_fraction: float = 0.2
     threads: int | None = None
     max_seconds: float | None = 480.0
-    clock: str = "wall"
-    dtype: str = "float32"
-    net_dtype: str = "float64"
+    clock: Clock = Clock.WALL
+    dtype: Precision = Precision.FLOAT32
+    net_dtype: Precision = Precision.FLOAT64
     max_points: int | None = None
     augment: int = 6
     augment_max_points: int = 1_500_000
     verbose: bool = False
 
     def __post_init__(self) -> None:
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"TrainConfig.model={self.model!r}; expected one of {MODEL_KINDS}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"TrainConfig.loss={self.loss!r}; expected one of {LOSSES}")
-        if self.clock not in ("wall", "cpu"):
-            raise ValueError(f"TrainConfig.clock={self.clock!r}; expected 'wall' or 'cpu'")
-        for name in ("dtype", "net_dtype"):
-            value = getattr(self, name)
-            if value not in ("float64", "float32"):
-                raise ValueError(f"TrainConfig.{name}={value!r}; expected 'float64' or 'float32'")
+        for f in fields(self):  # strings (JSON, the command line) to the enum members; others refused
+            enum_type = _ENUM_FIELDS.get(f.name)
+            if enum_type is not None:
+                value = getattr(self, f.name)
+                object.__setattr__(self, f.name, as_enum(enum_type, value, f"TrainConfig.{f.name}="))
         if self.replicas < 1 or self.epochs < 1 or self.batch_size < 1:
             raise ValueError(
                 f"TrainConfig needs replicas, epochs, batch_size >= 1, got {self.replicas}, {self.epochs}, "
@@ -182,11 +218,60 @@ class TrainConfig:
         if not 0.0 <= self.weight_power < math.inf:
             raise ValueError(f"TrainConfig.weight_power={self.weight_power}; expected a finite value >= 0")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings (for ``fame.train`` in the ONNX metadata)."""
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready settings (enum members as their strings, ``hidden`` as a list)."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
-        return d
+        return {k: str(v) if isinstance(v, StrEnum) else v for k, v in d.items()}
+
+
+#: the enum-typed fields of TrainConfig (``__post_init__`` coerces their strings)
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "model": ModelKind,
+    "activation": Activation,
+    "loss": Loss,
+    "clock": Clock,
+    "dtype": Precision,
+    "net_dtype": Precision,
+}
+
+
+@dataclass(frozen=True)
+class TrainMetrics:
+    """What :func:`train_surrogate` reports (``fame.train`` in the ONNX metadata, via :meth:`to_json`).
+
+    Attributes
+    ----------
+    val_frac_within_1pct, val_frac_within_0p1pct : float
+        Fractions of the held-out points whose |M|² the ensemble reproduces within 1% and 0.1%.
+    val_median_abs_rel_dev : float
+        Median |relative deviation| on the held-out points.
+    n_train, n_train_augmented, n_val : int
+        Training points, training points with their permuted copies, held-out points.
+    penalty_j : float or None
+        The factorisation penalty weight used.
+    epochs : list of int
+        Epochs run, per replica.
+    stopped : list of str
+        Why each replica stopped: ``early``, ``epochs`` or ``time``.
+    seconds : float
+        Wall time of the whole training.
+    """
+
+    val_frac_within_1pct: float
+    val_frac_within_0p1pct: float
+    val_median_abs_rel_dev: float
+    n_train: int
+    n_train_augmented: int
+    penalty_j: float | None
+    n_val: int
+    epochs: list[int]
+    stopped: list[str]
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The metrics as a JSON object (the keys are the attribute names)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -197,9 +282,8 @@ class TrainResult:
     ----------
     model : Ensemble
         The trained float64 surrogate, ``forward(momenta (B,n,4)) -> (me2 (B,), me2_std (B,))``.
-    metrics : dict
-        ``val_frac_within_1pct``, ``val_frac_within_0p1pct``, ``val_median_abs_rel_dev``, ``n_train``,
-        ``n_val``, ``epochs`` (per replica), ``stopped`` (per replica: ``early``, ``epochs``, ``time``).
+    metrics : TrainMetrics
+        The accuracy on the held-out points, the point counts, and how each replica ended.
     seconds : float
         Wall time of the whole training (all replicas, including feature evaluation).
     history : list of list of dict
@@ -209,7 +293,7 @@ class TrainResult:
     """
 
     model: Ensemble
-    metrics: dict[str, Any]
+    metrics: TrainMetrics
     seconds: float
     history: list[list[dict[str, float]]] = field(default_factory=list)
     val_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -226,7 +310,7 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def _evaluate_inputs(model: Member, momenta: Tensor, chunk: int = 65536) -> tuple[Tensor, Tensor]:
+def _evaluate_inputs(model: Surrogate, momenta: Tensor, chunk: int = 65536) -> tuple[Tensor, Tensor]:
     xs, ts = [], []
     with torch.no_grad():
         for start in range(0, momenta.shape[0], chunk):
@@ -236,50 +320,9 @@ def _evaluate_inputs(model: Member, momenta: Tensor, chunk: int = 65536) -> tupl
     return torch.cat(xs), torch.cat(ts)
 
 
-def _penalty_weights(d: Tensor) -> Tensor:
-    """π_i = D_i^-2 / Σ_j D_j^-2 (B, n_dipoles) of the dipoles (any common factor per event drops out).
-
-    The factorisation penalty is Σ_i |C_i D_i| π_i / |M|² (batch mean): each dipole's part is pushed to
-    vanish where another dipole dominates.
-    """
-    w = d.abs().clamp_min(torch.finfo(d.dtype).tiny).pow(-2)
-    return w / w.sum(-1, keepdim=True)
-
-
-def _losses(
-    model: Member,
-    x: Tensor,
-    terms: Tensor,
-    z: Tensor,
-    me2: Tensor,
-    penalty_j: float,
-    lam: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """(MSE in the standardised target space, total loss incl. the penalty) for one mini-batch.
-
-    ``lam`` (B,): per-point weights of the squared errors (mean 1 over the training set), or None.
-    """
-    if isinstance(model, DipoleModel):
-        parts: Tensor | None = None
-        if penalty_j > 0.0:  # one network pass serves the prediction and the penalty
-            parts, phi = model.contributions(x, terms)
-            pred = parts.sum(-1) + phi
-        else:
-            pred = model.me2_from_inputs(x, terms)
-        sq = (model.target.encode(pred) - z) ** 2
-        mse = torch.mean(sq if lam is None else lam * sq)
-        if parts is not None:
-            pi = _penalty_weights(terms[:, 1 : 1 + model.n_dipoles])
-            return mse, mse + penalty_j * ((parts.abs() * pi).sum(-1) / me2.abs()).mean()
-        return mse, mse
-    sq = (model.standardised(x) - z) ** 2
-    mse = torch.mean(sq if lam is None else lam * sq)
-    return mse, mse
-
-
 def _clock(config: TrainConfig) -> Callable[[], float]:
     """The clock of ``max_seconds``: wall time, or this process's CPU time (fair on a shared machine)."""
-    return time.process_time if config.clock == "cpu" else time.perf_counter
+    return time.process_time if config.clock is Clock.CPU else time.perf_counter
 
 
 def _lr(config: TrainConfig, plateau_lr: float, progress: float) -> float:
@@ -293,39 +336,28 @@ def _lr(config: TrainConfig, plateau_lr: float, progress: float) -> float:
     return max(config.min_lr, lr)
 
 
-def _adam(model: Member, lr: float) -> torch.optim.Adam:
+def _adam(model: Surrogate, lr: float) -> torch.optim.Adam:
     """Adam over the network's parameters, with the fused kernel (one pass over all parameters per step)."""
     return torch.optim.Adam(model.net.parameters(), lr=lr, fused=True)
 
 
-def _gain_loss_fn() -> Any:
-    try:
-        from . import gain_loss
-    except ImportError as err:  # written by the validate engineer; "mse" never needs it
-        raise RuntimeError(
-            "TrainConfig(loss='gain') needs fame_surrogate.gain_loss, which is not available: "
-            f"{err}; use loss='mse'"
-        ) from err
-    return gain_loss.gain_loss
-
-
 def _train_replica(
-    model: Member,
+    model: Surrogate,
     data: dict[str, Tensor],
     config: TrainConfig,
     seed: int,
     deadline: float | None,
 ) -> tuple[list[dict[str, float]], str]:
     """Train ``model`` in place; returns the per-epoch history and why it stopped."""
-    dtype = torch.float32 if config.dtype == "float32" else torch.float64
-    work: Member = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
+    dtype = config.dtype.torch_dtype
+    work: Surrogate = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
     d = {k: v.to(dtype) for k, v in data.items()}
     opt = _adam(work, config.lr)
     clock = _clock(config)
     t_start = clock()
-    gain_fn = _gain_loss_fn() if config.loss == "gain" else None
+    with_gain = config.loss is Loss.GAIN  # MSE epochs, then gain_epochs of the gain loss
     budget = None if deadline is None else max(deadline - t_start, 1e-9)
-    if budget is not None and gain_fn is not None:  # the MSE phase leaves time for the gain phase
+    if budget is not None and with_gain:  # the MSE phase leaves time for the gain phase
         budget *= 1.0 - config.gain_fraction
     penalty_j = 0.0 if config.penalty_j is None else config.penalty_j
     plateau_lr, plateau_best, plateau_bad = config.lr, math.inf, 0
@@ -336,7 +368,7 @@ def _train_replica(
     since_best = 0
     history: list[dict[str, float]] = []
     stopped = "epochs"
-    total = config.epochs + (config.gain_epochs if gain_fn is not None else 0)
+    total = config.epochs + (config.gain_epochs if with_gain else 0)
     gain_start: int | None = None
     bar: Any = None
     if config.verbose:
@@ -344,7 +376,7 @@ def _train_replica(
 
         bar = tqdm(total=total, file=sys.stderr, desc=f"{work.kind} seed {seed}", leave=False)
     for epoch in range(total):
-        if gain_fn is not None and gain_start is None and (
+        if with_gain and gain_start is None and (
             epoch >= config.epochs or (budget is not None and clock() - t_start > budget)
         ):
             gain_start = epoch
@@ -369,14 +401,13 @@ def _train_replica(
                 opt.param_groups[0]["lr"] = _lr(config, plateau_lr, progress)
             if gain_phase:
                 pred = work.me2_from_inputs(d["x"][idx], d["terms"][idx])
-                loss = gain_fn(pred, d["me2"][idx], d["c"][idx] if "c" in d else None)  # type: ignore[misc]
+                loss = gain_loss(pred, d["me2"][idx], d["c"][idx] if "c" in d else None)
             else:
                 lam = d["lam"][idx] if "lam" in d else None
-                _, loss = _losses(
-                    work, d["x"][idx], d["terms"][idx], d["z"][idx], d["me2"][idx], penalty_j, lam
-                )
+                mini = LossBatch(d["x"][idx], d["terms"][idx], d["z"][idx], d["me2"][idx], lam)
+                _, loss = work.losses(mini, penalty_j)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch's stubs leave Tensor.backward untyped
             opt.step()
             run += float(loss.detach()) * idx.numel()
             count += idx.numel()
@@ -384,10 +415,10 @@ def _train_replica(
         with torch.no_grad():
             if gain_phase:
                 pred = work.me2_from_inputs(d["x_val"], d["terms_val"])
-                val = float(gain_fn(pred, d["me2_val"], d.get("c_val")))  # type: ignore[misc]
+                val = float(gain_loss(pred, d["me2_val"], d.get("c_val")))
             else:
-                val_args = (d["x_val"], d["terms_val"], d["z_val"], d["me2_val"])
-                val = float(_losses(work, *val_args, 0.0, d.get("lam_val"))[0])
+                val_batch = LossBatch(d["x_val"], d["terms_val"], d["z_val"], d["me2_val"], d.get("lam_val"))
+                val = float(work.losses(val_batch)[0])
         lr = float(opt.param_groups[0]["lr"])
         history.append({"epoch": float(epoch), "train_loss": run / count, "val_loss": val, "lr": lr})
         if bar is not None:
@@ -408,13 +439,13 @@ def _train_replica(
         if deadline is not None and clock() > deadline:
             stopped = "time"
             break
-        if since_best > config.patience and gain_fn is None:
+        if since_best > config.patience and not with_gain:
             stopped = "early"
             break
     if bar is not None:
         bar.close()
     # the returned network's dtype is config.net_dtype (models.run_net); everything around it is float64
-    model.net.to(torch.float32 if config.net_dtype == "float32" else torch.float64)
+    model.net.to(config.net_dtype.torch_dtype)
     model.net.load_state_dict({k: v.to(net_dtype(model.net)) for k, v in best_state.items()})
     return history, stopped
 
@@ -450,25 +481,23 @@ def train_surrogate(
     except ValueError as err:
         raise ValueError(f"batch of process {batch.process!r}: {err}") from None
     n_total = batch.momenta.shape[0]
-    rng = np.random.default_rng(config.seed)
     if val_index is not None:
         val_index = np.unique(np.asarray(val_index, dtype=np.int64))
         if val_index.size == 0 or val_index[0] < 0 or val_index[-1] >= n_total:
             raise ValueError(f"val_index must hold indices into the batch of {n_total} points, at least one")
         train_index = np.setdiff1d(np.arange(n_total), val_index)
         if config.max_points is not None and config.max_points < train_index.size:
+            rng = np.random.default_rng(config.seed)
             train_index = np.sort(rng.choice(train_index, size=config.max_points, replace=False))
         if train_index.size < 2:
             raise ValueError(f"batch of process {batch.process!r}: {train_index.size} to train on: too few")
     else:
-        use = np.arange(n_total)
-        if config.max_points is not None and config.max_points < n_total:
-            use = np.sort(rng.choice(n_total, size=config.max_points, replace=False))
-        n_val = max(1, round(config.val_fraction * use.size))
-        if use.size - n_val < 2:
-            raise ValueError(f"batch of process {batch.process!r} has {use.size} points: too few to train")
-        perm = rng.permutation(use)
-        val_index, train_index = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        train_index, val_index = validation_split(
+            n_total, config.val_fraction, config.seed, max_points=config.max_points
+        )
+        if train_index.size < 2:
+            n_used = train_index.size + val_index.size
+            raise ValueError(f"batch of process {batch.process!r} has {n_used} points: too few to train")
 
     clock = _clock(config)
     t0 = clock()
@@ -477,7 +506,7 @@ def train_surrogate(
     with _torch_threads(config.threads):
         momenta = torch.from_numpy(np.ascontiguousarray(batch.momenta, dtype=np.float64))
         me2 = torch.from_numpy(np.ascontiguousarray(batch.me2, dtype=np.float64))
-        members: list[Member] = []
+        members: list[Surrogate] = []
         histories: list[list[dict[str, float]]] = []
         stops: list[str] = []
         data: dict[str, Tensor] | None = None
@@ -538,24 +567,24 @@ def train_surrogate(
             pred, _ = ensemble(momenta[torch.from_numpy(val_index)])
     seconds = time.perf_counter() - wall0
     acc = accuracy(pred.numpy(), batch.me2[val_index])
-    metrics: dict[str, Any] = {
-        "val_frac_within_1pct": acc["frac_within_1pct"],
-        "val_frac_within_0p1pct": acc["frac_within_0p1pct"],
-        "val_median_abs_rel_dev": acc["median_abs_rel_dev"],
-        "n_train": int(train_index.size),
-        "n_train_augmented": int(data["x"].shape[0]) if data is not None else 0,
-        "penalty_j": config.penalty_j,
-        "n_val": int(val_index.size),
-        "epochs": [len(h) for h in histories],
-        "stopped": stops,
-        "seconds": seconds,
-    }
+    metrics = TrainMetrics(
+        val_frac_within_1pct=float(acc.frac_within_1pct),
+        val_frac_within_0p1pct=float(acc.frac_within_0p1pct),
+        val_median_abs_rel_dev=float(acc.median_abs_rel_dev),
+        n_train=int(train_index.size),
+        n_train_augmented=int(data["x"].shape[0]) if data is not None else 0,
+        penalty_j=config.penalty_j,
+        n_val=int(val_index.size),
+        epochs=[len(h) for h in histories],
+        stopped=stops,
+        seconds=seconds,
+    )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",
         config.model,
         config.replicas,
         batch.process,
-        100 * acc["frac_within_1pct"],
+        100 * acc.frac_within_1pct,
         seconds,
     )
     return TrainResult(ensemble, metrics, seconds, histories, val_index)

@@ -203,7 +203,7 @@ def split_channels(
             resort = np.argsort(events, kind="stable")
             events, momenta = events[resort], momenta[resort]
         pdg_c, nin, canonical = info[name]
-        cols: dict[str, Any] = {}
+        cols: dict[str, F8] = {}
         for cname, values in flat.columns.items():
             v = values[events]
             if not np.all(np.isnan(v)):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._atomic import atomic_path
 from ._json import json_default
@@ -25,6 +26,8 @@ from .batch import OPTIONAL_COLUMNS, EventBatch, EventBatchError
 FORMAT = "fame-dump/1"
 SUPPORTED_FORMATS = (FORMAT,)
 _REQUIRED = ("momenta", "pdg", "meta")
+
+F8 = npt.NDArray[np.float64]
 
 
 class DumpFormatError(ValueError):
@@ -90,7 +93,7 @@ def read_dump(path: str | os.PathLike[str]) -> EventBatch:
             raise DumpFormatError(
                 f"{path}: 'pdg' must be integer ({momenta.shape[1]},), found {pdg.dtype} {pdg.shape}"
             )
-        cols: dict[str, Any] = {}
+        cols: dict[str, F8] = {}
         for name in (*OPTIONAL_COLUMNS, "weight"):
             if name in npz.files:
                 arr = npz[name]
@@ -99,7 +102,7 @@ def read_dump(path: str | os.PathLike[str]) -> EventBatch:
                         f"{path}: column {name!r} has shape {arr.shape}, expected ({n_ev},)"
                     )
                 cols[name] = arr.astype(np.float64)
-        extra: dict[str, Any] = {}
+        extra: dict[str, F8] = {}
         if "extra_weights" in npz.files:
             ids = meta.get("extra_weight_ids")
             table = npz["extra_weights"]

@@ -67,6 +67,20 @@ class ProcessDefinition:
     incoming: tuple[int, ...]
     outgoing: tuple[tuple[int, int, int], ...]
 
+    def largest(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Incoming and outgoing codes of the highest multiplicity: ``93{2}`` counts as ``93 93``."""
+        return self.incoming, tuple(code for code, _, hi in self.outgoing for _ in range(hi))
+
+    def sherpa(self) -> str:
+        """The definition in Sherpa's process syntax, e.g. ``"93 93 -> 11 -11 93{2}"`` (numeric codes)."""
+        out = []
+        for code, lo, hi in self.outgoing:
+            if lo == 0:
+                out.append(f"{code}{{{hi}}}")
+            else:  # the grammar gives (code, 1, 1) for a plain particle
+                out.extend([str(code)] * hi)
+        return f"{' '.join(map(str, self.incoming))} -> {' '.join(out)}"
+
 
 _TOKEN = re.compile(r"^(?P<code>[^{}\s]+)(\{(?P<n>\d+)\})?$")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,38 @@ from ._source import BLOCK_SIZE, LHEFormatError, iter_blocks
 from .batch import EventBatch
 from .lhe_header import LHEHeader, parse_prologue
 
-__all__ = ["LHEReader", "read_lhe", "read_lhe_header"]
+__all__ = ["LHEReader", "RawChunk", "read_lhe", "read_lhe_header"]
 
 #: refuse to buffer more than this many bytes looking for a closing tag
 _MAX_PENDING = 1 << 28
 _END = b"</LesHouchesEvents>"
+_ROOT = b"<LesHouchesEvents"
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """A run of complete events exactly as read, with their parse.
+
+    The chunks of :meth:`LHEReader.iter_chunks`, in order, between :attr:`LHEReader.prologue` and
+    :attr:`LHEReader.tail`, are the whole (decompressed) file, byte for byte.
+
+    Attributes
+    ----------
+    data : bytes
+        The text: complete ``<event>`` blocks (and any comments or blank lines before them), ending after
+        the line of the last ``</event>``.
+    first_line : int
+        1-based line number of the first line of ``data`` in the file.
+    first_event : int
+        0-based index in the file of the first event of ``data``.
+    events : FlatEvents
+        The events of ``data``, parsed.
+    """
+
+    data: bytes
+    first_line: int
+    first_event: int
+    events: FlatEvents
 
 
 class LHEReader:
@@ -53,6 +81,10 @@ class LHEReader:
     ----------
     header : LHEHeader
         Root tag version, ``<init>``, ``<initrwgt>`` ids, generator, run card; read on construction.
+    prologue : bytes
+        The text :attr:`header` was parsed from: the file's start through the line holding ``</init>``.
+    tail : bytes or None
+        The text after the last event (``</LesHouchesEvents>`` and what follows), once iteration has ended.
     meta : dict
         What every batch's ``meta`` starts from (header metadata, ``source``, ``source_format``).
     """
@@ -72,6 +104,8 @@ class LHEReader:
         self._fast = fast
         self._blocks = iter_blocks(self.path, block_size)
         self._rest = b""
+        self.prologue = b""
+        self.tail: bytes | None = None
         self.header: LHEHeader = self._read_prologue()
         self.meta: dict[str, Any] = {
             **self.header.to_meta(),
@@ -90,11 +124,14 @@ class LHEReader:
                 nl = buf.find(b"\n", end)
                 if nl >= 0:
                     self._rest = buf[nl + 1 :]
-                    return parse_prologue(self.path, buf[: nl + 1])
+                    self.prologue = buf[: nl + 1]
+                    return parse_prologue(self.path, self.prologue)
                 continue
             ev = buf.find(b"<event")
             if ev >= 0:
                 line = buf.count(b"\n", 0, ev) + 1
+                if _ROOT not in buf[:ev]:
+                    return parse_prologue(self.path, buf[:ev])  # raises: no root element
                 if b"<init" in buf[:ev]:
                     raise LHEFormatError(
                         self.path, "unterminated <init>: an <event> starts before </init>", line=line
@@ -106,6 +143,9 @@ class LHEReader:
                 raise LHEFormatError(self.path, f"no </init> in the first {len(buf)} bytes")
         if not buf.strip():
             raise LHEFormatError(self.path, "empty file; expected a Les Houches event file")
+        self.prologue = buf
+        if _ROOT not in buf:
+            return parse_prologue(self.path, buf)  # raises: no root element
         if b"</init>" in buf:
             return parse_prologue(self.path, buf)
         if b"<init" in buf:
@@ -122,6 +162,20 @@ class LHEReader:
 
     def iter_flat(self) -> Iterator[tuple[int, FlatEvents]]:
         """Yield ``(index of the first event, FlatEvents)`` for each parsed block, in file order.
+
+        Raises
+        ------
+        LHEFormatError
+            Malformed events, a truncated stream, or a missing ``</LesHouchesEvents>``.
+        RuntimeError
+            If the reader was already iterated.
+        """
+        for raw in self.iter_chunks():
+            if len(raw.events):
+                yield raw.first_event, raw.events
+
+    def iter_chunks(self) -> Iterator[RawChunk]:
+        """Yield each parsed block with its bytes (:class:`RawChunk`), in file order; then set :attr:`tail`.
 
         Raises
         ------
@@ -155,8 +209,7 @@ class LHEReader:
                 if cut >= 0:
                     chunk, pending = pending[:stop], pending[stop:]
                     flat = self._parse(chunk, line, event)
-                    if len(flat):
-                        yield event, flat
+                    yield RawChunk(data=chunk, first_line=line, first_event=event, events=flat)
                     line += chunk.count(b"\n")
                     event += len(flat)
             if not done and len(pending) > _MAX_PENDING:
@@ -167,6 +220,7 @@ class LHEReader:
                     event=event,
                 )
         self._check_tail(pending, line, event)
+        self.tail = pending
 
     def _check_tail(self, tail: bytes, line: int, event: int) -> None:
         opened = tail.find(b"<event")

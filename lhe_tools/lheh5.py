@@ -70,7 +70,6 @@ _DEFAULT_COLUMNS = {
         "spin",
     ),
 }
-_DEFAULT_CHUNK = 100_000
 
 
 def _names(ds: Any, key: str) -> list[str]:
@@ -113,10 +112,8 @@ class _Table:
 
 
 def _open(path: Path) -> Any:
-    try:
-        import h5py
-    except ImportError as err:  # pragma: no cover - h5py is a dependency
-        raise LHEFormatError(path, "reading LHEH5 needs h5py, which is not installed") from err
+    import h5py  # a dependency; imported here only to keep ``import lhe_tools`` light
+
     try:
         return h5py.File(path, "r")
     except OSError as err:

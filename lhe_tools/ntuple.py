@@ -298,7 +298,7 @@ def _columns(arrays: Any, fields: set[str], path: Path, start: int) -> dict[str,
     return out
 
 
-def _branch_values(batch: EventBatch, first_id: int) -> dict[str, Any]:
+def _branch_values(batch: EventBatch, first_id: int) -> dict[str, npt.NDArray[Any]]:
     """Per-entry values of every Sherpa 3 branch for one batch (outgoing particles in the batch's order)."""
     if batch.n_in != 2:
         raise ValueError(f"{batch.process}: a Sherpa ntuple needs 2 incoming particles, found {batch.n_in}")
@@ -375,7 +375,7 @@ def write_ntuple(
 
     mom_type = "var * float64" if double else "var * float32"
     types = {name: (mom_type if name in ("px", "py", "pz", "E") else kind) for name, kind in SHERPA3_BRANCHES}
-    parts: list[dict[str, Any]] = []
+    parts: list[dict[str, npt.NDArray[Any]]] = []
     next_id = 0
     for batch in batches:
         values = _branch_values(batch, next_id)

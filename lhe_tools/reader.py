@@ -7,11 +7,9 @@ or xz).  Every reader yields per-channel :class:`EventBatch`es in Sherpa's canon
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from ._physics import check_batch
 from ._source import EventFileError, sniff_format
@@ -35,16 +33,9 @@ def _chunks(batch: EventBatch, chunk_size: int | None) -> Iterator[EventBatch]:
 
 
 def _read_ntuple(path: Path, chunk_size: int | None) -> Iterator[EventBatch]:
-    try:
-        ntuple = importlib.import_module("lhe_tools.ntuple")
-    except ImportError as err:
-        raise EventFileError(
-            f"{path}: this is a ROOT file, but Sherpa ROOT ntuple support (lhe_tools.ntuple) is not "
-            "available "
-            f"in this installation ({err})"
-        ) from err
-    reader: Any = ntuple.read_ntuple
-    yield from reader(path, chunk_size=chunk_size)
+    from .ntuple import read_ntuple  # imports uproot: only when a ROOT file is read
+
+    yield from read_ntuple(path, chunk_size=chunk_size)
 
 
 def read_events(path: str | os.PathLike[str], *, chunk_size: int | None = None) -> Iterator[EventBatch]:

@@ -9,54 +9,58 @@ Every byte of the input survives: header, banner comments, ``<init>``, particle 
 - in each event: one ``<wgt id='...'> value </wgt>`` line per new weight before ``</rwgt>`` (or a new
   ``<rwgt>`` block before ``</event>``), values with 17 significant digits (exact float64 round trip).
 
-Input plain or gzip (detected from the magic bytes); output gzip when its name ends in ``.gz``; written
-atomically; memory bounded by ``chunk_size`` events.  The new values come from a callback that receives the
-events of one chunk as columns (:class:`LHEChunk`), so callers can evaluate them vectorised.
+The input is read by the LHE reader itself (:class:`lhe_tools.lhe.LHEReader`: the same byte source, so plain,
+gzip, bzip2 or xz detected from the bytes, and the same event parser), which hands over each block's bytes
+with its parse; so the writer accepts exactly what the reader accepts and a malformed file raises the
+reader's :class:`~lhe_tools.LHEFormatError` naming file, line and event.  The output is gzip when its name
+ends in ``.gz``, written atomically; memory is bounded by ``chunk_size`` events and the block size.  The new
+values come from a callback that receives the events of one chunk as columns (:class:`LHEChunk`), so
+callers can evaluate them vectorised.
 """
 
 from __future__ import annotations
 
 import gzip
-import lzma
 import os
 import re
 import sys
 import time
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from ._atomic import atomic_path
+from ._channels import FlatEvents, concat_flat, split_channels
 from ._source import LHEFormatError
 from .batch import EventBatch
+from .lhe import LHEReader, RawChunk
+
+__all__ = ["LHEChunk", "NewWeight", "ReweightSummary", "WeightCallback", "format_wgt", "reweight_lhe"]
 
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
 B1 = npt.NDArray[np.bool_]
 
-_INIT = re.compile(rb"^\s*<init[\s>]")
-_EVENT = re.compile(rb"^\s*<event[\s>]")
-_EVENT_END = re.compile(rb"</event>")
+#: the tag that opens ``<init>`` (as :func:`lhe_tools.lhe_header.parse_prologue` finds it)
+_INIT = re.compile(rb"<init\b[^>]*>")
+_ROOT = re.compile(rb"<LesHouchesEvents\b[^>]*>")
+#: event open and close tags as the reader's parsers see them: first token of a line
+_EVENT = re.compile(rb"^[ \t\r\f\v]*<event(?=[\s>])", re.M)
+_EVENT_END = re.compile(rb"^[ \t\r\f\v]*</event", re.M)
 _HEADER_END = re.compile(rb"</header>")
 _INITRWGT_END = re.compile(rb"</initrwgt>")
-_RWGT_END = re.compile(rb"</rwgt>")
-_WEIGHT_ID = re.compile(rb"<weight\s[^>]*\bid\s*=\s*['\"]([^'\"]*)['\"]")
-_WGT = re.compile(rb"<wgt\s[^>]*\bid\s*=\s*['\"]([^'\"]*)['\"][^>]*>([^<]*)</wgt>")
+_RWGT_END = b"</rwgt>"
 _ID_OK = re.compile(r"^[A-Za-z0-9_.:+-]+$")
-#: columns of an LHE particle line
-PARTICLE_COLUMNS = 13
 #: extra-weight key that carries each event's index through the channel split
 _INDEX = "fame_chunk_event_index"
-
-
-class LHEReweightError(ValueError):
-    """The input is not an LHE file this writer can splice, or the new weights are inconsistent."""
+#: decompressed bytes read at a time (small: the memory is bounded by a few blocks)
+_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -68,58 +72,58 @@ class NewWeight:
 
     def __post_init__(self) -> None:
         if not _ID_OK.match(self.id):
-            raise LHEReweightError(f"weight id {self.id!r} must match {_ID_OK.pattern}")
+            raise ValueError(f"weight id {self.id!r} must match {_ID_OK.pattern}")
 
 
 @dataclass(frozen=True)
 class LHEChunk:
-    """The events of one chunk as columns (what the weight callback receives).
+    """The events of one chunk as columns (what the weight callback receives), as the LHE reader parsed them.
 
     Attributes
     ----------
     first : int
         Index (0-based, in the file) of the chunk's first event.
-    info : ndarray, float64, shape (N, 6)
-        NUP, IDPRUP, XWGTUP, SCALUP, AQEDUP, AQCDUP of each event.
-    offsets : ndarray, int64, shape (N + 1,)
-        Event ``i`` owns particle rows ``offsets[i]:offsets[i+1]``.
-    particles : ndarray, float64, shape (P, 13)
-        IDUP ISTUP MOTHUP1 MOTHUP2 ICOLUP1 ICOLUP2 PX PY PZ E M VTIMUP SPINUP, in file order.
-    weights : tuple of dict
-        Per event the stored ``<wgt id=...>`` values (id to float).
+    events : FlatEvents
+        The events: NUP, IDPRUP, XWGTUP, every particle line's PDG id, status and (E, px, py, pz), the
+        optional columns and the stored weights (``<rwgt>``/``<weights>``), see
+        :class:`lhe_tools._channels.FlatEvents`.
     """
 
     first: int
-    info: F8
-    offsets: I8
-    particles: F8
-    weights: tuple[dict[str, float], ...]
+    events: FlatEvents
 
     def __len__(self) -> int:
-        return int(self.info.shape[0])
+        return len(self.events)
 
     @property
     def xwgtup(self) -> F8:
-        """Event weights XWGTUP, shape (N,)."""
-        return self.info[:, 2]
+        """Event weights XWGTUP, float64, shape (N,)."""
+        return self.events.weight
+
+    @property
+    def offsets(self) -> I8:
+        """int64, shape (N + 1,): event ``i`` owns particle rows ``offsets[i]:offsets[i+1]``."""
+        out = np.zeros(len(self) + 1, dtype=np.int64)
+        np.cumsum(self.events.nup, out=out[1:])
+        return out
 
     @property
     def pdg(self) -> I8:
-        """PDG ids of all particle rows, shape (P,)."""
-        return self.particles[:, 0].astype(np.int64)
+        """PDG ids of all particle rows (every status, file order), int64, shape (P,)."""
+        return self.events.pdg
 
     @property
     def status(self) -> I8:
-        """ISTUP of all particle rows, shape (P,)."""
-        return self.particles[:, 1].astype(np.int64)
+        """ISTUP of all particle rows, int64, shape (P,)."""
+        return self.events.status
 
     @property
     def momenta(self) -> F8:
-        """(E, px, py, pz) of all particle rows in GeV, shape (P, 4)."""
-        return self.particles[:, [9, 6, 7, 8]]
+        """(E, px, py, pz) of all particle rows in GeV, float64, shape (P, 4)."""
+        return self.events.momenta
 
     def channel_batches(
-        self, cache: dict[tuple[tuple[int, ...], int], Any] | None = None
+        self, cache: dict[tuple[tuple[int, ...], int], tuple[str, I8, bool]] | None = None
     ) -> list[tuple[EventBatch, I8]]:
         """The chunk's events split per channel, exactly as the LHE reader splits them.
 
@@ -135,25 +139,20 @@ class LHEChunk:
             :func:`lhe_tools.process.canonical_channel`; incoming = ISTUP -1, outgoing = ISTUP +1 or 0) and
             the indices in this chunk of its events.
         """
-        from ._channels import FlatEvents, split_channels
-
-        flat = FlatEvents(
-            nup=np.diff(self.offsets),
-            idprup=self.info[:, 1].astype(np.int64),
-            weight=self.xwgtup.copy(),
-            pdg=self.pdg,
-            status=self.status,
-            momenta=self.momenta,
+        flat = replace(
+            self.events,
+            weight=self.events.weight.copy(),
+            columns={},
             extra_weights={_INDEX: np.arange(len(self), dtype=np.float64)},
         )
-        out = []
-        for b in split_channels(flat, {}, first_event=self.first, cache=cache):
-            out.append((b.with_columns(extra_weights={}), b.extra_weights[_INDEX].astype(np.int64)))
-        return out
+        return [
+            (b.with_columns(extra_weights={}), b.extra_weights[_INDEX].astype(np.int64))
+            for b in split_channels(flat, {}, first_event=self.first, cache=cache)
+        ]
 
     def stored_weight(self, wid: str) -> F8:
-        """The stored weight ``wid`` of each event, shape (N,); NaN where an event does not have it."""
-        return np.array([w.get(wid, np.nan) for w in self.weights], dtype=np.float64)
+        """The stored weight ``wid`` of each event, float64, shape (N,); NaN where an event lacks it."""
+        return self.events.extra_weights.get(wid, np.full(len(self), np.nan))
 
 
 #: callback: chunk -> (values (N, K) float64 for the K new weights, covered (N,) bool)
@@ -172,160 +171,53 @@ class ReweightSummary:
     seconds: float
 
 
-def count_events(src: str | os.PathLike[str], chunk_size: int = 2048) -> int:
-    """Events in an LHE file as :func:`lhe_tools.read_lhe` reads them (raising its errors for a bad file)."""
-    from .lhe import read_lhe
-
-    return sum(len(b) for b in read_lhe(src, chunk_size=chunk_size, block_size=1 << 18))
-
-
-def open_lhe_bytes(path: str | os.PathLike[str]) -> IO[bytes]:
-    """Open an LHE file for binary reading, gunzipping when it starts with the gzip magic bytes."""
-    path = Path(path)
-    with path.open("rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return path.open("rb")
+def _eol_at(text: bytes, pos: int) -> bytes:
+    """The line end of the line holding ``text[pos]`` (``\\n`` when it has none)."""
+    nl = text.find(b"\n", pos)
+    return b"\r\n" if nl > 0 and text[nl - 1 : nl] == b"\r" else b"\n"
 
 
-def _eol(line: bytes) -> bytes:
-    return b"\r\n" if line.endswith(b"\r\n") else b"\n"
-
-
-def _insert_before(line: bytes, match: re.Match[bytes], block: list[bytes]) -> list[bytes]:
-    """Lines replacing ``line`` so that ``block`` (whole lines) stands before the matched tag."""
-    head = line[: match.start()]
-    if not head.strip():
-        return [*block, line]
+def _insert_before(text: bytes, pos: int, block: bytes) -> bytes:
+    """``text`` with ``block`` (whole lines) standing before the tag at ``pos``."""
+    start = text.rfind(b"\n", 0, pos) + 1
+    if not text[start:pos].strip():
+        return text[:start] + block + text[start:]
     # the tag shares its line with other content: split it there (the only case that adds a line break)
-    return [head + _eol(line), *block, line[match.start():]]
+    return text[:pos] + _eol_at(text, pos) + block + text[pos:]
 
 
-def _header_block(weights: Sequence[NewWeight], group: str, eol: bytes) -> list[bytes]:
+def _header_block(weights: Sequence[NewWeight], group: str, eol: bytes) -> bytes:
     lines = [f"<weightgroup name='{group}' weight_name_strategy='includeIdInWeightName'>".encode() + eol]
     for w in weights:
         desc = w.description.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         lines.append(f"<weight id='{w.id}'>{desc}</weight>".encode() + eol)
     lines.append(b"</weightgroup>" + eol)
-    return lines
+    return b"".join(lines)
 
 
-def _splice_header(head: list[bytes], weights: Sequence[NewWeight], group: str) -> list[bytes]:
-    """The lines before ``<init>`` with the new weight declarations added."""
-    text = b"".join(head)
-    existing = {m.group(1).decode(errors="replace") for m in _WEIGHT_ID.finditer(text)}
-    clash = sorted(existing & {w.id for w in weights})
-    if clash:
-        raise LHEReweightError(f"weight id(s) {clash} already declared in the file's <initrwgt>; pick others")
-    eol = _eol(head[-1]) if head else b"\n"
+def _splice_prologue(prologue: bytes, weights: Sequence[NewWeight], group: str) -> bytes:
+    """The file's text through ``</init>`` with the new weight declarations added before ``<init>``."""
+    root = _ROOT.search(prologue)
+    init = _INIT.search(prologue, root.end() if root else 0)
+    assert init is not None  # the reader parsed this prologue
+    pos = init.start()
+    line_start = prologue.rfind(b"\n", 0, pos) + 1
+    # ``head``: the lines before <init> (its line is split if <init> shares it: the only added line break)
+    if prologue[line_start:pos].strip():
+        head, rest = prologue[:pos] + _eol_at(prologue, pos), prologue[pos:]
+    else:
+        head, rest = prologue[:line_start], prologue[line_start:]
+    eol = b"\r\n" if head.endswith(b"\r\n") else b"\n"
+    header_end = _HEADER_END.search(head)
     block = _header_block(weights, group, eol)
-    header_end: int | None = None
-    for i, line in enumerate(head):
-        if _HEADER_END.search(line):
-            header_end = i
-            break
     if header_end is not None:
-        for i in range(header_end + 1):
-            m = _INITRWGT_END.search(head[i])
-            if m:
-                return [*head[:i], *_insert_before(head[i], m, block), *head[i + 1:]]
-        m = _HEADER_END.search(head[header_end])
-        assert m is not None
-        wrapped = [b"<initrwgt>" + eol, *block, b"</initrwgt>" + eol]
-        return [*head[:header_end], *_insert_before(head[header_end], m, wrapped), *head[header_end + 1:]]
-    return [*head, b"<header>" + eol, b"<initrwgt>" + eol, *block, b"</initrwgt>" + eol, b"</header>" + eol]
-
-
-def _floats(lines: Sequence[bytes], width: int, where: str) -> F8:
-    """Parse ``lines`` of ``width`` numbers each into a (len(lines), width) float64 array."""
-    blob = b"".join(lines)
-    try:
-        flat = np.fromstring(blob, dtype=np.float64, sep=" ")  # text mode: C parser, not deprecated
-    except ValueError:
-        flat = np.zeros(0)
-    if flat.size != width * len(lines):  # Fortran exponents (1.0D+01) or a malformed line: slow path
-        rows = []
-        for i, line in enumerate(lines):
-            tokens = line.replace(b"D", b"E").replace(b"d", b"e").split()
-            try:
-                values = [float(t) for t in tokens]
-            except ValueError as err:
-                raise LHEReweightError(f"{where}: line {line.strip()[:80]!r} (#{i}): {err}") from err
-            if len(values) != width:
-                raise LHEReweightError(f"{where}: line {line.strip()[:80]!r} (#{i}) has not {width} numbers")
-            rows.append(values)
-        return np.array(rows, dtype=np.float64).reshape(len(lines), width)
-    return flat.reshape(len(lines), width)
-
-
-def _read_block(fh: IO[bytes], block: int, offset: int) -> bytes:
-    """``fh.read(block)``; a broken compressed stream is the reader's :class:`LHEFormatError`."""
-    try:
-        return fh.read(block)
-    except (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError) as err:
-        raise LHEFormatError(
-            getattr(fh, "name", "") or "LHE input",
-            f"compressed stream is truncated or corrupt after {offset} decompressed bytes ({err}); "
-            "expected a complete gzip/bzip2/xz stream",
-        ) from err
-
-
-def _iter_lines(fh: IO[bytes], block: int = 1 << 18) -> Iterator[bytes]:
-    """The lines of a binary stream (with their line ends), read in blocks of ``block`` bytes."""
-    rest = b""
-    offset = 0
-    while data := _read_block(fh, block, offset):
-        offset += len(data)
-        lines = (rest + data).splitlines(keepends=True)
-        rest = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
-        if rest.endswith(b"\r"):  # a CRLF may be split across blocks
-            lines.append(rest)
-            rest = b""
-        yield from lines
-    if rest:
-        yield rest
-
-
-def parse_chunk(events: Sequence[list[bytes]], first: int, source: str = "") -> LHEChunk:
-    """Parse events (each the list of its lines, ``<event>`` to ``</event>``) into an :class:`LHEChunk`."""
-    info_lines: list[bytes] = []
-    particle_lines: list[bytes] = []
-    counts = np.zeros(len(events), dtype=np.int64)
-    weights: list[dict[str, float]] = []
-    for k, ev in enumerate(events):
-        where = f"{source}: event {first + k}"
-        if len(ev) < 2:
-            raise LHEReweightError(f"{where}: no event information line")
-        info = ev[1]
-        try:
-            nup = int(info.split(None, 1)[0])
-        except (ValueError, IndexError) as err:
-            raise LHEReweightError(f"{where}: event line {info.strip()[:80]!r} lacks NUP") from err
-        if len(ev) < 2 + nup:
-            raise LHEReweightError(f"{where}: NUP={nup} but only {len(ev) - 2} lines follow")
-        info_lines.append(info)
-        particle_lines.extend(ev[2 : 2 + nup])
-        counts[k] = nup
-        stored: dict[str, float] = {}
-        for line in ev[2 + nup :]:
-            if b"<wgt" in line:
-                for m in _WGT.finditer(line):
-                    try:
-                        stored[m.group(1).decode()] = float(m.group(2))
-                    except ValueError:
-                        stored[m.group(1).decode()] = np.nan
-        weights.append(stored)
-    where = f"{source}: events {first}..{first + len(events) - 1}"
-    info_arr = _floats(info_lines, 6, where)
-    parts = (
-        _floats(particle_lines, PARTICLE_COLUMNS, where)
-        if particle_lines
-        else np.zeros((0, PARTICLE_COLUMNS))
-    )
-    offsets = np.zeros(len(events) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return LHEChunk(first=first, info=info_arr, offsets=offsets, particles=parts, weights=tuple(weights))
+        m = _INITRWGT_END.search(head, 0, header_end.end())
+        if m is not None:
+            return _insert_before(head, m.start(), block) + rest
+        wrapped = b"<initrwgt>" + eol + block + b"</initrwgt>" + eol
+        return _insert_before(head, header_end.start(), wrapped) + rest
+    wrapped = b"<header>" + eol + b"<initrwgt>" + eol + block + b"</initrwgt>" + eol + b"</header>" + eol
+    return head + wrapped + rest
 
 
 def format_wgt(wid: str, value: float, eol: bytes = b"\n") -> bytes:
@@ -333,43 +225,64 @@ def format_wgt(wid: str, value: float, eol: bytes = b"\n") -> bytes:
     return f"<wgt id='{wid}'> {value:+.16e} </wgt>".encode() + eol
 
 
-def _splice_event(ev: list[bytes], first_extra: int, ids: Sequence[str], values: F8) -> list[bytes]:
-    """The event's lines with the new ``<wgt>`` lines added; lines before ``first_extra`` are particles."""
-    eol = _eol(ev[-1]) if ev[-1].endswith(b"\n") else b"\n"
-    wgts = [format_wgt(i, float(v), eol) for i, v in zip(ids, values, strict=True)]
-    for j in range(len(ev) - 1, first_extra - 1, -1):
-        line = ev[j]
-        if b"rwgt" not in line:
-            continue
-        m = _RWGT_END.search(line)
-        if m:
-            return [*ev[:j], *_insert_before(line, m, wgts), *ev[j + 1:]]
-        if b"<rwgt" in line:
-            break
-    last = len(ev) - 1
-    m = _EVENT_END.search(ev[last])
-    if m is None:
-        raise LHEReweightError("event does not end with </event>")
-    return [*ev[:last], *_insert_before(ev[last], m, [b"<rwgt>" + eol, *wgts, b"</rwgt>" + eol])]
+def _splice_event(text: bytes, ids: Sequence[str], values: F8) -> bytes:
+    """One event's text (what precedes it, ``<event>`` … ``</event>`` line) with the new ``<wgt>`` lines."""
+    close = list(_EVENT_END.finditer(text))[-1].end() - len(b"</event")
+    opened = [m.start() for m in _EVENT.finditer(text, 0, close)][-1]
+    eol = _eol_at(text, close)
+    wgts = b"".join(format_wgt(i, float(v), eol) for i, v in zip(ids, values, strict=True))
+    rwgt = text.rfind(_RWGT_END, opened, close)
+    if rwgt >= 0:
+        return _insert_before(text, rwgt, wgts)
+    return _insert_before(text, close, b"<rwgt>" + eol + wgts + b"</rwgt>" + eol)
 
 
-def _events(lines: Iterator[bytes], source: str) -> Iterator[tuple[list[bytes], list[bytes]]]:
-    """Yield (lines before the event, event lines) pairs; the final pair has an empty event (the tail)."""
-    pending: list[bytes] = []
-    for line in lines:
-        if b"<event" in line and _EVENT.match(line):
-            ev = [line]
-            for inner in lines:
-                ev.append(inner)
-                if b"</event>" in inner:
-                    break
-            else:
-                raise LHEReweightError(f"{source}: the file ends inside an event (no </event>)")
-            yield pending, ev
-            pending = []
-        else:
-            pending.append(line)
-    yield pending, []
+def _event_texts(reader: LHEReader, raw: RawChunk) -> list[bytes]:
+    """Cut a reader block after each event's ``</event>`` line (what precedes an event belongs to it)."""
+    data, n = raw.data, len(raw.events)
+    ends = [m.end() for m in _EVENT_END.finditer(data)]
+    if len(ends) != n:  # the reader's parse and this split disagree: refuse rather than misplace weights
+        raise LHEFormatError(
+            reader.path,
+            f"{len(ends)} lines start with </event> where the reader parsed {n} events; "
+            "expected one </event> line per event",
+            line=raw.first_line,
+            event=raw.first_event,
+        )
+    cuts = [0]
+    for end in ends:
+        nl = data.find(b"\n", end)
+        cuts.append(len(data) if nl < 0 else nl + 1)
+    texts = [data[a:b] for a, b in pairwise(cuts)]
+    if cuts[-1] < len(data):  # text after the last event's line: keep it with the last event
+        if not texts:
+            raise LHEFormatError(reader.path, "a block of text without events", line=raw.first_line)
+        texts[-1] += data[cuts[-1] :]
+    return texts
+
+
+def _events(reader: LHEReader) -> Iterator[tuple[int, FlatEvents, list[bytes]]]:
+    """``(first event, events, text of each event)`` per reader block, in file order."""
+    for raw in reader.iter_chunks():
+        yield raw.first_event, raw.events, _event_texts(reader, raw)
+
+
+def _chunks(reader: LHEReader, size: int) -> Iterator[tuple[LHEChunk, list[bytes]]]:
+    """The events regrouped into chunks of ``size`` (the last one shorter) with their texts."""
+    parts: list[FlatEvents] = []
+    texts: list[bytes] = []
+    first = 0
+    for _, flat, ev_texts in _events(reader):
+        parts.append(flat)
+        texts.extend(ev_texts)
+        while len(texts) >= size:
+            joined = concat_flat(parts)
+            yield LHEChunk(first, joined.take(0, size)), texts[:size]
+            parts = [joined.take(size, len(joined))] if len(texts) > size else []
+            texts = texts[size:]
+            first += size
+    if texts:
+        yield LHEChunk(first, concat_flat(parts)), texts
 
 
 def reweight_lhe(
@@ -388,7 +301,7 @@ def reweight_lhe(
     Parameters
     ----------
     src : path
-        LHE file, plain or gzip.
+        LHE file, plain or compressed (gzip, bzip2, xz), as :class:`lhe_tools.LHEReader` reads it.
     dst : path
         Output; gzip-compressed when the name ends in ``.gz``.  Written atomically.
     weights : sequence of NewWeight
@@ -409,17 +322,32 @@ def reweight_lhe(
     Returns
     -------
     ReweightSummary
+
+    Raises
+    ------
+    LHEFormatError
+        ``src`` is not an LHE file the reader accepts (file, line and event in the message); no output.
+    ValueError
+        No or duplicate new weights, an id the file already declares, or a callback result of the wrong
+        shape or with non-finite values; no output.
     """
     if not weights:
-        raise LHEReweightError("no weights to add")
+        raise ValueError("no weights to add")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive number of events, got {chunk_size}")
     ids = [w.id for w in weights]
     if len(set(ids)) != len(ids):
-        raise LHEReweightError(f"duplicate new weight ids {ids}")
+        raise ValueError(f"duplicate new weight ids {ids}")
     src, dst = Path(src), Path(dst)
     start = time.perf_counter()
     n_events = n_cov = 0
+    reader = LHEReader(src, block_size=_BLOCK)
+    clash = sorted(set(reader.header.weight_ids) & set(ids))
+    if clash:
+        raise ValueError(
+            f"{src}: weight id(s) {clash} already declared in the file's <initrwgt>; pick others"
+        )
     with ExitStack() as stack:
-        fin = stack.enter_context(open_lhe_bytes(src))
         tmp = stack.enter_context(atomic_path(dst, suffix=".gz" if dst.name.endswith(".gz") else ""))
         raw = stack.enter_context(tmp.open("wb"))
         fout: IO[bytes] = (
@@ -434,69 +362,30 @@ def reweight_lhe(
             from tqdm import tqdm
 
             bar = stack.enter_context(tqdm(desc="reweight", unit="ev", file=sys.stderr))
-        lines = _iter_lines(fin)
-        head: list[bytes] = []
-        for line in lines:
-            if _INIT.match(line):
-                if not any(b"<LesHouchesEvents" in h for h in head):
-                    raise LHEReweightError(f"{src}: no <LesHouchesEvents> before <init>; not an LHE file")
-                fout.writelines(_splice_header(head, weights, group))
-                fout.write(line)
-                break
-            head.append(line)
-        else:
-            raise LHEReweightError(f"{src}: no <init> block found; not an LHE file")
-        # accept exactly what the reader accepts, with its errors: read the file through it first (in chunks
-        # of the same size: the memory stays bounded), and below insist on the same number of events
-        n_reader = count_events(src, chunk_size)
-
-        chunk: list[tuple[list[bytes], list[bytes]]] = []
-
-        def flush() -> None:
-            nonlocal n_events, n_cov
-            if not chunk:
-                return
-            parsed = parse_chunk([ev for _, ev in chunk], n_events, str(src))
-            values, covered = callback(parsed)
+        fout.write(_splice_prologue(reader.prologue, weights, group))
+        for chunk, texts in _chunks(reader, chunk_size):
+            n = len(chunk)
+            values, covered = callback(chunk)
             values = np.asarray(values, dtype=np.float64)
             covered = np.asarray(covered, dtype=bool)
-            if values.shape != (len(chunk), len(ids)) or covered.shape != (len(chunk),):
-                raise LHEReweightError(
+            if values.shape != (n, len(ids)) or covered.shape != (n,):
+                raise ValueError(
                     f"{src}: weight callback returned values {values.shape} and covered {covered.shape} for "
-                    f"events {n_events}..{n_events + len(chunk) - 1}; expected ({len(chunk)}, {len(ids)}) "
-                    f"and ({len(chunk)},)"
+                    f"events {n_events}..{n_events + n - 1}; expected ({n}, {len(ids)}) and ({n},)"
                 )
             bad = ~np.isfinite(values)
             if bad.any():
                 k = int(np.flatnonzero(bad.any(axis=1))[0])
-                raise LHEReweightError(
+                raise ValueError(
                     f"{src}: new weight(s) {values[k].tolist()} of event {n_events + k} are not finite"
                 )
-            out: list[bytes] = []
-            nup = parsed.offsets[1:] - parsed.offsets[:-1]
-            for (pre, ev), vals, n_p in zip(chunk, values, nup.tolist(), strict=True):
-                out.extend(pre)
-                out.extend(_splice_event(ev, 2 + n_p, ids, vals))
-            fout.write(b"".join(out))
-            n_events += len(chunk)
+            fout.write(b"".join(_splice_event(t, ids, v) for t, v in zip(texts, values, strict=True)))
+            n_events += n
             n_cov += int(covered.sum())
             if bar is not None:
-                bar.update(len(chunk))
-            chunk.clear()
-
-        for pre, ev in _events(lines, str(src)):
-            if not ev:
-                flush()
-                fout.writelines(pre)
-                break
-            chunk.append((pre, ev))
-            if len(chunk) >= chunk_size:
-                flush()
-        if n_events != n_reader:  # the output is discarded: still inside the atomic write
-            raise LHEFormatError(
-                src, f"the reweighter split the file into {n_events} events where the LHE reader finds "
-                f"{n_reader}; the file is malformed in a way only one of them notices"
-            )
+                bar.update(n)
+        assert reader.tail is not None  # set when the reader's iteration ends without an error
+        fout.write(reader.tail)
     return ReweightSummary(
         output=dst,
         events=n_events,

@@ -1,5 +1,6 @@
 """sherpa_plugin: the Sherpa side of fame (Sherpa environment and dumper, run-card snippets, bundles,
-two-stage unweighting and validation, Dask orchestration, the ``fame`` CLI).
+validation runs on a bundle and their report, Dask orchestration, the ``fame`` CLI; the validation
+numerics themselves live in ``fame_surrogate.validation``).
 
 The top layer: it may import ``fame_surrogate`` and ``lhe_tools``.  Names are imported on first use, so
 ``fame --help`` does not pay for dask, matplotlib and torch.
@@ -20,18 +21,14 @@ _EXPORTS: dict[str, str] = {
     "DumpSettings": "dump",
     "SherpaDumpError": "dump",
     "sherpa_dump": "dump",
-    "effective_gain": "gain",
-    "ideal_gain": "gain",
     "train_bundle": "orchestrate",
     "ReweightConfig": "reweight",
     "reweight_file": "reweight",
     "SherpaNotAvailable": "sherpa_env",
     "find_sherpa_python": "sherpa_env",
     "make_snippet": "snippet",
-    "max_epsilon": "unweighting",
-    "two_stage": "unweighting",
-    "unweight": "unweighting",
     "ValidateConfig": "validate",
+    "ValidationResult": "validate",
     "validate": "validate",
 }
 

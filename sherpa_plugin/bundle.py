@@ -33,6 +33,8 @@ from lhe_tools import EventBatch, atomic_dir, atomic_path, json_default
 from lhe_tools.groups import GroupMember, ReducedGroup, group_of, representative
 from lhe_tools.process import parse_process_name
 
+from .snippet import make_snippet
+
 if TYPE_CHECKING:
     from fame_surrogate.export import OnnxSurrogate
 
@@ -228,7 +230,7 @@ def write_manifest(
     extra : mapping, optional
         Further top-level manifest keys (e.g. ``inputs``, ``seconds``).
     snippet : bool
-        Also write ``sherpa-snippet.yaml`` (needs :mod:`sherpa_plugin.snippet`).
+        Also write ``sherpa-snippet.yaml`` (:func:`sherpa_plugin.snippet.make_snippet`).
     snippet_settings : mapping, optional
         ``COLOR_SCHEME`` / ``SCALES`` / ``ALPHAS(MZ)`` of the training data for the snippet
         (keyword arguments of :func:`sherpa_plugin.snippet.make_snippet`).
@@ -247,10 +249,10 @@ def write_manifest(
         if got != e.sha256:
             raise BundleError(f"{root / e.model}: sha256 {got} differs from the recorded {e.sha256}")
     snippet_file: str | None = None
-    text = _snippet_text(entries, snippet_settings or {}) if snippet and entries else None
-    if text is not None:
+    if snippet and entries:
+        members = {m.process: e.model for e in entries for m in e.group.members}
         with atomic_path(root / SNIPPET) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(make_snippet(members, **(snippet_settings or {})), encoding="utf-8")
         snippet_file = SNIPPET
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -280,17 +282,6 @@ def _write_manifest_file(path: Path, manifest: Mapping[str, Any]) -> None:
     body["integrity"] = {"sha256": manifest_digest(body), "covers": "every key but integrity"}
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
-
-
-def _snippet_text(entries: Sequence[BundleGroup], settings: Mapping[str, Any]) -> str | None:
-    """The run-card snippet mapping every member process to its group's ONNX file (bundle-relative)."""
-    try:
-        from .snippet import make_snippet
-    except ImportError as err:  # sherpa_plugin.snippet is a separate module; a bundle is usable without it
-        log.warning("no sherpa-snippet.yaml written: sherpa_plugin.snippet is not available (%s)", err)
-        return None
-    members = {m.process: e.model for e in entries for m in e.group.members}
-    return str(make_snippet(members, **settings))
 
 
 def write_bundle(

@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 
 from fame_surrogate.me import ee_jets_pdg, generate_ee
-from fame_surrogate.train import TrainConfig
+from fame_surrogate.train import Clock, TrainConfig
+from fame_surrogate.validation import summarize_gain
 from lhe_tools import EventBatch, atomic_path, read_dump, write_dump
 from lhe_tools._atomic import check_output_dir
 
 from .bundle import Bundle
-from .gain import summarize_gain
 from .orchestrate import train_bundle
 from .validate import ValidateConfig, validate
 
@@ -104,7 +104,7 @@ class DemoConfig:
     y_cut: float = 0.01
     sqrt_s: float = 1000.0
     seed: int = 1
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_seconds=60.0, clock="cpu"))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_seconds=60.0, clock=Clock.CPU))
     workers: int | None = None
     sherpa_points: int = 300
     sherpa_python: str | None = None
@@ -115,8 +115,8 @@ class DemoConfig:
 class GainRow:
     """The two-stage gain of one multiplicity, with the times (ms per phase-space point) it used.
 
-    ``f_eff`` and ``f_ideal`` follow :func:`sherpa_plugin.gain.effective_gain` and
-    :func:`sherpa_plugin.gain.ideal_gain`; ``me_source`` says whose exact ME ``t_me_ms`` is.
+    ``f_eff`` and ``f_ideal`` follow :func:`fame_surrogate.validation.gain.effective_gain` and
+    :func:`fame_surrogate.validation.gain.ideal_gain`; ``me_source`` says whose exact ME ``t_me_ms`` is.
     """
 
     jets: int
@@ -266,7 +266,7 @@ def _sherpa_timings(
             except SherpaDumpError as err:
                 first = str(err).splitlines()[0] if str(err) else type(err).__name__
                 return timings, f"Sherpa MEProcess timing: failed at {jets} jets ({first})"
-        dumped = read_dump(folder / res["channels"][0]["file"])
+        dumped = read_dump(folder / res.channels[0].file)
         if sub.me2 is None or dumped.me2 is None:
             raise ValueError(f"{folder}: no |M|^2 to compare Sherpa's with the built-in one at {jets} jets")
         dev = float(np.max(np.abs(dumped.me2 / sub.me2 - 1.0)))
@@ -275,10 +275,10 @@ def _sherpa_timings(
                 jets=jets,
                 process=sub.process,
                 points=len(sub),
-                ms_per_point=float(res["ms_per_point"]),
+                ms_per_point=float(res.ms_per_point),
                 cpu_ms_per_point=float(dumped.meta.get("me_cpu_ms_per_point", math.nan)),
                 max_rel_dev_builtin=dev,
-                sherpa_version=f"Sherpa {res.get('sherpa_version', '(version unknown)')}",
+                sherpa_version=f"Sherpa {res.sherpa_version or '(version unknown)'}",
             )
         )
     version = timings[0].sherpa_version if timings else "Sherpa"
@@ -342,11 +342,9 @@ def run_demo(
     workers = cfg.workers if cfg.workers is not None else len(cfg.jets)
     trained = train_bundle([train_dir], bundle_dir, cfg.train, workers=workers, force=force)
     seconds["train"] = time.perf_counter() - t0
-    if trained["failed"]:
-        errors = "; ".join(
-            f"{g['name']}: {g.get('error')}" for g in trained["groups"] if g["status"] == "failed"
-        )
-        raise RuntimeError(f"training failed for {trained['failed']} group(s): {errors}")
+    if trained.failed:
+        errors = "; ".join(f"{g.name}: {g.error}" for g in trained.groups if g.error is not None)
+        raise RuntimeError(f"training failed for {trained.failed} group(s): {errors}")
 
     t0 = time.perf_counter()
     bundle = Bundle.load(bundle_dir)
@@ -359,7 +357,7 @@ def run_demo(
     timings, note = _sherpa_timings(root / "sherpa-timing", val_batches, cfg.sherpa_points, cfg.sherpa_python)
     seconds["sherpa"] = time.perf_counter() - t0
 
-    channels = summary["channels"]
+    channels = summary.channels
     rows, sherpa_rows = [], []
     by_jets = {t.jets: t for t in timings}
     for n, batch in val_batches.items():
@@ -378,7 +376,7 @@ def run_demo(
         sherpa_timings=tuple(timings),
         sherpa_note=note,
         within_1pct={n: float(channels[b.process]["frac_within_1pct"]) for n, b in val_batches.items()},
-        closure_min_p=summary["closure_min_p"],
+        closure_min_p=summary.closure_min_p,
         time_sources={n: dict(channels[b.process]["time_sources"]) for n, b in val_batches.items()},
         seconds=seconds,
         cpu_seconds=_cpu_seconds() - cpu0,
@@ -414,7 +412,7 @@ def format_summary(result: DemoResult) -> str:
     """The demo's summary: the per-multiplicity gain table (built-in ME times, then Sherpa's), then the rest.
 
     Times are microseconds per phase-space point, measured in this run; f_eff and f_ideal as in
-    :mod:`sherpa_plugin.gain`.
+    :mod:`fame_surrogate.validation.gain`.
     """
     lines = [
         "Two-stage unweighting gain per multiplicity, e+e- -> jets"

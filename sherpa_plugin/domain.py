@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lhe_tools import EventBatch
+from lhe_tools.fourvec import mdot, msq
 
 __all__ = ["Domain", "DomainError", "check_domain", "sqrt_shat"]
 
@@ -47,8 +48,7 @@ class DomainError(ValueError):
 def sqrt_shat(batch: EventBatch) -> F8:
     """Partonic √ŝ of every event: the mass of the summed incoming momenta, GeV."""
     p = batch.momenta[:, : batch.n_in].sum(axis=1)
-    m2 = p[:, 0] ** 2 - np.sum(p[:, 1:] ** 2, axis=1)
-    return np.asarray(np.sqrt(np.clip(m2, 0.0, None)), dtype=np.float64)
+    return np.asarray(np.sqrt(np.clip(msq(p), 0.0, None)), dtype=np.float64)
 
 
 def _float(value: Any) -> float | None:
@@ -132,7 +132,7 @@ class Domain:
             for a, i in enumerate(partons):
                 for j in partons[a + 1 :]:
                     pi, pj = mom[:, i], mom[:, j]
-                    sij = 2.0 * (pi[:, 0] * pj[:, 0] - np.sum(pi[:, 1:] * pj[:, 1:], axis=1))
+                    sij = 2.0 * mdot(pi, pj)
                     smin = np.minimum(smin, sij)
             found["y_cut"] = smin / s < self.y_cut * (1.0 - TOL)
         if self.jet_pt is not None and not lepton_beams and partons:
@@ -141,7 +141,7 @@ class Domain:
         leptons = [i for i in final if abs(pdg[i]) in _CHARGED_LEPTONS]
         if self.mll is not None and len(leptons) == 2:
             q = mom[:, leptons].sum(axis=1)
-            m = np.sqrt(np.clip(q[:, 0] ** 2 - np.sum(q[:, 1:] ** 2, axis=1), 0.0, None))
+            m = np.sqrt(np.clip(msq(q), 0.0, None))
             found["mll"] = (m < self.mll[0] * (1.0 - TOL)) | (m > self.mll[1] * (1.0 + TOL))
         return {k: v for k, v in found.items() if v.any()}
 

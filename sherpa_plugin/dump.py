@@ -16,6 +16,7 @@ Sherpa needs CPython 3.12/3.13 and because Sherpa's C++ exceptions end the inter
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import os
@@ -33,20 +34,23 @@ import numpy as np
 import yaml
 
 from lhe_tools import atomic_path
+from lhe_tools.expand import parse_process
 
+from .dump_result import DumpResult
 from .sherpa_env import SherpaInstall, dumper_environment, find_sherpa_python, probe_sherpa
-from .sherpa_side.dumper import COLOR_SCHEMES
+from .sherpa_side.job import COLOR_SCHEMES, EVENTS_CHUNK, POINTS_CHUNK, DumperResult, DumpJob
 
 if TYPE_CHECKING:
     from .dump_jobs import ClusterSpec
 
 __all__ = [
     "HADRONS",
+    "DumpResult",
     "DumpSettings",
+    "DumpSource",
     "SherpaDumpError",
     "build_run_card",
     "coupling_orders",
-    "parse_process",
     "sherpa_dump",
 ]
 
@@ -157,15 +161,43 @@ class DumpSettings:
             )
 
 
-def parse_process(text: str) -> tuple[list[int], list[int]]:
-    """``"11 -11 -> 1 -1 21"`` → ([11, -11], [1, -1, 21]); containers such as 93 are kept."""
-    if "->" not in text:
-        raise ValueError(f"process {text!r} has no '->'; expected e.g. '11 -11 -> 1 -1 21 21'")
-    left, right = text.split("->", 1)
-    try:
-        return [int(t) for t in left.split()], [int(t) for t in right.split()]
-    except ValueError as err:
-        raise ValueError(f"process {text!r}: PDG ids must be integers ({err})") from None
+@dataclass(frozen=True)
+class DumpSource:
+    """Where the points come from: exactly one of a run card, a process string or an input dump.
+
+    Parameters
+    ----------
+    run_card : path, optional
+        A Sherpa 3 run card (YAML file); beams and √s are read from it.
+    process : str, optional
+        ``"IN IN -> OUT ..."`` PDG ids, for :func:`build_run_card` with the settings below.
+    input_dump : path, optional
+        A fame dump whose momenta get Sherpa's |M|^2.
+    beams : tuple of int
+        Beam PDG ids (``process``); 2212 gives hadron beams.
+    sqrt_s : float
+        Collider energy, GeV (``process``).
+    mll : (float, float), optional
+        Hadron beams: e+e- mass window, GeV.
+    jet_pt, jet_r : float
+        Hadron beams: anti-kt jets with pT > ``jet_pt`` (GeV) and radius ``jet_r``.
+    order_qcd : int, optional
+        QCD coupling order (default: :func:`coupling_orders`).
+    """
+
+    run_card: str | os.PathLike[str] | None = None
+    process: str | None = None
+    input_dump: str | os.PathLike[str] | None = None
+    beams: tuple[int, ...] = (11, -11)
+    sqrt_s: float = 1000.0
+    mll: tuple[float, float] | None = None
+    jet_pt: float | None = None
+    jet_r: float = 0.4
+    order_qcd: int | None = None
+
+    def __post_init__(self) -> None:
+        if sum(x is not None for x in (self.run_card, self.process, self.input_dump)) != 1:
+            raise ValueError("give exactly one of a run card, --process, or an input dump")
 
 
 def coupling_orders(incoming: Sequence[int], outgoing: Sequence[int]) -> tuple[int, int]:
@@ -223,7 +255,10 @@ def build_run_card(
     Parameters
     ----------
     process : str
-        ``"IN IN -> OUT ..."`` PDG ids (containers such as 93 allowed).
+        ``"IN IN -> OUT ..."`` in the grammar of :func:`lhe_tools.expand.parse_process` (PDG ids, containers
+        such as 93, Sherpa names such as ``j``, ``CODE{N}`` for 0…N copies), as ``fame groups --process``
+        reads it.  The card writes it in Sherpa's syntax; orders and jets count ``CODE{N}`` as N particles
+        (the highest multiplicity).
     beams : sequence of int
         Beam PDG ids; 2212 gives hadron beams with Sherpa's default PDF (PDF4LHC21_40_pdfas from the wheel).
     sqrt_s : float
@@ -247,7 +282,8 @@ def build_run_card(
     str
         The run card (YAML).
     """
-    incoming, outgoing = parse_process(process)
+    definition = parse_process(process)
+    incoming, outgoing = definition.largest()
     qcd, ew = coupling_orders(incoming, outgoing)
     qcd = qcd if order_qcd is None else order_qcd
     ew = ew if order_ew is None else order_ew
@@ -273,7 +309,7 @@ def build_run_card(
         "EW_SCHEME: Gmu",
         "WIDTH_SCHEME: CMS",
         "PROCESSES:",
-        f"- {' '.join(map(str, incoming))} -> {' '.join(map(str, outgoing))}:",
+        f"- {definition.sherpa()}:",
         f"    Order: {{QCD: {qcd}, EW: {ew}}}",
     ]
     if any(abs(p) == _TOP for p in (*incoming, *outgoing)):
@@ -402,25 +438,25 @@ def _run_dumper(
     raise SherpaDumpError("\n".join(msg), exit_code=code)
 
 
-def _fewer_events(previous: dict[str, Any], job: dict[str, Any]) -> bool:
+def _fewer_events(previous: Mapping[str, object], job: Mapping[str, object]) -> bool:
     """True if ``job`` is the weighted-event job ``previous`` asking for fewer events: stop early.
 
     Weighted events are independent draws, so a long run may be cut short: the rerun keeps the chunks
     done so far (whole chunks, so at least ``points`` events when that many were done) and finishes.
     """
-    def rest(j: dict[str, Any]) -> dict[str, Any]:
+    def rest(j: Mapping[str, object]) -> dict[str, object]:
         return {k: v for k, v in j.items() if k != "points"}
 
-    fewer = int(job["points"]) < int(previous["points"])
+    fewer = int(str(job["points"])) < int(str(previous["points"]))
     return bool(rest(previous) == rest(job) and job.get("mode") == "events" and fewer)
 
 
-def _integration_source(integration_from: str | os.PathLike[str], job: dict[str, Any]) -> Path:
-    """The dump folder whose Sherpa integration ``job`` reuses (same setup, checked); recorded in ``job``."""
+def _integration_source(integration_from: str | os.PathLike[str], job: DumpJob) -> tuple[Path, DumpJob]:
+    """The dump folder whose Sherpa integration ``job`` reuses (same setup, checked); ``job`` recording it."""
     src = Path(integration_from).resolve()
-    if job["mode"] != "events":
+    if job.mode != "events":
         raise ValueError(
-            f"integration_from applies to hadron-beam event dumps only (this job: {job['mode']!r})"
+            f"integration_from applies to hadron-beam event dumps only (this job: {job.mode!r})"
         )
     results, src_job_file = src / _WORK / _RESULTS, src / _JOB
     if not (results.is_file() and src_job_file.is_file()):
@@ -428,15 +464,14 @@ def _integration_source(integration_from: str | os.PathLike[str], job: dict[str,
             f"{src}: no Sherpa integration to reuse; expected {results} and {src_job_file} from an earlier "
             "`fame sherpa dump` of hadron beams"
         )
-    src_job = json.loads(src_job_file.read_text())
+    src_job, here = json.loads(src_job_file.read_text()), job.to_json()
     for key in ("mode", "run_card", "overrides", "sqrt_s", "beams", "cuts"):
-        if src_job.get(key) != job[key]:
+        if src_job.get(key) != here[key]:
             raise ValueError(
-                f"{src} integrated a different setup ({key}: {src_job.get(key)!r} there, {job[key]!r} here); "
-                "an integration is reused only for the same process, cuts and integration settings"
+                f"{src} integrated a different setup ({key}: {src_job.get(key)!r} there, {here[key]!r} "
+                "here); an integration is reused only for the same process, cuts and integration settings"
             )
-    job["integration_from"] = str(src)
-    return src
+    return src, dataclasses.replace(job, integration_from=str(src))
 
 
 def sherpa_dump(
@@ -460,7 +495,7 @@ def sherpa_dump(
     workers: int | None = None,
     cluster: ClusterSpec | None = None,
     progress: bool = True,
-) -> dict[str, Any]:
+) -> DumpResult:
     """Run the Sherpa-side dumper and return its summary (also written to ``OUT/dump.json``).
 
     Exactly one of ``run_card`` (a Sherpa 3 YAML file), ``process`` (with ``beams``, ``sqrt_s`` and cuts) or
@@ -480,11 +515,12 @@ def sherpa_dump(
 
     Returns
     -------
-    dict
+    DumpResult
         ``channels`` (each: ``process``, ``pdg``, ``points``, ``file``, ``me_ms_per_point``,
         ``ps_ms_per_point``), ``points`` (total), ``ms_per_point`` (point-weighted mean of the channels'
         median ``MatrixElement()`` times), ``ps_ms_per_point`` (hadron beams), ``sherpa_channels`` (all
-        channels Sherpa built), ``timing`` (when ``settings.timing_points``), ``mode``, ``seconds``, ``out``.
+        channels Sherpa built), ``timing`` (when ``settings.timing_points``), ``mode``, ``seconds``, ``out``;
+        :meth:`DumpResult.to_json` gives ``OUT/dump.json``.
 
     Raises
     ------
@@ -495,8 +531,8 @@ def sherpa_dump(
     ValueError
         Inconsistent arguments, or ``OUT`` holds unfinished work of a different job (use ``fresh``).
     """
-    job = build_job(settings, run_card=run_card, process=process, input_dump=input_dump, beams=beams,
-                    sqrt_s=sqrt_s, mll=mll, jet_pt=jet_pt, jet_r=jet_r, order_qcd=order_qcd)
+    source = DumpSource(run_card, process, input_dump, tuple(beams), sqrt_s, mll, jet_pt, jet_r, order_qcd)
+    job = build_job(settings, source)
     if jobs != 1 or scheduler is not None or cluster is not None or workers is not None:
         from .dump_jobs import dump_with_jobs
 
@@ -504,40 +540,26 @@ def sherpa_dump(
             out, job, settings, jobs=jobs, scheduler=scheduler, workers=workers, cluster=cluster,
             sherpa_python=sherpa_python, fresh=fresh, integration_from=integration_from, progress=progress,
         )
-    source = _integration_source(integration_from, job) if integration_from is not None else None
+    results_zip = None
+    if integration_from is not None:
+        src, job = _integration_source(integration_from, job)
+        results_zip = src / _WORK / _RESULTS
     install = probe_sherpa(find_sherpa_python(sherpa_python))
-    return execute_job(
-        out, job, install, settings=asdict(settings), fresh=fresh,
-        results_zip=source / _WORK / _RESULTS if source is not None else None,
-    )
+    return execute_job(out, job, install, settings=asdict(settings), fresh=fresh, results_zip=results_zip)
 
 
-def build_job(
-    settings: DumpSettings,
-    *,
-    run_card: str | os.PathLike[str] | None = None,
-    process: str | None = None,
-    input_dump: str | os.PathLike[str] | None = None,
-    beams: Sequence[int] = (11, -11),
-    sqrt_s: float = 1000.0,
-    mll: tuple[float, float] | None = None,
-    jet_pt: float | None = None,
-    jet_r: float = 0.4,
-    order_qcd: int | None = None,
-) -> dict[str, Any]:
-    """The dumper's job (JSON-able) for these settings: mode, run card, Sherpa overrides, sizes, cuts.
+def build_job(settings: DumpSettings, source: DumpSource) -> DumpJob:
+    """The dumper's job for these settings: mode, run card, Sherpa overrides, sizes, cuts.
 
-    Arguments as for :func:`sherpa_dump`.  The job is what ``OUT/.fame-job.json`` records; a rerun must
-    build the same job to resume.
+    The job is what ``OUT/.fame-job.json`` records; a rerun must build the same job to resume.
     """
-    sources = [x is not None for x in (run_card, process, input_dump)]
-    if sum(sources) != 1:
-        raise ValueError("give exactly one of a run card, --process, or an input dump")
+    run_card, process, input_dump = source.run_card, source.process, source.input_dump
+    beams, sqrt_s, mll, jet_pt = source.beams, source.sqrt_s, source.mll, source.jet_pt
     if settings.timing_only and settings.timing_points <= 0:
         raise ValueError("timing_only needs timing_points > 0")
     if settings.points <= 0 and input_dump is None and not settings.timing_only:
         raise ValueError(f"points must be positive, got {settings.points}")
-    cuts: dict[str, Any] = {}
+    cuts: dict[str, object] = {}
     if run_card is not None:
         card = Path(run_card).read_text(encoding="utf-8")
         beams_l, sqrt_s = _card_beams(card, str(run_card))
@@ -545,7 +567,8 @@ def build_job(
         beams_l = [int(b) for b in beams]
         hadronic = any(b in HADRONS for b in beams_l)
         card = build_run_card(process, beams=beams_l, sqrt_s=sqrt_s, mll=mll if hadronic else None,
-                              jet_pt=jet_pt if hadronic else None, jet_r=jet_r, order_qcd=order_qcd)
+                              jet_pt=jet_pt if hadronic else None, jet_r=source.jet_r,
+                              order_qcd=source.order_qcd)
     else:
         card, beams_l, sqrt_s = _card_for_input(Path(str(input_dump)))
     hadronic = any(b in HADRONS for b in beams_l)
@@ -559,7 +582,7 @@ def build_job(
                 "definition": "s_ij = 2 p_i.p_j > y_cut * s for every pair of final-state partons"}
     elif mode == "events":
         cuts = {"selectors": "run card SELECTORS", "mll": list(mll) if mll else None, "jet_pt": jet_pt,
-                "jet_r": jet_r}
+                "jet_r": source.jet_r}
     overrides: dict[str, str] = {"COLOR_SCHEME": "1"}
     if mode == "events":
         overrides.update(EVENT_OVERRIDES)
@@ -568,28 +591,7 @@ def build_job(
         psi = INTEGRATION[settings.integration]
         if psi is not None:
             overrides["PSI"] = psi
-    chunk = settings.chunk or (5000 if mode == "events" else 20000)
-    job: dict[str, Any] = {
-        "mode": mode,
-        "run_card": card,
-        "overrides": overrides,
-        "points": int(settings.points),
-        "chunk": int(chunk),
-        "seed": int(settings.seed),
-        "sqrt_s": float(sqrt_s),
-        "beams": beams_l,
-        "y_cut": settings.y_cut if mode == "rambo" else None,
-        "cuts": cuts,
-        "channels": list(settings.channels),
-        "timing_points": int(settings.timing_points),
-        "pdf_set": "PDF4LHC21_40_pdfas (Sherpa 3.0.3 default via LHAPDF)" if hadronic else None,
-        "input": str(Path(input_dump).resolve()) if input_dump is not None else None,
-    }
-    if settings.timing_points:  # Sherpa's RAMBO test points of the MatrixElement() timings, at this energy
-        job["timing_sqrt_s"] = float(sqrt_s)
-    if mode == "events" and settings.me_check_every != 1:
-        job["me_check_every"] = int(settings.me_check_every)
-    elif settings.me_check_every != 1:
+    if settings.me_check_every != 1 and mode != "events":
         raise ValueError(f"me_check_every applies to hadron-beam event dumps only (this job: {mode})")
     if settings.colour_scheme != "sum":  # the default job stays as it was (resumes compare jobs)
         if mode != "events":
@@ -599,8 +601,26 @@ def build_job(
                 "COLOR_SCHEME 1"
             )
         overrides["COLOR_SCHEME"] = str(COLOUR_SCHEMES[settings.colour_scheme])
-        job["color_scheme"] = settings.colour_scheme
-    return job
+    return DumpJob(
+        mode=mode,
+        run_card=card,
+        overrides=overrides,
+        points=int(settings.points),
+        chunk=int(settings.chunk or (EVENTS_CHUNK if mode == "events" else POINTS_CHUNK)),
+        seed=int(settings.seed),
+        sqrt_s=float(sqrt_s),
+        beams=tuple(beams_l),
+        y_cut=settings.y_cut if mode == "rambo" else None,
+        cuts=cuts,
+        channels=tuple(settings.channels),
+        timing_points=int(settings.timing_points),
+        pdf_set="PDF4LHC21_40_pdfas (Sherpa 3.0.3 default via LHAPDF)" if hadronic else None,
+        input=str(Path(input_dump).resolve()) if input_dump is not None else None,
+        # Sherpa's RAMBO test points of the MatrixElement() timings, at this energy
+        timing_sqrt_s=float(sqrt_s) if settings.timing_points else None,
+        me_check_every=int(settings.me_check_every),
+        color_scheme=settings.colour_scheme,
+    )
 
 
 def clear_outputs(out: Path) -> None:
@@ -612,26 +632,26 @@ def clear_outputs(out: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def check_job_file(out: Path, job: Mapping[str, Any]) -> dict[str, Any] | None:
+def check_job_file(out: Path, job: DumpJob) -> DumpResult | None:
     """Refuse an ``out`` that holds another job; return its summary when this job is complete there."""
     job_file, summary_file = out / _JOB, out / SUMMARY
     if not job_file.is_file():
         return None
-    previous = json.loads(job_file.read_text())
-    if previous != job and not _fewer_events(previous, dict(job)):
+    previous, here = json.loads(job_file.read_text()), job.to_json()
+    if previous != here and not _fewer_events(previous, here):
         raise ValueError(
             f"{out} holds the output of a different dump job ({job_file}); use another --out or --fresh"
         )
     if summary_file.is_file():
         log.info("%s is complete already (same job); nothing to do", out)
-        result: dict[str, Any] = json.loads(summary_file.read_text())
-        return result
+        return DumpResult.from_json(json.loads(summary_file.read_text()))
     return None
 
 
-def write_job_file(out: Path, job: Mapping[str, Any]) -> None:
+def write_job_file(out: Path, job: DumpJob) -> None:
+    """Record ``job`` in ``out/.fame-job.json`` (compared by :func:`check_job_file` on a rerun)."""
     with atomic_path(out / _JOB) as tmp:
-        tmp.write_text(json.dumps(job, indent=1))
+        tmp.write_text(json.dumps(job.to_json(), indent=1))
 
 
 def install_results(workdir: Path, results_zip: Path | bytes) -> None:
@@ -649,21 +669,21 @@ def install_results(workdir: Path, results_zip: Path | bytes) -> None:
 
 def execute_job(
     out: str | os.PathLike[str],
-    job: dict[str, Any],
+    job: DumpJob,
     install: SherpaInstall,
     *,
     settings: Mapping[str, Any],
     fresh: bool = False,
     results_zip: Path | bytes | None = None,
     on_line: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> DumpResult:
     """Run one dumper job in ``out`` (resuming finished chunks) and write ``out/dump.json``.
 
     Parameters
     ----------
     out : path
         The job's output folder (dumps, ``.parts``, Sherpa's run folder ``.sherpa``).
-    job : dict
+    job : DumpJob
         From :func:`build_job` (possibly with another ``points`` / ``seed``).
     install : SherpaInstall
         The Sherpa Python to run the dumper with.
@@ -688,9 +708,8 @@ def execute_job(
     if results_zip is not None:
         install_results(workdir, results_zip)
     write_job_file(out, job)
-    runner_job = dict(job, workdir=str(workdir), out=str(out), result=str(workdir / "result.json"))
     runner_file = workdir / "job.json"
-    runner_file.write_text(json.dumps(runner_job))
+    runner_file.write_text(job.for_run(workdir, out, workdir / "result.json").dumps())
     (workdir / "result.json").unlink(missing_ok=True)
     _run_dumper(install.python, runner_file, workdir, dumper_environment(install), out, on_line)
     if not (workdir / "result.json").is_file():
@@ -698,24 +717,21 @@ def execute_job(
             f"the Sherpa-side dumper exited normally but wrote no summary {workdir / 'result.json'}; "
             f"Sherpa's last words: {' | '.join(_tail(workdir / 'sherpa.log', 5))}"
         )
-    res: dict[str, Any] = json.loads((workdir / "result.json").read_text())
-    channels = res["channels"]
-    points = sum(c["points"] for c in channels)
+    dumper = DumperResult.from_json(json.loads((workdir / "result.json").read_text()))
+    channels = [dataclasses.replace(c, file=os.path.relpath(c.file, out)) for c in dumper.channels]
+    points = sum(c.points for c in channels)
     if channels:
-        weights = [c["points"] for c in channels]
-        ms = float(np.average([c["me_ms_per_point"] for c in channels], weights=weights))
-    elif res.get("timing"):  # timing only: the median over the channels Sherpa built
-        ms = float(np.median(list(res["timing"].values())))
+        weights = [c.points for c in channels]
+        ms = float(np.average([float(c.me_ms_per_point or 0.0) for c in channels], weights=weights))
+    elif dumper.timing:  # timing only: the median over the channels Sherpa built
+        ms = float(np.median(list(dumper.timing.values())))
     else:  # integration only
         ms = float("nan")
-    res.update(points=points, ms_per_point=ms, out=str(out), sherpa_python=str(install.python),
-               settings=dict(settings))
-    if job["mode"] == "events":
-        res["ps_ms_per_point"] = res.get("ps_ms_per_point")
-    for c in channels:
-        c["file"] = os.path.relpath(c["file"], out)
+    dumper.channels = channels
+    res = DumpResult.from_dumper(dumper, points=points, ms_per_point=ms, out=str(out),
+                                 sherpa_python=str(install.python), settings=dict(settings))
     with atomic_path(summary_file) as tmp:
-        tmp.write_text(json.dumps(res, indent=1))
+        tmp.write_text(json.dumps(res.to_json(), indent=1))
     return res
 
 

@@ -26,6 +26,7 @@ scheduler (``--scheduler ADDR``), or a batch system through ``dask-jobqueue`` (:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -61,13 +62,15 @@ from .dump import (
     install_results,
     write_job_file,
 )
+from .dump_result import DumpResult, GenerationResult, Integration, JobRecord
 from .sherpa_env import dumper_environment, find_sherpa_python, probe_sherpa
+from .sherpa_side.job import ChannelSummary, DumperResult, DumpJob
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["CLUSTER_KINDS", "ClusterSpec", "dump_with_jobs", "generation_task", "job_seeds", "make_cluster",
-           "split_points"]
+__all__ = ["CLUSTER_KINDS", "ClusterSpec", "GenerationSpec", "dump_with_jobs", "generation_task", "job_seeds",
+           "make_cluster", "split_points"]
 
 log = logging.getLogger("fame.sherpa")
 
@@ -137,11 +140,8 @@ class ClusterSpec:
 
 def make_cluster(spec: ClusterSpec) -> Any:
     """The dask-jobqueue cluster for ``spec`` (no batch job submitted yet: call ``scale``)."""
-    try:
-        import dask_jobqueue
-    except ImportError as err:
-        raise ValueError(f"--cluster {spec.kind} needs dask-jobqueue (pip install dask-jobqueue): {err}") \
-            from None
+    import dask_jobqueue
+
     cls = getattr(dask_jobqueue, CLUSTER_KINDS[spec.kind])
     kwargs: dict[str, Any] = {
         "cores": 1,
@@ -232,36 +232,63 @@ def _publisher(token: str, j: int) -> Any:
     return on_line
 
 
-def generation_task(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """One generation job on a Dask worker: run the dumper from the integration, return its summary.
+@dataclass(frozen=True)
+class GenerationSpec:
+    """One generation job as :func:`dump_with_jobs` hands it to a Dask worker.
 
-    ``spec`` (built by :func:`dump_with_jobs`): ``job`` (the dumper job), ``index``, ``folder`` (the job's
-    folder in ``OUT``), ``token`` (also in ``folder/.fame-task.json`` when this worker sees ``OUT``),
-    ``results_zip`` (the integration's bytes), ``sherpa_python`` (or ``None``: the worker's own, found as
-    :func:`sherpa_plugin.sherpa_env.find_sherpa_python` does), ``settings``.
+    Parameters
+    ----------
+    job : DumpJob
+        The dumper job (its own ``points`` and ``seed``).
+    index : int
+        The job's index ``j``.
+    folder : str
+        The job's folder in ``OUT``.
+    token : str
+        The run's token (also in ``folder/.fame-task.json``, so that a worker that sees ``OUT`` knows it).
+    results_zip : bytes
+        The integration's ``Results.zip``.
+    sherpa_python : str, optional
+        The Sherpa Python; ``None``: the worker's own, found as
+        :func:`sherpa_plugin.sherpa_env.find_sherpa_python` does.
+    settings : dict
+        The :class:`sherpa_plugin.dump.DumpSettings`, recorded in the summary.
+    """
+
+    job: DumpJob
+    index: int
+    folder: str
+    token: str
+    results_zip: bytes
+    sherpa_python: str | None
+    settings: dict[str, Any]
+
+
+def generation_task(spec: GenerationSpec) -> GenerationResult:
+    """One generation job on a Dask worker: run the dumper from the integration, return its summary.
 
     Returns
     -------
-    dict
+    GenerationResult
         ``index``, ``summary`` (the job's ``dump.json``), ``worker``, ``host``, ``batch_job`` (the batch
         system's job id when the worker runs in one), ``attempts``, ``seconds``,
         ``shared`` (whether it wrote into ``OUT`` itself) and, when not, ``files``: ``{name: bytes}`` of the
         job's dumps and summary for the client to store.
     """
     t0 = time.perf_counter()
-    j, token = int(spec["index"]), str(spec["token"])
-    folder = Path(spec["folder"])
+    j, token = spec.index, spec.token
+    folder = Path(spec.folder)
     worker_name = "(no Dask worker)"
     with contextlib.suppress(ValueError, ImportError):
         from distributed import get_worker
 
         worker_name = get_worker().address
-    what = f"job {j} (seed {spec['job']['seed']}, {spec['job']['points']} events) on {worker_name}"
+    what = f"job {j} (seed {spec.job.seed}, {spec.job.points} events) on {worker_name}"
     marker = folder / _TASK
     shared = marker.is_file() and json.loads(marker.read_text()).get("token") == token
     run_dir = folder if shared else Path(tempfile.gettempdir()) / f"fame-dump-{token}-job{j:03d}"
     try:
-        install = probe_sherpa(find_sherpa_python(spec.get("sherpa_python")))
+        install = probe_sherpa(find_sherpa_python(spec.sherpa_python))
     except Exception as err:
         raise SherpaDumpError(f"{what}: no Sherpa Python on this worker: {err}") from None
     attempts = 0
@@ -269,8 +296,8 @@ def generation_task(spec: Mapping[str, Any]) -> dict[str, Any]:
         while True:
             attempts += 1
             try:
-                summary = execute_job(run_dir, dict(spec["job"]), install, settings=spec["settings"],
-                                      results_zip=spec["results_zip"], on_line=_publisher(token, j))
+                summary = execute_job(run_dir, spec.job, install, settings=spec.settings,
+                                      results_zip=spec.results_zip, on_line=_publisher(token, j))
                 break
             except SherpaDumpError as err:
                 killed = err.exit_code is not None and err.exit_code < 0
@@ -280,19 +307,19 @@ def generation_task(spec: Mapping[str, Any]) -> dict[str, Any]:
                     continue
                 tries = f" (attempt {attempts} of {SIGNAL_RETRIES + 1})" if killed else ""
                 raise SherpaDumpError(f"{what} failed{tries}: {err}", exit_code=err.exit_code) from None
-    res: dict[str, Any] = {
-        "index": j,
-        "summary": summary,
-        "worker": worker_name,
-        "host": os.uname().nodename,
-        "batch_job": next((os.environ[v] for v in _BATCH_IDS if os.environ.get(v)), None),
-        "attempts": attempts,
-        "seconds": time.perf_counter() - t0,
-        "shared": shared,
-    }
+    res = GenerationResult(
+        index=j,
+        summary=summary,
+        worker=worker_name,
+        host=os.uname().nodename,
+        batch_job=next((os.environ[v] for v in _BATCH_IDS if os.environ.get(v)), None),
+        attempts=attempts,
+        seconds=time.perf_counter() - t0,
+        shared=shared,
+    )
     if not shared:  # the client cannot see this folder: send the finished dumps back
-        names = [c["file"] for c in summary["channels"]] + [_JOB, SUMMARY]  # the job file: a rerun skips it
-        res["files"] = {name: (run_dir / name).read_bytes() for name in names}
+        names = [c.file for c in summary.channels] + [_JOB, SUMMARY]  # the job file: a rerun skips it
+        res.files = {name: (run_dir / name).read_bytes() for name in names}
         shutil.rmtree(run_dir, ignore_errors=True)
     return res
 
@@ -353,13 +380,12 @@ def _check_workers(client: Client) -> None:
         ) from None
 
 
-def _integrate(out: Path, job: Mapping[str, Any], python: Path, env: dict[str, str]) -> dict[str, Any]:
+def _integrate(out: Path, job: DumpJob, python: Path, env: dict[str, str]) -> Integration:
     """Run the dumper in mode ``integrate`` in ``OUT/.sherpa`` (reading grids there if present)."""
     workdir = out / _WORK
     result = workdir / _INTEGRATION
-    runner = dict(job, mode="integrate", workdir=str(workdir), out=str(out), result=str(result))
     runner_file = workdir / "integrate.json"
-    runner_file.write_text(json.dumps(runner))
+    runner_file.write_text(job.for_run(workdir, out, result, mode="integrate").dumps())
     t0 = time.perf_counter()
     _run_dumper(python, runner_file, workdir, env, out)
     if not result.is_file():
@@ -367,11 +393,10 @@ def _integrate(out: Path, job: Mapping[str, Any], python: Path, env: dict[str, s
             f"the Sherpa-side dumper integrated but wrote no summary {result}; Sherpa's last words: "
             f"{' | '.join(_tail(workdir / 'sherpa.log', 5))}"
         )
-    res: dict[str, Any] = json.loads(result.read_text())
-    res["integration_seconds"] = time.perf_counter() - t0
-    res["sherpa_integrated_pb"] = _integrated_xs(workdir / "sherpa.log")
+    res = Integration(DumperResult.from_json(json.loads(result.read_text())), time.perf_counter() - t0,
+                      _integrated_xs(workdir / "sherpa.log"))
     with atomic_path(result) as tmp:
-        tmp.write_text(json.dumps(res, indent=1))
+        tmp.write_text(json.dumps(res.to_json(), indent=1))
     return res
 
 
@@ -390,7 +415,7 @@ def _sha256(data: bytes) -> str:
 
 def dump_with_jobs(
     out: str | os.PathLike[str],
-    job: dict[str, Any],
+    job: DumpJob,
     settings: DumpSettings,
     *,
     jobs: int,
@@ -401,7 +426,7 @@ def dump_with_jobs(
     fresh: bool = False,
     integration_from: str | os.PathLike[str] | None = None,
     progress: bool = True,
-) -> dict[str, Any]:
+) -> DumpResult:
     """Integrate once, generate in ``jobs`` Dask tasks, merge into one dump per channel in ``out``.
 
     Called by :func:`sherpa_plugin.dump.sherpa_dump` (``jobs``, ``scheduler``, ``cluster``); ``job`` is
@@ -409,7 +434,7 @@ def dump_with_jobs(
 
     Returns
     -------
-    dict
+    DumpResult
         The summary (``OUT/dump.json``): as a single dump's, plus ``jobs`` (per job ``job``, ``seed``,
         ``events``, ``seconds``, ``sherpa_cpu_seconds``, ``worker``, ``host``, ``batch_job``, ``attempts``),
         ``sum_weights``, ``sum_trials``, ``sigma_pb`` = Σ weight / Σ trials and ``sigma_err_pb`` (all jobs),
@@ -425,15 +450,17 @@ def dump_with_jobs(
     """
     t_start = time.perf_counter()
     out = Path(out).resolve()
-    if job["mode"] != "events":
+    if job.mode != "events":
         raise ValueError(
             "--jobs, --workers, --scheduler and --cluster apply to hadron-beam event dumps (Sherpa's "
-            f"weighted events); this job's mode is {job['mode']!r} (lepton beams: RAMBO points are cheap, "
+            f"weighted events); this job's mode is {job.mode!r} (lepton beams: RAMBO points are cheap, "
             "use one process)"
         )
-    shares = split_points(int(job["points"]), jobs)
-    top = dict(job, jobs=int(jobs))
-    source = _integration_source(integration_from, top) if integration_from is not None else None
+    shares = split_points(job.points, jobs)
+    top = dataclasses.replace(job, jobs=int(jobs))
+    source = None
+    if integration_from is not None:
+        source, top = _integration_source(integration_from, top)
     if fresh and out.exists():
         clear_outputs(out)
     done = check_job_file(out, top)
@@ -447,8 +474,8 @@ def dump_with_jobs(
     # 1. one integration
     integration_file = workdir / _INTEGRATION
     if integration_file.is_file() and (workdir / _RESULTS).is_file():
-        integration: dict[str, Any] = json.loads(integration_file.read_text())
-        integration["integration_seconds"] = 0.0
+        reused = Integration.from_json(json.loads(integration_file.read_text()))
+        integration = dataclasses.replace(reused, seconds=0.0)
     else:
         if source is not None:
             install_results(workdir, source / _WORK / _RESULTS)
@@ -456,29 +483,29 @@ def dump_with_jobs(
     results_zip = (workdir / _RESULTS).read_bytes()
 
     # 2. the generation jobs
-    seeds = job_seeds(int(job["seed"]), jobs)
-    token = _sha256(f"{out}\n{json.dumps(top, sort_keys=True)}".encode())[:16]
+    seeds = job_seeds(job.seed, jobs)
+    token = _sha256(f"{out}\n{json.dumps(top.to_json(), sort_keys=True)}".encode())[:16]
     job_settings = asdict(settings)
-    finished: dict[int, dict[str, Any]] = {}
-    specs: list[dict[str, Any]] = []
+    finished: dict[int, GenerationResult] = {}
+    specs: list[GenerationSpec] = []
     already = 0
     for j in range(jobs):
         folder = _job_dir(out, j)
-        job_j = dict(job, points=shares[j], seed=seeds[j], timing_points=0, job=j, jobs=jobs,
-                     base_seed=int(job["seed"]), integration_sha256=_sha256(results_zip))
+        job_j = dataclasses.replace(job, points=shares[j], seed=seeds[j], timing_points=0, job=j, jobs=jobs,
+                                    base_seed=job.seed, integration_sha256=_sha256(results_zip))
         folder.mkdir(parents=True, exist_ok=True)
         summary = check_job_file(folder, job_j)
         if summary is not None:
-            finished[j] = {"index": j, "summary": summary, "worker": "(earlier run)", "attempts": 0,
-                           "seconds": 0.0, "shared": True}
-            already += int(summary["points"])
+            finished[j] = GenerationResult(index=j, summary=summary, worker="(earlier run)", attempts=0,
+                                           seconds=0.0, shared=True)
+            already += summary.points
             continue
         with atomic_path(folder / _TASK) as tmp:
             tmp.write_text(json.dumps({"token": token, "job": j}))
         already += _chunk_events(folder)
-        specs.append({"job": job_j, "index": j, "folder": str(folder), "token": token,
-                      "results_zip": results_zip, "sherpa_python": str(install.python.absolute())
-                      if sherpa_python is not None else None, "settings": job_settings})
+        python = str(install.python.absolute()) if sherpa_python is not None else None
+        specs.append(GenerationSpec(job=job_j, index=j, folder=str(folder), token=token,
+                                    results_zip=results_zip, sherpa_python=python, settings=job_settings))
 
     failures: list[str] = []
     n_workers = 0
@@ -492,7 +519,7 @@ def dump_with_jobs(
                 _check_workers(client)
             t_gen = time.perf_counter()
             connect_seconds = t_gen - t_connect
-            _run_tasks(client, specs, token, finished, failures, int(job["points"]), already, progress, out)
+            _run_tasks(client, specs, token, finished, failures, job.points, already, progress, out)
             gen_seconds = time.perf_counter() - t_gen
         finally:
             client.close()  # type: ignore[no-untyped-call]
@@ -508,23 +535,20 @@ def dump_with_jobs(
 
     # 3. merge
     ordered = [finished[j] for j in range(jobs)]
-    res = _merge(out, ordered, integration, seeds, int(job["seed"]))
-    res.update(
-        mode="events",
-        n_jobs=jobs,
-        workers=n_workers,
-        integration_seconds=integration.get("integration_seconds"),
-        cluster_start_seconds=connect_seconds,
-        generation_seconds=gen_seconds,
-        events_generated=res["points"] - already,
-        events_per_second=(res["points"] - already) / gen_seconds if gen_seconds > 0 else None,
-        seconds=time.perf_counter() - t_start,
-        out=str(out),
-        sherpa_python=str(install.python),
-        settings=job_settings,
-    )
+    res = _merge(out, ordered, integration, seeds, job.seed)
+    res.n_jobs = jobs
+    res.workers = n_workers
+    res.integration_seconds = integration.seconds
+    res.cluster_start_seconds = connect_seconds
+    res.generation_seconds = gen_seconds
+    res.events_generated = res.points - already
+    res.events_per_second = (res.points - already) / gen_seconds if gen_seconds > 0 else None
+    res.seconds = time.perf_counter() - t_start
+    res.out = str(out)
+    res.sherpa_python = str(install.python)
+    res.settings = job_settings
     with atomic_path(out / SUMMARY) as tmp:
-        tmp.write_text(json.dumps(res, indent=1))
+        tmp.write_text(json.dumps(res.to_json(), indent=1))
     for j in range(jobs):  # the merged dumps are in place: drop the jobs' copies (logs and summaries stay)
         folder = _job_dir(out, j)
         for f in folder.glob("*.npz"):
@@ -549,9 +573,9 @@ def _chunk_events(folder: Path) -> int:
 
 def _run_tasks(
     client: Client,
-    specs: Sequence[dict[str, Any]],
+    specs: Sequence[GenerationSpec],
     token: str,
-    finished: dict[int, dict[str, Any]],
+    finished: dict[int, GenerationResult],
     failures: list[str],
     total: int,
     already: int,
@@ -570,11 +594,11 @@ def _run_tasks(
 
     client.subscribe_topic(TOPIC, on_event)  # type: ignore[no-untyped-call]
     futures = {
-        client.submit(generation_task, spec, key=f"fame-dump-{token}-job{spec['index']:03d}", pure=False):
-        int(spec["index"])
+        client.submit(generation_task, spec, key=f"fame-dump-{token}-job{spec.index:03d}", pure=False):
+        spec.index
         for spec in specs
     }
-    base = sum(int(f["summary"]["points"]) for f in finished.values())
+    base = sum(f.summary.points for f in finished.values())
     bar = tqdm(total=total, initial=already, desc="events", unit="ev", file=sys.stderr, disable=not progress,
                dynamic_ncols=True)
     pending = set(futures)
@@ -586,18 +610,19 @@ def _run_tasks(
             for fut in done:
                 j = futures[fut]
                 try:
-                    res = fut.result()
+                    res: GenerationResult = fut.result()
                 except Exception as err:  # the job failed, or its worker died every time it ran it
                     running.pop(j, None)
                     failures.append(f"job {j}: {type(err).__name__}: {err}")
                     bar.write(f"fame sherpa dump: job {j} failed; the others go on (details at the end)",
                               file=sys.stderr)
                     continue
-                if not res["shared"]:
-                    _store_files(_job_dir(out, j), res.pop("files"))
+                if not res.shared:
+                    _store_files(_job_dir(out, j), res.files or {})
+                    res.files = None
                 finished[j] = res
                 running.pop(j, None)
-                base += int(res["summary"]["points"])
+                base += res.summary.points
             now = max(base + sum(running.values()), bar.n)
             if now > bar.n:
                 bar.update(now - bar.n)
@@ -616,22 +641,21 @@ def _store_files(folder: Path, files: Mapping[str, bytes]) -> None:
 
 def _merge(
     out: Path,
-    results: Sequence[Mapping[str, Any]],
-    integration: Mapping[str, Any],
+    results: Sequence[GenerationResult],
+    integration: Integration,
     seeds: Sequence[int],
     base_seed: int,
-) -> dict[str, Any]:
+) -> DumpResult:
     """Concatenate the jobs' dumps per channel into ``OUT/<channel>.npz``; the merged summary."""
-    order = [c["process"] for c in integration.get("sherpa_channels", [])]
+    order = [c.process for c in integration.result.sherpa_channels]
     found: dict[str, list[tuple[int, Path]]] = {}
     for r in results:
-        j = int(r["index"])
-        for c in r["summary"]["channels"]:
-            found.setdefault(c["process"], []).append((j, _job_dir(out, j) / c["file"]))
+        for c in r.summary.channels:
+            found.setdefault(c.process, []).append((r.index, _job_dir(out, r.index) / c.file))
     names = [n for n in order if n in found] + sorted(set(found) - set(order))
-    job_events = {int(r["index"]): int(r["summary"]["points"]) for r in results}
+    job_events = {r.index: r.summary.points for r in results}
     total = sum(job_events.values())
-    channels: list[dict[str, Any]] = []
+    channels: list[ChannelSummary] = []
     sum_w = sum_w2 = sum_trials = 0.0
     for name in names:
         arrays: dict[str, list[np.ndarray]] = {}
@@ -701,65 +725,66 @@ def _merge(
             sum_w += float(w.sum())
             sum_w2 += float((w**2).sum())
             sum_trials += float(trials.sum())
-        channels.append({
-            "process": name,
-            "pdg": [int(p) for p in pdg],
-            "points": n_all,
-            "file": target.name,
-            "me_ms_per_point": meta["me_ms_per_point"],
-            "ps_ms_per_point": meta["ps_ms_per_point"],
-            "me_cpu_ms_per_point": meta["me_cpu_ms_per_point"],
-        })
-    points = sum(c["points"] for c in channels)
+        channels.append(ChannelSummary(
+            process=name,
+            pdg=tuple(int(p) for p in pdg),
+            points=n_all,
+            file=target.name,
+            me_ms_per_point=meta["me_ms_per_point"],
+            ps_ms_per_point=meta["ps_ms_per_point"],
+            me_cpu_ms_per_point=meta["me_cpu_ms_per_point"],
+        ))
+    points = sum(c.points for c in channels)
     if points != total:
         raise SherpaDumpError(f"the merged dumps hold {points} events, the jobs reported {total}")
     sigma = sum_w / sum_trials if sum_trials else float("nan")
     var = max(sum_w2 / sum_trials - sigma**2, 0.0) / sum_trials if sum_trials else float("nan")
-    summaries = [r["summary"] for r in results]
+    summaries = [r.summary for r in results]
 
     def ev_avg(key: str) -> float | None:
-        vals = [s.get(key) for s in summaries]
+        vals = [getattr(s, key) for s in summaries]
         if any(v is None for v in vals):
             return None
-        return float(np.average(np.asarray(vals, dtype=np.float64),
-                                weights=[int(s["points"]) for s in summaries]))
+        return float(np.average(np.asarray(vals, dtype=np.float64), weights=[s.points for s in summaries]))
 
-    ms = float(np.average([c["me_ms_per_point"] for c in channels], weights=[c["points"] for c in channels]))
-    res: dict[str, Any] = {
-        "channels": channels,
-        "points": points,
-        "events": points,
-        "ms_per_point": ms,
-        "ps_ms_per_point": ev_avg("ps_ms_per_point"),
-        "ps_cpu_ms_per_point": ev_avg("ps_cpu_ms_per_point"),
-        "gen_ms_per_event": ev_avg("gen_ms_per_event"),
-        "gen_cpu_ms_per_event": ev_avg("gen_cpu_ms_per_event"),
-        "sum_weights": sum_w,
-        "sum_trials": sum_trials,
-        "sigma_pb": sigma,
-        "sigma_err_pb": float(np.sqrt(var)),
-        "sherpa_integrated_pb": integration.get("sherpa_integrated_pb", {}),
-        "sherpa_channels": integration.get("sherpa_channels", []),
-        "comix_map": integration.get("comix_map", {}),
-        "init_seconds": integration.get("init_seconds"),
-        "jobs": [
-            {
-                "job": int(r["index"]),
-                "seed": int(seeds[int(r["index"])]),
-                "events": int(r["summary"]["points"]),
-                "seconds": r["summary"].get("seconds"),
-                "sherpa_cpu_seconds": r["summary"].get("cpu_seconds"),
-                "worker": r.get("worker"),
-                "host": r.get("host"),
-                "batch_job": r.get("batch_job"),
-                "attempts": r.get("attempts"),
-            }
+    ms = float(np.average([float(c.me_ms_per_point or 0.0) for c in channels],
+                          weights=[c.points for c in channels]))
+    found_integration = integration.result
+    return DumpResult(
+        channels=channels,
+        points=points,
+        events=points,
+        ms_per_point=ms,
+        mode="events",
+        ps_ms_per_point=ev_avg("ps_ms_per_point"),
+        ps_cpu_ms_per_point=ev_avg("ps_cpu_ms_per_point"),
+        gen_ms_per_event=ev_avg("gen_ms_per_event"),
+        gen_cpu_ms_per_event=ev_avg("gen_cpu_ms_per_event"),
+        sum_weights=sum_w,
+        sum_trials=sum_trials,
+        sigma_pb=sigma,
+        sigma_err_pb=float(np.sqrt(var)),
+        sherpa_integrated_pb=integration.integrated_pb,
+        sherpa_channels=found_integration.sherpa_channels,
+        comix_map=found_integration.comix_map,
+        init_seconds=found_integration.init_seconds,
+        jobs=[
+            JobRecord(
+                job=r.index,
+                seed=int(seeds[r.index]),
+                events=r.summary.points,
+                seconds=r.summary.seconds,
+                sherpa_cpu_seconds=r.summary.cpu_seconds,
+                worker=r.worker,
+                host=r.host,
+                batch_job=r.batch_job,
+                attempts=r.attempts,
+            )
             for r in results
         ],
-        "sherpa_cpu_seconds": sum(float(s.get("cpu_seconds") or 0.0) for s in summaries),
-    }
-    for key in ("timing", "timing_cpu"):
-        if integration.get(key):
-            res[key] = integration[key]
-    return res
+        sherpa_cpu_seconds=sum(float(s.cpu_seconds or 0.0) for s in summaries),
+        # the MatrixElement() timings of the integration run, when it took them
+        timing=found_integration.timing or None,
+        timing_cpu=found_integration.timing_cpu or None if found_integration.timing else None,
+    )
 

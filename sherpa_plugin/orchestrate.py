@@ -13,6 +13,7 @@ not trained again.  A failing group is reported with its worker traceback; the o
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import logging
 import os
@@ -37,7 +38,10 @@ from .train_tasks import (
     usable_cores,
 )
 
-__all__ = ["TrainingInputError", "config_dict", "expand_inputs", "read_inputs", "train_bundle"]
+__all__ = [
+    "GroupReport", "GroupStatus", "TrainBundleResult", "TrainingInputError", "config_dict", "expand_inputs",
+    "read_inputs", "train_bundle",
+]
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -47,6 +51,111 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIDECAR_FORMAT = "fame-bundle-group/1"
+
+
+class GroupStatus(enum.StrEnum):
+    """What :func:`train_bundle` did with a group."""
+
+    TRAINED = "trained"
+    SKIPPED = "skipped"  # its model was up to date
+    FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupReport:
+    """The outcome of one reduced group in :func:`train_bundle`.
+
+    Parameters
+    ----------
+    name : str
+        The group's (representative) process name.
+    members : tuple of str
+        Its member process names.
+    status : GroupStatus
+        Trained, skipped (up to date) or failed.
+    val_frac_within_1pct : float or None
+        Fraction of held-out points within 1% (None when failed).
+    seconds : float or None
+        Training wall time in s (None when failed).
+    error, traceback : str or None
+        What went wrong, for a failed group.
+    """
+
+    name: str
+    members: tuple[str, ...]
+    status: GroupStatus
+    val_frac_within_1pct: float | None = None
+    seconds: float | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+    @classmethod
+    def of(
+        cls, group: ReducedGroup, status: GroupStatus, train: Mapping[str, Any], **extra: Any
+    ) -> GroupReport:
+        """The report of ``group`` from its training figures (``val_frac_within_1pct``, ``seconds``)."""
+        return cls(name=group.name, members=tuple(m.process for m in group.members), status=status,
+                   val_frac_within_1pct=train.get("val_frac_within_1pct"), seconds=train.get("seconds"),
+                   **extra)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object: ``name``, ``members``, ``status``, figures; ``error``, ``traceback`` when failed."""
+        out: dict[str, Any] = {"name": self.name, "members": list(self.members), "status": str(self.status),
+                               "val_frac_within_1pct": self.val_frac_within_1pct, "seconds": self.seconds}
+        if self.status is GroupStatus.FAILED:
+            out.update(error=self.error, traceback=self.traceback)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainBundleResult:
+    """What :func:`train_bundle` did.
+
+    Parameters
+    ----------
+    bundle : str
+        The bundle folder.
+    manifest : str
+        Its manifest file.
+    groups : tuple of GroupReport
+        Every group found in the data, in plan order.
+    workers : int
+        Dask workers used (0 when nothing had to be trained).
+    seconds : float
+        Wall time of the whole call.
+    """
+
+    bundle: str
+    manifest: str
+    groups: tuple[GroupReport, ...]
+    workers: int
+    seconds: float
+
+    def _count(self, status: GroupStatus) -> int:
+        return sum(g.status is status for g in self.groups)
+
+    @property
+    def trained(self) -> int:
+        """Groups trained in this call."""
+        return self._count(GroupStatus.TRAINED)
+
+    @property
+    def skipped(self) -> int:
+        """Groups whose model was up to date."""
+        return self._count(GroupStatus.SKIPPED)
+
+    @property
+    def failed(self) -> int:
+        """Groups that failed."""
+        return self._count(GroupStatus.FAILED)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object: ``bundle``, ``manifest``, ``groups``, ``trained``, ``skipped``, ``failed``,
+        ``workers``, ``seconds``."""
+        return {"bundle": self.bundle, "manifest": self.manifest,
+                "groups": [g.to_json() for g in self.groups], "trained": self.trained,
+                "skipped": self.skipped, "failed": self.failed,
+                "workers": self.workers, "seconds": self.seconds}
 
 
 def config_dict(config: Any) -> dict[str, Any]:
@@ -172,15 +281,60 @@ def check_bundle_dir(root: Path, *, force: bool = False) -> None:
     )
 
 
-def _load_sidecar(root: Path, name: str) -> dict[str, Any] | None:
-    side = root / f"{MODELS}/{name}.json"
-    if not side.is_file():
-        return None
-    try:
-        data = json.loads(side.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) and data.get("format") == SIDECAR_FORMAT else None
+@dataclasses.dataclass(frozen=True)
+class Sidecar:
+    """The record ``models/<group>.json`` written beside each trained model (format ``fame-bundle-group/1``).
+
+    Parameters
+    ----------
+    name : str
+        The group.
+    key : str
+        Fingerprint of the training configuration and the group's data (:meth:`GroupInput.fingerprint`).
+    sha256 : str
+        Hex sha256 of the model file.
+    train : mapping
+        Training figures.
+    worker : str or None
+        The Dask worker that trained it.
+    threads : int or None
+        torch threads it used.
+    config : mapping
+        The training configuration (:func:`config_dict`).
+    """
+
+    name: str
+    key: str
+    sha256: str
+    train: Mapping[str, Any]
+    worker: str | None = None
+    threads: int | None = None
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the sidecar file."""
+        return {"format": SIDECAR_FORMAT, "name": self.name, "key": self.key, "sha256": self.sha256,
+                "train": dict(self.train), "worker": self.worker, "threads": self.threads,
+                "config": dict(self.config)}
+
+    @classmethod
+    def load(cls, root: Path, name: str) -> Sidecar | None:
+        """The sidecar of group ``name`` in bundle ``root``; None if missing, unreadable or another format."""
+        path = root / f"{MODELS}/{name}.json"
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or data.get("format") != SIDECAR_FORMAT:
+            return None
+        try:
+            return cls(name=str(data["name"]), key=str(data["key"]), sha256=str(data["sha256"]),
+                       train=dict(data.get("train") or {}), worker=data.get("worker"),
+                       threads=data.get("threads"), config=dict(data.get("config") or {}))
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 def train_bundle(
@@ -193,7 +347,7 @@ def train_bundle(
     progress: bool = True,
     security: Any = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> TrainBundleResult:
     """Train one surrogate per reduced group found in ``data`` on Dask and write the bundle ``out``.
 
     Parameters
@@ -221,10 +375,8 @@ def train_bundle(
 
     Returns
     -------
-    dict
-        ``bundle``, ``groups`` (per group ``name``, ``members``, ``status`` trained/skipped/failed,
-        ``val_frac_within_1pct``, ``seconds``, and ``error``/``traceback`` when failed), ``trained``,
-        ``skipped``, ``failed``, ``seconds``, ``workers``, ``manifest``.
+    TrainBundleResult
+        Per group its :class:`GroupReport` (trained, skipped or failed), the workers and the wall time.
     """
     start = time.perf_counter()
     root = Path(out)
@@ -235,25 +387,24 @@ def train_bundle(
     (root / MODELS).mkdir(parents=True, exist_ok=True)
 
     done: dict[str, BundleGroup] = {}
-    reports: dict[str, dict[str, Any]] = {}
+    reports: dict[str, GroupReport] = {}
     todo: list[tuple[GroupInput, str]] = []
-    failed: list[dict[str, Any]] = []
     for gi in plan:
         g = gi.group
         key = gi.fingerprint(cfg)
-        side = _load_sidecar(root, g.name)
+        side = Sidecar.load(root, g.name)
         model = root / model_relpath(g.name)
-        if side and side.get("key") == key and model.is_file() and sha256_file(model) == side.get("sha256"):
-            done[g.name] = BundleGroup(group=g, model=model_relpath(g.name), sha256=side["sha256"],
-                                       train=side.get("train", {}))
-            reports[g.name] = _report(g, "skipped", side.get("train", {}))
-            log.info("group %s: up to date (sha256 %s…), skipped", g.name, side["sha256"][:12])
+        if side and side.key == key and model.is_file() and sha256_file(model) == side.sha256:
+            done[g.name] = BundleGroup(group=g, model=model_relpath(g.name), sha256=side.sha256,
+                                       train=side.train)
+            reports[g.name] = GroupReport.of(g, GroupStatus.SKIPPED, side.train)
+            log.info("group %s: up to date (sha256 %s…), skipped", g.name, side.sha256[:12])
         elif not gi.has_me2:  # nothing to learn from: fail here, not on a worker
             err = (f"group {g.name}: the events of {[m.process for m in g.members]} have no me2 (LHE files "
                    "and ntuples without |M|^2 cannot train a surrogate; use fame sherpa dump or "
                    "fame generate)")
-            failed.append({"name": g.name, "error": f"TrainingInputError: {err}", "traceback": ""})
-            reports[g.name] = _report(g, "failed", {}, error=failed[-1]["error"], traceback="")
+            reports[g.name] = GroupReport.of(g, GroupStatus.FAILED, {}, error=f"TrainingInputError: {err}",
+                                             traceback="")
             log.error("%s", err)
         else:
             todo.append((gi, key))
@@ -265,13 +416,15 @@ def train_bundle(
         try:
             n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
             slots = _slots_per_host(client)
-            _run(client, todo, config, slots, root, cfg, done, reports, failed, progress)
+            _run(client, todo, config, slots, root, cfg, done, reports, progress)
         finally:
             client.close()  # type: ignore[no-untyped-call]
             if cluster is not None:
                 cluster.close()
 
     entries = [done[gi.group.name] for gi in plan if gi.group.name in done]
+    failed = [{"name": r.name, "error": r.error, "traceback": r.traceback}
+              for r in reports.values() if r.status is GroupStatus.FAILED]
     manifest = write_manifest(
         root,
         entries,
@@ -283,27 +436,13 @@ def train_bundle(
             "events": {gi.group.name: gi.n_events for gi in plan},
         },
     )
-    return {
-        "bundle": str(root),
-        "manifest": str(manifest),
-        "groups": [reports[gi.group.name] for gi in plan],
-        "trained": sum(r["status"] == "trained" for r in reports.values()),
-        "skipped": sum(r["status"] == "skipped" for r in reports.values()),
-        "failed": len(failed),
-        "workers": n_workers,
-        "seconds": time.perf_counter() - start,
-    }
-
-
-def _report(group: ReducedGroup, status: str, train: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "name": group.name,
-        "members": [m.process for m in group.members],
-        "status": status,
-        "val_frac_within_1pct": train.get("val_frac_within_1pct"),
-        "seconds": train.get("seconds"),
-        **extra,
-    }
+    return TrainBundleResult(
+        bundle=str(root),
+        manifest=str(manifest),
+        groups=tuple(reports[gi.group.name] for gi in plan),
+        workers=n_workers,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def _run(
@@ -314,8 +453,7 @@ def _run(
     root: Path,
     cfg: Mapping[str, Any],
     done: dict[str, BundleGroup],
-    reports: dict[str, dict[str, Any]],
-    failed: list[dict[str, Any]],
+    reports: dict[str, GroupReport],
     progress: bool,
 ) -> None:
     """Submit per group a load task, then one training task (or one per replica plus a merge task)."""
@@ -355,21 +493,21 @@ def _run(
                 with atomic_path(root / rel, suffix=".onnx") as tmp:
                     tmp.write_bytes(res["onnx"])
                 sha = sha256_file(root / rel)
-                side = {"format": SIDECAR_FORMAT, "name": g.name, "key": key, "sha256": sha,
-                        "train": res["train"], "worker": res["worker"], "threads": res["threads"],
-                        "config": dict(cfg)}
+                side = Sidecar(name=g.name, key=key, sha256=sha, train=res["train"], worker=res["worker"],
+                               threads=res["threads"], config=cfg)
                 with atomic_path(root / f"{MODELS}/{g.name}.json") as tmp:
-                    tmp.write_text(json.dumps(side, indent=1) + "\n", encoding="utf-8")
+                    tmp.write_text(json.dumps(side.to_json(), indent=1) + "\n", encoding="utf-8")
                 done[g.name] = BundleGroup(group=g, model=rel, sha256=sha, train=res["train"])
-                reports[g.name] = _report(g, "trained", res["train"])
+                reports[g.name] = GroupReport.of(g, GroupStatus.TRAINED, res["train"])
                 n_ok += 1
             else:
-                failed.append({"name": g.name, "error": res["error"], "traceback": res["traceback"]})
-                reports[g.name] = _report(g, "failed", {}, error=res["error"], traceback=res["traceback"])
+                reports[g.name] = GroupReport.of(g, GroupStatus.FAILED, {}, error=res["error"],
+                                                 traceback=res["traceback"])
                 log.error("group %s failed on %s: %s\n%s", g.name, res.get("worker") or "?", res["error"],
                           res["traceback"])
             bar.update(1)
-            bar.set_postfix(done=n_ok, running=min(len(futures) - bar.n, n_slots), failed=len(failed))
+            n_failed = sum(r.status is GroupStatus.FAILED for r in reports.values())
+            bar.set_postfix(done=n_ok, running=min(len(futures) - bar.n, n_slots), failed=n_failed)
 
 
 def _snippet_settings(plan: Sequence[GroupInput]) -> dict[str, Any]:

@@ -31,13 +31,12 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
+from fame_surrogate.validation import ACCURACY_LEVELS, Accuracy, ClosureResult
 from lhe_tools import atomic_dir, json_default
-
-from .closure import ClosureResult
 
 F8 = npt.NDArray[np.float64]
 
-__all__ = ["ACCURACY_LEVELS", "ChannelData", "TimeSplit", "accuracy_fractions", "time_splits", "write_report"]
+__all__ = ["ChannelData", "TimeSplit", "accuracy_row", "time_splits", "write_report"]
 
 _DPI = 80
 
@@ -101,18 +100,20 @@ def _log10_abs(v: F8) -> F8:
     return np.asarray(np.log10(np.where(a > 0, a, np.nan)))
 
 
-#: |surrogate/exact - 1| thresholds of the accuracy figures (0.1%, 1%, 10%)
-ACCURACY_LEVELS = (1e-3, 1e-2, 1e-1)
 #: |Δ| below this is drawn in the accuracy histogram's lowest bin (log scale needs a floor)
 _DEV_FLOOR = 1e-9
 
 
-def accuracy_fractions(ratio: F8) -> dict[str, float]:
-    """Fractions of points with ``|surr/exact − 1|`` below 0.1%, 1% and 10%, the median and the largest."""
-    dev = np.abs(np.asarray(ratio, dtype=np.float64) - 1.0)
-    out = {f"within_{100 * lvl:g}%": float(np.mean(dev < lvl)) for lvl in ACCURACY_LEVELS}
-    out["median |Δ|"] = float(np.median(dev)) if dev.size else math.nan
-    out["max |Δ|"] = float(np.max(dev)) if dev.size else math.nan
+def _within(level: float) -> str:
+    """Column header of the fraction within ``level``: ``within_0.1%``, ``within_1%``, ``within_10%``."""
+    return f"within_{100 * level:g}%"
+
+
+def accuracy_row(acc: Accuracy) -> dict[str, float]:
+    """The accuracy table's columns of one channel: fractions within 0.1%, 1%, 10%, median and max |Δ|."""
+    out = {_within(lvl): acc.within(lvl) for lvl in ACCURACY_LEVELS}
+    out["median |Δ|"] = acc.median_abs_rel_dev
+    out["max |Δ|"] = acc.max_abs_rel_dev
     return out
 
 
@@ -127,15 +128,15 @@ def _accuracy_plot(channels: Sequence[ChannelData], folder: Path) -> str:
     hi = max(math.ceil(math.log10(float(finite.max()))), 0)
     bins = np.logspace(lo, hi, 12 * (hi - lo) + 1).tolist()
     for k, (c, d) in enumerate(zip(channels, devs, strict=True)):
-        fr = accuracy_fractions(c.ratio)
+        fr = Accuracy.of_ratio(c.ratio)
         label = (
-            f"{c.n_out} out: {c.process}\nwithin 0.1% / 1% / 10%: {100 * fr['within_0.1%']:.1f} / "
-            f"{100 * fr['within_1%']:.1f} / {100 * fr['within_10%']:.2f}%"
+            f"{c.n_out} out: {c.process}\nwithin 0.1% / 1% / 10%: {100 * fr.frac_within_0p1pct:.1f} / "
+            f"{100 * fr.frac_within_1pct:.1f} / {100 * fr.frac_within_10pct:.2f}%"
         )
         a1.hist(d, bins=bins, histtype="step", lw=1.5, color=f"C{k}")
         xs = np.sort(d)
         a2.step(xs, np.arange(1, xs.size + 1) / xs.size, where="post", color=f"C{k}", lw=1.5)
-        a2.plot(ACCURACY_LEVELS, [fr[f"within_{100 * lvl:g}%"] for lvl in ACCURACY_LEVELS], "o",
+        a2.plot(ACCURACY_LEVELS, [fr.within(lvl) for lvl in ACCURACY_LEVELS], "o",
                 color=f"C{k}", ms=4, label=label)
     for ax in (a1, a2):
         ax.set_xscale("log")
@@ -407,9 +408,10 @@ def _html(
     )
     if len(per_channel) > 1:
         gain_rows.append({"process": "all channels", **{k: summary.get(k, "") for k in _GAIN_COLS[2:]}})
-    acc_rows = [{"process": c.process, "n_out": c.n_out, **accuracy_fractions(c.ratio)} for c in channels]
-    acc_cols = ["process", "n_out", *(f"within_{100 * lvl:g}%" for lvl in ACCURACY_LEVELS), "median |Δ|",
-                "max |Δ|"]
+    acc_rows = [
+        {"process": c.process, "n_out": c.n_out, **accuracy_row(Accuracy.of_ratio(c.ratio))} for c in channels
+    ]
+    acc_cols = ["process", "n_out", *(_within(lvl) for lvl in ACCURACY_LEVELS), "median |Δ|", "max |Δ|"]
     clos_rows = []
     for p, v in per_channel.items():
         row: dict[str, Any] = {"process": p, "sigma_pull": v.get("sigma_pull", "")}

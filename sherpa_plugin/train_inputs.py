@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lhe_tools import EventBatch, concatenate, read_dump
+from lhe_tools import EventBatch, concatenate, read_all, read_dump
 from lhe_tools.groups import GroupMember, ReducedGroup, reduce_channels
 from lhe_tools.process import canonical_channel
 
@@ -60,10 +60,6 @@ def _is_dump(path: Path) -> bool:
 def _read_others(files: Sequence[Path]) -> list[EventBatch]:
     if not files:
         return []
-    try:
-        from lhe_tools.reader import read_all
-    except ImportError as err:
-        raise TrainingInputError(f"{files[0]}: only fame dumps (.npz) can be read here ({err})") from err
     return list(read_all(list(files)))
 
 

@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from lhe_tools import EventBatch
 from lhe_tools.groups import ReducedGroup
 
@@ -126,7 +124,7 @@ def train_group_task(
         from fame_surrogate.train import train_surrogate
 
         result = train_surrogate(batch, dataclasses.replace(config, threads=threads))
-        metrics = {k: _plain(v) for k, v in result.metrics.items()}
+        metrics = {k: _plain(v) for k, v in result.metrics.to_json().items()}
         metrics["seconds"] = float(result.seconds)
         metrics["cpu_seconds"] = time.process_time() - cpu  # this worker process, all its threads
         metrics["sqrt_shat_range"] = _sqrt_shat_range(batch)
@@ -137,16 +135,12 @@ def train_group_task(
         return _failure(group.name, err, start, worker)
 
 
-def split_indices(n: int, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(training, held-out) indices of ``n`` points: ``val_fraction`` of them held out, seeded by ``seed``."""
-    n_val = max(1, round(config.val_fraction * n)) if n else 0
-    perm = np.random.default_rng(config.seed).permutation(n)
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
-
-
 def split_validation(batch: EventBatch, config: TrainConfig) -> tuple[EventBatch, EventBatch]:
-    """(training part, held-out validation part) of ``batch``: ``val_fraction`` of it, seeded by ``seed``."""
-    train, val = split_indices(len(batch), config)
+    """(training part, held-out validation part) of ``batch``: the split of ``train_surrogate``
+    (:func:`fame_surrogate.split.validation_split`, ``val_fraction`` of it, seeded by ``seed``)."""
+    from fame_surrogate.split import validation_split
+
+    train, val = validation_split(len(batch), config.val_fraction, config.seed)
     return batch.take(train), batch.take(val)
 
 
@@ -169,13 +163,15 @@ def train_replica_task(
     try:
         worker, threads = _worker_threads(config, slots_per_host)
         _check(group, batch)
-        _, held_out = split_indices(len(batch), config)
+        from fame_surrogate.split import validation_split
         from fame_surrogate.train import train_surrogate
+
+        _, held_out = validation_split(len(batch), config.val_fraction, config.seed)
 
         cfg = dataclasses.replace(config, replicas=1, seed=config.seed + replica, threads=threads)
         result = train_surrogate(batch, cfg, val_index=held_out)  # all the other points train
         (member,) = result.model.members
-        return {"name": group.name, "ok": True, "model": member, "metrics": _plain(result.metrics),
+        return {"name": group.name, "ok": True, "model": member, "metrics": _plain(result.metrics.to_json()),
                 "seconds": float(result.seconds), "worker": worker}
     except Exception as err:
         return _failure(f"{group.name} replica {replica}", err, start, worker)
@@ -206,8 +202,8 @@ def merge_replicas_task(
         n_train = len(train)
         import torch
 
-        from fame_surrogate.metrics import accuracy
         from fame_surrogate.models import Ensemble
+        from fame_surrogate.validation import accuracy
 
         ensemble = Ensemble([r["model"] for r in replicas]).eval()
         with torch.no_grad():
@@ -216,9 +212,9 @@ def merge_replicas_task(
         acc = accuracy(pred, val.me2)
         seconds = float(sum(r["seconds"] for r in replicas))
         metrics = {
-            "val_frac_within_1pct": acc["frac_within_1pct"],
-            "val_frac_within_0p1pct": acc["frac_within_0p1pct"],
-            "val_median_abs_rel_dev": acc["median_abs_rel_dev"],
+            "val_frac_within_1pct": acc.frac_within_1pct,
+            "val_frac_within_0p1pct": acc.frac_within_0p1pct,
+            "val_median_abs_rel_dev": acc.median_abs_rel_dev,
             "n_train": int(n_train),
             "n_val": len(val),
             "epochs": [e for r in replicas for e in r["metrics"].get("epochs", [])],

@@ -19,26 +19,34 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from fame_surrogate import me
 from fame_surrogate.phasespace import EEPhaseSpace, min_sij_over_s
+from fame_surrogate.validation import (
+    Accuracy,
+    SigmaEstimate,
+    closure_test,
+    is_lepton_collision,
+    observables,
+    summarize_gain,
+    two_stage,
+    unweight,
+)
 from lhe_tools import EventBatch, concatenate
 from lhe_tools._atomic import check_output_dir
+from lhe_tools.fourvec import msq
 
-from .closure import closure_test
-from .gain import summarize_gain
-from .observables import is_lepton_collision, observables
 from .report import REPORT_MARKER, ChannelData, write_report
-from .unweighting import two_stage, unweight
 
 F8 = npt.NDArray[np.float64]
 
-__all__ = ["GEV2_TO_PB", "Predictor", "ValidateConfig", "validate"]
+__all__ = ["GEV2_TO_PB", "Predictor", "ValidateConfig", "ValidationResult", "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +72,7 @@ class ValidateConfig:
         ``Max_Epsilon`` of the stage-2 maximum ``x_max``.
     budget : str
         How the stage-1 ``Max_Epsilon`` excess is measured: ``"sigma"`` (cross section, default) or
-        ``"surrogate"`` (surrogate weight); see :mod:`sherpa_plugin.unweighting`.
+        ``"surrogate"`` (surrogate weight); see :mod:`fame_surrogate.validation.unweighting`.
     seed : int
         Seed of the accept/reject random numbers.
     max_points : int or None
@@ -140,19 +148,10 @@ def _best_ms_per_point(fn: Any, n: int, repeats: int, clock: str = "wall") -> fl
     return 1e3 * best / n
 
 
-def _builtin_me() -> Any:
-    try:
-        from fame_surrogate import me
-    except ImportError:
-        return None
-    return me
-
-
 def _exact_me2(batch: EventBatch) -> F8:
     if batch.me2 is not None:
         return batch.me2
-    me = _builtin_me()
-    if me is None or not me.supports(batch.pdg.tolist()):
+    if not me.supports(batch.pdg.tolist()):
         raise ValueError(
             f"{batch.meta.get('source', batch.process)}: no exact me2 column and the built-in ME does not "
             f"cover {batch.process} {batch.pdg.tolist()}; validation needs the exact |M|^2"
@@ -164,7 +163,7 @@ def _sqrt_s(batch: EventBatch) -> float:
     if "sqrt_s" in batch.meta:
         return float(batch.meta["sqrt_s"])
     tot = batch.momenta[0, : batch.n_in].sum(axis=0)
-    return float(np.sqrt(max(tot[0] ** 2 - np.sum(tot[1:] ** 2), 0.0)))
+    return float(np.sqrt(max(msq(tot), 0.0)))
 
 
 def _y_cut(batch: EventBatch) -> tuple[float, str]:
@@ -204,8 +203,7 @@ def _times(
         t["t_me"] = float(meta[me_key])
         src["t_me"] = f"recorded in the data (meta {me_key}, {generator})"
     else:
-        me = _builtin_me()
-        if me is None or not me.supports(batch.pdg.tolist()):
+        if not me.supports(batch.pdg.tolist()):
             raise ValueError(
                 f"{meta.get('source', batch.process)}: no recorded me_ms_per_point and no built-in ME for "
                 f"{batch.process}; pass ValidateConfig.t_me_ms"
@@ -259,11 +257,12 @@ def _sigma_scale(batch: EventBatch) -> tuple[float, str]:
 
 
 def _accuracy(ratio: F8) -> dict[str, float]:
-    dev = np.abs(ratio - 1.0)
+    """The accuracy figures of a channel's JSON row (:class:`~fame_surrogate.validation.Accuracy`)."""
+    acc = Accuracy.of_ratio(ratio)
     return {
-        "frac_within_1pct": float(np.mean(dev < 0.01)),
-        "frac_within_0p1pct": float(np.mean(dev < 0.001)),
-        "median_abs_rel_dev": float(np.median(dev)),
+        "frac_within_1pct": acc.frac_within_1pct,
+        "frac_within_0p1pct": acc.frac_within_0p1pct,
+        "median_abs_rel_dev": acc.median_abs_rel_dev,
     }
 
 
@@ -276,7 +275,7 @@ def _gain_row(
     g = summarize_gain(
         eps_full, res.eps_1, res.eps_2, res.alpha, times["t_me"], times["t_surr"], times["t_ps"]
     )
-    row = {k if not k.startswith("t_") else f"{k}_ms": v for k, v in g.as_dict().items()}
+    row = {k if not k.startswith("t_") else f"{k}_ms": v for k, v in g.to_json().items()}
     row["f_eff_over_ideal"] = g.f_eff / g.f_ideal
     # the same efficiencies for a host that calls the surrogate once per event (t_surr at batch 1)
     row["t_surr_batch_size"] = int(times["t_surr_batch_size"])
@@ -331,8 +330,8 @@ def _channel(
         "closure_p": {k: _finite_or_none(v) for k, v in clo.p_values.items()},
         "closure_min_p": _finite_or_none(clo.min_p),
         "closure_expected_unweighted": clo.expected_unweighted,
-        "sigma_weighted": clo.sigma_weighted.as_dict(),
-        "sigma_unweighted": clo.sigma_unweighted.as_dict(),
+        "sigma_weighted": clo.sigma_weighted.to_json(),
+        "sigma_unweighted": clo.sigma_unweighted.to_json(),
         "sigma_pull": clo.sigma_pull,
         "sigma_unit": unit,
         "sigma_scale": scale,
@@ -457,6 +456,139 @@ def _aggregate(channels: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class ValidationResult:
+    """What :func:`validate` found: the figures of the whole sample, per channel and per comparison surrogate.
+
+    With one channel the top-level figures are that channel's; with several they describe the mixed sample as
+    Sherpa would generate it (module docstring).  Times are CPU (or wall) milliseconds per phase-space point.
+
+    Attributes
+    ----------
+    eps_full, eps_1, eps_2 : float
+        Standard and two-stage unweighting efficiencies.
+    alpha : float
+        Kish factor of the final two-stage weights (σ-weighted mean over channels).
+    f_eff, f_ideal, f_eff_over_ideal, f_eff_alpha : float
+        Effective gain, the gain of a perfect surrogate, their ratio, and ``alpha · f_eff``.
+    t_me_ms, t_surr_ms, t_ps_ms : float
+        Exact ME, surrogate (batches of ``t_surr_batch_size``) and phase-space time per point.
+    t_surr_batch_size : int
+        Points per timed surrogate call.
+    t_surr_batch1_ms, f_eff_batch1, f_ideal_batch1 : float or None
+        The same for a host that calls the surrogate once per event (None: not measured).
+    events_per_cpu_hour_standard, events_per_cpu_hour_two_stage, events_per_cpu_hour_two_stage_alpha : float
+        Unweighted events per CPU hour, standard and two-stage (and with the overweight dilution ``alpha``).
+    closure_min_p : float or None
+        Smallest closure p-value (None: no histogram could be tested).
+    sigma_weighted, sigma_unweighted : SigmaEstimate
+        Cross section (in ``sigma_unit``) from the weighted and the unweighted sample.
+    sigma_unit : str
+        ``"pb"``, ``"mean event weight"`` or ``"mixed (per channel only)"``.
+    time_sources : mapping of str to str
+        Where ``t_me``, ``t_surr``, ``t_ps``, ``t_surr_batch1`` came from.
+    n_points : int
+        Validation points used.
+    channels : mapping of str to mapping
+        Per process: the channel's JSON row (all of the above and more: maxima, overweights, closure).
+    channels_left_out : mapping of str to int
+        Channels with a single point (no maxima, no errors): name to point count.
+    comparisons : mapping of str to mapping of str to mapping
+        Per comparison surrogate and process: its accuracy and gain row.
+    config : ValidateConfig
+        The settings used.
+    report : str or None
+        ``index.html`` of the written report, None when none was written.
+    sigma_pull : float or None
+        ``(σ_unweighted − σ_weighted)/error`` of a single channel (None with several: see ``channels``).
+    """
+
+    eps_full: float
+    eps_1: float
+    eps_2: float
+    alpha: float
+    f_eff: float
+    f_ideal: float
+    f_eff_over_ideal: float
+    f_eff_alpha: float
+    t_me_ms: float
+    t_surr_ms: float
+    t_ps_ms: float
+    t_surr_batch_size: int
+    t_surr_batch1_ms: float | None
+    f_eff_batch1: float | None
+    f_ideal_batch1: float | None
+    events_per_cpu_hour_standard: float
+    events_per_cpu_hour_two_stage: float
+    events_per_cpu_hour_two_stage_alpha: float
+    closure_min_p: float | None
+    sigma_weighted: SigmaEstimate
+    sigma_unweighted: SigmaEstimate
+    sigma_unit: str
+    time_sources: Mapping[str, str]
+    n_points: int
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    channels_left_out: Mapping[str, int] = field(default_factory=dict)
+    comparisons: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    config: ValidateConfig = field(default_factory=ValidateConfig)
+    report: str | None = None
+    sigma_pull: float | None = None
+
+    @classmethod
+    def _from_figures(cls, figures: Mapping[str, Any], **rest: Any) -> ValidationResult:
+        """From :func:`_aggregate`'s figures (JSON form) and the remaining fields."""
+        sw, su = figures["sigma_weighted"], figures["sigma_unweighted"]
+        names = set(cls.__dataclass_fields__) - set(rest) - {"sigma_weighted", "sigma_unweighted"}
+        values = {k: figures[k] for k in names if k in figures}
+        values["t_surr_batch_size"] = int(values["t_surr_batch_size"])
+        return cls(
+            sigma_weighted=SigmaEstimate(float(sw["value"]), float(sw["error"])),
+            sigma_unweighted=SigmaEstimate(float(su["value"]), float(su["error"])),
+            **values,
+            **rest,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (``summary.json`` and ``fame validate --json``): every field under its name,
+        ``sigma_*`` as ``{"value", "error"}``, ``config`` as a dict; ``sigma_pull`` only with one channel."""
+        out: dict[str, Any] = {
+            "eps_full": self.eps_full,
+            "eps_1": self.eps_1,
+            "eps_2": self.eps_2,
+            "alpha": self.alpha,
+            "f_eff": self.f_eff,
+            "f_ideal": self.f_ideal,
+            "f_eff_over_ideal": self.f_eff_over_ideal,
+            "f_eff_alpha": self.f_eff_alpha,
+            "t_me_ms": self.t_me_ms,
+            "t_surr_ms": self.t_surr_ms,
+            "t_ps_ms": self.t_ps_ms,
+            "t_surr_batch_size": self.t_surr_batch_size,
+            "t_surr_batch1_ms": self.t_surr_batch1_ms,
+            "f_eff_batch1": self.f_eff_batch1,
+            "f_ideal_batch1": self.f_ideal_batch1,
+            "events_per_cpu_hour_standard": self.events_per_cpu_hour_standard,
+            "events_per_cpu_hour_two_stage": self.events_per_cpu_hour_two_stage,
+            "events_per_cpu_hour_two_stage_alpha": self.events_per_cpu_hour_two_stage_alpha,
+            "closure_min_p": self.closure_min_p,
+            "sigma_weighted": self.sigma_weighted.to_json(),
+            "sigma_unweighted": self.sigma_unweighted.to_json(),
+            "sigma_unit": self.sigma_unit,
+            "time_sources": dict(self.time_sources),
+        }
+        if self.sigma_pull is not None:
+            out["sigma_pull"] = self.sigma_pull
+        out.update(
+            n_points=self.n_points,
+            channels={k: dict(v) for k, v in self.channels.items()},
+            channels_left_out=dict(self.channels_left_out),
+            comparisons={k: {p: dict(r) for p, r in v.items()} for k, v in self.comparisons.items()},
+            config=asdict(self.config),
+            report=self.report,
+        )
+        return out
+
+
 def _finite_or_none(value: float) -> float | None:
     """JSON-friendly: NaN (a closure p-value that could not be computed) becomes None."""
     return None if np.isnan(value) else float(value)
@@ -489,7 +621,7 @@ def validate(
     *,
     compare: Mapping[str, Predictor] | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> ValidationResult:
     """Run the reference two-stage unweighter on ``batches`` with ``predictor``; write the report to ``out``.
 
     Parameters
@@ -511,13 +643,8 @@ def validate(
 
     Returns
     -------
-    dict
-        ``eps_full``, ``eps_1``, ``eps_2``, ``alpha``, ``f_eff``, ``f_ideal``, ``f_eff_over_ideal``,
-        ``f_eff_alpha``, ``closure_min_p``, ``sigma_weighted`` / ``sigma_unweighted`` (``value``, ``error``),
-        ``sigma_unit``, ``t_me_ms``, ``t_surr_ms``, ``t_ps_ms``, ``time_sources``, events per CPU hour both
-        ways, ``channels`` (per process, all of the above and more), ``channels_left_out`` (channels with a
-        single point, which have no maxima or errors: name to point count), ``comparisons``, ``config``,
-        ``report``.
+    ValidationResult
+        The figures; its :meth:`~ValidationResult.to_json` is what ``summary.json`` holds.
     """
     cfg = config or ValidateConfig()
     if not batches:
@@ -538,17 +665,16 @@ def validate(
         channels[b.process] = summ
         for name, row in comps.items():
             comparisons[name][b.process] = row
-    result: dict[str, Any] = {
-        **_aggregate(channels),
-        "n_points": int(sum(len(b) for b in merged)),
-        "channels": channels,
-        "channels_left_out": single,
-        "comparisons": comparisons,
-        "config": asdict(cfg),
-        "report": None,
-    }
-    if out is not None and cfg.report:
-        index = Path(out) / "index.html"
-        result["report"] = str(index)
-        write_report(out, data, result, force=force)
+    writes = out is not None and cfg.report
+    result = ValidationResult._from_figures(
+        _aggregate(channels),
+        n_points=int(sum(len(b) for b in merged)),
+        channels=channels,
+        channels_left_out=single,
+        comparisons=comparisons,
+        config=cfg,
+        report=str(Path(out) / "index.html") if out is not None and writes else None,
+    )
+    if out is not None and writes:
+        write_report(out, data, result.to_json(), force=force)
     return result

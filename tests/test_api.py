@@ -25,12 +25,13 @@ API = {
         "UnsupportedProcessError", "accuracy", "build_model", "ee_beams", "ee_jets_pdg", "export_onnx",
         "generate_ee", "matrix_element", "min_sij_over_s", "pass_ycut", "rambo", "rambo_weight",
         "relative_deviation", "supports", "train_surrogate",
+        # the validation numerics (fame_surrogate.validation), formerly exported by sherpa_plugin
+        "Accuracy", "effective_gain", "ideal_gain", "max_epsilon", "two_stage", "unweight",
     ],
     "sherpa_plugin": [
         "Bundle", "BundleError", "DemoConfig", "DumpSettings", "ReweightConfig", "SherpaDumpError",
-        "SherpaNotAvailable", "ValidateConfig", "effective_gain", "find_sherpa_python", "ideal_gain",
-        "make_snippet", "max_epsilon", "reweight_file", "run_demo", "sherpa_dump", "train_bundle",
-        "two_stage", "unweight", "validate", "write_bundle",
+        "SherpaNotAvailable", "ValidateConfig", "ValidationResult", "find_sherpa_python", "make_snippet",
+        "reweight_file", "run_demo", "sherpa_dump", "train_bundle", "validate", "write_bundle",
     ],
 }
 

@@ -11,7 +11,8 @@ import itertools
 import numpy as np
 import numpy.typing as npt
 
-from ..phasespace import mdot
+from lhe_tools.fourvec import mdot
+
 from .couplings import EWParams, boson_couplings, quark_charge
 
 __all__ = ["ee_qq", "ee_qqg_photon", "mhv_partial_squared", "three_jet_rate_photon"]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .wavefunctions import minkowski
+from lhe_tools.fourvec import mdot, msq
 
 __all__ = ["GluonCurrents", "Row", "line_current", "quark_line", "row_slash"]
 
@@ -83,13 +83,15 @@ def slash_column(v: AnyArr, col: tuple[AnyArr, AnyArr], row_upper: bool) -> tupl
 def _v3(x: AnyArr, p1: AnyArr, y: AnyArr, p2: AnyArr) -> AnyArr:
     """Colour-ordered 3-gluon vertex V3^mu(X, P1; Y, P2)."""
     return (  # type: ignore[no-any-return]
-        x * minkowski(2.0 * p1 + p2, y) + minkowski(x, y) * (p2 - p1) - y * minkowski(p1 + 2.0 * p2, x)
+        x * mdot(2.0 * p1 + p2, y, axis=0)
+        + mdot(x, y, axis=0) * (p2 - p1)
+        - y * mdot(p1 + 2.0 * p2, x, axis=0)
     )
 
 
 def _v4(j1: AnyArr, j2: AnyArr, j3: AnyArr) -> AnyArr:
     """Colour-ordered 4-gluon vertex V4^mu(J1, J2, J3)."""
-    return 2.0 * j2 * minkowski(j1, j3) - j3 * minkowski(j1, j2) - j1 * minkowski(j2, j3)  # type: ignore[no-any-return]
+    return 2.0 * j2 * mdot(j1, j3, axis=0) - j3 * mdot(j1, j2, axis=0) - j1 * mdot(j2, j3, axis=0)  # type: ignore[no-any-return]
 
 
 class GluonCurrents:
@@ -163,7 +165,7 @@ class GluonCurrents:
                     term = _v4(j1, j2, j3)
                     total = -term if total is None else total - term
             # (-i/P^2) [(-i) V3 + (+i) V4] = -(V3 - V4)/P^2: real for real (linear) polarisations
-            cur = None if total is None else total * (-1.0 / minkowski(p, p))
+            cur = None if total is None else total * (-1.0 / msq(p, axis=0))
         self._cache[block] = (cur, p)
         return cur, p
 
@@ -216,7 +218,7 @@ def quark_line(
 
     def prop(r: Row, p: AnyArr) -> Row:
         # i pslash / p^2, the scalar folded into the (small) vector before the (large) spinor product
-        return row_slash(r, p * (1j / minkowski(p, p)))
+        return row_slash(r, p * (1j / msq(p, axis=0)))
 
     def u0(k: int) -> Row:
         key: tuple[object, ...] = ("0", tuple(order[:k]))
@@ -326,12 +328,12 @@ def line_current(
     """
     p = p_quark + p_antiquark
     if boson is None:
-        return sandwich(ubar, vbar_end) / minkowski(p, p), p
+        return sandwich(ubar, vbar_end) / msq(p, axis=0), p
     eps_v, p_v = boson
     p = p + p_v
 
     def prop_vec(q: AnyArr) -> AnyArr:
-        return q * (1j / minkowski(q, q))
+        return q * (1j / msq(q, axis=0))
 
     # boson next to the quark: ubar epsV S(p_q + P_V) gamma^mu v
     left = row_slash(row_slash(ubar, eps_v), prop_vec(p_quark + p_v))
@@ -340,4 +342,4 @@ def line_current(
     col = slash_column(eps_v, vbar_end, ubar.upper)
     col = slash_column(prop_vec(-p_antiquark - p_v), col, not ubar.upper)
     second = sandwich(ubar, col)
-    return (first + second) / minkowski(p, p), p
+    return (first + second) / msq(p, axis=0), p

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lhe_tools.fourvec import msq
+
 from .berends_giele import GluonCurrents, LineMemo, Row, line_current, quark_line
 from .colour import (
     four_quark_colour_matrix,
@@ -324,7 +326,7 @@ def _check_kinematics(mom: F8, proc: Process, pdg: Sequence[int]) -> None:
     if not np.all(np.isfinite(mom)):
         bad = int(np.argwhere(~np.isfinite(mom).all(axis=(1, 2)))[0, 0])
         raise ValueError(f"{where}: non-finite momentum in event {bad}")
-    m2 = mom[..., 0] ** 2 - np.sum(mom[..., 1:] ** 2, axis=-1)
+    m2 = msq(mom)
     rel = np.abs(m2) / np.maximum(mom[..., 0] ** 2, 1e-300)
     if np.any(rel > MASS_TOL):
         ev, part = (int(x) for x in np.argwhere(rel > MASS_TOL)[0])
@@ -334,7 +336,7 @@ def _check_kinematics(mom: F8, proc: Process, pdg: Sequence[int]) -> None:
         )
     incoming = mom[:, proc.e_minus] + mom[:, proc.e_plus]
     outgoing = mom.sum(axis=1) - incoming
-    sqrt_s = np.sqrt(np.maximum(incoming[:, 0] ** 2 - np.sum(incoming[:, 1:] ** 2, axis=-1), 0.0))
+    sqrt_s = np.sqrt(np.maximum(msq(incoming), 0.0))
     dev = np.max(np.abs(outgoing - incoming), axis=-1)
     if np.any(dev > CONS_TOL * sqrt_s):
         ev = int(np.argmax(dev / np.maximum(sqrt_s, 1e-300)))

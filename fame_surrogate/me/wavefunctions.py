@@ -11,20 +11,13 @@ u_L = v_+ = [zeta; 0] and u_R = v_- = [0; eta] (phases are free: only |amplitude
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["lepton_currents", "linear_polarisations", "minkowski", "weyl_spinors"]
+__all__ = ["lepton_currents", "linear_polarisations", "weyl_spinors"]
 
 F8 = npt.NDArray[np.float64]
 C16 = npt.NDArray[np.complex128]
-
-
-def minkowski(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """a.b = a^0 b^0 - a^1 b^1 - a^2 b^2 - a^3 b^3 for vectors with the Lorentz index first."""
-    return a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3]  # type: ignore[no-any-return]
 
 
 def weyl_spinors(p: F8) -> tuple[C16, C16]:

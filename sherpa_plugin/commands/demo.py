@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import Any
 
+from ..demo import DemoConfig
 from . import add_json_flag
+from ._options import Option, add_options, config_from_args
+
+#: the DemoConfig fields set from the command line (their defaults are the dataclass's)
+OPTIONS = (
+    Option("jets", choices=(3, 4, 5), help="jet multiplicities"),
+    Option("seed", help="seed of the generated data"),
+    Option("workers", help="local Dask workers (none: one per multiplicity)"),
+    Option("sherpa_points", help="validation points per multiplicity at which Sherpa's MEProcess is timed "
+           "(0: off)"),
+    Option("sherpa_python", help="Python with sherpa-mc (none: FAME_SHERPA_PYTHON, else .venv-sherpa)"),
+)
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from ..demo import DemoConfig, quick_config, run_demo
+    from ..demo import quick_config, run_demo
 
-    config = DemoConfig(seed=args.seed, workers=args.workers, sherpa_python=args.sherpa_python)
-    if args.jets:
-        config = replace(config, jets=tuple(args.jets))
-    if args.sherpa_points is not None:
-        config = replace(config, sherpa_points=args.sherpa_points)
+    config = config_from_args(DemoConfig, args, OPTIONS)
     if args.quick:
         config = quick_config(config, 0.1)
     result = run_demo(args.out, config, force=args.force)
@@ -43,21 +50,7 @@ def register(sub: Any) -> None:
         "--force", action="store_true",
         help="write into a non-empty folder that is not a previous demo output (its other files are kept)",
     )
-    p.add_argument(
-        "--jets", type=int, nargs="+", choices=(3, 4, 5), help="jet multiplicities (default 3 4 5)"
-    )
-    p.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
-    p.add_argument(
-        "--workers", type=int, default=None, help="local Dask workers (default: one per multiplicity)"
-    )
-    p.add_argument(
-        "--sherpa-points", type=int, default=None,
-        help="validation points per multiplicity at which Sherpa's MEProcess is timed (default 300; 0: off)",
-    )
-    p.add_argument(
-        "--sherpa-python", default=None,
-        help="Python with sherpa-mc (default: FAME_SHERPA_PYTHON, else .venv-sherpa)",
-    )
+    add_options(p, DemoConfig, OPTIONS)
     p.add_argument("--quick", action="store_true", help="a 10x smaller run (for smoke tests)")
     add_json_flag(p)
     p.set_defaults(func=_run)

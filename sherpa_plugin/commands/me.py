@@ -34,6 +34,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Compare; returns ``points``, ``max_rel_dev``, ``median_rel_dev``, ``worst_point``, ``process``."""
     from fame_surrogate.me import UnsupportedProcessError, matrix_element, params_from_meta, supports
+    from fame_surrogate.validation import Accuracy, abs_ratio_deviation
     from lhe_tools.dump import read_dump
 
     batch = read_dump(args.file)
@@ -54,14 +55,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     val = np.concatenate([matrix_element(mom[i : i + 10_000], pdg, params) for i in range(0, n, 10_000)])
     seconds = time.perf_counter() - t0
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.abs(val / ref - 1.0)
-    rel = np.where(np.isfinite(rel), rel, np.inf)
+        rel = abs_ratio_deviation(val / ref)
+    acc = Accuracy.of_deviation(rel)
     worst = int(np.argmax(rel))
     log.info("%s: %d points, worst relative deviation %.3g at point %d", args.file, n, rel[worst], worst)
     return {
-        "points": n,
-        "max_rel_dev": float(rel[worst]),
-        "median_rel_dev": float(np.median(rel)),
+        "points": acc.points,
+        "max_rel_dev": acc.max_abs_rel_dev,
+        "median_rel_dev": acc.median_abs_rel_dev,
         "worst_point": worst,
         "process": batch.process,
         "z_exchange": params.z_exchange,

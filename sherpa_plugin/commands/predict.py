@@ -7,11 +7,7 @@ dump (``.npz``) or any event file the ``lhe_tools`` reader understands, with ``m
 from __future__ import annotations
 
 import argparse
-import importlib
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from . import add_json_flag
 
@@ -39,78 +35,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _read_batches(path: Path) -> list[Any]:
-    from lhe_tools import read_dump
-
-    if path.suffix == ".npz":
-        return [read_dump(path)]
-    try:
-        reader = importlib.import_module("lhe_tools.reader")
-    except ImportError as err:
-        raise ValueError(f"{path}: only fame dumps (.npz) can be read here ({err})") from err
-    return list(reader.read_all([path]))
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Predict and compare; the result has ``points``, ``frac_within_1pct``, ``frac_within_0p1pct``,
-    ``median_abs_rel_dev`` and ``channels`` (the same per channel)."""
-    from fame_surrogate.metrics import accuracy, relative_deviation
+    """Predict and compare (:func:`sherpa_plugin.predict.compare_file`); the result has ``points``,
+    ``frac_within_1pct``, ``frac_within_0p1pct``, ``median_abs_rel_dev`` and ``channels`` (the same per
+    channel)."""
+    from ..predict import compare_file
 
-    bundle_path, file_path = Path(args.bundle), Path(args.file)
-    if not file_path.is_file():
-        raise FileNotFoundError(f"{file_path}: no such file")
-    batches = _read_batches(file_path)
-    if bundle_path.is_file():
-        from fame_surrogate.export import OnnxSurrogate
-
-        from ..domain import Domain, check_domain
-
-        model = OnnxSurrogate(bundle_path, threads=args.threads)
-        train = model.metadata.get("train")
-        domain = Domain.from_metadata(model.process, model.metadata.get("sqrt_s"), model.metadata.get("cuts"),
-                                      train if isinstance(train, dict) else None)
-
-        def check(batch: Any) -> dict[str, int]:
-            return check_domain(domain, batch, str(file_path), allow=args.allow_out_of_domain)
-
-        def predict(batch: Any) -> Any:
-            if batch.process and batch.process != model.process and batch.process not in model.members:
-                raise ValueError(
-                    f"{file_path}: channel {batch.process!r} is not the model's process {model.process!r} "
-                    f"(members {model.members}); use a bundle for multi-channel files"
-                )
-            return model.predict(batch.momenta)[0]
-    else:
-        from ..bundle import Bundle
-
-        bundle = Bundle.load(bundle_path)
-
-        def check(batch: Any) -> dict[str, int]:
-            return bundle.check_domain(batch, str(file_path), allow=args.allow_out_of_domain)
-
-        def predict(batch: Any) -> Any:
-            return bundle.predict(batch)[0]
-
-    channels: list[dict[str, Any]] = []
-    rel_all: list[np.ndarray] = []
-    outside: dict[str, dict[str, int]] = {}
-    for batch in batches:
-        if batch.me2 is None:
-            raise ValueError(f"{file_path}: channel {batch.process!r} has no me2 column to compare with")
-        pred = predict(batch)  # first: an uncovered channel is reported as such
-        counts = check(batch)
-        if counts:
-            outside[batch.process] = counts
-        channels.append({"process": batch.process, **accuracy(pred, batch.me2), "out_of_domain": counts})
-        rel_all.append(relative_deviation(pred, batch.me2))
-    if not rel_all:
-        raise ValueError(f"{file_path}: no events")
-    rel = np.concatenate(rel_all)
-    total = accuracy(1.0 + rel, np.ones_like(rel))
-    return {
-        "bundle": str(bundle_path),
-        "file": str(file_path),
-        **total,
-        "channels": channels,
-        "out_of_domain": sum(c["total"] for c in outside.values()),
-    }
+    result = compare_file(args.bundle, args.file, threads=args.threads,
+                          allow_out_of_domain=args.allow_out_of_domain)
+    return result.to_json()

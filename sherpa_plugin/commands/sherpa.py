@@ -142,7 +142,7 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
     elif any((args.cluster_queue, args.cluster_account, args.cluster_directive, args.cluster_prologue,
               args.cluster_python)):
         raise ValueError("--cluster-* options need --cluster KIND")
-    res = sherpa_dump(
+    result = sherpa_dump(
         args.out,
         settings,
         run_card=args.runcard,
@@ -163,6 +163,7 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         cluster=cluster,
         progress=not args.no_progress,
     )
+    res = result.to_json()
     out: dict[str, Any] = {
         "channels": [
             {k: c.get(k) for k in ("process", "pdg", "points", "file", "me_ms_per_point", "ps_ms_per_point")}
@@ -172,7 +173,7 @@ def run_dump(args: argparse.Namespace) -> dict[str, Any]:
         "ms_per_point": res["ms_per_point"],
         "out": res["out"],
         "mode": res["mode"],
-        "n_sherpa_channels": len(res.get("sherpa_channels", [])),
+        "n_sherpa_channels": len(result.sherpa_channels),
     }
     for key in ("ps_ms_per_point", "ps_cpu_ms_per_point", "gen_ms_per_event", "init_seconds", "sigma_pb",
                 "sigma_err_pb", "sum_weights", "sum_trials", "n_jobs", "workers", "integration_seconds",

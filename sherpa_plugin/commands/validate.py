@@ -5,7 +5,32 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..validate import ValidateConfig
 from . import add_json_flag
+from ._options import Option, add_options, config_from_args
+
+#: the ValidateConfig fields set from the command line (their defaults are the dataclass's)
+OPTIONS = (
+    Option("eps", help="Max_Epsilon of w_max and s_max"),
+    Option("eps_x", help="Max_Epsilon of the stage-2 x_max"),
+    Option(
+        "budget",
+        choices=("sigma", "surrogate"),
+        help="how the stage-1 Max_Epsilon excess is measured: in cross section (sigma: a surrogate cannot "
+        "buy overweight allowance by shrinking where the weights peak) or in surrogate weight (surrogate: "
+        "the literal rule of the two-stage papers)",
+    ),
+    Option("seed", help="seed of the accept/reject random numbers"),
+    Option("max_points", help="use at most this many points per channel"),
+    Option("n_bins", flag="--bins", help="bins per closure observable"),
+    Option("t_me_ms", flag="--t-me", metavar="MS", help="fixed exact-ME ms per point"),
+    Option("t_ps_ms", flag="--t-ps", metavar="MS", help="fixed phase-space ms per point"),
+    Option(
+        "recorded_times",
+        choices=("wall", "cpu"),
+        help="use the data's recorded Sherpa wall times or CPU times (not inflated by other jobs)",
+    ),
+)
 
 
 def register(subparsers: Any) -> None:
@@ -37,25 +62,7 @@ def register(subparsers: Any) -> None:
         "--force", action="store_true",
         help="write the report into a non-empty folder that is not a previous report (its files are kept)",
     )
-    p.add_argument("--eps", type=float, default=1e-3, help="Max_Epsilon of w_max and s_max (default 1e-3)")
-    p.add_argument("--eps-x", type=float, default=1e-3, help="Max_Epsilon of the stage-2 x_max")
-    p.add_argument(
-        "--budget",
-        choices=("sigma", "surrogate"),
-        default="sigma",
-        help="how the stage-1 Max_Epsilon excess is measured: in cross section (default; a surrogate "
-        "cannot buy overweight allowance by shrinking where the weights peak) or in surrogate weight "
-        "(the literal rule of the two-stage papers)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the accept/reject random numbers")
-    p.add_argument("--max-points", type=int, default=None, help="use at most this many points per channel")
-    p.add_argument("--bins", type=int, default=12, help="bins per closure observable")
-    p.add_argument("--t-me", type=float, default=None, metavar="MS", help="fixed exact-ME ms per point")
-    p.add_argument("--t-ps", type=float, default=None, metavar="MS", help="fixed phase-space ms per point")
-    p.add_argument(
-        "--recorded-times", choices=("wall", "cpu"), default="wall",
-        help="use the data's recorded Sherpa wall times (default) or CPU times (not inflated by other jobs)",
-    )
+    add_options(p, ValidateConfig, OPTIONS)
     p.add_argument(
         "--allow-out-of-domain", action="store_true",
         help="validate also with events outside the surrogates' training domain (sqrt_s, cuts, sqrt(shat) "
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from ..bundle import Bundle
     from ..orchestrate import expand_inputs, read_inputs
     from ..report import REPORT_MARKER
-    from ..validate import ValidateConfig, validate
+    from ..validate import validate
 
     check_output_dir(args.out, REPORT_MARKER, force=args.force)  # before any work
     bundle = Bundle.load(args.bundle)
@@ -85,17 +92,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         counts = bundle.check_domain(b, str(b.meta.get("source", b.process)), allow=args.allow_out_of_domain)
         if counts:
             outside[b.process] = counts
-    config = ValidateConfig(
-        eps=args.eps,
-        eps_x=args.eps_x,
-        budget=args.budget,
-        seed=args.seed,
-        max_points=args.max_points,
-        n_bins=args.bins,
-        t_me_ms=args.t_me,
-        t_ps_ms=args.t_ps,
-        recorded_times=args.recorded_times,
-    )
-    result = validate(bundle, batches, args.out, config, force=args.force)
+    config = config_from_args(ValidateConfig, args, OPTIONS)
+    result = validate(bundle, batches, args.out, config, force=args.force).to_json()
     result["out_of_domain"] = {"events": sum(c["total"] for c in outside.values()), "channels": outside}
     return result

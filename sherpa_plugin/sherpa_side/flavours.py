@@ -3,6 +3,9 @@
 Sherpa names a channel ``<nin>_<nout>__<IDName>__…`` in its own canonical particle order.  After
 ``InitializeTheRun`` the channels are listed in ``Process/Comix.zip``: one ``<channel>.map`` per built channel
 (groups such as ``2_3__j__j__e-__e+__j`` use container names and are skipped).
+
+The particle table below stands apart from lhe_tools' particle table on purpose: the Sherpa side runs under
+Sherpa's Python without fame (the one exception to "each formula once" that issue #20 allows).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 This repeats ``fame_surrogate.phasespace`` (Kleiss–Stirling–Ellis RAMBO, weight
 W_n = (2π)^(4-3n) (π/2)^(n-1) s^(n-2) / ((n-1)! (n-2)!)) because the Sherpa-side dumper may not import the
-fame packages; the test suite checks both against each other.
+fame packages; the test suite checks both against each other.  It stands apart from
+``fame_surrogate/phasespace.py`` on purpose: the Sherpa side runs under Sherpa's Python without fame (the one
+exception to "each formula once" that issue #20 allows).
 """
 
 from __future__ import annotations

@@ -16,42 +16,38 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 FORMAT = "fame-dump/1"
 
 
-def atomic_savez(path: Path, arrays: dict[str, Any]) -> Path:
-    """``numpy.savez`` to a temporary file next to ``path``, then rename onto it."""
+def _atomic_write(path: Path, suffix: str, write: Callable[[IO[bytes]], object]) -> Path:
+    """``write`` into a temporary file next to ``path``, then rename it onto ``path`` (removed on failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz.tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            write(fh)
         Path(tmp).chmod(0o644)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_savez(path: Path, arrays: dict[str, Any]) -> Path:
+    """``numpy.savez`` to a temporary file next to ``path``, then rename onto it."""
+    return _atomic_write(path, ".npz.tmp", lambda fh: np.savez(fh, **arrays))
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file next to ``path``, then rename onto it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` (UTF-8) to a temporary file next to ``path``, then rename onto it."""
+    return _atomic_write(path, ".tmp", lambda fh: fh.write(text.encode("utf-8")))
 
 
 class ChunkStore:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -357,32 +358,37 @@ def _dis_born_me(pe: F8, pin: F8, pe2: F8, p1: F8) -> float:
 DIS_PDG = [11, 1, 11, 1, 21]  # e⁻ q → e⁻ q g: FI_qg(3,4;1) and IF_qg(1,4;3)
 
 
-def test_fi_collinear_final_quark_gluon() -> None:
-    rng = np.random.default_rng(31)
+def _fi_collinear(pin_t: F8, p1_t: F8, lam: float, rng: np.random.Generator) -> tuple[F8, F8, F8, F8, F8]:
+    """FI: the final quark p1 and the gluon collinear (1 − z ~ lam); (p_in, p1, g, Born quark in, out)."""
+    p1, g, pin = fi_inverse(p1_t, pin_t, 1.0 - lam, 0.35, 0.9, transverse_basis(p1_t, pin_t, rng))
+    pij, pa_m = fi_forward(p1, g, pin)
+    return pin, p1, g, pa_m, pij
+
+
+def _if_collinear(pin_t: F8, p1_t: F8, u: float, rng: np.random.Generator) -> tuple[F8, F8, F8, F8, F8]:
+    """IF: the initial quark and the gluon collinear (u ~ lam); (p_in, p1, g, Born quark in, out)."""
+    pin, g, p1 = if_inverse(pin_t, p1_t, 0.7, u, 2.5, transverse_basis(pin_t, p1_t, rng))
+    pai, pk = if_forward(pin, g, p1)
+    return pin, p1, g, pai, pk
+
+
+@pytest.mark.parametrize(
+    ("seed", "column", "emit"),
+    [(31, "FI_qg(3,4;1)", _fi_collinear), (32, "IF_qg(1,4;3)", _if_collinear)],
+    ids=["fi_final_quark_gluon", "if_initial_quark_gluon"],
+)
+def test_collinear_quark_gluon(
+    seed: int, column: str, emit: Callable[[F8, F8, float, np.random.Generator], tuple[F8, F8, F8, F8, F8]]
+) -> None:
+    rng = np.random.default_rng(seed)
     pe, pin_t, pe2, p1_t = _dis_born(rng)
     devs = []
     for lam in (1e-5, 1e-7):
-        p1, g, pin = fi_inverse(p1_t, pin_t, 1.0 - lam, 0.35, 0.9, transverse_basis(p1_t, pin_t, rng))
+        pin, p1, g, born_in, born_out = emit(pin_t, p1_t, lam, rng)
         np.testing.assert_allclose(pe + pin, pe2 + p1 + g, atol=1e-9)
         dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
-        pij, pa_m = fi_forward(p1, g, pin)
-        born = _dis_born_me(pe, pa_m, pe2, pij)
-        devs.append(abs(_dis_real(pe, pin, pe2, p1, g) / (dip["FI_qg(3,4;1)"] * born) - 1.0))
-    assert devs[1] < 1e-3
-    assert devs[1] < devs[0]
-
-
-def test_if_collinear_initial_quark_gluon() -> None:
-    rng = np.random.default_rng(32)
-    pe, pin_t, pe2, p1_t = _dis_born(rng)
-    devs = []
-    for u in (1e-5, 1e-7):
-        pin, g, p1 = if_inverse(pin_t, p1_t, 0.7, u, 2.5, transverse_basis(pin_t, p1_t, rng))
-        np.testing.assert_allclose(pe + pin, pe2 + p1 + g, atol=1e-9)
-        dip = _columns(DipoleBasis(DIS_PDG, alpha_s=ALPHA_S), [pe, pin, pe2, p1, g])
-        pai, pk = if_forward(pin, g, p1)
-        born = _dis_born_me(pe, pai, pe2, pk)
-        devs.append(abs(_dis_real(pe, pin, pe2, p1, g) / (dip["IF_qg(1,4;3)"] * born) - 1.0))
+        born = _dis_born_me(pe, born_in, pe2, born_out)
+        devs.append(abs(_dis_real(pe, pin, pe2, p1, g) / (dip[column] * born) - 1.0))
     assert devs[1] < 1e-3
     assert devs[1] < devs[0]
 

@@ -46,7 +46,7 @@ def exported(
         "members": MEMBERS,
         "sqrt_s": 1000.0,
         "cuts": {"y_cut": 0.01},
-        "train": res.metrics,
+        "train": res.metrics.to_json(),
     }
     export_onnx(res.model, path, meta)
     return res, path
@@ -141,8 +141,21 @@ def test_graph_and_metadata_follow_the_contract(
     assert sur.process == batch3.process and sur.n_particles == 5
     assert sur.kind == res.model.kind and sur.metadata["replicas"] == 2
     assert sur.metadata["sqrt_s"] == 1000.0 and sur.metadata["cuts"] == {"y_cut": 0.01}
-    assert sur.metadata["train"]["n_train"] == res.metrics["n_train"]
+    assert sur.metadata["train"]["n_train"] == res.metrics.n_train
     assert sur.members == [m["process"] for m in MEMBERS]
+
+
+def _tampered(path: Path, out: Path, metadata: dict[str, str], n_particles: int | None = None) -> Path:
+    """A copy of the ONNX file ``path`` at ``out`` with ``metadata`` values replaced (and the second
+    dimension of its input set to ``n_particles``)."""
+    model = onnx.load(str(path))
+    if n_particles is not None:
+        model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = n_particles
+    for p in model.metadata_props:
+        if p.key in metadata:
+            p.value = metadata[p.key]
+    onnx.save(model, str(out))
+    return out
 
 
 def test_loader_refuses_wrong_process_shape_and_contract(
@@ -157,22 +170,11 @@ def test_loader_refuses_wrong_process_shape_and_contract(
     with pytest.raises(ValueError, match=r"shape \(2, 6, 4\), expected \(N, 5, 4\)"):
         sur.predict(np.zeros((2, 6, 4)))
     # a tampered contract string
-    model = onnx.load(str(path))
-    for p in model.metadata_props:
-        if p.key == "fame.contract":
-            p.value = "fame-onnx/0"
-    bad = tmp_path / "bad.onnx"
-    onnx.save(model, str(bad))
+    bad = _tampered(path, tmp_path / "bad.onnx", {"fame.contract": "fame-onnx/0"})
     with pytest.raises(ContractError, match=r"fame-onnx/0.*expected 'fame-onnx/1'"):
         OnnxSurrogate(bad)
     # a graph whose input does not fit the pdg list
-    model = onnx.load(str(path))
-    model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 6
-    for p in model.metadata_props:
-        if p.key == "fame.pdg":
-            p.value = "[11, -11, 21, 1, -1]"
-    wrong = tmp_path / "wrong.onnx"
-    onnx.save(model, str(wrong))
+    wrong = _tampered(path, tmp_path / "wrong.onnx", {"fame.pdg": "[11, -11, 21, 1, -1]"}, n_particles=6)
     with pytest.raises(ContractError, match=r"shape .*6, 4\], expected \[batch, 5, 4\]"):
         OnnxSurrogate(wrong)
     junk = tmp_path / "junk.onnx"

@@ -10,7 +10,8 @@ from cs_kinematics import boost_z, ff_inverse, ii_inverse, light, pp_events, tra
 
 from fame_surrogate.dipoles import DipoleBasis
 from fame_surrogate.features import FeatureMap
-from fame_surrogate.phasespace import EEPhaseSpace, mdot
+from fame_surrogate.phasespace import EEPhaseSpace
+from lhe_tools.fourvec import mdot
 
 PP_PDG = [21, 2, 11, -11, 21, 21, 2]  # g u → e- e+ g g u: FF, FI, IF, II dipoles and φ pairs
 

@@ -14,7 +14,7 @@ from fame_surrogate.dipoles import DipoleBasis
 from fame_surrogate.features import FeatureMap
 from fame_surrogate.models import FUSED_BATCH_MAX, DipoleModel, Ensemble
 from fame_surrogate.resonance import LeptonPairPropagator
-from lhe_tools import read_dump
+from lhe_tools import EventBatch, read_dump
 
 EE_FILES = ("ee_3j_ycut0.01", "ee_5j_ycut0.01", "ee_4q_dduu_ycut0.01", "ee_5q_ddddg_ycut0.01")
 
@@ -88,18 +88,25 @@ def test_fused_inputs_match_the_modules_pp(sherpa_pp: Path) -> None:
     )
 
 
-def test_model_forward_agrees_with_the_unfused_path(sherpa_pp: Path) -> None:
-    data = read_dump(sherpa_pp / "z4j_gu_val.npz")
+def _z4_model(data: EventBatch, n_fit: int, seed: int) -> DipoleModel:
+    """A Z+4 dipole model (hidden (16, 16)) with its scalers fitted on the first ``n_fit`` points of ``data``
+    and a perturbed network (so that every output depends on the inputs), in evaluation mode."""
     assert data.me2 is not None
-    p = torch.from_numpy(data.momenta[:4000])
-    torch.manual_seed(3)
+    p = torch.from_numpy(data.momenta[:n_fit])
+    torch.manual_seed(seed)
     model = DipoleModel(data.pdg.tolist(), int(data.n_in), hidden=(16, 16))
     x, terms = model.inputs(p)
-    model.fit_scalers(x, terms, torch.from_numpy(data.me2[:4000]))
+    model.fit_scalers(x, terms, torch.from_numpy(data.me2[:n_fit]))
     with torch.no_grad():
         for prm in model.net.parameters():
             prm.add_(0.05 * torch.randn_like(prm))
-    model.eval()
+    return model.eval()
+
+
+def test_model_forward_agrees_with_the_unfused_path(sherpa_pp: Path) -> None:
+    data = read_dump(sherpa_pp / "z4j_gu_val.npz")
+    p = torch.from_numpy(data.momenta[:4000])
+    model = _z4_model(data, 4000, seed=3)
     q = p[:400]
     with torch.no_grad():  # batches of <= FUSED_BATCH_MAX points go through FusedInputs, larger ones not
         ensemble = Ensemble([model]).eval()
@@ -135,16 +142,8 @@ def test_onnx_small_batch_graph_matches_torch_pp(sherpa_pp: Path, tmp_path: Path
     from fame_surrogate.export import OnnxSurrogate, export_onnx
 
     data = read_dump(sherpa_pp / "z4j_gu_val.npz")
-    assert data.me2 is not None
     p = torch.from_numpy(data.momenta[:2000])
-    torch.manual_seed(5)
-    model = DipoleModel(data.pdg.tolist(), int(data.n_in), hidden=(16, 16))
-    x, terms = model.inputs(p)
-    model.fit_scalers(x, terms, torch.from_numpy(data.me2[:2000]))
-    with torch.no_grad():
-        for prm in model.net.parameters():
-            prm.add_(0.05 * torch.randn_like(prm))
-    ensemble = Ensemble([model]).eval()
+    ensemble = Ensemble([_z4_model(data, 2000, seed=5)]).eval()
     path = export_onnx(ensemble, tmp_path / "z4.onnx", {"process": data.process}, check_points=p[:64].numpy())
     sur = OnnxSurrogate(path, threads=1)
     assert sur.small_batch_session is not None

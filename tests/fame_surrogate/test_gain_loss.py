@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from fame_surrogate.gain_loss import gain_loss, gain_terms, max_epsilon_torch
+from fame_surrogate.gain_loss import gain_loss, gain_terms
+from fame_surrogate.validation import max_epsilon, reduced_maximum, two_stage, unweight
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.unweighting import max_epsilon, two_stage, unweight
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +20,14 @@ def ee4(sherpa_ee: Path) -> EventBatch:
 
 @pytest.mark.parametrize("eps", [0.0, 1e-3, 0.05])
 def test_max_epsilon_torch_matches_numpy(eps: float) -> None:
+    """The one Max_Epsilon formula on torch tensors (what the loss uses) against the numpy reference."""
     rng = np.random.default_rng(2)
     v = rng.lognormal(0, 1.5, 5000)
     c = rng.random(5000)
-    t = max_epsilon_torch(torch.from_numpy(v), eps)
+    t = reduced_maximum(torch.from_numpy(v), eps)
+    assert isinstance(t, torch.Tensor) and t.dtype == torch.float64
     assert float(t) == pytest.approx(max_epsilon(v, eps), rel=1e-12)
-    tw = max_epsilon_torch(torch.from_numpy(v), eps, weights=torch.from_numpy(c))
+    tw = reduced_maximum(torch.from_numpy(v), eps, weights=torch.from_numpy(c))
     assert float(tw) == pytest.approx(max_epsilon(v, eps, weights=c), rel=1e-12)
 
 

@@ -9,7 +9,15 @@ import pytest
 import torch
 
 from fame_surrogate.dipoles import DipoleBasis
-from fame_surrogate.models import DipoleModel, Ensemble, MLPModel, TargetTransform, build_model
+from fame_surrogate.models import (
+    DipoleModel,
+    Ensemble,
+    MLPModel,
+    ModelKind,
+    Surrogate,
+    TargetTransform,
+    build_model,
+)
 from lhe_tools import read_dump
 
 PDG3 = [11, -11, 21, 1, -1]
@@ -164,6 +172,17 @@ def test_ensemble_mean_and_sample_spread(points: tuple[torch.Tensor, torch.Tenso
     with torch.no_grad():
         _, std1 = Ensemble(members[:1])(p)
     assert bool((std1 == 0).all())
+
+
+def test_model_kinds_share_the_surrogate_base() -> None:
+    with pytest.raises(TypeError, match="abstract"):
+        Surrogate(PDG3, 2, None)  # type: ignore[abstract]
+    for kind in ModelKind:
+        model = build_model(str(kind), PDG3, hidden=(4,))
+        assert isinstance(model, Surrogate) and model.kind is kind
+        assert model.member_models() == [model] and model.replicas == 1
+        exported = model.for_export()
+        assert not exported.training and exported.x_norm.folded and not model.x_norm.folded
 
 
 def test_ensemble_and_builder_refuse_inconsistent_input() -> None:

@@ -11,12 +11,12 @@ from scipy import stats
 from fame_surrogate.phasespace import (
     EEPhaseSpace,
     ee_beams,
-    mdot,
     min_sij_over_s,
     pass_ycut,
     rambo,
     rambo_weight,
 )
+from lhe_tools.fourvec import mdot
 
 
 @pytest.mark.parametrize("n_out", [2, 3, 5, 7])

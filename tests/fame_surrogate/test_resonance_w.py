@@ -99,8 +99,8 @@ def test_exact_w_me_over_factor_is_flat_in_the_pair_mass(
     meta = {"n_in": 2, "sqrt_s": 13000.0}
     np.savez(src, momenta=p, pdg=np.array(pdg, dtype=np.int32), meta=np.array(json.dumps(meta)))
     res = sherpa_dump(tmp_path / "out", DumpSettings(points=0), input_dump=src, sherpa_python=sherpa_python)
-    (ch,) = res["channels"]
-    batch = read_dump(tmp_path / "out" / ch["file"])
+    (ch,) = res.channels
+    batch = read_dump(tmp_path / "out" / ch.file)
     np.testing.assert_array_equal(batch.momenta, p)
     ew = EWParams()
     factor = LeptonPairPropagator(pdg, 2, ew)(torch.tensor(p)).numpy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import time
 from pathlib import Path
 
@@ -12,10 +13,10 @@ import pytest
 import torch
 
 from fame_surrogate.gain_loss import gain_loss
-from fame_surrogate.metrics import accuracy
-from fame_surrogate.train import TrainConfig, TrainResult, train_surrogate
+from fame_surrogate.models import Activation, ModelKind
+from fame_surrogate.train import Clock, Loss, Precision, TrainConfig, TrainResult, train_surrogate
+from fame_surrogate.validation import accuracy, two_stage
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.unweighting import two_stage
 
 SMALL = TrainConfig(
     replicas=1, hidden=(32, 32), epochs=30, batch_size=64, lr=1e-2, val_fraction=0.25, patience=100
@@ -48,12 +49,12 @@ def test_dipole_model_learns_far_beyond_a_constant(batch3: EventBatch, trained: 
     constant = np.full_like(truth, np.median(batch3.me2[train_mask]))
     acc, acc_const = accuracy(pred, truth), accuracy(constant, truth)
     # |M|^2 varies over orders of magnitude; a constant is off by O(1), the surrogate by a few percent
-    assert acc_const["median_abs_rel_dev"] > 0.3
-    assert acc["median_abs_rel_dev"] < 0.1 * acc_const["median_abs_rel_dev"]
-    assert acc["frac_within_1pct"] > 0.08 > 4 * acc_const["frac_within_1pct"]
+    assert acc_const.median_abs_rel_dev > 0.3
+    assert acc.median_abs_rel_dev < 0.1 * acc_const.median_abs_rel_dev
+    assert acc.frac_within_1pct > 0.08 > 4 * acc_const.frac_within_1pct
     # the reported metrics are the accuracy on exactly these held-out points
-    assert trained.metrics["val_median_abs_rel_dev"] == pytest.approx(acc["median_abs_rel_dev"], rel=1e-12)
-    assert trained.metrics["n_val"] == 200 and trained.metrics["n_train"] == 600
+    assert trained.metrics.val_median_abs_rel_dev == pytest.approx(acc.median_abs_rel_dev, rel=1e-12)
+    assert trained.metrics.n_val == 200 and trained.metrics.n_train == 600
     losses = [h["val_loss"] for h in trained.history[0]]
     assert min(losses) < 0.05 * losses[0]
 
@@ -74,7 +75,7 @@ def test_training_is_deterministic_with_a_seed(batch3: EventBatch, trained: Trai
 def test_mlp_baseline_learns(batch3: EventBatch) -> None:
     res = train_surrogate(batch3, dataclasses.replace(SMALL, model="mlp"))
     pred, truth = _val(batch3, res)
-    assert accuracy(pred, truth)["median_abs_rel_dev"] < 0.1
+    assert accuracy(pred, truth).median_abs_rel_dev < 0.1
     assert res.model.kind == "mlp"
 
 
@@ -86,7 +87,7 @@ def test_replicas_float32_and_time_budget(batch3: EventBatch) -> None:
     cpu0 = time.process_time()
     res = train_surrogate(batch3, cfg)
     cpu = time.process_time() - cpu0
-    assert res.metrics["stopped"] == ["time", "time"]
+    assert res.metrics.stopped == ["time", "time"]
     assert 3.0 < cpu < 3.0 + 2.5  # the budget is checked after each epoch
     assert res.model.replicas == 2
     p = torch.from_numpy(batch3.momenta[res.val_index])
@@ -99,14 +100,14 @@ def test_replicas_float32_and_time_budget(batch3: EventBatch) -> None:
     assert bool((std > 0).all())
     assert batch3.me2 is not None
     # a few seconds of float32 training already beat a constant (median deviation 0.84 here) by far
-    assert accuracy(mean.numpy(), batch3.me2[res.val_index])["median_abs_rel_dev"] < 0.3
+    assert accuracy(mean.numpy(), batch3.me2[res.val_index]).median_abs_rel_dev < 0.3
 
 
 def test_gain_loss_phase_runs_after_mse(batch3: EventBatch) -> None:
     res = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=5, loss="gain", gain_epochs=3))
     assert len(res.history[0]) == 8
     pred, truth = _val(batch3, res)
-    assert np.isfinite(pred).all() and accuracy(pred, truth)["median_abs_rel_dev"] < 0.5
+    assert np.isfinite(pred).all() and accuracy(pred, truth).median_abs_rel_dev < 0.5
 
 
 def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch) -> None:
@@ -140,7 +141,7 @@ def test_weight_power_fits_the_points_that_carry_the_cross_section(batch3: Event
         clean = res.val_index[~junk[res.val_index]]
         with torch.no_grad():
             pred = res.model(torch.from_numpy(batch3.momenta[clean]))[0].numpy()
-        devs[power] = accuracy(pred, batch3.me2[clean])["median_abs_rel_dev"]
+        devs[power] = accuracy(pred, batch3.me2[clean]).median_abs_rel_dev
     assert devs[0.5] < 0.5 * devs[0.0], devs
     with pytest.raises(ValueError, match="weight_power=-1"):
         TrainConfig(weight_power=-1.0)
@@ -160,6 +161,34 @@ def test_bad_inputs_are_refused(batch3: EventBatch) -> None:
         TrainConfig(clock="gpu")
 
 
+def test_config_enums_take_their_strings_and_serialise_as_them() -> None:
+    """A bundle's JSON configuration and the command line give strings: they become the enum members, which
+    compare equal to and serialise as the same strings; other values are refused with the allowed ones."""
+    cfg = TrainConfig(
+        model="mlp", activation="tanh", loss="gain", clock="cpu", dtype="float64", net_dtype="float32"
+    )
+    assert cfg.model is ModelKind.MLP and cfg.activation is Activation.TANH and cfg.loss is Loss.GAIN
+    assert cfg.clock is Clock.CPU and cfg.dtype is Precision.FLOAT64 and cfg.net_dtype is Precision.FLOAT32
+    assert cfg.model == "mlp" and cfg.net_dtype.torch_dtype == torch.float32
+    on_disk = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    assert {k: on_disk[k] for k in ("model", "activation", "loss", "clock", "dtype", "net_dtype")} == {
+        "model": "mlp",
+        "activation": "tanh",
+        "loss": "gain",
+        "clock": "cpu",
+        "dtype": "float64",
+        "net_dtype": "float32",
+    }
+    assert cfg.to_json() == {**on_disk, "hidden": [128, 128, 128]}
+    assert TrainConfig(**{**on_disk, "hidden": tuple(on_disk["hidden"])}) == cfg
+    assert dataclasses.replace(TrainConfig(), model="mlp").model is ModelKind.MLP
+    allowed = r"expected one of \['silu', 'tanh', 'gelu', 'relu'\]"
+    with pytest.raises(ValueError, match=r"TrainConfig.activation='swish'; " + allowed):
+        TrainConfig(activation="swish")
+    with pytest.raises(ValueError, match=r"net_dtype='float16'; expected one of \['float32', 'float64'\]"):
+        TrainConfig(net_dtype="float16")
+
+
 def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, batch3: EventBatch) -> None:
     """On the real Sherpa g u → e+e- ggg u subset: the factorisation penalty defaults to 0 (lepton beams:
     1e-3), the three identical gluons give 6 orders of every training point, and a short training beats the
@@ -169,11 +198,11 @@ def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, bat
         replicas=1, hidden=(32, 32), epochs=8, batch_size=128, val_fraction=0.25, patience=100
     )
     res = train_surrogate(pp, cfg)
-    assert res.metrics["penalty_j"] == 0.0
-    assert res.metrics["n_train_augmented"] == 6 * res.metrics["n_train"]
+    assert res.metrics.penalty_j == 0.0
+    assert res.metrics.n_train_augmented == 6 * res.metrics.n_train
     untrained = train_surrogate(pp, dataclasses.replace(cfg, epochs=1, lr=1e-12))
     pred, truth = _val(pp, res)
     base, _ = _val(pp, untrained)
     err = np.median(np.abs(np.log(pred / truth)))
     assert err < 0.8 * np.median(np.abs(np.log(base / truth)))
-    assert train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics["penalty_j"] == 1e-3
+    assert train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics.penalty_j == 1e-3

@@ -18,6 +18,9 @@ def test_parse_process_syntax() -> None:
     assert d.incoming == (93, 93)
     assert d.outgoing == ((11, 1, 1), (-11, 1, 1), (93, 0, 3))
     assert parse_process("j j -> e- e+ j") == parse_process("93 93 -> 11 -11 93")
+    assert d.largest() == ((93, 93), (11, -11, 93, 93, 93))
+    assert parse_process("j j -> e- e+ j{3}").sherpa() == "93 93 -> 11 -11 93{3}"
+    assert parse_process(d.sherpa()) == d
     for bad in ("93 93 11 -11", "93 93 -> 11 -11 93{x}", "93 93 -> foo", "-> 11", "1 2 3 -> 11"):
         with pytest.raises(ValueError, match="process"):
             parse_process(bad)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import re
 import tracemalloc
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
@@ -12,7 +15,9 @@ import numpy as np
 import pylhe
 import pytest
 
-from lhe_tools.reweight import LHEChunk, LHEReweightError, NewWeight, open_lhe_bytes, reweight_lhe
+from lhe_tools import LHEFormatError, read_lhe
+from lhe_tools._source import open_bytes
+from lhe_tools.reweight import LHEChunk, NewWeight, reweight_lhe
 
 WEIGHTS = [NewWeight("fame_twice", "2 XWGTUP"), NewWeight("fame_esum", "sum of final-state energies")]
 _WGT = rb"<wgt id='fame_[^']*'> [-+0-9.e]+ </wgt>\r?\n"
@@ -56,8 +61,8 @@ def twice_and_esum(chunk: LHEChunk) -> tuple[np.ndarray, np.ndarray]:
 def test_bytes_preserved_and_weights_read_back(src: Path, tmp_path: Path) -> None:
     out = tmp_path / ("out.lhe.gz" if src.name.endswith(".gz") else "out.lhe")
     summary = reweight_lhe(src, out, WEIGHTS, twice_and_esum, chunk_size=97)
-    original = open_lhe_bytes(src).read()
-    written = open_lhe_bytes(out).read()
+    original = open_bytes(src).read()
+    written = open_bytes(out).read()
     assert (out.read_bytes()[:2] == b"\x1f\x8b") == src.name.endswith(".gz")
     stripped, n_wgt = strip_added(written)
     assert stripped == original
@@ -92,7 +97,7 @@ def test_existing_weights_survive_in_pylhe(testdata: Path, tmp_path: Path) -> No
     reweight_lhe(out, out2, [NewWeight("fame_more")], lambda c: (c.xwgtup[:, None], np.ones(len(c), bool)))
     ids = pylhe.LHEFile.fromfile(out2).header.initrwgt.list_weights_ids()
     assert ids[-3:] == ["fame_twice", "fame_esum", "fame_more"]
-    with pytest.raises(LHEReweightError, match="already declared"):
+    with pytest.raises(ValueError, match="already declared"):
         reweight_lhe(out, tmp_path / "x.lhe", WEIGHTS, twice_and_esum)
 
 
@@ -131,9 +136,9 @@ def test_failure_leaves_no_output(testdata: Path, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         reweight_lhe(src, tmp_path / "out.lhe", WEIGHTS, failing, chunk_size=100)
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(LHEReweightError, match="expected"):
+    with pytest.raises(ValueError, match="expected"):
         reweight_lhe(src, tmp_path / "out.lhe", WEIGHTS, lambda c: (c.xwgtup[:, None], np.ones(len(c), bool)))
-    with pytest.raises(LHEReweightError, match="not finite"):
+    with pytest.raises(ValueError, match="not finite"):
         reweight_lhe(src, tmp_path / "out.lhe", WEIGHTS,
                      lambda c: (np.full((len(c), 2), np.nan), np.ones(len(c), bool)))
     assert list(tmp_path.iterdir()) == []
@@ -142,5 +147,44 @@ def test_failure_leaves_no_output(testdata: Path, tmp_path: Path) -> None:
 def test_not_an_lhe_file(tmp_path: Path) -> None:
     bad = tmp_path / "x.lhe"
     bad.write_text("hello\n<init>\n")
-    with pytest.raises(LHEReweightError, match="LesHouchesEvents"):
+    with pytest.raises(LHEFormatError, match="LesHouchesEvents"):
         reweight_lhe(bad, tmp_path / "y.lhe", WEIGHTS, twice_and_esum)
+
+
+def test_malformed_wgt_raises_the_readers_error(testdata: Path, tmp_path: Path) -> None:
+    # a <wgt> value that is not a number: the reader's LHEFormatError (file, line, event), never a NaN weight
+    text = (testdata / "pylhe-testfile-madgraph-2.0.0-wbj.lhe").read_bytes()
+    first = text.index(b"<wgt", text.index(b"<event"))
+    third_event = text.index(b"<event", text.index(b"<event", text.index(b"<event") + 1) + 1)
+    pos = text.index(b"<wgt", third_event)
+    value = text.index(b">", pos) + 1
+    bad = text[:value] + b" 1.0x5 " + text[text.index(b"</wgt>", value):]
+    assert first < third_event < pos
+    src = tmp_path / "bad.lhe"
+    src.write_bytes(bad)
+    line = bad.count(b"\n", 0, pos) + 1
+    with pytest.raises(LHEFormatError, match=rf"bad\.lhe, line {line}, event 2: non-numeric weight") as err:
+        reweight_lhe(src, tmp_path / "out.lhe", WEIGHTS, twice_and_esum, chunk_size=2)
+    assert (err.value.line, err.value.event) == (line, 2)
+    with pytest.raises(LHEFormatError, match=rf"line {line}, event 2: non-numeric weight"):
+        for _ in read_lhe(src):
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.lhe"]
+
+
+@pytest.mark.parametrize("compress", [bz2.compress, lzma.compress], ids=["bzip2", "xz"])
+def test_compressed_inputs_the_reader_accepts(
+    testdata: Path, tmp_path: Path, compress: Callable[[bytes], bytes]
+) -> None:
+    text = (testdata / "pylhe-testlhef3.lhe").read_bytes()
+    src = tmp_path / "in.lhe.any"
+    src.write_bytes(compress(text))
+    plain = reweight_lhe(testdata / "pylhe-testlhef3.lhe", tmp_path / "plain.lhe", WEIGHTS, twice_and_esum)
+    packed = reweight_lhe(src, tmp_path / "packed.lhe", WEIGHTS, twice_and_esum)
+    assert packed.events == plain.events == sum(len(b) for b in read_lhe(src)) > 0
+    assert (tmp_path / "packed.lhe").read_bytes() == (tmp_path / "plain.lhe").read_bytes()
+    # a truncated compressed stream: the reader's error, no output
+    src.write_bytes(compress(text)[: len(compress(text)) // 2])
+    with pytest.raises(LHEFormatError, match="truncated or corrupt"):
+        reweight_lhe(src, tmp_path / "cut.lhe", WEIGHTS, twice_and_esum)
+    assert not (tmp_path / "cut.lhe").exists()

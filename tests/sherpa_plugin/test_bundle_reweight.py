@@ -31,7 +31,7 @@ def bundle(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     folder = tmp_path_factory.mktemp("bundle")
     model = export_onnx(res.model, folder / "m.onnx", {"process": D3, "members": [D3], "sqrt_s": 1000.0})
     (group,) = reduce_channels([(CANONICAL[D3], 2)])
-    write_bundle(folder / "b", [(group, model, res.metrics)], snippet=False)
+    write_bundle(folder / "b", [(group, model, res.metrics.to_json())], snippet=False)
     return Bundle.load(folder / "b")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import importlib
 import json
 import subprocess
 import sys
@@ -46,3 +48,47 @@ def test_console_script_reports_a_missing_file_in_one_line(tmp_path: object) -> 
     err = json.loads(proc.stdout)
     assert err["exit_code"] == 1 and "/nonexistent/data.npz" in err["error"]
     assert "/nonexistent/data.npz" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _config_commands() -> list[tuple[str, type, list[str]]]:
+    from fame_surrogate.train import TrainConfig
+    from sherpa_plugin.demo import DemoConfig
+    from sherpa_plugin.validate import ValidateConfig
+
+    return [
+        ("validate", ValidateConfig, ["BUNDLE", "DATA", "--out", "REPORT"]),
+        ("train", TrainConfig, ["DATA", "--out", "BUNDLE"]),
+        ("demo", DemoConfig, []),
+    ]
+
+
+def _plain(value: object) -> object:
+    """A default as argparse holds it: enum members as their values, tuples as lists."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+@pytest.mark.parametrize(("command", "config_type", "required"), _config_commands(),
+                         ids=[c[0] for c in _config_commands()])
+def test_every_cli_default_is_the_config_default(
+    command: str, config_type: type, required: list[str]
+) -> None:
+    from sherpa_plugin.commands._options import config_from_args
+
+    options = importlib.import_module(f"sherpa_plugin.commands.{command}").OPTIONS
+    parser = build_parser()
+    # no option given: the command's config is the dataclass's default config, field for field
+    args = parser.parse_args([command, *required])
+    assert config_from_args(config_type, args, options) == config_type()
+    sub = next(a for a in parser._subparsers._group_actions).choices[command]  # type: ignore[union-attr]
+    actions = {a.dest: a for a in sub._actions}
+    default = config_type()
+    for opt in options:
+        value = getattr(default, opt.field)
+        action = actions[opt.field]
+        assert action.default == _plain(value)
+        # --help shows the dataclass default
+        shown = " ".join(map(str, _plain(value))) if isinstance(value, tuple) else _plain(value)
+        shown = "none" if value is None else shown
+        assert action.help is not None and action.help.endswith(f"(default: {shown})")

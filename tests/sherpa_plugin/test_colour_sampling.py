@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lhe_tools.dump import read_dump
-from sherpa_plugin.dump import DumpSettings, build_job, sherpa_dump
+from sherpa_plugin.dump import DumpResult, DumpSettings, DumpSource, build_job, sherpa_dump
 
 #: u ū → e- e+ g g at 13 TeV: cheap (seconds), and with two gluons the colour sampling is not trivial
 PROCESS = "2 -2 -> 11 -11 21 21"
@@ -25,8 +25,8 @@ N_EVENTS = 3000
 
 
 def test_default_job_is_unchanged_and_sampling_sets_color_scheme_2() -> None:
-    summed = build_job(DumpSettings(points=10), **KW)
-    sampled = build_job(DumpSettings(points=10, colour_scheme="sample"), **KW)
+    summed = build_job(DumpSettings(points=10), DumpSource(**KW)).to_json()
+    sampled = build_job(DumpSettings(points=10, colour_scheme="sample"), DumpSource(**KW)).to_json()
     # the default job carries no new key (earlier dumps still resume) and Sherpa's colour sum
     assert "color_scheme" not in summed and summed["overrides"]["COLOR_SCHEME"] == "1"
     assert sampled["color_scheme"] == "sample" and sampled["overrides"]["COLOR_SCHEME"] == "2"
@@ -36,7 +36,8 @@ def test_default_job_is_unchanged_and_sampling_sets_color_scheme_2() -> None:
     with pytest.raises(ValueError, match="colour_scheme 'random': expected one of"):
         DumpSettings(points=10, colour_scheme="random")
     with pytest.raises(ValueError, match="hadron-beam event dumps only"):
-        build_job(DumpSettings(points=10, y_cut=0.01, colour_scheme="sample"), process="11 -11 -> 1 -1 21")
+        build_job(DumpSettings(points=10, y_cut=0.01, colour_scheme="sample"),
+                  DumpSource(process="11 -11 -> 1 -1 21"))
 
 
 def test_cli_passes_the_colour_scheme(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -45,9 +46,9 @@ def test_cli_passes_the_colour_scheme(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
     seen: list[DumpSettings] = []
 
-    def fake_dump(out: Any, settings: DumpSettings, **kwargs: Any) -> dict[str, Any]:
+    def fake_dump(out: Any, settings: DumpSettings, **kwargs: Any) -> DumpResult:
         seen.append(settings)
-        return {"channels": [], "points": 0, "ms_per_point": float("nan"), "out": str(out), "mode": "events"}
+        return DumpResult(channels=[], points=0, ms_per_point=float("nan"), out=str(out), mode="events")
 
     monkeypatch.setattr(dump_module, "sherpa_dump", fake_dump)
     args = ["sherpa", "dump", "--process", PROCESS, "--beams", "2212", "2212", "--sqrt-s", "13000",
@@ -65,11 +66,11 @@ def runs(sherpa_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     for scheme, seed in (("sample", 21), ("sum", 22)):
         res = sherpa_dump(base / scheme, DumpSettings(points=N_EVENTS, chunk=N_EVENTS, integration="medium",
                                                        seed=seed, colour_scheme=scheme),
-                          sherpa_python=sherpa_python, **KW)
+                          sherpa_python=sherpa_python, **KW).to_json()
         (ch,) = res["channels"]
         out[scheme] = read_dump(base / scheme / ch["file"])
     again = sherpa_dump(base / "eval", DumpSettings(points=0), input_dump=base / "sample" / ch["file"],
-                        sherpa_python=sherpa_python)
+                        sherpa_python=sherpa_python).to_json()
     (ch,) = again["channels"]
     out["sum_at_sampled"] = read_dump(base / "eval" / ch["file"]).me2
     return out

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from lhe_tools.dump import read_dump
-from sherpa_plugin.dump import DumpSettings, build_run_card, coupling_orders, parse_process, sherpa_dump
+from lhe_tools.expand import expand_process, parse_process
+from sherpa_plugin.dump import DumpSettings, build_run_card, coupling_orders, sherpa_dump
 
 
 @pytest.mark.parametrize(
@@ -32,9 +33,29 @@ from sherpa_plugin.dump import DumpSettings, build_run_card, coupling_orders, pa
     ],
 )
 def test_orders_of_the_issues_processes(process: str, orders: tuple[int, int]) -> None:
-    assert coupling_orders(*parse_process(process)) == orders
+    assert coupling_orders(*parse_process(process).largest()) == orders
     qcd, ew = orders
     assert f"Order: {{QCD: {qcd}, EW: {ew}}}" in build_run_card(process, beams=(2212, 2212), sqrt_s=13000.0)
+
+
+def test_the_groups_process_grammar() -> None:
+    # the string `fame groups --process` reads: containers, Sherpa names, CODE{N} (0…N extra jets)
+    process = "93 93 -> 11 -11 93{2}"
+    assert parse_process(process).largest() == ((93, 93), (11, -11, 93, 93))
+    card = build_run_card(process, beams=(2212, 2212), sqrt_s=13000.0, jet_pt=20.0)
+    # Sherpa's syntax; the orders count 93{2} as two jets
+    assert "- 93 93 -> 11 -11 93{2}:\n    Order: {QCD: 2, EW: 2}\n" in card
+    assert "NJetFinder: {N: 2," in card
+    assert build_run_card("j j -> e- e+ j{2}", beams=(2212, 2212), sqrt_s=13000.0) == card.replace(
+        "93 93 -> 11 -11 93{2} at", "j j -> e- e+ j{2} at"
+    ).replace("SELECTORS:\n- NJetFinder: {N: 2, PTMin: 20, ETMin: 0.0, R: 0.4, Exp: -1}\n", "")
+    # the top multiplicity's orders are those of its channels (the groups expansion, exact orders)
+    top = expand_process("93 93 -> 11 -11 93 93", {"QCD": 2, "EW": 2})
+    assert top and expand_process(process, {"QCD": 2, "EW": 2}) == top
+    card = build_run_card("11 -11 -> 1 -1 21", beams=(11, -11), sqrt_s=91.2)
+    assert "- 11 -11 -> 1 -1 21:\n    Order: {QCD: 1, EW: 2}\n" in card
+    with pytest.raises(ValueError, match="expected exactly one '->'"):
+        build_run_card("11 -11 1 -1", beams=(11, -11))
 
 
 def test_unknown_particles_and_explicit_orders() -> None:
@@ -60,7 +81,7 @@ def test_sherpa_builds_the_channel_with_these_orders(
 ) -> None:
     settings = DumpSettings(points=0, timing_only=True, timing_points=3)
     res = sherpa_dump(tmp_path / "t", settings, process=process, beams=(2212, 2212), sqrt_s=13000.0,
-                      jet_pt=20.0, sherpa_python=sherpa_python)
+                      jet_pt=20.0, sherpa_python=sherpa_python).to_json()
     assert set(res["timing"]) == {channel} and res["timing"][channel] > 0
 
 
@@ -68,7 +89,7 @@ def test_sherpa_builds_the_channel_with_these_orders(
 def test_top_pair_events_are_on_shell_at_the_recorded_mass(sherpa_python: Path, tmp_path: Path) -> None:
     settings = DumpSettings(points=200, chunk=200, integration="fast", seed=3)
     res = sherpa_dump(tmp_path / "tt", settings, process="21 21 -> 6 -6", beams=(2212, 2212),
-                      sqrt_s=13000.0, sherpa_python=sherpa_python)
+                      sqrt_s=13000.0, sherpa_python=sherpa_python).to_json()
     (ch,) = res["channels"]
     batch = read_dump(tmp_path / "tt" / ch["file"])
     masses = batch.meta["masses"]

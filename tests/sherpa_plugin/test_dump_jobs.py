@@ -148,7 +148,7 @@ def _assert_exact(out: Path, res: dict[str, Any], points: int, jobs: int) -> dic
 def two_jobs(sherpa_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("jobs2")
     res = sherpa_dump(out, DumpSettings(points=301, chunk=100, integration="fast", seed=21), **ZJ,  # type: ignore[arg-type]
-                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False)
+                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False).to_json()
     return out, res
 
 
@@ -186,7 +186,7 @@ def test_a_job_is_the_plain_dumper_with_its_derived_seed(
     out, res = two_jobs
     plain = sherpa_dump(tmp_path / "plain", DumpSettings(points=150, chunk=100, integration="fast",
                                                          seed=job_seeds(21, 2)[1]),
-                        **ZJ, sherpa_python=sherpa_python, integration_from=out)  # type: ignore[arg-type]
+                        **ZJ, sherpa_python=sherpa_python, integration_from=out).to_json()  # type: ignore[arg-type]
     merged = {c["process"]: read_dump(out / c["file"]) for c in res["channels"]}
     n_plain = 0
     for c in plain["channels"]:
@@ -206,7 +206,7 @@ def test_rerun_of_a_complete_jobs_dump_is_a_no_op_and_other_splits_are_refused(
 ) -> None:
     out, res = two_jobs
     settings = DumpSettings(points=301, chunk=100, integration="fast", seed=21)
-    again = sherpa_dump(out, settings, **ZJ, sherpa_python=sherpa_python, jobs=2, progress=False)  # type: ignore[arg-type]
+    again = sherpa_dump(out, settings, **ZJ, sherpa_python=sherpa_python, jobs=2, progress=False).to_json()  # type: ignore[arg-type]
     assert again == json.loads((out / "dump.json").read_text()) and again["points"] == res["points"]
     with pytest.raises(ValueError, match="different dump job"):
         sherpa_dump(out, settings, **ZJ, sherpa_python=sherpa_python, jobs=3, progress=False)  # type: ignore[arg-type]
@@ -291,7 +291,7 @@ def test_a_worker_without_the_output_folder_sends_the_dumps_back(sherpa_python: 
     out = hidden / "out"
     try:
         res = sherpa_dump(out, DumpSettings(points=120, chunk=60, integration="fast", seed=8), **ZJ,  # type: ignore[arg-type]
-                          sherpa_python=sherpa_python, jobs=2, scheduler=addr, progress=False)
+                          sherpa_python=sherpa_python, jobs=2, scheduler=addr, progress=False).to_json()
     finally:
         _stop(procs)
     _assert_exact(out, res, 120, 2)
@@ -325,6 +325,27 @@ def _wait_for(pred: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def _start_until_first_chunk(
+    out: Path, sherpa_python: Path, points: int, seed: int
+) -> tuple[subprocess.Popen[bytes], Path, list[int]]:
+    """Start ``fame sherpa dump --jobs 2`` (chunks of 100) in its own session and wait until job 0 has
+    finished a chunk: the process, job 0's runner job file, and the pids of job 0's dumper."""
+    job0 = out / ".jobs" / "job-000"
+    job_file = job0 / ".sherpa" / "job.json"
+    proc = subprocess.Popen(_dump_cmd(out, sherpa_python, points, 100, seed), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        pids = _wait_for(
+            lambda: (job0 / ".parts" / "chunk-00000.json").is_file() and _pids_running(job_file),
+            240, "job 0's first chunk",
+        )
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return proc, job_file, list(pids)
+
+
 def _dump_cmd(out: Path, sherpa_python: Path, points: int, chunk: int, seed: int) -> list[str]:
     return [str(Path(sys.executable).parent / "fame"), "sherpa", "dump", *ZJ_CLI, "--points", str(points),
             "--chunk", str(chunk), "--seed", str(seed), "--jobs", "2", "--workers", "2", "--sherpa-python",
@@ -354,7 +375,7 @@ def test_killed_command_resumes_with_exact_counts_and_sigma(sherpa_python: Path,
     done = sum(json.loads(m.read_text())["events"] for m in out.glob(".jobs/job-*/.parts/chunk-*.json"))
     assert 0 < done < 2000
     res = sherpa_dump(out, DumpSettings(points=2000, chunk=100, integration="fast", seed=31), **ZJ,  # type: ignore[arg-type]
-                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False)
+                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False).to_json()
     ev = _assert_exact(out, res, 2000, 2)
     assert res["events_generated"] == 2000 - done and res["integration_seconds"] == 0.0  # integrated once
     rows = {r.tobytes() for r in ev["momenta"]}
@@ -370,14 +391,8 @@ def test_killed_sherpa_is_retried_then_reported_and_the_rerun_completes(
     while job 1 completes; the rerun finishes job 0 with exact counts and σ."""
     out = tmp_path / "out"
     job0 = out / ".jobs" / "job-000"
-    job_file = job0 / ".sherpa" / "job.json"
-    proc = subprocess.Popen(_dump_cmd(out, sherpa_python, 2400, 100, 41), start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc, job_file, first = _start_until_first_chunk(out, sherpa_python, 2400, 41)
     try:
-        first = _wait_for(
-            lambda: (job0 / ".parts" / "chunk-00000.json").is_file() and _pids_running(job_file),
-            240, "job 0's first chunk",
-        )
         os.kill(first[0], signal.SIGKILL)
         second = _wait_for(lambda: [p for p in _pids_running(job_file) if p not in first], 120,
                            "job 0's retry")
@@ -397,7 +412,7 @@ def test_killed_sherpa_is_retried_then_reported_and_the_rerun_completes(
     assert (out / ".jobs" / "job-001" / "dump.json").is_file()  # the other job finished
     assert not (out / "dump.json").exists()
     res = sherpa_dump(out, DumpSettings(points=2400, chunk=100, integration="fast", seed=41), **ZJ,  # type: ignore[arg-type]
-                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False)
+                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False).to_json()
     _assert_exact(out, res, 2400, 2)
     assert res["jobs"][1]["worker"] == "(earlier run)" and res["jobs"][0]["attempts"] == 1
 
@@ -418,15 +433,8 @@ def test_killed_dask_worker_is_rescheduled_and_the_run_completes(sherpa_python: 
     """SIGKILL the Dask worker process running job 0: its Sherpa dies with it, Dask reruns the task on a
     worker (the nanny's new one or the other), which resumes from job 0's finished chunks."""
     out = tmp_path / "out"
-    job0 = out / ".jobs" / "job-000"
-    job_file = job0 / ".sherpa" / "job.json"
-    proc = subprocess.Popen(_dump_cmd(out, sherpa_python, 2000, 100, 51), start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc, _, (dumper, *_) = _start_until_first_chunk(out, sherpa_python, 2000, 51)
     try:
-        dumper = _wait_for(
-            lambda: (job0 / ".parts" / "chunk-00000.json").is_file() and _pids_running(job_file),
-            240, "job 0's first chunk",
-        )[0]
         worker = int(Path(f"/proc/{dumper}/stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent
         assert worker != proc.pid
         os.kill(worker, signal.SIGKILL)
@@ -489,7 +497,7 @@ def test_unfinished_jobs_are_cut_short_by_a_rerun_with_fewer_events(
     done = [sum(json.loads(m.read_text())["events"] for m in out.glob(f".jobs/job-00{j}/.parts/chunk-*.json"))
             for j in range(2)]
     res = sherpa_dump(out, DumpSettings(points=200, chunk=100, integration="fast", seed=61), **ZJ,  # type: ignore[arg-type]
-                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False)
+                      sherpa_python=sherpa_python, jobs=2, workers=2, progress=False).to_json()
     assert [j["events"] for j in res["jobs"]] == done and res["points"] == sum(done) >= 200
     assert res["events_generated"] == 0
     ev = _events(out, res)

@@ -9,9 +9,9 @@ import numpy as np
 import pylhe
 import pytest
 
+from lhe_tools.channel_table import parse_order
 from lhe_tools.process import canonical_channel
 from sherpa_plugin.cli import main
-from sherpa_plugin.commands.groups import parse_order
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:

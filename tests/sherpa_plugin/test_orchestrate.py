@@ -22,7 +22,7 @@ from fame_surrogate.train import TrainConfig, train_surrogate
 from lhe_tools import read_dump, write_dump
 from sherpa_plugin.bundle import MANIFEST, Bundle, sha256_file
 from sherpa_plugin.cli import main
-from sherpa_plugin.orchestrate import train_bundle
+from sherpa_plugin.orchestrate import TrainBundleResult, train_bundle
 
 D3 = "2_3__e-__e+__G__d__db"
 S3 = "2_3__e-__e+__G__s__sb"
@@ -58,21 +58,29 @@ def data(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_run(cluster: str, data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def first_run(
+    cluster: str, data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, TrainBundleResult]:
     out = tmp_path_factory.mktemp("run") / "bundle"
     return out, train_bundle([data], out, CONFIG, scheduler=cluster, progress=False)
 
 
 def test_groups_trained_and_failure_reported(
-    first_run: tuple[Path, dict], data: Path, sherpa_ee: Path
+    first_run: tuple[Path, TrainBundleResult], data: Path, sherpa_ee: Path
 ) -> None:
     out, res = first_run
-    status = {g["name"]: g["status"] for g in res["groups"]}
+    status = {g.name: g.status for g in res.groups}
     assert status == {D3: "trained", DDDD: "trained", DDUU: "failed"}
-    assert (res["trained"], res["skipped"], res["failed"], res["workers"]) == (2, 0, 1, 2)
-    failed = next(g for g in res["groups"] if g["status"] == "failed")
-    assert "0 events" in failed["error"] and "Traceback" in failed["traceback"]
-    assert "train_group_task" in failed["traceback"]
+    assert (res.trained, res.skipped, res.failed, res.workers) == (2, 0, 1, 2)
+    failed = next(g for g in res.groups if g.status == "failed")
+    assert failed.error is not None and failed.traceback is not None
+    assert "0 events" in failed.error and "Traceback" in failed.traceback
+    assert "train_group_task" in failed.traceback
+    assert failed.to_json() == {"name": DDUU, "members": list(failed.members), "status": "failed",
+                                "val_frac_within_1pct": None, "seconds": None, "error": failed.error,
+                                "traceback": failed.traceback}
+    assert {k: res.to_json()[k] for k in ("trained", "skipped", "failed")} == {"trained": 2, "skipped": 0,
+                                                                               "failed": 1}
     manifest = json.loads((out / MANIFEST).read_text())
     assert [g["name"] for g in manifest["groups"]] == [D3, DDDD]
     assert manifest["failed"][0]["name"] == DDUU
@@ -108,12 +116,12 @@ def test_groups_trained_and_failure_reported(
 
 
 def test_rerun_skips_finished_groups_and_resumes(
-    first_run: tuple[Path, dict], cluster: str, data: Path, sherpa_ee: Path, tmp_path: Path
+    first_run: tuple[Path, TrainBundleResult], cluster: str, data: Path, sherpa_ee: Path, tmp_path: Path
 ) -> None:
     out, _ = first_run
     models = {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in (out / "models").glob("*.onnx")}
     res = train_bundle([data], out, CONFIG, scheduler=cluster, progress=False)
-    assert (res["trained"], res["skipped"], res["failed"]) == (0, 2, 1)
+    assert (res.trained, res.skipped, res.failed) == (0, 2, 1)
     assert {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in (out / "models").glob("*.onnx")} == models
     # fix the failed group's data: only it is trained now
     fixed = tmp_path / "data"
@@ -122,19 +130,19 @@ def test_rerun_skips_finished_groups_and_resumes(
         (fixed / f.name).write_bytes(f.read_bytes())
     write_dump(fixed / "dduu.npz", read_dump(sherpa_ee / "ee_4q_dduu_ycut0.01.npz").take(slice(0, N)))
     res = train_bundle([fixed], out, CONFIG, scheduler=cluster, progress=False)
-    assert (res["trained"], res["skipped"], res["failed"]) == (1, 2, 0)
-    assert [g["name"] for g in res["groups"] if g["status"] == "trained"] == [DDUU]
+    assert (res.trained, res.skipped, res.failed) == (1, 2, 0)
+    assert [g.name for g in res.groups if g.status == "trained"] == [DDUU]
     assert sorted(g.name for g in Bundle.load(out).groups) == [D3, DDDD, DDUU]
     # a model changed behind the bundle's back is detected by its sha256 and retrained
     model = out / f"models/{D3}.onnx"
     model.write_bytes(model.read_bytes() + b"\0")
     res = train_bundle([fixed], out, CONFIG, scheduler=cluster, progress=False)
-    assert [g["name"] for g in res["groups"] if g["status"] == "trained"] == [D3]
+    assert [g.name for g in res.groups if g.status == "trained"] == [D3]
     Bundle.load(out)
 
 
 def test_replicas_are_separate_tasks_merged_into_one_ensemble(
-    first_run: tuple[Path, dict], cluster: str, data: Path
+    first_run: tuple[Path, TrainBundleResult], cluster: str, data: Path
 ) -> None:
     out, _ = first_run
     src = out.parent / "d3-replicas"
@@ -142,7 +150,7 @@ def test_replicas_are_separate_tasks_merged_into_one_ensemble(
     (src / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
     config = dataclasses.replace(CONFIG, replicas=2, seed=7)
     res = train_bundle([src], out.parent / "rep-bundle", config, scheduler=cluster, progress=False)
-    assert (res["trained"], res["failed"]) == (1, 0)
+    assert (res.trained, res.failed) == (1, 0)
     bundle = Bundle.load(out.parent / "rep-bundle")
     sess, _ = bundle.surrogate_for(D3)
     assert sess.metadata["replicas"] == 2
@@ -163,7 +171,7 @@ def test_replicas_are_separate_tasks_merged_into_one_ensemble(
         for r in range(2)
     ]
     for res in local:
-        assert res.metrics["n_train"] == N - len(held_out)
+        assert res.metrics.n_train == N - len(held_out)
         np.testing.assert_array_equal(res.val_index, held_out)
     with torch.no_grad():
         mean = Ensemble([res.model.members[0] for res in local])(torch.from_numpy(batch.momenta[held_out]))[0]
@@ -171,7 +179,7 @@ def test_replicas_are_separate_tasks_merged_into_one_ensemble(
 
 
 def test_fame_train_command_json(
-    first_run: tuple[Path, dict], cluster: str, data: Path, capsys: pytest.CaptureFixture[str]
+    first_run: tuple[Path, TrainBundleResult], cluster: str, data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, _ = first_run
     d3_only = out.parent / "d3only"
@@ -226,7 +234,7 @@ def test_separate_scheduler_and_worker_processes(data: Path, tmp_path: Path) -> 
         src.mkdir()
         (src / "dddd.npz").write_bytes((data / "dddd.npz").read_bytes())
         res = train_bundle([src], tmp_path / "bundle", CONFIG, scheduler=address, progress=False)
-        assert (res["trained"], res["failed"], res["workers"]) == (1, 0, 1)
+        assert (res.trained, res.failed, res.workers) == (1, 0, 1)
         side = json.loads((tmp_path / f"bundle/models/{DDDD}.json").read_text())
         assert side["worker"].startswith("tcp://127.0.0.1:")
         assert Bundle.load(tmp_path / "bundle").groups[0].name == DDDD
@@ -245,8 +253,8 @@ def test_events_without_me2_fail_without_a_cluster(testdata: Path, tmp_path: Pat
     # an LHE file has no |M|^2: every group is reported failed up front, no Dask cluster is started
     src = testdata / "pylhe-testfile-sherpa-3.0.1-eejjj.lhe"
     res = train_bundle([src], tmp_path / "b", CONFIG, progress=False)
-    assert res["trained"] == 0 and res["workers"] == 0 and res["failed"] == len(res["groups"]) > 0
-    assert all("no me2" in g["error"] for g in res["groups"])
+    assert res.trained == 0 and res.workers == 0 and res.failed == len(res.groups) > 0
+    assert all(g.error is not None and "no me2" in g.error for g in res.groups)
     assert json.loads((tmp_path / "b" / MANIFEST).read_text())["groups"] == []
 
 
@@ -258,4 +266,4 @@ def test_local_cluster_has_a_worker_per_replica(data: Path, tmp_path: Path) -> N
     (src / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
     res = train_bundle([src], tmp_path / "bundle", dataclasses.replace(CONFIG, replicas=2), progress=False)
     # one group, two replica tasks: the LocalCluster is sized by tasks, not by groups
-    assert res["trained"] == 1 and res["workers"] == min(usable_cores(), 2)
+    assert res.trained == 1 and res.workers == min(usable_cores(), 2)

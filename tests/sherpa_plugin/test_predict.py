@@ -21,7 +21,8 @@ def setup(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     train = full.take(np.arange(400))
     res = train_surrogate(train, TrainConfig(replicas=1, hidden=(16, 16), epochs=30, batch_size=64))
     root = tmp_path_factory.mktemp("predict")
-    model = export_onnx(res.model, root / "m.onnx", {"process": train.process, "train": res.metrics})
+    metadata = {"process": train.process, "train": res.metrics.to_json()}
+    model = export_onnx(res.model, root / "m.onnx", metadata)
     test = full.take(np.arange(1000, 1300))
     data = write_dump(root / "test.npz", test)
     return model, data, test

@@ -13,8 +13,9 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
+from fame_surrogate.validation import Accuracy
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.report import accuracy_fractions, time_splits
+from sherpa_plugin.report import accuracy_row, time_splits
 from sherpa_plugin.validate import ValidateConfig, validate
 
 
@@ -62,7 +63,7 @@ def report(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
         out,
         ValidateConfig(eps=1e-2, timing_points=2048, timing_repeats=1, n_bins=6),
         compare={"bad (0.5x forward)": Perturbed(0.5, 0.01, 1)},
-    )
+    ).to_json()
     return out, result
 
 
@@ -135,13 +136,16 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, dict[str, Any]]
 def test_accuracy_fractions_and_time_split_follow_their_definitions(
     report: tuple[Path, dict[str, Any]],
 ) -> None:
-    """The accuracy table's fractions within 0.1/1/10% and the time split, recomputed from the summary."""
+    """The accuracy table's fractions within 0.1/1/10% and the time split, recomputed from the summary.
+
+    The fractions themselves (:class:`fame_surrogate.validation.Accuracy`) are tested against a log-normal
+    ratio in ``tests/fame_surrogate/validation/test_accuracy.py``."""
     out, result = report
     html = (out / "index.html").read_text(encoding="utf-8")
     for header in ("within_0.1%", "within_1%", "within_10%"):
         assert header in html
     # a log-normal ratio with sigma 0.01: within 1% is P(|z| < 1) of a Gaussian, within 0.1% P(|z| < 0.1)
-    fr = accuracy_fractions(np.exp(0.01 * np.random.default_rng(0).standard_normal(40000)))
+    fr = accuracy_row(Accuracy.of_ratio(np.exp(0.01 * np.random.default_rng(0).standard_normal(40000))))
     assert fr["within_1%"] == pytest.approx(0.683, abs=0.01)
     assert fr["within_10%"] == 1.0 and fr["within_0.1%"] == pytest.approx(0.080, abs=0.01)
     # time split per multiplicity: CPU per unweighted event, standard vs two-stage, by phase space,

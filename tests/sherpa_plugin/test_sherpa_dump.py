@@ -21,10 +21,19 @@ import numpy as np
 import pytest
 
 from fame_surrogate.me import matrix_element
-from fame_surrogate.phasespace import mdot, min_sij_over_s, rambo_weight
+from fame_surrogate.phasespace import min_sij_over_s, rambo_weight
 from lhe_tools.dump import read_dump
+from lhe_tools.fourvec import mdot
 from lhe_tools.process import canonical_channel
-from sherpa_plugin.dump import DumpSettings, SherpaDumpError, build_job, build_run_card, sherpa_dump
+from sherpa_plugin.dump import (
+    DumpSettings,
+    DumpSource,
+    SherpaDumpError,
+    build_job,
+    build_run_card,
+    sherpa_dump,
+)
+from sherpa_plugin.sherpa_side.job import DumpJob
 
 pytestmark = pytest.mark.sherpa
 
@@ -41,7 +50,7 @@ def test_me2_at_reference_momenta_equals_sherpa_reference(
 ) -> None:
     src = _subset(sherpa_ee / f"{name}.npz", tmp_path / "in.npz", n)
     res = sherpa_dump(tmp_path / "out", DumpSettings(points=0, chunk=150), input_dump=src,
-                      sherpa_python=sherpa_python)
+                      sherpa_python=sherpa_python).to_json()
     ref = np.load(src)
     (ch,) = res["channels"]
     batch = read_dump(tmp_path / "out" / ch["file"])
@@ -55,7 +64,7 @@ def test_me2_at_reference_momenta_equals_sherpa_reference(
 def ee3(sherpa_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
     out = tmp_path_factory.mktemp("ee3")
     res = sherpa_dump(out, DumpSettings(points=1000, chunk=400, y_cut=0.01, seed=5),
-                      process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
+                      process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python).to_json()
     return out, res
 
 
@@ -86,7 +95,7 @@ def test_rerun_of_complete_job_is_a_no_op_and_other_jobs_are_refused(
 ) -> None:
     out, res = ee3
     again = sherpa_dump(out, DumpSettings(points=1000, chunk=400, y_cut=0.01, seed=5),
-                        process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
+                        process="11 -11 -> 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python).to_json()
     assert again["points"] == res["points"] and again["channels"] == res["channels"]
     with pytest.raises(ValueError, match="different dump job"):
         sherpa_dump(out, DumpSettings(points=1000, chunk=400, y_cut=0.01, seed=6),
@@ -118,7 +127,7 @@ def test_killed_run_leaves_no_complete_looking_dump_and_resumes(sherpa_python: P
     with np.load(part) as first:
         saved_mom, saved_me2 = first["momenta"], first["me2"]
     res = sherpa_dump(out, DumpSettings(points=2400, chunk=600, y_cut=0.01, seed=3),
-                      process="11 -11 -> 21 21 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python)
+                      process="11 -11 -> 21 21 21 1 -1", sqrt_s=1000.0, sherpa_python=sherpa_python).to_json()
     batch = read_dump(out / res["channels"][0]["file"])
     assert len(batch.me2) == 2400
     np.testing.assert_array_equal(batch.momenta[:600], saved_mom)
@@ -150,7 +159,7 @@ def zj1(sherpa_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     out = tmp_path_factory.mktemp("zj1")
     res = sherpa_dump(out, DumpSettings(points=400, chunk=250, integration="fast", seed=2, timing_points=20),
                       process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0),
-                      jet_pt=20.0, sherpa_python=sherpa_python)
+                      jet_pt=20.0, sherpa_python=sherpa_python).to_json()
     return out, res
 
 
@@ -204,7 +213,7 @@ def test_hadron_me2_from_sherpas_meweight_equals_meprocess(sherpa_python: Path, 
     res = sherpa_dump(tmp_path / "ev", DumpSettings(points=300, chunk=150, integration="fast", seed=9,
                                                     me_check_every=4),
                       process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0),
-                      jet_pt=20.0, sherpa_python=sherpa_python)
+                      jet_pt=20.0, sherpa_python=sherpa_python).to_json()
     assert sum(c["points"] for c in res["channels"]) == 300
     biggest = max(res["channels"], key=lambda c: c["points"])
     dump = tmp_path / "ev" / biggest["file"]
@@ -212,7 +221,7 @@ def test_hadron_me2_from_sherpas_meweight_equals_meprocess(sherpa_python: Path, 
     assert "MEWeight" in b.meta["me2_source"] and b.meta["me_ms_per_point"] > 0
     np.testing.assert_allclose(b.weight, b.ps_weight * b.me2, rtol=1e-12)
     again = sherpa_dump(tmp_path / "eval", DumpSettings(points=0), input_dump=dump,
-                        sherpa_python=sherpa_python)
+                        sherpa_python=sherpa_python).to_json()
     (ch,) = again["channels"]
     np.testing.assert_allclose(read_dump(tmp_path / "eval" / ch["file"]).me2, b.me2, rtol=1e-9, atol=0)
 
@@ -232,7 +241,7 @@ def test_another_seed_reuses_the_integration_of_the_same_setup(
     kw = dict(process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0),
               sherpa_python=sherpa_python)
     settings = DumpSettings(points=200, chunk=200, integration="fast", seed=3)
-    res = sherpa_dump(tmp_path / "more", settings, jet_pt=20.0, integration_from=src, **kw)  # type: ignore[arg-type]
+    res = sherpa_dump(tmp_path / "more", settings, jet_pt=20.0, integration_from=src, **kw).to_json()  # type: ignore[arg-type]
     assert res["points"] == 200
     clean = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", (tmp_path / "more" / ".sherpa" / "sherpa.log").read_text())
     assert "Starting the calculation" not in clean  # Sherpa read the grids instead of integrating
@@ -257,7 +266,7 @@ def test_hadron_run_is_cut_short_by_a_rerun_with_fewer_events(sherpa_python: Pat
     done = 200 * len(list((out / ".parts").glob("chunk-*.json")))
     settings = DumpSettings(points=200, chunk=200, integration="fast", seed=4)
     res = sherpa_dump(out, settings, process="93 93 -> 11 -11 93", beams=(2212, 2212), sqrt_s=13000.0,
-                      mll=(66.0, 13000.0), jet_pt=20.0, sherpa_python=sherpa_python)
+                      mll=(66.0, 13000.0), jet_pt=20.0, sherpa_python=sherpa_python).to_json()
     # every finished chunk is kept (no event drawn twice), nothing beyond them is generated
     assert res["points"] == done >= 200
     mom = np.concatenate([read_dump(out / c["file"]).momenta for c in res["channels"]])
@@ -272,7 +281,7 @@ def test_users_run_card_is_used_verbatim(sherpa_python: Path, sherpa_ee: Path, t
     card = json.loads((sherpa_ee / "ee_4j_ycut0.01.meta.json").read_text())["run_card"]
     (tmp_path / "Sherpa.yaml").write_text(card)
     res = sherpa_dump(tmp_path / "out", DumpSettings(points=200, y_cut=0.01, seed=1),
-                      run_card=tmp_path / "Sherpa.yaml", sherpa_python=sherpa_python)
+                      run_card=tmp_path / "Sherpa.yaml", sherpa_python=sherpa_python).to_json()
     batch = read_dump(tmp_path / "out" / res["channels"][0]["file"])
     assert batch.process == "2_4__e-__e+__G__G__d__db" and batch.meta["run_card"] == card
     assert batch.meta["sqrt_s"] == 1000.0
@@ -306,11 +315,14 @@ def test_cli_json_keys(sherpa_python: Path, tmp_path: Path, capsys: pytest.Captu
 
 def test_timings_are_taken_at_the_runs_energy() -> None:
     """The job carries the energy of the MatrixElement() timing points, under the key the dumper reads."""
-    lep = build_job(DumpSettings(points=10, y_cut=0.01, timing_points=5), process="11 -11 -> 21 1 -1",
-                    sqrt_s=91.2)
-    had = build_job(DumpSettings(points=10, timing_points=5), process="93 93 -> 11 -11", beams=(2212, 2212),
-                    sqrt_s=13000.0, mll=(66.0, 13000.0))
+    lep = build_job(DumpSettings(points=10, y_cut=0.01, timing_points=5),
+                    DumpSource(process="11 -11 -> 21 1 -1", sqrt_s=91.2)).to_json()
+    had = build_job(DumpSettings(points=10, timing_points=5), DumpSource(process="93 93 -> 11 -11",
+                    beams=(2212, 2212), sqrt_s=13000.0, mll=(66.0, 13000.0))).to_json()
     assert (lep["timing_sqrt_s"], had["timing_sqrt_s"]) == (91.2, 13000.0)
-    assert "timing_sqrt_s" not in build_job(DumpSettings(points=10, y_cut=0.01), process="11 -11 -> 1 -1")
-    dumper = Path(__file__).resolve().parents[2] / "sherpa_plugin" / "sherpa_side" / "dumper.py"
-    assert 'job.get("timing_sqrt_s"' in dumper.read_text()
+    assert "timing_sqrt_s" not in build_job(DumpSettings(points=10, y_cut=0.01),
+                                            DumpSource(process="11 -11 -> 1 -1")).to_json()
+    # the dumper reads the job file through DumpJob.read / from_json and times at job.timing_sqrt_s
+    assert DumpJob.from_json(json.loads(json.dumps(had))).timing_sqrt_s == 13000.0
+    timings = Path(__file__).resolve().parents[2] / "sherpa_plugin" / "sherpa_side" / "run_integrate.py"
+    assert "job.timing_sqrt_s" in timings.read_text()

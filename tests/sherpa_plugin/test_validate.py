@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fame_surrogate.validation.gain import effective_gain, ideal_gain
+from fame_surrogate.validation.unweighting import max_epsilon
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.gain import effective_gain, ideal_gain
-from sherpa_plugin.unweighting import max_epsilon
 from sherpa_plugin.validate import ValidateConfig, validate
 
 
@@ -38,7 +38,9 @@ def test_bad_surrogate_closes_with_low_eps2(ee3_large: EventBatch) -> None:
     # closure needs hundreds of unweighted events: 240k points (conftest), where 12k real ones keep ≈ 56
     ee3 = ee3_large
     cfg = ValidateConfig(timing_points=2048, timing_repeats=1, n_bins=8, report=False)
-    r = validate(HalfWrong(0.5), [ee3], None, cfg)
+    res = validate(HalfWrong(0.5), [ee3], None, cfg)
+    assert res.report is None and res.config == cfg and res.n_points == len(ee3)
+    r = res.to_json()  # what summary.json holds
     assert r["report"] is None
     w = ee3.weight
     assert r["eps_full"] == pytest.approx(np.mean(np.abs(w)) / max_epsilon(w, 1e-3), rel=1e-12)
@@ -56,7 +58,13 @@ def test_bad_surrogate_closes_with_low_eps2(ee3_large: EventBatch) -> None:
 
 def test_times_and_gains_on_sherpa_points(ee3: EventBatch) -> None:
     cfg = ValidateConfig(timing_points=2048, timing_repeats=1, n_bins=4, report=False)
-    r = validate(HalfWrong(0.5), [ee3], None, cfg)
+    res = validate(HalfWrong(0.5), [ee3], None, cfg)
+    r = res.to_json()
+    assert (res.f_eff, res.sigma_weighted.value, res.sigma_pull) == (
+        r["f_eff"],
+        r["sigma_weighted"]["value"],
+        r["channels"][ee3.process]["sigma_pull"],
+    )
     # times and where they came from
     assert r["t_me_ms"] == ee3.meta["me_ms_per_point"]
     assert "recorded in the data" in r["time_sources"]["t_me"]
@@ -80,7 +88,9 @@ def test_channels_combine_and_fixed_times(sherpa_ee: Path, ee3: EventBatch) -> N
     b4 = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz").take(slice(0, 6000))
     b3 = ee3.take(slice(0, 12000))
     cfg = ValidateConfig(t_me_ms=1.0, t_surr_ms=0.01, t_ps_ms=0.02, n_bins=6, report=False)
-    r = validate(HalfWrong(2.0), [b3.take(slice(0, 6000)), b4, b3.take(slice(6000, 12000))], None, cfg)
+    res = validate(HalfWrong(2.0), [b3.take(slice(0, 6000)), b4, b3.take(slice(6000, 12000))], None, cfg)
+    r = res.to_json()
+    assert res.sigma_pull is None and "sigma_pull" not in r  # a pull per channel only
     assert set(r["channels"]) == {b3.process, b4.process}
     assert r["channels"][b3.process]["n_points"] == 12000  # same process joined
     assert r["time_sources"]["t_me"] == "given (ValidateConfig.t_me_ms)"
@@ -95,7 +105,7 @@ def test_channels_combine_and_fixed_times(sherpa_ee: Path, ee3: EventBatch) -> N
     # a given t_surr stands for both: the per-event gain is the batched one
     assert r["t_surr_batch1_ms"] == 0.01 and r["f_eff_batch1"] == pytest.approx(r["f_eff"])
     # a channel with a single point (a rare channel of a weighted sample) is left out, and said to be
-    lone = validate(HalfWrong(2.0), [b3, b4.take(slice(0, 1))], None, cfg)
+    lone = validate(HalfWrong(2.0), [b3, b4.take(slice(0, 1))], None, cfg).to_json()
     assert set(lone["channels"]) == {b3.process} and lone["channels_left_out"] == {b4.process: 1}
     with pytest.raises(ValueError, match="every channel has a single point"):
         validate(HalfWrong(2.0), [b4.take(slice(0, 1))], None, cfg)
@@ -106,8 +116,8 @@ def test_recorded_cpu_times_are_used_when_asked(ee3: EventBatch) -> None:
     meta = {**ee3.meta, "ps_ms_per_point": 0.5, "me_cpu_ms_per_point": 0.123, "ps_cpu_ms_per_point": 0.25}
     batch = ee3.take(slice(0, 20000)).with_columns(meta=meta)
     cfg = ValidateConfig(t_surr_ms=0.001, n_bins=6, report=False)
-    wall = validate(HalfWrong(1.0), [batch], None, cfg)
-    cpu = validate(HalfWrong(1.0), [batch], None, dataclasses.replace(cfg, recorded_times="cpu"))
+    wall = validate(HalfWrong(1.0), [batch], None, cfg).to_json()
+    cpu = validate(HalfWrong(1.0), [batch], None, dataclasses.replace(cfg, recorded_times="cpu")).to_json()
     assert (wall["t_me_ms"], wall["t_ps_ms"]) == (ee3.meta["me_ms_per_point"], 0.5)
     assert (cpu["t_me_ms"], cpu["t_ps_ms"]) == (0.123, 0.25)
     assert "me_cpu_ms_per_point" in cpu["time_sources"]["t_me"]

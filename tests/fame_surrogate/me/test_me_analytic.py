@@ -13,7 +13,8 @@ from fame_surrogate.me.analytic import ee_qq, ee_qqg_photon, mhv_partial_squared
 from fame_surrogate.me.berends_giele import GluonCurrents, quark_line
 from fame_surrogate.me.ee_jets import _Kin, classify
 from fame_surrogate.me.wavefunctions import linear_polarisations
-from fame_surrogate.phasespace import EEPhaseSpace, mdot, rambo
+from fame_surrogate.phasespace import EEPhaseSpace, rambo
+from lhe_tools.fourvec import mdot
 
 PHOTON = EWParams(z_exchange=False)
 #: e = g_s = 1 and photon only: the "stripped" convention of physics.md §1.7

@@ -27,8 +27,8 @@ def test_against_live_sherpa(pdg: list[int], sherpa_python: Path, tmp_path: Path
     res = sherpa_dump(
         tmp_path / "out", DumpSettings(points=len(batch)), input_dump=src, sherpa_python=sherpa_python
     )
-    files = [tmp_path / "out" / c["file"] for c in res["channels"]]
-    assert len(files) == 1, res["channels"]
+    files = [tmp_path / "out" / c.file for c in res.channels]
+    assert len(files) == 1, res.channels
     sherpa = read_dump(files[0])
     assert sherpa.me2 is not None
     np.testing.assert_allclose(sherpa.momenta, batch.momenta, rtol=0, atol=1e-9)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from lhe_tools.fourvec import msq
+
 F8 = npt.NDArray[np.float64]
 
 __all__ = [
@@ -34,10 +36,6 @@ _CHARGED_LEPTONS = frozenset({11, 13, 15})
 _NEUTRINOS = frozenset({12, 14, 16})
 
 
-def _minkowski_square(p: F8) -> F8:
-    return np.asarray(p[..., 0] ** 2 - np.sum(p[..., 1:] ** 2, axis=-1))
-
-
 def transverse_momentum(p: F8) -> F8:
     """``pT = sqrt(px² + py²)`` over the last axis (GeV)."""
     return np.asarray(np.hypot(p[..., 1], p[..., 2]))
@@ -52,7 +50,7 @@ def pair_masses(final: F8) -> F8:
     """Invariant masses of all pairs, shape ``(N, n(n-1)/2)`` in GeV (``sqrt(max(0, (p_i + p_j)²))``)."""
     n = final.shape[1]
     pairs = list(itertools.combinations(range(n), 2))
-    m2 = np.stack([_minkowski_square(final[:, i] + final[:, j]) for i, j in pairs], axis=1)
+    m2 = np.stack([msq(final[:, i] + final[:, j]) for i, j in pairs], axis=1)
     return np.asarray(np.sqrt(np.maximum(m2, 0.0)))
 
 
@@ -163,7 +161,7 @@ def pp_observables(momenta: F8, pdg: Sequence[int], n_in: int = 2) -> dict[str, 
     out: dict[str, F8] = {}
     if leptons.shape[1] >= 2:
         ll = leptons[:, 0] + leptons[:, 1]
-        out["m_ll"] = np.asarray(np.sqrt(np.maximum(_minkowski_square(ll), 0.0)))
+        out["m_ll"] = np.asarray(np.sqrt(np.maximum(msq(ll), 0.0)))
         out["pt_ll"] = transverse_momentum(ll)
         out["y_ll"] = rapidity(ll)
     if leptons.shape[1] >= 1:
@@ -177,7 +175,7 @@ def pp_observables(momenta: F8, pdg: Sequence[int], n_in: int = 2) -> dict[str, 
         if partons.shape[1] >= 2:
             out["pt_j2"] = transverse_momentum(jo[:, 1])
             jj = jo[:, 0] + jo[:, 1]
-            out["m_jj"] = np.asarray(np.sqrt(np.maximum(_minkowski_square(jj), 0.0)))
+            out["m_jj"] = np.asarray(np.sqrt(np.maximum(msq(jj), 0.0)))
     if not out:
         raise ValueError(f"no charged lepton or parton in the final state {list(pdg)[n_in:]}")
     return out

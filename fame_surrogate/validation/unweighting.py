@@ -31,11 +31,18 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .efficiency import (
+    check_budget,
+    reduced_maximum,
+    stage1_maximum,
+    stage2_maximum,
+    stage_efficiencies,
+)
+
 F8 = npt.NDArray[np.float64]
 B1 = npt.NDArray[np.bool_]
 
 __all__ = [
-    "STAGE1_BUDGETS",
     "TwoStageResult",
     "UnweightResult",
     "excess_fraction",
@@ -70,33 +77,16 @@ def max_epsilon(values: npt.ArrayLike, eps: float = 1e-3, weights: npt.ArrayLike
     -------
     float
         The smallest ``m ≥ 0`` with ``Σ c_i max(0, |v_i| − m) ≤ eps · Σ c_i |v_i|``; ``max |v|`` for
-        ``eps = 0``, 0 for an empty or all-zero input.
+        ``eps = 0``, 0 for an empty or all-zero input
+        (:func:`~fame_surrogate.validation.efficiency.reduced_maximum` on validated float64 input).
     """
-    if not 0.0 <= eps < 1.0:
-        raise ValueError(f"Max_Epsilon must lie in [0, 1), got {eps}")
-    a = np.abs(_as_f8(values, "values"))
-    c = np.ones_like(a) if weights is None else np.abs(_as_f8(weights, "weights"))
-    if c.shape != a.shape:
-        raise ValueError(f"weights have shape {c.shape}, values {a.shape}")
+    a = _as_f8(values, "values")
+    c = None if weights is None else _as_f8(weights, "weights")
     if a.size == 0:
+        if not 0.0 <= eps < 1.0:
+            raise ValueError(f"Max_Epsilon must lie in [0, 1), got {eps}")
         return 0.0
-    order = np.argsort(-a, kind="stable")
-    a_s, c_s = a[order], c[order]
-    cum_c = np.cumsum(c_s)
-    cum_ca = np.cumsum(c_s * a_s)
-    total = float(cum_ca[-1])
-    if total <= 0.0:
-        return 0.0
-    target = eps * total
-    # excess when the maximum sits at a_s[k]: the k larger entries (indices < k) contribute
-    above_c = np.concatenate([[0.0], cum_c[:-1]])
-    above_ca = np.concatenate([[0.0], cum_ca[:-1]])
-    excess = np.maximum(above_ca - above_c * a_s, 0.0)  # non-decreasing in k
-    k = int(np.searchsorted(excess, target, side="right")) - 1
-    # on [a_s[k+1], a_s[k]] the entries 0..k lie above m: excess(m) = cum_ca[k] - cum_c[k] * m
-    m = (cum_ca[k] - target) / cum_c[k]
-    lower = a_s[k + 1] if k + 1 < a.size else 0.0
-    return float(min(max(m, lower), a_s[k]))
+    return float(reduced_maximum(a, eps, c))
 
 
 def excess_fraction(values: npt.ArrayLike, maximum: float, weights: npt.ArrayLike | None = None) -> float:
@@ -105,10 +95,6 @@ def excess_fraction(values: npt.ArrayLike, maximum: float, weights: npt.ArrayLik
     c = np.ones_like(a) if weights is None else np.abs(_as_f8(weights, "weights"))
     total = float(np.sum(c * a))
     return float(np.sum(c * np.maximum(a - maximum, 0.0)) / total) if total > 0 else 0.0
-
-
-#: how the stage-1 ``Max_Epsilon`` excess is measured (module docstring)
-STAGE1_BUDGETS: tuple[str, ...] = ("sigma", "surrogate")
 
 
 def _sigma_above_one(probability: F8, expected_weight_sum: float) -> float:
@@ -313,14 +299,17 @@ def two_stage(
             f"{int(zero_s.sum())} event(s) have a zero surrogate weight but a non-zero exact weight "
             f"(first at index {int(np.flatnonzero(zero_s)[0])}); stage 1 would never keep them"
         )
-    if budget not in STAGE1_BUDGETS:
-        raise ValueError(f"budget={budget!r}; expected one of {STAGE1_BUDGETS}")
-    x = np.divide(wa, sa, out=np.zeros_like(wa), where=sa != 0.0)
+    check_budget(budget)
+    x = _as_f8(np.divide(wa, sa, out=np.zeros_like(wa), where=sa != 0.0), "x = w/s")
+    smax = xmax = 0.0  # no maxima of an empty sample
     if s_max is not None:
         smax = float(s_max)
-    else:
-        smax = max_epsilon(sa, eps_s, weights=np.abs(x) if budget == "sigma" else None)
-    xmax = max_epsilon(x, eps_x, weights=np.abs(sa)) if x_max is None else float(x_max)
+    elif wa.size:
+        smax = float(stage1_maximum(sa, x, eps_s, budget))
+    if x_max is not None:
+        xmax = float(x_max)
+    elif wa.size:
+        xmax = float(stage2_maximum(x, sa, eps_x))
     if not (smax > 0 and xmax > 0):
         raise ValueError(f"two-stage unweighting needs positive maxima, found s_max={smax}, x_max={xmax}")
     r1 = np.abs(sa) / smax
@@ -335,6 +324,10 @@ def two_stage(
     weight = np.sign(wa[accepted]) * np.maximum(1.0, r1[accepted]) * np.maximum(1.0, r2[accepted])
     sum_abs_s = float(np.sum(np.abs(sa)))
     n1, n_acc = int(idx1.size), int(accepted.sum())
+    eps_1 = eps_2 = 0.0
+    if sum_abs_s > 0:
+        e1, e2 = stage_efficiencies(wa, sa, smax, xmax)
+        eps_1, eps_2 = float(e1), float(e2)
     return TwoStageResult(
         stage1=stage1,
         accepted=accepted,
@@ -343,8 +336,8 @@ def two_stage(
         x=x,
         s_max=smax,
         x_max=xmax,
-        eps_1=float(np.mean(np.abs(sa)) / smax) if wa.size else 0.0,
-        eps_2=float(np.sum(np.abs(wa)) / sum_abs_s / xmax) if sum_abs_s > 0 else 0.0,
+        eps_1=eps_1,
+        eps_2=eps_2,
         overweight_fraction_1=float(np.count_nonzero(r1[stage1] > 1.0) / n1) if n1 else 0.0,
         overweight_fraction_2=float(np.count_nonzero(r2[accepted] > 1.0) / n_acc) if n_acc else 0.0,
         overweight_sigma_fraction=_sigma_above_one(p1 * p2, float(np.sum(np.abs(wa))) / (smax * xmax)),

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lhe_tools import read_dump
-from sherpa_plugin.gain import (
+from fame_surrogate.validation.gain import (
     Baseline,
     compare_baselines,
     effective_gain,
@@ -16,7 +15,8 @@ from sherpa_plugin.gain import (
     ideal_gain,
     standard_efficiency,
 )
-from sherpa_plugin.unweighting import max_epsilon, two_stage, unweight
+from fame_surrogate.validation.unweighting import max_epsilon, two_stage, unweight
+from lhe_tools import read_dump
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_gains_against_the_fastest_baseline() -> None:
     )
     assert comp.fastest.f_eff == min(g.f_eff for g in comp.gains) < by["colour-summed"].f_eff
     assert by["colour-summed"].f_ideal == pytest.approx(ideal_gain(eps_full, t_me, t_surr, t_ps))
-    d = comp.as_dict()
+    d = comp.to_json()
     assert d["fastest"] == "colour-sampled" and d["f_eff_vs_fastest"] == comp.fastest.f_eff
     assert d["baselines"]["colour-summed"]["f_eff_over_ideal"] == pytest.approx(
         by["colour-summed"].f_eff / by["colour-summed"].f_ideal

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
+from fame_surrogate.validation.unweighting import (
+    excess_fraction,
+    kish_alpha,
+    max_epsilon,
+    two_stage,
+    unweight,
+)
 from lhe_tools import read_dump
-from sherpa_plugin.unweighting import excess_fraction, kish_alpha, max_epsilon, two_stage, unweight
 
 
 def _excess(a: np.ndarray, c: np.ndarray, m: float) -> float:

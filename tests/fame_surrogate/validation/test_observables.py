@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from fame_surrogate.phasespace import EEPhaseSpace
+from fame_surrogate.validation.observables import ee_observables, observables, pp_observables, thrust
 from lhe_tools import read_dump
-from sherpa_plugin.observables import ee_observables, observables, pp_observables, thrust
 
 
 def test_three_parton_thrust_is_the_largest_energy_fraction(sherpa_ee: Path) -> None:

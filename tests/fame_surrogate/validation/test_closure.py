@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from fame_surrogate.validation.closure import closure_test, mean_with_error, trial_histogram
+from fame_surrogate.validation.observables import ee_observables
+from fame_surrogate.validation.unweighting import two_stage
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.closure import closure_test, mean_with_error, trial_histogram
-from sherpa_plugin.observables import ee_observables
-from sherpa_plugin.unweighting import two_stage
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lhe_tools import read_dump
-from sherpa_plugin.gain import (
+from fame_surrogate.validation.gain import (
     effective_gain,
     events_per_cpu_hour_standard,
     events_per_cpu_hour_two_stage,
     ideal_gain,
     summarize_gain,
 )
-from sherpa_plugin.unweighting import two_stage, unweight
+from fame_surrogate.validation.unweighting import two_stage, unweight
+from lhe_tools import read_dump
 
 
 def test_limits() -> None:

@@ -150,7 +150,7 @@ class GainSummary:
     events_per_cpu_hour_two_stage: float
     events_per_cpu_hour_two_stage_alpha: float
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return asdict(self)
 
@@ -186,7 +186,7 @@ class BaselineGain:
     f_eff: float
     f_ideal: float
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict (the baseline's fields, its ms per unweighted event, the gains)."""
         return {
             **asdict(self.baseline),
@@ -213,11 +213,11 @@ class BaselineComparison:
     gains: tuple[BaselineGain, ...]
     fastest: BaselineGain
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict: ``baselines`` (name → figures), ``fastest`` (its name),
         ``f_eff_vs_fastest``, ``f_ideal_vs_fastest``."""
         return {
-            "baselines": {g.baseline.name: g.as_dict() for g in self.gains},
+            "baselines": {g.baseline.name: g.to_json() for g in self.gains},
             "fastest": self.fastest.baseline.name,
             "f_eff_vs_fastest": self.fastest.f_eff,
             "f_ideal_vs_fastest": self.fastest.f_ideal,
@@ -266,7 +266,7 @@ def compare_baselines(
 def standard_efficiency(
     weights: npt.ArrayLike, eps: float = 1e-3, block: int | None = None
 ) -> tuple[float, float, int]:
-    """``ε_full`` of one-stage unweighting (:func:`sherpa_plugin.unweighting.unweight`, ``Max_Epsilon`` eps).
+    """``ε_full`` of one-stage unweighting (:func:`~fame_surrogate.validation.unweight`, ``Max_Epsilon`` eps).
 
     ``ε_full`` of heavy-tailed weights depends on the sample size (the maximum is set by the largest weights
     that were drawn), so compare baselines at equal sizes: ``block`` splits the weights into consecutive

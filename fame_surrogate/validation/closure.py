@@ -51,7 +51,7 @@ class SigmaEstimate:
     value: float
     error: float
 
-    def as_dict(self) -> dict[str, float]:
+    def to_json(self) -> dict[str, float]:
         """``{"value": ..., "error": ...}``."""
         return {"value": self.value, "error": self.error}
 
@@ -140,7 +140,7 @@ class HistogramComparison:
     p_value: float
     expected: F8 = field(default_factory=lambda: np.zeros(0))
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (arrays as lists)."""
         return {
             "name": self.name,
@@ -195,7 +195,7 @@ def closure_test(
     Parameters
     ----------
     obs : mapping of str to ndarray, float64, shape (N,)
-        Observables of all N trials (see :mod:`sherpa_plugin.observables`).
+        Observables of all N trials (see :mod:`fame_surrogate.validation.observables`).
     w : ndarray, float64, shape (N,)
         Exact weights.
     result : TwoStageResult
