@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fame_surrogate.train import TrainConfig
+from fame_surrogate.config import TrainConfig
 from lhe_tools import read_dump
 
 ROOT = Path(__file__).resolve().parents[1]

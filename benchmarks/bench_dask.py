@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.me import generate_ee
-from fame_surrogate.train import TrainConfig
 from lhe_tools import read_dump, write_dump
 from sherpa_plugin.orchestrate import train_bundle
 from sherpa_plugin.train_tasks import usable_cores

@@ -34,10 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import OnnxSurrogate, export_onnx
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.validate import ValidateConfig, validate
+from sherpa_plugin.validate import validate
+from sherpa_plugin.validate_config import ValidateConfig
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 DATA = SHARED / "data" / "sherpa-ee"

@@ -65,6 +65,7 @@ import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
+from fame_surrogate.config import TrainConfig  # noqa: E402
 from fame_surrogate.export import (  # noqa: E402
     OnnxSurrogate,
     _example_momenta,
@@ -75,7 +76,6 @@ from fame_surrogate.export import (  # noqa: E402
     small_batch_graph,
 )
 from fame_surrogate.models import Ensemble, build_model  # noqa: E402
-from fame_surrogate.train import TrainConfig  # noqa: E402
 from lhe_tools import read_dump  # noqa: E402
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))

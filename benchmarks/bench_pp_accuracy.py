@@ -50,12 +50,14 @@ from typing import Any
 from bench_accuracy import overrides, train_parallel  # this folder is on sys.path
 from bench_gain import OnnxPredictor
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import OnnxSurrogate, export_onnx
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from fame_surrogate.validation.accuracy import accuracy
 from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.validate import ValidateConfig, validate
+from sherpa_plugin.validate import validate
+from sherpa_plugin.validate_config import ValidateConfig
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 PP = SHARED / "data" / "sherpa-pp"

@@ -1,64 +1,59 @@
 """fame_surrogate: physics and ML (phase space, exact MEs, dipoles, models, training, ONNX export).
 
-Imports ``lhe_tools`` only, never ``sherpa_plugin``.
+Imports ``lhe_tools`` only, never ``sherpa_plugin``.  Names are imported on first use, so that the settings
+(:mod:`fame_surrogate.config`) and ``fame --help`` do not pay for torch and onnx.
 """
 
 from __future__ import annotations
 
-from .dipoles import DipoleBasis
-from .export import ContractError, OnnxSurrogate, export_onnx
-from .features import FeatureMap
-from .me import EWParams, UnsupportedProcessError, ee_jets_pdg, generate_ee, matrix_element, supports
-from .models import DipoleModel, Ensemble, MLPModel, build_model
-from .phasespace import EEPhaseSpace, ee_beams, min_sij_over_s, pass_ycut, rambo, rambo_weight
-from .resonance import LeptonPairPropagator
-from .train import TrainConfig, TrainResult, train_surrogate
-from .validation import (
-    Accuracy,
-    accuracy,
-    effective_gain,
-    ideal_gain,
-    max_epsilon,
-    relative_deviation,
-    two_stage,
-    unweight,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "Accuracy",
-    "ContractError",
-    "DipoleBasis",
-    "DipoleModel",
-    "EEPhaseSpace",
-    "EWParams",
-    "Ensemble",
-    "FeatureMap",
-    "LeptonPairPropagator",
-    "MLPModel",
-    "OnnxSurrogate",
-    "TrainConfig",
-    "TrainResult",
-    "UnsupportedProcessError",
-    "accuracy",
-    "build_model",
-    "ee_beams",
-    "ee_jets_pdg",
-    "effective_gain",
-    "export_onnx",
-    "generate_ee",
-    "ideal_gain",
-    "matrix_element",
-    "max_epsilon",
-    "min_sij_over_s",
-    "pass_ycut",
-    "rambo",
-    "rambo_weight",
-    "relative_deviation",
-    "supports",
-    "train_surrogate",
-    "two_stage",
-    "unweight",
-]
+#: public name -> submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "DipoleBasis": "dipoles",
+    "OnnxSurrogate": "export",
+    "export_onnx": "export",
+    "FeatureMap": "features",
+    "EWParams": "me",
+    "UnsupportedProcessError": "me",
+    "ee_jets_pdg": "me",
+    "generate_ee": "me",
+    "matrix_element": "me",
+    "supports": "me",
+    "DipoleModel": "models",
+    "Ensemble": "models",
+    "MLPModel": "models",
+    "build_model": "models",
+    "ContractError": "onnx_meta",
+    "EEPhaseSpace": "phasespace",
+    "ee_beams": "phasespace",
+    "min_sij_over_s": "phasespace",
+    "pass_ycut": "phasespace",
+    "rambo": "phasespace",
+    "rambo_weight": "phasespace",
+    "LeptonPairPropagator": "resonance",
+    "TrainConfig": "config",
+    "TrainResult": "train",
+    "train_surrogate": "train",
+    "Accuracy": "validation",
+    "accuracy": "validation",
+    "effective_gain": "validation",
+    "ideal_gain": "validation",
+    "max_epsilon": "validation",
+    "relative_deviation": "validation",
+    "two_stage": "validation",
+    "unweight": "validation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fame_surrogate' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def __dir__() -> list[str]:

@@ -3,20 +3,19 @@
 One graph from raw momenta to ``me2`` and ``me2_std``: input ``momenta`` float64 ``[batch, n, 4]``, outputs
 float64 ``[batch]``; features, dipoles, φ terms, coefficient network and the sum over dipoles are all inside
 the graph.  ``metadata_props`` carry ``fame.contract``, ``fame.process``, ``fame.members``, ``fame.pdg``,
-``fame.sqrt_s``, ``fame.cuts``, ``fame.model``, ``fame.replicas``, ``fame.train``, ``fame.version``.
+``fame.sqrt_s``, ``fame.cuts``, ``fame.model``, ``fame.replicas``, ``fame.train``, ``fame.version``
+(:class:`~fame_surrogate.onnx_meta.OnnxMetadata`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
-from importlib import metadata as _pkg_metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,10 @@ from torch import Tensor, nn
 from lhe_tools import atomic_path
 
 from .models import FUSED_BATCH_MAX, Ensemble, Surrogate, net_dtype
+from .onnx_meta import ContractError, OnnxMetadata
 
 __all__ = [
-    "CONTRACT",
     "DEFAULT_OPSET",
-    "METADATA_KEYS",
-    "ContractError",
     "OnnxSurrogate",
     "export_onnx",
     "parity_tolerance",
@@ -43,36 +40,10 @@ __all__ = [
     "small_batch_graph",
 ]
 
-#: the contract string stored as ``fame.contract``
-CONTRACT = "fame-onnx/1"
 #: opset of the exported graphs (the contract requires >= 17)
 DEFAULT_OPSET = 18
-#: metadata keys (without the ``fame.`` prefix) and whether their value is JSON
-METADATA_KEYS: dict[str, bool] = {
-    "contract": False,
-    "process": False,
-    "members": True,
-    "pdg": True,
-    "sqrt_s": False,
-    "cuts": True,
-    "model": False,
-    "replicas": False,
-    "train": True,
-    "version": False,
-}
 
 F8 = npt.NDArray[np.float64]
-
-
-class ContractError(ValueError):
-    """An ONNX file does not follow ``fame-onnx/1``, or is used for a process it was not trained for."""
-
-
-def _fame_version() -> str:
-    try:
-        return _pkg_metadata.version("fame")
-    except _pkg_metadata.PackageNotFoundError:
-        return "unknown"
 
 
 class _Graph(nn.Module):
@@ -313,7 +284,8 @@ def export_onnx(
     metadata : mapping
         Keys of SPEC §3.4 without the ``fame.`` prefix: ``process`` (required), ``members`` (list),
         ``pdg`` (defaults to the model's), ``sqrt_s``, ``cuts`` (dict), ``train`` (dict).  ``model``,
-        ``replicas``, ``contract`` and ``version`` are filled in from the model and the package.
+        ``replicas``, ``contract`` and ``version`` are filled in from the model and the package
+        (:meth:`~fame_surrogate.onnx_meta.OnnxMetadata.for_export`).
     opset : int
         ONNX opset (>= 17).
     dynamo : bool
@@ -331,40 +303,19 @@ def export_onnx(
     """
     if opset < 17:
         raise ValueError(f"opset {opset} requested; fame-onnx/1 requires opset >= 17")
-    if "process" not in metadata or not str(metadata["process"]):
-        raise ValueError("export_onnx metadata needs a non-empty 'process' (the representative's name)")
-    pdg = [int(p) for p in metadata.get("pdg", model.pdg)]
-    if pdg != list(model.pdg):
-        raise ContractError(f"metadata pdg {pdg} differs from the model's particle content {model.pdg}")
-    unknown = set(metadata) - set(METADATA_KEYS)
-    if unknown:
-        raise ValueError(f"unknown metadata keys {sorted(unknown)}; allowed: {sorted(METADATA_KEYS)}")
+    meta = OnnxMetadata.for_export(metadata, pdg=model.pdg, model=model.kind, replicas=model.replicas)
     model = model.eval()
-    n = len(pdg)
-    replicas = model.replicas
-    values: dict[str, Any] = {
-        "members": [],
-        "sqrt_s": None,
-        "cuts": {},
-        "train": {},
-        **dict(metadata),
-        "contract": CONTRACT,
-        "pdg": pdg,
-        "model": model.kind,
-        "replicas": replicas,
-        "version": _fame_version(),
-    }
+    n = len(meta.pdg)
     proto = _trace(model, _example_momenta(n), opset, dynamo)
     fused = any(m.fused is not None for m in model.member_models())
     if fused and not dynamo:
         proto = _batch_branches(proto, _trace(_unfused_copy(model), _example_momenta(n), opset, dynamo), n)
-    proto.doc_string = f"fame surrogate ({model.kind}, {replicas} replica(s)) for {values['process']}"
+    proto.doc_string = f"fame surrogate ({meta.model}, {meta.replicas} replica(s)) for {meta.process}"
     del proto.metadata_props[:]
-    for key, is_json in METADATA_KEYS.items():
-        value = values[key]
+    for key, value in meta.to_props().items():
         entry = proto.metadata_props.add()
-        entry.key = f"fame.{key}"
-        entry.value = json.dumps(value, sort_keys=True) if is_json else ("" if value is None else str(value))
+        entry.key = key
+        entry.value = value
     onnx.checker.check_model(proto, full_check=True)
 
     pts = _example_momenta(n, 16, model.member_models()[0].features.masses)
@@ -399,35 +350,6 @@ def export_onnx(
     with atomic_path(path, suffix=".onnx") as tmp:
         onnx.save(proto, str(tmp))
     return path
-
-
-def _parse_metadata(raw: Mapping[str, str], where: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, is_json in METADATA_KEYS.items():
-        full = f"fame.{key}"
-        if full not in raw:
-            raise ContractError(f"{where}: metadata_props lacks {full!r} (has {sorted(raw)})")
-        text = raw[full]
-        if is_json:
-            try:
-                out[key] = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise ContractError(f"{where}: {full} is not JSON ({err}): {text[:80]!r}") from err
-        else:
-            out[key] = text
-    out["replicas"] = int(out["replicas"])
-    out["sqrt_s"] = float(out["sqrt_s"]) if out["sqrt_s"] not in ("", "None") else None
-    return out
-
-
-def _member_names(members: Sequence[Any]) -> list[str]:
-    names = []
-    for m in members:
-        if isinstance(m, str):
-            names.append(m)
-        elif isinstance(m, Mapping) and "process" in m:
-            names.append(str(m["process"]))
-    return names
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
@@ -481,8 +403,8 @@ class OnnxSurrogate:
 
     Attributes
     ----------
-    metadata : dict
-        The parsed ``fame.*`` metadata (without the prefix; JSON values decoded).
+    metadata : OnnxMetadata
+        The parsed ``fame.*`` metadata.
     process : str
         Representative process name.
     pdg : list of int
@@ -528,15 +450,11 @@ class OnnxSurrogate:
         fast = getattr(self.small_batch_session, "_sess", None)
         self._small_run = fast.run if fast is not None and hasattr(fast, "run") else None
         self._run_options = ort.RunOptions()
-        raw = self.session.get_modelmeta().custom_metadata_map
-        contract = raw.get("fame.contract")
-        if contract != CONTRACT:
-            raise ContractError(f"{where}: fame.contract is {contract!r}, expected {CONTRACT!r}")
-        self.metadata = _parse_metadata(raw, where)
-        self.process: str = str(self.metadata["process"])
-        self.pdg: list[int] = [int(p) for p in self.metadata["pdg"]]
+        self.metadata = OnnxMetadata.from_props(self.session.get_modelmeta().custom_metadata_map, where)
+        self.process: str = self.metadata.process
+        self.pdg: list[int] = list(self.metadata.pdg)
         self.n_particles = len(self.pdg)
-        self.members: list[str] = _member_names(self.metadata["members"])
+        self.members: list[str] = self.metadata.member_names
         self._check_signature(where)
         self._outputs = ["me2", "me2_std"]
         if expected_process is not None and expected_process != self.process and (
@@ -570,7 +488,7 @@ class OnnxSurrogate:
     @property
     def kind(self) -> str:
         """``"dipole"`` or ``"mlp"``."""
-        return str(self.metadata["model"])
+        return self.metadata.model
 
     def predict(self, momenta: npt.ArrayLike, chunk: int = 1024) -> tuple[F8, F8]:
         """Surrogate |M|^2 and its replica spread.

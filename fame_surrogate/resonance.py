@@ -82,10 +82,8 @@ def lepton_neutrino(pdg: Sequence[int], n_in: int) -> tuple[int, int] | None:
 
     Parameters
     ----------
-    pdg : sequence of int
-        PDG ids, incoming first.
-    n_in : int
-        Number of incoming particles.
+    pdg, n_in
+        As for :func:`lepton_pair`.
     """
     ids = _hadronic_ids(pdg, n_in)
     if ids is None:

@@ -8,7 +8,8 @@ Two parsers with the same result:
   does not handle)).  It returns ``None`` on anything unusual instead of guessing.
 * :func:`parse_events_slow`: line by line in Python; it accepts the same files plus odd layouts (comment
   lines between particle lines, blank lines, Fortran ``D`` exponents) and raises :class:`LHEFormatError`
-  with file, line and event for every malformation.  The fast parser falls back to it.
+  with file, line and event for every malformation.  The reader (:class:`lhe_tools.lhe.LHEReader`) falls back
+  to it where the fast parser returns ``None``.
 
 LHEF 3 ``<rwgt>``/``<weights>``, ``<scales>`` and ``<event>`` attributes are read by
 :func:`lhe_tools._lhe_fields.read_tags` (regular expressions over the chunk), shared by both.  As in
@@ -30,7 +31,7 @@ from ._lhe_fields import check_momenta, read_tags, to_float, to_int
 from ._numparse import decode_fixed
 from ._source import LHEFormatError
 
-__all__ = ["parse_events", "parse_events_fast", "parse_events_slow"]
+__all__ = ["parse_events_fast", "parse_events_slow"]
 
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
@@ -409,23 +410,4 @@ def parse_events_fast(
         opens_have_attrs=tl[opens] == 6,
         scan_tags=maybe_tags,
     )
-    return flat
-
-
-def parse_events(
-    path: str | os.PathLike[str],
-    chunk: bytes,
-    *,
-    first_line: int,
-    first_event: int,
-    weight_ids: Sequence[str],
-) -> FlatEvents:
-    """Fast parse with fallback to the line-by-line parser (which raises on malformed input)."""
-    flat = parse_events_fast(
-        path, chunk, first_line=first_line, first_event=first_event, weight_ids=weight_ids
-    )
-    if flat is None:
-        flat = parse_events_slow(
-            path, chunk, first_line=first_line, first_event=first_event, weight_ids=weight_ids
-        )
     return flat

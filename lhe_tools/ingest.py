@@ -169,11 +169,23 @@ def ingest_files(
     -------
     IngestResult
         Per input file its events, weight sum and channels; per written dump its channel, events and path.
+
+    Raises
+    ------
+    ValueError
+        A file given twice (directly or through its folder), a channel name that is no file name, ``out``
+        not a folder, or existing dumps without ``force``; nothing is written then.
     """
     files: dict[str, FileSummary] = {}
     per_channel: dict[str, list[EventBatch]] = {}
     weight_ids: set[str] = set()
-    for path in expand_paths(paths):
+    inputs = expand_paths(paths)
+    first_of: dict[Path, Path] = {}
+    for path in inputs:  # the same file twice would count its events twice
+        earlier = first_of.setdefault(path.resolve(), path)
+        if earlier is not path:
+            raise ValueError(f"{path}: given more than once (also as {earlier}); each file is read once")
+    for path in inputs:
         counts: dict[str, int] = {}
         sums: list[float] = []
         for batch in read_events(path, chunk_size=chunk_size):

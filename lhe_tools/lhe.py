@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._channels import FlatEvents, concat_flat, split_channels
-from ._lhe_events import parse_events, parse_events_slow
+from ._lhe_events import parse_events_fast, parse_events_slow
 from ._source import BLOCK_SIZE, LHEFormatError, iter_blocks
 from .batch import EventBatch
 from .lhe_header import LHEHeader, parse_prologue
@@ -155,20 +155,19 @@ class LHEReader:
         return parse_prologue(self.path, buf)  # raises: no root element or no <init>
 
     def _parse(self, chunk: bytes, line: int, event: int) -> FlatEvents:
+        """The fast parser where it can; else the line-by-line one (odd layouts, the exact diagnosis)."""
         ids = self.header.weight_ids
+        flat = None
         if self._fast:
-            return parse_events(self.path, chunk, first_line=line, first_event=event, weight_ids=ids)
-        return parse_events_slow(self.path, chunk, first_line=line, first_event=event, weight_ids=ids)
+            flat = parse_events_fast(self.path, chunk, first_line=line, first_event=event, weight_ids=ids)
+        if flat is None:
+            flat = parse_events_slow(self.path, chunk, first_line=line, first_event=event, weight_ids=ids)
+        return flat
 
     def iter_flat(self) -> Iterator[tuple[int, FlatEvents]]:
         """Yield ``(index of the first event, FlatEvents)`` for each parsed block, in file order.
 
-        Raises
-        ------
-        LHEFormatError
-            Malformed events, a truncated stream, or a missing ``</LesHouchesEvents>``.
-        RuntimeError
-            If the reader was already iterated.
+        Raises as :meth:`iter_chunks` (malformed or truncated events, a reader already iterated).
         """
         for raw in self.iter_chunks():
             if len(raw.events):

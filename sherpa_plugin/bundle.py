@@ -460,7 +460,8 @@ class Bundle:
     def _session(self, e: BundleGroup) -> OnnxSurrogate:
         sess = self._sessions.get(e.group.name)
         if sess is None:
-            from fame_surrogate.export import ContractError, OnnxSurrogate
+            from fame_surrogate.export import OnnxSurrogate
+            from fame_surrogate.onnx_meta import ContractError
 
             file = self.root / e.model
             try:
@@ -519,12 +520,10 @@ class Bundle:
         sess, _ = self.surrogate_for(process)
         found = self._lookup(process)
         assert found is not None  # surrogate_for raised otherwise
-        recorded = sess.metadata.get("train")
+        recorded = sess.metadata.train
         train = dict(recorded) if isinstance(recorded, dict) else {}
         train.update(self._by_name[found[0].name].train)
-        return Domain.from_metadata(
-            found[0].name, sess.metadata.get("sqrt_s"), sess.metadata.get("cuts"), train
-        )
+        return Domain.from_metadata(found[0].name, sess.metadata.sqrt_s, sess.metadata.cuts, train)
 
     def check_domain(self, batch: EventBatch, where: str, *, allow: bool = False) -> dict[str, int]:
         """Count (and unless ``allow`` refuse) the events of ``batch`` outside its surrogate's domain.

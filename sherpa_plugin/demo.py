@@ -25,25 +25,26 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fame_surrogate.me import ee_jets_pdg, generate_ee
-from fame_surrogate.train import Clock, TrainConfig
 from fame_surrogate.validation import summarize_gain
 from lhe_tools import EventBatch, atomic_path, read_dump, write_dump
 from lhe_tools._atomic import check_output_dir
 
 from .bundle import Bundle
+from .demo_config import DemoConfig
 from .orchestrate import train_bundle
-from .validate import ValidateConfig, validate
+from .validate import validate
+from .validate_config import ValidateConfig
+from .validation_result import ChannelSummary
 
 __all__ = [
     "DEMO_MARKER",
-    "DemoConfig",
     "DemoResult",
     "GainRow",
     "SherpaTiming",
@@ -62,53 +63,6 @@ _RECORDED_TIMES = (
     "me_cpu_ms_per_point",
     "ps_cpu_ms_per_point",
 )
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    """Settings of :func:`run_demo` (the defaults take about 5 minutes of 2 CPU cores).
-
-    Parameters
-    ----------
-    jets : tuple of int
-        Jet multiplicities of e+e- → d d̄ + (n-2) g.
-    train_points, validate_points : int
-        Points per multiplicity for training (incl. the validation split of the training) and for the
-        independent two-stage unweighting test.
-    y_cut : float
-        Global cut s_ij > y_cut·s.
-    sqrt_s : float
-        Centre-of-mass energy, GeV.
-    seed : int
-        Seed of the training data; the validation data use ``seed + 1000``.
-    train : TrainConfig
-        Surrogate training settings: ``fame train``'s defaults (two replicas per group, each its own Dask
-        task) with a budget of 60 CPU seconds per replica (``clock="cpu"``), so a machine shared with other
-        jobs stretches the wall time, not the training, and the three groups' training (6 CPU-minutes)
-        fits the demo's five minutes on 2 cores.
-    workers : int or None
-        Local Dask workers (None: one per multiplicity, so the groups train side by side).
-    sherpa_points : int
-        Validation points per multiplicity at which Sherpa's ``MEProcess`` is timed (0: not at all); needs
-        a Sherpa Python (``--sherpa-python``, ``FAME_SHERPA_PYTHON`` or ``.venv-sherpa``), else one line
-        says so.
-    sherpa_python : str or None
-        Interpreter with ``sherpa-mc`` (default: ``FAME_SHERPA_PYTHON``, else the project's ``.venv-sherpa``).
-    timing_repeats : int
-        t_ME, t_surr and t_PS are the CPU time of the fastest of this many calls on 4096 points each.
-    """
-
-    jets: tuple[int, ...] = (3, 4, 5)
-    train_points: int = 20000
-    validate_points: int = 50000
-    y_cut: float = 0.01
-    sqrt_s: float = 1000.0
-    seed: int = 1
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_seconds=60.0, clock=Clock.CPU))
-    workers: int | None = None
-    sherpa_points: int = 300
-    sherpa_python: str | None = None
-    timing_repeats: int = 5
 
 
 @dataclass(frozen=True)
@@ -196,7 +150,7 @@ class DemoResult:
     cpu_seconds: float
     config: dict[str, Any]
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict (also written to ``OUT/demo-summary.json``)."""
         return asdict(self)
 
@@ -215,10 +169,9 @@ def _cpu_seconds() -> float:
     return float(own.user + own.system + own.children_user + own.children_system)
 
 
-def _row(jets: int, process: str, ch: Mapping[str, Any], t_me_ms: float, source: str) -> GainRow:
-    g = summarize_gain(
-        ch["eps_full"], ch["eps_1"], ch["eps_2"], ch["alpha"], t_me_ms, ch["t_surr_ms"], ch["t_ps_ms"]
-    )
+def _row(jets: int, process: str, ch: ChannelSummary, t_me_ms: float, source: str) -> GainRow:
+    c = ch.two_stage.gain
+    g = summarize_gain(c.eps_full, c.eps_1, c.eps_2, c.alpha, t_me_ms, c.t_surr, c.t_ps)
     return GainRow(
         jets=jets,
         process=process,
@@ -239,7 +192,8 @@ def _sherpa_timings(
     root: Path, batches: Mapping[int, EventBatch], points: int, sherpa_python: str | None
 ) -> tuple[list[SherpaTiming], str]:
     """Time Sherpa's ``MEProcess`` on the first ``points`` validation points of each multiplicity."""
-    from .dump import DumpSettings, SherpaDumpError, sherpa_dump
+    from .dump import DumpSettings, sherpa_dump
+    from .dump_runner import SherpaDumpError
     from .sherpa_env import SherpaNotAvailable, find_sherpa_python
 
     if points <= 0:
@@ -362,7 +316,7 @@ def run_demo(
     by_jets = {t.jets: t for t in timings}
     for n, batch in val_batches.items():
         ch = channels[batch.process]
-        rows.append(_row(n, batch.process, ch, ch["t_me_ms"], "built-in (fame_surrogate.me)"))
+        rows.append(_row(n, batch.process, ch, ch.two_stage.gain.t_me, "built-in (fame_surrogate.me)"))
         if n in by_jets:
             sherpa_rows.append(
                 _row(n, batch.process, ch, by_jets[n].ms_per_point, by_jets[n].sherpa_version)
@@ -375,15 +329,15 @@ def run_demo(
         sherpa_rows=tuple(sherpa_rows),
         sherpa_timings=tuple(timings),
         sherpa_note=note,
-        within_1pct={n: float(channels[b.process]["frac_within_1pct"]) for n, b in val_batches.items()},
+        within_1pct={n: channels[b.process].accuracy.frac_within_1pct for n, b in val_batches.items()},
         closure_min_p=summary.closure_min_p,
-        time_sources={n: dict(channels[b.process]["time_sources"]) for n, b in val_batches.items()},
+        time_sources={n: dict(channels[b.process].time_sources) for n, b in val_batches.items()},
         seconds=seconds,
         cpu_seconds=_cpu_seconds() - cpu0,
         config=json.loads(json.dumps(asdict(cfg), default=str)),
     )
     with atomic_path(root / SUMMARY_JSON) as tmp:
-        tmp.write_text(json.dumps(result.as_dict(), indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n", encoding="utf-8")
     with atomic_path(root / SUMMARY_TXT) as tmp:
         tmp.write_text(result.summary() + "\n", encoding="utf-8")
     return result

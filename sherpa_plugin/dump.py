@@ -3,11 +3,13 @@
 The dumper (:mod:`sherpa_plugin.sherpa_side.dumper`) runs under Sherpa's own Python as a subprocess, because
 Sherpa needs CPython 3.12/3.13 and because Sherpa's C++ exceptions end the interpreter.  This module
 
-* builds a Sherpa 3 run card from a process string, beams, energy and cuts (or takes the user's run card);
+* builds a Sherpa 3 run card from a process string, beams, energy and cuts (or takes the user's run card;
+  :mod:`sherpa_plugin.run_card`);
 * picks the dumper's mode: RAMBO points for lepton beams, Sherpa's weighted event generation for hadron beams,
   or |M|^2 at the momenta of an input dump;
-* runs it, forwards its progress lines, keeps Sherpa's log in ``OUT/.sherpa/sherpa.log``, and on a failure
-  raises :class:`SherpaDumpError` with the dumper's message and Sherpa's last log lines;
+* runs it (:mod:`sherpa_plugin.dump_runner`), forwards its progress lines, keeps Sherpa's log in
+  ``OUT/.sherpa/sherpa.log``, and on a failure raises :class:`~sherpa_plugin.dump_runner.SherpaDumpError`
+  with the dumper's message and Sherpa's last log lines;
 * writes ``OUT/dump.json`` (the summary) only after a complete run.  Each ``OUT/<channel>.npz`` appears only
   when complete (assembled from finished chunks and renamed into place); a rerun with the same settings
   resumes from the finished chunks.
@@ -15,53 +17,39 @@ Sherpa needs CPython 3.12/3.13 and because Sherpa's C++ exceptions end the inter
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import json
 import logging
 import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
 
 from lhe_tools import atomic_path
-from lhe_tools.expand import parse_process
 
 from .dump_result import DumpResult
+from .dump_runner import SherpaDumpError, log_tail, run_dumper
+from .run_card import HADRONS, build_run_card, card_beams, card_for_input
 from .sherpa_env import SherpaInstall, dumper_environment, find_sherpa_python, probe_sherpa
 from .sherpa_side.job import COLOR_SCHEMES, EVENTS_CHUNK, POINTS_CHUNK, DumperResult, DumpJob
 
 if TYPE_CHECKING:
-    from .dump_jobs import ClusterSpec
+    from .cluster import ClusterSpec
 
 __all__ = [
-    "HADRONS",
-    "DumpResult",
     "DumpSettings",
     "DumpSource",
-    "SherpaDumpError",
-    "build_run_card",
-    "coupling_orders",
+    "build_job",
+    "execute_job",
     "sherpa_dump",
 ]
 
 log = logging.getLogger("fame.sherpa")
 
-HADRONS = frozenset({2212, -2212})
-_STRONG = frozenset({1, 2, 3, 4, 5, 6, 21, 93, 94})
-#: electroweak external particles: leptons, neutrinos, γ, Z, W, h, and the lepton / neutrino containers
-_ELECTROWEAK = frozenset({11, 12, 13, 14, 15, 16, 22, 23, 24, 25, 90, 91})
-#: top quarks: external ones are kept stable (zero width) as in the surrogate papers' tt̄ + jets
-_TOP = 6
 SUMMARY = "dump.json"
 _JOB = ".fame-job.json"
 _WORK = ".sherpa"
@@ -87,20 +75,6 @@ INTEGRATION: dict[str, str | None] = {
     "medium": "{ITMIN: 5000, NOPT: 4, MAXOPT: 1}",
     "sherpa": None,
 }
-
-
-class SherpaDumpError(RuntimeError):
-    """The Sherpa-side dumper failed; the message carries its own words and Sherpa's last log lines.
-
-    ``exit_code`` is the dumper's exit status (negative: the signal that ended it; ``None``: not known).
-    """
-
-    def __init__(self, message: str, exit_code: int | None = None) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def __reduce__(self) -> tuple[Any, ...]:  # travels between Dask worker and client intact
-        return (type(self), (str(self), self.exit_code))
 
 
 @dataclass(frozen=True)
@@ -170,7 +144,8 @@ class DumpSource:
     run_card : path, optional
         A Sherpa 3 run card (YAML file); beams and √s are read from it.
     process : str, optional
-        ``"IN IN -> OUT ..."`` PDG ids, for :func:`build_run_card` with the settings below.
+        ``"IN IN -> OUT ..."`` PDG ids, for :func:`sherpa_plugin.run_card.build_run_card` with the settings
+        below.
     input_dump : path, optional
         A fame dump whose momenta get Sherpa's |M|^2.
     beams : tuple of int
@@ -182,7 +157,7 @@ class DumpSource:
     jet_pt, jet_r : float
         Hadron beams: anti-kt jets with pT > ``jet_pt`` (GeV) and radius ``jet_r``.
     order_qcd : int, optional
-        QCD coupling order (default: :func:`coupling_orders`).
+        QCD coupling order (default: :func:`sherpa_plugin.run_card.coupling_orders`).
     """
 
     run_card: str | os.PathLike[str] | None = None
@@ -199,243 +174,6 @@ class DumpSource:
         if sum(x is not None for x in (self.run_card, self.process, self.input_dump)) != 1:
             raise ValueError("give exactly one of a run card, --process, or an input dump")
 
-
-def coupling_orders(incoming: Sequence[int], outgoing: Sequence[int]) -> tuple[int, int]:
-    """The tree-level coupling orders (QCD, EW) of a process, for the run card's ``Order``.
-
-    A tree-level amplitude with n external particles has n − 2 powers of couplings (a four-gluon vertex
-    counts as two).  Every external electroweak particle (lepton, neutrino, γ, Z, W, h) attaches through one
-    electroweak vertex, so EW = their number: 2 for ℓℓ or ℓν + jets (one boson between the quark line and
-    the leptons), 2 for e+e- → jets, 0 for tt̄ + jets; QCD = n − 2 − EW.
-
-    Parameters
-    ----------
-    incoming, outgoing : sequence of int
-        PDG ids; the containers 93/94 (jets) and 90/91 (leptons / neutrinos) are allowed.
-
-    Returns
-    -------
-    (int, int)
-        (QCD, EW) powers of g_s and e in the amplitude.
-
-    Raises
-    ------
-    ValueError
-        A particle neither strong nor electroweak (named), or fewer than three particles.
-    """
-    ids = [int(p) for p in (*incoming, *outgoing)]
-    unknown = sorted({p for p in ids if abs(p) not in _STRONG and abs(p) not in _ELECTROWEAK})
-    if unknown:
-        raise ValueError(
-            f"process {list(incoming)} -> {list(outgoing)}: cannot infer coupling orders for PDG id(s) "
-            f"{unknown} (expected quarks, gluons, 93/94, leptons, neutrinos, 90/91, γ, Z, W, h); give the "
-            "orders explicitly"
-        )
-    if len(ids) < 3:
-        raise ValueError(f"process {list(incoming)} -> {list(outgoing)}: needs at least three particles")
-    ew = sum(abs(p) in _ELECTROWEAK for p in ids)
-    return len(ids) - 2 - ew, ew
-
-
-def build_run_card(
-    process: str,
-    *,
-    beams: Sequence[int] = (11, -11),
-    sqrt_s: float = 1000.0,
-    mll: tuple[float, float] | None = None,
-    jet_pt: float | None = None,
-    jet_r: float = 0.4,
-    order_qcd: int | None = None,
-    order_ew: int | None = None,
-    scales: str = "VAR{sqr(91.1876)}",
-    alphas: float | None = 0.118,
-) -> str:
-    """A Sherpa 3 run card for one process, with a fixed scale (so a fixed αs) and ``COLOR_SCHEME: 1``.
-
-    Parameters
-    ----------
-    process : str
-        ``"IN IN -> OUT ..."`` in the grammar of :func:`lhe_tools.expand.parse_process` (PDG ids, containers
-        such as 93, Sherpa names such as ``j``, ``CODE{N}`` for 0…N copies), as ``fame groups --process``
-        reads it.  The card writes it in Sherpa's syntax; orders and jets count ``CODE{N}`` as N particles
-        (the highest multiplicity).
-    beams : sequence of int
-        Beam PDG ids; 2212 gives hadron beams with Sherpa's default PDF (PDF4LHC21_40_pdfas from the wheel).
-    sqrt_s : float
-        Collider energy, GeV (symmetric beams).
-    mll : (float, float), optional
-        Hadron beams: ``[Mass, 11, -11, min, max]`` selector on the e-e+ pair, GeV.
-    jet_pt, jet_r : float
-        Hadron beams: ``NJetFinder`` with N = number of outgoing light partons (tops excluded), anti-kt
-        (``Exp: -1``), pT > jet_pt.
-    order_qcd, order_ew : int, optional
-        Coupling orders; by default those of :func:`coupling_orders` (EW = the electroweak vertices, QCD =
-        the rest of a tree-level amplitude).  With external tops the card sets their width to 0 (stable tops;
-        Sherpa's default mass).
-    scales : str
-        Sherpa ``SCALES``; the default fixes μ_R = μ_F = M_Z, so αs is fixed.
-    alphas : float, optional
-        ``ALPHAS(MZ)`` for lepton beams (hadron beams take αs from the PDF set unless given).
-
-    Returns
-    -------
-    str
-        The run card (YAML).
-    """
-    definition = parse_process(process)
-    incoming, outgoing = definition.largest()
-    qcd, ew = coupling_orders(incoming, outgoing)
-    qcd = qcd if order_qcd is None else order_qcd
-    ew = ew if order_ew is None else order_ew
-    if qcd < 0 or ew < 0:
-        raise ValueError(f"process {process!r}: negative coupling order (QCD {qcd}, EW {ew})")
-    hadronic = any(b in HADRONS for b in beams)
-    lines = [
-        f"# fame sherpa dump: {process} at sqrt(s) = {sqrt_s:g} GeV",
-        f"BEAMS: [{int(beams[0])}, {int(beams[1])}]",
-        f"BEAM_ENERGIES: {sqrt_s / 2:.10g}",
-    ]
-    if not hadronic:
-        lines.append("PDF_LIBRARY: None")
-    lines += [
-        "ME_GENERATORS: [Comix]",
-        "COLOR_SCHEME: 1",
-        "HELICITY_SCHEME: 1",
-        f"SCALES: {scales}",
-    ]
-    if alphas is not None and not hadronic:
-        lines.append(f"ALPHAS(MZ): {alphas!r}")
-    lines += [
-        "EW_SCHEME: Gmu",
-        "WIDTH_SCHEME: CMS",
-        "PROCESSES:",
-        f"- {definition.sherpa()}:",
-        f"    Order: {{QCD: {qcd}, EW: {ew}}}",
-    ]
-    if any(abs(p) == _TOP for p in (*incoming, *outgoing)):
-        lines += ["PARTICLE_DATA:", f"  {_TOP}: {{Width: 0}}"]
-    selectors: list[str] = []
-    if mll is not None:
-        selectors.append(f"- [Mass, 11, -11, {mll[0]:g}, {mll[1]:g}]")
-    if jet_pt is not None:
-        n_jets = sum(abs(p) in _STRONG and abs(p) != _TOP for p in outgoing)  # tops are not jets
-        selectors.append(
-            f"- NJetFinder: {{N: {n_jets}, PTMin: {jet_pt:g}, ETMin: 0.0, R: {jet_r:g}, Exp: -1}}"
-        )
-    if selectors:
-        lines += ["SELECTORS:", *selectors]
-    return "\n".join(lines) + "\n"
-
-
-def _card_beams(card: str, where: str) -> tuple[list[int], float]:
-    """Beam ids and √s of a run card (``BEAMS``, ``BEAM_ENERGIES``: a number or a pair)."""
-    try:
-        data = yaml.safe_load(card)
-    except yaml.YAMLError as err:
-        raise ValueError(f"{where}: not valid YAML ({err})") from None
-    if not isinstance(data, dict) or "BEAMS" not in data or "BEAM_ENERGIES" not in data:
-        raise ValueError(f"{where}: the run card needs BEAMS and BEAM_ENERGIES")
-    beams, energies = data["BEAMS"], data["BEAM_ENERGIES"]
-    beams = [int(beams), int(beams)] if isinstance(beams, int) else [int(b) for b in beams]
-    energies = [float(energies)] * 2 if isinstance(energies, (int, float)) else [float(e) for e in energies]
-    if energies[0] != energies[1]:
-        raise ValueError(f"{where}: asymmetric beams {energies} are not supported (c.m. frame assumed)")
-    if data.get("COLOR_SCHEME", 1) != 1:
-        log.warning("%s: COLOR_SCHEME %s overridden with 1 (MEProcess.MatrixElement() is the full colour sum "
-                    "only under COLOR_SCHEME 1)", where, data.get("COLOR_SCHEME"))
-    return beams, sum(energies)
-
-
-def _tail(path: Path, n: int = 15) -> list[str]:
-    if not path.is_file():
-        return []
-    ansi = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-    with path.open("rb") as fh:
-        fh.seek(max(0, path.stat().st_size - 65536))
-        text = fh.read().decode("utf-8", "replace")
-    lines = [ansi.sub("", ln).rstrip() for ln in text.replace("\r", "\n").splitlines()]
-    keep = [ln for ln in lines if ln.strip() and not set(ln.strip()) <= set("─│┌┐└┘ ")]
-    return keep[-n:]
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit status {code}"
-
-
-#: Linux: the dumper gets SIGKILL when the thread that started it dies (a killed Dask worker leaves no orphan
-#: Sherpa writing into the folder that the retried job resumes in)
-_SETPRIV = shutil.which("setpriv")
-
-
-def _dumper_command(python: Path, job_path: Path) -> list[str]:
-    cmd = [str(python), "-m", "sherpa_side.dumper", str(job_path)]
-    return [_SETPRIV, "--pdeathsig", "KILL", "--", *cmd] if _SETPRIV and sys.platform == "linux" else cmd
-
-
-def _print_line(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _run_dumper(
-    python: Path,
-    job_path: Path,
-    workdir: Path,
-    env: dict[str, str],
-    out: Path,
-    on_line: Callable[[str], None] | None = None,
-) -> None:
-    """Run the dumper; its ``fame-dumper:`` lines go to ``on_line`` (default: stderr)."""
-    log_path = workdir / "sherpa.log"
-    last: collections.deque[str] = collections.deque(maxlen=30)
-    forward = on_line or _print_line
-    with log_path.open("ab") as sherpa_log:
-        proc = subprocess.Popen(
-            _dumper_command(python, job_path),
-            cwd=workdir,
-            env=env,
-            stdout=sherpa_log,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-        )
-        assert proc.stderr is not None
-        try:
-            for line in proc.stderr:
-                line = line.rstrip()
-                if not line:
-                    continue
-                last.append(line)
-                if line.startswith("fame-dumper:"):
-                    forward(line)
-            code = proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-    if code == 0:
-        return
-    ours = [ln for ln in last if ln.startswith("fame-dumper:")]
-    error = next((ln for ln in reversed(ours) if "error:" in ln), None)
-    stage = ours[-1] if ours else "(before its first message)"
-    other = [ln for ln in last if not ln.startswith("fame-dumper:")][-8:]
-    done = sorted(p.name for p in out.glob("*.npz"))
-    msg = [f"the Sherpa-side dumper ({python}) failed: {_describe_exit(code)}"]
-    msg.append(f"  its message: {error}" if error else f"  its last step: {stage}")
-    if other:
-        msg.append("  its stderr ends with:\n    " + "\n    ".join(other))
-    words = _tail(log_path)
-    if words:
-        msg.append(f"  Sherpa's last words ({log_path}):\n    " + "\n    ".join(words))
-    msg.append(
-        f"  complete dumps in {out}: {done or 'none'}; unfinished channels have no .npz (finished chunks "
-        f"stay in {out / '.parts'} and a rerun with the same settings resumes)"
-    )
-    raise SherpaDumpError("\n".join(msg), exit_code=code)
 
 
 def _fewer_events(previous: Mapping[str, object], job: Mapping[str, object]) -> bool:
@@ -562,7 +300,7 @@ def build_job(settings: DumpSettings, source: DumpSource) -> DumpJob:
     cuts: dict[str, object] = {}
     if run_card is not None:
         card = Path(run_card).read_text(encoding="utf-8")
-        beams_l, sqrt_s = _card_beams(card, str(run_card))
+        beams_l, sqrt_s = card_beams(card, str(run_card))
     elif process is not None:
         beams_l = [int(b) for b in beams]
         hadronic = any(b in HADRONS for b in beams_l)
@@ -570,7 +308,7 @@ def build_job(settings: DumpSettings, source: DumpSource) -> DumpJob:
                               jet_pt=jet_pt if hadronic else None, jet_r=source.jet_r,
                               order_qcd=source.order_qcd)
     else:
-        card, beams_l, sqrt_s = _card_for_input(Path(str(input_dump)))
+        card, beams_l, sqrt_s = card_for_input(Path(str(input_dump)))
     hadronic = any(b in HADRONS for b in beams_l)
     mode = "eval" if input_dump is not None else ("events" if hadronic else "rambo")
     if settings.timing_only:
@@ -711,11 +449,11 @@ def execute_job(
     runner_file = workdir / "job.json"
     runner_file.write_text(job.for_run(workdir, out, workdir / "result.json").dumps())
     (workdir / "result.json").unlink(missing_ok=True)
-    _run_dumper(install.python, runner_file, workdir, dumper_environment(install), out, on_line)
+    run_dumper(install.python, runner_file, workdir, dumper_environment(install), out, on_line)
     if not (workdir / "result.json").is_file():
         raise SherpaDumpError(
             f"the Sherpa-side dumper exited normally but wrote no summary {workdir / 'result.json'}; "
-            f"Sherpa's last words: {' | '.join(_tail(workdir / 'sherpa.log', 5))}"
+            f"Sherpa's last words: {' | '.join(log_tail(workdir / 'sherpa.log', 5))}"
         )
     dumper = DumperResult.from_json(json.loads((workdir / "result.json").read_text()))
     channels = [dataclasses.replace(c, file=os.path.relpath(c.file, out)) for c in dumper.channels]
@@ -733,26 +471,3 @@ def execute_job(
     with atomic_path(summary_file) as tmp:
         tmp.write_text(json.dumps(res.to_json(), indent=1))
     return res
-
-
-def _card_for_input(path: Path) -> tuple[str, list[int], float]:
-    """A run card that builds the channel of a fame dump (its pdg, √s and beams from the file)."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            pdg = [int(p) for p in npz["pdg"]]
-            first = np.asarray(npz["momenta"][0], dtype=np.float64)
-            meta: Mapping[str, Any] = json.loads(str(npz["meta"][()])) if "meta" in npz.files else {}
-    except (OSError, KeyError, ValueError) as err:
-        raise ValueError(f"{path}: not a readable fame dump ({err})") from None
-    n_in = int(meta.get("n_in", 2))
-    incoming, outgoing = pdg[:n_in], pdg[n_in:]
-    leptonic = all(abs(p) in (11, 13, 15) for p in incoming)
-    if leptonic:
-        plus = 0 if first[0, 3] > 0 else 1
-        beams = [incoming[plus], incoming[1 - plus]]
-        sqrt_s = float(meta.get("sqrt_s") or first[0, 0] + first[1, 0])
-    else:
-        beams = [2212, 2212]
-        sqrt_s = float(meta.get("sqrt_s") or 13000.0)
-    proc = f"{' '.join(map(str, incoming))} -> {' '.join(map(str, outgoing))}"
-    return build_run_card(proc, beams=beams, sqrt_s=sqrt_s), beams, sqrt_s

@@ -20,7 +20,7 @@ the dumper's message and Sherpa's last words, after the other jobs have finished
 done / requested, events/s, ETA) on stderr follows all jobs through Dask's event log.
 
 The cluster: a ``LocalCluster`` with one single-threaded worker process per core (at most ``N``), a running
-scheduler (``--scheduler ADDR``), or a batch system through ``dask-jobqueue`` (:class:`ClusterSpec`).
+scheduler (``--scheduler ADDR``), or a batch system through ``dask-jobqueue`` (:mod:`sherpa_plugin.cluster`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,31 +46,30 @@ import numpy as np
 
 from lhe_tools import atomic_path
 
+from .cluster import ClusterSpec, check_workers, connect
 from .dump import (
     _JOB,
     _RESULTS,
     _WORK,
     SUMMARY,
     DumpSettings,
-    SherpaDumpError,
     _integration_source,
-    _run_dumper,
-    _tail,
     check_job_file,
     clear_outputs,
     execute_job,
     install_results,
     write_job_file,
 )
-from .dump_result import DumpResult, GenerationResult, Integration, JobRecord
+from .dump_merge import drop_job_copies, merge_jobs
+from .dump_result import DumpResult, GenerationResult, Integration
+from .dump_runner import SherpaDumpError, integrated_xs, log_tail, run_dumper
 from .sherpa_env import dumper_environment, find_sherpa_python, probe_sherpa
-from .sherpa_side.job import ChannelSummary, DumperResult, DumpJob
+from .sherpa_side.job import DumperResult, DumpJob
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["CLUSTER_KINDS", "ClusterSpec", "GenerationSpec", "dump_with_jobs", "generation_task", "job_seeds",
-           "make_cluster", "split_points"]
+__all__ = ["GenerationSpec", "dump_with_jobs", "generation_task", "job_seeds", "split_points"]
 
 log = logging.getLogger("fame.sherpa")
 
@@ -86,81 +85,6 @@ SIGNAL_RETRIES = 1
 
 #: environment variables holding the batch job id of a worker started by a batch system
 _BATCH_IDS = ("SLURM_JOB_ID", "PBS_JOBID", "JOB_ID", "LSB_JOBID", "CONDOR_JOB_ID")
-
-#: ``--cluster`` kinds and their dask-jobqueue classes
-CLUSTER_KINDS: dict[str, str] = {
-    "slurm": "SLURMCluster",
-    "pbs": "PBSCluster",
-    "sge": "SGECluster",
-    "lsf": "LSFCluster",
-    "htcondor": "HTCondorCluster",
-}
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    """A batch-system cluster for the generation jobs, built with ``dask-jobqueue``.
-
-    Every batch job is one Dask worker with one core (a Sherpa job is single-threaded).
-
-    Parameters
-    ----------
-    kind : str
-        ``slurm``, ``pbs``, ``sge``, ``lsf`` or ``htcondor``.
-    queue, account : str, optional
-        Partition / queue and account (project) of the batch jobs.
-    walltime : str
-        Wall-time limit of each batch job (``HH:MM:SS``); it must cover one generation job.
-    memory : str
-        Memory of each batch job (Sherpa at Z+5 jets: about 1 GB).
-    job_directives : tuple of str
-        Extra scheduler directives, e.g. ``--constraint=avx2`` (``job_extra_directives``).
-    prologue : tuple of str
-        Shell lines run before the worker starts, e.g. ``source /path/to/fame/.venv/bin/activate``.
-    python : str, optional
-        The Python that runs the Dask worker on the batch nodes (default: this one, for shared file systems).
-    local_directory : str, optional
-        Scratch folder of the workers on the batch nodes.
-    """
-
-    kind: str
-    queue: str | None = None
-    account: str | None = None
-    walltime: str = "24:00:00"
-    memory: str = "2GB"
-    job_directives: tuple[str, ...] = field(default_factory=tuple)
-    prologue: tuple[str, ...] = field(default_factory=tuple)
-    python: str | None = None
-    local_directory: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in CLUSTER_KINDS:
-            raise ValueError(f"cluster kind {self.kind!r}: expected one of {sorted(CLUSTER_KINDS)}")
-
-
-def make_cluster(spec: ClusterSpec) -> Any:
-    """The dask-jobqueue cluster for ``spec`` (no batch job submitted yet: call ``scale``)."""
-    import dask_jobqueue
-
-    cls = getattr(dask_jobqueue, CLUSTER_KINDS[spec.kind])
-    kwargs: dict[str, Any] = {
-        "cores": 1,
-        "processes": 1,
-        "memory": spec.memory,
-        "walltime": spec.walltime,
-        "python": spec.python or sys.executable,
-        "job_extra_directives": list(spec.job_directives),
-        "job_script_prologue": list(spec.prologue),
-        "name": "fame-dump",
-    }
-    if spec.kind != "htcondor":  # HTCondor has no queue/account keywords
-        kwargs["queue"] = spec.queue
-        kwargs["account"] = spec.account
-    elif spec.queue or spec.account:
-        raise ValueError("--cluster htcondor takes no queue or account; give HTCondor settings as directives")
-    if spec.local_directory:
-        kwargs["local_directory"] = spec.local_directory
-    return cls(**kwargs)
 
 
 def job_seeds(seed: int, jobs: int) -> list[int]:
@@ -327,57 +251,6 @@ def generation_task(spec: GenerationSpec) -> GenerationResult:
 # ----------------------------------------------------------------------------------------------- client
 
 
-def _connect(
-    scheduler: str | None, workers: int | None, cluster: ClusterSpec | None, n_tasks: int
-) -> tuple[Client, Any]:
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None and cluster is not None:
-        raise ValueError("give either --scheduler or --cluster, not both")
-    if scheduler is not None:
-        client = Client(scheduler, timeout="60s")  # type: ignore[no-untyped-call]
-        try:
-            client.wait_for_workers(n_workers=1, timeout=120)
-        except TimeoutError:
-            client.close()  # type: ignore[no-untyped-call]
-            raise ValueError(f"no Dask worker joined the scheduler {scheduler} within 120 s") from None
-        return client, None
-    if cluster is not None:
-        jq = make_cluster(cluster)
-        jq.scale(jobs=workers or n_tasks)
-        log.info("submitted %d %s batch jobs for the Dask workers:\n%s", workers or n_tasks, cluster.kind,
-                 jq.job_script())
-        return Client(jq), jq  # type: ignore[no-untyped-call]
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    local = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=workers or max(1, min(cores, n_tasks)),
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address="127.0.0.1:0",
-        silence_logs=logging.ERROR,
-    )
-    return Client(local), local  # type: ignore[no-untyped-call]
-
-
-def _worker_probe() -> str:
-    """On a worker: import the task's module (so the first task does not pay for it); where it runs."""
-    import importlib
-
-    importlib.import_module(__name__)
-    return os.uname().nodename
-
-
-def _check_workers(client: Client) -> None:
-    try:
-        client.run(_worker_probe)
-    except Exception as err:
-        raise SherpaDumpError(
-            f"a Dask worker cannot run fame's generation task ({type(err).__name__}: {err}); every worker "
-            "needs fame installed (the same version as here) and a Sherpa Python (see the README)"
-        ) from None
 
 
 def _integrate(out: Path, job: DumpJob, python: Path, env: dict[str, str]) -> Integration:
@@ -387,26 +260,17 @@ def _integrate(out: Path, job: DumpJob, python: Path, env: dict[str, str]) -> In
     runner_file = workdir / "integrate.json"
     runner_file.write_text(job.for_run(workdir, out, result, mode="integrate").dumps())
     t0 = time.perf_counter()
-    _run_dumper(python, runner_file, workdir, env, out)
+    run_dumper(python, runner_file, workdir, env, out)
     if not result.is_file():
         raise SherpaDumpError(
             f"the Sherpa-side dumper integrated but wrote no summary {result}; Sherpa's last words: "
-            f"{' | '.join(_tail(workdir / 'sherpa.log', 5))}"
+            f"{' | '.join(log_tail(workdir / 'sherpa.log', 5))}"
         )
     res = Integration(DumperResult.from_json(json.loads(result.read_text())), time.perf_counter() - t0,
-                      _integrated_xs(workdir / "sherpa.log"))
+                      integrated_xs(workdir / "sherpa.log"))
     with atomic_path(result) as tmp:
         tmp.write_text(json.dumps(res.to_json(), indent=1))
     return res
-
-
-def _integrated_xs(sherpa_log: Path) -> dict[str, list[float]]:
-    """Sherpa's integrated σ ± error (pb) per process group, from its log (last figure of each)."""
-    if not sherpa_log.is_file():
-        return {}
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", sherpa_log.read_text(errors="replace"))
-    found = re.findall(r"^(\S+) : ([-0-9.e+]+) pb \+- \( ([-0-9.e+]+) pb", text, flags=re.MULTILINE)
-    return {name: [float(x), float(e)] for name, x, e in found}
 
 
 def _sha256(data: bytes) -> str:
@@ -512,11 +376,11 @@ def dump_with_jobs(
     t_connect = time.perf_counter()
     gen_seconds = connect_seconds = 0.0
     if specs:
-        client, closer = _connect(scheduler, workers, cluster, len(specs))
+        client, closer = connect(scheduler, workers, cluster, len(specs))
         try:
             n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
             if cluster is None:  # workers that are there now: each imports this module (once) or says why not
-                _check_workers(client)
+                check_workers(client, __name__)
             t_gen = time.perf_counter()
             connect_seconds = t_gen - t_connect
             _run_tasks(client, specs, token, finished, failures, job.points, already, progress, out)
@@ -535,7 +399,8 @@ def dump_with_jobs(
 
     # 3. merge
     ordered = [finished[j] for j in range(jobs)]
-    res = _merge(out, ordered, integration, seeds, job.seed)
+    folders = [_job_dir(out, j) for j in range(jobs)]
+    res = merge_jobs(out, ordered, folders, integration, seeds, job.seed)
     res.n_jobs = jobs
     res.workers = n_workers
     res.integration_seconds = integration.seconds
@@ -549,16 +414,7 @@ def dump_with_jobs(
     res.settings = job_settings
     with atomic_path(out / SUMMARY) as tmp:
         tmp.write_text(json.dumps(res.to_json(), indent=1))
-    for j in range(jobs):  # the merged dumps are in place: drop the jobs' copies (logs and summaries stay)
-        folder = _job_dir(out, j)
-        for f in folder.glob("*.npz"):
-            f.unlink()
-        for name in ("Process", _RESULTS, _RESULTS + "~", ".parts"):
-            target = folder / _WORK / name if name != ".parts" else folder / name
-            if target.is_dir():
-                shutil.rmtree(target, ignore_errors=True)
-            else:
-                target.unlink(missing_ok=True)
+    drop_job_copies(folders)
     return res
 
 
@@ -637,154 +493,3 @@ def _store_files(folder: Path, files: Mapping[str, bytes]) -> None:
     for name, data in sorted(files.items(), key=lambda kv: kv[0] == SUMMARY):
         with atomic_path(folder / name) as tmp:
             tmp.write_bytes(data)
-
-
-def _merge(
-    out: Path,
-    results: Sequence[GenerationResult],
-    integration: Integration,
-    seeds: Sequence[int],
-    base_seed: int,
-) -> DumpResult:
-    """Concatenate the jobs' dumps per channel into ``OUT/<channel>.npz``; the merged summary."""
-    order = [c.process for c in integration.result.sherpa_channels]
-    found: dict[str, list[tuple[int, Path]]] = {}
-    for r in results:
-        for c in r.summary.channels:
-            found.setdefault(c.process, []).append((r.index, _job_dir(out, r.index) / c.file))
-    names = [n for n in order if n in found] + sorted(set(found) - set(order))
-    job_events = {r.index: r.summary.points for r in results}
-    total = sum(job_events.values())
-    channels: list[ChannelSummary] = []
-    sum_w = sum_w2 = sum_trials = 0.0
-    for name in names:
-        arrays: dict[str, list[np.ndarray]] = {}
-        metas: list[tuple[int, int, dict[str, Any]]] = []
-        pdg: np.ndarray | None = None
-        for j, path in found[name]:
-            try:
-                with np.load(path, allow_pickle=False) as npz:
-                    meta = json.loads(str(npz["meta"][()]))
-                    if pdg is None:
-                        pdg = np.asarray(npz["pdg"])
-                    elif not np.array_equal(pdg, npz["pdg"]):
-                        raise ValueError(f"{path}: pdg {list(npz['pdg'])}, expected {list(pdg)} as in job 0")
-                    n = int(npz["momenta"].shape[0])
-                    for key in npz.files:
-                        if key not in ("pdg", "meta"):
-                            arrays.setdefault(key, []).append(np.asarray(npz[key]))
-            except (OSError, KeyError) as err:
-                raise SherpaDumpError(f"job {j}'s dump {path} of channel {name} cannot be read: {err}") \
-                    from None
-            metas.append((j, n, meta))
-        assert pdg is not None
-        cols = {k: np.concatenate(v) for k, v in arrays.items()}
-        n_all = len(cols["momenta"])
-        for key, col in cols.items():
-            if key != "momenta" and col.shape != (n_all,):
-                raise SherpaDumpError(f"channel {name}: merged column {key!r} has shape {col.shape}, "
-                                      f"expected ({n_all},)")
-        meta = dict(metas[0][2])
-        counts = np.array([n for _, n, _ in metas], dtype=np.float64)
-        ev_w = np.array([job_events[j] for j, _, _ in metas], dtype=np.float64)
-
-        def avg(key: str, weights: np.ndarray, ms: Sequence[tuple[int, int, dict[str, Any]]] = metas) -> Any:
-            vals = [m.get(key) for _, _, m in ms]
-            if any(v is None for v in vals):
-                return vals[0]
-            return float(np.average(np.asarray(vals, dtype=np.float64), weights=weights))
-
-        meta.update(
-            seed=int(base_seed),
-            n_points=n_all,
-            me_ms_per_point=avg("me_ms_per_point", counts),
-            me_cpu_ms_per_point=avg("me_cpu_ms_per_point", counts),
-            ps_ms_per_point=avg("ps_ms_per_point", ev_w),
-            ps_cpu_ms_per_point=avg("ps_cpu_ms_per_point", ev_w),
-            gen_ms_per_event=avg("gen_ms_per_event", ev_w),
-            gen_cpu_ms_per_event=avg("gen_cpu_ms_per_event", ev_w),
-            n_events_all_channels=total,
-            jobs=[{"job": j, "seed": int(seeds[j]), "events": n} for j, n, _ in metas],
-            generation=f"{len(seeds)} Dask generation jobs (fame sherpa dump --jobs) from one Sherpa "
-            "integration; the job seeds derive from the seed (numpy SeedSequence([seed, job]))",
-        )
-        checks = [m["me2_vs_sherpa_meweight_max_rel_dev"] for _, _, m in metas
-                  if "me2_vs_sherpa_meweight_max_rel_dev" in m]
-        if checks:  # colour-sampled jobs make no such check (their |M|^2 is Sherpa's sampled MEWeight)
-            meta["me2_vs_sherpa_meweight_max_rel_dev"] = max(float(c) for c in checks)
-        target = out / f"{name}.npz"
-        out_arrays: dict[str, Any] = {"momenta": cols.pop("momenta").astype(np.float64),
-                                      "pdg": pdg.astype(np.int32)}
-        out_arrays.update({k: v.astype(np.float64) for k, v in cols.items()})
-        out_arrays["meta"] = np.array(json.dumps(meta))
-        with atomic_path(target, suffix=".npz") as tmp, tmp.open("wb") as fh:
-            np.savez(fh, **out_arrays)
-        w = cols.get("weight")
-        trials = cols.get("trials")
-        if w is not None and trials is not None:
-            sum_w += float(w.sum())
-            sum_w2 += float((w**2).sum())
-            sum_trials += float(trials.sum())
-        channels.append(ChannelSummary(
-            process=name,
-            pdg=tuple(int(p) for p in pdg),
-            points=n_all,
-            file=target.name,
-            me_ms_per_point=meta["me_ms_per_point"],
-            ps_ms_per_point=meta["ps_ms_per_point"],
-            me_cpu_ms_per_point=meta["me_cpu_ms_per_point"],
-        ))
-    points = sum(c.points for c in channels)
-    if points != total:
-        raise SherpaDumpError(f"the merged dumps hold {points} events, the jobs reported {total}")
-    sigma = sum_w / sum_trials if sum_trials else float("nan")
-    var = max(sum_w2 / sum_trials - sigma**2, 0.0) / sum_trials if sum_trials else float("nan")
-    summaries = [r.summary for r in results]
-
-    def ev_avg(key: str) -> float | None:
-        vals = [getattr(s, key) for s in summaries]
-        if any(v is None for v in vals):
-            return None
-        return float(np.average(np.asarray(vals, dtype=np.float64), weights=[s.points for s in summaries]))
-
-    ms = float(np.average([float(c.me_ms_per_point or 0.0) for c in channels],
-                          weights=[c.points for c in channels]))
-    found_integration = integration.result
-    return DumpResult(
-        channels=channels,
-        points=points,
-        events=points,
-        ms_per_point=ms,
-        mode="events",
-        ps_ms_per_point=ev_avg("ps_ms_per_point"),
-        ps_cpu_ms_per_point=ev_avg("ps_cpu_ms_per_point"),
-        gen_ms_per_event=ev_avg("gen_ms_per_event"),
-        gen_cpu_ms_per_event=ev_avg("gen_cpu_ms_per_event"),
-        sum_weights=sum_w,
-        sum_trials=sum_trials,
-        sigma_pb=sigma,
-        sigma_err_pb=float(np.sqrt(var)),
-        sherpa_integrated_pb=integration.integrated_pb,
-        sherpa_channels=found_integration.sherpa_channels,
-        comix_map=found_integration.comix_map,
-        init_seconds=found_integration.init_seconds,
-        jobs=[
-            JobRecord(
-                job=r.index,
-                seed=int(seeds[r.index]),
-                events=r.summary.points,
-                seconds=r.summary.seconds,
-                sherpa_cpu_seconds=r.summary.cpu_seconds,
-                worker=r.worker,
-                host=r.host,
-                batch_job=r.batch_job,
-                attempts=r.attempts,
-            )
-            for r in results
-        ],
-        sherpa_cpu_seconds=sum(float(s.cpu_seconds or 0.0) for s in summaries),
-        # the MatrixElement() timings of the integration run, when it took them
-        timing=found_integration.timing or None,
-        timing_cpu=found_integration.timing_cpu or None if found_integration.timing else None,
-    )
-

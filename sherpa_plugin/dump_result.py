@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sherpa_side.job import EVENT_KEYS, ChannelSummary, DumperResult, SherpaChannel
+from .sherpa_side.job import EVENT_KEYS, ChannelSummary, DumperResult, RunFigures, SherpaChannel
 
 __all__ = ["DumpResult", "GenerationResult", "Integration", "JobRecord"]
 
@@ -59,7 +59,7 @@ class JobRecord:
 
 
 @dataclass
-class DumpResult:
+class DumpResult(RunFigures):
     """The summary of a dump (``OUT/dump.json``).
 
     Parameters
@@ -104,13 +104,6 @@ class DumpResult:
     seconds: float | None = None
     cpu_seconds: float | None = None
     sherpa_version: str | None = None
-    timing: dict[str, float] | None = None
-    timing_cpu: dict[str, float] | None = None
-    ps_ms_per_point: float | None = None
-    gen_ms_per_event: float | None = None
-    ps_cpu_ms_per_point: float | None = None
-    gen_cpu_ms_per_event: float | None = None
-    events: int | None = None
     n_jobs: int | None = None
     workers: int | None = None
     jobs: list[JobRecord] | None = None
@@ -136,8 +129,7 @@ class DumpResult:
             channels=res.channels, points=points, ms_per_point=ms_per_point, mode=res.mode, out=out,
             sherpa_python=sherpa_python, settings=settings, sherpa_channels=res.sherpa_channels,
             comix_map=res.comix_map, init_seconds=res.init_seconds, seconds=res.seconds,
-            cpu_seconds=res.cpu_seconds, sherpa_version=res.sherpa_version, timing=res.timing,
-            timing_cpu=res.timing_cpu, **{k: getattr(res, k) for k in EVENT_KEYS},
+            cpu_seconds=res.cpu_seconds, sherpa_version=res.sherpa_version, **res.run_figures(),
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:

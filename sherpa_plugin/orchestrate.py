@@ -19,7 +19,6 @@ import logging
 import os
 import sys
 import time
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from .bundle import FORMAT as BUNDLE_FORMAT
 from .bundle import MANIFEST, MODELS, BundleGroup, model_relpath, sha256_file, write_manifest
 from .train_inputs import GroupInput, expand_inputs, load_group, plan_groups, read_inputs
 from .train_tasks import (
+    GroupResult,
     TrainingInputError,
     merge_replicas_task,
     train_group_task,
@@ -46,7 +46,7 @@ __all__ = [
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
-    from fame_surrogate.train import TrainConfig
+    from fame_surrogate.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -484,27 +484,26 @@ def _run(
         for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             g, key = by_key[fut.key]
             try:
-                res = fut.result()
+                res: GroupResult = fut.result()
             except Exception as err:  # the worker died or the task could not run at all
-                res = {"name": g.name, "ok": False, "error": f"{type(err).__name__}: {err}",
-                       "traceback": "".join(traceback.format_exception(err))}
-            if res["ok"]:
+                res = GroupResult.failed(g.name, err)
+            if res.ok:
                 rel = model_relpath(g.name)
                 with atomic_path(root / rel, suffix=".onnx") as tmp:
-                    tmp.write_bytes(res["onnx"])
+                    tmp.write_bytes(res.onnx)
                 sha = sha256_file(root / rel)
-                side = Sidecar(name=g.name, key=key, sha256=sha, train=res["train"], worker=res["worker"],
-                               threads=res["threads"], config=cfg)
+                side = Sidecar(name=g.name, key=key, sha256=sha, train=res.train, worker=res.worker,
+                               threads=res.threads, config=cfg)
                 with atomic_path(root / f"{MODELS}/{g.name}.json") as tmp:
                     tmp.write_text(json.dumps(side.to_json(), indent=1) + "\n", encoding="utf-8")
-                done[g.name] = BundleGroup(group=g, model=rel, sha256=sha, train=res["train"])
-                reports[g.name] = GroupReport.of(g, GroupStatus.TRAINED, res["train"])
+                done[g.name] = BundleGroup(group=g, model=rel, sha256=sha, train=res.train)
+                reports[g.name] = GroupReport.of(g, GroupStatus.TRAINED, res.train)
                 n_ok += 1
             else:
-                reports[g.name] = GroupReport.of(g, GroupStatus.FAILED, {}, error=res["error"],
-                                                 traceback=res["traceback"])
-                log.error("group %s failed on %s: %s\n%s", g.name, res.get("worker") or "?", res["error"],
-                          res["traceback"])
+                reports[g.name] = GroupReport.of(g, GroupStatus.FAILED, {}, error=res.error,
+                                                 traceback=res.traceback)
+                log.error("group %s failed on %s: %s\n%s", g.name, res.worker or "?", res.error,
+                          res.traceback)
             bar.update(1)
             n_failed = sum(r.status is GroupStatus.FAILED for r in reports.values())
             bar.set_postfix(done=n_ok, running=min(len(futures) - bar.n, n_slots), failed=n_failed)

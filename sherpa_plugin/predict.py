@@ -96,8 +96,8 @@ def _model_file(path: Path, where: str, threads: int | None, allow: bool) -> Pre
     from fame_surrogate.export import OnnxSurrogate
 
     model = OnnxSurrogate(path, threads=threads)
-    train = model.metadata.get("train")
-    domain = Domain.from_metadata(model.process, model.metadata.get("sqrt_s"), model.metadata.get("cuts"),
+    train = model.metadata.train
+    domain = Domain.from_metadata(model.process, model.metadata.sqrt_s, model.metadata.cuts,
                                   train if isinstance(train, dict) else None)
 
     def predict(batch: EventBatch) -> F8:

@@ -17,8 +17,8 @@ import html
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,10 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
-from fame_surrogate.validation import ACCURACY_LEVELS, Accuracy, ClosureResult
+from fame_surrogate.validation import ACCURACY_LEVELS, Accuracy, ClosureResult, GainSummary
 from lhe_tools import atomic_dir, json_default
+
+from .validation_result import ChannelSummary, ComparisonRow, ValidationResult
 
 F8 = npt.NDArray[np.float64]
 
@@ -61,8 +63,8 @@ class ChannelData:
         Unweighting maxima.
     closure : ClosureResult
         The closure test.
-    summary : mapping
-        The channel's JSON summary (efficiencies, times, gains); shown in the tables.
+    summary : ChannelSummary
+        The channel's figures (efficiencies, times, gains, closure); shown in the tables.
     """
 
     process: str
@@ -75,7 +77,7 @@ class ChannelData:
     s_max: float
     x_max: float
     closure: ClosureResult
-    summary: Mapping[str, Any] = field(default_factory=dict)
+    summary: ChannelSummary
 
 
 def _lean(ax: Any, log_y: bool = False, log_x: bool = False) -> None:
@@ -199,31 +201,32 @@ class TimeSplit:
         return self.two_stage_ps + self.two_stage_surr + self.two_stage_me
 
 
-def time_splits(summaries: Sequence[tuple[int, Mapping[str, Any]]]) -> list[TimeSplit]:
+def time_splits(summaries: Sequence[tuple[int, ChannelSummary]]) -> list[TimeSplit]:
     """One :class:`TimeSplit` per multiplicity from ``(n_out, channel summary)`` pairs (validate's rows)."""
-    need = ("t_ps_ms", "t_me_ms", "t_surr_ms", "eps_full", "eps_1", "eps_2", "sigma_weighted")
-    by_n: dict[int, list[Mapping[str, Any]]] = {}
+    by_n: dict[int, list[ChannelSummary]] = {}
     for n_out, row in summaries:
-        if all(k in row for k in need):
-            by_n.setdefault(n_out, []).append(row)
+        by_n.setdefault(n_out, []).append(row)
     out = []
     for n_out in sorted(by_n):
         rows = by_n[n_out]
-        sig = np.array([abs(float(r["sigma_weighted"]["value"])) for r in rows])
+        gains = [r.two_stage.gain for r in rows]
+        sig = np.array([abs(r.sigma_weighted.value) for r in rows])
         frac = sig / sig.sum() if sig.sum() > 0 else np.full(len(rows), 1.0 / len(rows))
 
-        def mean(fn: Any, rows: list[Mapping[str, Any]] = rows, frac: Any = frac) -> float:
-            return float(sum(f * fn(r) for f, r in zip(frac, rows, strict=True)))
+        def mean(
+            fn: Callable[[GainSummary], float], gains: list[GainSummary] = gains, frac: F8 = frac
+        ) -> float:
+            return float(sum(f * fn(g) for f, g in zip(frac, gains, strict=True)))
 
         out.append(
             TimeSplit(
                 n_out=n_out,
                 channels=len(rows),
-                standard_ps=mean(lambda r: r["t_ps_ms"] / r["eps_full"]),
-                standard_me=mean(lambda r: r["t_me_ms"] / r["eps_full"]),
-                two_stage_ps=mean(lambda r: r["t_ps_ms"] / (r["eps_1"] * r["eps_2"])),
-                two_stage_surr=mean(lambda r: r["t_surr_ms"] / (r["eps_1"] * r["eps_2"])),
-                two_stage_me=mean(lambda r: r["t_me_ms"] / r["eps_2"]),
+                standard_ps=mean(lambda g: g.t_ps / g.eps_full),
+                standard_me=mean(lambda g: g.t_me / g.eps_full),
+                two_stage_ps=mean(lambda g: g.t_ps / (g.eps_1 * g.eps_2)),
+                two_stage_surr=mean(lambda g: g.t_surr / (g.eps_1 * g.eps_2)),
+                two_stage_me=mean(lambda g: g.t_me / g.eps_2),
             )
         )
     return out
@@ -350,7 +353,8 @@ _LABELS = {
 }
 
 
-def _table(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> str:
+def _table(rows: Sequence[Mapping[str, object]], cols: Sequence[str]) -> str:
+    """An HTML table of display rows (column name to cell; a missing cell is empty)."""
     head = "".join(f"<th>{html.escape(_LABELS.get(c, c))}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in rows)
     return f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>"
@@ -397,36 +401,88 @@ METHOD_NOTE = (
 )
 
 
+def _gain_cells(g: GainSummary, f_eff_over_ideal: float) -> dict[str, object]:
+    """The gain table's figures of one channel, or of all channels (times per point as ``t_*_ms``)."""
+    return {
+        "eps_full": g.eps_full,
+        "eps_1": g.eps_1,
+        "eps_2": g.eps_2,
+        "alpha": g.alpha,
+        "t_me_ms": g.t_me,
+        "t_surr_ms": g.t_surr,
+        "t_ps_ms": g.t_ps,
+        "f_eff": g.f_eff,
+        "f_ideal": g.f_ideal,
+        "f_eff_over_ideal": f_eff_over_ideal,
+        "f_eff_alpha": g.f_eff_alpha,
+        "events_per_cpu_hour_standard": g.events_per_cpu_hour_standard,
+        "events_per_cpu_hour_two_stage": g.events_per_cpu_hour_two_stage,
+    }
+
+
+def _comparison_cells(name: str, process: str, row: ComparisonRow) -> dict[str, object]:
+    """The comparison table's row of one surrogate on one channel."""
+    g = row.two_stage.gain
+    return {
+        "surrogate": name,
+        "process": process,
+        "frac_within_1pct": row.accuracy.frac_within_1pct,
+        "eps_1": g.eps_1,
+        "eps_2": g.eps_2,
+        "alpha": g.alpha,
+        "t_surr_ms": g.t_surr,
+        "f_eff": g.f_eff,
+        "f_ideal": g.f_ideal,
+        "f_eff_over_ideal": row.two_stage.f_eff_over_ideal,
+        "overweight_sigma_fraction": row.two_stage.overweight_sigma_fraction,
+    }
+
+
+def _closure_cells(process: str, v: ChannelSummary) -> dict[str, object]:
+    """The closure table's row of one channel: σ both ways, the pull, the p-value per observable."""
+    sw, su = v.sigma_weighted, v.sigma_unweighted
+    row: dict[str, object] = {
+        "process": process,
+        "sigma_pull": v.sigma_pull,
+        "sigma_weighted": f"{sw.value:.6g} ± {sw.error:.2g}",
+        "sigma_unweighted": f"{su.value:.6g} ± {su.error:.2g}",
+        "expected unweighted events": v.closure_expected_unweighted,
+    }
+    for k, pv in v.closure_p.items():
+        row[f"p[{k}]"] = "not tested" if pv is None else pv
+    return row
+
+
 def _html(
-    summary: Mapping[str, Any], images: Mapping[str, list[str]], channels: Sequence[ChannelData] = ()
+    result: ValidationResult, images: Mapping[str, list[str]], channels: Sequence[ChannelData] = ()
 ) -> str:
-    per_channel = summary.get("channels", {})
+    per_channel = result.channels
     n_out = {c.process: c.n_out for c in channels}
     gain_rows = sorted(
-        ({"process": p, "n_out": n_out.get(p, ""), **v} for p, v in per_channel.items()),
-        key=lambda r: (str(r["n_out"]), r["process"]),
+        (
+            {
+                "process": p,
+                "n_out": n_out.get(p, ""),
+                **_gain_cells(v.two_stage.gain, v.two_stage.f_eff_over_ideal),
+                "overweight_sigma_fraction": v.two_stage.overweight_sigma_fraction,
+            }
+            for p, v in per_channel.items()
+        ),
+        key=lambda r: (str(r["n_out"]), str(r["process"])),
     )
     if len(per_channel) > 1:
-        gain_rows.append({"process": "all channels", **{k: summary.get(k, "") for k in _GAIN_COLS[2:]}})
+        gain_rows.append({"process": "all channels", **_gain_cells(result.gain, result.f_eff_over_ideal)})
     acc_rows = [
         {"process": c.process, "n_out": c.n_out, **accuracy_row(Accuracy.of_ratio(c.ratio))} for c in channels
     ]
     acc_cols = ["process", "n_out", *(_within(lvl) for lvl in ACCURACY_LEVELS), "median |Δ|", "max |Δ|"]
-    clos_rows = []
-    for p, v in per_channel.items():
-        row: dict[str, Any] = {"process": p, "sigma_pull": v.get("sigma_pull", "")}
-        sw, su = v.get("sigma_weighted", {}), v.get("sigma_unweighted", {})
-        row["sigma_weighted"] = f"{sw.get('value', 0):.6g} ± {sw.get('error', 0):.2g}"
-        row["sigma_unweighted"] = f"{su.get('value', 0):.6g} ± {su.get('error', 0):.2g}"
-        row["expected unweighted events"] = v.get("closure_expected_unweighted", "")
-        for k, pv in v.get("closure_p", {}).items():
-            row[f"p[{k}]"] = "not tested" if pv is None else pv
-        clos_rows.append(row)
+    clos_rows = [_closure_cells(p, v) for p, v in per_channel.items()]
     clos_cols = ["process", "sigma_weighted", "sigma_unweighted", "sigma_pull", "expected unweighted events"]
     for r in clos_rows:
         clos_cols += [k for k in r if k.startswith("p[") and k not in clos_cols]
-    comp = summary.get("comparisons", {})
-    comp_rows = [{"surrogate": name, "process": p, **v} for name, per in comp.items() for p, v in per.items()]
+    comp_rows = [
+        _comparison_cells(name, p, v) for name, per in result.comparisons.items() for p, v in per.items()
+    ]
     comp_cols = [
         "surrogate",
         "process",
@@ -440,8 +496,8 @@ def _html(
         "f_eff_over_ideal",
         "overweight_sigma_fraction",
     ]
-    times = summary.get("time_sources", {})
-    cfg = summary.get("config", {})
+    times = result.time_sources
+    cfg = result.config
 
     def imgs(key: str) -> list[str]:
         return [f"<img src='{html.escape(i)}' alt='{html.escape(i)}'>" for i in images.get(key, [])]
@@ -461,10 +517,10 @@ def _html(
         "every trial, (t_PS + t_surr)/(ε_1 ε_2), and the exact ME only for the stage-1 survivors, "
         "t_ME/ε_2.</p>",
         f"<p class='note'>{html.escape(METHOD_NOTE)} Maxima by Sherpa's Max_Epsilon rule "
-        f"(ε = {_fmt(cfg.get('eps', ''))}, ε_x = {_fmt(cfg.get('eps_x', ''))}, stage-1 budget "
-        f"{_fmt(cfg.get('budget', ''))}); seed {_fmt(cfg.get('seed', ''))}. f_eff_alpha = α·f_eff with the "
+        f"(ε = {_fmt(cfg.eps)}, ε_x = {_fmt(cfg.eps_x)}, stage-1 budget "
+        f"{_fmt(cfg.budget)}); seed {_fmt(cfg.seed)}. f_eff_alpha = α·f_eff with the "
         f"overweight dilution α = (Σz)²/(N Σz²) of the final weights z. Cross sections in "
-        f"{_fmt(summary.get('sigma_unit', ''))}.</p>",
+        f"{_fmt(result.sigma_unit)}.</p>",
     ]
     if comp_rows:
         parts += ["<h2>Surrogate comparison</h2>", _table(comp_rows, comp_cols)]
@@ -493,7 +549,7 @@ REPORT_MARKER = "fame-report.json"
 def write_report(
     out: str | os.PathLike[str],
     channels: Sequence[ChannelData],
-    summary: Mapping[str, Any],
+    result: ValidationResult,
     *,
     force: bool = False,
 ) -> Path:
@@ -509,8 +565,8 @@ def write_report(
         Report folder.
     channels : sequence of ChannelData
         One entry per validated channel.
-    summary : mapping
-        The JSON summary (as returned by :func:`sherpa_plugin.validate.validate`), stored verbatim.
+    result : ValidationResult
+        What :func:`sherpa_plugin.validate.validate` found; ``summary.json`` holds its ``to_json()``.
 
     Returns
     -------
@@ -530,6 +586,6 @@ def write_report(
         for i, c in enumerate(channels):
             images["weights"].append(_weights_plot(c, tmp, i))
             images["closure"].append(_closure_plot(c, tmp, i))
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=json_default) + "\n")
-        (tmp / "index.html").write_text(_html(summary, images, channels), encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(result.to_json(), indent=1, default=json_default) + "\n")
+        (tmp / "index.html").write_text(_html(result, images, channels), encoding="utf-8")
     return target / "index.html"

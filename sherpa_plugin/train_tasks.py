@@ -1,8 +1,9 @@
 """The Dask tasks of ``fame train`` (on workers): train a group, or train replicas separately and merge them.
 
-Every task catches its own exceptions and returns a dict with ``ok``; on failure it carries the error and the
-traceback formatted on the worker, so the client can report it and carry on with the other groups.  A
-finished task returns the ONNX file as bytes: the client writes it, so workers need no shared file system.
+Every task catches its own exceptions and returns a :class:`TaskResult` with ``ok``; on failure it carries the
+error and the traceback formatted on the worker, so the client can report it and carry on with the other
+groups.  A finished group returns the ONNX file as bytes (:class:`GroupResult`): the client writes it, so
+workers need no shared file system.  The results travel through Dask's own transport, never to disk.
 
 With ``replicas > 1`` the replicas are independent tasks: each replica task holds out the same validation
 split (``config.val_fraction``, seeded by ``config.seed``), trains one model (seed ``seed + r``) on all the
@@ -20,18 +21,93 @@ import tempfile
 import time
 import traceback
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from lhe_tools import EventBatch
 from lhe_tools.groups import ReducedGroup
 
 if TYPE_CHECKING:
-    from fame_surrogate.train import TrainConfig
+    from fame_surrogate.config import TrainConfig
+    from fame_surrogate.models import Surrogate
+
+__all__ = [
+    "GroupResult", "ReplicaResult", "TaskResult", "TrainingInputError", "merge_replicas_task",
+    "split_validation", "train_group_task", "train_replica_task", "usable_cores",
+]
 
 
 class TrainingInputError(ValueError):
     """The training inputs cannot be used (no files, no |M|², no events); names the file or group."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskResult:
+    """What every training task returns: success or the error, formatted on the worker.
+
+    Attributes
+    ----------
+    name : str
+        The group (``"<group> replica <r>"`` for a failed replica).
+    ok : bool
+        Whether the task succeeded.
+    seconds : float
+        The task's time (a merge adds its replicas').
+    worker : str
+        The Dask worker's address ("" outside a worker or when the task could not run).
+    error, traceback : str
+        On failure: ``"<ExceptionType>: <message>"`` and the traceback ("" on success).
+    """
+
+    name: str
+    ok: bool
+    seconds: float = 0.0
+    worker: str = ""
+    error: str = ""
+    traceback: str = ""
+
+    @classmethod
+    def failed(cls, name: str, err: BaseException, *, seconds: float = 0.0, worker: str = "") -> Self:
+        """The result of a task that raised ``err``."""
+        return cls(name=name, ok=False, seconds=seconds, worker=worker, error=f"{type(err).__name__}: {err}",
+                   traceback="".join(traceback.format_exception(err)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupResult(TaskResult):
+    """A group's surrogate (:func:`train_group_task`, :func:`merge_replicas_task`).
+
+    Attributes
+    ----------
+    onnx : bytes
+        The ``fame-onnx/1`` model file (b"" on failure).
+    train : dict
+        The training figures (JSON: sizes, epochs, accuracy on the held-out split, ...), as in the file's
+        ``fame.train`` and the bundle manifest.
+    threads : int
+        Torch threads the task ran with (0 on failure).
+    """
+
+    onnx: bytes = b""
+    train: dict[str, Any] = field(default_factory=dict)
+    threads: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicaResult(TaskResult):
+    """One trained replica (:func:`train_replica_task`).
+
+    Attributes
+    ----------
+    model : Surrogate or None
+        The torch replica (None on failure).
+    metrics : dict
+        Its training figures (JSON, ``TrainMetrics.to_json``).
+    """
+
+    model: Surrogate | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 def usable_cores() -> int:
@@ -95,28 +171,10 @@ def _export_bytes(model: Any, group: ReducedGroup, meta: Mapping[str, Any], conf
         return export_onnx(model, Path(tmp) / "model.onnx", metadata).read_bytes()
 
 
-def _failure(name: str, err: BaseException, start: float, worker: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "ok": False,
-        "error": f"{type(err).__name__}: {err}",
-        "traceback": traceback.format_exc(),
-        "seconds": time.perf_counter() - start,
-        "worker": worker,
-    }
-
-
 def train_group_task(
     group: ReducedGroup, batch: EventBatch, config: TrainConfig, slots_per_host: Mapping[str, int]
-) -> dict[str, Any]:
-    """Dask task: train (all replicas in one go) and export one group's surrogate.
-
-    Returns
-    -------
-    dict
-        ``name``, ``ok``; on success ``onnx`` (the model file's bytes), ``train`` (metrics), ``seconds``,
-        ``worker``, ``threads``; on failure ``error`` and ``traceback`` (formatted on the worker).
-    """
+) -> GroupResult:
+    """Dask task: train (all replicas in one go) and export one group's surrogate (errors in the result)."""
     start, cpu, worker = time.perf_counter(), time.process_time(), ""
     try:
         worker, threads = _worker_threads(config, slots_per_host)
@@ -129,10 +187,10 @@ def train_group_task(
         metrics["cpu_seconds"] = time.process_time() - cpu  # this worker process, all its threads
         metrics["sqrt_shat_range"] = _sqrt_shat_range(batch)
         blob = _export_bytes(result.model, group, batch.meta, config, metrics)
-        return {"name": group.name, "ok": True, "onnx": blob, "train": metrics,
-                "seconds": time.perf_counter() - start, "worker": worker, "threads": threads}
+        return GroupResult(name=group.name, ok=True, onnx=blob, train=metrics,
+                           seconds=time.perf_counter() - start, worker=worker, threads=threads)
     except Exception as err:
-        return _failure(group.name, err, start, worker)
+        return GroupResult.failed(group.name, err, seconds=time.perf_counter() - start, worker=worker)
 
 
 def split_validation(batch: EventBatch, config: TrainConfig) -> tuple[EventBatch, EventBatch]:
@@ -150,15 +208,9 @@ def train_replica_task(
     config: TrainConfig,
     replica: int,
     slots_per_host: Mapping[str, int],
-) -> dict[str, Any]:
-    """Dask task: train replica ``replica`` (seed ``config.seed + replica``) on ``batch``'s training split.
-
-    Returns
-    -------
-    dict
-        ``ok``; on success ``model`` (the torch replica), ``metrics``, ``seconds``; else ``error``,
-        ``traceback``.
-    """
+) -> ReplicaResult:
+    """Dask task: train replica ``replica`` (seed ``config.seed + replica``) on ``batch``'s training split
+    (errors in the result)."""
     start, worker = time.perf_counter(), ""
     try:
         worker, threads = _worker_threads(config, slots_per_host)
@@ -170,33 +222,33 @@ def train_replica_task(
 
         cfg = dataclasses.replace(config, replicas=1, seed=config.seed + replica, threads=threads)
         result = train_surrogate(batch, cfg, val_index=held_out)  # all the other points train
-        (member,) = result.model.members
-        return {"name": group.name, "ok": True, "model": member, "metrics": _plain(result.metrics.to_json()),
-                "seconds": float(result.seconds), "worker": worker}
+        (member,) = result.model.member_models()
+        return ReplicaResult(name=group.name, ok=True, model=member, metrics=_plain(result.metrics.to_json()),
+                             seconds=float(result.seconds), worker=worker)
     except Exception as err:
-        return _failure(f"{group.name} replica {replica}", err, start, worker)
+        name = f"{group.name} replica {replica}"
+        return ReplicaResult.failed(name, err, seconds=time.perf_counter() - start, worker=worker)
 
 
 def merge_replicas_task(
     group: ReducedGroup,
-    replicas: Sequence[Mapping[str, Any]],
+    replicas: Sequence[ReplicaResult],
     batch: EventBatch,
     config: TrainConfig,
     slots_per_host: Mapping[str, int],
-) -> dict[str, Any]:
+) -> GroupResult:
     """Dask task: join the replica models into one ensemble, measure it on the held-out split, export it.
 
-    Returns
-    -------
-    dict
-        As :func:`train_group_task`; ``train`` holds the ensemble's accuracy on the held-out split.
+    The result is as :func:`train_group_task`'s; ``train`` holds the ensemble's accuracy on the held-out
+    split.
     """
+    bad = [r for r in replicas if not r.ok]
+    if bad:
+        return GroupResult(name=group.name, ok=False, seconds=bad[0].seconds, worker=bad[0].worker,
+                           error=f"{len(bad)} of {len(replicas)} replicas failed; first: {bad[0].error}",
+                           traceback=bad[0].traceback)
     start, worker = time.perf_counter(), ""
     try:
-        bad = [r for r in replicas if not r["ok"]]
-        if bad:
-            return {**bad[0], "name": group.name,
-                    "error": f"{len(bad)} of {len(replicas)} replicas failed; first: {bad[0]['error']}"}
         worker, threads = _worker_threads(config, slots_per_host)
         train, val = split_validation(batch, config)
         n_train = len(train)
@@ -205,27 +257,28 @@ def merge_replicas_task(
         from fame_surrogate.models import Ensemble
         from fame_surrogate.validation import accuracy
 
-        ensemble = Ensemble([r["model"] for r in replicas]).eval()
+        members = [r.model for r in replicas if r.model is not None]
+        ensemble = Ensemble(members).eval()
         with torch.no_grad():
             pred = ensemble(torch.from_numpy(val.momenta))[0].numpy()
         assert val.me2 is not None
         acc = accuracy(pred, val.me2)
-        seconds = float(sum(r["seconds"] for r in replicas))
+        seconds = float(sum(r.seconds for r in replicas))
         metrics = {
             "val_frac_within_1pct": acc.frac_within_1pct,
             "val_frac_within_0p1pct": acc.frac_within_0p1pct,
             "val_median_abs_rel_dev": acc.median_abs_rel_dev,
             "n_train": int(n_train),
             "n_val": len(val),
-            "epochs": [e for r in replicas for e in r["metrics"].get("epochs", [])],
+            "epochs": [e for r in replicas for e in r.metrics.get("epochs", [])],
             "seconds": seconds,
             "replica_tasks": len(replicas),
-            "replica_workers": sorted({r["worker"] for r in replicas}),
+            "replica_workers": sorted({r.worker for r in replicas}),
             "sqrt_shat_range": _sqrt_shat_range(batch),
         }
         metrics = _plain(metrics)
         blob = _export_bytes(ensemble, group, val.meta, config, metrics)
-        return {"name": group.name, "ok": True, "onnx": blob, "train": metrics,
-                "seconds": time.perf_counter() - start + seconds, "worker": worker, "threads": threads}
+        return GroupResult(name=group.name, ok=True, onnx=blob, train=metrics,
+                           seconds=time.perf_counter() - start + seconds, worker=worker, threads=threads)
     except Exception as err:
-        return _failure(group.name, err, start, worker)
+        return GroupResult.failed(group.name, err, seconds=time.perf_counter() - start, worker=worker)

@@ -29,7 +29,8 @@ API = {
         "Accuracy", "effective_gain", "ideal_gain", "max_epsilon", "two_stage", "unweight",
     ],
     "sherpa_plugin": [
-        "Bundle", "BundleError", "DemoConfig", "DumpSettings", "ReweightConfig", "SherpaDumpError",
+        "Bundle", "BundleError", "DemoConfig", "DumpResult", "DumpSettings", "DumpSource", "ReweightConfig",
+        "SherpaDumpError",
         "SherpaNotAvailable", "ValidateConfig", "ValidationResult", "find_sherpa_python", "make_snippet",
         "reweight_file", "run_demo", "sherpa_dump", "train_bundle", "validate", "write_bundle",
     ],

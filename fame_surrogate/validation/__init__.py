@@ -38,6 +38,8 @@ from .gain import (
     events_per_cpu_hour_two_stage,
     gain_against,
     ideal_gain,
+    ms_per_event_standard,
+    ms_per_event_two_stage,
     standard_efficiency,
     summarize_gain,
 )
@@ -93,6 +95,8 @@ __all__ = [
     "kish_alpha",
     "max_epsilon",
     "mean_with_error",
+    "ms_per_event_standard",
+    "ms_per_event_two_stage",
     "observables",
     "pair_masses",
     "pp_observables",

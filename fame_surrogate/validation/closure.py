@@ -168,7 +168,6 @@ class ClosureResult:
     scale: float
     #: expected number of unweighted events, Σ p_i
     expected_unweighted: float = float("nan")
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def min_p(self) -> float:

@@ -35,6 +35,8 @@ __all__ = [
     "events_per_cpu_hour_two_stage",
     "gain_against",
     "ideal_gain",
+    "ms_per_event_standard",
+    "ms_per_event_two_stage",
     "standard_efficiency",
     "summarize_gain",
 ]
@@ -49,13 +51,16 @@ def _check(**values: float) -> None:
             raise ValueError(f"{name} must be non-negative, found {value!r}")
 
 
-def _ms_standard(eps_full: float, t_me: float, t_ps: float) -> float:
+def ms_per_event_standard(eps_full: float, t_me: float, t_ps: float) -> float:
+    """CPU ms per unweighted event of standard unweighting, ``(t_me + t_ps)/ε_full``."""
     if not eps_full > 0:
         raise ValueError(f"eps_full must be positive, found {eps_full!r}")
     return (t_me + t_ps) / eps_full
 
 
-def _ms_two_stage(eps_1: float, eps_2: float, t_me: float, t_surr: float, t_ps: float) -> float:
+def ms_per_event_two_stage(eps_1: float, eps_2: float, t_me: float, t_surr: float, t_ps: float) -> float:
+    """CPU ms per unweighted event of two-stage unweighting, ``(t_surr + t_ps)/(ε_1 ε_2) + t_me/ε_2``
+    (a perfect surrogate: ``ε_1 = ε_full``, ``ε_2 = 1``)."""
     if not (eps_1 > 0 and eps_2 > 0):
         raise ValueError(f"eps_1 and eps_2 must be positive, found {eps_1!r}, {eps_2!r}")
     return (t_surr + t_ps) / (eps_1 * eps_2) + t_me / eps_2
@@ -88,7 +93,7 @@ class Baseline:
     @property
     def ms_per_event(self) -> float:
         """CPU ms per unweighted event, ``(t_me + t_ps)/ε_full``."""
-        return _ms_standard(self.eps_full, self.t_me, self.t_ps)
+        return ms_per_event_standard(self.eps_full, self.t_me, self.t_ps)
 
     @property
     def events_per_cpu_hour(self) -> float:
@@ -102,7 +107,7 @@ def gain_against(
     """``f_eff`` against ``baseline``: its CPU cost per unweighted event over the two-stage cost
     ``(t_surr + t_ps)/(ε_1 ε_2) + t_me/ε_2`` (dimensionless; times in ms per point)."""
     _check(t_me=t_me, t_surr=t_surr, t_ps=t_ps)
-    return baseline.ms_per_event / _ms_two_stage(eps_1, eps_2, t_me, t_surr, t_ps)
+    return baseline.ms_per_event / ms_per_event_two_stage(eps_1, eps_2, t_me, t_surr, t_ps)
 
 
 def effective_gain(
@@ -121,7 +126,7 @@ def ideal_gain(eps_full: float, t_me: float, t_surr: float, t_ps: float) -> floa
 def events_per_cpu_hour_standard(eps_full: float, t_me: float, t_ps: float) -> float:
     """Unweighted events per CPU hour with standard one-stage unweighting."""
     _check(t_me=t_me, t_ps=t_ps)
-    return MS_PER_HOUR / _ms_standard(eps_full, t_me, t_ps)
+    return MS_PER_HOUR / ms_per_event_standard(eps_full, t_me, t_ps)
 
 
 def events_per_cpu_hour_two_stage(
@@ -129,7 +134,7 @@ def events_per_cpu_hour_two_stage(
 ) -> float:
     """Unweighted events per CPU hour with two-stage unweighting (before the overweight dilution α)."""
     _check(t_me=t_me, t_surr=t_surr, t_ps=t_ps)
-    return MS_PER_HOUR / _ms_two_stage(eps_1, eps_2, t_me, t_surr, t_ps)
+    return MS_PER_HOUR / ms_per_event_two_stage(eps_1, eps_2, t_me, t_surr, t_ps)
 
 
 @dataclass(frozen=True)

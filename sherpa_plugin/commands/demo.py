@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..demo import DemoConfig
-from . import add_json_flag
-from ._options import Option, add_options, config_from_args
+from ..demo_config import DemoConfig
+from ._options import Option, add_command, add_options, config_from_args
 
 #: the DemoConfig fields set from the command line (their defaults are the dataclass's)
 OPTIONS = (
@@ -30,13 +29,15 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.json:
         print(result.summary(), flush=True)
         return {}
-    return result.as_dict()
+    return result.to_json()
 
 
 def register(sub: Any) -> None:
     """Add ``fame demo``."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "demo",
+        run=_run,
         help="run the whole chain on the embedded default (e+e- -> 3, 4, 5 jets) and print the gain table",
         description="Generate e+e- -> 3, 4 and 5 jet data with the built-in exact ME, train one "
         "factorisation-aware surrogate per reduced group, export the ONNX bundle, run the two-stage "
@@ -52,5 +53,3 @@ def register(sub: Any) -> None:
     )
     add_options(p, DemoConfig, OPTIONS)
     p.add_argument("--quick", action="store_true", help="a 10x smaller run (for smoke tests)")
-    add_json_flag(p)
-    p.set_defaults(func=_run)

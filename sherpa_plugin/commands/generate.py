@@ -7,15 +7,17 @@ import logging
 import time
 from typing import Any
 
-from . import add_json_flag
+from ._options import add_command
 
 log = logging.getLogger("fame.generate")
 
 
 def register(subparsers: Any) -> None:
     """Add the ``generate`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "generate",
+        run=run,
         help="generate a fame dump from the built-in exact matrix element",
         description=(
             "Draw flat RAMBO points at fixed sqrt(s) with s_ij > ycut*s for every final-state pair, evaluate "
@@ -33,8 +35,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--photon-only", action="store_true", help="switch the Z off (gamma* exchange only)")
     p.add_argument("--out", required=True, metavar="F", help="output .npz")
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import add_json_flag
+from ._options import add_command
 
 
 def register(subparsers: Any) -> None:
     """Add the ``groups`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "groups",
+        run=run,
         help="list channels and their reduced groups (from files or a Sherpa process definition)",
         description=(
             "List the partonic channels of event files (fame dumps, LHE, LHEH5, Sherpa ROOT ntuples; folders "
@@ -40,8 +42,6 @@ def register(subparsers: Any) -> None:
         default="comix",
         help="comix: exactly Comix's maps (default); full: also relabellings that reorder particles",
     )
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,13 +12,15 @@ from typing import Any
 
 from lhe_tools.ingest import DEFAULT_CHUNK_SIZE
 
-from . import add_json_flag
+from ._options import add_command, add_output_folder
 
 
 def register(subparsers: Any) -> None:
     """Add the ``ingest`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "ingest",
+        run=run,
         help="read LHE / LHEH5 / ROOT ntuple / dump files into one fame dump per channel",
         description=(
             "Read event files (LHE plain or gzip, LHEF 3 weights, LHEH5, Sherpa ROOT ntuple, fame dump; the "
@@ -28,17 +30,12 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="event files (folders: their event files)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder for the dumps")
-    p.add_argument(
-        "--force", action="store_true",
-        help="replace dumps of the same channel already in DIR (default: refuse)",
-    )
+    add_output_folder(p, "DIR", "output folder for the dumps",
+                      force="replace dumps of the same channel already in DIR (default: refuse)")
     p.add_argument(
         "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
         help="events parsed at a time (bounds the parsing memory; default %(default)s)",
     )
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,15 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from . import add_json_flag
+from ._options import add_command
 
 log = logging.getLogger("fame.me")
 
 
 def register(subparsers: Any) -> None:
     """Add the ``me`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "me",
+        run=run,
         help="evaluate the built-in exact ME on a dump's momenta and compare with its me2",
         description=(
             "Read a fame dump (.npz), evaluate the built-in exact |M|^2 (e+e- -> q qbar + up to 3 gluons, "
@@ -27,8 +29,6 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("file", metavar="FILE", help="fame dump (.npz) with an me2 column")
     p.add_argument("--points", type=int, default=None, metavar="K", help="only the first K points")
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

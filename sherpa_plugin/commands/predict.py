@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import add_json_flag
+from ._options import add_command, add_out_of_domain_flag
 
 
 def register(subparsers: Any) -> None:
     """Add the ``predict`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "predict",
+        run=run,
         help="compare surrogate predictions with the stored me2 of a file",
         description=(
             "Evaluate the surrogate of BUNDLE (a bundle folder, or one fame-onnx/1 .onnx file) at the "
@@ -26,13 +28,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("bundle", metavar="BUNDLE", help="bundle folder or .onnx model")
     p.add_argument("file", metavar="FILE", help="fame dump (.npz) or event file with me2")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: its choice)")
-    p.add_argument(
-        "--allow-out-of-domain", action="store_true",
-        help="predict also events outside the surrogate's training domain (sqrt_s, cuts, sqrt(shat) range): "
-        "warn and count them instead of refusing the file",
-    )
-    add_json_flag(p)
-    p.set_defaults(func=run)
+    add_out_of_domain_flag(p, "predict")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

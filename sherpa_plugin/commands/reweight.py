@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import add_json_flag
+from ._options import add_command, add_out_of_domain_flag
 
 
 def register(subparsers: Any) -> None:
     """Add the ``reweight`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "reweight",
+        run=run,
         help="add surrogate weights to an LHE file",
         description=(
             "Copy the LHE file IN (plain or gzip) to OUT byte for byte, adding per event "
@@ -33,13 +35,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--id", dest="prefix", default="fame", help="id of the new weight (default: fame)")
     p.add_argument("--chunk-size", type=int, default=4096, help="events per batch")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument(
-        "--allow-out-of-domain", action="store_true",
-        help="reweight also events outside the surrogates' training domain (sqrt_s, cuts, sqrt(shat) range): "
-        "warn and count them instead of refusing the file",
-    )
-    add_json_flag(p)
-    p.set_defaults(func=run)
+    add_out_of_domain_flag(p, "reweight")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

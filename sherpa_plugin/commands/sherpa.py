@@ -3,23 +3,70 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
-from . import add_json_flag
+from ..cluster import CLUSTER_KINDS, ClusterSpec
+from ..dump import COLOUR_SCHEMES, INTEGRATION, DumpSettings, DumpSource
+from ._options import Option, add_command, add_options, config_from_args, options_given
 
-#: ``--cluster`` kinds (dask-jobqueue classes in :data:`sherpa_plugin.dump_jobs.CLUSTER_KINDS`; not imported
-#: here, so that ``fame --help`` stays fast)
-CLUSTERS = ("htcondor", "lsf", "pbs", "sge", "slurm")
+#: the DumpSource fields set from the command line (run card, process and input dump are positional or
+#: their own flags); their defaults are the dataclass's
+SOURCE_OPTIONS = (
+    Option("beams", nargs=2, metavar=("B1", "B2"), help="beam PDG ids (2212 2212 for pp)"),
+    Option("sqrt_s", metavar="GEV", help="collider energy, GeV"),
+    Option("mll", metavar=("MIN", "MAX"), help="hadron beams: e+e- mass window in GeV (e.g. 66 13000)"),
+    Option("jet_pt", metavar="GEV", help="hadron beams: jet pT cut"),
+    Option("jet_r", metavar="R", help="hadron beams: anti-kt radius"),
+    Option("order_qcd", metavar="N", help="QCD coupling order (none: n_strong - 2)"),
+)
+#: the DumpSettings fields set from the command line (``points`` is --points, checked to be whole)
+SETTINGS_OPTIONS = (
+    Option("y_cut", flag="--ycut", metavar="Y", help="lepton beams: cut s_ij > ycut*s (e.g. 0.01)"),
+    Option("channels", flag="--channel", metavar="NAME", repeat=True,
+           help="only this channel (repeatable; lepton beams)"),
+    Option("integration", choices=tuple(INTEGRATION),
+           help="hadron beams: Sherpa integration effort before generating"),
+    Option("timing_points", metavar="N",
+           help="also time MatrixElement() at N test points for every channel Sherpa built"),
+    Option("timing_only", help="no dumps, no integration: only time MatrixElement() of every channel"),
+    Option("chunk", metavar="N", help="points per saved chunk (resumable unit)"),
+    Option("me_check_every", metavar="N",
+           help="hadron beams: |M|^2 from Sherpa's event MEWeight, checked against MEProcess at every N-th "
+           "event (1: MEProcess at every event; N > 1 halves ME-dominated dumps)"),
+    Option("colour_scheme", choices=tuple(COLOUR_SCHEMES),
+           help="hadron beams: Sherpa's colour treatment in the weighted generation: sum (COLOR_SCHEME 1, "
+           "exact colour-summed |M|^2) or sample (COLOR_SCHEME 2: one sampled colour configuration per "
+           "event; me2 is Sherpa's MEWeight estimate; for the colour-sampled baseline's weights and CPU "
+           "times)"),
+    Option("seed", help="seed of RAMBO or Sherpa's RANDOM_SEED"),
+)
+#: the ClusterSpec fields set from the command line (``kind`` is --cluster)
+CLUSTER_OPTIONS = (
+    Option("queue", flag="--cluster-queue", metavar="Q", help="--cluster: partition / queue"),
+    Option("account", flag="--cluster-account", metavar="A", help="--cluster: account / project"),
+    Option("walltime", flag="--cluster-walltime", metavar="HH:MM:SS",
+           help="--cluster: wall-time limit of each batch job"),
+    Option("memory", flag="--cluster-memory", metavar="MEM", help="--cluster: memory of each batch job"),
+    Option("job_directives", flag="--cluster-directive", metavar="DIRECTIVE", repeat=True,
+           help="--cluster: an extra batch directive, e.g. --cluster-directive=--constraint=avx2 "
+           "(repeatable)"),
+    Option("prologue", flag="--cluster-prologue", metavar="LINE", repeat=True,
+           help="--cluster: a shell line run before each worker, e.g. 'source fame/.venv/bin/activate'"),
+    Option("python", flag="--cluster-python", metavar="PYTHON",
+           help="--cluster: the Python running the worker on the batch nodes (none: this one)"),
+)
 
 
 def register(subparsers: Any) -> None:
     """Add ``fame sherpa`` with its ``dump`` subcommand."""
-    top: argparse.ArgumentParser = subparsers.add_parser(
-        "sherpa", help="drive real Sherpa (the Sherpa-side dumper)", description="Drive real Sherpa 3."
-    )
+    top = add_command(subparsers, "sherpa", run=None, help="drive real Sherpa (the Sherpa-side dumper)",
+                      description="Drive real Sherpa 3.")
     sub = top.add_subparsers(dest="sherpa_command", metavar="SUBCOMMAND", required=True)
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "dump",
+        run=run_dump,
         help="dump |M|^2 (and event weights) from Sherpa into fame dumps, one per channel",
         description=(
             "Run Sherpa under its own Python (sherpa-mc 3.0.3) and write one fame dump OUT/<channel>.npz per "
@@ -36,33 +83,8 @@ def register(subparsers: Any) -> None:
                    help="points per channel (lepton beams) or weighted events in total (hadron beams; "
                    "rerun an unfinished hadron dump with a smaller K to stop it there)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--beams", type=int, nargs=2, default=(11, -11), metavar=("B1", "B2"),
-                   help="beam PDG ids (default 11 -11; 2212 2212 for pp)")
-    p.add_argument("--sqrt-s", type=float, default=1000.0, metavar="GEV", help="collider energy, GeV")
-    p.add_argument("--ycut", type=float, default=None, help="lepton beams: cut s_ij > ycut*s (e.g. 0.01)")
-    p.add_argument("--mll", type=float, nargs=2, default=None, metavar=("MIN", "MAX"),
-                   help="hadron beams: e+e- mass window in GeV (e.g. 66 13000)")
-    p.add_argument("--jet-pt", type=float, default=None, metavar="GEV", help="hadron beams: jet pT cut")
-    p.add_argument("--jet-r", type=float, default=0.4, help="hadron beams: anti-kt radius (default 0.4)")
-    p.add_argument("--order-qcd", type=int, default=None, help="QCD coupling order (default: n_strong - 2)")
-    p.add_argument("--channel", action="append", default=[], metavar="NAME",
-                   help="only this channel (repeatable; lepton beams)")
-    p.add_argument("--integration", choices=("fast", "medium", "sherpa"), default="medium",
-                   help="hadron beams: Sherpa integration effort before generating (default medium)")
-    p.add_argument("--timing-points", type=int, default=0, metavar="N",
-                   help="also time MatrixElement() at N test points for every channel Sherpa built")
-    p.add_argument("--timing-only", action="store_true",
-                   help="no dumps, no integration: only time MatrixElement() of every channel")
-    p.add_argument("--chunk", type=int, default=None, help="points per saved chunk (resumable unit)")
-    p.add_argument("--me-check-every", type=int, default=1, metavar="N",
-                   help="hadron beams: |M|^2 from Sherpa's event MEWeight, checked against MEProcess at "
-                   "every N-th event (default 1: MEProcess at every event; N > 1 halves ME-dominated dumps)")
-    p.add_argument("--colour-scheme", choices=("sum", "sample"), default="sum",
-                   help="hadron beams: Sherpa's colour treatment in the weighted generation: sum (default, "
-                   "COLOR_SCHEME 1, exact colour-summed |M|^2) or sample (COLOR_SCHEME 2: one sampled colour "
-                   "configuration per event; me2 is Sherpa's MEWeight estimate; for the colour-sampled "
-                   "baseline's weights and CPU times)")
-    p.add_argument("--seed", type=int, default=0)
+    add_options(p, DumpSource, SOURCE_OPTIONS)
+    add_options(p, DumpSettings, SETTINGS_OPTIONS)
     p.add_argument("--integration-from", default=None, metavar="DIR",
                    help="hadron beams: reuse the Sherpa integration of an earlier dump of the same setup "
                    "(its --out folder), e.g. for more events with another --seed")
@@ -84,76 +106,33 @@ def register(subparsers: Any) -> None:
     par.add_argument("--workers", type=int, default=None, metavar="W",
                      help="local Dask workers (default: one per core, at most N), or batch jobs with "
                      "--cluster (default N); given, it runs even --jobs 1 as a Dask task")
-    par.add_argument("--cluster", choices=CLUSTERS, default=None,
+    par.add_argument("--cluster", choices=sorted(CLUSTER_KINDS), default=None,
                      help="start the workers as batch jobs through dask-jobqueue (one core each)")
-    par.add_argument("--cluster-queue", default=None, metavar="Q", help="--cluster: partition / queue")
-    par.add_argument("--cluster-account", default=None, metavar="A", help="--cluster: account / project")
-    par.add_argument("--cluster-walltime", default="24:00:00", metavar="HH:MM:SS",
-                     help="--cluster: wall-time limit of each batch job (default 24:00:00)")
-    par.add_argument("--cluster-memory", default="2GB", metavar="MEM",
-                     help="--cluster: memory of each batch job (default 2GB)")
-    par.add_argument("--cluster-directive", action="append", default=[], metavar="DIRECTIVE",
-                     help="--cluster: an extra batch directive, e.g. --cluster-directive=--constraint=avx2 "
-                     "(repeatable)")
-    par.add_argument("--cluster-prologue", action="append", default=[], metavar="LINE",
-                     help="--cluster: a shell line run before each worker, e.g. "
-                     "'source fame/.venv/bin/activate'")
-    par.add_argument("--cluster-python", default=None, metavar="PYTHON",
-                     help="--cluster: the Python running the worker on the batch nodes (default: this one)")
+    add_options(par, ClusterSpec, CLUSTER_OPTIONS)
     par.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_json_flag(p)
-    p.set_defaults(func=run_dump)
 
 
 def run_dump(args: argparse.Namespace) -> dict[str, Any]:
     """Run :func:`sherpa_plugin.dump.sherpa_dump` from the parsed arguments."""
-    from ..dump import DumpSettings, sherpa_dump
-    from ..dump_jobs import ClusterSpec
+    from ..dump import sherpa_dump
 
     if args.momenta is None and args.points is None and not args.timing_only:
         raise ValueError("--points is required (unless --momenta gives the points)")
     points = int(args.points) if args.points is not None else 0
     if args.points is not None and points != args.points:
         raise ValueError(f"--points must be a whole number, got {args.points}")
-    settings = DumpSettings(
-        points=points,
-        seed=args.seed,
-        chunk=args.chunk,
-        y_cut=args.ycut,
-        integration=args.integration,
-        timing_points=args.timing_points,
-        channels=tuple(args.channel),
-        timing_only=args.timing_only,
-        me_check_every=args.me_check_every,
-        colour_scheme=args.colour_scheme,
-    )
+    settings = config_from_args(DumpSettings, args, SETTINGS_OPTIONS, points=points)
+    source = config_from_args(DumpSource, args, SOURCE_OPTIONS, run_card=args.runcard, process=args.process,
+                              input_dump=args.momenta)
     cluster = None
     if args.cluster is not None:
-        cluster = ClusterSpec(
-            kind=args.cluster,
-            queue=args.cluster_queue,
-            account=args.cluster_account,
-            walltime=args.cluster_walltime,
-            memory=args.cluster_memory,
-            job_directives=tuple(args.cluster_directive),
-            prologue=tuple(args.cluster_prologue),
-            python=args.cluster_python,
-        )
-    elif any((args.cluster_queue, args.cluster_account, args.cluster_directive, args.cluster_prologue,
-              args.cluster_python)):
+        cluster = config_from_args(ClusterSpec, args, CLUSTER_OPTIONS, kind=args.cluster)
+    elif options_given(ClusterSpec, args, CLUSTER_OPTIONS):
         raise ValueError("--cluster-* options need --cluster KIND")
     result = sherpa_dump(
         args.out,
         settings,
-        run_card=args.runcard,
-        process=args.process,
-        input_dump=args.momenta,
-        beams=tuple(args.beams),
-        sqrt_s=args.sqrt_s,
-        mll=tuple(args.mll) if args.mll else None,
-        jet_pt=args.jet_pt,
-        jet_r=args.jet_r,
-        order_qcd=args.order_qcd,
+        **{f.name: getattr(source, f.name) for f in dataclasses.fields(source)},
         sherpa_python=args.sherpa_python,
         fresh=args.fresh,
         integration_from=args.integration_from,

@@ -6,10 +6,10 @@ import argparse
 import logging
 from typing import Any
 
-from fame_surrogate.train import TrainConfig
+from fame_surrogate.config import TrainConfig
 
-from . import PartialResult, add_json_flag
-from ._options import Option, add_options, config_from_args
+from ._options import Option, add_command, add_options, add_output_folder, config_from_args
+from ._partial import PartialResult
 
 #: the TrainConfig fields set from the command line (their defaults are the dataclass's)
 OPTIONS = (
@@ -46,8 +46,10 @@ OPTIONS = (
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "train",
+        run=run,
         help="train one surrogate per reduced group and write the bundle",
         description=(
             "Read DATA (fame dumps or event files with |M|^2), group the channels into reduced groups, "
@@ -58,11 +60,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="event files or folders of them")
-    p.add_argument("--out", required=True, metavar="BUNDLE", help="bundle folder to write")
-    p.add_argument(
-        "--force", action="store_true",
-        help="write the bundle into a non-empty folder that is not a bundle (its other files are kept)",
-    )
+    add_output_folder(p, "BUNDLE", "bundle folder to write",
+                      force="write the bundle into a non-empty folder that is not a bundle (its other files "
+                      "are kept)")
     add_options(p, TrainConfig, OPTIONS)
     p.add_argument(
         "--scheduler", default=None, metavar="ADDR",
@@ -76,8 +76,6 @@ def register(subparsers: Any) -> None:
         "--workers", type=int, default=None, metavar="N", help="local Dask workers (default: cores)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    add_json_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..validate import ValidateConfig
-from . import add_json_flag
-from ._options import Option, add_options, config_from_args
+from ..validate_config import ValidateConfig
+from ._options import (
+    Option,
+    add_command,
+    add_options,
+    add_out_of_domain_flag,
+    add_output_folder,
+    config_from_args,
+)
 
 #: the ValidateConfig fields set from the command line (their defaults are the dataclass's)
 OPTIONS = (
@@ -35,8 +41,10 @@ OPTIONS = (
 
 def register(subparsers: Any) -> None:
     """Add the ``validate`` subcommand."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "validate",
+        run=run,
         help="two-stage unweighting with the bundle's surrogates: gain, closure, HTML report",
         description=(
             "Run the reference two-stage unweighter (arXiv:2109.11964, 2301.13562: surrogate first, exact "
@@ -54,22 +62,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("bundle", metavar="BUNDLE", help="bundle folder written by fame train")
     p.add_argument("data", nargs="+", metavar="DATA", help="validation files or folders (exact me2 needed)")
-    p.add_argument(
-        "--out", required=True, metavar="REPORT",
-        help="report folder to write: new, empty or a previous report (only its files are replaced)",
-    )
-    p.add_argument(
-        "--force", action="store_true",
-        help="write the report into a non-empty folder that is not a previous report (its files are kept)",
+    add_output_folder(
+        p, "REPORT", "report folder to write: new, empty or a previous report (only its files are replaced)",
+        force="write the report into a non-empty folder that is not a previous report (its files are kept)",
     )
     add_options(p, ValidateConfig, OPTIONS)
-    p.add_argument(
-        "--allow-out-of-domain", action="store_true",
-        help="validate also with events outside the surrogates' training domain (sqrt_s, cuts, sqrt(shat) "
-        "range): warn and count them instead of refusing",
-    )
-    add_json_flag(p)
-    p.set_defaults(func=run)
+    add_out_of_domain_flag(p, "validate")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

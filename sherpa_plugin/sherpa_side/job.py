@@ -17,11 +17,13 @@ from typing import Any
 
 __all__ = [
     "COLOR_SCHEMES",
+    "EVENT_KEYS",
     "MODES",
     "ChannelSummary",
     "DumpJob",
     "DumperResult",
     "JobError",
+    "RunFigures",
     "SherpaChannel",
 ]
 
@@ -285,12 +287,34 @@ class ChannelSummary:
         )
 
 
-#: event-mode figures of a :class:`DumperResult` (written only in mode ``events``)
+#: event-mode figures of a :class:`RunFigures` (written only in mode ``events``)
 EVENT_KEYS = ("ps_ms_per_point", "gen_ms_per_event", "ps_cpu_ms_per_point", "gen_cpu_ms_per_event", "events")
 
 
+@dataclass(kw_only=True)
+class RunFigures:
+    """The timings a dumper run reports besides its channels (keyword-only fields).
+
+    ``timing`` and ``timing_cpu`` map each channel Sherpa built to the median wall / CPU ms of
+    ``MatrixElement()`` at the job's timing points; mode ``events`` adds the phase-space and generation
+    times per event (wall, CPU; :data:`EVENT_KEYS`) and the number of events.
+    """
+
+    timing: dict[str, float] | None = None
+    timing_cpu: dict[str, float] | None = None
+    ps_ms_per_point: float | None = None
+    gen_ms_per_event: float | None = None
+    ps_cpu_ms_per_point: float | None = None
+    gen_cpu_ms_per_event: float | None = None
+    events: int | None = None
+
+    def run_figures(self) -> dict[str, Any]:
+        """These figures by field name (keyword arguments of any :class:`RunFigures`)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(RunFigures)}
+
+
 @dataclass
-class DumperResult:
+class DumperResult(RunFigures):
     """What the dumper writes to the job's ``result`` file when a run succeeds.
 
     Times in seconds (``*_seconds``) or milliseconds per point / event (``*_ms_*``); ``timing`` and
@@ -306,13 +330,6 @@ class DumperResult:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     sherpa_version: str = ""
-    timing: dict[str, float] | None = None
-    timing_cpu: dict[str, float] | None = None
-    ps_ms_per_point: float | None = None
-    gen_ms_per_event: float | None = None
-    ps_cpu_ms_per_point: float | None = None
-    gen_cpu_ms_per_event: float | None = None
-    events: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -94,35 +94,38 @@ def _dipole_sum(cols: dict[str, float], weight: dict[tuple[int, int], float]) ->
     return total
 
 
+def _limit_case(
+    born_pdg: list[int], points: list[tuple[F8, F8, float]], weight: dict[tuple[int, int], float]
+) -> dict[str, Any]:
+    """A soft or quasi-collinear case: the (Born, real, λ) points and the weighted dipole sums at the reals
+    (massive kernels, and the massless ones for comparison); the real process is the Born plus a gluon."""
+    real_pdg = [*born_pdg, 21]
+    reals = [real for _, real, _ in points]
+    return {
+        "real_pdg": real_pdg,
+        "born_pdg": born_pdg,
+        "reals": reals,
+        "borns": [born for born, _, _ in points],
+        "approx": [_dipole_sum(_columns(real_pdg, real), weight) for real in reals],
+        "approx_massless": [_dipole_sum(_columns(real_pdg, real, massless=True), weight) for real in reals],
+        "lam": [lam for _, _, lam in points],
+    }
+
+
 def _soft_case(lams: tuple[float, ...]) -> dict[str, Any]:
     born = _born_tt(1000.0, 11)
     tt = colour_uu_tt()
     weight = {(i, k): -tt[i, k] / tt[i, i] for i in range(4) for k in range(4) if i != k}
     rng = np.random.default_rng(12)
     dirs = [rng.normal(size=3) for _ in range(3)]
-    reals, sums, sums0, lam_of = [], [], [], []
-    for lam in lams:
-        for d in dirs:
-            real = add_soft_gluon(born, 2, lam * 500.0, d)
-            reals.append(real)
-            sums.append(_dipole_sum(_columns([*UU, 21], real), weight))
-            sums0.append(_dipole_sum(_columns([*UU, 21], real, massless=True), weight))
-            lam_of.append(lam)
-    return {
-        "real_pdg": [*UU, 21],
-        "born_pdg": UU,
-        "reals": reals,
-        "borns": [born] * len(reals),
-        "approx": sums,
-        "approx_massless": sums0,
-        "lam": lam_of,
-    }
+    points = [(born, add_soft_gluon(born, 2, lam * 500.0, d), lam) for lam in lams for d in dirs]
+    return _limit_case(UU, points, weight)
 
 
 def _qcoll_case(
     born_pdg: list[int], lams: tuple[float, ...], weight: dict[int, float], seed: int
 ) -> dict[str, Any]:
-    reals, sums, sums0, lam_of, borns = [], [], [], [], []
+    points: list[tuple[F8, F8, float]] = []
     for lam in lams:
         born = _born_tt(2.0 * TOP_MASS / lam, seed)
         # 2 p_t·p_g = 4 m_t²: (1 − x)/x · 2 p̃_t·p̃_a = 4 m_t² (p_t + p_g = p̃_t + (1−x)/x p̃_a); z̃ then
@@ -130,22 +133,8 @@ def _qcoll_case(
         r = 4.0 * TOP_MASS**2 / (2.0 * dot(born[2], born[0]))
         x = 1.0 / (1.0 + r)
         for phi in np.arange(4) * math.pi / 2 + 0.3:
-            real = fi_quasi_collinear(born, 2, 2, 0, TOP_MASS, x, 0.3, float(phi))
-            reals.append(real)
-            borns.append(born)
-            w = {(2, k): v for k, v in weight.items()}
-            sums.append(_dipole_sum(_columns([*born_pdg, 21], real), w))
-            sums0.append(_dipole_sum(_columns([*born_pdg, 21], real, massless=True), w))
-            lam_of.append(lam)
-    return {
-        "real_pdg": [*born_pdg, 21],
-        "born_pdg": born_pdg,
-        "reals": reals,
-        "borns": borns,
-        "approx": sums,
-        "approx_massless": sums0,
-        "lam": lam_of,
-    }
+            points.append((born, fi_quasi_collinear(born, 2, 2, 0, TOP_MASS, x, 0.3, float(phi)), lam))
+    return _limit_case(born_pdg, points, {(2, k): v for k, v in weight.items()})
 
 
 def _initial_case(lams: tuple[float, ...]) -> dict[str, Any]:

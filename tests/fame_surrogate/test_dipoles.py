@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -595,29 +596,21 @@ def test_onnx_export_float64_parity(dynamo: bool, pdg: list[int], tmp_path: Path
     mom = pp_events(2000, 7, n_final=len(pdg) - 2)
     path = tmp_path / f"basis_{dynamo}.onnx"
     example = (torch.from_numpy(mom[:2]),)
-    if dynamo:
-        torch.onnx.export(
-            model,
-            example,
-            str(path),
-            dynamo=True,
-            opset_version=18,
-            input_names=["momenta"],
-            output_names=["out"],
-            dynamic_shapes=({0: torch.export.Dim("batch")},),
-            verbose=False,
-        )
-    else:
-        torch.onnx.export(
-            model,
-            example,
-            str(path),
-            dynamo=False,
-            opset_version=18,
-            input_names=["momenta"],
-            output_names=["out"],
-            dynamic_axes={"momenta": {0: "batch"}, "out": {0: "batch"}},
-        )
+    batch_axis: dict[str, Any] = (  # the exporters name the dynamic batch dimension differently
+        {"dynamic_shapes": ({0: torch.export.Dim("batch")},), "verbose": False}
+        if dynamo
+        else {"dynamic_axes": {"momenta": {0: "batch"}, "out": {0: "batch"}}}
+    )
+    torch.onnx.export(
+        model,
+        example,
+        str(path),
+        dynamo=dynamo,
+        opset_version=18,
+        input_names=["momenta"],
+        output_names=["out"],
+        **batch_axis,
+    )
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     with torch.no_grad():

@@ -11,17 +11,17 @@ import pytest
 import torch
 from onnx.reference import ReferenceEvaluator
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import (
-    CONTRACT,
     SMALL_BATCH_MAX,
-    ContractError,
     OnnxSurrogate,
     export_onnx,
     parity_tolerance,
     small_batch_graph,
 )
 from fame_surrogate.models import net_dtype
-from fame_surrogate.train import TrainConfig, TrainResult, train_surrogate
+from fame_surrogate.onnx_meta import CONTRACT, ContractError, OnnxMetadata
+from fame_surrogate.train import TrainResult, train_surrogate
 from lhe_tools import EventBatch, read_dump
 
 TINY = TrainConfig(hidden=(16, 16), epochs=3, batch_size=64, replicas=2, val_fraction=0.25)
@@ -139,10 +139,13 @@ def test_graph_and_metadata_follow_the_contract(
     assert json.loads(props["fame.pdg"]) == [11, -11, 21, 1, -1]
     sur = OnnxSurrogate(path)
     assert sur.process == batch3.process and sur.n_particles == 5
-    assert sur.kind == res.model.kind and sur.metadata["replicas"] == 2
-    assert sur.metadata["sqrt_s"] == 1000.0 and sur.metadata["cuts"] == {"y_cut": 0.01}
-    assert sur.metadata["train"]["n_train"] == res.metrics.n_train
+    assert sur.kind == res.model.kind and sur.metadata.replicas == 2
+    assert sur.metadata.sqrt_s == 1000.0 and sur.metadata.cuts == {"y_cut": 0.01}
+    assert sur.metadata.train["n_train"] == res.metrics.n_train
     assert sur.members == [m["process"] for m in MEMBERS]
+    # the typed metadata writes back the file's metadata_props exactly
+    assert OnnxMetadata.from_props(props, str(path)).to_props() == props
+    assert sur.metadata.to_json()["members"] == MEMBERS
 
 
 def _tampered(path: Path, out: Path, metadata: dict[str, str], n_particles: int | None = None) -> Path:

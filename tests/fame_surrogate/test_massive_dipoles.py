@@ -5,7 +5,6 @@ the m → 0 limit, soft and quasi-collinear limits against Sherpa 3.0.3, and the
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -180,17 +179,9 @@ def test_uu_tt_colour_correlators() -> None:
     """T_i·T_k of u ū → t t̄ from explicit Gell-Mann matrices: c = t^a_{u ū} t^a_{t t̄} (all outgoing:
     0 = ū-type index of the incoming u, 1 = u, 2 = t, 3 = t̄), quark charge t^b, antiquark −(t^b)^T."""
     from sherpa_massive_limits import colour_uu_tt
+    from su3 import generators
 
-    lam = np.zeros((8, 3, 3), complex)
-    lam[0][0, 1] = lam[0][1, 0] = 1
-    lam[1][0, 1], lam[1][1, 0] = -1j, 1j
-    lam[2][0, 0], lam[2][1, 1] = 1, -1
-    lam[3][0, 2] = lam[3][2, 0] = 1
-    lam[4][0, 2], lam[4][2, 0] = -1j, 1j
-    lam[5][1, 2] = lam[5][2, 1] = 1
-    lam[6][1, 2], lam[6][2, 1] = -1j, 1j
-    lam[7] = np.diag([1.0, 1.0, -2.0]) / math.sqrt(3.0)
-    t = lam / 2.0
+    t = generators()
     c = np.einsum("aij,akl->jikl", t, t)  # axes: 0 antiquark, 1 quark, 2 quark, 3 antiquark
     quark = [False, True, True, False]
 
@@ -307,8 +298,9 @@ def test_masses_from_a_dump_reach_the_trained_model() -> None:
     """A dump's ``meta["masses"]`` (Sherpa's top mass, here 173 GeV) sets the masses of the trained model's
     dipoles and features: its loggamma(i) is log(γ_i − 1) with γ_i = E_i/m_t of the top in the partonic
     frame, for events on the 173 GeV shell; without the record the defaults (172.5 GeV) stay."""
+    from fame_surrogate.config import TrainConfig
     from fame_surrogate.dipoles import masses_from_meta
-    from fame_surrogate.train import TrainConfig, train_surrogate
+    from fame_surrogate.train import train_surrogate
     from lhe_tools import EventBatch
 
     sherpa = {"21": {"mass": 0.0, "width": 0.0}, "6": {"mass": 173.0, "width": 1.4},
@@ -345,7 +337,8 @@ def test_export_checks_parity_on_the_mass_shell(tmp_path: Path) -> None:
     """The export's default check points are on the tops' mass shell (so the parity check compares the
     function where it is used, not at massless momenta); check points where torch's |M|² is nowhere finite
     make the export fail instead of passing a check that compared nothing."""
-    from fame_surrogate.export import ContractError, OnnxSurrogate, _example_momenta, export_onnx
+    from fame_surrogate.export import OnnxSurrogate, _example_momenta, export_onnx
+    from fame_surrogate.onnx_meta import ContractError
 
     torch.manual_seed(2)
     model = DipoleModel(UU_TTG, 2, hidden=(8,))
@@ -380,8 +373,9 @@ def test_trained_tt_model_finite_and_onnx_parity(
 ) -> None:
     """A small model trained on 600 Sherpa |M|² points of u ū → t t̄ g is finite on tt̄ momenta, learns
     (validation loss below the untrained one) and exports to ONNX with parity to torch at batch 1 and 200."""
+    from fame_surrogate.config import TrainConfig
     from fame_surrogate.export import OnnxSurrogate, export_onnx
-    from fame_surrogate.train import TrainConfig, train_surrogate
+    from fame_surrogate.train import train_surrogate
     from lhe_tools import EventBatch
 
     mom = sherpa_massive["train"]

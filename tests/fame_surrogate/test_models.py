@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from fame_surrogate.config import ModelKind
 from fame_surrogate.dipoles import DipoleBasis
 from fame_surrogate.models import (
     DipoleModel,
     Ensemble,
     MLPModel,
-    ModelKind,
     Surrogate,
     TargetTransform,
     build_model,

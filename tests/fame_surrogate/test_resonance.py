@@ -6,24 +6,16 @@ import numpy as np
 import pytest
 import torch
 from cs_kinematics import pp_events
+from two_body import two_body
 
 from fame_surrogate.me import matrix_element
 from fame_surrogate.resonance import LeptonPairPropagator, lepton_pair
 
 
 def _two_body(sqrt_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Massless 2 → 2 momenta at ``sqrt_s`` with a uniform random direction (flat in cos θ and φ)."""
     n = len(sqrt_s)
-    e = sqrt_s / 2
-    cos = rng.uniform(-1, 1, n)
-    phi = rng.uniform(0, 2 * np.pi, n)
-    sin = np.sqrt(1 - cos**2)
-    p = np.zeros((n, 4, 4))
-    p[:, 0] = np.stack([e, 0 * e, 0 * e, e], 1)
-    p[:, 1] = np.stack([e, 0 * e, 0 * e, -e], 1)
-    d = np.stack([np.ones(n), sin * np.cos(phi), sin * np.sin(phi), cos], 1) * e[:, None]
-    p[:, 2] = d
-    p[:, 3] = d * np.array([1, -1, -1, -1])
-    return p
+    return two_body(sqrt_s, rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n))
 
 
 @pytest.mark.parametrize("quark", [1, 2])

@@ -15,25 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from two_body import two_body
 
 from fame_surrogate.me import EWParams
 from fame_surrogate.resonance import LeptonPairPropagator, lepton_neutrino, lepton_pair
 from lhe_tools.dump import read_dump
 from sherpa_plugin.dump import DumpSettings, sherpa_dump
-
-
-def _two_body(sqrt_s: np.ndarray, cos: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """q q̄' → a b in the c.m. frame: (N, 4, 4), incoming along ±z, a at polar angle acos(cos)."""
-    n = len(sqrt_s)
-    e = sqrt_s / 2
-    sin = np.sqrt(1 - cos**2)
-    p = np.zeros((n, 4, 4))
-    p[:, 0] = np.stack([e, 0 * e, 0 * e, e], 1)
-    p[:, 1] = np.stack([e, 0 * e, 0 * e, -e], 1)
-    d = np.stack([np.ones(n), sin * np.cos(phi), sin * np.sin(phi), cos], 1) * e[:, None]
-    p[:, 2] = d
-    p[:, 3] = d * np.array([1, -1, -1, -1])
-    return p
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -59,7 +46,7 @@ def test_w_factor_shape_and_pole() -> None:
     # F_W(s) = s |b|²/((s − M²)² + M²Γ²): peaks at the W mass, falls like 1/s far above it
     ew = EWParams()
     sqrt_s = np.array([40.0, ew.mw, 200.0, 2000.0])
-    p = _two_body(sqrt_s, np.zeros(4), np.zeros(4))[:, [0, 1, 2, 3]]
+    p = two_body(sqrt_s, np.zeros(4), np.zeros(4))[:, [0, 1, 2, 3]]
     f = LeptonPairPropagator([2, -1, -11, 12], 2, ew)(torch.tensor(p)).numpy()
     b2 = abs(1 / (2 * ew.sw2)) ** 2
     s = sqrt_s**2
@@ -94,7 +81,7 @@ def test_exact_w_me_over_factor_is_flat_in_the_pair_mass(
     sqrt_s = np.concatenate([np.geomspace(20.0, 500.0, 60), 80.379 + np.linspace(-8.0, 8.0, 41)])
     cos = np.full(len(sqrt_s), 0.3)  # fixed angle ...
     cos[::3] = rng.uniform(-0.95, 0.95, len(cos[::3]))  # ... and some others
-    p = _two_body(sqrt_s, cos, rng.uniform(0, 2 * np.pi, len(sqrt_s)))
+    p = two_body(sqrt_s, cos, rng.uniform(0, 2 * np.pi, len(sqrt_s)))
     src = tmp_path / "in.npz"
     meta = {"n_in": 2, "sqrt_s": 13000.0}
     np.savez(src, momenta=p, pdg=np.array(pdg, dtype=np.int32), meta=np.array(json.dumps(meta)))

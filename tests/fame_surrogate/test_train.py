@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from fame_surrogate.config import Activation, Clock, Loss, ModelKind, Precision, TrainConfig
 from fame_surrogate.gain_loss import gain_loss
-from fame_surrogate.models import Activation, ModelKind
-from fame_surrogate.train import Clock, Loss, Precision, TrainConfig, TrainResult, train_surrogate
+from fame_surrogate.train import TrainResult, train_surrogate
 from fame_surrogate.validation import accuracy, two_stage
 from lhe_tools import EventBatch, read_dump
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.models import DipoleModel
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump
 
 W4 = "w4j_gu_val.npz"

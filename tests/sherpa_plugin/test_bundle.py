@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import OnnxSurrogate, export_onnx
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump
 from lhe_tools.groups import GroupMember, ReducedGroup, reduce_channels
 from sherpa_plugin.bundle import (

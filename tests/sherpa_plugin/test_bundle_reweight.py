@@ -9,9 +9,10 @@ import numpy as np
 import pylhe
 import pytest
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import export_onnx
 from fame_surrogate.me import generate_ee, matrix_element
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump
 from lhe_tools.groups import reduce_channels
 from sherpa_plugin.bundle import Bundle, write_bundle

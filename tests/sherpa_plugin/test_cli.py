@@ -50,10 +50,39 @@ def test_console_script_reports_a_missing_file_in_one_line(tmp_path: object) -> 
     assert "/nonexistent/data.npz" in proc.stderr and "Traceback" not in proc.stderr
 
 
+#: what ``fame --help`` and every ``fame COMMAND --help`` must not import (each costs seconds)
+HEAVY_MODULES = (
+    "torch", "onnx", "onnxruntime", "matplotlib", "scipy", "distributed",
+    "sherpa_plugin.validate", "sherpa_plugin.demo", "fame_surrogate.train", "fame_surrogate.models",
+)
+
+
+def test_building_the_parser_imports_no_heavy_module() -> None:
+    # a fresh interpreter (this one has imported torch already): the parser, every subcommand's help, and the
+    # config dataclasses behind the options, yet none of torch, onnx, matplotlib, scipy, dask
+    code = (
+        "import sys\n"
+        "from sherpa_plugin.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "for command in sys.argv[1:]:\n"
+        "    sub = next(a for a in parser._subparsers._group_actions).choices[command]\n"
+        "    sub.format_help()\n"
+        f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *sorted(_subcommands())],
+                          capture_output=True, text=True, check=True, timeout=120)
+    assert proc.stdout.strip() == "[]", proc.stdout
+    # the check itself can see such an import: the same interpreter after the train command's own module
+    probe = "import sys, fame_surrogate.train; print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          timeout=120)
+    assert proc.stdout.strip() == "True"
+
+
 def _config_commands() -> list[tuple[str, type, list[str]]]:
-    from fame_surrogate.train import TrainConfig
-    from sherpa_plugin.demo import DemoConfig
-    from sherpa_plugin.validate import ValidateConfig
+    from fame_surrogate.config import TrainConfig
+    from sherpa_plugin.demo_config import DemoConfig
+    from sherpa_plugin.validate_config import ValidateConfig
 
     return [
         ("validate", ValidateConfig, ["BUNDLE", "DATA", "--out", "REPORT"]),

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from lhe_tools.dump import read_dump
-from sherpa_plugin.dump import DumpResult, DumpSettings, DumpSource, build_job, sherpa_dump
+from sherpa_plugin.dump import DumpSettings, DumpSource, build_job, sherpa_dump
+from sherpa_plugin.dump_result import DumpResult
 
 #: u ū → e- e+ g g at 13 TeV: cheap (seconds), and with two gluons the colour sampling is not trivial
 PROCESS = "2 -2 -> 11 -11 21 21"

@@ -12,7 +12,8 @@ import pytest
 
 from lhe_tools.dump import read_dump
 from lhe_tools.expand import expand_process, parse_process
-from sherpa_plugin.dump import DumpSettings, build_run_card, coupling_orders, sherpa_dump
+from sherpa_plugin.dump import DumpSettings, sherpa_dump
+from sherpa_plugin.run_card import build_run_card, coupling_orders
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fame_surrogate.train import TrainConfig
+from fame_surrogate.config import TrainConfig
 from lhe_tools import read_dump
 from sherpa_plugin.bundle import Bundle
-from sherpa_plugin.demo import DemoConfig, run_demo
+from sherpa_plugin.demo import run_demo
+from sherpa_plugin.demo_config import DemoConfig
 from sherpa_plugin.sherpa_env import SherpaNotAvailable, find_sherpa_python
 
 REPO = Path(__file__).resolve().parents[2]

@@ -23,9 +23,12 @@ import pytest
 
 from lhe_tools.dump import read_dump
 from sherpa_plugin.cli import build_parser
-from sherpa_plugin.commands.sherpa import CLUSTERS
-from sherpa_plugin.dump import DumpSettings, SherpaDumpError, sherpa_dump
-from sherpa_plugin.dump_jobs import CLUSTER_KINDS, ClusterSpec, job_seeds, make_cluster, split_points
+from sherpa_plugin.cluster import CLUSTER_KINDS, ClusterSpec, make_cluster
+from sherpa_plugin.commands._options import config_from_args
+from sherpa_plugin.commands.sherpa import CLUSTER_OPTIONS
+from sherpa_plugin.dump import DumpSettings, sherpa_dump
+from sherpa_plugin.dump_jobs import job_seeds, split_points
+from sherpa_plugin.dump_runner import SherpaDumpError
 
 REPO = Path(__file__).resolve().parents[2]
 ZJ = {"process": "93 93 -> 11 -11 93", "beams": (2212, 2212), "sqrt_s": 13000.0, "mll": (66.0, 13000.0),
@@ -61,7 +64,10 @@ def test_jobs_need_hadron_beams(tmp_path: Path) -> None:
 
 
 def test_cluster_kinds_of_the_cli_are_the_jobqueue_ones() -> None:
-    assert sorted(CLUSTERS) == sorted(CLUSTER_KINDS)
+    dump = build_parser()._subparsers._group_actions[0].choices["sherpa"]  # type: ignore[union-attr]
+    dump = dump._subparsers._group_actions[0].choices["dump"]  # type: ignore[union-attr]
+    choices = next(a.choices for a in dump._actions if a.dest == "cluster")
+    assert choices is not None and sorted(choices) == sorted(CLUSTER_KINDS)
     with pytest.raises(ValueError, match="cluster kind 'k8s'"):
         ClusterSpec(kind="k8s")
 
@@ -74,10 +80,11 @@ def test_slurm_cluster_wiring_from_the_command_line() -> None:
         "--cluster-memory", "3GB", "--cluster-directive=--constraint=avx2", "--cluster-prologue",
         "source /opt/fame/.venv/bin/activate", "--cluster-python", "/opt/fame/.venv/bin/python",
     ])
-    spec = ClusterSpec(kind=args.cluster, queue=args.cluster_queue, account=args.cluster_account,
-                       walltime=args.cluster_walltime, memory=args.cluster_memory,
-                       job_directives=tuple(args.cluster_directive), prologue=tuple(args.cluster_prologue),
-                       python=args.cluster_python)
+    spec = config_from_args(ClusterSpec, args, CLUSTER_OPTIONS, kind=args.cluster)  # as run_dump builds it
+    assert spec == ClusterSpec(kind="slurm", queue="short", account="hep", walltime="01:30:00", memory="3GB",
+                               job_directives=("--constraint=avx2",),
+                               prologue=("source /opt/fame/.venv/bin/activate",),
+                               python="/opt/fame/.venv/bin/python")
     cluster = make_cluster(spec)
     try:
         script = cluster.job_script()

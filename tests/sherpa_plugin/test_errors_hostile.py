@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import export_onnx
 from fame_surrogate.me import ee_jets_pdg, generate_ee
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, write_dump
 from lhe_tools.groups import reduce_channels
 from sherpa_plugin.bundle import Bundle, BundleError, write_bundle
@@ -67,12 +68,18 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 # ---------------------------------------------------------------------------------------------- 1. data loss
 
 
+def _users_folder(tmp_path: Path, name: str, text: str) -> Path:
+    """``tmp_path/victim``: a folder of the user's, holding the file ``name`` with ``text``."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / name).write_text(text)
+    return victim
+
+
 def test_validate_out_refuses_a_users_folder(
     bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (victim / "thesis.tex").write_text("x")
+    victim = _users_folder(tmp_path, "thesis.tex", "x")
     write_dump(victim / "data.npz", data3.take(slice(600, 3000)))
     code, _, err = _run(["validate", str(bundle3), str(victim / "data.npz"), "--out", str(victim)], capsys)
     assert code == 1
@@ -741,9 +748,7 @@ def test_unexpected_exception_is_one_line(
 def test_force_never_overwrites_a_users_file(
     bundle3: Path, data3: EventBatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    victim = tmp_path / "victim"
-    victim.mkdir()
-    (victim / "index.html").write_text("my web page")
+    victim = _users_folder(tmp_path, "index.html", "my web page")
     val = write_dump(tmp_path / "val.npz", data3.take(slice(600, 3000)))
     code, _, err = _run(["validate", str(bundle3), str(val), "--out", str(victim), "--force"], capsys)
     assert code == 1 and "index.html" in err and "nothing was written" in err

@@ -17,8 +17,9 @@ import pytest
 import torch
 import yaml
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.models import Ensemble
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from lhe_tools import read_dump, write_dump
 from sherpa_plugin.bundle import MANIFEST, Bundle, sha256_file
 from sherpa_plugin.cli import main
@@ -153,7 +154,7 @@ def test_replicas_are_separate_tasks_merged_into_one_ensemble(
     assert (res.trained, res.failed) == (1, 0)
     bundle = Bundle.load(out.parent / "rep-bundle")
     sess, _ = bundle.surrogate_for(D3)
-    assert sess.metadata["replicas"] == 2
+    assert sess.metadata.replicas == 2
     train = bundle.entries[0].train
     assert train["replica_tasks"] == 2 and train["n_train"] + train["n_val"] == N
     # the reported accuracy is the ensemble's on the held-out split (seeded by config.seed), recomputed here

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -16,7 +15,9 @@ import pytest
 from fame_surrogate.validation import Accuracy
 from lhe_tools import EventBatch, read_dump
 from sherpa_plugin.report import accuracy_row, time_splits
-from sherpa_plugin.validate import ValidateConfig, validate
+from sherpa_plugin.validate import validate
+from sherpa_plugin.validate_config import ValidateConfig
+from sherpa_plugin.validation_result import ValidationResult
 
 
 class Perturbed:
@@ -53,7 +54,7 @@ class _Collect(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def report(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def report(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ValidationResult]:
     b3 = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(0, 40000))
     b4 = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz").take(slice(0, 20000))
     out = tmp_path_factory.mktemp("validation") / "report"
@@ -63,12 +64,13 @@ def report(sherpa_ee: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
         out,
         ValidateConfig(eps=1e-2, timing_points=2048, timing_repeats=1, n_bins=6),
         compare={"bad (0.5x forward)": Perturbed(0.5, 0.01, 1)},
-    ).to_json()
+    )
     return out, result
 
 
-def test_html_is_self_contained_and_every_image_loads(report: tuple[Path, dict[str, Any]]) -> None:
-    out, result = report
+def test_html_is_self_contained_and_every_image_loads(report: tuple[Path, ValidationResult]) -> None:
+    out, res = report
+    result = res.to_json()
     index = out / "index.html"
     assert result["report"] == str(index)
     parser = _Collect()
@@ -101,7 +103,7 @@ def test_html_is_self_contained_and_every_image_loads(report: tuple[Path, dict[s
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(report: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+def test_report_renders_in_headless_chromium(report: tuple[Path, ValidationResult], tmp_path: Path) -> None:
     browser = shutil.which("chromium") or (
         "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
     )
@@ -134,13 +136,14 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, dict[str, Any]]
 
 
 def test_accuracy_fractions_and_time_split_follow_their_definitions(
-    report: tuple[Path, dict[str, Any]],
+    report: tuple[Path, ValidationResult],
 ) -> None:
     """The accuracy table's fractions within 0.1/1/10% and the time split, recomputed from the summary.
 
     The fractions themselves (:class:`fame_surrogate.validation.Accuracy`) are tested against a log-normal
     ratio in ``tests/fame_surrogate/validation/test_accuracy.py``."""
-    out, result = report
+    out, res = report
+    result = res.to_json()
     html = (out / "index.html").read_text(encoding="utf-8")
     for header in ("within_0.1%", "within_1%", "within_10%"):
         assert header in html
@@ -151,7 +154,7 @@ def test_accuracy_fractions_and_time_split_follow_their_definitions(
     # time split per multiplicity: CPU per unweighted event, standard vs two-stage, by phase space,
     # surrogate and exact ME
     channels = result["channels"]
-    splits = time_splits([(3 if "_3__" in p else 4, v) for p, v in channels.items()])
+    splits = time_splits([(3 if "_3__" in p else 4, res.channels[p]) for p in channels])
     assert [sp.n_out for sp in splits] == [3, 4]
     for sp, (p, ch) in zip(splits, sorted(channels.items(), key=lambda kv: "_4__" in kv[0]), strict=True):
         assert sp.standard == pytest.approx((ch["t_me_ms"] + ch["t_ps_ms"]) / ch["eps_full"], rel=1e-12)

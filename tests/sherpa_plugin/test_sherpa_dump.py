@@ -25,14 +25,9 @@ from fame_surrogate.phasespace import min_sij_over_s, rambo_weight
 from lhe_tools.dump import read_dump
 from lhe_tools.fourvec import mdot
 from lhe_tools.process import canonical_channel
-from sherpa_plugin.dump import (
-    DumpSettings,
-    DumpSource,
-    SherpaDumpError,
-    build_job,
-    build_run_card,
-    sherpa_dump,
-)
+from sherpa_plugin.dump import DumpSettings, DumpSource, build_job, sherpa_dump
+from sherpa_plugin.dump_runner import SherpaDumpError
+from sherpa_plugin.run_card import build_run_card
 from sherpa_plugin.sherpa_side.job import DumpJob
 
 pytestmark = pytest.mark.sherpa

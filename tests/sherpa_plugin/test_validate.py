@@ -13,7 +13,8 @@ import pytest
 from fame_surrogate.validation.gain import effective_gain, ideal_gain
 from fame_surrogate.validation.unweighting import max_epsilon
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.validate import ValidateConfig, validate
+from sherpa_plugin.validate import validate
+from sherpa_plugin.validate_config import ValidateConfig
 
 
 class HalfWrong:

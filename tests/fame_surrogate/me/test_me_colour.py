@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from su3 import generators
 
 from fame_surrogate.me.colour import (
     four_quark_colour_matrix,
@@ -13,21 +14,6 @@ from fame_surrogate.me.colour import (
     one_line_colour_matrix,
     orderings,
 )
-
-
-def generators() -> np.ndarray:
-    """T^a = lambda^a / 2, shape (8, 3, 3)."""
-    lam = np.zeros((8, 3, 3), dtype=complex)
-    lam[0][0, 1] = lam[0][1, 0] = 1
-    lam[1][0, 1], lam[1][1, 0] = -1j, 1j
-    lam[2][0, 0], lam[2][1, 1] = 1, -1
-    lam[3][0, 2] = lam[3][2, 0] = 1
-    lam[4][0, 2], lam[4][2, 0] = -1j, 1j
-    lam[5][1, 2] = lam[5][2, 1] = 1
-    lam[6][1, 2], lam[6][2, 1] = -1j, 1j
-    lam[7] = np.diag([1, 1, -2]) / np.sqrt(3)
-    return lam / 2
-
 
 T = generators()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from unweighting_counts import count_unweighted
 
 from fame_surrogate.validation.gain import (
     effective_gain,
@@ -58,14 +59,7 @@ def test_events_per_hour_are_what_an_unweighting_loop_delivers(
     p_std = np.abs(w) / std.w_max
     p1 = np.abs(s) / two.s_max
     p2 = np.abs(two.x) / two.x_max
-    events = np.zeros(2)
-    ms = np.zeros(2)
-    for _ in range(100):
-        ms[0] += w.size * (t_me + t_ps)
-        events[0] += np.count_nonzero(rng.random(w.size) < p_std)
-        stage1 = rng.random(w.size) < p1
-        ms[1] += w.size * (t_surr + t_ps) + np.count_nonzero(stage1) * t_me
-        events[1] += np.count_nonzero(stage1 & (rng.random(w.size) < p2))
+    events, ms = count_unweighted(rng, 100, p_std, p1, p2, t_me + t_ps, t_surr + t_ps, t_me)
     per_hour = events / ms * 3.6e6
     err = per_hour / np.sqrt(events)  # Poisson error of the counted events
     # equal within the counting error (the overweights, kept once here, are a per-mille effect)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from unweighting_counts import count_unweighted
 
 from fame_surrogate.validation.gain import (
     Baseline,
@@ -88,13 +89,7 @@ def test_gain_against_a_colour_sampled_baseline_is_what_the_loops_deliver(weight
     p_cs = np.abs(w_cs) / max_epsilon(w_cs)
     p1, p2 = np.abs(s) / two.s_max, np.abs(two.x) / two.x_max
     loop = np.random.default_rng(8)
-    events, ms = np.zeros(2), np.zeros(2)
-    for _ in range(200):
-        ms[0] += w.size * (t_me_cs + t_ps)
-        events[0] += np.count_nonzero(loop.random(w.size) < p_cs)
-        stage1 = loop.random(w.size) < p1
-        ms[1] += w.size * (t_surr + t_ps) + np.count_nonzero(stage1) * t_me
-        events[1] += np.count_nonzero(stage1 & (loop.random(w.size) < p2))
+    events, ms = count_unweighted(loop, 200, p_cs, p1, p2, t_me_cs + t_ps, t_surr + t_ps, t_me)
     per_ms = events / ms
     rel = np.hypot(*(1 / np.sqrt(events)))
     assert per_ms[1] / per_ms[0] == pytest.approx(f, rel=4 * rel)

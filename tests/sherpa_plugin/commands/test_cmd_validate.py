@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import export_onnx
-from fame_surrogate.train import TrainConfig, train_surrogate
+from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump, write_dump
 from lhe_tools.groups import reduce_channels
 from sherpa_plugin.bundle import write_bundle

@@ -1,0 +1,247 @@
+"""Settings of a surrogate: :class:`TrainConfig` and the enums of its fields, without torch.
+
+The command line (``fame train --help``), bundles and the Dask orchestration build and read these settings
+without paying for torch, which :mod:`fame_surrogate.train` and :mod:`fame_surrogate.models` import; only
+:attr:`Precision.torch_dtype` imports torch, on first use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "DEFAULT_PENALTY_LEPTON_BEAMS",
+    "Activation",
+    "Clock",
+    "Loss",
+    "ModelKind",
+    "Precision",
+    "TrainConfig",
+    "as_enum",
+]
+
+
+class ModelKind(StrEnum):
+    """The model families of SPEC §4.2 (``fame.model`` in the ONNX metadata)."""
+
+    DIPOLE = "dipole"
+    MLP = "mlp"
+
+
+class Activation(StrEnum):
+    """Hidden-layer activations of the networks."""
+
+    SILU = "silu"
+    TANH = "tanh"
+    GELU = "gelu"
+    RELU = "relu"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def as_enum(enum_type: type[E], value: str, what: str) -> E:
+    """``value`` (a member of ``enum_type`` or its string) as the member; else a ValueError that starts with
+    ``what`` followed by the value and lists the allowed values (``what``: e.g. ``"TrainConfig.model="``)."""
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = [str(m) for m in enum_type]
+        raise ValueError(f"{what}{value!r}; expected one of {allowed}") from None
+
+
+class Loss(StrEnum):
+    """Training losses: ``mse`` in the standardised target space, or ``gain`` (MSE, then the gain loss)."""
+
+    MSE = "mse"
+    GAIN = "gain"
+
+
+class Clock(StrEnum):
+    """What ``TrainConfig.max_seconds`` counts: wall-clock time, or this process's CPU time."""
+
+    WALL = "wall"
+    CPU = "cpu"
+
+
+class Precision(StrEnum):
+    """Floating-point precision of training arithmetic or of a network."""
+
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        """The torch dtype (torch is imported here, on first use, so that this module stays torch-free)."""
+        import torch
+
+        return torch.float32 if self is Precision.FLOAT32 else torch.float64
+
+
+#: the factorisation penalty J for lepton beams (TrainConfig.penalty_j=None; hadron collisions get 0)
+DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of :func:`fame_surrogate.train.train_surrogate`; the defaults are the tuned ones
+    (benchmarks/bench_accuracy.py).
+
+    Parameters
+    ----------
+    model : ModelKind
+        ``"dipole"`` (factorisation-aware) or ``"mlp"`` (baseline).
+    replicas : int
+        Ensemble size R (``me2`` = mean, ``me2_std`` = spread).  Default 2: two replicas of half the budget
+        each beat one of the whole budget (e+e- → 5 jets: 97.99% within 1% against 95.5% for either alone;
+        pp → Z + 4 jets: median |Δ| 0.130 against 0.172), and ``fame train`` runs them side by side.
+    epochs : int
+        Maximum number of epochs per replica.
+    batch_size : int
+        Mini-batch size (512 with ``lr`` 4e-3 and ``decay_fraction`` 0.5: the settings with which two
+        replicas reach 97% of held-out e+e- → 5-jet points within 1% in 10 minutes of 2 cores; see the
+        README's accuracy table).
+    lr : float
+        Initial Adam learning rate.
+    hidden : tuple of int
+        Hidden layer widths.
+    activation : Activation
+        Hidden activation (``silu``, ``tanh``, ``gelu``, ``relu``).
+    seed : int
+        Seed of the split, the initialisation and the shuffling (replica r uses seed + r).
+    val_fraction : float
+        Fraction of the points held out for validation, early stopping and the reported metrics.
+    patience : int
+        Early stopping: epochs without validation improvement before stopping.
+    lr_patience, lr_factor, min_lr : int, float, float
+        LR on plateau: after ``lr_patience`` epochs without a better validation loss the learning rate
+        drops by ``lr_factor`` (never below ``min_lr``).
+    decay_fraction : float
+        Warm-down: over the last ``decay_fraction`` of the run's progress (the fraction of ``epochs`` done
+        or of ``max_seconds`` used, whichever is larger) the learning rate falls by a cosine to ``min_lr``,
+        so that a run cut by its time budget still ends at a low learning rate (0 disables; default: the
+        second half of the run).
+    penalty_j : float or None
+        Factorisation penalty weight J (dipole model only).  None (default): 1e-3 for lepton beams (tuned on
+        e+e- → jets), 0 for hadron collisions, where it only fights the fit (as the FAME pp study found).
+    loss : Loss
+        ``"mse"``, or ``"gain"``: MSE first, then ``gain_epochs`` epochs of :mod:`fame_surrogate.gain_loss`
+        (for weighted events, e.g. Sherpa's pp dumps, with the batch's ``ps_weight`` as the non-ME factor,
+        so that the loss is the unweighting gain of those events).
+    weight_power : float
+        Weighted events: the squared error of each point is weighted by ``(|w|/⟨|w|⟩)^weight_power``
+        (normalised to mean 1 over the training points), so that the points carrying the cross section,
+        the ones that unweighting keeps, count more.  0 (default): every point counts the same.  At
+        Z+4/5 jets (Sherpa's weights spanning 10–20 decades) 0.2 keeps ≈ 20% of the points effective.
+    gain_epochs : int
+        Epochs of the gain loss after the MSE phase (``loss="gain"`` only).
+    gain_fraction : float
+        With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase.
+    threads : int or None
+        torch intra-op threads during training (None: leave torch's setting).
+    max_seconds : float or None
+        Wall-clock budget for all replicas together (features, training, final evaluation); training stops
+        after the epoch that exceeds it.  None: only ``epochs`` and early stopping end the training.
+    clock : Clock
+        ``"wall"``: ``max_seconds`` is wall-clock time; ``"cpu"``: CPU time of this process (all threads),
+        which makes budgets comparable on a machine shared with other jobs.
+    dtype : Precision
+        ``"float32"`` or ``"float64"`` arithmetic during training (float32 is 1.4–2.3× faster per point on
+        this CPU at the same accuracy).
+    net_dtype : Precision
+        dtype of the returned model's network: ``"float64"`` (default: the exported graph is float64
+        throughout and ONNX Runtime reproduces torch to ≈ 1e-15), or ``"float32"`` (the network and its
+        inputs, the features, in float32; momenta, invariants, dipoles, the sum Σ C D and the target
+        transform stay float64): 2–3× faster in ONNX Runtime (e+e- → 5 jets: 5.4 → 1.8–2.4 µs per point),
+        the same accuracy (the weights are trained in float32 anyway), agreement with torch only to
+        float32 rounding (≤ 1.1e-6 relative on 20k held-out points of trained 4- and 5-jet models; see
+        :func:`fame_surrogate.models.run_net`).
+    max_points : int or None
+        Use at most this many points (a seeded random subset) before the split.
+    augment : int
+        Each training point is also used with its identical final-state particles exchanged, in up to this
+        many orders (the identity included; :mod:`fame_surrogate.symmetry`): exact, free training data
+        where the surrogate is data-limited (6× at three identical gluons).  1 disables.  The augmented
+        set is capped at ``augment_max_points``.
+    augment_max_points : int
+        Cap on the number of augmented training points (memory: ≈ 1.4 kB per point at Z+4 jets).
+    verbose : bool
+        tqdm progress bar on stderr.
+
+    The enum-typed fields (``model``, ``activation``, ``loss``, ``clock``, ``dtype``, ``net_dtype``) also
+    take their string values (a bundle's JSON configuration, the command line); they are ``StrEnum`` members,
+    so they compare equal to, and serialise as, those strings.
+    """
+
+    model: ModelKind = ModelKind.DIPOLE
+    replicas: int = 2
+    epochs: int = 300
+    batch_size: int = 512
+    lr: float = 4e-3
+    hidden: tuple[int, ...] = (128, 128, 128)
+    activation: Activation = Activation.SILU
+    seed: int = 0
+    val_fraction: float = 0.1
+    patience: int = 30
+    lr_patience: int = 8
+    lr_factor: float = 0.5
+    min_lr: float = 1e-6
+    decay_fraction: float = 0.5
+    penalty_j: float | None = None
+    loss: Loss = Loss.MSE
+    weight_power: float = 0.0
+    gain_epochs: int = 20
+    gain_fraction: float = 0.2
+    threads: int | None = None
+    max_seconds: float | None = 480.0
+    clock: Clock = Clock.WALL
+    dtype: Precision = Precision.FLOAT32
+    net_dtype: Precision = Precision.FLOAT64
+    max_points: int | None = None
+    augment: int = 6
+    augment_max_points: int = 1_500_000
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # strings (JSON, the command line) to the enum members; others refused
+            enum_type = _ENUM_FIELDS.get(f.name)
+            if enum_type is not None:
+                value = getattr(self, f.name)
+                object.__setattr__(self, f.name, as_enum(enum_type, value, f"TrainConfig.{f.name}="))
+        if self.replicas < 1 or self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"TrainConfig needs replicas, epochs, batch_size >= 1, got {self.replicas}, {self.epochs}, "
+                f"{self.batch_size}"
+            )
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"TrainConfig.val_fraction={self.val_fraction}; expected 0 < val_fraction < 1")
+        if self.augment < 1 or self.augment_max_points < 1:
+            raise ValueError(
+                f"TrainConfig.augment={self.augment}, augment_max_points={self.augment_max_points}: "
+                "expected >= 1"
+            )
+        if not 0.0 <= self.weight_power < math.inf:
+            raise ValueError(f"TrainConfig.weight_power={self.weight_power}; expected a finite value >= 0")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready settings (enum members as their strings, ``hidden`` as a list)."""
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return {k: str(v) if isinstance(v, StrEnum) else v for k, v in d.items()}
+
+
+#: the enum-typed fields of TrainConfig (``__post_init__`` coerces their strings)
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "model": ModelKind,
+    "activation": Activation,
+    "loss": Loss,
+    "clock": Clock,
+    "dtype": Precision,
+    "net_dtype": Precision,
+}

@@ -1,0 +1,248 @@
+"""The factorisation-aware model: a positive-weighted Catani–Seymour dipole sum, learnt normalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .._fused import FusedInputs
+from .._ops import gram_index, gram_rows
+from ..config import Activation, ModelKind
+from ..dipoles import DipoleBasis, basis_pairs
+from ..features import FeatureMap, feature_pairs
+from ..resonance import LeptonPairPropagator
+from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
+from .network import net_dtype
+
+__all__ = ["DipoleModel"]
+
+
+class DipoleModel(Surrogate):
+    """Factorisation-aware model: ``me2 = P · exp(L) · (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``.
+
+    * ``D_k``: the Catani–Seymour dipoles (:class:`~fame_surrogate.dipoles.DipoleBasis`), exact in every soft
+      and collinear limit, where they are positive (FI/IF kernels can dip below zero far from their limits,
+      hence the magnitude); ``P`` the lepton-pair factor of :mod:`.resonance` (γ*/Z for ℓ+ℓ-, W for ℓν,
+      1 without a lepton pair);
+      ``ΣD`` below is Σ_k |D_k|.
+    * ``w_k = exp(NN_k)``: positive dipole weights of order one (all 1 before training), so the sum has no
+      cancellations and no weight can change sign.
+    * ``Φ_φ``: the azimuthal (spin-correlation) columns, with signed coefficients ``c_φ = NN_φ`` (0 before
+      training).
+    * ``L = a·x_log + b + NN_0``: a scalar log-normalisation.  Its linear skip ``a·x_log + b`` over the
+      standardised log-invariant features is the least-squares fit of log(|M|²/(P ΣD)) on them
+      (:meth:`fit_scalers`), frozen; the network learns the non-linear remainder.  It carries the dimension
+      and the hardness of |M|², which at pp → Z + 4 jets spans ~9 decades of |M|²/(P ΣD) (1–99%), 3 after
+      the fit (``benchmarks/bench_pp_norm.py``), so the network starts in its useful range.
+
+    Internally the basis is passed around as ``terms = [log(P ΣD), |D_k|/ΣD ..., Φ_φ/ΣD ...]`` (float64),
+    so that float32 training never forms the raw |M|² scale.
+
+    Parameters
+    ----------
+    pdg, n_in
+        The process, as :class:`~fame_surrogate.models.base.Surrogate`.
+    hidden : sequence of int
+        Hidden layer widths of the coefficient network.
+    activation : Activation or str
+        ``"silu"``, ``"tanh"``, ``"gelu"`` or ``"relu"``.
+    alpha_s : float
+        Strong coupling inside the dipole kernels.
+    masses : sequence of float, optional
+        Per-particle masses in GeV that the dipoles and features use (default
+        :func:`~fame_surrogate.dipoles.process_masses`: the top quark at 172.5 GeV; a Sherpa dump's own
+        ``meta["masses"]`` via :func:`~fame_surrogate.dipoles.masses_from_meta`).
+    """
+
+    kind = ModelKind.DIPOLE
+    skip_weight: Tensor
+    skip_bias: Tensor
+    _gram_idx: Tensor
+
+    def __init__(
+        self,
+        pdg: Sequence[int],
+        n_in: int = 2,
+        hidden: Sequence[int] = (128, 128, 128),
+        activation: Activation | str = Activation.SILU,
+        alpha_s: float = 0.118,
+        masses: Sequence[float] | None = None,
+    ) -> None:
+        super().__init__(pdg, n_in, masses)
+        # one Gram computation serves both: the pairs either of them reads
+        self.pairs = sorted(
+            set(feature_pairs(self.pdg, self.n_in, self.masses))
+            | set(basis_pairs(self.pdg, self.n_in, self.masses))
+        )
+        self.features = FeatureMap(self.pdg, self.n_in, pairs=self.pairs, masses=self.masses)
+        self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s, pairs=self.pairs, masses=self.masses)
+        self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
+        # the Breit–Wigner of a final-state lepton pair (pp -> l+l- + jets) multiplies every dipole, so the
+        # network learns only a smooth remainder (ones for e+e- and other processes without such a pair)
+        self.propagator = LeptonPairPropagator(self.pdg, self.n_in)
+        self.n_dipoles = int(self.basis.n_dipoles)
+        self.n_terms = self.n_dipoles + 2 * int(self.basis.n_phi)
+        n_features = int(self.features.n_features)
+        # outputs: [NN_0 (log-normalisation), NN_k (dipole weights), c_φ (cos, sin)]; all ≈ 0 at the start
+        self._build_network(hidden, 1 + self.n_terms, activation)
+        with torch.no_grad():  # untrained, the model is the least-squares skip times the plain dipole sum
+            last = self.net[-1]
+            assert isinstance(last, nn.Linear)
+            last.weight.zero_()
+        self.register_buffer("skip_weight", torch.zeros(n_features, dtype=torch.float64))
+        self.register_buffer("skip_bias", torch.zeros((), dtype=torch.float64))
+        # the same features, dipoles and lepton-pair factor in few graph nodes (ONNX Runtime pays per node)
+        # (not for massive processes: FusedInputs.supports)
+        self.fused = (
+            FusedInputs(self.features, self.basis, self.propagator)
+            if FusedInputs.supports(self.features, self.basis)
+            else None
+        )
+
+    def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+        """Raw features (B, n_features) in ``feature_dtype`` and terms (B, 1 + n_terms) float64 of momenta
+        (B, n, 4) float64.
+
+        ``terms[:, 0] = log(P ΣD)`` (P: the lepton-pair factor, ΣD = Σ_k |D_k|), then the |D_k| and the φ
+        columns divided by ΣD.  Evaluation computes the features in the network's dtype (:meth:`forward`),
+        training in float64.
+        """
+        if self.fused is not None:
+            x, basis, factor = self.pair_inputs(momenta, feature_dtype)
+            return x.transpose(0, 1), self._terms(basis, factor).transpose(0, 1)
+        return self._unfused_inputs(momenta, feature_dtype)
+
+    def _unfused_inputs(self, momenta: Tensor, feature_dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+        """:meth:`inputs` through FeatureMap, DipoleBasis and the propagator module (per dipole family)."""
+        rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
+        basis = self.basis(momenta, rows)
+        # |D_k|: FI/IF kernels dip below zero far from their limits (where they are positive), so the sum
+        # of magnitudes is the positive normaliser and every weighted term is positive
+        dip = torch.abs(basis[:, : self.n_dipoles])
+        dsum = dip.sum(-1, keepdim=True)
+        log_base = torch.log(dsum)
+        if self.propagator.active:
+            log_base = log_base + torch.log(self.propagator(momenta))[:, None]
+        terms = torch.cat([log_base, dip / dsum, basis[:, self.n_dipoles :] / dsum], dim=1)
+        return self.features(momenta, rows, feature_dtype), terms
+
+    def pair_inputs(
+        self, momenta: Tensor, feature_dtype: torch.dtype
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Pair-major inputs from :class:`~fame_surrogate._fused.FusedInputs`: features (n_features, B) in
+        ``feature_dtype``, the basis [|D_k| ..., Φ_φ ...] (n_terms, B) and the lepton-pair factor P (1, B)
+        (None without a lepton pair), float64."""
+        assert self.fused is not None
+        x, dipoles, phi, factor = self.fused(momenta, feature_dtype)
+        return x, torch.cat([torch.abs(dipoles), phi], dim=0), factor
+
+    def me2_pair_major(self, x: Tensor, basis: Tensor, factor: Tensor | None) -> Tensor:
+        """|M|^2 (B,) from :meth:`pair_inputs`: ``P exp(L) (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``, the function of
+        :meth:`me2_from_inputs` without the normalisation by ΣD that training's terms carry (exp(log ΣD)
+        and ΣD agree to rounding), in fewer graph nodes."""
+        h = self.x_norm(x.transpose(0, 1))
+        dtype = self.skip_weight.dtype
+        out = self.net(h.to(net_dtype(self.net))).to(dtype).transpose(0, 1)  # (1 + n_terms, B)
+        head, w, c_phi = torch.split(out, [1, self.n_dipoles, self.n_terms - self.n_dipoles], dim=0)
+        # the skip as a (1, F) @ (F, B) product: ONNX Runtime 1.32 fuses a Transpose into a MatMul with a
+        # 1-D second operand wrongly (the (B, F) @ (F,) form of :meth:`_heads` came out wrong at batch 16)
+        skip = self.skip_weight[None, :] @ h.to(dtype).transpose(0, 1)
+        shape = (torch.cat([torch.exp(w), c_phi], dim=0) * basis).sum(0, keepdim=True)
+        me2 = torch.exp(head + skip + self.skip_bias) * shape
+        if factor is not None:
+            me2 = me2 * factor
+        return me2.reshape(-1)
+
+    def _terms(self, basis: Tensor, factor: Tensor | None) -> Tensor:
+        """Training's terms (n_terms + 1, B) from :meth:`pair_inputs`: [log(P ΣD), |D_k|/ΣD, Φ_φ/ΣD]."""
+        dsum = basis[: self.n_dipoles].sum(0, keepdim=True)
+        log_base = torch.log(dsum)
+        if factor is not None:
+            log_base = log_base + torch.log(factor)
+        return torch.cat([log_base, basis / dsum], dim=0)
+
+    @torch.no_grad()
+    def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
+        """Set the input/target standardisation and the least-squares skip from training data.
+
+        The skip is the float64 least-squares fit of ``log(|M|²) − log(P ΣD)`` on the standardised
+        log-invariant features and a constant, over the points with positive |M|².
+        """
+        super().fit_scalers(x_raw, terms, me2)
+        ok = (me2 > 0) & torch.isfinite(terms[:, 0])
+        if int(ok.sum()) == 0:
+            raise ValueError("no training point with positive |M|^2 and a finite dipole sum")
+        cols = torch.tensor(self.features.log_columns, dtype=torch.int64)
+        xs = self.x_norm(x_raw[ok].to(torch.float64))[:, cols]
+        y = torch.log(me2[ok].to(torch.float64)) - terms[ok, 0].to(torch.float64)
+        design = torch.cat([xs, torch.ones_like(y)[:, None]], dim=1)
+        coef = torch.linalg.lstsq(design, y[:, None], driver="gelsd").solution[:, 0]
+        weight = torch.zeros_like(self.skip_weight)
+        weight[cols] = coef[:-1]
+        self.skip_weight.copy_(weight)
+        self.skip_bias.copy_(coef[-1])
+
+    def _heads(self, x_raw: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(log-normalisation L (B,), dipole weights w (B, n_dipoles), φ coefficients (B, 2 n_phi)), float64
+        (the network's output cast up; the skip is float64 on the standardised features)."""
+        h = self.x_norm(x_raw)
+        dtype = self.skip_weight.dtype  # float64, or float32 in a float32 training copy
+        out = self.net(h.to(net_dtype(self.net))).to(dtype)
+        log_norm = out[:, 0] + h.to(dtype) @ self.skip_weight + self.skip_bias
+        return log_norm, torch.exp(out[:, 1 : 1 + self.n_dipoles]), out[:, 1 + self.n_dipoles :]
+
+    def _factors(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(P exp(L) ΣD (B,), the weighted dipoles w_k |D_k|/ΣD (B, n_dipoles), Σ_φ c_φ Φ_φ/ΣD (B,))."""
+        log_norm, w, c_phi = self._heads(x_raw)
+        amp = torch.exp(log_norm + terms[:, 0])
+        return amp, w * terms[:, 1 : 1 + self.n_dipoles], (c_phi * terms[:, 1 + self.n_dipoles :]).sum(-1)
+
+    def contributions(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
+        """(the per-dipole parts P exp(L) w_k |D_k| (B, n_dipoles), the φ part (B,)), float64; |M|² is their
+        total."""
+        amp, dip, phi = self._factors(x_raw, terms)
+        return dip * amp[:, None], phi * amp
+
+    def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
+        """|M|^2 (B,) from raw features and terms (float64): the total of :meth:`contributions`."""
+        amp, dip, phi = self._factors(x_raw, terms)
+        return amp * (dip.sum(-1) + phi)
+
+    def losses(self, batch: LossBatch, penalty_j: float = 0.0) -> tuple[Tensor, Tensor]:
+        """(MSE in the standardised target space, MSE + ``penalty_j`` × the factorisation penalty).
+
+        The penalty is Σ_i |C_i D_i| π_i / |M|² (batch mean, :func:`_penalty_weights`): each dipole's part
+        is pushed to vanish where another dipole dominates.  One network pass serves both.
+        """
+        if penalty_j <= 0.0:
+            return super().losses(batch, penalty_j)
+        parts, phi = self.contributions(batch.x_raw, batch.terms)
+        mse = mean_square(self.target.encode(parts.sum(-1) + phi) - batch.z, batch.weight)
+        pi = _penalty_weights(batch.terms[:, 1 : 1 + self.n_dipoles])
+        return mse, mse + penalty_j * ((parts.abs() * pi).sum(-1) / batch.me2.abs()).mean()
+
+    def evaluation_inputs(self, momenta: Tensor) -> ModelInputs:
+        """Pair-major fused inputs for up to :data:`FUSED_BATCH_MAX` points (fewest graph nodes), the
+        per-family ones (FeatureMap, DipoleBasis) above."""
+        if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
+            x, basis, factor = self.pair_inputs(momenta, net_dtype(self.net))
+            return ModelInputs(x, basis, factor, pair_major=True)
+        x_raw, terms = self._unfused_inputs(momenta, net_dtype(self.net))
+        return ModelInputs(x_raw, terms)
+
+    def evaluate(self, inputs: ModelInputs) -> Tensor:
+        if inputs.pair_major:
+            return self.me2_pair_major(inputs.x, inputs.terms, inputs.factor)
+        return self.me2_from_inputs(inputs.x, inputs.terms)
+
+    def _linear_readouts(self) -> tuple[Tensor, Tensor]:
+        """The least-squares skip of the log-normalisation (folded with the standardisation)."""
+        return self.skip_weight, self.skip_bias
+
+
+def _penalty_weights(d: Tensor) -> Tensor:
+    """π_i = D_i^-2 / Σ_j D_j^-2 (B, n_dipoles) of the dipoles (any common factor per event drops out)."""
+    w = d.abs().clamp_min(torch.finfo(d.dtype).tiny).pow(-2)
+    return w / w.sum(-1, keepdim=True)

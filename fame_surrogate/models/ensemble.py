@@ -1,0 +1,76 @@
+"""Ensembles of replicas (mean and spread), and the factory of fresh models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..config import Activation, ModelKind, as_enum
+from .base import Surrogate, export_copy
+from .dipole import DipoleModel
+from .mlp import MLPModel
+
+__all__ = ["Ensemble", "build_model"]
+
+
+class Ensemble(nn.Module):
+    """R replicas of one model kind: ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
+
+    The inputs (feature map, dipole basis) are evaluated once, by the first replica, and shared by all.
+    """
+
+    def __init__(self, members: Sequence[Surrogate]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an Ensemble needs at least one member model")
+        kinds = {m.kind for m in members}
+        pdgs = {tuple(m.pdg) for m in members}
+        if len(kinds) != 1 or len(pdgs) != 1:
+            raise ValueError(f"ensemble members differ: kinds {sorted(kinds)}, pdg lists {sorted(pdgs)}")
+        self.members = nn.ModuleList(members)
+        self.kind = members[0].kind
+        self.pdg = list(members[0].pdg)
+        self.n_in = members[0].n_in
+        self.replicas = len(members)
+
+    def member_models(self) -> list[Surrogate]:
+        """The replicas."""
+        return [m for m in self.members if isinstance(m, Surrogate)]
+
+    def for_export(self) -> Ensemble:
+        """A copy in evaluation mode with every replica's export-time rewrites (as
+        :meth:`Surrogate.for_export`)."""
+        return export_copy(self)
+
+    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        members = self.member_models()
+        inputs = members[0].evaluation_inputs(momenta)
+        preds = [m.evaluate(inputs) for m in members]
+        if self.replicas == 1:
+            return preds[0], torch.zeros_like(preds[0])
+        stacked = torch.stack(preds, 0)  # (R, B)
+        mean = stacked.mean(0)
+        var = ((stacked - mean) ** 2).sum(0) / (self.replicas - 1)
+        return mean, torch.sqrt(var)
+
+
+_MODEL_CLASSES: dict[ModelKind, type[DipoleModel] | type[MLPModel]] = {
+    ModelKind.DIPOLE: DipoleModel,
+    ModelKind.MLP: MLPModel,
+}
+
+
+def build_model(
+    kind: ModelKind | str,
+    pdg: Sequence[int],
+    n_in: int = 2,
+    hidden: Sequence[int] = (128, 128, 128),
+    activation: Activation | str = Activation.SILU,
+    masses: Sequence[float] | None = None,
+) -> Surrogate:
+    """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg`` (``masses``:
+    per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`)."""
+    cls = _MODEL_CLASSES[as_enum(ModelKind, kind, "unknown model kind ")]
+    return cls(pdg, n_in, hidden, activation, masses=masses)
