@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from fame_surrogate.config import TrainConfig
-from fame_surrogate.export import OnnxSurrogate, export_onnx
+from fame_surrogate.export import export_onnx
 from fame_surrogate.models import Ensemble
+from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
 from fame_surrogate.validation.accuracy import accuracy
 from lhe_tools import EventBatch, read_dump

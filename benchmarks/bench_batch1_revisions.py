@@ -86,8 +86,7 @@ def compare(path: Path, revs: dict[str, Any], cfg: TrainConfig, rounds: int, cal
     with tempfile.TemporaryDirectory() as tmp:
         for label, pkg in revs.items():
             onnx_path = export_default(pkg, data, cfg, Path(tmp) / f"{label}.onnx")
-            export = importlib.import_module(pkg.__name__ + ".export")
-            surrogates[label] = export.OnnxSurrogate(onnx_path, threads=1)
+            surrogates[label] = pkg.OnnxSurrogate(onnx_path, threads=1)  # the public name at every revision
     me2 = {
         label: np.concatenate([s.predict(momenta[i : i + 1])[0] for i in range(200)])
         for label, s in surrogates.items()

@@ -66,16 +66,10 @@ import torch  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
 from fame_surrogate.config import TrainConfig  # noqa: E402
-from fame_surrogate.export import (  # noqa: E402
-    OnnxSurrogate,
-    _example_momenta,
-    _trace,
-    _unfused_copy,
-    export_onnx,
-    session_options,
-    small_batch_graph,
-)
+from fame_surrogate.export import _trace, _unfused_copy, export_onnx, small_batch_graph  # noqa: E402
 from fame_surrogate.models import Ensemble, build_model  # noqa: E402
+from fame_surrogate.onnx_parity import example_momenta  # noqa: E402
+from fame_surrogate.onnx_session import OnnxSurrogate, session_options  # noqa: E402
 from lhe_tools import read_dump  # noqa: E402
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -196,8 +190,8 @@ def compare_per_family(model: Ensemble, momenta: np.ndarray, n: int, rounds: int
     this process through ``InferenceSession.run``, best of ``rounds``."""
     graphs: dict[str, onnx.ModelProto | None] = {
         "exported": None,
-        "per_family_only": _trace(_unfused_copy(model), _example_momenta(n), 18, False),
-        "fused_only": _trace(model, _example_momenta(n), 18, False),
+        "per_family_only": _trace(_unfused_copy(model), example_momenta(n), 18, False),
+        "fused_only": _trace(model, example_momenta(n), 18, False),
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "exported.onnx"

@@ -51,7 +51,8 @@ from bench_accuracy import overrides, train_parallel  # this folder is on sys.pa
 from bench_gain import OnnxPredictor
 
 from fame_surrogate.config import TrainConfig
-from fame_surrogate.export import OnnxSurrogate, export_onnx
+from fame_surrogate.export import export_onnx
+from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
 from fame_surrogate.validation.accuracy import accuracy
 from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency

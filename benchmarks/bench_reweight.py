@@ -32,8 +32,10 @@ from fame_surrogate.me import generate_ee
 from fame_surrogate.train import train_surrogate
 from lhe_tools import read_dump
 from lhe_tools.groups import reduce_channels
-from sherpa_plugin.bundle import Bundle, write_bundle
-from sherpa_plugin.reweight import ReweightConfig, reweight_file
+from sherpa_plugin.bundle import Bundle
+from sherpa_plugin.bundle_manifest import write_bundle
+from sherpa_plugin.reweight import reweight_file
+from sherpa_plugin.reweight_config import ReweightConfig
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 Z_FILE = SHARED / "testdata" / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"
@@ -103,7 +105,8 @@ def main() -> None:
             info: dict[str, object] = {}
 
             def fame(s: Path = src, x: str = suffix, i: dict[str, object] = info) -> int:
-                i.update(reweight_file(s, folder / f"fame{x}", bundle, ReweightConfig(compresslevel=LEVEL)))
+                res = reweight_file(s, folder / f"fame{x}", bundle, ReweightConfig(compresslevel=LEVEL))
+                i.update(res.to_json())
                 return int(str(i["events"]))
 
             def plhe(s: Path = src, x: str = suffix) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 #: public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {
     "DipoleBasis": "dipoles",
-    "OnnxSurrogate": "export",
+    "OnnxSurrogate": "onnx_session",
     "export_onnx": "export",
     "FeatureMap": "features",
     "EWParams": "me",

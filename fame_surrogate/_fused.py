@@ -24,7 +24,7 @@ families or splitting kinds:
    constant matrix and a few elementwise nodes) gives the final-state momenta and the φ factors (T = p_i +
    p_j and i), whose products and sums are ``_ops.cos_sin_2phi``'s.
 
-The rewrites are algebraic identities of the kernels (``dipoles.ff_dipole`` … ``ii_dipole``): for example
+The rewrites are algebraic identities of the kernels (``cs_kernels.ff_dipole`` … ``ii_dipole``): for example
 the FI recoil enters as 1/x = (p_ia + p_ja)/(p_ia + p_ja − p_ij) rather than as a division by
 x = (p_ia + p_ja − p_ij)/(p_ia + p_ja), and a FI/IF/II feature's (1 − x)/x = p_ij/(p_ia + p_ja − p_ij) is
 taken from the invariants instead of from a rounded x (near x → 1 the more accurate of the two).
@@ -37,7 +37,8 @@ import torch
 from torch import Tensor, nn
 
 from ._ops import _TINY, pair_rows
-from .dipoles import Dipole, DipoleBasis, coupling, enumerate_dipoles, invariant_pairs
+from .cs_kernels import coupling
+from .dipoles import Dipole, DipoleBasis, enumerate_dipoles, invariant_pairs
 from .features import FeatureMap, _beamless_pairs
 from .resonance import LeptonPairPropagator
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "DEFAULT_HIDDEN",
     "DEFAULT_PENALTY_LEPTON_BEAMS",
     "Activation",
     "Clock",
@@ -83,6 +84,9 @@ class Precision(StrEnum):
 
         return torch.float32 if self is Precision.FLOAT32 else torch.float64
 
+
+#: hidden layer widths of a model's network unless given (TrainConfig.hidden, the model constructors)
+DEFAULT_HIDDEN: tuple[int, ...] = (128, 128, 128)
 
 #: the factorisation penalty J for lepton beams (TrainConfig.penalty_j=None; hadron collisions get 0)
 DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
@@ -184,7 +188,7 @@ class TrainConfig:
     epochs: int = 300
     batch_size: int = 512
     lr: float = 4e-3
-    hidden: tuple[int, ...] = (128, 128, 128)
+    hidden: tuple[int, ...] = DEFAULT_HIDDEN
     activation: Activation = Activation.SILU
     seed: int = 0
     val_fraction: float = 0.1

@@ -28,16 +28,8 @@ import torch
 from torch import Tensor
 
 from ._ops import gram_index, gram_rows, pair_rows, partonic_frame
-from .dipoles import (
-    dipole_pairs,
-    ff_recoil,
-    fi_recoil,
-    if_recoil,
-    ii_recoil,
-    invariant_pairs,
-    is_coloured,
-    process_dipoles,
-)
+from .cs_kernels import ff_recoil, fi_recoil, if_recoil, ii_recoil
+from .dipoles import dipole_pairs, invariant_pairs, is_coloured, process_dipoles
 
 #: Floor applied before the logarithms (only reached for degenerate kinematics, e.g. x ≥ 1 by rounding);
 #: representable in float32 (see ``_ops``).

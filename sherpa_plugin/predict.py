@@ -93,7 +93,7 @@ Predictor = tuple[Callable[[EventBatch], F8], Callable[[EventBatch], dict[str, i
 
 def _model_file(path: Path, where: str, threads: int | None, allow: bool) -> Predictor:
     """Predict and domain check with one ``fame-onnx/1`` model file."""
-    from fame_surrogate.export import OnnxSurrogate
+    from fame_surrogate.onnx_session import OnnxSurrogate
 
     model = OnnxSurrogate(path, threads=threads)
     train = model.metadata.train

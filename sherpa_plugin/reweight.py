@@ -31,7 +31,9 @@ import numpy.typing as npt
 from lhe_tools import EventBatch
 from lhe_tools.reweight import LHEChunk, NewWeight, reweight_lhe
 
-from .bundle import MANIFEST, Bundle
+from .bundle import Bundle
+from .bundle_manifest import MANIFEST
+from .reweight_config import ReweightConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,29 +44,64 @@ Reference = Callable[[str, tuple[int, ...], int, F8, LHEChunk, npt.NDArray[np.in
 
 
 @dataclass(frozen=True)
-class ReweightConfig:
-    """Settings of :func:`reweight_file`.
+class ReweightResult:
+    """What :func:`reweight_file` did.
 
     Parameters
     ----------
+    events : int
+        Events in the file.
+    reweighted : int
+        Events given surrogate weights.
+    skipped : int
+        Events whose weights stay XWGTUP (channel not covered, no reference, or an invalid |M|^2).
+    skipped_channels : dict of str to int
+        Skipped events per channel.
+    invalid : int
+        Events with a non-finite or zero |M|^2 (surrogate or reference), counted among ``skipped``.
+    out_of_domain : dict of str to int
+        Events outside a surrogate's training domain per channel (reweighted only when allowed).
+    ids : tuple of str
+        Ids of the added weights.
     ratio_to : str
-        ``"me"`` (exact built-in |M|²), a bundle folder, or ``"weight:ID"`` (a stored weight).
-    prefix : str
-        Id of the reweighted weight; the uncertainty weight is ``<prefix>_std_up``.
-    chunk_size : int
-        Events per batch (memory bound, ONNX batch size).
-    compresslevel : int
-        gzip level for a ``.gz`` output.
-    allow_out_of_domain : bool
-        Reweight events outside a surrogate's training domain too (warned and counted); by default such an
-        event is an error (see :mod:`sherpa_plugin.domain`).
+        Description of the reference |M|^2.
+    output : Path
+        The written file.
+    seconds : float
+        Wall-clock time of the pass over the file.
     """
 
-    ratio_to: str = "me"
-    prefix: str = "fame"
-    chunk_size: int = 4096
-    compresslevel: int = 6
-    allow_out_of_domain: bool = False
+    events: int
+    reweighted: int
+    skipped: int
+    skipped_channels: dict[str, int]
+    invalid: int
+    out_of_domain: dict[str, int]
+    ids: tuple[str, ...]
+    ratio_to: str
+    output: Path
+    seconds: float
+
+    @property
+    def events_per_s(self) -> float | None:
+        """Events per second of the pass (None for a pass that took no measurable time)."""
+        return self.events / self.seconds if self.seconds > 0 else None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object: every field (``ids`` a list, ``output`` a string) and ``events_per_s``."""
+        return {
+            "events": self.events,
+            "reweighted": self.reweighted,
+            "skipped": self.skipped,
+            "skipped_channels": dict(self.skipped_channels),
+            "invalid": self.invalid,
+            "out_of_domain": dict(self.out_of_domain),
+            "ids": list(self.ids),
+            "ratio_to": self.ratio_to,
+            "output": str(self.output),
+            "seconds": self.seconds,
+            "events_per_s": self.events_per_s,
+        }
 
 
 def make_reference(ratio_to: str) -> tuple[Reference, str]:
@@ -153,14 +190,14 @@ def reweight_file(
     config: ReweightConfig | None = None,
     *,
     progress: bool = False,
-) -> dict[str, Any]:
+) -> ReweightResult:
     """Add the bundle's surrogate weights to the LHE file ``src``, writing ``dst`` (see the module docstring).
 
     Returns
     -------
-    dict
-        ``events``, ``reweighted``, ``skipped``, ``skipped_channels`` (name to count), ``invalid`` (events
-        with a non-finite or zero |M|²), ``ids``, ``ratio_to``, ``output``, ``seconds``, ``events_per_s``.
+    ReweightResult
+        Event counts (reweighted, skipped per channel, invalid, out of domain), the weight ids, the reference
+        and the time.
     """
     cfg = config or ReweightConfig()
     b = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
@@ -198,16 +235,15 @@ def reweight_file(
     if summary.skipped:
         log.info("%d of %d events not reweighted: %s", summary.skipped, summary.events,
                  dict(callback.skipped.most_common(10)))
-    return {
-        "events": summary.events,
-        "reweighted": summary.reweighted,
-        "skipped": summary.skipped,
-        "skipped_channels": dict(callback.skipped),
-        "invalid": sum(callback.invalid.values()),
-        "out_of_domain": dict(callback.outside),
-        "ids": list(summary.ids),
-        "ratio_to": ref_text,
-        "output": str(summary.output),
-        "seconds": summary.seconds,
-        "events_per_s": summary.events / summary.seconds if summary.seconds > 0 else None,
-    }
+    return ReweightResult(
+        events=summary.events,
+        reweighted=summary.reweighted,
+        skipped=summary.skipped,
+        skipped_channels=dict(callback.skipped),
+        invalid=sum(callback.invalid.values()),
+        out_of_domain=dict(callback.outside),
+        ids=tuple(summary.ids),
+        ratio_to=ref_text,
+        output=summary.output,
+        seconds=summary.seconds,
+    )

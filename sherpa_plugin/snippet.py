@@ -8,14 +8,16 @@ vanilla Sherpa 3.0.x runs with it and lists it among the unused settings; the sn
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-__all__ = ["CONTRACT", "make_snippet", "settings_from_run_card"]
+__all__ = ["CONTRACT", "SnippetSettings", "make_snippet", "settings_from_meta", "settings_from_run_card"]
 
 CONTRACT = "fame-onnx/1"
 _PROCESS = re.compile(r"^\d+_\d+(__[A-Za-z0-9+\-]+)+$")
@@ -29,12 +31,56 @@ def _yaml_str(value: str) -> str:
     return json.dumps(value)
 
 
+@dataclass(frozen=True)
+class SnippetSettings:
+    """The Sherpa settings of the training data that the snippet repeats.
+
+    Parameters
+    ----------
+    color_scheme : int
+        ``COLOR_SCHEME`` the training |M|^2 used (1 = colour sum, as the Sherpa-side dumper uses).
+    scales : str, optional
+        ``SCALES`` value of the training data, e.g. ``VAR{sqr(91.1876)}`` (fixed scale, fixed αs); None: not
+        fixed by the data, left out of the snippet.
+    alphas : float, optional
+        ``ALPHAS(MZ)`` of the training data; None: not fixed, left out.
+    """
+
+    color_scheme: int = 1
+    scales: str | None = None
+    alphas: float | None = None
+
+    @classmethod
+    def common(cls, settings: Iterable[SnippetSettings]) -> tuple[SnippetSettings, dict[str, list[str]]]:
+        """The settings shared by all of ``settings`` and the ones they disagree on.
+
+        Parameters
+        ----------
+        settings : iterable of SnippetSettings
+            The settings of each training dump.
+
+        Returns
+        -------
+        SnippetSettings
+            Per field: the one value the dumps that fix it (not None) agree on; the default where none fixes
+            it or where they disagree.
+        dict of str to list of str
+            The fields they disagree on → their values (as text, sorted), for a warning.
+        """
+        found: dict[str, set[Any]] = {}
+        for s in settings:
+            for f in dataclasses.fields(cls):
+                value = getattr(s, f.name)
+                if value is not None:
+                    found.setdefault(f.name, set()).add(value)
+        mixed = {k: sorted(map(str, v)) for k, v in found.items() if len(v) > 1}
+        return cls(**{k: next(iter(v)) for k, v in found.items() if len(v) == 1}), mixed
+
+
 def make_snippet(
     members: Mapping[str, str],
+    settings: SnippetSettings | None = None,
     *,
-    color_scheme: int = 1,
-    scales: str | None = None,
-    alphas: float | None = None,
     comment: str = _DEFAULT_COMMENT,
 ) -> str:
     """YAML text of ``sherpa-snippet.yaml``.
@@ -44,12 +90,8 @@ def make_snippet(
     members : mapping of str to str
         Every member process name (Sherpa style, e.g. ``2_3__e-__e+__G__d__db``) → its model file (relative to
         the bundle, e.g. ``models/2_3__e-__e+__G__d__db.onnx``).  Members of one reduced group share a file.
-    color_scheme : int
-        ``COLOR_SCHEME`` the training |M|^2 used (1 = colour sum, as the Sherpa-side dumper uses).
-    scales : str, optional
-        ``SCALES`` value of the training data, e.g. ``VAR{sqr(91.1876)}`` (fixed scale, fixed αs).
-    alphas : float, optional
-        ``ALPHAS(MZ)`` of the training data.
+    settings : SnippetSettings, optional
+        ``COLOR_SCHEME``, ``SCALES`` and ``ALPHAS(MZ)`` of the training data (default: ``SnippetSettings()``).
     comment : str
         Free text put at the top (one or more lines, each written as a YAML comment).
 
@@ -65,6 +107,8 @@ def make_snippet(
     """
     if not members:
         raise ValueError("make_snippet needs at least one member process → model file")
+    settings = SnippetSettings() if settings is None else settings
+    color_scheme, scales, alphas = settings.color_scheme, settings.scales, settings.alphas
     for name, path in members.items():
         if not _PROCESS.match(name):
             raise ValueError(f"{name!r} is not a Sherpa process name such as '2_3__e-__e+__G__d__db'")
@@ -93,8 +137,8 @@ def make_snippet(
     return "\n".join(lines) + "\n"
 
 
-def settings_from_run_card(run_card: str) -> dict[str, Any]:
-    """The snippet settings a dump's run card fixed: ``{"scales": ..., "alphas": ...}`` (keys only if set).
+def settings_from_run_card(run_card: str) -> SnippetSettings:
+    """The snippet settings a dump's run card fixed: ``scales`` (``SCALES``) and ``alphas`` (``ALPHAS(MZ)``).
 
     Parameters
     ----------
@@ -103,26 +147,27 @@ def settings_from_run_card(run_card: str) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        Keyword arguments for :func:`make_snippet` (``scales`` from ``SCALES``, ``alphas`` from
-        ``ALPHAS(MZ)``); empty when the card sets neither or is not a YAML mapping.
+    SnippetSettings
+        ``scales`` and ``alphas`` where the card sets them (else None), ``color_scheme`` the default; the
+        default settings when the card sets neither or is not a YAML mapping.
     """
     try:
         data = yaml.safe_load(run_card)
     except yaml.YAMLError:
-        return {}
+        return SnippetSettings()
     if not isinstance(data, dict):
-        return {}
-    out: dict[str, Any] = {}
-    if isinstance(data.get("SCALES"), str):
-        out["scales"] = data["SCALES"]
-    if isinstance(data.get("ALPHAS(MZ)"), (int, float)):
-        out["alphas"] = float(data["ALPHAS(MZ)"])
-    return out
+        return SnippetSettings()
+    scales = data.get("SCALES")
+    alphas = data.get("ALPHAS(MZ)")
+    return SnippetSettings(
+        scales=scales if isinstance(scales, str) else None,
+        alphas=float(alphas) if isinstance(alphas, (int, float)) else None,
+    )
 
 
-def settings_from_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Snippet settings of a dump's meta: ``color_scheme`` (default 1) and :func:`settings_from_run_card`.
+def settings_from_meta(meta: Mapping[str, Any]) -> SnippetSettings:
+    """Snippet settings of a dump's meta: its ``color_scheme`` and :func:`settings_from_run_card` of its
+    ``run_card``, with ``alphas`` from ``alpha_s`` where the card does not fix it.
 
     Parameters
     ----------
@@ -131,13 +176,17 @@ def settings_from_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        Keyword arguments for :func:`make_snippet`.
+    SnippetSettings
+        The settings the dump's |M|^2 assumed (``color_scheme`` the default where the meta has none).
     """
-    out: dict[str, Any] = {"color_scheme": int(meta.get("color_scheme", 1))}
     run_card = meta.get("run_card")
-    if isinstance(run_card, str):
-        out.update(settings_from_run_card(run_card))
-    if "alphas" not in out and isinstance(meta.get("alpha_s"), (int, float)):
-        out["alphas"] = float(meta["alpha_s"])
-    return out
+    card = settings_from_run_card(run_card) if isinstance(run_card, str) else SnippetSettings()
+    alphas = card.alphas
+    if alphas is None and isinstance(meta.get("alpha_s"), (int, float)):
+        alphas = float(meta["alpha_s"])
+    color_scheme = meta.get("color_scheme")
+    return dataclasses.replace(
+        card,
+        color_scheme=card.color_scheme if color_scheme is None else int(color_scheme),
+        alphas=alphas,
+    )

@@ -26,8 +26,8 @@ from lhe_tools import EventBatch, concatenate, read_all, read_dump
 from lhe_tools.groups import GroupMember, ReducedGroup, reduce_channels
 from lhe_tools.process import canonical_channel
 
-from .bundle import sha256_file
-from .snippet import settings_from_meta
+from .bundle_manifest import sha256_file
+from .snippet import SnippetSettings, settings_from_meta
 from .train_tasks import TrainingInputError
 
 #: file suffixes picked up when a DATA argument is a folder
@@ -95,7 +95,7 @@ class DumpSource:
     has_me2: bool
     sha256: str
     #: run-card settings the |M|^2 assumed (``COLOR_SCHEME``, scales, αs), for the Sherpa snippet
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: SnippetSettings = field(default_factory=SnippetSettings)
 
 
 def _npy_header(z: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype[Any]]:

@@ -42,7 +42,8 @@ from lhe_tools import EventBatch, concatenate
 from lhe_tools._atomic import check_output_dir
 from lhe_tools.fourvec import msq
 
-from .report import REPORT_MARKER, ChannelData, write_report
+from .report import REPORT_MARKER, write_report
+from .report_data import ChannelData
 from .validate_config import ValidateConfig
 from .validation_result import (
     ChannelSummary,

@@ -44,6 +44,17 @@ def finite_or_none(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
+def _summary_name(gain_field: str) -> str:
+    """The name of a :class:`GainSummary` field in ``summary.json`` and :class:`SampleFigures`: times
+    (``t_*``, ms per point) as ``t_*_ms``."""
+    return f"{gain_field}_ms" if gain_field.startswith("t_") else gain_field
+
+
+def _gain_json(gain: GainSummary) -> dict[str, float]:
+    """A gain's figures under their names in ``summary.json`` and :class:`SampleFigures`."""
+    return {_summary_name(k): v for k, v in gain.to_json().items()}
+
+
 def _accuracy_json(acc: Accuracy) -> dict[str, float]:
     """The accuracy figures of a channel's or comparison's JSON row."""
     return {
@@ -94,18 +105,24 @@ class TwoStageRow:
         """Surrogate time per point at one event per call (None: not measured)."""
         return None if self.gain_batch1 is None else finite_or_none(self.gain_batch1.t_surr)
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict: the gain's keys (times as ``t_*_ms``), per-event gains, maxima, overweights."""
-        row: dict[str, Any] = {
-            k if not k.startswith("t_") else f"{k}_ms": v for k, v in self.gain.to_json().items()
-        }
+    def sample_figures(self) -> dict[str, Any]:
+        """The figures of :class:`SampleFigures` that a sample of this channel alone takes from its two-stage
+        unweighting: the gain's (times as ``t_*_ms``), ``f_eff_over_ideal``, the timed batch size and the
+        figures at one event per call."""
         one = self.gain_batch1
+        return {
+            **_gain_json(self.gain),
+            "f_eff_over_ideal": self.f_eff_over_ideal,
+            "t_surr_batch_size": self.t_surr_batch_size,
+            "t_surr_batch1_ms": self.t_surr_batch1_ms,
+            "f_eff_batch1": None if one is None else one.f_eff,
+            "f_ideal_batch1": None if one is None else one.f_ideal,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: :meth:`sample_figures`, then maxima, overweights and point counts."""
+        row = self.sample_figures()
         row.update(
-            f_eff_over_ideal=self.f_eff_over_ideal,
-            t_surr_batch_size=self.t_surr_batch_size,
-            t_surr_batch1_ms=self.t_surr_batch1_ms,
-            f_eff_batch1=None if one is None else one.f_eff,
-            f_ideal_batch1=None if one is None else one.f_ideal,
             s_max=self.s_max,
             x_max=self.x_max,
             overweight_fraction_1=self.overweight_fraction_1,
@@ -272,45 +289,13 @@ class SampleFigures:
     @property
     def gain(self) -> GainSummary:
         """The efficiencies, times and gains of the sample (surrogate timed in batches)."""
-        return GainSummary(
-            eps_full=self.eps_full,
-            eps_1=self.eps_1,
-            eps_2=self.eps_2,
-            alpha=self.alpha,
-            t_me=self.t_me_ms,
-            t_surr=self.t_surr_ms,
-            t_ps=self.t_ps_ms,
-            f_eff=self.f_eff,
-            f_ideal=self.f_ideal,
-            f_eff_alpha=self.f_eff_alpha,
-            events_per_cpu_hour_standard=self.events_per_cpu_hour_standard,
-            events_per_cpu_hour_two_stage=self.events_per_cpu_hour_two_stage,
-            events_per_cpu_hour_two_stage_alpha=self.events_per_cpu_hour_two_stage_alpha,
-        )
+        return GainSummary(**{f.name: getattr(self, _summary_name(f.name)) for f in fields(GainSummary)})
 
     @classmethod
     def of_channel(cls, ch: ChannelSummary) -> SampleFigures:
         """The figures of a sample of one channel."""
-        row, g, one = ch.two_stage, ch.two_stage.gain, ch.two_stage.gain_batch1
         return cls(
-            eps_full=g.eps_full,
-            eps_1=g.eps_1,
-            eps_2=g.eps_2,
-            alpha=g.alpha,
-            f_eff=g.f_eff,
-            f_ideal=g.f_ideal,
-            f_eff_over_ideal=row.f_eff_over_ideal,
-            f_eff_alpha=g.f_eff_alpha,
-            t_me_ms=g.t_me,
-            t_surr_ms=g.t_surr,
-            t_ps_ms=g.t_ps,
-            t_surr_batch_size=row.t_surr_batch_size,
-            t_surr_batch1_ms=row.t_surr_batch1_ms,
-            f_eff_batch1=None if one is None else one.f_eff,
-            f_ideal_batch1=None if one is None else one.f_ideal,
-            events_per_cpu_hour_standard=g.events_per_cpu_hour_standard,
-            events_per_cpu_hour_two_stage=g.events_per_cpu_hour_two_stage,
-            events_per_cpu_hour_two_stage_alpha=g.events_per_cpu_hour_two_stage_alpha,
+            **ch.two_stage.sample_figures(),
             closure_min_p=ch.closure_min_p,
             sigma_weighted=ch.sigma_weighted,
             sigma_unweighted=ch.sigma_unweighted,
@@ -392,33 +377,14 @@ class SampleFigures:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: every field under its name, ``sigma_*`` as ``{"value", "error"}``;
         ``sigma_pull`` only when set (one channel)."""
-        out: dict[str, Any] = {
-            "eps_full": self.eps_full,
-            "eps_1": self.eps_1,
-            "eps_2": self.eps_2,
-            "alpha": self.alpha,
-            "f_eff": self.f_eff,
-            "f_ideal": self.f_ideal,
-            "f_eff_over_ideal": self.f_eff_over_ideal,
-            "f_eff_alpha": self.f_eff_alpha,
-            "t_me_ms": self.t_me_ms,
-            "t_surr_ms": self.t_surr_ms,
-            "t_ps_ms": self.t_ps_ms,
-            "t_surr_batch_size": self.t_surr_batch_size,
-            "t_surr_batch1_ms": self.t_surr_batch1_ms,
-            "f_eff_batch1": self.f_eff_batch1,
-            "f_ideal_batch1": self.f_ideal_batch1,
-            "events_per_cpu_hour_standard": self.events_per_cpu_hour_standard,
-            "events_per_cpu_hour_two_stage": self.events_per_cpu_hour_two_stage,
-            "events_per_cpu_hour_two_stage_alpha": self.events_per_cpu_hour_two_stage_alpha,
-            "closure_min_p": self.closure_min_p,
-            "sigma_weighted": self.sigma_weighted.to_json(),
-            "sigma_unweighted": self.sigma_unweighted.to_json(),
-            "sigma_unit": self.sigma_unit,
-            "time_sources": dict(self.time_sources),
-        }
-        if self.sigma_pull is not None:
-            out["sigma_pull"] = self.sigma_pull
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(SampleFigures)}
+        out.update(
+            sigma_weighted=self.sigma_weighted.to_json(),
+            sigma_unweighted=self.sigma_unweighted.to_json(),
+            time_sources=dict(self.time_sources),
+        )
+        if self.sigma_pull is None:
+            del out["sigma_pull"]
         return out
 
 

@@ -30,7 +30,7 @@ API = {
     ],
     "sherpa_plugin": [
         "Bundle", "BundleError", "DemoConfig", "DumpResult", "DumpSettings", "DumpSource", "ReweightConfig",
-        "SherpaDumpError",
+        "ReweightResult", "SherpaDumpError", "SnippetSettings",
         "SherpaNotAvailable", "ValidateConfig", "ValidationResult", "find_sherpa_python", "make_snippet",
         "reweight_file", "run_demo", "sherpa_dump", "train_bundle", "validate", "write_bundle",
     ],

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from .couplings import EWParams, params_from_meta
 from .ee_jets import UnsupportedProcessError, matrix_element, supports
-from .generate import ee_jets_pdg, generate_ee
+from .generate import GenerateConfig, ee_jets_pdg, generate_ee
 
 __all__ = [
     "EWParams",
+    "GenerateConfig",
     "UnsupportedProcessError",
     "ee_jets_pdg",
     "generate_ee",

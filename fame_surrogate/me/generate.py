@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,10 +15,32 @@ from ..phasespace import EEPhaseSpace
 from .couplings import EWParams
 from .ee_jets import classify, matrix_element
 
-__all__ = ["ee_jets_pdg", "generate_ee"]
+__all__ = ["GenerateConfig", "ee_jets_pdg", "generate_ee"]
 
 #: points per matrix-element call (bounds the memory of the helicity-broadcast arrays)
 CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Settings of :func:`generate_ee` (its keyword defaults are these; ``fame generate`` offers them).
+
+    Parameters
+    ----------
+    y_cut : float
+        Global cut on s_ij / s.
+    sqrt_s : float
+        Centre-of-mass energy, GeV.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+    """
+
+    y_cut: float = 0.01
+    sqrt_s: float = 1000.0
+    seed: int = 0
+
+
+_DEFAULTS = GenerateConfig()
 
 
 def ee_jets_pdg(n_jets: int, flavour: int = 1) -> list[int]:
@@ -44,9 +67,9 @@ def generate_ee(
     pdg: Sequence[int],
     n_points: int,
     *,
-    y_cut: float = 0.01,
-    sqrt_s: float = 1000.0,
-    seed: int = 0,
+    y_cut: float = _DEFAULTS.y_cut,
+    sqrt_s: float = _DEFAULTS.sqrt_s,
+    seed: int = _DEFAULTS.seed,
     params: EWParams | None = None,
 ) -> EventBatch:
     """RAMBO points inside the cut with their exact |M|^2.
@@ -58,12 +81,8 @@ def generate_ee(
         in Sherpa's canonical order.
     n_points : int
         Number of points (all pass s_ij > y_cut s for every final-state pair).
-    y_cut : float
-        Global cut on s_ij / s.
-    sqrt_s : float
-        Centre-of-mass energy, GeV.
-    seed : int
-        Seed of ``numpy.random.default_rng``.
+    y_cut, sqrt_s, seed : float, float, int
+        See :class:`GenerateConfig` (their defaults are its defaults).
     params : EWParams, optional
         Couplings (default: those of the Sherpa reference data).
 

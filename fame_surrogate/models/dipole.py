@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .._fused import FusedInputs
 from .._ops import gram_index, gram_rows
-from ..config import Activation, ModelKind
+from ..config import DEFAULT_HIDDEN, Activation, ModelKind
 from ..dipoles import DipoleBasis, basis_pairs
 from ..features import FeatureMap, feature_pairs
 from ..resonance import LeptonPairPropagator
@@ -65,7 +65,7 @@ class DipoleModel(Surrogate):
         self,
         pdg: Sequence[int],
         n_in: int = 2,
-        hidden: Sequence[int] = (128, 128, 128),
+        hidden: Sequence[int] = DEFAULT_HIDDEN,
         activation: Activation | str = Activation.SILU,
         alpha_s: float = 0.118,
         masses: Sequence[float] | None = None,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..config import Activation, ModelKind, as_enum
+from ..config import DEFAULT_HIDDEN, Activation, ModelKind, as_enum
 from .base import Surrogate, export_copy
 from .dipole import DipoleModel
 from .mlp import MLPModel
@@ -66,7 +66,7 @@ def build_model(
     kind: ModelKind | str,
     pdg: Sequence[int],
     n_in: int = 2,
-    hidden: Sequence[int] = (128, 128, 128),
+    hidden: Sequence[int] = DEFAULT_HIDDEN,
     activation: Activation | str = Activation.SILU,
     masses: Sequence[float] | None = None,
 ) -> Surrogate:

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from .._fused import FusedInputs
-from ..config import Activation, ModelKind
+from ..config import DEFAULT_HIDDEN, Activation, ModelKind
 from ..features import FeatureMap
 from .base import FUSED_BATCH_MAX, Surrogate
 from .network import run_net
@@ -28,7 +28,7 @@ class MLPModel(Surrogate):
         self,
         pdg: Sequence[int],
         n_in: int = 2,
-        hidden: Sequence[int] = (128, 128, 128),
+        hidden: Sequence[int] = DEFAULT_HIDDEN,
         activation: Activation | str = Activation.SILU,
         masses: Sequence[float] | None = None,
     ) -> None:

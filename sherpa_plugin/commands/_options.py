@@ -6,7 +6,8 @@ dataclass default and a help text that ends in that default; :func:`config_from_
 the parsed arguments.  No command restates a default.
 
 :func:`add_command` adds a subcommand's parser (with ``--json`` and the function that runs it); the flags
-that several commands share (``--out``/``--force``, ``--allow-out-of-domain``) are added by one function each.
+that several commands share (``--out``/``--force``, ``--allow-out-of-domain``, ``--no-progress``) are added by
+one function each.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "add_options",
     "add_out_of_domain_flag",
     "add_output_folder",
+    "add_progress_flag",
     "config_from_args",
     "config_help",
     "options_given",
@@ -89,6 +91,11 @@ def add_out_of_domain_flag(parser: argparse.ArgumentParser, verb: str) -> None:
         help=f"{verb} also events outside the surrogates' training domain (sqrt_s, cuts, sqrt(shat) range): "
         "warn and count them instead of refusing them",
     )
+
+
+def add_progress_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Add ``--no-progress`` (``args.no_progress``): no progress bar on stderr."""
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
 @dataclasses.dataclass(frozen=True)

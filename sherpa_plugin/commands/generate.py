@@ -7,9 +7,18 @@ import logging
 import time
 from typing import Any
 
-from ._options import add_command
+from fame_surrogate.me.generate import GenerateConfig
+
+from ._options import Option, add_command, add_options, config_from_args
 
 log = logging.getLogger("fame.generate")
+
+#: the GenerateConfig fields set from the command line (their defaults are the dataclass's)
+OPTIONS = (
+    Option("y_cut", flag="--ycut", metavar="Y", help="cut on s_ij/s"),
+    Option("sqrt_s", help="centre-of-mass energy in GeV"),
+    Option("seed", help="random seed"),
+)
 
 
 def register(subparsers: Any) -> None:
@@ -27,12 +36,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("collider", choices=("ee",), help="only e+e- is built in")
-    p.add_argument("--jets", type=int, default=3, metavar="N", help="final-state partons, 2..5 (default 3)")
+    p.add_argument("--jets", type=int, default=3, metavar="N",
+                   help="final-state partons, 2..5 (default: %(default)s)")
     p.add_argument("--pdg", default=None, help="explicit PDG list (incoming e- e+ first), overrides --jets")
     p.add_argument("--points", type=float, required=True, metavar="K", help="points inside the cut (1e5 ok)")
-    p.add_argument("--ycut", type=float, default=0.01, metavar="Y", help="cut on s_ij/s (default 0.01)")
-    p.add_argument("--sqrt-s", type=float, default=1000.0, help="centre-of-mass energy in GeV (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_options(p, GenerateConfig, OPTIONS)
     p.add_argument("--photon-only", action="store_true", help="switch the Z off (gamma* exchange only)")
     p.add_argument("--out", required=True, metavar="F", help="output .npz")
 
@@ -52,13 +60,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--pdg must be whitespace-separated integers, got {args.pdg!r}") from err
     else:
         pdg = ee_jets_pdg(args.jets)
+    config = config_from_args(GenerateConfig, args, OPTIONS)
     t0 = time.perf_counter()
     batch = generate_ee(
         pdg,
         n_points,
-        y_cut=args.ycut,
-        sqrt_s=args.sqrt_s,
-        seed=args.seed,
+        y_cut=config.y_cut,
+        sqrt_s=config.sqrt_s,
+        seed=config.seed,
         params=EWParams(z_exchange=not args.photon_only),
     )
     seconds = time.perf_counter() - t0

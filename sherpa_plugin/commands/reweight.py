@@ -5,7 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._options import add_command, add_out_of_domain_flag
+from ..reweight_config import ReweightConfig
+from ._options import (
+    Option,
+    add_command,
+    add_options,
+    add_out_of_domain_flag,
+    add_progress_flag,
+    config_from_args,
+)
+
+#: the ReweightConfig fields set from the command line (their defaults are the dataclass's)
+OPTIONS = (
+    Option("ratio_to", metavar="REF",
+           help="reference |M|^2: 'me' (exact built-in), a bundle folder, or 'weight:ID' (stored)"),
+    Option("prefix", flag="--id", help="id of the new weight"),
+    Option("chunk_size", help="events per batch"),
+)
 
 
 def register(subparsers: Any) -> None:
@@ -26,22 +42,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("input", metavar="IN", help="LHE file (.lhe or .lhe.gz)")
     p.add_argument("--bundle", required=True, help="bundle folder written by fame train")
     p.add_argument("--out", required=True, metavar="OUT", help="output LHE file")
-    p.add_argument(
-        "--ratio-to",
-        default="me",
-        metavar="REF",
-        help="reference |M|^2: 'me' (exact built-in, default), a bundle folder, or 'weight:ID' (stored)",
-    )
-    p.add_argument("--id", dest="prefix", default="fame", help="id of the new weight (default: fame)")
-    p.add_argument("--chunk-size", type=int, default=4096, help="events per batch")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_options(p, ReweightConfig, OPTIONS)
+    add_progress_flag(p)
     add_out_of_domain_flag(p, "reweight")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Reweight; the result has ``events``, ``reweighted``, ``skipped`` (and per-channel details)."""
-    from ..reweight import ReweightConfig, reweight_file
+    from ..reweight import reweight_file
 
-    config = ReweightConfig(ratio_to=args.ratio_to, prefix=args.prefix, chunk_size=args.chunk_size,
-                            allow_out_of_domain=args.allow_out_of_domain)
-    return reweight_file(args.input, args.out, args.bundle, config, progress=not args.no_progress)
+    config = config_from_args(ReweightConfig, args, OPTIONS, allow_out_of_domain=args.allow_out_of_domain)
+    return reweight_file(args.input, args.out, args.bundle, config, progress=not args.no_progress).to_json()

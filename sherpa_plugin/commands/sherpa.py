@@ -8,7 +8,7 @@ from typing import Any
 
 from ..cluster import CLUSTER_KINDS, ClusterSpec
 from ..dump import COLOUR_SCHEMES, INTEGRATION, DumpSettings, DumpSource
-from ._options import Option, add_command, add_options, config_from_args, options_given
+from ._options import Option, add_command, add_options, add_progress_flag, config_from_args, options_given
 
 #: the DumpSource fields set from the command line (run card, process and input dump are positional or
 #: their own flags); their defaults are the dataclass's
@@ -109,7 +109,7 @@ def register(subparsers: Any) -> None:
     par.add_argument("--cluster", choices=sorted(CLUSTER_KINDS), default=None,
                      help="start the workers as batch jobs through dask-jobqueue (one core each)")
     add_options(par, ClusterSpec, CLUSTER_OPTIONS)
-    par.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(par)
 
 
 def run_dump(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fame_surrogate.config import TrainConfig
 
-from ._options import Option, add_command, add_options, add_output_folder, config_from_args
+from ._options import Option, add_command, add_options, add_output_folder, add_progress_flag, config_from_args
 from ._partial import PartialResult
 
 #: the TrainConfig fields set from the command line (their defaults are the dataclass's)
@@ -75,7 +75,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--workers", type=int, default=None, metavar="N", help="local Dask workers (default: cores)"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_progress_flag(p)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -85,7 +85,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         logging.getLogger(distributed.__name__).setLevel(logging.WARNING)
 
-    from ..orchestrate import GroupStatus, dask_security, train_bundle
+    from ..orchestrate import train_bundle
+    from ..train_dask import dask_security
+    from ..train_result import GroupStatus
 
     config = config_from_args(TrainConfig, args, OPTIONS)
     result = train_bundle(

@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from lhe_tools._atomic import check_output_dir
 
     from ..bundle import Bundle
-    from ..orchestrate import expand_inputs, read_inputs
     from ..report import REPORT_MARKER
+    from ..train_inputs import expand_inputs, read_inputs
     from ..validate import validate
 
     check_output_dir(args.out, REPORT_MARKER, force=args.force)  # before any work

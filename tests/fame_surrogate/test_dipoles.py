@@ -112,7 +112,7 @@ def test_pp_dipoles_finite_and_ii_positive() -> None:
     from test_features import PP_PDG, pp_events
 
     from fame_surrogate._ops import minkowski_gram
-    from fame_surrogate.dipoles import fi_recoil, if_recoil
+    from fame_surrogate.cs_kernels import fi_recoil, if_recoil
 
     basis = DipoleBasis(PP_PDG)
     mom = torch.from_numpy(pp_events(5000, 9))

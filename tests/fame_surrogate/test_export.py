@@ -12,15 +12,11 @@ import torch
 from onnx.reference import ReferenceEvaluator
 
 from fame_surrogate.config import TrainConfig
-from fame_surrogate.export import (
-    SMALL_BATCH_MAX,
-    OnnxSurrogate,
-    export_onnx,
-    parity_tolerance,
-    small_batch_graph,
-)
+from fame_surrogate.export import SMALL_BATCH_MAX, export_onnx, small_batch_graph
 from fame_surrogate.models import net_dtype
 from fame_surrogate.onnx_meta import CONTRACT, ContractError, OnnxMetadata
+from fame_surrogate.onnx_parity import parity_tolerance
+from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import TrainResult, train_surrogate
 from lhe_tools import EventBatch, read_dump
 

@@ -139,7 +139,8 @@ def test_onnx_small_batch_graph_matches_torch_pp(sherpa_pp: Path, tmp_path: Path
     # Z+4 (every dipole family, φ in the partonic frame, the γ*/Z factor): the exported graph's small-batch
     # branch, as OnnxSurrogate runs it for a generator's per-event calls, agrees with torch's fused form,
     # and both agree with the per-family form a large batch runs, on real events
-    from fame_surrogate.export import OnnxSurrogate, export_onnx
+    from fame_surrogate.export import export_onnx
+    from fame_surrogate.onnx_session import OnnxSurrogate
 
     data = read_dump(sherpa_pp / "z4j_gu_val.npz")
     p = torch.from_numpy(data.momenta[:2000])

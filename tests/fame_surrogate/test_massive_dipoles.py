@@ -15,16 +15,8 @@ import torch
 from cs_kinematics import boost_z, pp_events
 from massive_kinematics import cdst_ff, cdst_fi_qg, cdst_if, massive_rambo, tt_events
 
-from fame_surrogate.dipoles import (
-    TOP_MASS,
-    DipoleBasis,
-    coupling,
-    enumerate_dipoles,
-    ff_dipole,
-    fi_dipole,
-    if_dipole,
-    process_masses,
-)
+from fame_surrogate.cs_kernels import coupling, ff_dipole, fi_dipole, if_dipole
+from fame_surrogate.dipoles import TOP_MASS, DipoleBasis, enumerate_dipoles, process_masses
 from fame_surrogate.features import FeatureMap
 from fame_surrogate.models import DipoleModel, MLPModel
 
@@ -337,14 +329,16 @@ def test_export_checks_parity_on_the_mass_shell(tmp_path: Path) -> None:
     """The export's default check points are on the tops' mass shell (so the parity check compares the
     function where it is used, not at massless momenta); check points where torch's |M|² is nowhere finite
     make the export fail instead of passing a check that compared nothing."""
-    from fame_surrogate.export import OnnxSurrogate, _example_momenta, export_onnx
+    from fame_surrogate.export import export_onnx
     from fame_surrogate.onnx_meta import ContractError
+    from fame_surrogate.onnx_parity import example_momenta
+    from fame_surrogate.onnx_session import OnnxSurrogate
 
     torch.manual_seed(2)
     model = DipoleModel(UU_TTG, 2, hidden=(8,))
     model.fit_scalers(*model.inputs(torch.from_numpy(tt_events(1, 64, 4))), torch.ones(64))
     model.eval()
-    pts = _example_momenta(5, 16, model.masses).numpy()
+    pts = example_momenta(5, 16, model.masses).numpy()
     m2 = pts[..., 0] ** 2 - np.sum(pts[..., 1:] ** 2, axis=-1)
     np.testing.assert_allclose(m2[:, 2:4], TOP_MASS**2, rtol=1e-9)
     np.testing.assert_allclose(pts[:, 2:].sum(axis=1), np.tile([1000.0, 0, 0, 0], (16, 1)), atol=1e-8)
@@ -374,7 +368,8 @@ def test_trained_tt_model_finite_and_onnx_parity(
     """A small model trained on 600 Sherpa |M|² points of u ū → t t̄ g is finite on tt̄ momenta, learns
     (validation loss below the untrained one) and exports to ONNX with parity to torch at batch 1 and 200."""
     from fame_surrogate.config import TrainConfig
-    from fame_surrogate.export import OnnxSurrogate, export_onnx
+    from fame_surrogate.export import export_onnx
+    from fame_surrogate.onnx_session import OnnxSurrogate
     from fame_surrogate.train import train_surrogate
     from lhe_tools import EventBatch
 

@@ -55,8 +55,9 @@ def test_pair_detection_and_inactive_cases() -> None:
 def test_pp_dipole_model_with_the_factor_exports_with_parity(tmp_path: object) -> None:
     import pathlib
 
-    from fame_surrogate.export import OnnxSurrogate, export_onnx
+    from fame_surrogate.export import export_onnx
     from fame_surrogate.models import DipoleModel
+    from fame_surrogate.onnx_session import OnnxSurrogate
 
     pdg = [1, -1, 11, -11, 21]
     p = pp_events(400, 5, n_final=3)

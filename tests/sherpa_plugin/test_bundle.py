@@ -9,19 +9,13 @@ import numpy as np
 import pytest
 
 from fame_surrogate.config import TrainConfig
-from fame_surrogate.export import OnnxSurrogate, export_onnx
+from fame_surrogate.export import export_onnx
+from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump
 from lhe_tools.groups import GroupMember, ReducedGroup, reduce_channels
-from sherpa_plugin.bundle import (
-    MANIFEST,
-    Bundle,
-    BundleError,
-    manifest_digest,
-    record_validation,
-    sha256_file,
-    write_bundle,
-)
+from sherpa_plugin.bundle import Bundle, record_validation
+from sherpa_plugin.bundle_manifest import MANIFEST, BundleError, manifest_digest, sha256_file, write_bundle
 
 D3 = "2_3__e-__e+__G__d__db"
 S3 = "2_3__e-__e+__G__s__sb"

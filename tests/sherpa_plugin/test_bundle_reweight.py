@@ -15,9 +15,11 @@ from fame_surrogate.me import generate_ee, matrix_element
 from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump
 from lhe_tools.groups import reduce_channels
-from sherpa_plugin.bundle import Bundle, write_bundle
+from sherpa_plugin.bundle import Bundle
+from sherpa_plugin.bundle_manifest import write_bundle
 from sherpa_plugin.cli import main
-from sherpa_plugin.reweight import ReweightConfig, reweight_file
+from sherpa_plugin.reweight import reweight_file
+from sherpa_plugin.reweight_config import ReweightConfig
 
 D3 = "2_3__e-__e+__G__d__db"
 U3 = "2_3__e-__e+__G__u__ub"
@@ -84,8 +86,8 @@ def canonical(pdg: list[int], mom: np.ndarray) -> np.ndarray:
 def test_ratio_to_exact_me(bundle: Bundle, lhe_file: Path, tmp_path: Path) -> None:
     config = ReweightConfig(ratio_to="me", prefix="fame")
     res = reweight_file(lhe_file, tmp_path / "out.lhe.gz", bundle, config)
-    assert (res["events"], res["reweighted"], res["skipped"]) == (160, 120, 40)
-    assert res["skipped_channels"] == {U3: 40} and res["invalid"] == 0
+    assert (res.events, res.reweighted, res.skipped) == (160, 120, 40)
+    assert res.skipped_channels == {U3: 40} and res.invalid == 0
     events = read_back(tmp_path / "out.lhe.gz")
     d_events = [(w, wts, canonical(pdg, mom)) for w, wts, pdg, mom in events if 1 in pdg]
     assert len(d_events) == 120
@@ -116,7 +118,7 @@ def test_ratio_to_itself_and_to_a_stored_weight(bundle: Bundle, lhe_file: Path, 
         assert wts["fame"] == pytest.approx(w, rel=1e-15)
     reweight_file(lhe_file, tmp_path / "me.lhe", bundle, ReweightConfig(ratio_to="me"))
     res = reweight_file(lhe_file, tmp_path / "st.lhe", bundle, ReweightConfig(ratio_to="weight:me2ref"))
-    assert res["reweighted"] == 120
+    assert res.reweighted == 120
     by_me = [wts["fame"] for _, wts, _, _ in read_back(tmp_path / "me.lhe")]
     by_stored = [wts["fame"] for _, wts, _, _ in read_back(tmp_path / "st.lhe")]
     np.testing.assert_allclose(by_stored, by_me, rtol=1e-9)

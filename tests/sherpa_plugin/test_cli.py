@@ -81,13 +81,17 @@ def test_building_the_parser_imports_no_heavy_module() -> None:
 
 def _config_commands() -> list[tuple[str, type, list[str]]]:
     from fame_surrogate.config import TrainConfig
+    from fame_surrogate.me.generate import GenerateConfig
     from sherpa_plugin.demo_config import DemoConfig
+    from sherpa_plugin.reweight_config import ReweightConfig
     from sherpa_plugin.validate_config import ValidateConfig
 
     return [
         ("validate", ValidateConfig, ["BUNDLE", "DATA", "--out", "REPORT"]),
         ("train", TrainConfig, ["DATA", "--out", "BUNDLE"]),
         ("demo", DemoConfig, []),
+        ("generate", GenerateConfig, ["ee", "--points", "10", "--out", "F"]),
+        ("reweight", ReweightConfig, ["IN", "--bundle", "BUNDLE", "--out", "OUT"]),
     ]
 
 

@@ -18,7 +18,8 @@ from fame_surrogate.me import ee_jets_pdg, generate_ee
 from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, write_dump
 from lhe_tools.groups import reduce_channels
-from sherpa_plugin.bundle import Bundle, BundleError, write_bundle
+from sherpa_plugin.bundle import Bundle
+from sherpa_plugin.bundle_manifest import BundleError, write_bundle
 from sherpa_plugin.cli import main
 
 
@@ -476,7 +477,7 @@ def test_outputs_get_the_umask_permissions(
 def test_scheduler_from_the_environment_is_announced(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from sherpa_plugin.orchestrate import scheduler_address
+    from sherpa_plugin.train_dask import scheduler_address
 
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://192.0.2.1:8786")
     with caplog.at_level("INFO"):
@@ -488,7 +489,7 @@ def test_scheduler_from_the_environment_is_announced(
 
 
 def test_tls_settings_reach_dask(tmp_path: Path) -> None:
-    from sherpa_plugin.orchestrate import dask_security
+    from sherpa_plugin.train_dask import dask_security
 
     assert dask_security() is None
     ca, cert, key = (tmp_path / n for n in ("ca.pem", "cert.pem", "key.pem"))

@@ -21,9 +21,11 @@ from fame_surrogate.config import TrainConfig
 from fame_surrogate.models import Ensemble
 from fame_surrogate.train import train_surrogate
 from lhe_tools import read_dump, write_dump
-from sherpa_plugin.bundle import MANIFEST, Bundle, sha256_file
+from sherpa_plugin.bundle import Bundle
+from sherpa_plugin.bundle_manifest import MANIFEST, sha256_file
 from sherpa_plugin.cli import main
-from sherpa_plugin.orchestrate import TrainBundleResult, train_bundle
+from sherpa_plugin.orchestrate import train_bundle
+from sherpa_plugin.train_result import TrainBundleResult
 
 D3 = "2_3__e-__e+__G__d__db"
 S3 = "2_3__e-__e+__G__s__sb"

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from fame_surrogate.config import TrainConfig
-from fame_surrogate.export import OnnxSurrogate, export_onnx
+from fame_surrogate.export import export_onnx
+from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump, write_dump
 from sherpa_plugin.cli import main
@@ -63,7 +64,7 @@ def test_predict_with_a_bundle(
     setup: tuple[Path, Path, EventBatch], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from lhe_tools.groups import reduce_channels
-    from sherpa_plugin.bundle import write_bundle
+    from sherpa_plugin.bundle_manifest import write_bundle
 
     model, data, test = setup
     (group,) = reduce_channels([([int(p) for p in test.pdg], 2)])

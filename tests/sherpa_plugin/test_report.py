@@ -14,7 +14,8 @@ import pytest
 
 from fame_surrogate.validation import Accuracy
 from lhe_tools import EventBatch, read_dump
-from sherpa_plugin.report import accuracy_row, time_splits
+from sherpa_plugin.report import accuracy_row
+from sherpa_plugin.report_data import time_splits
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
 from sherpa_plugin.validation_result import ValidationResult

@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from sherpa_plugin.sherpa_env import probe_sherpa
-from sherpa_plugin.snippet import CONTRACT, make_snippet, settings_from_run_card
+from sherpa_plugin.snippet import (
+    CONTRACT,
+    SnippetSettings,
+    make_snippet,
+    settings_from_meta,
+    settings_from_run_card,
+)
 
 MEMBERS = {
     "2_3__e-__e+__G__d__db": "models/2_3__e-__e+__G__d__db.onnx",
@@ -21,7 +27,7 @@ MEMBERS = {
 
 
 def test_snippet_parses_and_maps_every_member() -> None:
-    text = make_snippet(MEMBERS, scales="VAR{sqr(91.1876)}", alphas=0.118)
+    text = make_snippet(MEMBERS, SnippetSettings(scales="VAR{sqr(91.1876)}", alphas=0.118))
     data = yaml.safe_load(text)
     assert data["EVENT_GENERATION_MODE"] == "PartiallyUnweighted"
     assert data["COLOR_SCHEME"] == 1
@@ -37,7 +43,7 @@ def test_snippet_parses_and_maps_every_member() -> None:
 
 
 def test_optional_keys_and_comment() -> None:
-    text = make_snippet(MEMBERS, color_scheme=2, comment="line one\nline two")
+    text = make_snippet(MEMBERS, SnippetSettings(color_scheme=2), comment="line one\nline two")
     data = yaml.safe_load(text)
     assert data["COLOR_SCHEME"] == 2
     assert "SCALES" not in data and "ALPHAS(MZ)" not in data
@@ -69,7 +75,7 @@ def test_vanilla_sherpa_reports_only_mlhandler_unused(sherpa_python: Path, tmp_p
         "PROCESSES:\n- 11 -11 -> 1 -1:\n    Order: {QCD: 0, EW: 2}\n"
     )
     snippet = make_snippet({"2_2__e-__e+__d__db": "models/2_2__e-__e+__d__db.onnx"},
-                           scales="VAR{sqr(91.1876)}", alphas=0.118)
+                           SnippetSettings(scales="VAR{sqr(91.1876)}", alphas=0.118))
     (tmp_path / "Sherpa.yaml").write_text(card + snippet)
     res = subprocess.run([str(exe)], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
                          errors="replace")
@@ -85,7 +91,27 @@ def test_settings_from_a_reference_run_card(sherpa_ee: Path) -> None:
 
     card = json.loads((sherpa_ee / "ee_3j_ycut0.01.meta.json").read_text())["run_card"]
     settings = settings_from_run_card(card)
-    assert settings == {"scales": "VAR{sqr(91.1876)}", "alphas": 0.118}
-    data = yaml.safe_load(make_snippet(MEMBERS, **settings))
+    assert settings == SnippetSettings(scales="VAR{sqr(91.1876)}", alphas=0.118)
+    data = yaml.safe_load(make_snippet(MEMBERS, settings))
     assert data["SCALES"] == "VAR{sqr(91.1876)}" and data["ALPHAS(MZ)"] == 0.118
-    assert settings_from_run_card("- not a mapping") == {}
+    assert settings_from_run_card("- not a mapping") == SnippetSettings()
+
+
+def test_settings_from_meta_and_their_common_part() -> None:
+    card = "SCALES: VAR{sqr(91.1876)}\nALPHAS(MZ): 0.118\n"
+    assert settings_from_meta({"color_scheme": 2, "run_card": card, "alpha_s": 0.2}) == SnippetSettings(
+        color_scheme=2, scales="VAR{sqr(91.1876)}", alphas=0.118
+    )
+    # the built-in generator records alpha_s and no run card; COLOR_SCHEME defaults to the colour sum
+    assert settings_from_meta({"alpha_s": 0.12}) == SnippetSettings(color_scheme=1, alphas=0.12)
+    assert settings_from_meta({}) == SnippetSettings()
+    # a setting some dumps leave open (None) is taken from the others; one they disagree on is left out
+    a = SnippetSettings(color_scheme=1, scales="VAR{8315.}", alphas=0.118)
+    b = SnippetSettings(color_scheme=1, alphas=0.12)
+    common, mixed = SnippetSettings.common([a, b])
+    assert common == SnippetSettings(color_scheme=1, scales="VAR{8315.}")
+    assert mixed == {"alphas": ["0.118", "0.12"]}
+    assert SnippetSettings.common([]) == (SnippetSettings(), {})
+    assert SnippetSettings.common([SnippetSettings(color_scheme=2), a])[0] == SnippetSettings(
+        scales="VAR{8315.}", alphas=0.118
+    )

@@ -13,7 +13,7 @@ from fame_surrogate.export import export_onnx
 from fame_surrogate.train import train_surrogate
 from lhe_tools import EventBatch, read_dump, write_dump
 from lhe_tools.groups import reduce_channels
-from sherpa_plugin.bundle import write_bundle
+from sherpa_plugin.bundle_manifest import write_bundle
 from sherpa_plugin.cli import main
 
 
