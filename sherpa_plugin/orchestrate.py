@@ -14,8 +14,6 @@ not trained again.  A failing group is reported with its worker traceback; the o
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import os
 import time
@@ -38,11 +36,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def config_dict(config: Any) -> dict[str, Any]:
-    """The training configuration as a JSON-able dict (``threads`` and ``max_seconds`` left out)."""
-    d = dataclasses.asdict(config)
+def config_dict(config: TrainConfig) -> dict[str, Any]:
+    """The training configuration as the manifest records it: :meth:`TrainConfig.to_json` without ``threads``.
+
+    ``threads`` is left out: it describes the machine that trained, not the model.
+    """
+    d = config.to_json()
     d.pop("threads", None)
-    return json.loads(json.dumps(d, default=str))  # type: ignore[no-any-return]
+    return d
 
 
 def train_bundle(
