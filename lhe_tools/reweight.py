@@ -20,6 +20,7 @@ callers can evaluate them vectorised.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import os
 import re
@@ -61,6 +62,9 @@ _ID_OK = re.compile(r"^[A-Za-z0-9_.:+-]+$")
 _INDEX = "fame_chunk_event_index"
 #: decompressed bytes read at a time (small: the memory is bounded by a few blocks)
 _BLOCK = 1 << 16
+
+#: one event's text with the offsets in it of its ``<event`` line and its ``</event`` tag
+_EventText = tuple[bytes, int, int]
 
 
 @dataclass(frozen=True)
@@ -225,10 +229,9 @@ def format_wgt(wid: str, value: float, eol: bytes = b"\n") -> bytes:
     return f"<wgt id='{wid}'> {value:+.16e} </wgt>".encode() + eol
 
 
-def _splice_event(text: bytes, ids: Sequence[str], values: F8) -> bytes:
+def _splice_event(event: _EventText, ids: Sequence[str], values: F8) -> bytes:
     """One event's text (what precedes it, ``<event>`` … ``</event>`` line) with the new ``<wgt>`` lines."""
-    close = list(_EVENT_END.finditer(text))[-1].end() - len(b"</event")
-    opened = [m.start() for m in _EVENT.finditer(text, 0, close)][-1]
+    text, opened, close = event
     eol = _eol_at(text, close)
     wgts = b"".join(format_wgt(i, float(v), eol) for i, v in zip(ids, values, strict=True))
     rwgt = text.rfind(_RWGT_END, opened, close)
@@ -237,40 +240,55 @@ def _splice_event(text: bytes, ids: Sequence[str], values: F8) -> bytes:
     return _insert_before(text, close, b"<rwgt>" + eol + wgts + b"</rwgt>" + eol)
 
 
-def _event_texts(reader: LHEReader, raw: RawChunk) -> list[bytes]:
-    """Cut a reader block after each event's ``</event>`` line (what precedes an event belongs to it)."""
+def _event_texts(reader: LHEReader, raw: RawChunk) -> list[_EventText]:
+    """Cut a reader block after each event's ``</event>`` line (what precedes an event belongs to it).
+
+    Each event comes with the offsets, in its text, of its ``<event`` line and of its ``</event`` tag,
+    found in the same scan of the block that cuts it.
+    """
     data, n = raw.data, len(raw.events)
-    ends = [m.end() for m in _EVENT_END.finditer(data)]
-    if len(ends) != n:  # the reader's parse and this split disagree: refuse rather than misplace weights
+    closes = [m.end() - len(b"</event") for m in _EVENT_END.finditer(data)]
+    if len(closes) != n:  # the reader's parse and this split disagree: refuse rather than misplace weights
         raise LHEFormatError(
             reader.path,
-            f"{len(ends)} lines start with </event> where the reader parsed {n} events; "
+            f"{len(closes)} lines start with </event> where the reader parsed {n} events; "
             "expected one </event> line per event",
             line=raw.first_line,
             event=raw.first_event,
         )
+    opens = [m.start() for m in _EVENT.finditer(data)]
     cuts = [0]
-    for end in ends:
-        nl = data.find(b"\n", end)
+    for close in closes:
+        nl = data.find(b"\n", close)
         cuts.append(len(data) if nl < 0 else nl + 1)
-    texts = [data[a:b] for a, b in pairwise(cuts)]
     if cuts[-1] < len(data):  # text after the last event's line: keep it with the last event
-        if not texts:
+        if not n:
             raise LHEFormatError(reader.path, "a block of text without events", line=raw.first_line)
-        texts[-1] += data[cuts[-1] :]
+        cuts[-1] = len(data)
+    texts = []
+    for (a, b), close in zip(pairwise(cuts), closes, strict=True):
+        # the event's opening line: the last one before its closing tag (the reader parsed one per event)
+        k = bisect.bisect_left(opens, close) - 1
+        if k < 0 or opens[k] < a:
+            raise LHEFormatError(
+                reader.path,
+                "an event whose <event> tag does not start a line; expected <event> at the start of a line",
+                line=raw.first_line + data.count(b"\n", 0, a),
+            )
+        texts.append((data[a:b], opens[k] - a, close - a))
     return texts
 
 
-def _events(reader: LHEReader) -> Iterator[tuple[int, FlatEvents, list[bytes]]]:
+def _events(reader: LHEReader) -> Iterator[tuple[int, FlatEvents, list[_EventText]]]:
     """``(first event, events, text of each event)`` per reader block, in file order."""
     for raw in reader.iter_chunks():
         yield raw.first_event, raw.events, _event_texts(reader, raw)
 
 
-def _chunks(reader: LHEReader, size: int) -> Iterator[tuple[LHEChunk, list[bytes]]]:
+def _chunks(reader: LHEReader, size: int) -> Iterator[tuple[LHEChunk, list[_EventText]]]:
     """The events regrouped into chunks of ``size`` (the last one shorter) with their texts."""
     parts: list[FlatEvents] = []
-    texts: list[bytes] = []
+    texts: list[_EventText] = []
     first = 0
     for _, flat, ev_texts in _events(reader):
         parts.append(flat)
