@@ -105,16 +105,16 @@ class GroupRow:
     sherpa_name: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        """JSON object: ``name``, ``pdg``, ``n_in``, ``members`` (and ``events``, ``sherpa_name: false``)."""
+        """JSON object: ``name``, ``pdg``, ``n_in``, ``members`` (and ``sherpa_name: false``, ``events``)."""
         out: dict[str, Any] = {
             "name": self.name, "pdg": list(self.pdg), "n_in": self.n_in,
             "members": [{"process": p, "pdg": list(pdg), "permutation": list(perm)}
                         for p, pdg, perm in self.members],
         }
+        if not self.sherpa_name:  # before ``events``: the key order of the table's JSON
+            out["sherpa_name"] = False
         if self.events is not None:
             out["events"] = self.events
-        if not self.sherpa_name:
-            out["sherpa_name"] = False
         return out
 
 

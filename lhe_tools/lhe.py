@@ -152,7 +152,7 @@ class LHEReader:
             raise LHEFormatError(
                 self.path, "unterminated <init>: the file ends before </init>", line=buf.count(b"\n") + 1
             )
-        return parse_prologue(self.path, buf)  # raises: no root element or no <init>
+        return parse_prologue(self.path, buf)  # raises: no <init>
 
     def _parse(self, chunk: bytes, line: int, event: int) -> FlatEvents:
         """The fast parser where it can; else the line-by-line one (odd layouts, the exact diagnosis)."""

@@ -279,20 +279,14 @@ def _event_texts(reader: LHEReader, raw: RawChunk) -> list[_EventText]:
     return texts
 
 
-def _events(reader: LHEReader) -> Iterator[tuple[int, FlatEvents, list[_EventText]]]:
-    """``(first event, events, text of each event)`` per reader block, in file order."""
-    for raw in reader.iter_chunks():
-        yield raw.first_event, raw.events, _event_texts(reader, raw)
-
-
 def _chunks(reader: LHEReader, size: int) -> Iterator[tuple[LHEChunk, list[_EventText]]]:
     """The events regrouped into chunks of ``size`` (the last one shorter) with their texts."""
     parts: list[FlatEvents] = []
     texts: list[_EventText] = []
     first = 0
-    for _, flat, ev_texts in _events(reader):
-        parts.append(flat)
-        texts.extend(ev_texts)
+    for raw in reader.iter_chunks():
+        parts.append(raw.events)
+        texts.extend(_event_texts(reader, raw))
         while len(texts) >= size:
             joined = concat_flat(parts)
             yield LHEChunk(first, joined.take(0, size)), texts[:size]

@@ -96,7 +96,6 @@ def make_cluster(spec: ClusterSpec) -> Any:
     return cls(**kwargs)
 
 
-
 def connect(
     scheduler: str | None, workers: int | None, cluster: ClusterSpec | None, n_tasks: int
 ) -> tuple[Client, Any]:

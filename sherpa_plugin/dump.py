@@ -175,7 +175,6 @@ class DumpSource:
             raise ValueError("give exactly one of a run card, --process, or an input dump")
 
 
-
 def _fewer_events(previous: Mapping[str, object], job: Mapping[str, object]) -> bool:
     """True if ``job`` is the weighted-event job ``previous`` asking for fewer events: stop early.
 

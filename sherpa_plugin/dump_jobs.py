@@ -251,8 +251,6 @@ def generation_task(spec: GenerationSpec) -> GenerationResult:
 # ----------------------------------------------------------------------------------------------- client
 
 
-
-
 def _integrate(out: Path, job: DumpJob, python: Path, env: dict[str, str]) -> Integration:
     """Run the dumper in mode ``integrate`` in ``OUT/.sherpa`` (reading grids there if present)."""
     workdir = out / _WORK

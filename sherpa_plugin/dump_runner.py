@@ -37,7 +37,6 @@ class SherpaDumpError(RuntimeError):
         return (type(self), (str(self), self.exit_code))
 
 
-
 def log_tail(path: Path, n: int = 15) -> list[str]:
     """The last ``n`` non-empty lines of Sherpa's log ``path`` (colour codes and box drawing removed)."""
     if not path.is_file():

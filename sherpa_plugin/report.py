@@ -183,7 +183,7 @@ def _html(
     if len(per_channel) > 1:
         gain_rows.append({"process": "all channels", **_gain_cells(result.gain, result.f_eff_over_ideal)})
     acc_rows = [
-        {"process": c.process, "n_out": c.n_out, **accuracy_row(Accuracy.of_ratio(c.ratio))} for c in channels
+        {"process": c.process, "n_out": c.n_out, **accuracy_row(c.summary.accuracy)} for c in channels
     ]
     acc_cols = ["process", "n_out", *(_within(lvl) for lvl in ACCURACY_LEVELS), "median |Δ|", "max |Δ|"]
     clos_rows = [_closure_cells(p, v) for p, v in per_channel.items()]

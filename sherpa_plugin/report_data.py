@@ -58,6 +58,7 @@ class ChannelData:
     closure: ClosureResult
     summary: ChannelSummary
 
+
 @dataclass(frozen=True)
 class TimeSplit:
     """CPU milliseconds per unweighted event of one multiplicity, by where they go.

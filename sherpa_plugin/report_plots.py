@@ -21,7 +21,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
-from fame_surrogate.validation import ACCURACY_LEVELS, Accuracy
+from fame_surrogate.validation import ACCURACY_LEVELS
 
 from .report_data import ChannelData, TimeSplit, time_splits
 
@@ -69,7 +69,7 @@ def _accuracy_plot(channels: Sequence[ChannelData], folder: Path) -> str:
     hi = max(math.ceil(math.log10(float(finite.max()))), 0)
     bins = np.logspace(lo, hi, 12 * (hi - lo) + 1).tolist()
     for k, (c, d) in enumerate(zip(channels, devs, strict=True)):
-        fr = Accuracy.of_ratio(c.ratio)
+        fr = c.summary.accuracy  # of c.ratio, computed once by validate
         label = (
             f"{c.n_out} out: {c.process}\nwithin 0.1% / 1% / 10%: {100 * fr.frac_within_0p1pct:.1f} / "
             f"{100 * fr.frac_within_1pct:.1f} / {100 * fr.frac_within_10pct:.2f}%"
@@ -109,6 +109,7 @@ def _ratio_vs_sij_plot(channels: Sequence[ChannelData], folder: Path) -> str:
         ax.set_title(c.process, fontsize=9)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.9, wspace=0.3)
     return _save(fig, folder, "ratio_vs_sij.png")
+
 
 def _time_split_plot(splits: Sequence[TimeSplit], folder: Path) -> str:
     n = len(splits)
@@ -210,6 +211,7 @@ def _closure_plot(c: ChannelData, folder: Path, index: int) -> str:
         bot.set_xlabel(name, fontsize=8)
     fig.suptitle(f"Closure: {c.process}", fontsize=10)
     return _save(fig, folder, f"closure_{index}.png")
+
 
 def write_plots(channels: Sequence[ChannelData], folder: Path) -> dict[str, list[str]]:
     """Draw every figure of the report into ``folder``.

@@ -176,7 +176,6 @@ def card_beams(card: str, where: str) -> tuple[list[int], float]:
     return beams, sum(energies)
 
 
-
 def card_for_input(path: Path) -> tuple[str, list[int], float]:
     """A run card that builds the channel of a fame dump (its pdg, √s and beams from the file)."""
     try:

@@ -27,7 +27,6 @@ __all__ = ["connect", "dask_security", "run_groups", "scheduler_address", "slots
 log = logging.getLogger(__name__)
 
 
-
 def scheduler_address(scheduler: str | None) -> str | None:
     """The Dask scheduler: ``scheduler``, else ``DASK_SCHEDULER_ADDRESS`` (announced on stderr), else None.
 

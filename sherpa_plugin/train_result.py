@@ -15,7 +15,6 @@ from lhe_tools.groups import ReducedGroup
 __all__ = ["GroupReport", "GroupStatus", "TrainBundleResult"]
 
 
-
 class GroupStatus(enum.StrEnum):
     """What :func:`~sherpa_plugin.orchestrate.train_bundle` did with a group."""
 

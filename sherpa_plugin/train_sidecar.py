@@ -24,7 +24,6 @@ __all__ = ["SIDECAR_FORMAT", "Sidecar", "check_bundle_dir", "store_model", "up_t
 SIDECAR_FORMAT = "fame-bundle-group/1"
 
 
-
 def check_bundle_dir(root: Path, *, force: bool = False) -> None:
     """Refuse to train into a folder that is neither new, empty, nor a (partial) bundle, unless ``force``.
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lhe_tools.fourvec import msq
+from lhe_tools.fourvec import mdot, msq
 
 from .berends_giele import GluonCurrents, LineMemo, Row, line_current, quark_line
 from .colour import (
@@ -137,7 +137,7 @@ class _Kin:
         cur = lepton_currents(pa, pb)  # (4, 2, N)
         self.lepton = cur.reshape((4, 2) + (1,) * n_gluon_axes + (n_ev,))
         self.q_in = self.mom(pa + pb)
-        self.s = pa[0] * pb[0] * 2.0 - 2.0 * np.sum(pa[1:] * pb[1:], axis=0)
+        self.s = 2.0 * mdot(pa, pb, axis=0)
 
     def mom(self, v: F8) -> F8:
         """A (4, N) array reshaped to (4, 1.., N)."""

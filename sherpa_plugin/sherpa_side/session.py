@@ -259,6 +259,8 @@ def select_channels(job: DumpJob, built: list[Built]) -> list[Built]:
             f"channel(s) {missing} not built by Sherpa from this run card; built: {sorted(names)}"
         )
     return [names[w] for w in wanted]
+
+
 def summary_from_file(path: Path) -> ChannelSummary:
     """The summary of a finished dump ``path``, from its ``meta``."""
     with np.load(path, allow_pickle=False) as npz:

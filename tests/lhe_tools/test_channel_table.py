@@ -95,6 +95,7 @@ def test_a_channel_without_a_sherpa_name_is_a_group_of_its_own() -> None:
     data = json.loads(json.dumps(table.to_json()))
     assert data["n_channels"] == data["n_groups"] == 2
     assert data["groups"][-1]["sherpa_name"] is False and "sherpa_name" not in data["groups"][0]
+    assert list(data["groups"][-1]) == ["name", "pdg", "n_in", "members", "sherpa_name", "events"]
     assert data["channels"][-1] == {"name": "my_channel", "pdg": [11, -11, 9_999_999, -1], "n_in": 2,
                                     "group": "my_channel", "events": 4}
 
