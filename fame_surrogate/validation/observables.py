@@ -6,7 +6,9 @@ At parton level with a global ``s_ij`` cut every final-state parton is a resolve
 * e+e- (both beams leptons): jet energies (ordered), thrust (exact), the smallest and largest pair mass, the
   polar angle of the leading jet and of the thrust axis, the opening angle of the two leading jets.
 * pp and other hadronic initial states: the lepton-pair mass, transverse momentum and rapidity, the leading
-  lepton and jet transverse momenta and rapidities, the leading dijet mass.
+  lepton and jet transverse momenta and rapidities, the leading dijet mass; with top quarks in the final state
+  (stable, as fame's tt̄ + jets dumps have them) the top and antitop transverse momenta and rapidities and the
+  tt̄ pair's mass and transverse momentum, the jets then being the light partons only.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
 ]
 
 _CHARGED_LEPTONS = frozenset({11, 13, 15})
+_TOP = 6
 _NEUTRINOS = frozenset({12, 14, 16})
 
 
@@ -139,8 +142,15 @@ def _pt_ordered(parts: F8) -> F8:
     return np.asarray(np.take_along_axis(parts, order[..., None], axis=1))
 
 
+def _pair(out: dict[str, F8], name: str, a: F8, b: F8) -> None:
+    """The mass and transverse momentum of the pair ``a + b`` (each (N, 4)) as ``m_<name>``, ``pt_<name>``."""
+    pair = a + b
+    out[f"m_{name}"] = np.asarray(np.sqrt(np.maximum(msq(pair), 0.0)))
+    out[f"pt_{name}"] = transverse_momentum(pair)
+
+
 def pp_observables(momenta: F8, pdg: Sequence[int], n_in: int = 2) -> dict[str, F8]:
-    """Lepton and jet observables for hadronic initial states.
+    """Lepton, top and jet observables for hadronic initial states.
 
     Parameters
     ----------
@@ -152,22 +162,30 @@ def pp_observables(momenta: F8, pdg: Sequence[int], n_in: int = 2) -> dict[str, 
     -------
     dict of str to ndarray, float64, shape (N,)
         ``m_ll``, ``pt_ll``, ``y_ll`` (first two charged leptons, if present), ``pt_l1``, ``y_l1`` (if any
-        charged lepton), ``pt_j1``, ``y_j1``, ``pt_j2``, ``m_jj`` (pT-ordered partons, as available).
+        charged lepton); ``pt_t``, ``y_t`` (the top), ``pt_tbar``, ``y_tbar`` (the antitop), ``m_tt``,
+        ``pt_tt`` (both present), for the first top and antitop of the final state; ``pt_j1``, ``y_j1``,
+        ``pt_j2``, ``m_jj`` (pT-ordered light partons: quarks other than the top, and gluons, as available).
     """
-    codes = np.abs(np.asarray(pdg, dtype=np.int64))[n_in:]
+    signed = np.asarray(pdg, dtype=np.int64)[n_in:]
+    codes = np.abs(signed)
     final = np.asarray(momenta[:, n_in:], dtype=np.float64)
     leptons = final[:, np.isin(codes, list(_CHARGED_LEPTONS))]
-    partons = final[:, (codes <= 6) | (codes == 21)]
+    partons = final[:, (codes < _TOP) | (codes == 21)]
+    tops, antitops = final[:, signed == _TOP], final[:, signed == -_TOP]
     out: dict[str, F8] = {}
     if leptons.shape[1] >= 2:
-        ll = leptons[:, 0] + leptons[:, 1]
-        out["m_ll"] = np.asarray(np.sqrt(np.maximum(msq(ll), 0.0)))
-        out["pt_ll"] = transverse_momentum(ll)
-        out["y_ll"] = rapidity(ll)
+        _pair(out, "ll", leptons[:, 0], leptons[:, 1])
+        out["y_ll"] = rapidity(leptons[:, 0] + leptons[:, 1])
     if leptons.shape[1] >= 1:
         lo = _pt_ordered(leptons)
         out["pt_l1"] = transverse_momentum(lo[:, 0])
         out["y_l1"] = rapidity(lo[:, 0])
+    for name, quarks in (("t", tops), ("tbar", antitops)):
+        if quarks.shape[1] >= 1:
+            out[f"pt_{name}"] = transverse_momentum(quarks[:, 0])
+            out[f"y_{name}"] = rapidity(quarks[:, 0])
+    if tops.shape[1] >= 1 and antitops.shape[1] >= 1:
+        _pair(out, "tt", tops[:, 0], antitops[:, 0])
     if partons.shape[1] >= 1:
         jo = _pt_ordered(partons)
         out["pt_j1"] = transverse_momentum(jo[:, 0])
@@ -177,7 +195,7 @@ def pp_observables(momenta: F8, pdg: Sequence[int], n_in: int = 2) -> dict[str, 
             jj = jo[:, 0] + jo[:, 1]
             out["m_jj"] = np.asarray(np.sqrt(np.maximum(msq(jj), 0.0)))
     if not out:
-        raise ValueError(f"no charged lepton or parton in the final state {list(pdg)[n_in:]}")
+        raise ValueError(f"no charged lepton, top or parton in the final state {list(pdg)[n_in:]}")
     return out
 
 

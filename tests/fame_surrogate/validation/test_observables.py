@@ -83,3 +83,44 @@ def test_pp_observables_analytic() -> None:
     assert o["y_ll"][0] == pytest.approx(y, rel=1e-12)
     assert o["pt_j1"][0] == pytest.approx(pt) and o["y_j1"][0] == pytest.approx(0.0, abs=1e-12)
     assert set(observables(mom, pdg)) == set(o)
+
+
+def test_top_pair_observables_analytic() -> None:
+    """g g -> t tbar g with the tops back to back along x in the pair frame, the pair boosted along z.
+
+    By construction the pair has mass M, transverse momentum 0 and rapidity Y, and each top has the pair
+    frame's momentum k as its pT and Y as its rapidity.  (Momentum conservation plays no part here.)
+    """
+    mt, m_pair, y_pair = 172.5, 500.0, 0.4
+    k = math.sqrt((m_pair / 2) ** 2 - mt**2)
+    e = m_pair / 2
+    # pair at rest transversely, tops along +-x in the pair frame, pair boosted along z by rapidity y_pair
+    ch, sh = math.cosh(y_pair), math.sinh(y_pair)
+    top = np.array([e * ch, k, 0.0, e * sh])
+    antitop = np.array([e * ch, -k, 0.0, e * sh])
+    gluon = np.array([50.0, 0.0, 30.0, 40.0])
+    beams = [np.array([400.0, 0, 0, 400.0]), np.array([400.0, 0, 0, -400.0])]
+    mom = np.array([[*beams, top, antitop, gluon]])
+    pdg = [21, 21, 6, -6, 21]
+    o = pp_observables(mom, pdg)
+    assert o["m_tt"][0] == pytest.approx(m_pair, rel=1e-12)
+    assert o["pt_tt"][0] == pytest.approx(0.0, abs=1e-9)
+    assert o["pt_t"][0] == pytest.approx(k, rel=1e-12) and o["pt_tbar"][0] == pytest.approx(k, rel=1e-12)
+    # a top at rest longitudinally in the pair frame has the pair's rapidity
+    assert o["y_t"][0] == pytest.approx(y_pair, rel=1e-12)
+    assert o["y_tbar"][0] == pytest.approx(y_pair, rel=1e-12)
+    # the tops are not jets: the only light parton is the gluon (pT 30 GeV)
+    assert o["pt_j1"][0] == pytest.approx(30.0, rel=1e-12) and "pt_j2" not in o
+    # swapping the top and antitop columns swaps their observables, not the pair's
+    swapped = pp_observables(mom[:, [0, 1, 3, 2, 4]], [21, 21, -6, 6, 21])
+    assert swapped["m_tt"][0] == pytest.approx(m_pair, rel=1e-12)
+    assert set(swapped) == set(o)
+
+
+def test_lepton_pair_observables_unchanged_by_tops() -> None:
+    """Z + jets keeps its observable set: no top keys appear without tops."""
+    rng = np.random.default_rng(3)
+    mom = rng.normal(size=(4, 7, 4))
+    mom[..., 0] = np.abs(mom[..., 0]) + 10.0
+    o = pp_observables(mom, [21, 2, 11, -11, 21, 21, 2])
+    assert set(o) == {"m_ll", "pt_ll", "y_ll", "pt_l1", "y_l1", "pt_j1", "y_j1", "pt_j2", "m_jj"}
