@@ -142,10 +142,15 @@ def _pt_ordered(parts: F8) -> F8:
     return np.asarray(np.take_along_axis(parts, order[..., None], axis=1))
 
 
+def _mass(p: F8) -> F8:
+    """Invariant mass of the four-vectors ``p`` (..., 4), GeV (0 where rounding makes p² negative)."""
+    return np.asarray(np.sqrt(np.maximum(msq(p), 0.0)))
+
+
 def _pair(out: dict[str, F8], name: str, a: F8, b: F8) -> None:
     """The mass and transverse momentum of the pair ``a + b`` (each (N, 4)) as ``m_<name>``, ``pt_<name>``."""
     pair = a + b
-    out[f"m_{name}"] = np.asarray(np.sqrt(np.maximum(msq(pair), 0.0)))
+    out[f"m_{name}"] = _mass(pair)
     out[f"pt_{name}"] = transverse_momentum(pair)
 
 
@@ -192,8 +197,7 @@ def pp_observables(momenta: F8, pdg: Sequence[int], n_in: int = 2) -> dict[str, 
         out["y_j1"] = rapidity(jo[:, 0])
         if partons.shape[1] >= 2:
             out["pt_j2"] = transverse_momentum(jo[:, 1])
-            jj = jo[:, 0] + jo[:, 1]
-            out["m_jj"] = np.asarray(np.sqrt(np.maximum(msq(jj), 0.0)))
+            out["m_jj"] = _mass(jo[:, 0] + jo[:, 1])
     if not out:
         raise ValueError(f"no charged lepton, top or parton in the final state {list(pdg)[n_in:]}")
     return out
