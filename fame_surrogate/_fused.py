@@ -199,7 +199,7 @@ class FusedInputs(nn.Module):
     """
 
     _select: Tensor
-    _a_rows: Tensor
+    _a_forms: Tensor
     _frame_select: Tensor
     _frame_squares: Tensor
     _frame_coef: Tensor
@@ -208,6 +208,8 @@ class FusedInputs(nn.Module):
     _lf_matrix: Tensor
     _lf_const: Tensor
     _lf_floor: Tensor
+    _lf_num: Tensor
+    _lf_den: Tensor
     _prop: Tensor
 
     @staticmethod
@@ -253,8 +255,6 @@ class FusedInputs(nn.Module):
         if self.has_u5:
             blocks.append([u5 if u5 is not None else _ONE for _, _, u5 in terms])
         self.n_blocks = len(blocks) if self.n_dipoles else 0
-        a_rows = pair_rows(self.pairs, [invariant_pairs(d)[0] for d in dipoles])
-        self.register_buffer("_a_rows", torch.tensor(a_rows, dtype=torch.int64), persistent=False)
         for block in blocks[: self.n_blocks]:
             ratios += block
         # spin correlations, as DipoleBasis computes them (in the canonical frame for hadron collisions)
@@ -300,24 +300,42 @@ class FusedInputs(nn.Module):
             ]
             floors += [-float("inf")] * 3
         self.register_buffer("_prop", torch.tensor([mg2], dtype=torch.float64)[:, None], persistent=False)
-        # every numerator and denominator as one row of a constant matrix over the Gram rows: one MatMul
-        # (ONNX Runtime: one Gemm) instead of gathering, signing and summing rows per form
-        forms = [r[0] for r in ratios] + [r[1] for r in ratios]
-        matrix = torch.zeros(len(forms), m, dtype=torch.float64)
-        for f, (fterms, _) in enumerate(forms):
-            for (i, j), sign in fterms:
-                matrix[f, pair_rows(self.pairs, [(i, j)])[0]] += sign
-        self.register_buffer("_lf_matrix", matrix, persistent=False)
-        self.register_buffer(
-            "_lf_const", torch.tensor([c for _, c in forms], dtype=torch.float64)[:, None], persistent=False
-        )
+        # every distinct numerator and denominator as one row of a constant matrix over the Gram rows: one
+        # MatMul (ONNX Runtime: one Gemm) instead of gathering, signing and summing rows per form; the
+        # ratios' numerators and denominators are then gathered from its output.  Forms repeat a lot (the
+        # kernels of one dipole share denominators, the blocks are padded with constant 0/1 ratios): at Z+4
+        # the 816 numerators and denominators are 209 distinct rows, and this MatMul, float64 and not
+        # pre-packed, is the graph's most expensive node at batch 1.  A row is its coefficients, constant
+        # and floor (the floors are the numerators': denominators have none).
+        def coefficients(form: _Form) -> tuple[float, ...]:
+            row = [0.0] * m
+            for (i, j), sign in form[0]:
+                row[pair_rows(self.pairs, [(i, j)])[0]] += sign
+            return (*row, form[1])
+
+        row_of: dict[tuple[float, ...], int] = {}
+        no_floor = [-float("inf")] * len(ratios)
+        index = [
+            row_of.setdefault((*coefficients(r[k]), floor), len(row_of))
+            for k, floor_k in ((0, floors), (1, no_floor))
+            for r, floor in zip(ratios, floor_k, strict=True)
+        ]
+        # each dipole's denominator a = p_i·p_j (invariant_pairs' first) is gathered from the same output
+        # (so the Gram rows are never transposed for it)
+        a_index = [
+            row_of.setdefault((*coefficients(_form((invariant_pairs(d)[0], 1.0))), -float("inf")), len(row_of))
+            for d in dipoles
+        ]
+        distinct = torch.tensor(list(row_of), dtype=torch.float64).reshape(len(row_of), m + 2)
+        self.register_buffer("_lf_matrix", distinct[:, :m].contiguous(), persistent=False)
+        self.register_buffer("_lf_const", distinct[:, m : m + 1].contiguous(), persistent=False)
+        self.register_buffer("_lf_floor", distinct[:, m + 1 :].contiguous(), persistent=False)
         #: whether any form has a floor (FI/IF/II features); without, the graph has no Max node
         self.floored = any(f > -float("inf") for f in floors)
-        self.register_buffer(
-            "_lf_floor", torch.tensor(floors + [-float("inf")] * len(ratios), dtype=torch.float64)[:, None],
-            persistent=False,
-        )
         self.n_ratios = len(ratios)
+        self.register_buffer("_lf_num", torch.tensor(index[: len(ratios)], dtype=torch.int64), persistent=False)
+        self.register_buffer("_lf_den", torch.tensor(index[len(ratios) :], dtype=torch.int64), persistent=False)
+        self.register_buffer("_a_forms", torch.tensor(a_index, dtype=torch.int64), persistent=False)
 
         # the Gram rows: one batched MatMul of the momenta (metric signs folded in) with themselves
         flat_index = torch.tensor([n * i + j for i, j in self.pairs], dtype=torch.int64)
@@ -418,7 +436,8 @@ class FusedInputs(nn.Module):
         forms = self._lf_matrix @ rows + self._lf_const
         if self.floored:
             forms = torch.maximum(forms, self._lf_floor)
-        num, den = torch.split(forms, self.n_ratios, dim=0)
+        num = torch.index_select(forms, 0, self._lf_num)
+        den = torch.index_select(forms, 0, self._lf_den)
         n_prop = 3 if self.pair is not None else 0
         nd, nb = self.n_dipoles, self.n_blocks
         split = [nd] * nb + [2 * self.n_phi, self.n_log, 1, n_prop]
@@ -440,7 +459,7 @@ class FusedInputs(nn.Module):
             if self.has_u5:
                 bracket = bracket * blocks[k]
             # a gathered and divided by: a ratio 1/a would cost two rows of the forms matrix per dipole
-            dipoles = bracket / torch.index_select(rows, 0, self._a_rows)
+            dipoles = bracket / torch.index_select(forms, 0, self._a_forms)
         phi = phi_scale
         if self.n_phi:
             phi = self._phi(phi_l, phi_r, phi_ix, phi_tx, phi_scale)

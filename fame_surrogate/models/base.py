@@ -47,7 +47,8 @@ class ModelInputs(NamedTuple):
     Attributes
     ----------
     x : Tensor
-        Raw features in the network's dtype: (B, n_features), or (n_features, B) when ``pair_major``.
+        Raw features in the network's dtype, (B, n_features); when ``pair_major``, (n_features, B) in
+        float64 (the dipole model's skip reads them as they are, its network rounds them once).
     terms : Tensor, float64
         The model's terms (B, 1 + n_terms) (:meth:`Surrogate.inputs`; (B, 0) for the MLP), or the
         pair-major basis (n_terms, B) when ``pair_major``.

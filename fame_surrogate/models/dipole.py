@@ -14,7 +14,7 @@ from ..dipoles import DipoleBasis, basis_pairs
 from ..features import FeatureMap, feature_pairs
 from ..resonance import LeptonPairPropagator
 from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
-from .network import net_dtype
+from .network import net_dtype, run_net_pair_major
 
 __all__ = ["DipoleModel"]
 
@@ -142,15 +142,17 @@ class DipoleModel(Surrogate):
         """|M|^2 (B,) from :meth:`pair_inputs`: ``P exp(L) (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``, the function of
         :meth:`me2_from_inputs` without the normalisation by ΣD that training's terms carry (exp(log ΣD)
         and ΣD agree to rounding), in fewer graph nodes."""
-        h = self.x_norm(x.transpose(0, 1))
+        h = self.x_norm(x.transpose(0, 1)).transpose(0, 1)  # pair-major (once folded: x itself)
         dtype = self.skip_weight.dtype
-        out = self.net(h.to(net_dtype(self.net))).to(dtype).transpose(0, 1)  # (1 + n_terms, B)
+        out = run_net_pair_major(self.net, h).to(dtype)  # (1 + n_terms, B)
         head, w, c_phi = torch.split(out, [1, self.n_dipoles, self.n_terms - self.n_dipoles], dim=0)
-        # the skip as a (1, F) @ (F, B) product: ONNX Runtime 1.32 fuses a Transpose into a MatMul with a
-        # 1-D second operand wrongly (the (B, F) @ (F,) form of :meth:`_heads` came out wrong at batch 16)
-        skip = self.skip_weight[None, :] @ h.to(dtype).transpose(0, 1)
+        # the skip and its bias as one (1, F) @ (F, B) + (1, 1) product (one Gemm) of the features in
+        # their own dtype (float64 from pair_inputs, as in training): ONNX Runtime 1.32 fuses a Transpose
+        # into a MatMul with a 1-D second operand wrongly (the (B, F) @ (F,) form of :meth:`_heads` came
+        # out wrong at batch 16)
+        skip = torch.addmm(self.skip_bias.reshape(1, 1), self.skip_weight[None, :], h.to(dtype))
         shape = (torch.cat([torch.exp(w), c_phi], dim=0) * basis).sum(0, keepdim=True)
-        me2 = torch.exp(head + skip + self.skip_bias) * shape
+        me2 = torch.exp(head + skip) * shape
         if factor is not None:
             me2 = me2 * factor
         return me2.reshape(-1)
@@ -227,7 +229,8 @@ class DipoleModel(Surrogate):
         """Pair-major fused inputs for up to :data:`FUSED_BATCH_MAX` points (fewest graph nodes), the
         per-family ones (FeatureMap, DipoleBasis) above."""
         if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
-            x, basis, factor = self.pair_inputs(momenta, net_dtype(self.net))
+            # float64 features: the skip reads them as they are, the network rounded to its dtype (one Cast)
+            x, basis, factor = self.pair_inputs(momenta, self.skip_weight.dtype)
             return ModelInputs(x, basis, factor, pair_major=True)
         x_raw, terms = self._unfused_inputs(momenta, net_dtype(self.net))
         return ModelInputs(x_raw, terms)
