@@ -10,7 +10,7 @@ rounds of ``--calls`` calls each; the figure is the best round's thread CPU time
 same points (they must agree to the float32 network's rounding) and the load average around the run.
 
 Usage: ``python benchmarks/bench_batch1_revisions.py --rev 4114044 [--dump ee_5j.npz z4j_gu_train.npz]
-[--net-dtype float32] [--rounds 40 --calls 300]``; prints one JSON object.
+[--net-dtype float32] [--replicas 1] [--rounds 40 --calls 300]``; prints one JSON object.
 """
 
 from __future__ import annotations
@@ -120,10 +120,17 @@ def main() -> int:
     parser.add_argument("--net-dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument(
+        "--replicas", type=int, default=TrainConfig().replicas, help="replicas of both revisions' surrogates"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    cfg = dataclasses.replace(TrainConfig(), net_dtype=args.net_dtype)
-    result: dict[str, object] = {"rev": args.rev, "load_average_start": os.getloadavg()}
+    cfg = dataclasses.replace(TrainConfig(), net_dtype=args.net_dtype, replicas=args.replicas)
+    result: dict[str, object] = {
+        "rev": args.rev,
+        "replicas": cfg.replicas,
+        "load_average_start": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         revs = {
             args.rev: package_at(args.rev, Path(tmp)),

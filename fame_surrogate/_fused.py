@@ -12,7 +12,8 @@ families or splitting kinds:
    reads gathered from it (pair-major ``(m, B)``, as ``gram_rows``);
 2. every *ratio of linear forms* of those invariants that the kernels, the φ columns, the logarithmic
    features and the lepton-pair factor need, as one stack: one constant matrix times the Gram rows gives
-   every numerator and denominator (constants added), then one division.  Each kernel is written as
+   every distinct numerator and denominator (constants added; the ratios' numerators, denominators and the
+   dipoles' denominators are gathered from it), then one division.  Each kernel is written as
    ``bracket = Σ lins + P·Q`` of such ratios, its monomial coefficients, constant and coupling/2 in the
    numerators (``κ u = (κ n)/d``, ``u + κ_0 = (n + κ_0 d)/d``), and ``D = bracket [· 1/x] / a``: e.g.
    for FF, with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k, the g→gg bracket is b/(a+c) + c/(a+b) plus the product
@@ -300,6 +301,7 @@ class FusedInputs(nn.Module):
             ]
             floors += [-float("inf")] * 3
         self.register_buffer("_prop", torch.tensor([mg2], dtype=torch.float64)[:, None], persistent=False)
+
         # every distinct numerator and denominator as one row of a constant matrix over the Gram rows: one
         # MatMul (ONNX Runtime: one Gemm) instead of gathering, signing and summing rows per form; the
         # ratios' numerators and denominators are then gathered from its output.  Forms repeat a lot (the
@@ -322,10 +324,8 @@ class FusedInputs(nn.Module):
         ]
         # each dipole's denominator a = p_i·p_j (invariant_pairs' first) is gathered from the same output
         # (so the Gram rows are never transposed for it)
-        a_index = [
-            row_of.setdefault((*coefficients(_form((invariant_pairs(d)[0], 1.0))), -float("inf")), len(row_of))
-            for d in dipoles
-        ]
+        a_forms = [_form((invariant_pairs(d)[0], 1.0)) for d in dipoles]
+        a_index = [row_of.setdefault((*coefficients(a), -float("inf")), len(row_of)) for a in a_forms]
         distinct = torch.tensor(list(row_of), dtype=torch.float64).reshape(len(row_of), m + 2)
         self.register_buffer("_lf_matrix", distinct[:, :m].contiguous(), persistent=False)
         self.register_buffer("_lf_const", distinct[:, m : m + 1].contiguous(), persistent=False)
@@ -333,9 +333,12 @@ class FusedInputs(nn.Module):
         #: whether any form has a floor (FI/IF/II features); without, the graph has no Max node
         self.floored = any(f > -float("inf") for f in floors)
         self.n_ratios = len(ratios)
-        self.register_buffer("_lf_num", torch.tensor(index[: len(ratios)], dtype=torch.int64), persistent=False)
-        self.register_buffer("_lf_den", torch.tensor(index[len(ratios) :], dtype=torch.int64), persistent=False)
-        self.register_buffer("_a_forms", torch.tensor(a_index, dtype=torch.int64), persistent=False)
+        for name, rows_of in (
+            ("_lf_num", index[: len(ratios)]),
+            ("_lf_den", index[len(ratios) :]),
+            ("_a_forms", a_index),
+        ):
+            self.register_buffer(name, torch.tensor(rows_of, dtype=torch.int64), persistent=False)
 
         # the Gram rows: one batched MatMul of the momenta (metric signs folded in) with themselves
         flat_index = torch.tensor([n * i + j for i, j in self.pairs], dtype=torch.int64)
@@ -362,6 +365,7 @@ class FusedInputs(nn.Module):
 
         final = [{row(k, c): 1.0} for k in range(self.n_in, n) for c in range(4)]
         self.n_final = len(final)
+
         # φ: products summed over three terms r into [|T|²; T·I; (I × T)_x] (T = p_i + p_j, I = p_i, spatial;
         # rows r·3P + q·P + pair): left T_c, T_c, (i_z, i_y, 0) times right T_c, I_c, (t_y, −t_z, 0), as
         # _ops.cos_sin_2phi sums them; then the rows i_x and t_x
@@ -497,4 +501,3 @@ def _feature_dipoles(features: FeatureMap) -> list[Dipole]:
     """The dipoles whose recoil variables are the feature map's logarithmic columns, in column order."""
     dipoles, _ = enumerate_dipoles(features.pdg, features.n_in)
     return [d for fam in features._families for d in dipoles if d.family == fam]
-
