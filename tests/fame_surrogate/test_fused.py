@@ -159,3 +159,20 @@ def test_onnx_small_batch_graph_matches_torch_pp(sherpa_pp: Path, tmp_path: Path
     np.testing.assert_allclose(one, fused, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(big, plain, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(one, big, rtol=1e-8, atol=0.0)
+
+
+@pytest.mark.parametrize("where", ["ee", "pp"])
+def test_linear_forms_are_stored_once(sherpa_ee: Path, sherpa_pp: Path, where: str) -> None:
+    # the float64 forms MatMul has one row per distinct (coefficients, constant, floor); the ratios and the
+    # dipole denominators are gathered from it, so duplicates would only cost time.  Every dipole's
+    # denominator row reads exactly its invariant a = p_i·p_j (one Gram row, coefficient 1, no constant)
+    path = sherpa_ee / "ee_5j_ycut0.01.npz" if where == "ee" else sherpa_pp / "z4j_gu_val.npz"
+    data = read_dump(path)
+    pdg, n_in = data.pdg.tolist(), int(data.n_in)
+    fused = FusedInputs(FeatureMap(pdg, n_in), DipoleBasis(pdg, n_in), LeptonPairPropagator(pdg, n_in))
+    rows = torch.cat([fused._lf_matrix, fused._lf_const, fused._lf_floor], dim=1)
+    assert len(torch.unique(rows, dim=0)) == len(rows)
+    assert 2 * fused.n_ratios > len(rows)  # numerators and denominators do repeat
+    a = fused._lf_matrix[fused._a_forms]
+    assert bool(((a == 1.0).sum(1) == 1).all() and ((a != 0.0).sum(1) == 1).all())
+    assert bool((fused._lf_const[fused._a_forms] == 0.0).all())

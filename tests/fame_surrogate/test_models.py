@@ -18,6 +18,7 @@ from fame_surrogate.models import (
     TargetTransform,
     build_model,
 )
+from fame_surrogate.models.network import build_net, run_net, run_net_pair_major
 from lhe_tools import read_dump
 
 PDG3 = [11, -11, 21, 1, -1]
@@ -233,3 +234,18 @@ def test_eval_mode_silu_is_torchs_silu(dtype: torch.dtype, rtol: float, atol: fl
     got = act(x.to(dtype)).to(torch.float64)
     # float64: h + h·tanh h cancels for x ≪ 0: an absolute error ≈ 1e-16 |x| (what the next layer sees)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_pair_major_network_is_the_network_transposed(dtype: torch.dtype) -> None:
+    # run_net_pair_major (the last layer as W·hᵀ + b, no Transpose in the graph) against run_net on the
+    # transposed inputs: the same layers, so equal up to the matmul kernels' rounding
+    torch.manual_seed(5)
+    net = build_net(12, (16, 16), 7, "silu").to(dtype).eval()
+    x = torch.randn(40, 12, dtype=torch.float64)
+    with torch.no_grad():
+        got = run_net_pair_major(net, x.T)
+        want = run_net(net, x)
+    assert got.shape == (7, 40) and got.dtype == torch.float64
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    np.testing.assert_allclose(got.numpy(), want.T.numpy(), rtol=tol, atol=tol)
