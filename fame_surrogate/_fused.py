@@ -307,8 +307,8 @@ class FusedInputs(nn.Module):
         # ratios' numerators and denominators are then gathered from its output.  Forms repeat a lot (the
         # kernels of one dipole share denominators, the blocks are padded with constant 0/1 ratios): at Z+4
         # the 816 numerators and denominators are 209 distinct rows (this float64 MatMul, not pre-packed,
-        # cost ≈ 7 µs of a batch-1 call at 816 rows, timed alone; the whole call is not measurably faster,
-        # the two Gathers cost most of the saving back).  A row is its coefficients, constant and floor (the
+        # cost ≈ 7 µs at 816 rows, timed alone; with the two Gathers the whole batch-1 call was not
+        # measurably faster in an alternating A/B).  A row is its coefficients, constant and floor (the
         # floors are the numerators': denominators have none).
         def coefficients(form: _Form) -> tuple[float, ...]:
             row = [0.0] * m
