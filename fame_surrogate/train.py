@@ -113,14 +113,28 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def _evaluate_inputs(model: Surrogate, momenta: Tensor, chunk: int = 65536) -> tuple[Tensor, Tensor]:
-    xs, ts = [], []
+def _evaluate_inputs(
+    model: Surrogate, momenta: Tensor, perms: list[Tensor] | None = None, chunk: int = 65536
+) -> tuple[Tensor, Tensor]:
+    """Features and terms of ``momenta`` (B, n, 4), in each particle order of ``perms`` (one after the other:
+    (len(perms) B, ·)); written into one preallocated pair of tensors, chunk by chunk, so the peak memory is
+    the result's, not twice it."""
+    orders = perms if perms is not None else [torch.arange(momenta.shape[1])]
+    n = momenta.shape[0]
+    x: Tensor | None = None
+    t: Tensor | None = None
     with torch.no_grad():
-        for start in range(0, momenta.shape[0], chunk):
-            x, t = model.inputs(momenta[start : start + chunk])
-            xs.append(x)
-            ts.append(t)
-    return torch.cat(xs), torch.cat(ts)
+        for k, perm in enumerate(orders):
+            for start in range(0, n, chunk):
+                xc, tc = model.inputs(momenta[start : start + chunk][:, perm])
+                if x is None or t is None:
+                    x = xc.new_empty((len(orders) * n, xc.shape[1]))
+                    t = tc.new_empty((len(orders) * n, tc.shape[1]))
+                x[k * n + start : k * n + start + xc.shape[0]] = xc
+                t[k * n + start : k * n + start + tc.shape[0]] = tc
+    if x is None or t is None:
+        raise ValueError("no points to evaluate")
+    return x, t
 
 
 def _clock(config: TrainConfig) -> Callable[[], float]:
@@ -179,8 +193,10 @@ def _train_replica(
 
         bar = tqdm(total=total, file=sys.stderr, desc=f"{work.kind} seed {seed}", leave=False)
     for epoch in range(total):
-        if with_gain and gain_start is None and (
-            epoch >= config.epochs or (budget is not None and clock() - t_start > budget)
+        if (
+            with_gain
+            and gain_start is None
+            and (epoch >= config.epochs or (budget is not None and clock() - t_start > budget))
         ):
             gain_start = epoch
         elif gain_start is None and epoch >= config.epochs:
@@ -253,6 +269,49 @@ def _train_replica(
     return history, stopped
 
 
+def _training_data(
+    model: Surrogate,
+    batch: EventBatch,
+    momenta: Tensor,
+    me2: Tensor,
+    train_index: np.ndarray,
+    val_index: np.ndarray,
+    config: TrainConfig,
+) -> dict[str, Tensor]:
+    """Features, terms and labels (float64) of the training points, in every permuted order of their
+    identical particles, and of the validation points; with the event weights the loss options use."""
+    tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
+    x_val, terms_val = _evaluate_inputs(model, momenta[va])
+    n_orders = max(1, min(config.augment, config.augment_max_points // max(1, train_index.size)))
+    perms = identical_particle_permutations(
+        batch.pdg.tolist(), batch.n_in, n_orders, np.random.default_rng(config.seed)
+    )
+    # the training points in every permuted order (identity first); labels are unchanged
+    x, terms = _evaluate_inputs(model, momenta[tr], [torch.from_numpy(p) for p in perms])
+    tr = tr.repeat(len(perms))
+    data = {
+        "x": x,
+        "terms": terms,
+        "me2": me2[tr],
+        "x_val": x_val,
+        "terms_val": terms_val,
+        "me2_val": me2[va],
+    }
+    if batch.ps_weight is not None:
+        # weighted events (Sherpa's pp dumps): the gain loss sees w = c·|M|², c = phase space × PDFs × flux,
+        # scaled to mean 1 (the loss is scale invariant; float32 keeps its range)
+        c = torch.from_numpy(np.ascontiguousarray(batch.ps_weight, dtype=np.float64))
+        c = c / c[tr].abs().mean().clamp_min(1e-300)
+        data["c"], data["c_val"] = c[tr], c[va]
+    if config.weight_power != 0.0 and batch.weight is not None:
+        # emphasise the points that carry the cross section (the ones unweighting keeps)
+        aw = torch.from_numpy(np.abs(np.ascontiguousarray(batch.weight, dtype=np.float64)))
+        lam = (aw / aw[tr].mean().clamp_min(1e-300)) ** config.weight_power
+        norm = lam[tr].mean().clamp_min(1e-300)
+        data["lam"], data["lam_val"] = lam[tr] / norm, lam[va] / norm
+    return data
+
+
 def train_surrogate(
     batch: EventBatch, config: TrainConfig | None = None, *, val_index: np.ndarray | None = None
 ) -> TrainResult:
@@ -312,50 +371,24 @@ def train_surrogate(
         members: list[Surrogate] = []
         histories: list[list[dict[str, float]]] = []
         stops: list[str] = []
-        data: dict[str, Tensor] | None = None
+        models: list[Surrogate] = []
         for r in range(config.replicas):
             torch.manual_seed(config.seed + r)
-            model = build_model(
-                config.model, batch.pdg.tolist(), batch.n_in, config.hidden, config.activation, masses
-            )
-            if data is None:
-                tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
-                x_val, terms_val = _evaluate_inputs(model, momenta[va])
-                perms = identical_particle_permutations(
-                    batch.pdg.tolist(),
-                    batch.n_in,
-                    max(1, min(config.augment, config.augment_max_points // max(1, train_index.size))),
-                    np.random.default_rng(config.seed),
+            models.append(
+                build_model(
+                    config.model, batch.pdg.tolist(), batch.n_in, config.hidden, config.activation, masses
                 )
-                # the training points in every permuted order (identity first); labels are unchanged
-                tr = tr.repeat(len(perms))
-                train_momenta = momenta[torch.from_numpy(train_index)]
-                parts = [_evaluate_inputs(model, train_momenta[:, torch.from_numpy(p)]) for p in perms]
-                data = {
-                    "x": torch.cat([x for x, _ in parts]),
-                    "terms": torch.cat([t for _, t in parts]),
-                    "me2": me2[tr],
-                    "x_val": x_val,
-                    "terms_val": terms_val,
-                    "me2_val": me2[va],
-                }
-                del parts
-                if batch.ps_weight is not None:
-                    # weighted events (Sherpa's pp dumps): the gain loss sees w = c·|M|², c = phase space ×
-                    # PDFs × flux, scaled to mean 1 (the loss is scale invariant; float32 keeps its range)
-                    c = torch.from_numpy(np.ascontiguousarray(batch.ps_weight, dtype=np.float64))
-                    c = c / c[tr].abs().mean().clamp_min(1e-300)
-                    data["c"], data["c_val"] = c[tr], c[va]
-                if config.weight_power != 0.0 and batch.weight is not None:
-                    # emphasise the points that carry the cross section (the ones unweighting keeps)
-                    aw = torch.from_numpy(np.abs(np.ascontiguousarray(batch.weight, dtype=np.float64)))
-                    lam = (aw / aw[tr].mean().clamp_min(1e-300)) ** config.weight_power
-                    norm = lam[tr].mean().clamp_min(1e-300)
-                    data["lam"], data["lam_val"] = lam[tr] / norm, lam[va] / norm
+            )
+        data = _training_data(models[0], batch, momenta, me2, train_index, val_index, config)
+        targets: list[tuple[Tensor, Tensor]] = []
+        for model in models:  # every replica's scalers from the float64 set
             model.fit_scalers(data["x"], data["terms"], data["me2"])
             with torch.no_grad():
-                data["z"] = model.target.encode(data["me2"])
-                data["z_val"] = model.target.encode(data["me2_val"])
+                targets.append((model.target.encode(data["me2"]), model.target.encode(data["me2_val"])))
+        for key in ("x", "terms", "x_val", "terms_val"):  # then one copy in training precision for all
+            data[key] = data[key].to(config.dtype.torch_dtype)
+        for r, model in enumerate(models):
+            data["z"], data["z_val"] = targets[r]
             replica_deadline = None
             if deadline is not None:
                 left = deadline - clock()
@@ -375,7 +408,7 @@ def train_surrogate(
         val_frac_within_0p1pct=float(acc.frac_within_0p1pct),
         val_median_abs_rel_dev=float(acc.median_abs_rel_dev),
         n_train=int(train_index.size),
-        n_train_augmented=int(data["x"].shape[0]) if data is not None else 0,
+        n_train_augmented=int(data["x"].shape[0]),
         penalty_j=config.penalty_j,
         n_val=int(val_index.size),
         epochs=[len(h) for h in histories],
