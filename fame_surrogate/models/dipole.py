@@ -151,11 +151,11 @@ class DipoleModel(Surrogate):
         # into a MatMul with a 1-D second operand wrongly (the (B, F) @ (F,) form of :meth:`_heads` came
         # out wrong at batch 16)
         skip = torch.addmm(self.skip_bias.reshape(1, 1), self.skip_weight[None, :], h.to(dtype))
-        shape = (torch.cat([torch.exp(w), c_phi], dim=0) * basis).sum(0, keepdim=True)
-        me2 = torch.exp(head + skip) * shape
+        amp = torch.exp(head + skip)
         if factor is not None:
-            me2 = me2 * factor
-        return me2.reshape(-1)
+            amp = amp * factor
+        # the overall factor inside the sum, which then yields (B,) directly (no Reshape node)
+        return (torch.cat([torch.exp(w), c_phi], dim=0) * basis * amp).sum(0)
 
     def _terms(self, basis: Tensor, factor: Tensor | None) -> Tensor:
         """Training's terms (n_terms + 1, B) from :meth:`pair_inputs`: [log(P ΣD), |D_k|/ΣD, Φ_φ/ΣD]."""

@@ -16,7 +16,8 @@ __all__ = ["Ensemble", "build_model"]
 
 
 class Ensemble(nn.Module):
-    """R replicas of one model kind: ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
+    """R replicas of one model kind: ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1,
+    NaN where ``me2`` is not finite).
 
     The inputs (feature map, dipole basis) are evaluated once, by the first replica, and shared by all.
     """
@@ -49,7 +50,7 @@ class Ensemble(nn.Module):
         inputs = members[0].evaluation_inputs(momenta)
         preds = [m.evaluate(inputs) for m in members]
         if self.replicas == 1:
-            return preds[0], torch.zeros_like(preds[0])
+            return preds[0], preds[0] * 0.0  # one graph node (zeros_like exports as two)
         stacked = torch.stack(preds, 0)  # (R, B)
         mean = stacked.mean(0)
         var = ((stacked - mean) ** 2).sum(0) / (self.replicas - 1)

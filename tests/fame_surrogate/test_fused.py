@@ -165,7 +165,7 @@ def test_onnx_small_batch_graph_matches_torch_pp(sherpa_pp: Path, tmp_path: Path
 def test_linear_forms_are_stored_once(sherpa_ee: Path, sherpa_pp: Path, where: str) -> None:
     # the float64 forms MatMul has one row per distinct (coefficients, constant, floor); the ratios and the
     # dipole denominators are gathered from it, so duplicates would only cost time.  Every dipole's
-    # denominator row reads exactly its invariant a = p_i·p_j (one Gram row, coefficient 1, no constant)
+    # 1/a ratio reads exactly its invariant a = p_i·p_j (one Gram row, coefficient 1, no constant) over 1
     path = sherpa_ee / "ee_5j_ycut0.01.npz" if where == "ee" else sherpa_pp / "z4j_gu_val.npz"
     data = read_dump(path)
     pdg, n_in = data.pdg.tolist(), int(data.n_in)
@@ -173,6 +173,10 @@ def test_linear_forms_are_stored_once(sherpa_ee: Path, sherpa_pp: Path, where: s
     rows = torch.cat([fused._lf_matrix, fused._lf_const, fused._lf_floor], dim=1)
     assert len(torch.unique(rows, dim=0)) == len(rows)
     assert 2 * fused.n_ratios > len(rows)  # numerators and denominators do repeat
-    a = fused._lf_matrix[fused._a_forms]
+    nd = fused.n_dipoles
+    inv_a = torch.arange((fused.n_blocks - 1) * nd, fused.n_blocks * nd)  # the last dipole block: 1/a
+    a = fused._lf_matrix[fused._lf_den[inv_a]]
     assert bool(((a == 1.0).sum(1) == 1).all() and ((a != 0.0).sum(1) == 1).all())
-    assert bool((fused._lf_const[fused._a_forms] == 0.0).all())
+    assert bool((fused._lf_const[fused._lf_den[inv_a]] == 0.0).all())
+    one = fused._lf_num[inv_a]
+    assert bool((fused._lf_matrix[one] == 0.0).all() and (fused._lf_const[one] == 1.0).all())
