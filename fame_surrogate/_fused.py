@@ -200,12 +200,11 @@ class FusedInputs(nn.Module):
     """
 
     _select: Tensor
-    _lin_sum: Tensor
     _frame_select: Tensor
     _frame_squares: Tensor
     _frame_coef: Tensor
-    _frame_bias: Tensor
-    _lf_products: Tensor
+    _gram_flat: Tensor
+    _metric: Tensor
     _phi_sum: Tensor
     _phi_mix: Tensor
     _phi_square: Tensor
@@ -263,8 +262,6 @@ class FusedInputs(nn.Module):
         # gathering a and dividing would be two nodes); the one numerator and the a rows are shared forms
         blocks.append([(_form(const=1.0), _form((invariant_pairs(d)[0], 1.0))) for d in dipoles])
         self.n_blocks = len(blocks) if self.n_dipoles else 0
-        lin_sum = torch.eye(self.n_dipoles, dtype=torch.float64).repeat(1, self.n_lins)
-        self.register_buffer("_lin_sum", lin_sum, persistent=False)  # Σ over the lins blocks
         for block in blocks[: self.n_blocks]:
             ratios += block
         # spin correlations, as DipoleBasis computes them (in the canonical frame for hadron collisions)
@@ -345,6 +342,14 @@ class FusedInputs(nn.Module):
         ):
             self.register_buffer(name, torch.tensor(rows_of, dtype=torch.int64), persistent=False)
 
+        # the Gram rows: one batched MatMul of the momenta (metric signs folded in) with themselves and a
+        # Gather of the pairs (folding the Gather into the forms matrix, n² columns instead of m, costs more
+        # multiply-adds than the node saves)
+        flat_index = torch.tensor([n * i + j for i, j in self.pairs], dtype=torch.int64)
+        self.register_buffer("_gram_flat", flat_index, persistent=False)
+        metric = torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=torch.float64)
+        self.register_buffer("_metric", metric, persistent=False)
+
         # the linear stage: one constant matrix times the momenta's (4n, B) rows (row 4k + c: component c of
         # particle k), or for hadron collisions :meth:`_frame`'s rows, gives every other row the graph reads:
         # the final-state momenta and the φ factors
@@ -389,29 +394,16 @@ class FusedInputs(nn.Module):
         right[1] += [neg(tot(p, 3)) for p in range(big_p)]
         left[2] += [{} for _ in range(big_p)]
         right[2] += [{} for _ in range(big_p)]
-        # the invariants: the pairs' components, left p_i,c and right p_j,c (row 4·pair + c), whose products
-        # share the φ factors' Mul; the forms matrix sums them with the metric signs (the Gram rows as
-        # gram_rows, of the lab momenta: for hadron collisions :meth:`_frame` passes them on after its rows)
-        lab = 4 * n if self.hadronic else 0
-        gram_l = [{lab + 4 * i + c: 1.0} for i, _ in self.pairs for c in range(4)]
-        gram_r = [{lab + 4 * j + c: 1.0} for _, j in self.pairs for c in range(4)]
-        phi_rows = [e for r in left for e in r] + gram_l + [e for r in right for e in r] + gram_r
+        phi_rows = [e for r in left for e in r] + [e for r in right for e in r]
         phi_rows += [emitter(p, 1) for p in range(big_p)] + [tot(p, 1) for p in range(big_p)]
-        self.n_select = [len(final), 9 * big_p + 4 * m, 9 * big_p + 4 * m, 2 * big_p]
-        # every numerator and denominator from the products: zero columns for the φ factors' products (no
-        # Split), the metric signs folded in; the constants come in as the Gemm's bias
-        metric = torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=torch.float64)
-        on_products = torch.zeros(len(row_of), 9 * big_p + 4 * m, dtype=torch.float64)
-        on_products[:, 9 * big_p :] = (self._lf_matrix[:, :, None] * metric).reshape(len(row_of), 4 * m)
-        self.register_buffer("_lf_products", on_products, persistent=False)
+        self.n_select = [len(final), 9 * big_p, 9 * big_p, 2 * big_p]
         # and the constant matrices of :meth:`_phi` (identity blocks e, pair-wise): the three terms' sums
         # [|T|²; T·I; (I × T)_x; |T|²]; [c; s; c + s] of [|T|² i_x; (T·I) t_x; s]; [c² − s²; cs; c² + s²
         # (twice)] of [c²; s²; (c + s)²] (cs = ((c + s)² − c² − s²)/2), the last two plus the floor (bias)
         e = torch.eye(big_p, dtype=torch.float64)
         z = torch.zeros_like(e)
         sums = torch.cat([torch.cat([e if q == k else z for k in range(3)], dim=1) for q in (0, 1, 2, 0)])
-        sums = torch.cat([sums.repeat(1, 3), torch.zeros(4 * big_p, 4 * m, dtype=torch.float64)], dim=1)
-        self.register_buffer("_phi_sum", sums, persistent=False)
+        self.register_buffer("_phi_sum", sums.repeat(1, 3), persistent=False)
         mix = [[e, -e, z], [z, z, e], [e, -e, e]]
         self.register_buffer("_phi_mix", torch.cat([torch.cat(r, dim=1) for r in mix]), persistent=False)
         square = [[e, -e, z], [-0.5 * e, -0.5 * e, 0.5 * e], [e, e, z], [e, e, z]]
@@ -420,16 +412,15 @@ class FusedInputs(nn.Module):
         )
         bias = torch.cat([torch.zeros(2 * big_p, 1), torch.full((2 * big_p, 1), _TINY)]).to(torch.float64)
         self.register_buffer("_phi_bias", bias, persistent=False)
-        self.register_buffer("_select", select(final + phi_rows, lab + 4 * n), persistent=False)
+        self.register_buffer("_select", select(final + phi_rows, 4 * n), persistent=False)
         # the partonic frame (hadron collisions), _ops.partonic_frame's transformation: one constant matrix
         # gives X1 = [E; p_z; p_x; p_y] and X2 = [p_z; E; p_y; p_x] (n rows each), v = [E, p_z, x, y] (E, p_z
         # of the incoming sum, x, y of particle n_in) and the factors l = [E − p_z, x, y], r = [E + p_z, x, y]
         # of q = [E² − p_z² (twice), x² + y² (twice)]; v ⊙ rsqrt(q) = [γ, γβ, cos, sin]; the rows are
-        # X1 ⊙ [γ; γ; cos; cos] + X2 ⊙ [−γβ; −γβ; sin; −sin], followed by the lab momenta's rows (X1 the
-        # momenta, times 1 from the bias; X2 zero)
+        # X1 ⊙ [γ; γ; cos; cos] + X2 ⊙ [−γβ; −γβ; sin; −sin]
         comp = {c: [4 * k + c for k in range(n)] for c in range(4)}
-        x1 = [{r: 1.0} for c in (0, 3, 1, 2) for r in comp[c]] + [{r: 1.0} for r in range(4 * n)]
-        x2 = [{r: 1.0} for c in (3, 0, 2, 1) for r in comp[c]] + [{} for _ in range(4 * n)]
+        x1 = [{r: 1.0} for c in (0, 3, 1, 2) for r in comp[c]]
+        x2 = [{r: 1.0} for c in (3, 0, 2, 1) for r in comp[c]]
         e_in, z_in = ({4 * k + c: 1.0 for k in range(self.n_in)} for c in (0, 3))
         ref = [{4 * self.n_in + 1: 1.0}, {4 * self.n_in + 2: 1.0}]
         minus = {**e_in, **{k: -1.0 for k in z_in}}
@@ -439,13 +430,8 @@ class FusedInputs(nn.Module):
         squares = [[1.0, 0.0, 0.0]] * 2 + [[0.0, 1.0, 1.0]] * 2
         self.register_buffer("_frame_squares", torch.tensor(squares, dtype=torch.float64), persistent=False)
         coef = [[1.0, 0.0, 0.0, 0.0]] * 2 * n + [[0.0, 0.0, 1.0, 0.0]] * 2 * n  # γ, γ, cos, cos
-        coef += [[0.0] * 4] * 4 * n
         coef += [[0.0, -1.0, 0.0, 0.0]] * 2 * n + [[0.0, 0.0, 0.0, 1.0]] * n + [[0.0, 0.0, 0.0, -1.0]] * n
-        coef += [[0.0] * 4] * 4 * n
         self.register_buffer("_frame_coef", torch.tensor(coef, dtype=torch.float64), persistent=False)
-        bias = torch.zeros(16 * n, 1, dtype=torch.float64)
-        bias[4 * n : 8 * n] = 1.0
-        self.register_buffer("_frame_bias", bias, persistent=False)
 
     def forward(
         self, momenta: Tensor, dtype: torch.dtype = torch.float64
@@ -465,40 +451,43 @@ class FusedInputs(nn.Module):
         """
         n = self.n_particles
         flat = momenta.reshape(-1, 4 * n).transpose(0, 1)  # (4n, B): row 4i + c, component c of particle i
+        gram = torch.matmul(momenta * self._metric, momenta.transpose(1, 2)).reshape(-1, n * n)
+        rows = torch.index_select(gram, 1, self._gram_flat).transpose(0, 1)  # (m, B), as gram_rows
         framed = self._frame(flat) if self.hadronic else flat
         final, left, right, phi_ixtx = torch.split(self._select @ framed, self.n_select, dim=0)
-        products = left * right  # the φ factors' and the invariants' products
-        # every numerator and denominator: one constant matrix times the products (the Gram rows' sums),
-        # floors, one division
-        forms = torch.addmm(self._lf_const, self._lf_products, products)
+        # every numerator and denominator: one constant matrix times the Gram rows plus the constants (one
+        # Gemm), floors, one division
+        forms = torch.addmm(self._lf_const, self._lf_matrix, rows)
         if self.floored:
             forms = torch.maximum(forms, self._lf_floor)
         num = torch.index_select(forms, 0, self._lf_num)
         den = torch.index_select(forms, 0, self._lf_den)
         n_prop = 3 if self.pair is not None else 0
         nd, nb, nl = self.n_dipoles, self.n_blocks, self.n_lins
-        split = [nl * nd] + [nd] * (nb - nl) + [2 * self.n_phi, self.n_log, 1, n_prop]
-        lins, *blocks, phi_scale, logarg, shat, prop = torch.split(num / den, split, dim=0)
+        split = [nd] * nb + [2 * self.n_phi, self.n_log, 1, n_prop]
+        *blocks, phi_scale, logarg, shat, prop = torch.split(num / den, split, dim=0)
         # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
         # (in float64, then rounded to ``dtype`` once: one Cast)
         logs = torch.log(torch.clamp(logarg, min=_LOG_FLOOR))
         features = torch.cat([final / torch.sqrt(shat), logs], dim=0).to(dtype)
-        # dipoles: (Σ lins + P·Q) [· u_5] · 1/a, the sum over the lins and the product's addition one Gemm
+        # dipoles: (Σ lins + P·Q) [· u_5] · 1/a (the sum as Adds: a constant (n_dipoles, n_lins n_dipoles)
+        # Gemm would save a node but cost more in multiply-adds)
         dipoles = phi_scale[:0]
         if nd:
-            k = 0
+            bracket = blocks[0]
+            for lin in blocks[1:nl]:
+                bracket = bracket + lin
+            k = nl
             if self.has_product:
-                bracket = torch.addmm(blocks[0] * blocks[1], self._lin_sum, lins)
-                k = 2
-            else:
-                bracket = lins if nl == 1 else self._lin_sum @ lins
+                bracket = bracket + blocks[k] * blocks[k + 1]
+                k += 2
             if self.has_u5:
                 bracket = bracket * blocks[k]
                 k += 1
             dipoles = bracket * blocks[k]
         phi = phi_scale
         if self.n_phi:
-            phi = self._phi(products, phi_ixtx, phi_scale)
+            phi = self._phi(left * right, phi_ixtx, phi_scale)
         factor = None
         if self.pair is not None:
             a2_s, lin, x = torch.split(prop, 1, dim=0)
@@ -509,19 +498,19 @@ class FusedInputs(nn.Module):
         """``_ops.partonic_frame`` on the (4n, B) rows, as blocks [E'; p_z'; p_x'; p_y'] of n rows:
         E' = γE − γβ p_z, p_z' = γ p_z − γβ E, p_x' = cos·p_x + sin·p_y, p_y' = cos·p_y − sin·p_x, with
         γ = E_in/√((E_in − p_z,in)(E_in + p_z,in)) and γβ = p_z,in/√(…) (the module's γ = 1/√((1 − β)(1 + β)),
-        β = p_z,in/E_in) and (cos, sin) = (x, y)_ref/p_T,ref; then the lab momenta's (4n, B) rows as they are
-        (exactly: times 1, plus 0)."""
-        n8 = 8 * self.n_particles
-        x1, x2, v, left, right = torch.split(self._frame_select @ flat, [n8, n8, 4, 3, 3], dim=0)
+        β = p_z,in/E_in) and (cos, sin) = (x, y)_ref/p_T,ref."""
+        n4 = 4 * self.n_particles
+        x1, x2, v, left, right = torch.split(self._frame_select @ flat, [n4, n4, 4, 3, 3], dim=0)
         inv = torch.rsqrt(torch.clamp(self._frame_squares @ (left * right), min=_TINY))
-        a, b = torch.split(torch.addmm(self._frame_bias, self._frame_coef, v * inv), n8, dim=0)
+        a, b = torch.split(self._frame_coef @ (v * inv), n4, dim=0)
         return x1 * a + x2 * b
 
     def _phi(self, products: Tensor, ixtx: Tensor, scale: Tensor) -> Tensor:
         """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi``'s products and
         sums (c = |T|² i_x − T_x (T·I), s = |T| (I × T)_x, c² ∓ s², 2cs) from ``products`` (its first 9 n_phi
         rows: the three terms' products), ``ixtx`` = [i_x; t_x] and ``scale`` = [P/(2 s_ij); P/s_ij], in few
-        nodes: three constant matrices do the sums and differences (:meth:`__init__`)."""
+        nodes: three constant matrices do the sums and differences (:meth:`__init__`; O(n_phi²) multiply-adds,
+        cheap at the n_phi ≤ 10 of up to 5 jets)."""
         big_p = self.n_phi
         sums, t2 = torch.split(self._phi_sum @ products, [3 * big_p, big_p], dim=0)
         # [|T|² i_x; (T·I) t_x; |T| (I × T)_x] -> [c; s; c + s]
