@@ -12,11 +12,11 @@ families or splitting kinds:
    reads gathered from it (pair-major ``(m, B)``, as ``gram_rows``);
 2. every *ratio of linear forms* of those invariants that the kernels, the φ columns, the logarithmic
    features and the lepton-pair factor need, as one stack: one constant matrix times the Gram rows gives
-   every distinct numerator and denominator (constants added; the ratios' numerators, denominators and the
-   dipoles' denominators are gathered from it), then one division.  Each kernel is written as
-   ``bracket = Σ lins + P·Q`` of such ratios, its monomial coefficients, constant and coupling/2 in the
-   numerators (``κ u = (κ n)/d``, ``u + κ_0 = (n + κ_0 d)/d``), and ``D = bracket [· 1/x] / a``: e.g.
-   for FF, with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k, the g→gg bracket is b/(a+c) + c/(a+b) plus the product
+   every distinct numerator and denominator (constants added; the ratios' numerators and denominators are
+   gathered from it), then one division.  Each kernel is written as ``bracket = Σ lins + P·Q`` of such
+   ratios, its monomial coefficients, constant and coupling/2 in the numerators (``κ u = (κ n)/d``,
+   ``u + κ_0 = (n + κ_0 d)/d``), and ``D = bracket [· 1/x] · 1/a`` (1/a one more ratio): e.g. for FF,
+   with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k, the g→gg bracket is b/(a+c) + c/(a+b) plus the product
    c/(b+c) · b/(b+c); for FI/IF/II the recoil x, 1/x, z̃_i and the soft denominators are ratios of the same
    kind.  The features' logarithm arguments are y_{ij,k} = a/(a+b+c) (FF), (1 − x)/x as a ratio of
    invariants (FI/IF/II), 2 s_ij/ŝ and ŝ; the φ columns' P/(2 s_ij), P/s_ij; the lepton-pair factor's
@@ -507,9 +507,9 @@ class FusedInputs(nn.Module):
 
     def _phi(self, products: Tensor, ixtx: Tensor, scale: Tensor) -> Tensor:
         """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi``'s products and
-        sums (c = |T|² i_x − T_x (T·I), s = |T| (I × T)_x, c² ∓ s², 2cs) from ``products`` (its first 9 n_phi
-        rows: the three terms' products), ``ixtx`` = [i_x; t_x] and ``scale`` = [P/(2 s_ij); P/s_ij], in few
-        nodes: three constant matrices do the sums and differences (:meth:`__init__`; O(n_phi²) multiply-adds,
+        sums (c = |T|² i_x − T_x (T·I), s = |T| (I × T)_x, c² ∓ s², 2cs) from ``products`` (the three terms'
+        products, 9 n_phi rows), ``ixtx`` = [i_x; t_x] and ``scale`` = [P/(2 s_ij); P/s_ij], in few nodes:
+        three constant matrices do the sums and differences (:meth:`__init__`; O(n_phi²) multiply-adds,
         cheap at the n_phi ≤ 10 of up to 5 jets)."""
         big_p = self.n_phi
         sums, t2 = torch.split(self._phi_sum @ products, [3 * big_p, big_p], dim=0)
