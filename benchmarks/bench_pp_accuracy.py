@@ -23,7 +23,10 @@ model then also gets f_eff and f_ideal against each baseline and against the fas
 (:func:`fame_surrogate.validation.compare_baselines`).  ``--baselines-only`` trains nothing and prints the two
 baselines' CPU cost per unweighted event (the colour-summed ε_full also from ``--train`` in blocks of the
 validation size); ``--from-results JSON...`` takes the model rows of earlier runs of this benchmark instead
-of training (their ε_1, ε_2, times and validation size) and adds the baselines to them.
+of training (their ε_1, ε_2, times and validation size) and adds the baselines to them.  ``--keep-onnx DIR``
+keeps the trained surrogates, ``--score ONNX...`` scores saved ones instead of training, and ``--val-blocks
+K`` also scores K disjoint blocks of the validation run: where ε_full is 1e-4–1e-3, ε_2 and f_eff/f_ideal are
+set by a few of the highest weights, and their spread over blocks shows how much one run of that size says.
 
 Prints one JSON object.  Usage::
 
@@ -41,6 +44,7 @@ import argparse
 import dataclasses
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -161,17 +165,6 @@ def one_model(
     path = export_onnx(
         model, tmp / f"{kind}.onnx", {"process": train.process, "sqrt_s": train.meta.get("sqrt_s")}
     )
-    onnx_model = OnnxSurrogate(path, threads=1)
-    pred, _ = onnx_model.predict(val.momenta)
-    if val.me2 is None:
-        raise SystemExit(f"{args.val}: no me2 column; expected a fame dump with Sherpa's |M|^2")
-    acc = accuracy(pred, val.me2)
-    r = validate(
-        OnnxPredictor(onnx_model),
-        [val],
-        None,
-        ValidateConfig(recorded_times="cpu", report=False, seed=args.seed, timing_points=args.timing_points),
-    ).to_json()
     row = {
         "model": kind,
         "config": {
@@ -186,6 +179,32 @@ def one_model(
         "epochs": metrics["epochs"],
         "stopped": metrics["stopped"],
         "n_train": metrics["n_train"],
+    }
+    return score(path, row, val, args)
+
+
+def _unweighting(onnx_model: OnnxSurrogate, val: EventBatch, args: argparse.Namespace) -> dict[str, Any]:
+    """validate()'s two-stage figures of ``val``: ε's, f's, times, closure."""
+    return validate(
+        OnnxPredictor(onnx_model),
+        [val],
+        None,
+        ValidateConfig(recorded_times="cpu", report=False, seed=args.seed, timing_points=args.timing_points),
+    ).to_json()
+
+
+def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Namespace) -> dict[str, Any]:
+    """``row`` with the scores of the ONNX surrogate ``path`` on ``val`` (and, with ``--val-blocks K``, on
+    each of K disjoint blocks of it: ε_2 and f_eff/f_ideal are set by the highest weights of a heavy-tailed
+    sample, so their spread over blocks says how far one validation run of this size can be trusted)."""
+    onnx_model = OnnxSurrogate(path, threads=1)
+    pred, _ = onnx_model.predict(val.momenta)
+    if val.me2 is None:
+        raise SystemExit(f"{args.val}: no me2 column; expected a fame dump with Sherpa's |M|^2")
+    acc = accuracy(pred, val.me2)
+    r = _unweighting(onnx_model, val, args)
+    row = {
+        **row,
         "frac_within_0p1pct": acc.frac_within_0p1pct,
         "frac_within_1pct": acc.frac_within_1pct,
         "frac_within_10pct": acc.frac_within_10pct,
@@ -198,6 +217,21 @@ def one_model(
         **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
     }
     row["f_eff_over_ideal"] = row["f_eff"] / row["f_ideal"]
+    if args.val_blocks > 1:
+        size = len(val) // args.val_blocks
+        blocks = []
+        for k in range(args.val_blocks):
+            b = _unweighting(onnx_model, val.take(slice(k * size, (k + 1) * size)), args)
+            blocks.append({key: b[key] for key in ("eps_full", "eps_1", "eps_2", "f_eff", "f_ideal")})
+            blocks[-1]["f_eff_over_ideal"] = b["f_eff"] / b["f_ideal"]
+        ratios = [b["f_eff_over_ideal"] for b in blocks]
+        row["val_blocks"] = {
+            "block_events": size,
+            "blocks": blocks,
+            "f_eff_over_ideal_mean": statistics.fmean(ratios),
+            "f_eff_over_ideal_std": statistics.stdev(ratios),
+            "eps_2_mean": statistics.fmean(b["eps_2"] for b in blocks),
+        }
     if args.sampled is not None:
         row = with_baselines(row, [args.sampled])
     print(
@@ -241,6 +275,12 @@ def main() -> None:
     ap.add_argument("--set-dipole", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--set-mlp", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--keep-onnx", type=Path, default=None, metavar="DIR",
+                    help="write the trained surrogates to DIR/<model>.onnx (to score them again: --score)")
+    ap.add_argument("--score", type=Path, nargs="+", default=None, metavar="ONNX",
+                    help="train nothing: score these surrogates (e.g. from --keep-onnx) on --val")
+    ap.add_argument("--val-blocks", type=int, default=1, metavar="K",
+                    help="also score each of K disjoint blocks of --val (the spread of ε_2, f_eff/f_ideal)")
     ap.add_argument("--colour-sampled", type=Path, default=None, metavar="DUMP",
                     help="a colour-sampled dump of the same channel (fame sherpa dump --colour-scheme "
                     "sample): f_eff also against that baseline and the faster one")
@@ -267,11 +307,16 @@ def main() -> None:
     if args.colour_sampled is not None:
         args.sampled, info = colour_sampled(args.colour_sampled, val, len(val))
         print(json.dumps({"colour_sampled": info}), file=sys.stderr)
-    train = read_dump(args.train)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench_pp_") as tmp:
-        for kind in args.models:
-            rows.append(one_model(kind, train, val, args, Path(tmp)))
+    if args.score:
+        rows = [score(path, {"model": path.stem, "onnx": str(path)}, val, args) for path in args.score]
+    else:
+        train = read_dump(args.train)
+        with tempfile.TemporaryDirectory(prefix="bench_pp_") as tmp:
+            out = args.keep_onnx if args.keep_onnx is not None else Path(tmp)
+            out.mkdir(parents=True, exist_ok=True)
+            for kind in args.models:
+                rows.append(one_model(kind, train, val, args, out))
     print(
         json.dumps(
             {
