@@ -114,7 +114,7 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 
 
 def _evaluate_inputs(
-    model: Surrogate, momenta: Tensor, perms: list[Tensor] | None = None, chunk: int = 65536
+    model: Surrogate, momenta: Tensor, perms: list[Tensor] | None = None, chunk: int = 16384
 ) -> tuple[Tensor, Tensor]:
     """Features and terms of ``momenta`` (B, n, 4), in each particle order of ``perms`` (one after the other:
     (len(perms) B, ·)); written into one preallocated pair of tensors, chunk by chunk, so the peak memory is

@@ -13,6 +13,7 @@ from ..config import DEFAULT_HIDDEN, Activation, ModelKind
 from ..dipoles import DipoleBasis, basis_pairs
 from ..features import FeatureMap, feature_pairs
 from ..resonance import LeptonPairPropagator
+from . import scalers
 from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
 from .network import net_dtype, run_net_pair_major
 
@@ -173,14 +174,28 @@ class DipoleModel(Surrogate):
         log-invariant features and a constant, over the points with positive |M|².
         """
         super().fit_scalers(x_raw, terms, me2)
-        ok = (me2 > 0) & torch.isfinite(terms[:, 0])
-        if int(ok.sum()) == 0:
-            raise ValueError("no training point with positive |M|^2 and a finite dipole sum")
         cols = torch.tensor(self.features.log_columns, dtype=torch.int64)
-        xs = self.x_norm(x_raw[ok].to(torch.float64))[:, cols]
-        y = torch.log(me2[ok].to(torch.float64)) - terms[ok, 0].to(torch.float64)
-        design = torch.cat([xs, torch.ones_like(y)[:, None]], dim=1)
-        coef = torch.linalg.lstsq(design, y[:, None], driver="gelsd").solution[:, 0]
+        # chunk by chunk (no full-size copies): each chunk's design A_i = Q_i R_i; the stacked R_i and
+        # Q_iᵀ y_i have the same least-squares (and minimum-norm) solutions as the whole design, since
+        # Σ ||A_i c − y_i||² = Σ ||R_i c − Q_iᵀ y_i||² + a constant (TSQR)
+        r_parts: list[Tensor] = []
+        qy_parts: list[Tensor] = []
+        chunk = scalers.FIT_CHUNK
+        for start in range(0, x_raw.shape[0], chunk):
+            part = slice(start, start + chunk)
+            m, t = me2[part].to(torch.float64), terms[part, 0].to(torch.float64)
+            ok = (m > 0) & torch.isfinite(t)
+            if not bool(ok.any()):
+                continue
+            xs = self.x_norm(x_raw[part][ok].to(torch.float64))[:, cols]
+            y = torch.log(m[ok]) - t[ok]
+            q, r = torch.linalg.qr(torch.cat([xs, torch.ones_like(y)[:, None]], dim=1))
+            r_parts.append(r)
+            qy_parts.append(q.T @ y)
+        if not r_parts:
+            raise ValueError("no training point with positive |M|^2 and a finite dipole sum")
+        design, target = torch.cat(r_parts), torch.cat(qy_parts)
+        coef = torch.linalg.lstsq(design, target[:, None], driver="gelsd").solution[:, 0]
         weight = torch.zeros_like(self.skip_weight)
         weight[cols] = coef[:-1]
         self.skip_weight.copy_(weight)

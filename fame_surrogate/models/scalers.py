@@ -7,7 +7,11 @@ from torch import Tensor, nn
 
 from .._ops import sinh
 
-__all__ = ["Standardise", "TargetTransform", "fold_input_standardisation"]
+__all__ = ["FIT_CHUNK", "Standardise", "TargetTransform", "fold_input_standardisation"]
+
+#: rows per chunk where scalers are fitted over a training set (bounds the temporaries: ≈ 30 MB per 100
+#: float64 feature columns)
+FIT_CHUNK = 1 << 15
 
 
 class Standardise(nn.Module):
@@ -24,13 +28,25 @@ class Standardise(nn.Module):
         self.folded = False
 
     def fit(self, x: Tensor) -> None:
-        """Set mean and std from ``x`` (B, n); non-finite columns are an error."""
-        if not bool(torch.isfinite(x).all()):
-            bad = (~torch.isfinite(x)).any(0).nonzero().flatten().tolist()
-            raise ValueError(f"non-finite network inputs in feature columns {bad}")
-        std = x.std(0)
-        self.mean.copy_(x.mean(0))
-        self.std.copy_(torch.where(std > 1e-12 * (1.0 + x.abs().amax(0)), std, torch.ones_like(std)))
+        """Set mean and (sample) std from ``x`` (B, n), accumulated in float64 over chunks of
+        :data:`FIT_CHUNK` rows (two passes; no full-size temporaries); non-finite columns are an error."""
+        n, chunk = x.shape[0], FIT_CHUNK
+        total = torch.zeros(x.shape[1], dtype=torch.float64)
+        top = torch.zeros_like(total)
+        for start in range(0, n, chunk):
+            xc = x[start : start + chunk].to(torch.float64)
+            if not bool(torch.isfinite(xc).all()):
+                bad = (~torch.isfinite(xc)).any(0).nonzero().flatten().tolist()
+                raise ValueError(f"non-finite network inputs in feature columns {bad}")
+            total += xc.sum(0)
+            top = torch.maximum(top, xc.abs().amax(0))
+        mean = total / n
+        squares = torch.zeros_like(total)
+        for start in range(0, n, chunk):
+            squares += ((x[start : start + chunk].to(torch.float64) - mean) ** 2).sum(0)
+        std = torch.sqrt(squares / max(n - 1, 1)) if n > 1 else torch.full_like(total, float("nan"))
+        self.mean.copy_(mean)
+        self.std.copy_(torch.where(std > 1e-12 * (1.0 + top), std, torch.ones_like(std)))
 
     def forward(self, x: Tensor) -> Tensor:
         if self.folded:

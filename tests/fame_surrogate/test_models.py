@@ -17,6 +17,7 @@ from fame_surrogate.models import (
     Surrogate,
     TargetTransform,
     build_model,
+    scalers,
 )
 from fame_surrogate.models.network import build_net, run_net, run_net_pair_major
 from lhe_tools import read_dump
@@ -54,8 +55,13 @@ def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Te
     assert bool((std == 0).all())
 
 
-def test_least_squares_skip_equals_a_direct_numpy_fit(points: tuple[torch.Tensor, torch.Tensor]) -> None:
-    """The frozen skip is the least-squares fit of log(|M|²/ΣD) on the standardised log features."""
+@pytest.mark.parametrize("chunk", [1 << 15, 64])
+def test_least_squares_skip_equals_a_direct_numpy_fit(
+    points: tuple[torch.Tensor, torch.Tensor], chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frozen skip is the least-squares fit of log(|M|²/ΣD) on the standardised log features, also
+    where the fit runs over chunks (mean and std in two passes, the fit from the chunks' QR factors)."""
+    monkeypatch.setattr(scalers, "FIT_CHUNK", chunk)
     p, me2 = points
     model = DipoleModel(PDG3, hidden=(8,))
     x, terms = model.inputs(p)
