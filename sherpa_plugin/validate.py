@@ -48,6 +48,7 @@ from .validate_config import ValidateConfig
 from .validation_result import (
     ChannelSummary,
     ComparisonRow,
+    GainBlocks,
     SampleFigures,
     TwoStageRow,
     ValidationResult,
@@ -229,6 +230,28 @@ def _two_stage_row(
     return row, res
 
 
+#: the fewest points per block of :class:`GainBlocks`
+MIN_BLOCK_POINTS = 100
+
+
+def _gain_blocks(w: F8, s: F8, times: Mapping[str, float], config: ValidateConfig) -> GainBlocks | None:
+    """f_eff and f_ideal on ``config.gain_blocks`` disjoint blocks of the points (in their order), each block
+    unweighted as if it were the whole validation run."""
+    k = config.gain_blocks
+    size = len(w) // k
+    if k < 2 or size < MIN_BLOCK_POINTS:
+        return None
+    eps_2, f_eff, f_ideal = [], [], []
+    for b in range(k):
+        part = slice(b * size, (b + 1) * size)
+        std = unweight(w[part], np.random.default_rng(config.seed), eps=config.eps)
+        row, _ = _two_stage_row(w[part], s[part], std.efficiency, times, config, config.seed + 1)
+        eps_2.append(row.gain.eps_2)
+        f_eff.append(row.gain.f_eff)
+        f_ideal.append(row.gain.f_ideal)
+    return GainBlocks(size, tuple(eps_2), tuple(f_eff), tuple(f_ideal))
+
+
 def _channel(
     predictor: Predictor,
     batch: EventBatch,
@@ -267,6 +290,7 @@ def _channel(
         sigma_unit=unit,
         sigma_scale=scale,
         sum_abs_s_scaled=float(np.mean(np.abs(s))) * scale,
+        gain_blocks=_gain_blocks(w, s, times, config),
     )
     comps: dict[str, ComparisonRow] = {}
     for k, (name, other) in enumerate(compare.items()):

@@ -32,6 +32,7 @@ from .validate_config import ValidateConfig
 __all__ = [
     "ChannelSummary",
     "ComparisonRow",
+    "GainBlocks",
     "SampleFigures",
     "TwoStageRow",
     "ValidationResult",
@@ -148,6 +149,40 @@ class ComparisonRow:
 
 
 @dataclass(frozen=True)
+class GainBlocks:
+    """One channel's gain in disjoint blocks of its validation points (each block validated alone).
+
+    Attributes
+    ----------
+    block_points : int
+        Points per block.
+    eps_2, f_eff, f_ideal : tuple of float
+        Per block: the stage-2 efficiency, the effective gain and the gain of a perfect surrogate, with the
+        channel's times.
+    """
+
+    block_points: int
+    eps_2: tuple[float, ...]
+    f_eff: tuple[float, ...]
+    f_ideal: tuple[float, ...]
+
+    @property
+    def f_eff_over_ideal(self) -> tuple[float, ...]:
+        """f_eff/f_ideal per block."""
+        return tuple(a / b for a, b in zip(self.f_eff, self.f_ideal, strict=True))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (lists per block)."""
+        return {
+            "block_points": self.block_points,
+            "eps_2": list(self.eps_2),
+            "f_eff": list(self.f_eff),
+            "f_ideal": list(self.f_ideal),
+            "f_eff_over_ideal": list(self.f_eff_over_ideal),
+        }
+
+
+@dataclass(frozen=True)
 class ChannelSummary:
     """The validated surrogate on one channel.
 
@@ -181,6 +216,8 @@ class ChannelSummary:
         Factor from mean weight to ``sigma_unit``.
     sum_abs_s_scaled : float
         ``⟨|s|⟩`` times ``sigma_scale``.
+    gain_blocks : GainBlocks or None
+        The gain in disjoint blocks of the points (``ValidateConfig.gain_blocks``; None: not computed).
     """
 
     n_points: int
@@ -200,6 +237,7 @@ class ChannelSummary:
     sigma_unit: str
     sigma_scale: float
     sum_abs_s_scaled: float
+    gain_blocks: GainBlocks | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (a row of ``channels`` in ``summary.json``)."""
@@ -221,6 +259,7 @@ class ChannelSummary:
             "sigma_unit": self.sigma_unit,
             "sigma_scale": self.sigma_scale,
             "sum_abs_s_scaled": self.sum_abs_s_scaled,
+            "gain_blocks": None if self.gain_blocks is None else self.gain_blocks.to_json(),
         }
 
 

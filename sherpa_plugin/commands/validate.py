@@ -29,6 +29,12 @@ OPTIONS = (
     Option("seed", help="seed of the accept/reject random numbers"),
     Option("max_points", help="use at most this many points per channel"),
     Option("n_bins", flag="--bins", help="bins per closure observable"),
+    Option(
+        "gain_blocks",
+        metavar="K",
+        help="also give f_eff and f_ideal on K disjoint blocks of each channel's points: how much one "
+        "validation run of that size can say (1: not computed)",
+    ),
     Option("t_me_ms", flag="--t-me", metavar="MS", help="fixed exact-ME ms per point"),
     Option("t_ps_ms", flag="--t-ps", metavar="MS", help="fixed phase-space ms per point"),
     Option(

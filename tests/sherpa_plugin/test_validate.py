@@ -134,3 +134,29 @@ def test_missing_exact_me_is_an_error(ee3: EventBatch) -> None:
     )
     with pytest.raises(ValueError, match="no exact me2"):
         validate(HalfWrong(1.0), [pp], None, ValidateConfig(report=False))
+
+
+def test_gain_blocks_are_the_blocks_validated_alone(ee3: EventBatch) -> None:
+    # each block's f_eff and f_ideal are what validate() gives for that block alone (fixed times, the same
+    # seeds); with a perfect surrogate every block has x = 1, so x_max = 1 − Max_Epsilon and ε_2 = 1/(1 − ε_x),
+    # and ε_1 = ε_full: f_eff/f_ideal is that same 1/(1 − ε_x) up to the surrogate's time
+    cfg = ValidateConfig(t_me_ms=1.0, t_surr_ms=0.01, t_ps_ms=0.02, n_bins=6, report=False, gain_blocks=3)
+    res = validate(HalfWrong(0.5), [ee3], None, cfg)
+    blocks = res.channels[ee3.process].gain_blocks
+    assert blocks is not None and blocks.block_points == len(ee3) // 3 and len(blocks.f_eff) == 3
+    one = dataclasses.replace(cfg, gain_blocks=1)
+    for k in range(3):
+        part = ee3.take(slice(k * blocks.block_points, (k + 1) * blocks.block_points))
+        alone = validate(HalfWrong(0.5), [part], None, one)
+        assert alone.channels[ee3.process].gain_blocks is None
+        assert blocks.f_eff[k] == pytest.approx(alone.f_eff, rel=1e-12)
+        assert blocks.f_ideal[k] == pytest.approx(alone.f_ideal, rel=1e-12)
+        assert blocks.eps_2[k] == pytest.approx(alone.eps_2, rel=1e-12)
+    exact = validate(HalfWrong(1.0), [ee3], None, cfg).channels[ee3.process].gain_blocks
+    assert exact is not None
+    np.testing.assert_allclose(exact.eps_2, 1.0 / (1.0 - cfg.eps_x), rtol=1e-12)
+    np.testing.assert_allclose(exact.f_eff_over_ideal, 1.0 / (1.0 - cfg.eps_x), rtol=1e-12)
+    json.dumps(res.to_json())
+    # too few points per block: not computed
+    small = validate(HalfWrong(0.5), [ee3.take(slice(0, 150))], None, cfg)
+    assert small.channels[ee3.process].gain_blocks is None
