@@ -138,8 +138,8 @@ def test_missing_exact_me_is_an_error(ee3: EventBatch) -> None:
 
 def test_gain_blocks_are_the_blocks_validated_alone(ee3: EventBatch) -> None:
     # each block's f_eff and f_ideal are what validate() gives for that block alone (fixed times, the same
-    # seeds); with a perfect surrogate every block has x = 1, so x_max = 1 − Max_Epsilon and ε_2 = 1/(1 − ε_x),
-    # and ε_1 = ε_full: f_eff/f_ideal is that same 1/(1 − ε_x) up to the surrogate's time
+    # seeds); with a perfect surrogate every block has x = 1, so x_max = 1 − Max_Epsilon, ε_2 = 1/(1 − ε_x)
+    # and ε_1 = ε_full: f_eff/f_ideal is that same 1/(1 − ε_x)
     cfg = ValidateConfig(t_me_ms=1.0, t_surr_ms=0.01, t_ps_ms=0.02, n_bins=6, report=False, gain_blocks=3)
     res = validate(HalfWrong(0.5), [ee3], None, cfg)
     blocks = res.channels[ee3.process].gain_blocks
