@@ -464,8 +464,10 @@ class FusedInputs(nn.Module):
         den = torch.index_select(forms, 0, self._lf_den)
         n_prop = 3 if self.pair is not None else 0
         nd, nb, nl = self.n_dipoles, self.n_blocks, self.n_lins
-        split = [nd] * nb + [2 * self.n_phi, self.n_log, 1, n_prop]
-        *blocks, phi_scale, logarg, shat, prop = torch.split(num / den, split, dim=0)
+        split = [nd] * nb + [2 * self.n_phi, self.n_log, 1] + [1] * n_prop
+        parts = torch.split(num / den, split, dim=0)  # the lepton-pair factor's three ratios as three parts
+        *blocks, phi_scale, logarg, shat = parts[: nb + 3]
+        prop = parts[nb + 3 :]
         # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
         # (in float64, then rounded to ``dtype`` once: one Cast)
         logs = torch.log(torch.clamp(logarg, min=_LOG_FLOOR))
@@ -490,7 +492,7 @@ class FusedInputs(nn.Module):
             phi = self._phi(left * right, phi_ixtx, phi_scale)
         factor = None
         if self.pair is not None:
-            a2_s, lin, x = torch.split(prop, 1, dim=0)
+            a2_s, lin, x = prop
             factor = a2_s + lin / (x * x + self._prop)
         return features, dipoles, phi, factor
 
@@ -500,10 +502,11 @@ class FusedInputs(nn.Module):
         γ = E_in/√((E_in − p_z,in)(E_in + p_z,in)) and γβ = p_z,in/√(…) (the module's γ = 1/√((1 − β)(1 + β)),
         β = p_z,in/E_in) and (cos, sin) = (x, y)_ref/p_T,ref."""
         n4 = 4 * self.n_particles
-        x1, x2, v, left, right = torch.split(self._frame_select @ flat, [n4, n4, 4, 3, 3], dim=0)
+        x12, v, left, right = torch.split(self._frame_select @ flat, [2 * n4, 4, 3, 3], dim=0)
         inv = torch.rsqrt(torch.clamp(self._frame_squares @ (left * right), min=_TINY))
-        a, b = torch.split(self._frame_coef @ (v * inv), n4, dim=0)
-        return x1 * a + x2 * b
+        # [X1; X2] ⊙ [a; b] in one Mul, then the two halves added
+        x1a, x2b = torch.split(x12 * (self._frame_coef @ (v * inv)), n4, dim=0)
+        return x1a + x2b
 
     def _phi(self, products: Tensor, ixtx: Tensor, scale: Tensor) -> Tensor:
         """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi``'s products and
