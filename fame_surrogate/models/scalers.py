@@ -44,7 +44,7 @@ class Standardise(nn.Module):
         squares = torch.zeros_like(total)
         for start in range(0, n, chunk):
             squares += ((x[start : start + chunk].to(torch.float64) - mean) ** 2).sum(0)
-        std = torch.sqrt(squares / max(n - 1, 1)) if n > 1 else torch.full_like(total, float("nan"))
+        std = torch.sqrt(squares / (n - 1))  # NaN for a single row, as torch.std
         self.mean.copy_(mean)
         self.std.copy_(torch.where(std > 1e-12 * (1.0 + top), std, torch.ones_like(std)))
 
