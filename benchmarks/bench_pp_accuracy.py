@@ -183,16 +183,6 @@ def one_model(
     return score(path, row, val, args)
 
 
-def _unweighting(onnx_model: OnnxSurrogate, val: EventBatch, args: argparse.Namespace) -> dict[str, Any]:
-    """validate()'s two-stage figures of ``val``: ε's, f's, times, closure."""
-    return validate(
-        OnnxPredictor(onnx_model),
-        [val],
-        None,
-        ValidateConfig(recorded_times="cpu", report=False, seed=args.seed, timing_points=args.timing_points),
-    ).to_json()
-
-
 def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Namespace) -> dict[str, Any]:
     """``row`` with the scores of the ONNX surrogate ``path`` on ``val`` (and, with ``--val-blocks K``, on
     each of K disjoint blocks of it: ε_2 and f_eff/f_ideal are set by the highest weights of a heavy-tailed
@@ -202,7 +192,18 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
     if val.me2 is None:
         raise SystemExit(f"{args.val}: no me2 column; expected a fame dump with Sherpa's |M|^2")
     acc = accuracy(pred, val.me2)
-    r = _unweighting(onnx_model, val, args)
+    r = validate(
+        OnnxPredictor(onnx_model),
+        [val],
+        None,
+        ValidateConfig(
+            recorded_times="cpu",
+            report=False,
+            seed=args.seed,
+            timing_points=args.timing_points,
+            gain_blocks=args.val_blocks,
+        ),
+    ).to_json()
     row = {
         **row,
         "frac_within_0p1pct": acc.frac_within_0p1pct,
@@ -217,20 +218,14 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
         **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
     }
     row["f_eff_over_ideal"] = row["f_eff"] / row["f_ideal"]
-    if args.val_blocks > 1:
-        size = len(val) // args.val_blocks
-        blocks = []
-        for k in range(args.val_blocks):
-            b = _unweighting(onnx_model, val.take(slice(k * size, (k + 1) * size)), args)
-            blocks.append({key: b[key] for key in ("eps_full", "eps_1", "eps_2", "f_eff", "f_ideal")})
-            blocks[-1]["f_eff_over_ideal"] = b["f_eff"] / b["f_ideal"]
-        ratios = [b["f_eff_over_ideal"] for b in blocks]
+    blocks = r["channels"][val.process]["gain_blocks"]  # validate's own: each block unweighted alone
+    if blocks is not None:
+        ratios = blocks["f_eff_over_ideal"]
         row["val_blocks"] = {
-            "block_events": size,
-            "blocks": blocks,
+            **blocks,
             "f_eff_over_ideal_mean": statistics.fmean(ratios),
             "f_eff_over_ideal_std": statistics.stdev(ratios),
-            "eps_2_mean": statistics.fmean(b["eps_2"] for b in blocks),
+            "eps_2_mean": statistics.fmean(blocks["eps_2"]),
         }
     if args.sampled is not None:
         row = with_baselines(row, [args.sampled])
