@@ -143,6 +143,13 @@ class TrainConfig:
         (normalised to mean 1 over the training points), so that the points carrying the cross section,
         the ones that unweighting keeps, count more.  0 (default): every point counts the same.  At
         Z+4/5 jets (Sherpa's weights spanning 10–20 decades) 0.2 keeps ≈ 20% of the points effective.
+    importance_fraction : float or None
+        Weighted events: train on an importance subsample (:mod:`fame_surrogate.importance`).  The heaviest
+        points that carry this fraction of Σ|w| are always kept, lighter ones with probability ∝ |w|, at
+        least ``importance_floor``; the validation loss weights its points by the same probabilities.
+        None (default): every point trains.
+    importance_floor : float
+        The smallest keep probability with ``importance_fraction``.
     gain_epochs : int
         Epochs of the gain loss after the MSE phase (``loss="gain"`` only).
     gain_fraction : float
@@ -200,6 +207,8 @@ class TrainConfig:
     penalty_j: float | None = None
     loss: Loss = Loss.MSE
     weight_power: float = 0.0
+    importance_fraction: float | None = None
+    importance_floor: float = 0.02
     gain_epochs: int = 20
     gain_fraction: float = 0.2
     threads: int | None = None
@@ -232,6 +241,14 @@ class TrainConfig:
             )
         if not 0.0 <= self.weight_power < math.inf:
             raise ValueError(f"TrainConfig.weight_power={self.weight_power}; expected a finite value >= 0")
+        if self.importance_fraction is not None and not 0.0 < self.importance_fraction <= 1.0:
+            raise ValueError(
+                f"TrainConfig.importance_fraction={self.importance_fraction}; expected 0 < fraction <= 1"
+            )
+        if not 0.0 < self.importance_floor <= 1.0:
+            raise ValueError(f"TrainConfig.importance_floor={self.importance_floor}; expected 0 < floor <= 1")
+        if self.importance_fraction is not None and self.weight_power != 0.0:
+            raise ValueError("TrainConfig: importance_fraction and weight_power both emphasise heavy events; set one")
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready settings (enum members as their strings, ``hidden`` as a list)."""

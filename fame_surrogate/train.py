@@ -29,6 +29,7 @@ from lhe_tools import EventBatch
 from .config import DEFAULT_PENALTY_LEPTON_BEAMS, Clock, Loss, TrainConfig
 from .dipoles import is_coloured, masses_from_meta
 from .gain_loss import gain_loss
+from .importance import importance_subsample, keep_probability
 from .models import Ensemble, LossBatch, Surrogate, build_model, net_dtype
 from .split import validation_split
 from .symmetry import identical_particle_permutations
@@ -277,9 +278,11 @@ def _training_data(
     train_index: np.ndarray,
     val_index: np.ndarray,
     config: TrainConfig,
+    keep: np.ndarray | None = None,
 ) -> dict[str, Tensor]:
     """Features, terms and labels (float64) of the training points, in every permuted order of their
-    identical particles, and of the validation points; with the event weights the loss options use."""
+    identical particles, and of the validation points; with the event weights the loss options use
+    (``keep``: the importance subsample's keep probabilities, which weight the validation loss)."""
     tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
     x_val, terms_val = _evaluate_inputs(model, momenta[va])
     n_orders = max(1, min(config.augment, config.augment_max_points // max(1, train_index.size)))
@@ -309,6 +312,9 @@ def _training_data(
         lam = (aw / aw[tr].mean().clamp_min(1e-300)) ** config.weight_power
         norm = lam[tr].mean().clamp_min(1e-300)
         data["lam"], data["lam_val"] = lam[tr] / norm, lam[va] / norm
+    if keep is not None:  # the kept points train with the plain loss; validation weighs in the same way
+        p = torch.from_numpy(keep)[va]
+        data["lam_val"] = p / p.mean().clamp_min(1e-300)
     return data
 
 
@@ -361,6 +367,15 @@ def train_surrogate(
             n_used = train_index.size + val_index.size
             raise ValueError(f"batch of process {batch.process!r} has {n_used} points: too few to train")
 
+    keep: np.ndarray | None = None
+    if config.importance_fraction is not None:  # the events that carry the cross section (importance.py)
+        used = np.union1d(train_index, val_index)
+        keep = np.ones(n_total)
+        keep[used] = keep_probability(batch.weight[used], config.importance_fraction, config.importance_floor)
+        train_index = importance_subsample(keep, train_index, config.seed)
+        if train_index.size < 2:
+            raise ValueError(f"batch of process {batch.process!r}: {train_index.size} kept to train on: too few")
+
     clock = _clock(config)
     t0 = clock()
     wall0 = time.perf_counter()
@@ -379,7 +394,7 @@ def train_surrogate(
                     config.model, batch.pdg.tolist(), batch.n_in, config.hidden, config.activation, masses
                 )
             )
-        data = _training_data(models[0], batch, momenta, me2, train_index, val_index, config)
+        data = _training_data(models[0], batch, momenta, me2, train_index, val_index, config, keep)
         targets: list[tuple[Tensor, Tensor]] = []
         for model in models:  # every replica's scalers from the float64 set
             model.fit_scalers(data["x"], data["terms"], data["me2"])

@@ -23,6 +23,10 @@ OPTIONS = (
     Option("weight_power", metavar="P",
            help="weighted events: weight each point's squared error by (|w|/<|w|>)^P, so the points carrying "
            "the cross section count more (0.2 for Sherpa's Z+4/5-jet weights)"),
+    Option("importance_fraction", flag="--importance", metavar="F",
+           help="weighted events: always train on the heaviest points that carry F of sum|w|, on lighter "
+           "ones with probability ~|w| (see --importance-floor); 0.99 for Sherpa's W/Z+4-jet weights"),
+    Option("importance_floor", metavar="P", help="the smallest keep probability with --importance"),
     Option("augment", metavar="K",
            help="use every training point in up to K orders of its identical final-state particles (exact, "
            "free data; 1 disables)"),
