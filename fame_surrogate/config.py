@@ -248,7 +248,9 @@ class TrainConfig:
         if not 0.0 < self.importance_floor <= 1.0:
             raise ValueError(f"TrainConfig.importance_floor={self.importance_floor}; expected 0 < floor <= 1")
         if self.importance_fraction is not None and self.weight_power != 0.0:
-            raise ValueError("TrainConfig: importance_fraction and weight_power both emphasise heavy events; set one")
+            raise ValueError(
+                "TrainConfig: importance_fraction and weight_power both emphasise heavy events; set one"
+            )
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready settings (enum members as their strings, ``hidden`` as a list)."""

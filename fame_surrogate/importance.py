@@ -15,8 +15,8 @@ distribution that unweighting produces), and never with less than ``floor`` (so 
 the whole phase space: a gross overestimate anywhere would raise the unweighting maximum).  Unit weights
 (e+e- dumps, LHE files without weights) give p = 1 everywhere.
 
-:func:`importance_subsample` draws the kept training points once, with a seed.  The training then runs its plain
-loss on them, so each epoch is cheaper and the permuted copies of identical particles
+:func:`importance_subsample` draws the kept training points once, with a seed.  The training then runs
+its plain loss on them, so each epoch is cheaper and the permuted copies of identical particles
 (``TrainConfig.augment``) go to the events that matter.
 """
 

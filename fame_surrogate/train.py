@@ -374,7 +374,9 @@ def train_surrogate(
         keep[used] = keep_probability(batch.weight[used], config.importance_fraction, config.importance_floor)
         train_index = importance_subsample(keep, train_index, config.seed)
         if train_index.size < 2:
-            raise ValueError(f"batch of process {batch.process!r}: {train_index.size} kept to train on: too few")
+            raise ValueError(
+                f"batch of process {batch.process!r}: {train_index.size} kept to train on: too few"
+            )
 
     clock = _clock(config)
     t0 = clock()

@@ -155,7 +155,8 @@ def test_importance_subsample_trains_on_the_points_that_carry_the_cross_section(
     me2 = np.where(junk, batch3.me2 * 10.0 ** rng.uniform(-1.0, 1.0, len(batch3)), batch3.me2)
     data = dataclasses.replace(batch3, me2=me2, weight=np.where(junk, 1e-9, 1.0))
     plain = train_surrogate(data, SMALL)
-    focused = train_surrogate(data, dataclasses.replace(SMALL, importance_fraction=0.99, importance_floor=0.01))
+    focused_config = dataclasses.replace(SMALL, importance_fraction=0.99, importance_floor=0.01)
+    focused = train_surrogate(data, focused_config)
     assert np.array_equal(plain.val_index, focused.val_index)  # the same held-out split
     n_clean_train = int(np.sum(~junk)) - int(np.sum(~junk[plain.val_index]))
     # every clean training point is kept (p = 1), about 1% of the junk ones (binomial, 5σ)
