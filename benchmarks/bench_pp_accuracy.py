@@ -58,7 +58,7 @@ from fame_surrogate.config import TrainConfig
 from fame_surrogate.export import export_onnx
 from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
-from fame_surrogate.validation.accuracy import accuracy
+from fame_surrogate.validation.accuracy import accuracy, weighted_log_spread
 from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency
 from lhe_tools import EventBatch, read_dump
 from sherpa_plugin.validate import validate
@@ -210,6 +210,8 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
         "frac_within_1pct": acc.frac_within_1pct,
         "frac_within_10pct": acc.frac_within_10pct,
         "median_abs_rel_dev": acc.median_abs_rel_dev,
+        # the accuracy that unweighting sees (|w|-weighted spread of log(surrogate/exact)): steadier than ε_2
+        "weighted_log_spread": weighted_log_spread(pred, val.me2, val.weight),
         **{
             k: r[k]
             for k in ("eps_full", "eps_1", "eps_2", "f_eff", "f_ideal", "t_me_ms", "t_ps_ms", "t_surr_ms")
@@ -236,6 +238,7 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
                 for k in (
                     "model",
                     "median_abs_rel_dev",
+                    "weighted_log_spread",
                     "frac_within_1pct",
                     "eps_2",
                     "f_eff",

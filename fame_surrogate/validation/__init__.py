@@ -7,7 +7,14 @@ bundle's surrogates.  Re-exports only.
 
 from __future__ import annotations
 
-from .accuracy import ACCURACY_LEVELS, Accuracy, abs_ratio_deviation, accuracy, relative_deviation
+from .accuracy import (
+    ACCURACY_LEVELS,
+    Accuracy,
+    abs_ratio_deviation,
+    accuracy,
+    relative_deviation,
+    weighted_log_spread,
+)
 from .closure import (
     MIN_EXPECTED,
     ClosureResult,
@@ -113,4 +120,5 @@ __all__ = [
     "trial_histogram",
     "two_stage",
     "unweight",
+    "weighted_log_spread",
 ]

@@ -11,6 +11,7 @@ from fame_surrogate.validation import (
     abs_ratio_deviation,
     accuracy,
     relative_deviation,
+    weighted_log_spread,
 )
 
 
@@ -70,3 +71,30 @@ def test_non_finite_ratio_is_an_infinite_deviation_and_json_keys() -> None:
         "median_abs_rel_dev",
         "max_abs_rel_dev",
     ]
+
+
+def test_weighted_log_spread_by_hand() -> None:
+    truth = np.geomspace(1e-12, 1e-6, 4)
+    # ratios e^{-1}, e^{+1}, e^{0}, e^{5}; the last point carries no cross section
+    pred = truth * np.exp([-1.0, 1.0, 0.0, 5.0])
+    w = np.array([1.0, -1.0, 2.0, 0.0])  # |w| is used
+    assert weighted_log_spread(pred, truth, w) == pytest.approx(np.sqrt(0.5), rel=1e-14)
+    # weights 1:3 on two points at log ratios 0 and 2: mean 1.5, variance (1·1.5² + 3·0.5²)/4 = 0.75
+    assert weighted_log_spread(truth[:2] * np.exp([0.0, 2.0]), truth[:2], [1.0, 3.0]) == pytest.approx(
+        np.sqrt(0.75), rel=1e-14
+    )
+    # a common factor (a biased normalisation) is no spread; the weights' scale does not matter
+    assert weighted_log_spread(3.0 * truth, truth, w) == pytest.approx(0.0, abs=1e-15)
+    assert weighted_log_spread(pred, truth, 1e9 * w) == pytest.approx(np.sqrt(0.5), rel=1e-14)
+    # a log-normal surrogate error of width σ over unit weights: σ
+    rng = np.random.default_rng(1)
+    t = 10.0 ** rng.uniform(-12, -4, 200_000)
+    assert weighted_log_spread(t * np.exp(rng.normal(0.0, 0.2, t.size)), t, np.ones(t.size)) == pytest.approx(
+        0.2, rel=0.01
+    )
+    with pytest.raises(ValueError, match="sum to 0"):
+        weighted_log_spread(pred, truth, np.zeros(4))
+    with pytest.raises(ValueError, match="positive and finite"):
+        weighted_log_spread(-pred, truth, w)
+    with pytest.raises(ValueError, match="one per point"):
+        weighted_log_spread(pred, truth, w[:3])
