@@ -65,6 +65,8 @@ def keep_probability(weight: npt.ArrayLike, fraction: float, floor: float) -> F8
     # the smallest weight among the heaviest points whose sum reaches `fraction` of the total
     k = min(int(np.searchsorted(carried, fraction * (1.0 - 1e-12))), aw.size - 1)
     w_ref = float(heaviest_first[k])
+    if w_ref == 0.0:  # the fraction is reached only with zero weights included: keep everything
+        return np.ones(aw.size)
     p: F8 = np.clip(aw / w_ref, floor, 1.0)
     return p
 
