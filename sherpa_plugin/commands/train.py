@@ -25,7 +25,7 @@ OPTIONS = (
            "the cross section count more (0.2 for Sherpa's Z+4/5-jet weights)"),
     Option("importance_fraction", flag="--importance", metavar="F",
            help="weighted events: always train on the heaviest points that carry F of sum|w|, on lighter "
-           "ones with probability ~|w| (see --importance-floor); 0.99 for Sherpa's W/Z+4-jet weights"),
+           "ones with probability ~|w| (see --importance-floor); e.g. 0.99 (examples/wjets/README.md)"),
     Option("importance_floor", metavar="P", help="the smallest keep probability with --importance"),
     Option("augment", metavar="K",
            help="use every training point in up to K orders of its identical final-state particles (exact, "
