@@ -371,7 +371,12 @@ def train_surrogate(
     if config.importance_fraction is not None:  # the events that carry the cross section (importance.py)
         used = np.union1d(train_index, val_index)
         keep = np.ones(n_total)
-        keep[used] = keep_probability(batch.weight[used], config.importance_fraction, config.importance_floor)
+        try:
+            keep[used] = keep_probability(
+                batch.weight[used], config.importance_fraction, config.importance_floor
+            )
+        except ValueError as err:
+            raise ValueError(f"batch of process {batch.process!r}: importance subsample: {err}") from None
         train_index = importance_subsample(keep, train_index, config.seed)
         if train_index.size < 2:
             raise ValueError(

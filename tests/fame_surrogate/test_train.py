@@ -171,6 +171,9 @@ def test_importance_subsample_trains_on_the_points_that_carry_the_cross_section(
         devs.append(accuracy(pred, batch3.me2[clean]).median_abs_rel_dev)
     # (at the same epochs the focused run takes half the steps, so the gain is less than weight_power's)
     assert devs[1] < 0.8 * devs[0], devs
+    nan_weight = np.where(np.arange(len(batch3)) == 7, np.nan, 1.0)
+    with pytest.raises(ValueError, match=r"process .*importance subsample: 1 weight\(s\) are not finite"):
+        train_surrogate(dataclasses.replace(batch3, weight=nan_weight), focused_config)
     with pytest.raises(ValueError, match="importance_fraction=0"):
         TrainConfig(importance_fraction=0.0)
     with pytest.raises(ValueError, match="set one"):
