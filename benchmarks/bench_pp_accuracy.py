@@ -144,16 +144,16 @@ def one_model(
     kind: str, train: EventBatch, val: EventBatch, args: argparse.Namespace, tmp: Path
 ) -> dict[str, Any]:
     changes = overrides(args.set + (args.set_dipole if kind == "dipole" else args.set_mlp))
-    config = TrainConfig(
-        model=kind,
-        max_seconds=args.budget,
-        clock="cpu",
-        threads=args.threads,
-        seed=args.seed,
-        max_points=args.max_points,
-        verbose=args.verbose,
-        **changes,
-    )
+    base: dict[str, Any] = {
+        "model": kind,
+        "max_seconds": args.budget,
+        "clock": "cpu",
+        "threads": args.threads,
+        "seed": args.seed,
+        "max_points": args.max_points,
+        "verbose": args.verbose,
+    }
+    config = TrainConfig(**{**base, **changes})  # --set wins over the options
     parallel = args.parallel_replicas or config.replicas
     cpu0 = time.process_time() + _children_cpu()
     if parallel > 1:  # the replicas at once, one process each, each with the whole --budget
