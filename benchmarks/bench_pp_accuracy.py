@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from bench_accuracy import overrides, train_parallel  # this folder is on sys.path
 from bench_gain import OnnxPredictor
 
@@ -204,14 +205,19 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
             gain_blocks=args.val_blocks,
         ),
     ).to_json()
+    n_bad = int(np.count_nonzero(~(np.asarray(pred) > 0.0)))  # negative, zero or not finite
     row = {
         **row,
         "frac_within_0p1pct": acc.frac_within_0p1pct,
         "frac_within_1pct": acc.frac_within_1pct,
         "frac_within_10pct": acc.frac_within_10pct,
         "median_abs_rel_dev": acc.median_abs_rel_dev,
-        # the accuracy that unweighting sees (|w|-weighted spread of log(surrogate/exact)): steadier than ε_2
-        "weighted_log_spread": weighted_log_spread(pred, val.me2, val.weight),
+        # the accuracy that unweighting sees (|w|-weighted spread of log(surrogate/exact)): steadier than ε_2;
+        # undefined (None) if the surrogate is not positive everywhere, which n_nonpositive_pred then counts
+        "weighted_log_spread": (
+            weighted_log_spread(pred, val.me2, val.weight) if n_bad == 0 else None
+        ),
+        "n_nonpositive_pred": n_bad,
         **{
             k: r[k]
             for k in ("eps_full", "eps_1", "eps_2", "f_eff", "f_ideal", "t_me_ms", "t_ps_ms", "t_surr_ms")
