@@ -205,7 +205,8 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
             gain_blocks=args.val_blocks,
         ),
     ).to_json()
-    n_bad = int(np.count_nonzero(~(np.asarray(pred) > 0.0)))  # negative, zero or not finite
+    p = np.asarray(pred)
+    n_bad = int(np.count_nonzero(~(np.isfinite(p) & (p > 0.0))))  # negative, zero or not finite
     row = {
         **row,
         "frac_within_0p1pct": acc.frac_within_0p1pct,
