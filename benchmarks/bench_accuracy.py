@@ -87,6 +87,7 @@ def train_parallel(batch: EventBatch, cfg: TrainConfig, replicas: int) -> tuple[
         "val_frac_within_1pct": [m["val_frac_within_1pct"] for _, m, _ in results],
         "replica_seconds": [s for _, _, s in results],
         "n_train": results[0][1].get("n_train"),
+        **{k: results[0][1][k] for k in ("objective", "loss", "importance_fraction")},
     }
     return ensemble, metrics, seconds
 

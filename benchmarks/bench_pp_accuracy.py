@@ -13,6 +13,9 @@ it **through ONNX Runtime** on ``--val`` (an independent Sherpa run of the same 
   ε_full, ε_1, ε_2, f_eff, f_ideal and f_eff/f_ideal; t_surr is ONNX Runtime's batched time here.
 
 ``--set KEY=VALUE`` overrides a TrainConfig field for every model (``--set-dipole``/``--set-mlp`` for one).
+The defaults are ``fame train``'s: Sherpa's weighted pp events train for unweighting (``objective="auto"``:
+the gain loss on the importance subsample, ``--importance 0.99``); ``--set objective=pointwise`` trains with
+MSE on every point, the setting for LHE reweighting.  Each row records what training chose (``resolved``).
 
 **Baselines.**  f_eff above is against Sherpa's colour-summed standard generation of the validation events.
 ``--colour-sampled DUMP`` (a ``fame sherpa dump --colour-scheme sample`` dump of the same channel and cuts)
@@ -175,6 +178,7 @@ def one_model(
             or k in changes
         },
         "replicas": parallel,
+        "resolved": {k: metrics[k] for k in ("objective", "loss", "importance_fraction")},  # train's choice
         "train_cpu_s": cpu,
         "train_wall_s": seconds,
         "epochs": metrics["epochs"],

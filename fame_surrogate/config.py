@@ -8,7 +8,7 @@ without paying for torch, which :mod:`fame_surrogate.train` and :mod:`fame_surro
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_HIDDEN",
     "DEFAULT_PENALTY_LEPTON_BEAMS",
+    "UNWEIGHTING_IMPORTANCE",
     "Activation",
     "Clock",
     "Loss",
     "ModelKind",
+    "Objective",
     "Precision",
     "TrainConfig",
     "as_enum",
@@ -64,6 +66,22 @@ class Loss(StrEnum):
     GAIN = "gain"
 
 
+class Objective(StrEnum):
+    """What a surrogate is trained for; it sets the loss and the training sample unless they are given.
+
+    ``unweighting``: the surrogate is the first stage of two-stage unweighting (SPEC §5), so what counts is
+    the gain on the events that carry the cross section: the ``gain`` loss on an importance subsample
+    (``importance_fraction`` :data:`UNWEIGHTING_IMPORTANCE`).  ``pointwise``: every point counts the same
+    (``mse`` on all points), as LHE reweighting needs.  ``auto``: ``unweighting`` for weighted events from
+    hadron collisions (Sherpa's pp dumps, which carry the non-ME factor ``ps_weight``), ``pointwise``
+    otherwise (e+e- dumps, event files without that factor).
+    """
+
+    AUTO = "auto"
+    UNWEIGHTING = "unweighting"
+    POINTWISE = "pointwise"
+
+
 class Clock(StrEnum):
     """What ``TrainConfig.max_seconds`` counts: wall-clock time, or this process's CPU time."""
 
@@ -90,6 +108,11 @@ DEFAULT_HIDDEN: tuple[int, ...] = (128, 128, 128)
 
 #: the factorisation penalty J for lepton beams (TrainConfig.penalty_j=None; hadron collisions get 0)
 DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
+
+#: ``importance_fraction`` of the ``unweighting`` objective: at Z+4 jets (Sherpa-integrated, 800k events)
+#: the gain loss on this subsample reaches f_eff/f_ideal 0.75-0.86, at W+4 0.79-0.86 (examples/zjets,
+#: examples/wjets READMEs)
+UNWEIGHTING_IMPORTANCE = 0.99
 
 
 @dataclass(frozen=True)
@@ -134,10 +157,15 @@ class TrainConfig:
     penalty_j : float or None
         Factorisation penalty weight J (dipole model only).  None (default): 1e-3 for lepton beams (tuned on
         e+e- → jets), 0 for hadron collisions, where it only fights the fit (as the FAME pp study found).
-    loss : Loss
+    objective : Objective
+        What the surrogate is for (:class:`Objective`): ``unweighting`` (the ``gain`` loss on an importance
+        subsample), ``pointwise`` (``mse`` on every point), or ``auto`` (default): ``unweighting`` for
+        weighted hadron-collider events (Sherpa's pp dumps), ``pointwise`` otherwise.  ``loss`` and
+        ``importance_fraction``, when given, win over the objective.
+    loss : Loss or None
         ``"mse"``, or ``"gain"``: MSE first, then ``gain_epochs`` epochs of :mod:`fame_surrogate.gain_loss`
         (for weighted events, e.g. Sherpa's pp dumps, with the batch's ``ps_weight`` as the non-ME factor,
-        so that the loss is the unweighting gain of those events).
+        so that the loss is the unweighting gain of those events).  None (default): set by ``objective``.
     weight_power : float
         Weighted events: the squared error of each point is weighted by ``(|w|/⟨|w|⟩)^weight_power``
         (normalised to mean 1 over the training points), so that the points carrying the cross section,
@@ -147,7 +175,7 @@ class TrainConfig:
         Weighted events: train on an importance subsample (:mod:`fame_surrogate.importance`).  The heaviest
         points that carry this fraction of Σ|w| are always kept, lighter ones with probability ∝ |w|, at
         least ``importance_floor``; the validation loss weights its points by the same probabilities.
-        None (default): every point trains.
+        None (default): set by ``objective`` (:data:`UNWEIGHTING_IMPORTANCE`, or every point trains).
     importance_floor : float
         The smallest keep probability with ``importance_fraction``.
     gain_epochs : int
@@ -185,9 +213,9 @@ class TrainConfig:
     verbose : bool
         tqdm progress bar on stderr.
 
-    The enum-typed fields (``model``, ``activation``, ``loss``, ``clock``, ``dtype``, ``net_dtype``) also
-    take their string values (a bundle's JSON configuration, the command line); they are ``StrEnum`` members,
-    so they compare equal to, and serialise as, those strings.
+    The enum-typed fields (``model``, ``activation``, ``objective``, ``loss``, ``clock``, ``dtype``,
+    ``net_dtype``) also take their string values (a bundle's JSON configuration, the command line); they are
+    ``StrEnum`` members, so they compare equal to, and serialise as, those strings.
     """
 
     model: ModelKind = ModelKind.DIPOLE
@@ -205,7 +233,8 @@ class TrainConfig:
     min_lr: float = 1e-6
     decay_fraction: float = 0.5
     penalty_j: float | None = None
-    loss: Loss = Loss.MSE
+    objective: Objective = Objective.AUTO
+    loss: Loss | None = None
     weight_power: float = 0.0
     importance_fraction: float | None = None
     importance_floor: float = 0.02
@@ -224,7 +253,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for f in fields(self):  # strings (JSON, the command line) to the enum members; others refused
             enum_type = _ENUM_FIELDS.get(f.name)
-            if enum_type is not None:
+            if enum_type is not None and getattr(self, f.name) is not None:
                 value = getattr(self, f.name)
                 object.__setattr__(self, f.name, as_enum(enum_type, value, f"TrainConfig.{f.name}="))
         if self.replicas < 1 or self.epochs < 1 or self.batch_size < 1:
@@ -252,6 +281,39 @@ class TrainConfig:
                 "TrainConfig: importance_fraction and weight_power both emphasise heavy events; set one"
             )
 
+    def resolved(self, *, hadronic: bool, weighted: bool) -> TrainConfig:
+        """These settings with what is left to the events decided: ``objective``, ``loss``,
+        ``importance_fraction`` and ``penalty_j``.
+
+        Parameters
+        ----------
+        hadronic : bool
+            The initial state is coloured (hadron collisions): no factorisation penalty by default.
+        weighted : bool
+            The events are weighted with the non-ME factor known (``EventBatch.ps_weight``), so that the
+            unweighting gain of the sample is defined.
+
+        Returns
+        -------
+        TrainConfig
+            ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
+            ``importance_fraction`` is None only where every point trains.
+        """
+        objective = self.objective
+        if objective is Objective.AUTO:
+            objective = Objective.UNWEIGHTING if hadronic and weighted else Objective.POINTWISE
+        unweighting = objective is Objective.UNWEIGHTING
+        loss = self.loss if self.loss is not None else (Loss.GAIN if unweighting else Loss.MSE)
+        importance = self.importance_fraction
+        if importance is None and unweighting and self.weight_power == 0.0:
+            importance = UNWEIGHTING_IMPORTANCE
+        penalty = self.penalty_j
+        if penalty is None:
+            penalty = 0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS
+        return replace(
+            self, objective=objective, loss=loss, importance_fraction=importance, penalty_j=penalty
+        )
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready settings (enum members as their strings, ``hidden`` as a list)."""
         d = asdict(self)
@@ -263,6 +325,7 @@ class TrainConfig:
 _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "model": ModelKind,
     "activation": Activation,
+    "objective": Objective,
     "loss": Loss,
     "clock": Clock,
     "dtype": Precision,

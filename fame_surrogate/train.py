@@ -17,7 +17,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from torch import Tensor
 
 from lhe_tools import EventBatch
 
-from .config import DEFAULT_PENALTY_LEPTON_BEAMS, Clock, Loss, TrainConfig
+from .config import Clock, Loss, TrainConfig
 from .dipoles import is_coloured, masses_from_meta
 from .gain_loss import gain_loss
 from .importance import importance_subsample, keep_probability
@@ -54,6 +54,11 @@ class TrainMetrics:
         Training points, training points with their permuted copies, held-out points.
     penalty_j : float or None
         The factorisation penalty weight used.
+    objective, loss : str
+        What the training was for and its loss (``TrainConfig.objective`` and ``loss`` as resolved for the
+        batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
+    importance_fraction : float or None
+        The importance subsample's fraction (None: every training point was used).
     epochs : list of int
         Epochs run, per replica.
     stopped : list of str
@@ -72,6 +77,9 @@ class TrainMetrics:
     epochs: list[int]
     stopped: list[str]
     seconds: float
+    objective: str = "pointwise"
+    loss: str = "mse"
+    importance_fraction: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -328,7 +336,8 @@ def train_surrogate(
     batch : EventBatch
         Points of one process (the representative's particle order) with ``me2`` (N,) float64.
     config : TrainConfig, optional
-        Settings; the defaults are tuned for e+e- -> jets.
+        Settings; what they leave to the events (objective, loss, importance subsample, penalty) is decided
+        by the batch's beams and weights (:meth:`TrainConfig.resolved`).
     val_index : array of int, optional
         The points of ``batch`` to hold out (early stopping and the reported accuracy) instead of the seeded
         ``val_fraction`` split; all others train (``max_points`` then caps the training points).  The Dask
@@ -338,10 +347,8 @@ def train_surrogate(
     -------
     TrainResult
     """
-    config = config or TrainConfig()
-    if config.penalty_j is None:
-        hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
-        config = replace(config, penalty_j=0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS)
+    hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
+    config = (config or TrainConfig()).resolved(hadronic=hadronic, weighted=batch.ps_weight is not None)
     if batch.me2 is None:
         raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
     try:  # the masses the exact ME used (a Sherpa dump records them), else the dipoles' defaults
@@ -368,6 +375,7 @@ def train_surrogate(
             raise ValueError(f"batch of process {batch.process!r} has {n_used} points: too few to train")
 
     keep: np.ndarray | None = None
+    candidates = train_index  # the training split, before any importance subsample (the target's scale)
     if config.importance_fraction is not None:  # the events that carry the cross section (importance.py)
         used = np.union1d(train_index, val_index)
         keep = np.ones(n_total)
@@ -403,8 +411,9 @@ def train_surrogate(
             )
         data = _training_data(models[0], batch, momenta, me2, train_index, val_index, config, keep)
         targets: list[tuple[Tensor, Tensor]] = []
+        me2_scale = None if keep is None else me2[torch.from_numpy(candidates)]
         for model in models:  # every replica's scalers from the float64 set
-            model.fit_scalers(data["x"], data["terms"], data["me2"])
+            model.fit_scalers(data["x"], data["terms"], data["me2"], me2_scale)
             with torch.no_grad():
                 targets.append((model.target.encode(data["me2"]), model.target.encode(data["me2_val"])))
         for key in ("x", "terms", "x_val", "terms_val"):  # then one copy in training precision for all
@@ -436,6 +445,9 @@ def train_surrogate(
         epochs=[len(h) for h in histories],
         stopped=stops,
         seconds=seconds,
+        objective=str(config.objective),
+        loss=str(config.loss),
+        importance_fraction=config.importance_fraction,
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

@@ -276,6 +276,9 @@ def merge_replicas_task(
             "replica_workers": sorted({r.worker for r in replicas}),
             "sqrt_shat_range": _sqrt_shat_range(batch),
         }
+        for key in ("objective", "loss", "importance_fraction", "penalty_j"):  # as the replicas resolved them
+            if key in replicas[0].metrics:
+                metrics[key] = replicas[0].metrics[key]
         metrics = _plain(metrics)
         blob = _export_bytes(ensemble, group, val.meta, config, metrics)
         return GroupResult(name=group.name, ok=True, onnx=blob, train=metrics,

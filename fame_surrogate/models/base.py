@@ -153,10 +153,14 @@ class Surrogate(nn.Module, abc.ABC):
         return self.target.encode(self.me2_from_inputs(x_raw, terms))
 
     @torch.no_grad()
-    def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
-        """Set the input and target standardisation from training data (:meth:`inputs`, |M|^2 (B,))."""
+    def fit_scalers(
+        self, x_raw: Tensor, terms: Tensor, me2: Tensor, me2_scale: Tensor | None = None
+    ) -> None:
+        """Set the input and target standardisation from training data (:meth:`inputs`, |M|^2 (B,));
+        ``me2_scale`` (M,), optional: the |M|^2 that set the target's ``asinh`` scale
+        (:meth:`TargetTransform.fit`'s ``scale_from``)."""
         self.x_norm.fit(x_raw)
-        self.target.fit(me2)
+        self.target.fit(me2, scale_from=me2_scale)
 
     def losses(self, batch: LossBatch, penalty_j: float = 0.0) -> tuple[Tensor, Tensor]:
         """(MSE in the standardised target space, the total training loss) of one mini-batch (``penalty_j``:

@@ -167,13 +167,16 @@ class DipoleModel(Surrogate):
         return torch.cat([log_base, basis / dsum], dim=0)
 
     @torch.no_grad()
-    def fit_scalers(self, x_raw: Tensor, terms: Tensor, me2: Tensor) -> None:
+    def fit_scalers(
+        self, x_raw: Tensor, terms: Tensor, me2: Tensor, me2_scale: Tensor | None = None
+    ) -> None:
         """Set the input/target standardisation and the least-squares skip from training data.
 
         The skip is the float64 least-squares fit of ``log(|M|²) − log(P ΣD)`` on the standardised
-        log-invariant features and a constant, over the points with positive |M|².
+        log-invariant features and a constant, over the points with positive |M|² (``me2_scale`` as in
+        :meth:`Surrogate.fit_scalers`).
         """
-        super().fit_scalers(x_raw, terms, me2)
+        super().fit_scalers(x_raw, terms, me2, me2_scale)
         cols = torch.tensor(self.features.log_columns, dtype=torch.int64)
         # chunk by chunk (no full-size copies): each chunk's design A_i = Q_i R_i; the stacked R_i and
         # Q_iᵀ y_i have the same least-squares (and minimum-norm) solutions as the whole design, since

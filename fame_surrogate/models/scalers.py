@@ -102,11 +102,24 @@ class TargetTransform(nn.Module):
         self.register_buffer("mean", torch.zeros((), dtype=torch.float64))
         self.register_buffer("std", torch.ones((), dtype=torch.float64))
 
-    def fit(self, me2: Tensor, scale_quantile: float = 0.01, scale_factor: float = 0.1) -> None:
-        """Set the constants from training |M|^2 (B,) float64."""
+    def fit(
+        self,
+        me2: Tensor,
+        scale_quantile: float = 0.01,
+        scale_factor: float = 0.1,
+        scale_from: Tensor | None = None,
+    ) -> None:
+        """Set the constants from training |M|^2 (B,) float64.
+
+        ``scale_from`` (M,) float64, optional: the |M|^2 whose small quantile sets ``scale`` instead of
+        ``me2``'s (the whole training split when ``me2`` is an importance subsample of it, which leaves out
+        most of the smallest |M|^2: from the subsample alone they would sit in the linear part of
+        ``asinh``, where a small error of an MLP's output flips the sign of its prediction).
+        """
         if not bool(torch.isfinite(me2).all()):
             raise ValueError("non-finite |M|^2 in the training target")
-        positive = me2.abs()[me2.abs() > 0]
+        ref = me2 if scale_from is None else scale_from
+        positive = ref.abs()[ref.abs() > 0]
         if positive.numel() == 0:
             raise ValueError("all training |M|^2 are zero: nothing to learn")
         self.scale.copy_(scale_factor * torch.quantile(positive, scale_quantile))

@@ -14,8 +14,13 @@ from ._partial import PartialResult
 #: the TrainConfig fields set from the command line (their defaults are the dataclass's)
 OPTIONS = (
     Option("model", choices=("dipole", "mlp"), help="model kind: dipole (factorisation-aware) or mlp"),
+    Option("objective",
+           help="what the surrogate is for: unweighting (the gain loss on --importance 0.99), pointwise "
+           "(MSE on every point, for LHE reweighting), or auto: unweighting for weighted hadron-collider "
+           "events (Sherpa's pp dumps), pointwise otherwise"),
     Option("loss", choices=("mse", "gain"),
-           help="training loss (gain: MSE, then epochs of the f_eff-driven gain loss)"),
+           help="training loss (gain: MSE, then epochs of the f_eff-driven gain loss; none: set by "
+           "--objective)"),
     Option("hidden", metavar="W", help="hidden layer widths"),
     Option("net_dtype", choices=("float64", "float32"),
            help="dtype of the exported network and its inputs (float32: 2-3x faster, agrees with torch to "
@@ -25,7 +30,8 @@ OPTIONS = (
            "the cross section count more (0.2 for Sherpa's Z+4/5-jet weights)"),
     Option("importance_fraction", flag="--importance", metavar="F",
            help="weighted events: always train on the heaviest points that carry F of sum|w|, on lighter "
-           "ones with probability ~|w| (see --importance-floor); e.g. 0.99 (examples/wjets/README.md)"),
+           "ones with probability ~|w| (see --importance-floor); none: 0.99 with --objective unweighting, "
+           "else every point"),
     Option("importance_floor", metavar="P", help="the smallest keep probability with --importance"),
     Option("augment", metavar="K",
            help="use every training point in up to K orders of its identical final-state particles (exact, "

@@ -129,6 +129,30 @@ def test_target_transform_round_trip_over_many_decades() -> None:
     assert float(steps.std() / steps.mean()) < 1e-6
 
 
+def test_target_scale_from_the_whole_split_keeps_a_subsample_logarithmic() -> None:
+    """An importance subsample (the heavy points and 2% of the light ones) sets the standardisation, the
+    whole split the asinh scale: at the split's smallest |M|², a network error δ in the standardised target
+    is then a relative error std·δ (the log regime) and cannot flip the sign; from the subsample alone
+    the same δ there is a relative error > 1."""
+    rng = np.random.default_rng(1)
+    split = torch.from_numpy(10.0 ** rng.uniform(-19.0, -9.0, 20000))
+    kept = torch.cat([split[split > 1e-13], split[split <= 1e-13][::50]])
+    lightest = split.min().reshape(1)
+    delta = 0.1
+    own, whole = TargetTransform(), TargetTransform()
+    own.fit(kept)
+    whole.fit(kept, scale_from=split)
+    assert float(whole.scale) == pytest.approx(0.1 * float(torch.quantile(split, 0.01)), rel=1e-12)
+    torch.testing.assert_close(whole.mean, torch.asinh(kept / whole.scale).mean(), rtol=1e-13, atol=0.0)
+    for t in (own, whole):
+        torch.testing.assert_close(t.decode(t.encode(lightest)), lightest, rtol=1e-12, atol=0.0)
+    moved = {name: float(t.decode(t.encode(lightest) - delta) / lightest) for name, t in
+             (("own", own), ("whole", whole))}
+    # (the lightest point sits ≈ 10× above the scale, where asinh is a logarithm to within 1%)
+    assert moved["whole"] == pytest.approx(float(torch.exp(-delta * whole.std)), rel=1e-2), moved
+    assert moved["own"] < 0.0, moved  # the sign flip seen at Z+4 (issue 16)
+
+
 def test_standardised_inputs_and_constant_columns(points: tuple[torch.Tensor, torch.Tensor]) -> None:
     p, me2 = points
     model = MLPModel(PDG3, hidden=(4,))

@@ -12,8 +12,18 @@ import numpy as np
 import pytest
 import torch
 
-from fame_surrogate.config import Activation, Clock, Loss, ModelKind, Precision, TrainConfig
+from fame_surrogate.config import (
+    UNWEIGHTING_IMPORTANCE,
+    Activation,
+    Clock,
+    Loss,
+    ModelKind,
+    Precision,
+    TrainConfig,
+)
 from fame_surrogate.gain_loss import gain_loss
+from fame_surrogate.importance import importance_subsample, keep_probability
+from fame_surrogate.split import validation_split
 from fame_surrogate.train import TrainResult, train_surrogate
 from fame_surrogate.validation import accuracy, two_stage
 from lhe_tools import EventBatch, read_dump
@@ -228,10 +238,11 @@ def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, bat
     untrained model (the least-squares skip) on held-out points."""
     pp = read_dump(sherpa_pp / "z4j_gu_val.npz").take(np.arange(1200))
     cfg = TrainConfig(
-        replicas=1, hidden=(32, 32), epochs=8, batch_size=128, val_fraction=0.25, patience=100
+        replicas=1, hidden=(32, 32), epochs=8, batch_size=128, val_fraction=0.25, patience=100,
+        objective="pointwise",  # every point trains, so the held-out median below measures the fit
     )
     res = train_surrogate(pp, cfg)
-    assert res.metrics.penalty_j == 0.0
+    assert res.metrics.penalty_j == 0.0 and res.metrics.n_train == 900
     assert res.metrics.n_train_augmented == 6 * res.metrics.n_train
     untrained = train_surrogate(pp, dataclasses.replace(cfg, epochs=1, lr=1e-12))
     pred, truth = _val(pp, res)
@@ -239,3 +250,55 @@ def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, bat
     err = np.median(np.abs(np.log(pred / truth)))
     assert err < 0.8 * np.median(np.abs(np.log(base / truth)))
     assert train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics.penalty_j == 1e-3
+
+
+def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
+    sherpa_pp: Path, batch3: EventBatch
+) -> None:
+    """``objective="auto"``: Sherpa's weighted pp events train with the gain loss on the importance subsample
+    (the points a direct draw keeps), e+e- points and events without the non-ME factor with MSE on every
+    point; a given loss or fraction wins over the objective."""
+    pp = read_dump(sherpa_pp / "z4j_gu_val.npz").take(np.arange(1200))
+    assert pp.ps_weight is not None
+    cfg = TrainConfig(replicas=1, hidden=(16,), epochs=3, gain_epochs=2, val_fraction=0.25, patience=100,
+                      augment=1, seed=4)
+    res = train_surrogate(pp, cfg)
+    m = res.metrics
+    assert (m.objective, m.loss, m.importance_fraction) == ("unweighting", "gain", UNWEIGHTING_IMPORTANCE)
+    assert len(res.history[0]) == 3 + 2  # the MSE epochs, then the gain epochs
+    train_index, val_index = validation_split(len(pp), 0.25, 4)
+    assert np.array_equal(res.val_index, val_index)
+    keep = keep_probability(pp.weight, UNWEIGHTING_IMPORTANCE, cfg.importance_floor)
+    kept = importance_subsample(keep, train_index, 4)
+    assert m.n_train == kept.size < 0.5 * train_index.size  # Sherpa's Z+4 weights: a small subsample
+    # the asinh scale comes from the whole training split, not from the subsample (TargetTransform.fit)
+    assert pp.me2 is not None
+    split_quantile = float(np.quantile(np.abs(pp.me2[train_index]), 0.01))
+    assert float(res.model.members[0].target.scale) == pytest.approx(0.1 * split_quantile, rel=1e-12)
+    unweighted = train_surrogate(dataclasses.replace(pp, ps_weight=None), dataclasses.replace(cfg, epochs=1))
+    assert (unweighted.metrics.objective, unweighted.metrics.loss) == ("pointwise", "mse")
+    assert unweighted.metrics.n_train == train_index.size
+    mse = train_surrogate(pp, dataclasses.replace(cfg, epochs=1, loss="mse"))  # the loss given wins
+    assert (mse.metrics.loss, mse.metrics.n_train, len(mse.history[0])) == ("mse", kept.size, 1)
+    ee = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics
+    assert (ee.objective, ee.loss, ee.importance_fraction, ee.n_train) == ("pointwise", "mse", None, 600)
+
+
+@pytest.mark.parametrize(
+    ("given", "hadronic", "weighted", "want"),
+    [
+        ({}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0)),
+        ({}, True, False, ("pointwise", "mse", None, 0.0)),
+        ({}, False, True, ("pointwise", "mse", None, 1e-3)),
+        ({"objective": "unweighting"}, False, False, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 1e-3)),
+        ({"objective": "pointwise", "loss": "gain"}, True, True, ("pointwise", "gain", None, 0.0)),
+        ({"importance_fraction": 0.9, "penalty_j": 0.5}, True, True, ("unweighting", "gain", 0.9, 0.5)),
+        ({"weight_power": 0.2}, True, True, ("unweighting", "gain", None, 0.0)),  # one emphasis at a time
+    ],
+)
+def test_config_resolution_by_beams_and_weights(
+    given: dict[str, object], hadronic: bool, weighted: bool, want: tuple[object, ...]
+) -> None:
+    cfg = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted)  # type: ignore[arg-type]
+    assert (cfg.objective, cfg.loss, cfg.importance_fraction, cfg.penalty_j) == want
+    assert cfg.resolved(hadronic=not hadronic, weighted=not weighted) == cfg  # nothing left to decide
