@@ -217,6 +217,14 @@ def reweight_file(
                 f"{src}: --ratio-to weight:{wid}: the file declares no weight {wid!r} in <initrwgt> "
                 f"(it declares {declared})"
             )
+    for_unweighting = [e.group.name for e in b.entries if e.train.get("objective") == "unweighting"]
+    if for_unweighting:  # fame train's default for Sherpa's pp dumps: the gain loss, coarser per event
+        names = ", ".join(for_unweighting[:3]) + (", ..." if len(for_unweighting) > 3 else "")
+        log.warning(
+            "bundle %s: %d group(s) were trained for two-stage unweighting (%s); their |M|^2 per event is "
+            "about half as accurate as with `fame train --objective pointwise`, the setting for reweighting",
+            b.root, len(for_unweighting), names,
+        )
     reference, ref_text = make_reference(cfg.ratio_to)
     weights = [
         NewWeight(cfg.prefix, f"XWGTUP * surrogate |M|^2 / {ref_text}; bundle {b.root}"),

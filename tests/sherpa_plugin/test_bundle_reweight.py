@@ -112,6 +112,27 @@ def _predict(bundle: Bundle, mom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return bundle.predict(batch)
 
 
+def test_a_bundle_trained_for_unweighting_is_reweighted_with_a_warning(
+    bundle: Bundle, lhe_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The objective recorded at training reaches the user: pointwise bundles reweight silently, one trained
+    for unweighting (the default for Sherpa's pp dumps) with a warning that names its groups."""
+    (entry,) = bundle.entries
+    assert entry.train["objective"] == "pointwise"  # e+e- points: the auto objective
+    with caplog.at_level("WARNING", logger="sherpa_plugin.reweight"):
+        plain = reweight_file(lhe_file, tmp_path / "a.lhe", bundle)
+    assert not [r for r in caplog.records if "unweighting" in r.getMessage()]
+    onnx = bundle.root / entry.model
+    recorded = {**entry.train, "objective": "unweighting"}
+    write_bundle(tmp_path / "u", [(entry.group, onnx, recorded)], snippet=False)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sherpa_plugin.reweight"):
+        flagged = reweight_file(lhe_file, tmp_path / "b.lhe", tmp_path / "u")
+    (record,) = [r for r in caplog.records if "unweighting" in r.getMessage()]
+    assert D3 in record.getMessage() and "--objective pointwise" in record.getMessage()
+    assert flagged.reweighted == plain.reweighted > 0  # a warning, not a refusal
+
+
 def test_ratio_to_itself_and_to_a_stored_weight(bundle: Bundle, lhe_file: Path, tmp_path: Path) -> None:
     reweight_file(lhe_file, tmp_path / "self.lhe", bundle, ReweightConfig(ratio_to=str(bundle.root)))
     for w, wts, _, _ in read_back(tmp_path / "self.lhe"):
