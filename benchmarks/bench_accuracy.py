@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from fame_surrogate.config import TrainConfig
+from fame_surrogate.config import RESOLVED_FIELDS, TrainConfig
 from fame_surrogate.export import export_onnx
 from fame_surrogate.models import Ensemble
 from fame_surrogate.onnx_session import OnnxSurrogate
@@ -87,7 +87,7 @@ def train_parallel(batch: EventBatch, cfg: TrainConfig, replicas: int) -> tuple[
         "val_frac_within_1pct": [m["val_frac_within_1pct"] for _, m, _ in results],
         "replica_seconds": [s for _, _, s in results],
         "n_train": results[0][1].get("n_train"),
-        **{k: results[0][1][k] for k in ("objective", "loss", "importance_fraction")},
+        **{k: results[0][1][k] for k in RESOLVED_FIELDS},
     }
     return ensemble, metrics, seconds
 

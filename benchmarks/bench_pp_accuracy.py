@@ -58,7 +58,7 @@ import numpy as np
 from bench_accuracy import overrides, train_parallel  # this folder is on sys.path
 from bench_gain import OnnxPredictor
 
-from fame_surrogate.config import TrainConfig
+from fame_surrogate.config import RESOLVED_FIELDS, TrainConfig
 from fame_surrogate.export import export_onnx
 from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
@@ -178,7 +178,7 @@ def one_model(
             or k in changes
         },
         "replicas": parallel,
-        "resolved": {k: metrics[k] for k in ("objective", "loss", "importance_fraction")},  # train's choice
+        "resolved": {k: metrics[k] for k in RESOLVED_FIELDS},  # what training chose for these events
         "train_cpu_s": cpu,
         "train_wall_s": seconds,
         "epochs": metrics["epochs"],

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_HIDDEN",
     "DEFAULT_PENALTY_LEPTON_BEAMS",
+    "RESOLVED_FIELDS",
     "UNWEIGHTING_IMPORTANCE",
     "Activation",
     "Clock",
@@ -113,6 +114,10 @@ DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
 #: the gain loss on this subsample reaches f_eff/f_ideal 0.75-0.86, at W+4 0.79-0.86 (examples/zjets,
 #: examples/wjets READMEs)
 UNWEIGHTING_IMPORTANCE = 0.99
+
+#: the TrainConfig fields that :meth:`TrainConfig.resolved` decides from the events (training reports them as
+#: resolved, in ``TrainMetrics`` and so in the ONNX metadata and the bundle manifest)
+RESOLVED_FIELDS = ("objective", "loss", "importance_fraction", "penalty_j")
 
 
 @dataclass(frozen=True)

@@ -77,9 +77,9 @@ class TrainMetrics:
     epochs: list[int]
     stopped: list[str]
     seconds: float
-    objective: str = "pointwise"
-    loss: str = "mse"
-    importance_fraction: float | None = None
+    objective: str
+    loss: str
+    importance_fraction: float | None
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from fame_surrogate.config import RESOLVED_FIELDS
 from lhe_tools import EventBatch
 from lhe_tools.groups import ReducedGroup
 
@@ -276,9 +277,7 @@ def merge_replicas_task(
             "replica_workers": sorted({r.worker for r in replicas}),
             "sqrt_shat_range": _sqrt_shat_range(batch),
         }
-        for key in ("objective", "loss", "importance_fraction", "penalty_j"):  # as the replicas resolved them
-            if key in replicas[0].metrics:
-                metrics[key] = replicas[0].metrics[key]
+        metrics.update({k: replicas[0].metrics[k] for k in RESOLVED_FIELDS})  # as the replicas resolved them
         metrics = _plain(metrics)
         blob = _export_bytes(ensemble, group, val.meta, config, metrics)
         return GroupResult(name=group.name, ok=True, onnx=blob, train=metrics,

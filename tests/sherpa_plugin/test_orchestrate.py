@@ -159,6 +159,9 @@ def test_replicas_are_separate_tasks_merged_into_one_ensemble(
     assert sess.metadata.replicas == 2
     train = bundle.entries[0].train
     assert train["replica_tasks"] == 2 and train["n_train"] + train["n_val"] == N
+    # e+e- points: the merged entry records what the replicas resolved (TrainConfig.resolved)
+    assert (train["objective"], train["loss"], train["importance_fraction"]) == ("pointwise", "mse", None)
+    assert train["penalty_j"] == 1e-3
     # the reported accuracy is the ensemble's on the held-out split (seeded by config.seed), recomputed here
     batch = read_dump(src / "d3.npz")
     held_out = np.sort(np.random.default_rng(7).permutation(N)[: round(0.1 * N)])
