@@ -216,7 +216,7 @@ def _train_replica(
         if gain_phase and epoch == gain_start:
             work.net.load_state_dict(best_state)
             best = math.inf
-            opt = _adam(work, max(config.min_lr, 0.1 * config.lr))
+            opt = _adam(work, config.gain_lr)
         work.train()
         order = torch.randperm(n, generator=gen)
         run, count = 0.0, 0

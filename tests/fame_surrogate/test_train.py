@@ -114,8 +114,12 @@ def test_replicas_float32_and_time_budget(batch3: EventBatch) -> None:
 
 
 def test_gain_loss_phase_runs_after_mse(batch3: EventBatch) -> None:
-    res = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=5, loss="gain", gain_epochs=3))
+    cfg = dataclasses.replace(SMALL, epochs=5, loss="gain", gain_epochs=3, gain_lr=3e-4)
+    res = train_surrogate(batch3, cfg)
     assert len(res.history[0]) == 8
+    assert [h["lr"] for h in res.history[0][5:]] == [3e-4] * 3  # the gain phase runs at its own rate
+    with pytest.raises(ValueError, match="gain_lr=0"):
+        TrainConfig(gain_lr=0.0)
     pred, truth = _val(batch3, res)
     assert np.isfinite(pred).all() and accuracy(pred, truth).median_abs_rel_dev < 0.5
 
