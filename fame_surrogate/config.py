@@ -191,7 +191,9 @@ class TrainConfig:
         f_eff/f_ideal 0.85 and ε_2 0.71 against 0.77 and 0.67 at 4e-4, whose larger steps also undo the
         MSE phase's pointwise accuracy (median |Δ| 0.18 against 0.13) (examples/zjets/README.md).
     gain_fraction : float
-        With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase.
+        With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
+        only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
+        from one MSE-trained model).
     threads : int or None
         torch intra-op threads during training (None: leave torch's setting).
     max_seconds : float or None
@@ -279,6 +281,8 @@ class TrainConfig:
                 f"TrainConfig.augment={self.augment}, augment_max_points={self.augment_max_points}: "
                 "expected >= 1"
             )
+        if not 0.0 <= self.gain_fraction <= 1.0:
+            raise ValueError(f"TrainConfig.gain_fraction={self.gain_fraction}; expected 0 <= fraction <= 1")
         if not 0.0 < self.gain_lr < math.inf:
             raise ValueError(f"TrainConfig.gain_lr={self.gain_lr}; expected a finite value > 0")
         if not 0.0 <= self.weight_power < math.inf:

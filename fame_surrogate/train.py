@@ -205,7 +205,7 @@ def _train_replica(
         if (
             with_gain
             and gain_start is None
-            and (epoch >= config.epochs or (budget is not None and clock() - t_start > budget))
+            and (epoch >= config.epochs or (budget is not None and clock() - t_start >= budget))
         ):
             gain_start = epoch
         elif gain_start is None and epoch >= config.epochs:

@@ -118,10 +118,21 @@ def test_gain_loss_phase_runs_after_mse(batch3: EventBatch) -> None:
     res = train_surrogate(batch3, cfg)
     assert len(res.history[0]) == 8
     assert [h["lr"] for h in res.history[0][5:]] == [3e-4] * 3  # the gain phase runs at its own rate
-    with pytest.raises(ValueError, match="gain_lr=0"):
-        TrainConfig(gain_lr=0.0)
     pred, truth = _val(batch3, res)
     assert np.isfinite(pred).all() and accuracy(pred, truth).median_abs_rel_dev < 0.5
+    with pytest.raises(ValueError, match="gain_lr=0"):
+        TrainConfig(gain_lr=0.0)
+    with pytest.raises(ValueError, match=r"gain_fraction=1\.5"):
+        TrainConfig(gain_fraction=1.5)
+
+
+def test_gain_fraction_one_runs_only_the_gain_phase(batch3: EventBatch) -> None:
+    """``gain_fraction=1`` with a budget: the gain phase from the first epoch (bench_gain_phase.py's use)."""
+    cfg = dataclasses.replace(
+        SMALL, loss="gain", gain_fraction=1.0, gain_epochs=2, gain_lr=3e-4, max_seconds=60.0
+    )
+    res = train_surrogate(batch3, cfg)
+    assert [h["lr"] for h in res.history[0]] == [3e-4] * 2
 
 
 def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch) -> None:

@@ -1,0 +1,150 @@
+"""Gain-phase settings side by side, from one MSE-trained model (issue 16).
+
+``loss="gain"`` trains with the MSE first, then with the gain loss (:mod:`fame_surrogate.gain_loss`).  A
+comparison of two full trainings mixes the gain phase's effect with the MSE phase's seed-to-seed spread,
+which at Z+4 jets moves f_eff/f_ideal by ±0.1.  This benchmark trains one replica's MSE phase once
+(``--mse-budget`` CPU seconds, ``fame train``'s defaults otherwise: the importance subsample of the
+``unweighting`` objective) and then runs the product's own gain phase (``TrainConfig(gain_fraction=1)``: only
+the gain phase, from the model as given) for each ``--variant LR[,BATCH]`` (``gain_lr``, ``batch_size``)
+from that same model, ``--gain-budget`` CPU seconds each.  Every model, the MSE-trained one included, is
+exported to ONNX and scored on ``--val`` (an independent Sherpa run) exactly as
+``bench_pp_accuracy.py`` scores (median |Δ|, ε_1, ε_2, f_eff, f_ideal, f_eff/f_ideal, ``--val-blocks``).
+
+One replica, one thread; the MSE phase costs ``--mse-budget`` plus the features (≈ 45 CPU-s at 800k Z+4
+events).  Prints one JSON object.  Usage::
+
+    .venv/bin/python benchmarks/bench_gain_phase.py --train z4s_train800k/C.npz --val z4s_val240k/C.npz \\
+        --mse-budget 675 --gain-budget 180 --variant 4e-4 --variant 1e-4 --variant 4e-4,4096
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import copy
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from bench_pp_accuracy import score  # this folder is on sys.path
+
+from fame_surrogate import train as training
+from fame_surrogate.config import Loss, TrainConfig
+from fame_surrogate.dipoles import masses_from_meta
+from fame_surrogate.export import export_onnx
+from fame_surrogate.importance import importance_subsample, keep_probability
+from fame_surrogate.models import Surrogate, build_model
+from fame_surrogate.split import validation_split
+from lhe_tools import EventBatch, read_dump
+
+
+def prepare(batch: EventBatch, config: TrainConfig) -> tuple[Surrogate, dict[str, torch.Tensor]]:
+    """An untrained model and the training data, as :func:`fame_surrogate.train.train_surrogate` sets them up
+    for one replica (split, importance subsample, permuted copies, scalers, float32 inputs)."""
+    if batch.me2 is None or batch.ps_weight is None:
+        raise SystemExit("the training dump needs the me2 and ps_weight columns (a Sherpa pp dump)")
+    train_index, val_index = validation_split(len(batch), config.val_fraction, config.seed)
+    candidates = train_index
+    keep: np.ndarray | None = None
+    if config.importance_fraction is not None:
+        used = np.union1d(train_index, val_index)
+        keep = np.ones(len(batch))
+        keep[used] = keep_probability(batch.weight[used], config.importance_fraction, config.importance_floor)
+        train_index = importance_subsample(keep, train_index, config.seed)
+    torch.manual_seed(config.seed)
+    masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
+    pdg = batch.pdg.tolist()
+    model = build_model(config.model, pdg, batch.n_in, config.hidden, config.activation, masses)
+    momenta, me2 = torch.from_numpy(batch.momenta), torch.from_numpy(batch.me2)
+    data = training._training_data(model, batch, momenta, me2, train_index, val_index, config, keep)
+    scale = None if keep is None else me2[torch.from_numpy(candidates)]
+    model.fit_scalers(data["x"], data["terms"], data["me2"], scale)
+    with torch.no_grad():
+        data["z"], data["z_val"] = model.target.encode(data["me2"]), model.target.encode(data["me2_val"])
+    for key in ("x", "terms", "x_val", "terms_val"):
+        data[key] = data[key].to(config.dtype.torch_dtype)
+    return model, data
+
+
+def run_phase(
+    model: Surrogate, data: dict[str, torch.Tensor], config: TrainConfig, budget: float
+) -> dict[str, Any]:
+    """Train ``model`` in place for ``budget`` CPU seconds with ``config``; what the phase did."""
+    t0 = time.process_time()
+    history, stopped = training._train_replica(model, data, config, config.seed, t0 + budget)
+    model.eval()
+    return {
+        "epochs": len(history),
+        "stopped": stopped,
+        "cpu_s": time.process_time() - t0,
+        "val_loss": [round(h["val_loss"], 4) for h in history],
+    }
+
+
+def scored(model: Surrogate, name: str, info: dict[str, Any], val: EventBatch, args: argparse.Namespace,
+           tmp: Path) -> dict[str, Any]:
+    meta = {"process": val.process, "sqrt_s": val.meta.get("sqrt_s")}
+    path = export_onnx(model, tmp / f"{name}.onnx", meta)
+    return score(path, {"model": name, **info}, val, args)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--train", type=Path, required=True)
+    ap.add_argument("--val", type=Path, required=True)
+    ap.add_argument("--model", default="dipole", choices=["dipole", "mlp"])
+    ap.add_argument("--mse-budget", type=float, default=675.0, help="CPU seconds of the MSE phase")
+    ap.add_argument("--gain-budget", type=float, default=180.0, help="CPU seconds of each gain phase")
+    ap.add_argument("--variant", action="append", default=[], metavar="LR[,BATCH]",
+                    help="a gain phase: its learning rate and mini-batch size (default: the MSE phase's)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timing-points", type=int, default=4096)
+    ap.add_argument("--val-blocks", type=int, default=3, metavar="K")
+    args = ap.parse_args()
+    if not args.variant:
+        ap.error("give at least one --variant LR[,BATCH]")
+    args.sampled = None  # bench_pp_accuracy.score's colour-sampled baseline: not here
+    torch.set_num_threads(1)
+    config = TrainConfig(model=args.model, replicas=1, clock="cpu", threads=1, seed=args.seed)
+    config = config.resolved(hadronic=True, weighted=True)
+    batch, val = read_dump(args.train), read_dump(args.val)
+    model, data = prepare(batch, config)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_gain_phase_") as tmp:
+        mse = run_phase(model, data, dataclasses.replace(config, loss=Loss.MSE), args.mse_budget)
+        rows.append(scored(model, "mse", {"phase": mse}, val, args, Path(tmp)))
+        for k, spec in enumerate(args.variant):
+            lr, _, bs = spec.partition(",")
+            cfg = dataclasses.replace(
+                config, gain_lr=float(lr), batch_size=int(bs) if bs else config.batch_size, gain_fraction=1.0,
+                gain_epochs=10_000,
+            )
+            tuned = copy.deepcopy(model)
+            phase = run_phase(tuned, data, cfg, args.gain_budget)
+            info = {"gain_lr": cfg.gain_lr, "batch_size": cfg.batch_size, "phase": phase}
+            rows.append(scored(tuned, f"gain{k}", info, val, args, Path(tmp)))
+    out = {
+        "benchmark": "bench_gain_phase",
+        "train": str(args.train),
+        "val": str(args.val),
+        "n_val": len(val),
+        "mse_budget_cpu_s": args.mse_budget,
+        "gain_budget_cpu_s": args.gain_budget,
+        "load_avg": list(os.getloadavg()),
+        "rows": rows,
+    }
+    print(json.dumps(out, indent=1))
+    print("done", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
