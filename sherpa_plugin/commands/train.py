@@ -45,6 +45,7 @@ OPTIONS = (
     Option("seed", help="seed of split, initialisation and shuffling"),
     Option("batch_size", metavar="B", help="mini-batch size"),
     Option("lr", help="initial Adam learning rate"),
+    Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
     Option("decay_fraction", metavar="F",
            help="cosine warm-down of the learning rate over the last F of the run.  With the defaults "
            "e+e- -> 5 jets reaches 97%% within 1%% in 10 minutes of 2 cores: --clock cpu --max-seconds 570"),

@@ -193,16 +193,17 @@ def test_fame_train_command_json(
     (d3_only / "d3.npz").write_bytes((data / "d3.npz").read_bytes())
     code = main(["train", str(d3_only), "--out", str(out.parent / "cli-bundle"), "--model", "mlp",
                  "--epochs", "2", "--loss", "gain", "--hidden", "8", "--net-dtype", "float32",
-                 "--batch-size", "128", "--lr", "0.002", "--decay-fraction", "0.4", "--clock", "cpu",
+                 "--batch-size", "128", "--lr", "0.002", "--gain-lr", "3e-4", "--decay-fraction", "0.4",
+                 "--clock", "cpu",
                  "--scheduler", cluster, "--no-progress", "--json"])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
     manifest = json.loads((out.parent / "cli-bundle" / MANIFEST).read_text())
     # the options reach the training configuration (and a float32 network exports and loads)
-    keys = ("loss", "hidden", "net_dtype", "batch_size", "lr", "decay_fraction", "clock")
+    keys = ("loss", "hidden", "net_dtype", "batch_size", "lr", "gain_lr", "decay_fraction", "clock")
     assert {k: manifest["config"][k] for k in keys} == {
         "loss": "gain", "hidden": [8], "net_dtype": "float32", "batch_size": 128, "lr": 0.002,
-        "decay_fraction": 0.4, "clock": "cpu"}
+        "gain_lr": 3e-4, "decay_fraction": 0.4, "clock": "cpu"}
     assert set(res) >= {"groups", "seconds"}
     (g,) = res["groups"]
     assert g["name"] == D3 and g["status"] == "trained"
