@@ -186,10 +186,11 @@ class TrainConfig:
     gain_epochs : int
         Epochs of the gain loss after the MSE phase (``loss="gain"`` only).
     gain_lr : float
-        Adam's learning rate through the gain phase (``loss="gain"``).  Default 1e-4: at Z+4 jets (one MSE
-        phase of 675 CPU-s, then 180 CPU-s of each setting, scored on an independent 240k Sherpa run)
-        f_eff/f_ideal 0.85 and ε_2 0.71 against 0.77 and 0.67 at 4e-4, whose larger steps also undo the
-        MSE phase's pointwise accuracy (median |Δ| 0.18 against 0.13) (examples/zjets/README.md).
+        Adam's learning rate through the gain phase (``loss="gain"``).  Default 1e-4: at Z+4 jets (an MSE
+        phase of 675 CPU-s, then 180 CPU-s of each setting from it, scored on an independent 240k Sherpa
+        run; two seeds) f_eff/f_ideal 0.85 and 0.89, ε_2 0.71 and 0.68, against 0.77, 0.77 and 0.67, 0.64
+        at 4e-4, whose larger steps also undo more of the MSE phase's pointwise accuracy (median |Δ| 0.18,
+        0.16 against 0.13, 0.12) (benchmarks/bench_gain_phase.py, examples/zjets/README.md).
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
