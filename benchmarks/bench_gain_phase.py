@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from bench_pp_accuracy import score  # this folder is on sys.path
 
@@ -41,9 +40,7 @@ from fame_surrogate import train as training
 from fame_surrogate.config import Loss, TrainConfig
 from fame_surrogate.dipoles import masses_from_meta
 from fame_surrogate.export import export_onnx
-from fame_surrogate.importance import importance_subsample, keep_probability
 from fame_surrogate.models import Surrogate, build_model
-from fame_surrogate.split import validation_split
 from lhe_tools import EventBatch, read_dump
 
 
@@ -52,14 +49,7 @@ def prepare(batch: EventBatch, config: TrainConfig) -> tuple[Surrogate, dict[str
     for one replica (split, importance subsample, permuted copies, scalers, float32 inputs)."""
     if batch.me2 is None or batch.ps_weight is None:
         raise SystemExit("the training dump needs the me2 and ps_weight columns (a Sherpa pp dump)")
-    train_index, val_index = validation_split(len(batch), config.val_fraction, config.seed)
-    candidates = train_index
-    keep: np.ndarray | None = None
-    if config.importance_fraction is not None:
-        used = np.union1d(train_index, val_index)
-        keep = np.ones(len(batch))
-        keep[used] = keep_probability(batch.weight[used], config.importance_fraction, config.importance_floor)
-        train_index = importance_subsample(keep, train_index, config.seed)
+    train_index, val_index, candidates, keep = training._training_points(batch, config)
     torch.manual_seed(config.seed)
     masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
     pdg = batch.pdg.tolist()

@@ -326,35 +326,11 @@ def _training_data(
     return data
 
 
-def train_surrogate(
-    batch: EventBatch, config: TrainConfig | None = None, *, val_index: np.ndarray | None = None
-) -> TrainResult:
-    """Train a surrogate (an :class:`Ensemble` of ``config.replicas`` replicas) on ``batch``.
-
-    Parameters
-    ----------
-    batch : EventBatch
-        Points of one process (the representative's particle order) with ``me2`` (N,) float64.
-    config : TrainConfig, optional
-        Settings; what they leave to the events (objective, loss, importance subsample, penalty) is decided
-        by the batch's beams and weights (:meth:`TrainConfig.resolved`).
-    val_index : array of int, optional
-        The points of ``batch`` to hold out (early stopping and the reported accuracy) instead of the seeded
-        ``val_fraction`` split; all others train (``max_points`` then caps the training points).  The Dask
-        replica tasks pass their common held-out split, so every replica trains on all the rest.
-
-    Returns
-    -------
-    TrainResult
-    """
-    hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
-    config = (config or TrainConfig()).resolved(hadronic=hadronic, weighted=batch.ps_weight is not None)
-    if batch.me2 is None:
-        raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
-    try:  # the masses the exact ME used (a Sherpa dump records them), else the dipoles' defaults
-        masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
-    except ValueError as err:
-        raise ValueError(f"batch of process {batch.process!r}: {err}") from None
+def _training_points(
+    batch: EventBatch, config: TrainConfig, val_index: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(training indices, held-out indices, the training split before the importance subsample, the keep
+    probabilities or None) of ``batch`` under the resolved ``config`` (see :func:`train_surrogate`)."""
     n_total = batch.momenta.shape[0]
     if val_index is not None:
         val_index = np.unique(np.asarray(val_index, dtype=np.int64))
@@ -390,6 +366,39 @@ def train_surrogate(
             raise ValueError(
                 f"batch of process {batch.process!r}: {train_index.size} kept to train on: too few"
             )
+    return train_index, val_index, candidates, keep
+
+
+def train_surrogate(
+    batch: EventBatch, config: TrainConfig | None = None, *, val_index: np.ndarray | None = None
+) -> TrainResult:
+    """Train a surrogate (an :class:`Ensemble` of ``config.replicas`` replicas) on ``batch``.
+
+    Parameters
+    ----------
+    batch : EventBatch
+        Points of one process (the representative's particle order) with ``me2`` (N,) float64.
+    config : TrainConfig, optional
+        Settings; what they leave to the events (objective, loss, importance subsample, penalty) is decided
+        by the batch's beams and weights (:meth:`TrainConfig.resolved`).
+    val_index : array of int, optional
+        The points of ``batch`` to hold out (early stopping and the reported accuracy) instead of the seeded
+        ``val_fraction`` split; all others train (``max_points`` then caps the training points).  The Dask
+        replica tasks pass their common held-out split, so every replica trains on all the rest.
+
+    Returns
+    -------
+    TrainResult
+    """
+    hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
+    config = (config or TrainConfig()).resolved(hadronic=hadronic, weighted=batch.ps_weight is not None)
+    if batch.me2 is None:
+        raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
+    try:  # the masses the exact ME used (a Sherpa dump records them), else the dipoles' defaults
+        masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
+    except ValueError as err:
+        raise ValueError(f"batch of process {batch.process!r}: {err}") from None
+    train_index, val_index, candidates, keep = _training_points(batch, config, val_index)
 
     clock = _clock(config)
     t0 = clock()
