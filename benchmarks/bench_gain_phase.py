@@ -5,10 +5,11 @@ comparison of two full trainings mixes the gain phase's effect with the MSE phas
 which at Z+4 jets moves f_eff/f_ideal by ±0.1.  This benchmark trains one replica's MSE phase once
 (``--mse-budget`` CPU seconds, ``fame train``'s defaults otherwise: the importance subsample of the
 ``unweighting`` objective) and then runs the product's own gain phase (``TrainConfig(gain_fraction=1)``: only
-the gain phase, from the model as given) for each ``--variant LR[,BATCH]`` (``gain_lr``, ``batch_size``)
-from that same model, ``--gain-budget`` CPU seconds each.  Every model, the MSE-trained one included, is
-exported to ONNX and scored on ``--val`` (an independent Sherpa run) exactly as
-``bench_pp_accuracy.py`` scores (median |Δ|, ε_1, ε_2, f_eff, f_ideal, f_eff/f_ideal, ``--val-blocks``).
+the gain phase, from the model as given) for each ``--variant LR[,BATCH]`` (``gain_lr``, ``batch_size``) or
+``--variant KEY=VALUE[,KEY=VALUE...]`` (TrainConfig fields, e.g. ``ema_decay=0.999``) from that same model,
+``--gain-budget`` CPU seconds each; ``--mse-set KEY=VALUE`` changes the MSE phase's settings.  Every model,
+the MSE-trained one included, is exported to ONNX and scored on ``--val`` (an independent Sherpa run) exactly
+as ``bench_pp_accuracy.py`` scores (median |Δ|, ε_1, ε_2, f_eff, f_ideal, f_eff/f_ideal, ``--val-blocks``).
 
 One replica, one thread; the MSE phase costs ``--mse-budget`` plus the features (≈ 45 CPU-s at 800k Z+4
 events).  Prints one JSON object.  Usage::
@@ -34,35 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from bench_pp_accuracy import score  # this folder is on sys.path
+from bench_accuracy import overrides  # this folder is on sys.path
+from bench_pp_accuracy import score
 
-from fame_surrogate import train as training
 from fame_surrogate.config import Loss, TrainConfig
-from fame_surrogate.dipoles import masses_from_meta
 from fame_surrogate.export import export_onnx
-from fame_surrogate.models import Surrogate, build_model
+from fame_surrogate.models import Surrogate
+from fame_surrogate.train import train_replica
+from fame_surrogate.training_data import prepare_training
 from lhe_tools import EventBatch, read_dump
-
-
-def prepare(batch: EventBatch, config: TrainConfig) -> tuple[Surrogate, dict[str, torch.Tensor]]:
-    """An untrained model and the training data, as :func:`fame_surrogate.train.train_surrogate` sets them up
-    for one replica (split, importance subsample, permuted copies, scalers, float32 inputs)."""
-    if batch.me2 is None or batch.ps_weight is None:
-        raise SystemExit("the training dump needs the me2 and ps_weight columns (a Sherpa pp dump)")
-    train_index, val_index, candidates, keep = training._training_points(batch, config)
-    torch.manual_seed(config.seed)
-    masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
-    pdg = batch.pdg.tolist()
-    model = build_model(config.model, pdg, batch.n_in, config.hidden, config.activation, masses)
-    momenta, me2 = torch.from_numpy(batch.momenta), torch.from_numpy(batch.me2)
-    data = training._training_data(model, batch, momenta, me2, train_index, val_index, config, keep)
-    scale = None if keep is None else me2[torch.from_numpy(candidates)]
-    model.fit_scalers(data["x"], data["terms"], data["me2"], scale)
-    with torch.no_grad():
-        data["z"], data["z_val"] = model.target.encode(data["me2"]), model.target.encode(data["me2_val"])
-    for key in ("x", "terms", "x_val", "terms_val"):
-        data[key] = data[key].to(config.dtype.torch_dtype)
-    return model, data
 
 
 def run_phase(
@@ -70,7 +51,7 @@ def run_phase(
 ) -> dict[str, Any]:
     """Train ``model`` in place for ``budget`` CPU seconds with ``config``; what the phase did."""
     t0 = time.process_time()
-    history, stopped = training._train_replica(model, data, config, config.seed, t0 + budget)
+    history, stopped = train_replica(model, data, config, config.seed, t0 + budget)
     model.eval()
     return {
         "epochs": len(history),
@@ -78,6 +59,15 @@ def run_phase(
         "cpu_s": time.process_time() - t0,
         "val_loss": [round(h["val_loss"], 4) for h in history],
     }
+
+
+def variant(spec: str) -> dict[str, Any]:
+    """A ``--variant``'s TrainConfig fields: ``LR[,BATCH]`` (``gain_lr``, ``batch_size``) or
+    ``KEY=VALUE[,KEY=VALUE...]``."""
+    if "=" in spec:
+        return overrides(spec.split(","))
+    lr, _, bs = spec.partition(",")
+    return {"gain_lr": float(lr), **({"batch_size": int(bs)} if bs else {})}
 
 
 def scored(model: Surrogate, name: str, info: dict[str, Any], val: EventBatch, args: argparse.Namespace,
@@ -94,8 +84,11 @@ def main() -> None:
     ap.add_argument("--model", default="dipole", choices=["dipole", "mlp"])
     ap.add_argument("--mse-budget", type=float, default=675.0, help="CPU seconds of the MSE phase")
     ap.add_argument("--gain-budget", type=float, default=180.0, help="CPU seconds of each gain phase")
-    ap.add_argument("--variant", action="append", default=[], metavar="LR[,BATCH]",
-                    help="a gain phase: its learning rate and mini-batch size (default: the MSE phase's)")
+    ap.add_argument("--variant", action="append", default=[], metavar="LR[,BATCH] | KEY=VALUE[,KEY=VALUE]",
+                    help="a gain phase: its learning rate and mini-batch size (default: the MSE phase's), or "
+                    "TrainConfig fields (e.g. gain_lr=1e-4,ema_decay=0.999)")
+    ap.add_argument("--mse-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a TrainConfig field for the MSE phase (and the gain phases after it)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timing-points", type=int, default=4096)
     ap.add_argument("--val-blocks", type=int, default=3, metavar="K")
@@ -104,23 +97,26 @@ def main() -> None:
         ap.error("give at least one --variant LR[,BATCH]")
     args.sampled = None  # bench_pp_accuracy.score's colour-sampled baseline: not here
     torch.set_num_threads(1)
-    config = TrainConfig(model=args.model, replicas=1, clock="cpu", threads=1, seed=args.seed)
+    config = TrainConfig(
+        **{"model": args.model, "replicas": 1, "clock": "cpu", "threads": 1, "seed": args.seed,
+           **overrides(args.mse_set)}
+    )
     config = config.resolved(hadronic=True, weighted=True)
     batch, val = read_dump(args.train), read_dump(args.val)
-    model, data = prepare(batch, config)
+    if batch.me2 is None or batch.ps_weight is None:
+        raise SystemExit("the training dump needs the me2 and ps_weight columns (a Sherpa pp dump)")
+    prepared = prepare_training(batch, config)
+    model, data = prepared.models[0], prepared.replica_data(0)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_gain_phase_") as tmp:
         mse = run_phase(model, data, dataclasses.replace(config, loss=Loss.MSE), args.mse_budget)
-        rows.append(scored(model, "mse", {"phase": mse}, val, args, Path(tmp)))
+        rows.append(scored(model, "mse", {"mse_set": args.mse_set, "phase": mse}, val, args, Path(tmp)))
         for k, spec in enumerate(args.variant):
-            lr, _, bs = spec.partition(",")
-            cfg = dataclasses.replace(
-                config, gain_lr=float(lr), batch_size=int(bs) if bs else config.batch_size, gain_fraction=1.0,
-                gain_epochs=10_000,
-            )
+            cfg = dataclasses.replace(config, **variant(spec), gain_fraction=1.0, gain_epochs=10_000)
             tuned = copy.deepcopy(model)
             phase = run_phase(tuned, data, cfg, args.gain_budget)
-            info = {"gain_lr": cfg.gain_lr, "batch_size": cfg.batch_size, "phase": phase}
+            info = {"variant": spec, "gain_lr": cfg.gain_lr, "batch_size": cfg.batch_size,
+                    "ema_decay": cfg.ema_decay, "phase": phase}
             rows.append(scored(tuned, f"gain{k}", info, val, args, Path(tmp)))
     out = {
         "benchmark": "bench_gain_phase",

@@ -195,6 +195,11 @@ class TrainConfig:
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
         from one MSE-trained model).
+    ema_decay : float
+        Polyak averaging (:mod:`fame_surrogate.averaging`): validation, early stopping and the returned
+        model use the exponential moving average of the parameters, updated after every optimiser step
+        with this decay (it averages over ≈ 1/(1 − ema_decay) steps; restarted where the gain phase
+        starts).  0 (default): the parameters as trained.
     threads : int or None
         torch intra-op threads during training (None: leave torch's setting).
     max_seconds : float or None
@@ -254,6 +259,7 @@ class TrainConfig:
     gain_epochs: int = 20
     gain_lr: float = 1e-4
     gain_fraction: float = 0.2
+    ema_decay: float = 0.0
     threads: int | None = None
     max_seconds: float | None = 480.0
     clock: Clock = Clock.WALL
@@ -284,6 +290,8 @@ class TrainConfig:
             )
         if not 0.0 <= self.gain_fraction <= 1.0:
             raise ValueError(f"TrainConfig.gain_fraction={self.gain_fraction}; expected 0 <= fraction <= 1")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"TrainConfig.ema_decay={self.ema_decay}; expected 0 <= decay < 1")
         if not 0.0 < self.gain_lr < math.inf:
             raise ValueError(f"TrainConfig.gain_lr={self.gain_lr}; expected a finite value > 0")
         if not 0.0 <= self.weight_power < math.inf:

@@ -4,8 +4,10 @@
 ``me2``, holding out a seeded validation split, with Adam, early stopping on the validation loss and
 ReduceLROnPlateau, and returns them as one :class:`~fame_surrogate.models.Ensemble`.
 
-The features and dipole terms are evaluated once (float64) and reused by every epoch; training may run in
-float32 for speed (``dtype="float32"``), the returned model is always float64.
+The features and dipole terms are evaluated once, in float64
+(:func:`fame_surrogate.training_data.prepare_training`), and reused by every epoch; training may run in
+float32 for speed (``dtype="float32"``), the returned model is always float64.  :func:`train_replica`
+trains one prepared replica (the MSE phase, then with ``loss="gain"`` the gain phase).
 """
 
 from __future__ import annotations
@@ -26,16 +28,14 @@ from torch import Tensor
 
 from lhe_tools import EventBatch
 
+from .averaging import ParameterAverage
 from .config import Clock, Loss, TrainConfig
-from .dipoles import is_coloured, masses_from_meta
 from .gain_loss import gain_loss
-from .importance import importance_subsample, keep_probability
-from .models import Ensemble, LossBatch, Surrogate, build_model, net_dtype
-from .split import validation_split
-from .symmetry import identical_particle_permutations
+from .models import Ensemble, LossBatch, Surrogate, net_dtype
+from .training_data import prepare_training
 from .validation import accuracy
 
-__all__ = ["TrainMetrics", "TrainResult", "train_surrogate"]
+__all__ = ["TrainMetrics", "TrainResult", "train_replica", "train_surrogate"]
 
 log = logging.getLogger(__name__)
 
@@ -122,30 +122,6 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def _evaluate_inputs(
-    model: Surrogate, momenta: Tensor, perms: list[Tensor] | None = None, chunk: int = 16384
-) -> tuple[Tensor, Tensor]:
-    """Features and terms of ``momenta`` (B, n, 4), in each particle order of ``perms`` (one after the other:
-    (len(perms) B, ·)); written into one preallocated pair of tensors, chunk by chunk, so the peak memory is
-    the result's, not twice it."""
-    orders = perms if perms is not None else [torch.arange(momenta.shape[1])]
-    n = momenta.shape[0]
-    x: Tensor | None = None
-    t: Tensor | None = None
-    with torch.no_grad():
-        for k, perm in enumerate(orders):
-            for start in range(0, n, chunk):
-                xc, tc = model.inputs(momenta[start : start + chunk][:, perm])
-                if x is None or t is None:
-                    x = xc.new_empty((len(orders) * n, xc.shape[1]))
-                    t = tc.new_empty((len(orders) * n, tc.shape[1]))
-                x[k * n + start : k * n + start + xc.shape[0]] = xc
-                t[k * n + start : k * n + start + tc.shape[0]] = tc
-    if x is None or t is None:
-        raise ValueError("no points to evaluate")
-    return x, t
-
-
 def _clock(config: TrainConfig) -> Callable[[], float]:
     """The clock of ``max_seconds``: wall time, or this process's CPU time (fair on a shared machine)."""
     return time.process_time if config.clock is Clock.CPU else time.perf_counter
@@ -167,14 +143,37 @@ def _adam(model: Surrogate, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(model.net.parameters(), lr=lr, fused=True)
 
 
-def _train_replica(
+def train_replica(
     model: Surrogate,
     data: dict[str, Tensor],
     config: TrainConfig,
     seed: int,
     deadline: float | None,
 ) -> tuple[list[dict[str, float]], str]:
-    """Train ``model`` in place; returns the per-epoch history and why it stopped."""
+    """Train one prepared replica in place: the MSE phase, then with ``loss="gain"`` the gain phase.
+
+    Parameters
+    ----------
+    model : Surrogate
+        A replica with its scalers fitted (:class:`~fame_surrogate.training_data.PreparedTraining`).
+    data : dict of str to Tensor
+        Its training tensors (:meth:`PreparedTraining.replica_data`).
+    config : TrainConfig
+        Resolved settings; with ``loss="gain"`` and ``gain_fraction=1`` only the gain phase runs, from the
+        model as given.
+    seed : int
+        Seed of the mini-batch order.
+    deadline : float or None
+        When to stop, on the clock of ``config.clock`` (``time.process_time`` or ``time.perf_counter``);
+        checked after every epoch.
+
+    Returns
+    -------
+    history : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``.
+    stopped : str
+        ``early``, ``epochs`` or ``time``.
+    """
     dtype = config.dtype.torch_dtype
     work: Surrogate = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
     d = {k: v.to(dtype) for k, v in data.items()}
@@ -191,6 +190,8 @@ def _train_replica(
     n = d["x"].shape[0]
     best = math.inf
     best_state = copy.deepcopy(work.net.state_dict())
+    # Polyak averaging: validation, the kept state and the result use the averaged parameters
+    average = ParameterAverage(work.net, config.ema_decay) if config.ema_decay > 0.0 else None
     since_best = 0
     history: list[dict[str, float]] = []
     stopped = "epochs"
@@ -217,6 +218,8 @@ def _train_replica(
             work.net.load_state_dict(best_state)
             best = math.inf
             opt = _adam(work, config.gain_lr)
+            if average is not None:
+                average.reset()
         work.train()
         order = torch.randperm(n, generator=gen)
         run, count = 0.0, 0
@@ -237,16 +240,20 @@ def _train_replica(
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]  # torch's stubs leave Tensor.backward untyped
             opt.step()
+            if average is not None:
+                average.update()
             run += float(loss.detach()) * idx.numel()
             count += idx.numel()
         work.eval()
-        with torch.no_grad():
+        with torch.no_grad(), average.applied() if average is not None else contextlib.nullcontext():
             if gain_phase:
                 pred = work.me2_from_inputs(d["x_val"], d["terms_val"])
                 val = float(gain_loss(pred, d["me2_val"], d.get("c_val")))
             else:
                 val_batch = LossBatch(d["x_val"], d["terms_val"], d["z_val"], d["me2_val"], d.get("lam_val"))
                 val = float(work.losses(val_batch)[0])
+            if math.isfinite(val) and val < best:
+                best_state = copy.deepcopy(work.net.state_dict())
         lr = float(opt.param_groups[0]["lr"])
         history.append({"epoch": float(epoch), "train_loss": run / count, "val_loss": val, "lr": lr})
         if bar is not None:
@@ -259,9 +266,8 @@ def _train_replica(
                 plateau_bad += 1
                 if plateau_bad > config.lr_patience:
                     plateau_lr, plateau_bad = max(config.min_lr, plateau_lr * config.lr_factor), 0
-        if math.isfinite(val) and val < best:
+        if math.isfinite(val) and val < best:  # (best_state was kept above, with the averaged parameters)
             best, since_best = val, 0
-            best_state = copy.deepcopy(work.net.state_dict())
         else:
             since_best += 1
         if deadline is not None and clock() > deadline:
@@ -276,97 +282,6 @@ def _train_replica(
     model.net.to(config.net_dtype.torch_dtype)
     model.net.load_state_dict({k: v.to(net_dtype(model.net)) for k, v in best_state.items()})
     return history, stopped
-
-
-def _training_data(
-    model: Surrogate,
-    batch: EventBatch,
-    momenta: Tensor,
-    me2: Tensor,
-    train_index: np.ndarray,
-    val_index: np.ndarray,
-    config: TrainConfig,
-    keep: np.ndarray | None = None,
-) -> dict[str, Tensor]:
-    """Features, terms and labels (float64) of the training points, in every permuted order of their
-    identical particles, and of the validation points; with the event weights the loss options use
-    (``keep``: the importance subsample's keep probabilities, which weight the validation loss)."""
-    tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
-    x_val, terms_val = _evaluate_inputs(model, momenta[va])
-    n_orders = max(1, min(config.augment, config.augment_max_points // max(1, train_index.size)))
-    perms = identical_particle_permutations(
-        batch.pdg.tolist(), batch.n_in, n_orders, np.random.default_rng(config.seed)
-    )
-    # the training points in every permuted order (identity first); labels are unchanged
-    x, terms = _evaluate_inputs(model, momenta[tr], [torch.from_numpy(p) for p in perms])
-    tr = tr.repeat(len(perms))
-    data = {
-        "x": x,
-        "terms": terms,
-        "me2": me2[tr],
-        "x_val": x_val,
-        "terms_val": terms_val,
-        "me2_val": me2[va],
-    }
-    if batch.ps_weight is not None:
-        # weighted events (Sherpa's pp dumps): the gain loss sees w = c·|M|², c = phase space × PDFs × flux,
-        # scaled to mean 1 (the loss is scale invariant; float32 keeps its range)
-        c = torch.from_numpy(np.ascontiguousarray(batch.ps_weight, dtype=np.float64))
-        c = c / c[tr].abs().mean().clamp_min(1e-300)
-        data["c"], data["c_val"] = c[tr], c[va]
-    if config.weight_power != 0.0 and batch.weight is not None:
-        # emphasise the points that carry the cross section (the ones unweighting keeps)
-        aw = torch.from_numpy(np.abs(np.ascontiguousarray(batch.weight, dtype=np.float64)))
-        lam = (aw / aw[tr].mean().clamp_min(1e-300)) ** config.weight_power
-        norm = lam[tr].mean().clamp_min(1e-300)
-        data["lam"], data["lam_val"] = lam[tr] / norm, lam[va] / norm
-    if keep is not None:  # the kept points train with the plain loss; validation weighs in the same way
-        p = torch.from_numpy(keep)[va]
-        data["lam_val"] = p / p.mean().clamp_min(1e-300)
-    return data
-
-
-def _training_points(
-    batch: EventBatch, config: TrainConfig, val_index: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """(training indices, held-out indices, the training split before the importance subsample, the keep
-    probabilities or None) of ``batch`` under the resolved ``config`` (see :func:`train_surrogate`)."""
-    n_total = batch.momenta.shape[0]
-    if val_index is not None:
-        val_index = np.unique(np.asarray(val_index, dtype=np.int64))
-        if val_index.size == 0 or val_index[0] < 0 or val_index[-1] >= n_total:
-            raise ValueError(f"val_index must hold indices into the batch of {n_total} points, at least one")
-        train_index = np.setdiff1d(np.arange(n_total), val_index)
-        if config.max_points is not None and config.max_points < train_index.size:
-            rng = np.random.default_rng(config.seed)
-            train_index = np.sort(rng.choice(train_index, size=config.max_points, replace=False))
-        if train_index.size < 2:
-            raise ValueError(f"batch of process {batch.process!r}: {train_index.size} to train on: too few")
-    else:
-        train_index, val_index = validation_split(
-            n_total, config.val_fraction, config.seed, max_points=config.max_points
-        )
-        if train_index.size < 2:
-            n_used = train_index.size + val_index.size
-            raise ValueError(f"batch of process {batch.process!r} has {n_used} points: too few to train")
-
-    keep: np.ndarray | None = None
-    candidates = train_index  # the training split, before any importance subsample (the target's scale)
-    if config.importance_fraction is not None:  # the events that carry the cross section (importance.py)
-        used = np.union1d(train_index, val_index)
-        keep = np.ones(n_total)
-        try:
-            keep[used] = keep_probability(
-                batch.weight[used], config.importance_fraction, config.importance_floor
-            )
-        except ValueError as err:
-            raise ValueError(f"batch of process {batch.process!r}: importance subsample: {err}") from None
-        train_index = importance_subsample(keep, train_index, config.seed)
-        if train_index.size < 2:
-            raise ValueError(
-                f"batch of process {batch.process!r}: {train_index.size} kept to train on: too few"
-            )
-    return train_index, val_index, candidates, keep
 
 
 def train_surrogate(
@@ -390,65 +305,39 @@ def train_surrogate(
     -------
     TrainResult
     """
-    hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
-    config = (config or TrainConfig()).resolved(hadronic=hadronic, weighted=batch.ps_weight is not None)
-    if batch.me2 is None:
-        raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
-    try:  # the masses the exact ME used (a Sherpa dump records them), else the dipoles' defaults
-        masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
-    except ValueError as err:
-        raise ValueError(f"batch of process {batch.process!r}: {err}") from None
-    train_index, val_index, candidates, keep = _training_points(batch, config, val_index)
-
+    config = config or TrainConfig()
     clock = _clock(config)
     t0 = clock()
     wall0 = time.perf_counter()
     deadline = None if config.max_seconds is None else t0 + config.max_seconds
     with _torch_threads(config.threads):
-        momenta = torch.from_numpy(np.ascontiguousarray(batch.momenta, dtype=np.float64))
-        me2 = torch.from_numpy(np.ascontiguousarray(batch.me2, dtype=np.float64))
+        prepared = prepare_training(batch, config, val_index=val_index)
+        config, val_index = prepared.config, prepared.val_index
         members: list[Surrogate] = []
         histories: list[list[dict[str, float]]] = []
         stops: list[str] = []
-        models: list[Surrogate] = []
-        for r in range(config.replicas):
-            torch.manual_seed(config.seed + r)
-            models.append(
-                build_model(
-                    config.model, batch.pdg.tolist(), batch.n_in, config.hidden, config.activation, masses
-                )
-            )
-        data = _training_data(models[0], batch, momenta, me2, train_index, val_index, config, keep)
-        targets: list[tuple[Tensor, Tensor]] = []
-        me2_scale = None if keep is None else me2[torch.from_numpy(candidates)]
-        for model in models:  # every replica's scalers from the float64 set
-            model.fit_scalers(data["x"], data["terms"], data["me2"], me2_scale)
-            with torch.no_grad():
-                targets.append((model.target.encode(data["me2"]), model.target.encode(data["me2_val"])))
-        for key in ("x", "terms", "x_val", "terms_val"):  # then one copy in training precision for all
-            data[key] = data[key].to(config.dtype.torch_dtype)
-        for r, model in enumerate(models):
-            data["z"], data["z_val"] = targets[r]
+        for r, model in enumerate(prepared.models):
             replica_deadline = None
             if deadline is not None:
                 left = deadline - clock()
                 replica_deadline = clock() + left / (config.replicas - r)
-            hist, stop = _train_replica(model, data, config, config.seed + r, replica_deadline)
+            data = prepared.replica_data(r)
+            hist, stop = train_replica(model, data, config, config.seed + r, replica_deadline)
             model.eval()
             members.append(model)
             histories.append(hist)
             stops.append(stop)
         ensemble = Ensemble(members).eval()
         with torch.no_grad():
-            pred, _ = ensemble(momenta[torch.from_numpy(val_index)])
+            pred, _ = ensemble(prepared.momenta[torch.from_numpy(val_index)])
     seconds = time.perf_counter() - wall0
-    acc = accuracy(pred.numpy(), batch.me2[val_index])
+    acc = accuracy(pred.numpy(), prepared.data["me2_val"].numpy())
     metrics = TrainMetrics(
         val_frac_within_1pct=float(acc.frac_within_1pct),
         val_frac_within_0p1pct=float(acc.frac_within_0p1pct),
         val_median_abs_rel_dev=float(acc.median_abs_rel_dev),
-        n_train=int(train_index.size),
-        n_train_augmented=int(data["x"].shape[0]),
+        n_train=int(prepared.train_index.size),
+        n_train_augmented=int(prepared.data["x"].shape[0]),
         penalty_j=config.penalty_j,
         n_val=int(val_index.size),
         epochs=[len(h) for h in histories],

@@ -126,6 +126,26 @@ def test_gain_loss_phase_runs_after_mse(batch3: EventBatch) -> None:
         TrainConfig(gain_fraction=1.5)
 
 
+def test_ema_decay_validates_and_returns_the_averaged_parameters(batch3: EventBatch) -> None:
+    """``ema_decay`` near 1 keeps the average at the initial network: the validation loss stays flat while
+    the training loss falls, and the returned model is as good as untrained; a moderate decay trains."""
+    frozen = dataclasses.replace(SMALL, epochs=6, ema_decay=1.0 - 1e-12)
+    res = train_surrogate(batch3, frozen)
+    val = [h["val_loss"] for h in res.history[0]]
+    train = [h["train_loss"] for h in res.history[0]]
+    np.testing.assert_allclose(val, val[0], rtol=1e-6)
+    assert train[-1] < 0.5 * train[0]
+    plain = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=6))
+    assert plain.history[0][-1]["val_loss"] < 0.5 * val[0]
+    averaged = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=6, ema_decay=0.9))
+    assert averaged.history[0][-1]["val_loss"] < 0.5 * val[0]
+    pred, truth = _val(batch3, res)
+    pred_plain, _ = _val(batch3, plain)
+    assert accuracy(pred, truth).median_abs_rel_dev > 2 * accuracy(pred_plain, truth).median_abs_rel_dev
+    with pytest.raises(ValueError, match="ema_decay=1"):
+        TrainConfig(ema_decay=1.0)
+
+
 def test_gain_fraction_one_runs_only_the_gain_phase(batch3: EventBatch) -> None:
     """``gain_fraction=1`` with a budget: the gain phase from the first epoch (bench_gain_phase.py's use)."""
     cfg = dataclasses.replace(
