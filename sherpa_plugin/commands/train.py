@@ -46,6 +46,9 @@ OPTIONS = (
     Option("batch_size", metavar="B", help="mini-batch size"),
     Option("lr", help="initial Adam learning rate"),
     Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
+    Option("ema_decay", metavar="D",
+           help="Polyak averaging: validate, keep and export the moving average of the weights, decay D per "
+           "step (0: off)"),
     Option("decay_fraction", metavar="F",
            help="cosine warm-down of the learning rate over the last F of the run.  With the defaults "
            "e+e- -> 5 jets reaches 97%% within 1%% in 10 minutes of 2 cores: --clock cpu --max-seconds 570"),
