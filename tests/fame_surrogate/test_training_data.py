@@ -1,0 +1,72 @@
+"""What training runs on, from real Sherpa pp events (g u -> e+e- g g g u): split, subsample, permuted copies,
+labels and the target round trip."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fame_surrogate.config import Loss, TrainConfig
+from fame_surrogate.training_data import PreparedTraining, prepare_training
+from lhe_tools import EventBatch, read_dump
+
+CONFIG = TrainConfig(replicas=2, hidden=(16,), seed=3)
+
+
+@pytest.fixture(scope="module")
+def batch(sherpa_pp: Path) -> EventBatch:
+    return read_dump(sherpa_pp / "z4j_gu_val.npz")
+
+
+@pytest.fixture(scope="module")
+def prepared(batch: EventBatch) -> PreparedTraining:
+    return prepare_training(batch, CONFIG)
+
+
+def test_weighted_pp_events_resolve_to_the_unweighting_setup(prepared: PreparedTraining) -> None:
+    assert prepared.config.loss is Loss.GAIN and prepared.config.importance_fraction == 0.99
+    assert len(prepared.models) == 2 and len(prepared.targets) == 2
+    tr, va = prepared.train_index, prepared.val_index
+    assert np.intersect1d(tr, va).size == 0 and tr.size > 0 and va.size > 0
+
+
+def test_training_points_come_in_every_order_of_the_three_identical_gluons(
+    batch: EventBatch, prepared: PreparedTraining
+) -> None:
+    """3! = 6 orders of the gluons (augment 6), the identity first, each with the point's own label."""
+    n = prepared.train_index.size
+    x, me2 = prepared.data["x"], prepared.data["me2"]
+    assert x.shape[0] == 6 * n and x.dtype == CONFIG.dtype.torch_dtype
+    assert batch.me2 is not None
+    np.testing.assert_array_equal(me2.numpy(), np.tile(batch.me2[prepared.train_index], 6))
+    model = prepared.models[0]
+    with torch.no_grad():
+        x_id, _ = model.inputs(prepared.momenta[torch.from_numpy(prepared.train_index)])
+    torch.testing.assert_close(x[:n], x_id.to(x.dtype))
+    # the permuted copies are other points of feature space (the gluons are not symmetric in the features)
+    assert not torch.allclose(x[n : 2 * n], x[:n])
+
+
+def test_targets_decode_to_the_labels_and_ps_weights_are_scaled_to_mean_one(
+    batch: EventBatch, prepared: PreparedTraining
+) -> None:
+    for r, model in enumerate(prepared.models):
+        data = prepared.replica_data(r)
+        with torch.no_grad():
+            back = model.target.decode(data["z"])
+            back_val = model.target.decode(data["z_val"])
+        torch.testing.assert_close(back, data["me2"], rtol=1e-12, atol=0.0)
+        torch.testing.assert_close(back_val, data["me2_val"], rtol=1e-12, atol=0.0)
+    c = prepared.data["c"].numpy()
+    assert batch.ps_weight is not None
+    expected = np.tile(batch.ps_weight[prepared.train_index], 6)
+    np.testing.assert_allclose(c, expected / np.abs(expected).mean(), rtol=1e-12)
+
+
+def test_a_batch_without_me2_is_refused_by_name(batch: EventBatch) -> None:
+    with pytest.raises(ValueError, match="no me2 column"):
+        prepare_training(replace(batch, me2=None), CONFIG)
