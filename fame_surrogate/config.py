@@ -200,7 +200,7 @@ class TrainConfig:
         model use the exponential moving average of the parameters, updated after every optimiser step
         with this decay (it averages over ≈ 1/(1 − ema_decay) steps; restarted where the gain phase
         starts).  0 (default): the parameters as trained.  At Z+4 jets 0.999 leaves f_eff/f_ideal where it
-        was (paired runs of two seeds, mean 0.83 with and without; examples/zjets/README.md, last section).
+        was (paired runs, gain phase: 0.78 against 0.77 over four seeds; examples/zjets/README.md).
     threads : int or None
         torch intra-op threads during training (None: leave torch's setting).
     max_seconds : float or None
