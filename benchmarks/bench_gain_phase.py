@@ -97,15 +97,15 @@ def main() -> None:
         ap.error("give at least one --variant LR[,BATCH]")
     args.sampled = None  # bench_pp_accuracy.score's colour-sampled baseline: not here
     torch.set_num_threads(1)
-    config = TrainConfig(
+    settings = TrainConfig(
         **{"model": args.model, "replicas": 1, "clock": "cpu", "threads": 1, "seed": args.seed,
            **overrides(args.mse_set)}
     )
-    config = config.resolved(hadronic=True, weighted=True)
     batch, val = read_dump(args.train), read_dump(args.val)
     if batch.me2 is None or batch.ps_weight is None:
         raise SystemExit("the training dump needs the me2 and ps_weight columns (a Sherpa pp dump)")
-    prepared = prepare_training(batch, config)
+    prepared = prepare_training(batch, settings)
+    config = prepared.config  # resolved for the events: the unweighting objective's subsample and gain loss
     model, data = prepared.models[0], prepared.replica_data(0)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_gain_phase_") as tmp:

@@ -220,9 +220,9 @@ def prepare_training(
     momenta = torch.from_numpy(np.ascontiguousarray(batch.momenta, dtype=np.float64))
     me2 = torch.from_numpy(np.ascontiguousarray(batch.me2, dtype=np.float64))
     models: list[Surrogate] = []
+    pdg = batch.pdg.tolist()
     for r in range(config.replicas):
         torch.manual_seed(config.seed + r)
-        pdg = batch.pdg.tolist()
         models.append(build_model(config.model, pdg, batch.n_in, config.hidden, config.activation, masses))
     data = _training_tensors(models[0], batch, momenta, me2, train_index, val_index, config, keep)
     targets: list[tuple[Tensor, Tensor]] = []
