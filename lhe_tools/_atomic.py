@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 class OutputExistsError(ValueError):
@@ -190,15 +190,27 @@ def atomic_dir(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _holds_only(path: Path, files: list[str]) -> bool:
+    """Whether everything in the folder ``path`` is one of ``files`` (relative paths, regular files) or a
+    folder on the way to one: no other file, folder or link, so removing ``path`` removes nothing else."""
+    listed = set(files)
+    folders = {parent.as_posix() for f in listed for parent in PurePosixPath(f).parents} - {"."}
+    for entry in path.rglob("*"):
+        rel = entry.relative_to(path).as_posix()
+        if entry.is_symlink() or rel not in (folders if entry.is_dir() else listed):
+            return False
+    return bool(listed)
+
+
 def _install(tmp: Path, path: Path, marker: str | None) -> None:
     """Move the finished folder ``tmp`` onto ``path`` (see :func:`atomic_dir`)."""
     if not path.exists():
         tmp.replace(path)
         return
     old_files = (_marker_files(path, marker) if marker else None) or []
-    present = sorted(str(p.relative_to(path)) for p in path.rglob("*") if not p.is_dir())
-    if not present or (marker is not None and sorted(old_files) == present):
-        # empty, or exactly a previous output: swap the whole folder, then drop the old one
+    if _holds_only(path, old_files):
+        # exactly a previous output (a folder that exists but holds nothing of fame's, even an empty one,
+        # is the user's and stays): swap the whole folder, then drop the old one
         old = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
         path.replace(old)
         try:
@@ -225,6 +237,7 @@ def _install(tmp: Path, path: Path, marker: str | None) -> None:
         (tmp / rel).replace(dst)
     root = path.resolve()
     for rel in set(old_files) - set(new_files):
-        stale = (path / rel).resolve()
-        if stale.is_relative_to(root) and stale.is_file():
+        stale = path / rel
+        # fame writes regular files: a link there (or a file reached through one) is not the previous output's
+        if stale.is_file() and not stale.is_symlink() and stale.resolve().is_relative_to(root):
             stale.unlink()

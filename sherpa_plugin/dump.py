@@ -361,9 +361,17 @@ def build_job(settings: DumpSettings, source: DumpSource) -> DumpJob:
 
 
 def clear_outputs(out: Path) -> None:
-    """``--fresh``: remove every trace of an earlier job from ``out`` (its dumps are overwritten later)."""
-    for stale in (out / _WORK, out / ".parts", out / ".jobs", out / _JOB, out / SUMMARY):
-        if stale.is_dir():
+    """``--fresh``: remove every trace of an earlier job from ``out`` (its dumps are overwritten later).
+
+    Only a folder that an earlier dump job wrote (it holds that job's ``.fame-job.json``) is touched: in any
+    other folder a ``.sherpa``, ``.parts``, ``.jobs`` or ``dump.json`` is the user's and stays.  A link at one
+    of those names is removed, never what it points to.
+    """
+    if not (out / _JOB).is_file() or (out / _JOB).is_symlink():
+        log.info("%s holds no earlier dump job (no %s): --fresh has nothing to discard", out, _JOB)
+        return
+    for stale in (out / _WORK, out / ".parts", out / ".jobs", out / SUMMARY, out / _JOB):
+        if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale)
         else:
             stale.unlink(missing_ok=True)
@@ -441,10 +449,10 @@ def execute_job(
     done = check_job_file(out, job)
     if done is not None:
         return done
+    write_job_file(out, job)  # first: it marks everything fame then writes into out as the job's (--fresh)
     workdir.mkdir(parents=True, exist_ok=True)
     if results_zip is not None:
         install_results(workdir, results_zip)
-    write_job_file(out, job)
     runner_file = workdir / "job.json"
     runner_file.write_text(job.for_run(workdir, out, workdir / "result.json").dumps())
     (workdir / "result.json").unlink(missing_ok=True)

@@ -329,9 +329,9 @@ def dump_with_jobs(
     if done is not None:
         return done
     install = probe_sherpa(find_sherpa_python(sherpa_python))
+    write_job_file(out, top)  # first: it marks everything fame then writes into out as the job's (--fresh)
     workdir = out / _WORK
     workdir.mkdir(parents=True, exist_ok=True)
-    write_job_file(out, top)
 
     # 1. one integration
     integration_file = workdir / _INTEGRATION
