@@ -5,8 +5,10 @@ writing process id (``.<name>.<pid>.<random><suffix>.tmp``), so the next write o
 what a killed writer left behind.  Files and folders are created with the permissions an ordinary write
 would give them (``0o666`` / ``0o777`` less the umask), not ``mkstemp``'s private ``0o600``.
 
-Output folders (:func:`atomic_dir`) are never deleted unless they are a previous output of the same kind,
-recognised by a marker file: a mistyped ``--out`` cannot remove a user's folder (:func:`check_output_dir`).
+Output folders (:func:`atomic_dir`) are never deleted unless they hold exactly a previous output of the same
+kind, recognised by a marker file, and nothing else (no other file, folder or link): a mistyped ``--out``
+cannot remove a user's folder (:func:`check_output_dir`), and an existing folder of the user's, even an empty
+one, is written into file by file rather than replaced.
 """
 
 from __future__ import annotations
