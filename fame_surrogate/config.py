@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_HIDDEN",
     "DEFAULT_PENALTY_LEPTON_BEAMS",
+    "IMPORTANCE_FLOOR",
     "RESOLVED_FIELDS",
     "UNWEIGHTING_IMPORTANCE",
     "Activation",
@@ -26,6 +27,7 @@ __all__ = [
     "ModelKind",
     "Objective",
     "Precision",
+    "Symmetry",
     "TrainConfig",
     "as_enum",
 ]
@@ -104,6 +106,19 @@ class Precision(StrEnum):
         return torch.float32 if self is Precision.FLOAT32 else torch.float64
 
 
+class Symmetry(StrEnum):
+    """How a model uses the exchange symmetry of identical final-state particles
+    (:mod:`fame_surrogate.symmetry`).
+
+    ``augment``: training sees each point in up to ``TrainConfig.augment`` orders of its identical particles.
+    ``canonical``: the model reads every event with its identical particles in one canonical order (inside
+    the exported graph too), and training sees each point once.
+    """
+
+    AUGMENT = "augment"
+    CANONICAL = "canonical"
+
+
 #: hidden layer widths of a model's network unless given (TrainConfig.hidden, the model constructors)
 DEFAULT_HIDDEN: tuple[int, ...] = (128, 128, 128)
 
@@ -115,9 +130,14 @@ DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
 #: examples/wjets READMEs)
 UNWEIGHTING_IMPORTANCE = 0.99
 
+#: ``importance_floor`` by ``symmetry`` unless given.  At Z+4 jets (bench_gain_phase.py, one replica, 675 +
+#: 180 CPU-s, seeds 0 and 7) the canonical order with the floor 0.02 overfits (early stop) and reaches
+#: f_eff/f_ideal 0.64 and 0.67; with 0.2, 0.83 and 0.79 (examples/zjets/README.md)
+IMPORTANCE_FLOOR: dict[Symmetry, float] = {Symmetry.CANONICAL: 0.2, Symmetry.AUGMENT: 0.02}
+
 #: the TrainConfig fields that :meth:`TrainConfig.resolved` decides from the events (training reports them as
 #: resolved, in ``TrainMetrics`` and so in the ONNX metadata and the bundle manifest)
-RESOLVED_FIELDS = ("objective", "loss", "importance_fraction", "penalty_j")
+RESOLVED_FIELDS = ("objective", "loss", "importance_fraction", "importance_floor", "penalty_j", "symmetry")
 
 
 @dataclass(frozen=True)
@@ -181,10 +201,14 @@ class TrainConfig:
         points that carry this fraction of Σ|w| are always kept, lighter ones with probability ∝ |w|, at
         least ``importance_floor``; the validation loss weights its points by the same probabilities.
         None (default): set by ``objective`` (:data:`UNWEIGHTING_IMPORTANCE`, or every point trains).
-    importance_floor : float
-        The smallest keep probability with ``importance_fraction``.
+    importance_floor : float or None
+        The smallest keep probability with ``importance_fraction``.  None (default): set by ``symmetry``
+        (:data:`IMPORTANCE_FLOOR`): 0.2 with ``canonical`` (an epoch then costs one order of the points, and
+        the larger subsample keeps the network from overfitting), 0.02 with ``augment``.
     gain_epochs : int
-        Epochs of the gain loss after the MSE phase (``loss="gain"`` only).
+        At most this many epochs of the gain loss after the MSE phase (``loss="gain"`` only; with
+        ``max_seconds`` the phase also ends with the budget).  At Z+4 jets with the canonical order
+        (180 CPU-s, 37–39 epochs) the best validation gain loss fell at epochs 15, 20 and 35 (three seeds).
     gain_lr : float
         Adam's learning rate through the gain phase (``loss="gain"``).  Default 1e-4: at Z+4 jets (an MSE
         phase of 675 CPU-s, then 180 CPU-s of each setting from it, scored on an independent 240k Sherpa
@@ -222,19 +246,24 @@ class TrainConfig:
         :func:`fame_surrogate.models.run_net`).
     max_points : int or None
         Use at most this many points (a seeded random subset) before the split.
+    symmetry : Symmetry or None
+        How the model uses the exchange of identical final-state particles (:class:`Symmetry`):
+        ``augment`` (training sees each point in up to ``augment`` orders) or ``canonical`` (the model sorts
+        them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used).  None
+        (default): ``canonical`` for hadron collisions, ``augment`` otherwise.  SYMMETRY_NOTE
     augment : int
-        Each training point is also used with its identical final-state particles exchanged, in up to this
-        many orders (the identity included; :mod:`fame_surrogate.symmetry`): exact, free training data
-        where the surrogate is data-limited (6× at three identical gluons).  1 disables.  The augmented
-        set is capped at ``augment_max_points``.
+        With ``symmetry="augment"``: each training point is also used with its identical final-state
+        particles exchanged, in up to this many orders (the identity included;
+        :mod:`fame_surrogate.symmetry`): exact, free training data where the surrogate is data-limited (6× at
+        three identical gluons).  1 disables.  The augmented set is capped at ``augment_max_points``.
     augment_max_points : int
         Cap on the number of augmented training points (memory: ≈ 1.4 kB per point at Z+4 jets).
     verbose : bool
         tqdm progress bar on stderr.
 
     The enum-typed fields (``model``, ``activation``, ``objective``, ``loss``, ``clock``, ``dtype``,
-    ``net_dtype``) also take their string values (a bundle's JSON configuration, the command line); they are
-    ``StrEnum`` members, so they compare equal to, and serialise as, those strings.
+    ``net_dtype``, ``symmetry``) also take their string values (a bundle's JSON configuration, the command
+    line); they are ``StrEnum`` members, so they compare equal to, and serialise as, those strings.
     """
 
     model: ModelKind = ModelKind.DIPOLE
@@ -256,8 +285,8 @@ class TrainConfig:
     loss: Loss | None = None
     weight_power: float = 0.0
     importance_fraction: float | None = None
-    importance_floor: float = 0.02
-    gain_epochs: int = 20
+    importance_floor: float | None = None
+    gain_epochs: int = 40
     gain_lr: float = 1e-4
     gain_fraction: float = 0.2
     ema_decay: float = 0.0
@@ -267,6 +296,7 @@ class TrainConfig:
     dtype: Precision = Precision.FLOAT32
     net_dtype: Precision = Precision.FLOAT64
     max_points: int | None = None
+    symmetry: Symmetry | None = None
     augment: int = 6
     augment_max_points: int = 1_500_000
     verbose: bool = False
@@ -301,7 +331,7 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.importance_fraction={self.importance_fraction}; expected 0 < fraction <= 1"
             )
-        if not 0.0 < self.importance_floor <= 1.0:
+        if self.importance_floor is not None and not 0.0 < self.importance_floor <= 1.0:
             raise ValueError(f"TrainConfig.importance_floor={self.importance_floor}; expected 0 < floor <= 1")
         if self.importance_fraction is not None and self.weight_power != 0.0:
             raise ValueError(
@@ -323,8 +353,8 @@ class TrainConfig:
         Returns
         -------
         TrainConfig
-            ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
-            ``importance_fraction`` is None only where every point trains.
+            ``objective`` is ``unweighting`` or ``pointwise`` and ``loss``, ``penalty_j`` and ``symmetry``
+            are set; ``importance_fraction`` is None only where every point trains.
         """
         objective = self.objective
         if objective is Objective.AUTO:
@@ -337,8 +367,20 @@ class TrainConfig:
         penalty = self.penalty_j
         if penalty is None:
             penalty = 0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS
+        symmetry = self.symmetry
+        if symmetry is None:
+            symmetry = Symmetry.CANONICAL if hadronic else Symmetry.AUGMENT
+        floor = self.importance_floor
+        if floor is None:
+            floor = IMPORTANCE_FLOOR[symmetry]
         return replace(
-            self, objective=objective, loss=loss, importance_fraction=importance, penalty_j=penalty
+            self,
+            objective=objective,
+            loss=loss,
+            importance_fraction=importance,
+            importance_floor=floor,
+            penalty_j=penalty,
+            symmetry=symmetry,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -357,4 +399,5 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "clock": Clock,
     "dtype": Precision,
     "net_dtype": Precision,
+    "symmetry": Symmetry,
 }

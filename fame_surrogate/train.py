@@ -59,6 +59,11 @@ class TrainMetrics:
         batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
     importance_fraction : float or None
         The importance subsample's fraction (None: every training point was used).
+    importance_floor : float
+        Its smallest keep probability.
+    symmetry : str
+        How the model used the exchange of identical particles (``augment`` or ``canonical``,
+        ``TrainConfig.symmetry`` as resolved).
     epochs : list of int
         Epochs run, per replica.
     stopped : list of str
@@ -80,6 +85,8 @@ class TrainMetrics:
     objective: str
     loss: str
     importance_fraction: float | None
+    importance_floor: float | None
+    symmetry: str
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -346,6 +353,8 @@ def train_surrogate(
         objective=str(config.objective),
         loss=str(config.loss),
         importance_fraction=config.importance_fraction,
+        importance_floor=config.importance_floor,
+        symmetry=str(config.symmetry),
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from lhe_tools import EventBatch
 
-from .config import TrainConfig
+from .config import Symmetry, TrainConfig
 from .dipoles import is_coloured, masses_from_meta
 from .importance import importance_subsample, keep_probability
 from .models import Surrogate, build_model
@@ -108,6 +108,8 @@ def _training_tensors(
     tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
     x_val, terms_val = _evaluate_inputs(model, momenta[va])
     n_orders = max(1, min(config.augment, config.augment_max_points // max(1, train_index.size)))
+    if config.symmetry is Symmetry.CANONICAL:  # the model reorders: every order gives the same inputs
+        n_orders = 1
     perms = identical_particle_permutations(
         batch.pdg.tolist(), batch.n_in, n_orders, np.random.default_rng(config.seed)
     )
@@ -168,6 +170,8 @@ def training_points(
     keep: np.ndarray | None = None
     candidates = train_index  # the training split, before any importance subsample (the target's scale)
     if config.importance_fraction is not None:  # the events that carry the cross section (importance.py)
+        if config.importance_floor is None:
+            raise ValueError("training_points needs the config resolved for the batch (TrainConfig.resolved)")
         used = np.union1d(train_index, val_index)
         keep = np.ones(n_total)
         try:
@@ -223,7 +227,10 @@ def prepare_training(
     pdg = batch.pdg.tolist()
     for r in range(config.replicas):
         torch.manual_seed(config.seed + r)
-        models.append(build_model(config.model, pdg, batch.n_in, config.hidden, config.activation, masses))
+        canonical = config.symmetry is Symmetry.CANONICAL
+        models.append(
+            build_model(config.model, pdg, batch.n_in, config.hidden, config.activation, masses, canonical)
+        )
     data = _training_tensors(models[0], batch, momenta, me2, train_index, val_index, config, keep)
     targets: list[tuple[Tensor, Tensor]] = []
     me2_scale = None if keep is None else me2[torch.from_numpy(candidates)]

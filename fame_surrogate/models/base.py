@@ -26,6 +26,7 @@ from .._fused import FusedInputs
 from ..config import Activation, ModelKind
 from ..dipoles import process_masses
 from ..features import FeatureMap
+from ..symmetry import CanonicalOrder
 from .network import build_net, net_dtype
 from .scalers import Standardise, TargetTransform, fold_input_standardisation
 
@@ -114,6 +115,10 @@ class Surrogate(nn.Module, abc.ABC):
         Number of incoming particles.
     masses : sequence of float, optional
         Per-particle masses in GeV (default :func:`~fame_surrogate.dipoles.process_masses`).
+    canonical : bool
+        Put identical final-state particles into canonical order (:class:`~fame_surrogate.symmetry.
+        CanonicalOrder`) before the features and terms, in training and in the exported graph, so that the
+        model is symmetric under their exchange by construction (``TrainConfig.symmetry="canonical"``).
     """
 
     kind: ClassVar[ModelKind]
@@ -124,12 +129,22 @@ class Surrogate(nn.Module, abc.ABC):
     x_norm: Standardise
     net: nn.Sequential
 
-    def __init__(self, pdg: Sequence[int], n_in: int, masses: Sequence[float] | None) -> None:
+    def __init__(
+        self, pdg: Sequence[int], n_in: int, masses: Sequence[float] | None, canonical: bool = False
+    ) -> None:
         super().__init__()
         self.pdg = [int(p) for p in pdg]
         self.n_in = int(n_in)
         self.masses = process_masses(self.pdg) if masses is None else [float(m) for m in masses]
         self.target = TargetTransform()
+        order = CanonicalOrder(self.pdg, self.n_in) if canonical else None
+        #: the reordering of identical particles, None where the model reads them as given (or has none)
+        self.canonical_order = order if order is not None and order.active else None
+
+    def ordered(self, momenta: Tensor) -> Tensor:
+        """``momenta`` (B, n, 4) as the model reads them: identical final-state particles in canonical order
+        when the model was built with ``canonical=True``, unchanged otherwise."""
+        return momenta if self.canonical_order is None else self.canonical_order(momenta)
 
     def _build_network(self, hidden: Sequence[int], n_out: int, activation: Activation | str) -> None:
         """The input standardisation and the network ``n_features -> hidden... -> n_out``."""

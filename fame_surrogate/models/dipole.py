@@ -55,6 +55,8 @@ class DipoleModel(Surrogate):
         Per-particle masses in GeV that the dipoles and features use (default
         :func:`~fame_surrogate.dipoles.process_masses`: the top quark at 172.5 GeV; a Sherpa dump's own
         ``meta["masses"]`` via :func:`~fame_surrogate.dipoles.masses_from_meta`).
+    canonical : bool
+        Read identical final-state particles in canonical order (:class:`~.base.Surrogate`).
     """
 
     kind = ModelKind.DIPOLE
@@ -70,8 +72,9 @@ class DipoleModel(Surrogate):
         activation: Activation | str = Activation.SILU,
         alpha_s: float = 0.118,
         masses: Sequence[float] | None = None,
+        canonical: bool = False,
     ) -> None:
-        super().__init__(pdg, n_in, masses)
+        super().__init__(pdg, n_in, masses, canonical)
         # one Gram computation serves both: the pairs either of them reads
         self.pairs = sorted(
             set(feature_pairs(self.pdg, self.n_in, self.masses))
@@ -110,6 +113,7 @@ class DipoleModel(Surrogate):
         columns divided by ΣD.  Evaluation computes the features in the network's dtype (:meth:`forward`),
         training in float64.
         """
+        momenta = self.ordered(momenta)
         if self.fused is not None:
             x, basis, factor = self.pair_inputs(momenta, feature_dtype)
             return x.transpose(0, 1), self._terms(basis, factor).transpose(0, 1)
@@ -246,6 +250,7 @@ class DipoleModel(Surrogate):
     def evaluation_inputs(self, momenta: Tensor) -> ModelInputs:
         """Pair-major fused inputs for up to :data:`FUSED_BATCH_MAX` points (fewest graph nodes), the
         per-family ones (FeatureMap, DipoleBasis) above."""
+        momenta = self.ordered(momenta)
         if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
             # float64 features: the skip reads them as they are, the network rounded to its dtype (one Cast)
             x, basis, factor = self.pair_inputs(momenta, self.skip_weight.dtype)

@@ -70,8 +70,10 @@ def build_model(
     hidden: Sequence[int] = DEFAULT_HIDDEN,
     activation: Activation | str = Activation.SILU,
     masses: Sequence[float] | None = None,
+    canonical: bool = False,
 ) -> Surrogate:
     """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg`` (``masses``:
-    per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`)."""
+    per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`; ``canonical``: identical
+    final-state particles read in canonical order, :class:`~fame_surrogate.symmetry.CanonicalOrder`)."""
     cls = _MODEL_CLASSES[as_enum(ModelKind, kind, "unknown model kind ")]
-    return cls(pdg, n_in, hidden, activation, masses=masses)
+    return cls(pdg, n_in, hidden, activation, masses=masses, canonical=canonical)

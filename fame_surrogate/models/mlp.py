@@ -19,7 +19,7 @@ __all__ = ["MLPModel"]
 class MLPModel(Surrogate):
     """Plain MLP baseline: the network predicts the standardised target directly (SPEC §4.2).
 
-    Parameters as :class:`DipoleModel` (without ``alpha_s``).
+    Parameters as :class:`DipoleModel` (without ``alpha_s``), ``canonical`` as :class:`~.base.Surrogate`.
     """
 
     kind = ModelKind.MLP
@@ -31,8 +31,9 @@ class MLPModel(Surrogate):
         hidden: Sequence[int] = DEFAULT_HIDDEN,
         activation: Activation | str = Activation.SILU,
         masses: Sequence[float] | None = None,
+        canonical: bool = False,
     ) -> None:
-        super().__init__(pdg, n_in, masses)
+        super().__init__(pdg, n_in, masses, canonical)
         self.features = FeatureMap(self.pdg, self.n_in, masses=self.masses)
         self._build_network(hidden, 1, activation)
         self.fused = FusedInputs(self.features) if FusedInputs.supports(self.features) else None
@@ -40,6 +41,7 @@ class MLPModel(Surrogate):
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
         """Raw features (B, n_features) in ``feature_dtype`` and an empty (B, 0) float64 term tensor (the MLP
         has no basis)."""
+        momenta = self.ordered(momenta)
         if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
             x_raw = self.fused(momenta, feature_dtype)[0].transpose(0, 1)  # features only
         else:

@@ -33,9 +33,13 @@ OPTIONS = (
            "ones with probability ~|w| (see --importance-floor); none: 0.99 with --objective unweighting, "
            "else every point"),
     Option("importance_floor", metavar="P", help="the smallest keep probability with --importance"),
+    Option("symmetry",
+           help="identical final-state particles: the model sorts them into one canonical order (canonical), "
+           "or training sees every point in up to --augment orders (augment); none: canonical for hadron "
+           "collisions, augment otherwise"),
     Option("augment", metavar="K",
-           help="use every training point in up to K orders of its identical final-state particles (exact, "
-           "free data; 1 disables)"),
+           help="with --symmetry augment: use every training point in up to K orders of its identical "
+           "final-state particles (exact, free data; 1 disables)"),
     Option("penalty_j", flag="--penalty", metavar="J",
            help="factorisation penalty of the dipole model (none: chosen by the beams, see TrainConfig)"),
     Option("replicas", metavar="R", help="ensemble replicas per group, each its own Dask task"),
