@@ -250,7 +250,12 @@ class TrainConfig:
         How the model uses the exchange of identical final-state particles (:class:`Symmetry`):
         ``augment`` (training sees each point in up to ``augment`` orders) or ``canonical`` (the model sorts
         them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used).  None
-        (default): ``canonical`` for hadron collisions, ``augment`` otherwise.  SYMMETRY_NOTE
+        (default): for hadron collisions ``canonical`` where the permuted copies would not all fit, i.e. the
+        training points × min(``augment``, the number of orders) exceed ``augment_max_points`` (a large
+        sample, whose training the time budget limits), else ``augment``; ``augment`` for lepton beams.
+        At Z+4 jets (720k Sherpa-integrated training events) the canonical order cuts the median |Δ| from
+        0.13 to 0.11 at the same f_eff/f_ideal (three seeds); on small samples the copies are the better
+        data (1 500 Z+4 events, the same number of steps: median |Δ| 0.53 augmented, 0.63 canonical).
     augment : int
         With ``symmetry="augment"``: each training point is also used with its identical final-state
         particles exchanged, in up to this many orders (the identity included;
@@ -353,8 +358,10 @@ class TrainConfig:
         Returns
         -------
         TrainConfig
-            ``objective`` is ``unweighting`` or ``pointwise`` and ``loss``, ``penalty_j`` and ``symmetry``
-            are set; ``importance_fraction`` is None only where every point trains.
+            ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
+            ``importance_fraction`` is None only where every point trains; ``symmetry`` (and with it
+            ``importance_floor``) is left None for hadron collisions, where it depends on the sample size
+            (:func:`fame_surrogate.training_data.prepare_training` decides it).
         """
         objective = self.objective
         if objective is Objective.AUTO:
@@ -368,10 +375,10 @@ class TrainConfig:
         if penalty is None:
             penalty = 0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS
         symmetry = self.symmetry
-        if symmetry is None:
-            symmetry = Symmetry.CANONICAL if hadronic else Symmetry.AUGMENT
+        if symmetry is None and not hadronic:
+            symmetry = Symmetry.AUGMENT
         floor = self.importance_floor
-        if floor is None:
+        if floor is None and symmetry is not None:
             floor = IMPORTANCE_FLOOR[symmetry]
         return replace(
             self,

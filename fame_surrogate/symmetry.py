@@ -25,7 +25,7 @@ import numpy.typing as npt
 import torch
 from torch import Tensor, nn
 
-__all__ = ["CanonicalOrder", "identical_groups", "identical_particle_permutations"]
+__all__ = ["CanonicalOrder", "identical_groups", "identical_particle_permutations", "n_orders"]
 
 
 def identical_groups(pdg: Sequence[int], n_in: int) -> list[list[int]]:
@@ -47,6 +47,11 @@ def identical_groups(pdg: Sequence[int], n_in: int) -> list[list[int]]:
     for i in range(n_in, len(pdg)):
         groups.setdefault(int(pdg[i]), []).append(i)
     return [g for g in groups.values() if len(g) > 1]
+
+
+def n_orders(pdg: Sequence[int], n_in: int) -> int:
+    """The number of orders of the identical final-state particles, ∏ n_f! (1 where there are none)."""
+    return math.prod(math.factorial(len(g)) for g in identical_groups(pdg, n_in))
 
 
 def identical_particle_permutations(
@@ -75,7 +80,7 @@ def identical_particle_permutations(
         raise ValueError(f"max_count must be at least 1, got {max_count}")
     n = len(pdg)
     slots = identical_groups(pdg, n_in)
-    total = math.prod(math.factorial(len(g)) for g in slots)
+    total = n_orders(pdg, n_in)
     identity = np.arange(n, dtype=np.int64)
     if total == 1 or max_count == 1:
         return [identity]

@@ -36,7 +36,8 @@ OPTIONS = (
     Option("symmetry",
            help="identical final-state particles: the model sorts them into one canonical order (canonical), "
            "or training sees every point in up to --augment orders (augment); none: canonical for hadron "
-           "collisions, augment otherwise"),
+           "collisions where the permuted copies would not fit (--augment x training points > 1.5M), "
+           "augment otherwise"),
     Option("augment", metavar="K",
            help="with --symmetry augment: use every training point in up to K orders of its identical "
            "final-state particles (exact, free data; 1 disables)"),

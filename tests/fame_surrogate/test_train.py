@@ -13,12 +13,14 @@ import pytest
 import torch
 
 from fame_surrogate.config import (
+    IMPORTANCE_FLOOR,
     UNWEIGHTING_IMPORTANCE,
     Activation,
     Clock,
     Loss,
     ModelKind,
     Precision,
+    Symmetry,
     TrainConfig,
 )
 from fame_surrogate.gain_loss import gain_loss
@@ -269,22 +271,23 @@ def test_config_enums_take_their_strings_and_serialise_as_them() -> None:
 
 def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, batch3: EventBatch) -> None:
     """On the real Sherpa g u → e+e- ggg u subset: the factorisation penalty defaults to 0 (lepton beams:
-    1e-3), the three identical gluons give 6 orders of every training point, and a short training beats the
-    untrained model (the least-squares skip) on held-out points."""
-    pp = read_dump(sherpa_pp / "z4j_gu_val.npz").take(np.arange(1200))
+    1e-3), the three identical gluons give 6 orders of every training point (a small sample: the copies
+    fit), and a short training beats the untrained model (the least-squares skip) on held-out points."""
+    pp = read_dump(sherpa_pp / "z4j_gu_val.npz")
     cfg = TrainConfig(
         replicas=1, hidden=(32, 32), epochs=8, batch_size=128, val_fraction=0.25, patience=100,
         objective="pointwise",  # every point trains, so the held-out median below measures the fit
     )
     res = train_surrogate(pp, cfg)
-    assert res.metrics.penalty_j == 0.0 and res.metrics.n_train == 900
-    assert res.metrics.n_train_augmented == 6 * res.metrics.n_train
+    assert res.metrics.penalty_j == 0.0 and res.metrics.n_train == 1500
+    assert res.metrics.symmetry == "augment" and res.metrics.n_train_augmented == 6 * res.metrics.n_train
     untrained = train_surrogate(pp, dataclasses.replace(cfg, epochs=1, lr=1e-12))
     pred, truth = _val(pp, res)
     base, _ = _val(pp, untrained)
     err = np.median(np.abs(np.log(pred / truth)))
     assert err < 0.8 * np.median(np.abs(np.log(base / truth)))
-    assert train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics.penalty_j == 1e-3
+    ee = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics
+    assert ee.penalty_j == 1e-3 and ee.symmetry == "augment"
 
 
 def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
@@ -303,7 +306,8 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
     assert len(res.history[0]) == 3 + 2  # the MSE epochs, then the gain epochs
     train_index, val_index = validation_split(len(pp), 0.25, 4)
     assert np.array_equal(res.val_index, val_index)
-    keep = keep_probability(pp.weight, UNWEIGHTING_IMPORTANCE, cfg.importance_floor)
+    assert (m.symmetry, m.importance_floor) == ("augment", IMPORTANCE_FLOOR[Symmetry.AUGMENT])  # small
+    keep = keep_probability(pp.weight, UNWEIGHTING_IMPORTANCE, IMPORTANCE_FLOOR[Symmetry.AUGMENT])
     kept = importance_subsample(keep, train_index, 4)
     assert m.n_train == kept.size < 0.5 * train_index.size  # Sherpa's Z+4 weights: a small subsample
     # the asinh scale comes from the whole training split, not from the subsample (TargetTransform.fit)
@@ -336,4 +340,8 @@ def test_config_resolution_by_beams_and_weights(
 ) -> None:
     cfg = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted)  # type: ignore[arg-type]
     assert (cfg.objective, cfg.loss, cfg.importance_fraction, cfg.penalty_j) == want
+    # lepton beams: permuted copies; hadron collisions: decided by the sample's size (prepare_training)
+    assert (cfg.symmetry, cfg.importance_floor) == ((None, None) if hadronic else ("augment", 0.02))
+    if hadronic:
+        cfg = dataclasses.replace(cfg, symmetry=Symmetry.CANONICAL, importance_floor=0.2)
     assert cfg.resolved(hadronic=not hadronic, weighted=not weighted) == cfg  # nothing left to decide

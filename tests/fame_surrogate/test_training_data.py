@@ -1,5 +1,5 @@
-"""What training runs on, from real Sherpa pp events (g u -> e+e- g g g u): split, subsample, permuted copies,
-labels and the target round trip."""
+"""What training runs on, from real Sherpa pp events (g u -> e+e- g g g u): split, subsample, permuted copies
+or the canonical order, labels and the target round trip."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from fame_surrogate.config import Loss, TrainConfig
+from fame_surrogate.config import IMPORTANCE_FLOOR, Loss, Symmetry, TrainConfig
 from fame_surrogate.training_data import PreparedTraining, prepare_training
 from lhe_tools import EventBatch, read_dump
 
-CONFIG = TrainConfig(replicas=2, hidden=(16,), seed=3)
+CONFIG = TrainConfig(replicas=2, hidden=(16,), seed=3, symmetry="augment")
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,7 @@ def prepared(batch: EventBatch) -> PreparedTraining:
 
 def test_weighted_pp_events_resolve_to_the_unweighting_setup(prepared: PreparedTraining) -> None:
     assert prepared.config.loss is Loss.GAIN and prepared.config.importance_fraction == 0.99
+    assert prepared.config.importance_floor == IMPORTANCE_FLOOR[Symmetry.AUGMENT]
     assert len(prepared.models) == 2 and len(prepared.targets) == 2
     tr, va = prepared.train_index, prepared.val_index
     assert np.intersect1d(tr, va).size == 0 and tr.size > 0 and va.size > 0
@@ -70,3 +71,32 @@ def test_targets_decode_to_the_labels_and_ps_weights_are_scaled_to_mean_one(
 def test_a_batch_without_me2_is_refused_by_name(batch: EventBatch) -> None:
     with pytest.raises(ValueError, match="no me2 column"):
         prepare_training(replace(batch, me2=None), CONFIG)
+
+
+def test_the_canonical_order_trains_each_point_once_on_a_larger_subsample(batch: EventBatch) -> None:
+    """``symmetry="canonical"``: one row per training point, whose features are those of the event with its
+    gluons sorted (so any permuted copy would repeat them), on the subsample of the larger floor."""
+    prepared = prepare_training(batch, replace(CONFIG, symmetry="canonical"))
+    assert prepared.config.importance_floor == IMPORTANCE_FLOOR[Symmetry.CANONICAL] > 0.02
+    n = prepared.train_index.size
+    assert prepared.data["x"].shape[0] == n
+    assert n > prepare_training(batch, CONFIG).train_index.size  # the floor keeps more light events
+    model = prepared.models[0]
+    assert model.canonical_order is not None
+    p = prepared.momenta[torch.from_numpy(prepared.train_index)]
+    with torch.no_grad():
+        x_perm, _ = model.inputs(p[:, [0, 1, 2, 3, 5, 6, 4, 7]])
+    torch.testing.assert_close(prepared.data["x"], x_perm.to(prepared.data["x"].dtype), rtol=0.0, atol=0.0)
+
+
+def test_pp_sorts_where_the_permuted_copies_would_not_fit(batch: EventBatch) -> None:
+    """``symmetry=None``: the kept points × 6 orders against ``augment_max_points``; a given floor wins."""
+    auto = replace(CONFIG, symmetry=None)
+    kept = prepare_training(batch, CONFIG).train_index.size  # under the augment floor
+    fits = prepare_training(batch, replace(auto, augment_max_points=6 * kept)).config
+    assert (fits.symmetry, fits.importance_floor) == (Symmetry.AUGMENT, IMPORTANCE_FLOOR[Symmetry.AUGMENT])
+    sorts = prepare_training(batch, replace(auto, augment_max_points=6 * kept - 1)).config
+    canonical = (Symmetry.CANONICAL, IMPORTANCE_FLOOR[Symmetry.CANONICAL])
+    assert (sorts.symmetry, sorts.importance_floor) == canonical
+    given = prepare_training(batch, replace(auto, augment_max_points=1, importance_floor=0.05)).config
+    assert (given.symmetry, given.importance_floor) == (Symmetry.CANONICAL, 0.05)
