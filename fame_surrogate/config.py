@@ -255,7 +255,8 @@ class TrainConfig:
         sample, whose training the time budget limits), else ``augment``; ``augment`` for lepton beams.
         At Z+4 jets (720k Sherpa-integrated training events) the canonical order cuts the median |Δ| from
         0.13 to 0.11 at the same f_eff/f_ideal (three seeds); on small samples the copies are the better
-        data (1 500 Z+4 events, the same number of steps: median |Δ| 0.53 augmented, 0.63 canonical).
+        data (1 500 Z+4 events, the same number of steps: median |log ratio| 0.53 augmented, 0.65
+        canonical).
     augment : int
         With ``symmetry="augment"``: each training point is also used with its identical final-state
         particles exchanged, in up to this many orders (the identity included;
