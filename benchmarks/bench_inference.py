@@ -36,8 +36,9 @@ Reported, as one JSON object on stdout:
   the same run (with ``--sherpa``); ``load_average_start``/``_end``: the machine's load around the run.
 
 Usage: ``python benchmarks/bench_inference.py [--threads 1] [--jets 3 4 5] [--repeat 3] [--sherpa 2000]
-[--dump z4/train/<channel>.npz --model mlp] [--net-dtype float32] [--replicas R]`` (``--dump``: any fame
-dump, e.g. Sherpa's pp Z+4-jet channel, timed against the CPU time per ME its meta records)
+[--dump z4/train/<channel>.npz --model mlp] [--net-dtype float32] [--replicas R] [--symmetry canonical]``
+(``--dump``: any fame dump, e.g. Sherpa's pp Z+4-jet channel, timed against the CPU time per ME its meta
+records; ``--symmetry canonical``: its models sort the identical particles inside the graph)
 """
 
 from __future__ import annotations
@@ -316,7 +317,8 @@ def bench_process(
     members = []
     p = torch.from_numpy(data.momenta[:20000])
     for _ in range(cfg.replicas):
-        m = build_model(cfg.model, data.pdg.tolist(), n_in, cfg.hidden, cfg.activation)
+        canonical = cfg.symmetry == "canonical"
+        m = build_model(cfg.model, data.pdg.tolist(), n_in, cfg.hidden, cfg.activation, canonical=canonical)
         x, terms = m.inputs(p)
         m.fit_scalers(x, terms, torch.from_numpy(data.me2[:20000]))
         m.net.to(NET_DTYPE[cfg.net_dtype])  # as training returns it
@@ -431,6 +433,10 @@ def main() -> int:
     parser.add_argument("--hidden", type=int, nargs="+", default=None, help="override TrainConfig.hidden")
     parser.add_argument("--replicas", type=int, default=None, help="override TrainConfig.replicas")
     parser.add_argument(
+        "--symmetry", choices=("augment", "canonical"), default=None,
+        help="the --dump models: canonical sorts identical particles inside the graph (TrainConfig.symmetry)",
+    )
+    parser.add_argument(
         "--net-dtype", choices=sorted(NET_DTYPE), default=None, help="override TrainConfig.net_dtype"
     )
     args = parser.parse_args()
@@ -443,6 +449,8 @@ def main() -> int:
         cfg = dataclasses.replace(cfg, model=args.model)
     if args.replicas:
         cfg = dataclasses.replace(cfg, replicas=args.replicas)
+    if args.symmetry:
+        cfg = dataclasses.replace(cfg, symmetry=args.symmetry)
     if args.jets and not DATA.is_dir():
         print(f"bench_inference: no Sherpa reference data in {DATA} (set FAME_SHARED)", file=sys.stderr)
         return 1

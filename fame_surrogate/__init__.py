@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "rambo": "phasespace",
     "rambo_weight": "phasespace",
     "LeptonPairPropagator": "resonance",
+    "CanonicalOrder": "symmetry",
     "TrainConfig": "config",
     "TrainResult": "train",
     "train_surrogate": "train",
