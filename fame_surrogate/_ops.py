@@ -139,6 +139,15 @@ def pair_rows(pairs: Sequence[tuple[int, int]], wanted: Sequence[tuple[int, int]
     return out
 
 
+def incoming_sum(momenta: Tensor, n_in: int) -> Tensor:
+    """P_in (B, 4): the summed momentum of the ``n_in`` incoming particles of ``momenta`` (B, n, 4), by
+    explicit adds (ONNX Runtime's ReduceSum over a middle axis is slow)."""
+    p_in = momenta[:, 0, :]
+    for k in range(1, n_in):
+        p_in = p_in + momenta[:, k, :]
+    return p_in
+
+
 def partonic_frame(momenta: Tensor, n_in: int) -> Tensor:
     """The canonical frame of a hadron-collider event: boosted along z into the partonic centre-of-mass frame
     and rotated about z so that the first final-state particle has p_y = 0, p_x > 0.
@@ -160,9 +169,7 @@ def partonic_frame(momenta: Tensor, n_in: int) -> Tensor:
         E' = γ(E − βp_z), p_z' = γ(p_z − βE) with β = P_z/P_E of the incoming sum, then (p_x, p_y) rotated
         by minus the azimuth of particle ``n_in``; every invariant is unchanged.
     """
-    p_in = momenta[:, 0, :]  # explicit adds: ONNX Runtime's ReduceSum over a middle axis is slow
-    for k in range(1, n_in):
-        p_in = p_in + momenta[:, k, :]
+    p_in = incoming_sum(momenta, n_in)
     beta = (p_in[:, 3:4] / p_in[:, 0:1]).unsqueeze(1)
     gamma = 1.0 / torch.sqrt((1.0 - beta) * (1.0 + beta))
     e_cm = gamma * (momenta[..., 0:1] - beta * momenta[..., 3:4])

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._ops import gram_index, gram_rows, pair_rows, partonic_frame
+from ._ops import gram_index, gram_rows, incoming_sum, pair_rows, partonic_frame
 from .cs_kernels import ff_recoil, fi_recoil, if_recoil, ii_recoil
 from .dipoles import dipole_pairs, invariant_pairs, is_coloured, process_dipoles
 
@@ -200,9 +200,7 @@ class FeatureMap(torch.nn.Module):
         n = self.n_particles
         if rows is None:
             rows = gram_rows(momenta, self._gram_idx)
-        p_in = momenta[:, 0, :]  # explicit adds: ONNX Runtime's ReduceSum over a middle axis is slow
-        for k in range(1, self.n_in):
-            p_in = p_in + momenta[:, k, :]
+        p_in = incoming_sum(momenta, self.n_in)
         shat = p_in[:, :1] * p_in[:, :1] - torch.sum(p_in[:, 1:] * p_in[:, 1:], dim=1, keepdim=True)
         root_shat = torch.sqrt(shat)
         final = momenta[:, self.n_in :, :].reshape(-1, (n - self.n_in) * 4)

@@ -25,6 +25,8 @@ import numpy.typing as npt
 import torch
 from torch import Tensor, nn
 
+from ._ops import incoming_sum
+
 __all__ = ["CanonicalOrder", "identical_groups", "identical_particle_permutations", "n_orders"]
 
 
@@ -132,9 +134,7 @@ class CanonicalOrder(nn.Module):
         """Reorder ``momenta`` (B, n, 4) (E, px, py, pz), any float dtype; the result has the same shape."""
         if not self.active:
             return momenta
-        p_in = momenta[:, 0, :]
-        for a in range(1, self.n_in):
-            p_in = p_in + momenta[:, a, :]
+        p_in = incoming_sum(momenta, self.n_in)
         pieces: dict[int, Tensor] = {}  # first index of each group → its particles in canonical order
         for k, g in enumerate(self.groups):
             idx: Tensor = getattr(self, f"_group{k}")
