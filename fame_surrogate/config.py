@@ -130,9 +130,10 @@ DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
 #: examples/wjets READMEs)
 UNWEIGHTING_IMPORTANCE = 0.99
 
-#: ``importance_floor`` by ``symmetry`` unless given.  At Z+4 jets (bench_gain_phase.py, one replica, 675 +
-#: 180 CPU-s, seeds 0 and 7) the canonical order with the floor 0.02 overfits (early stop) and reaches
-#: f_eff/f_ideal 0.64 and 0.67; with 0.2, 0.83 and 0.79 (examples/zjets/README.md)
+#: ``importance_floor`` by ``symmetry`` unless given (it applies with ``importance_fraction``: the unweighting
+#: objective).  At Z+4 jets (bench_gain_phase.py, one replica, 675 + 180 CPU-s, seeds 0 and 7) the canonical
+#: order with the floor 0.02 overfits (early stop) and reaches f_eff/f_ideal 0.64 and 0.67; with 0.2, 0.83
+#: and 0.79 (examples/zjets/README.md)
 IMPORTANCE_FLOOR: dict[Symmetry, float] = {Symmetry.CANONICAL: 0.2, Symmetry.AUGMENT: 0.02}
 
 #: the TrainConfig fields that :meth:`TrainConfig.resolved` decides from the events (training reports them as
@@ -250,12 +251,14 @@ class TrainConfig:
         How the model uses the exchange of identical final-state particles (:class:`Symmetry`):
         ``augment`` (training sees each point in up to ``augment`` orders) or ``canonical`` (the model sorts
         them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used).  None
-        (default): for hadron collisions ``canonical`` where the permuted copies would not all fit, i.e. the
-        training points × min(``augment``, the number of orders) exceed ``augment_max_points`` (a large
-        sample, whose training the time budget limits), else ``augment``; ``augment`` for lepton beams.
-        At Z+4 jets (720k Sherpa-integrated training events) the canonical order cuts the median |Δ| from
-        0.13 to 0.11 at the same f_eff/f_ideal (three seeds); on small samples the copies are the better
-        data (1 500 Z+4 events, the same number of steps: median |log ratio| 0.53 augmented, 0.65
+        (default): ``canonical`` for the ``pointwise`` objective in hadron collisions where the permuted
+        copies would not all fit, i.e. the training points × min(``augment``, the number of orders) exceed
+        ``augment_max_points`` (a large sample, whose training the time budget limits); ``augment``
+        otherwise.  At Z+4 jets (720k Sherpa-integrated training events) the canonical order cuts the
+        median |Δ| by 20–25% (MSE phase 0.069–0.079 against 0.086–0.093; with the gain loss 0.090–0.101
+        against 0.118–0.142), but f_eff/f_ideal with the gain loss was 0.81 and 0.78 against 0.89, 0.85
+        and 0.85, so the ``unweighting`` objective keeps the copies; on small samples the copies are the
+        better data (1 500 Z+4 events, the same number of steps: median |log ratio| 0.53 augmented, 0.65
         canonical).
     augment : int
         With ``symmetry="augment"``: each training point is also used with its identical final-state
@@ -361,8 +364,8 @@ class TrainConfig:
         TrainConfig
             ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
             ``importance_fraction`` is None only where every point trains; ``symmetry`` (and with it
-            ``importance_floor``) is left None for hadron collisions, where it depends on the sample size
-            (:func:`fame_surrogate.training_data.prepare_training` decides it).
+            ``importance_floor``) is left None for the ``pointwise`` objective in hadron collisions, where it
+            depends on the sample size (:func:`fame_surrogate.training_data.prepare_training` decides it).
         """
         objective = self.objective
         if objective is Objective.AUTO:
@@ -376,7 +379,7 @@ class TrainConfig:
         if penalty is None:
             penalty = 0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS
         symmetry = self.symmetry
-        if symmetry is None and not hadronic:
+        if symmetry is None and (not hadronic or objective is Objective.UNWEIGHTING):
             symmetry = Symmetry.AUGMENT
         floor = self.importance_floor
         if floor is None and symmetry is not None:

@@ -221,7 +221,7 @@ def prepare_training(
         masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
     except ValueError as err:
         raise ValueError(f"batch of process {batch.process!r}: {err}") from None
-    if config.symmetry is None:  # hadron collisions: sort where the permuted copies would not fit
+    if config.symmetry is None:  # pointwise, hadron collisions: sort where the permuted copies would not fit
         trial = replace(config, symmetry=Symmetry.AUGMENT, importance_floor=config.importance_floor
                         or IMPORTANCE_FLOOR[Symmetry.AUGMENT])
         n_kept = training_points(batch, trial, val_index)[0].size
