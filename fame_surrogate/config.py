@@ -208,8 +208,9 @@ class TrainConfig:
         the larger subsample keeps the network from overfitting), 0.02 with ``augment``.
     gain_epochs : int
         At most this many epochs of the gain loss after the MSE phase (``loss="gain"`` only; with
-        ``max_seconds`` the phase also ends with the budget).  At Z+4 jets with the canonical order
-        (180 CPU-s, 37–39 epochs) the best validation gain loss fell at epochs 15, 20 and 35 (three seeds).
+        ``max_seconds`` the phase also ends with the budget).  With ``symmetry="canonical"`` an epoch is
+        cheaper: at Z+4 jets its 180 CPU-s gain phase runs 37–39 epochs, the best validation gain loss fell
+        at epochs 15, 20 and 35 (three seeds), and the runs of examples/zjets used 40.
     gain_lr : float
         Adam's learning rate through the gain phase (``loss="gain"``).  Default 1e-4: at Z+4 jets (an MSE
         phase of 675 CPU-s, then 180 CPU-s of each setting from it, scored on an independent 240k Sherpa
@@ -295,7 +296,7 @@ class TrainConfig:
     weight_power: float = 0.0
     importance_fraction: float | None = None
     importance_floor: float | None = None
-    gain_epochs: int = 40
+    gain_epochs: int = 20
     gain_lr: float = 1e-4
     gain_fraction: float = 0.2
     ema_decay: float = 0.0
