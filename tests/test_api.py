@@ -20,8 +20,9 @@ API = {
         "reduce_channels", "write_dump", "write_ntuple",
     ],
     "fame_surrogate": [
-        "ContractError", "DipoleBasis", "DipoleModel", "EEPhaseSpace", "EWParams", "Ensemble", "FeatureMap",
-        "LeptonPairPropagator", "MLPModel", "OnnxSurrogate", "TrainConfig", "TrainResult",
+        "CanonicalOrder", "ContractError", "DipoleBasis", "DipoleModel", "EEPhaseSpace", "EWParams",
+        "Ensemble", "FeatureMap", "LeptonPairPropagator", "MLPModel", "OnnxSurrogate", "TrainConfig",
+        "TrainResult",
         "UnsupportedProcessError", "accuracy", "build_model", "ee_beams", "ee_jets_pdg", "export_onnx",
         "generate_ee", "matrix_element", "min_sij_over_s", "pass_ycut", "rambo", "rambo_weight",
         "relative_deviation", "supports", "train_surrogate",
