@@ -135,7 +135,7 @@ class CanonicalOrder(nn.Module):
         if not self.active:
             return momenta
         p_in = incoming_sum(momenta, self.n_in)
-        pieces: dict[int, Tensor] = {}  # first index of each group → its particles in canonical order
+        pieces: dict[int, Tensor] = {}  # index of a grouped particle → the momentum (B, 1, 4) that fills it
         for k, g in enumerate(self.groups):
             idx: Tensor = getattr(self, f"_group{k}")
             q = torch.index_select(momenta, 1, idx)  # (B, m, 4)

@@ -107,11 +107,11 @@ def _training_tensors(
     (``keep``: the importance subsample's keep probabilities, which weight the validation loss)."""
     tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
     x_val, terms_val = _evaluate_inputs(model, momenta[va])
-    n_orders = max(1, min(config.augment, config.augment_max_points // max(1, train_index.size)))
+    count = max(1, min(config.augment, config.augment_max_points // max(1, train_index.size)))
     if config.symmetry is Symmetry.CANONICAL:  # the model reorders: every order gives the same inputs
-        n_orders = 1
+        count = 1
     perms = identical_particle_permutations(
-        batch.pdg.tolist(), batch.n_in, n_orders, np.random.default_rng(config.seed)
+        batch.pdg.tolist(), batch.n_in, count, np.random.default_rng(config.seed)
     )
     # the training points in every permuted order (identity first); labels are unchanged
     x, terms = _evaluate_inputs(model, momenta[tr], [torch.from_numpy(p) for p in perms])
@@ -234,9 +234,9 @@ def prepare_training(
     me2 = torch.from_numpy(np.ascontiguousarray(batch.me2, dtype=np.float64))
     models: list[Surrogate] = []
     pdg = batch.pdg.tolist()
+    canonical = config.symmetry is Symmetry.CANONICAL
     for r in range(config.replicas):
         torch.manual_seed(config.seed + r)
-        canonical = config.symmetry is Symmetry.CANONICAL
         models.append(
             build_model(config.model, pdg, batch.n_in, config.hidden, config.activation, masses, canonical)
         )
