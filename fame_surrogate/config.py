@@ -138,7 +138,7 @@ IMPORTANCE_FLOOR: dict[Symmetry, float] = {Symmetry.CANONICAL: 0.2, Symmetry.AUG
 
 #: the TrainConfig fields that :meth:`TrainConfig.resolved` decides from the events (training reports them as
 #: resolved, in ``TrainMetrics`` and so in the ONNX metadata and the bundle manifest)
-RESOLVED_FIELDS = ("objective", "loss", "importance_fraction", "importance_floor", "penalty_j", "symmetry")
+RESOLVED_FIELDS = ("objective", "loss", "importance_fraction", "importance_floor", "penalty_j")
 
 
 @dataclass(frozen=True)
@@ -248,19 +248,15 @@ class TrainConfig:
         :func:`fame_surrogate.models.run_net`).
     max_points : int or None
         Use at most this many points (a seeded random subset) before the split.
-    symmetry : Symmetry or None
+    symmetry : Symmetry
         How the model uses the exchange of identical final-state particles (:class:`Symmetry`):
-        ``augment`` (training sees each point in up to ``augment`` orders) or ``canonical`` (the model sorts
-        them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used).  None
-        (default): ``canonical`` for the ``pointwise`` objective in hadron collisions where the permuted
-        copies would not all fit, i.e. the training points × min(``augment``, the number of orders) exceed
-        ``augment_max_points`` (a large sample, whose training the time budget limits); ``augment``
-        otherwise.  At Z+4 jets (720k Sherpa-integrated training events) the canonical order cuts the
-        median |Δ| by 20–25% (MSE phase 0.069–0.079 against 0.086–0.093; with the gain loss 0.090–0.101
-        against 0.118–0.142), but f_eff/f_ideal with the gain loss was 0.81 and 0.78 against 0.89, 0.85
-        and 0.85, so the ``unweighting`` objective keeps the copies; on small samples the copies are the
-        better data (1 500 Z+4 events, the same number of steps: median |log ratio| 0.53 augmented, 0.65
-        canonical).
+        ``augment`` (default: training sees each point in up to ``augment`` orders) or ``canonical`` (the
+        model sorts them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used).
+        At Z+4 jets (720k Sherpa-integrated training events, gain loss, three seeds) the canonical order
+        cuts the median |Δ| by ≈ 22% (0.090–0.101 against 0.118–0.142), but f_eff/f_ideal was 0.81, 0.78
+        and 0.34 against 0.89, 0.85 and 0.85: in the last run one heavy event of 240k was underestimated
+        enough to collapse ε_2 to 0.009.  On small samples the copies are the better data (1 500 Z+4 events,
+        the same number of steps: median |log ratio| 0.53 augmented, 0.65 canonical).
     augment : int
         With ``symmetry="augment"``: each training point is also used with its identical final-state
         particles exchanged, in up to this many orders (the identity included;
@@ -306,7 +302,7 @@ class TrainConfig:
     dtype: Precision = Precision.FLOAT32
     net_dtype: Precision = Precision.FLOAT64
     max_points: int | None = None
-    symmetry: Symmetry | None = None
+    symmetry: Symmetry = Symmetry.AUGMENT
     augment: int = 6
     augment_max_points: int = 1_500_000
     verbose: bool = False
@@ -364,9 +360,7 @@ class TrainConfig:
         -------
         TrainConfig
             ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
-            ``importance_fraction`` is None only where every point trains; ``symmetry`` (and with it
-            ``importance_floor``) is left None for the ``pointwise`` objective in hadron collisions, where it
-            depends on the sample size (:func:`fame_surrogate.training_data.prepare_training` decides it).
+            ``importance_fraction`` is None only where every point trains; ``importance_floor`` is set.
         """
         objective = self.objective
         if objective is Objective.AUTO:
@@ -379,12 +373,9 @@ class TrainConfig:
         penalty = self.penalty_j
         if penalty is None:
             penalty = 0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS
-        symmetry = self.symmetry
-        if symmetry is None and (not hadronic or objective is Objective.UNWEIGHTING):
-            symmetry = Symmetry.AUGMENT
         floor = self.importance_floor
-        if floor is None and symmetry is not None:
-            floor = IMPORTANCE_FLOOR[symmetry]
+        if floor is None:
+            floor = IMPORTANCE_FLOOR[self.symmetry]
         return replace(
             self,
             objective=objective,
@@ -392,7 +383,6 @@ class TrainConfig:
             importance_fraction=importance,
             importance_floor=floor,
             penalty_j=penalty,
-            symmetry=symmetry,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ trains one replica on them; benchmarks/bench_gain_phase.py runs training phases 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,12 +17,12 @@ from torch import Tensor
 
 from lhe_tools import EventBatch
 
-from .config import IMPORTANCE_FLOOR, Symmetry, TrainConfig
+from .config import Symmetry, TrainConfig
 from .dipoles import is_coloured, masses_from_meta
 from .importance import importance_subsample, keep_probability
 from .models import Surrogate, build_model
 from .split import validation_split
-from .symmetry import identical_particle_permutations, n_orders
+from .symmetry import identical_particle_permutations
 
 __all__ = ["PreparedTraining", "prepare_training", "training_points"]
 
@@ -198,8 +198,7 @@ def prepare_training(
     batch : EventBatch
         Points of one process with ``me2`` (N,) float64.
     config : TrainConfig, optional
-        Settings, resolved here for the batch's beams and weights and, for hadron collisions, its size
-        (``TrainConfig.symmetry``).
+        Settings, resolved here for the batch's beams and weights.
     val_index : array of int, optional
         The points to hold out instead of the seeded ``val_fraction`` split.
 
@@ -221,14 +220,6 @@ def prepare_training(
         masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
     except ValueError as err:
         raise ValueError(f"batch of process {batch.process!r}: {err}") from None
-    if config.symmetry is None:  # pointwise, hadron collisions: sort where the permuted copies would not fit
-        trial = replace(config, symmetry=Symmetry.AUGMENT, importance_floor=config.importance_floor
-                        or IMPORTANCE_FLOOR[Symmetry.AUGMENT])
-        n_kept = training_points(batch, trial, val_index)[0].size
-        orders = min(config.augment, n_orders(batch.pdg.tolist(), batch.n_in))
-        symmetry = Symmetry.CANONICAL if n_kept * orders > config.augment_max_points else Symmetry.AUGMENT
-        floor = config.importance_floor or IMPORTANCE_FLOOR[symmetry]
-        config = replace(config, symmetry=symmetry, importance_floor=floor)
     train_index, val_index, candidates, keep = training_points(batch, config, val_index)
     momenta = torch.from_numpy(np.ascontiguousarray(batch.momenta, dtype=np.float64))
     me2 = torch.from_numpy(np.ascontiguousarray(batch.me2, dtype=np.float64))

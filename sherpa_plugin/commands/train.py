@@ -34,10 +34,9 @@ OPTIONS = (
            "else every point"),
     Option("importance_floor", metavar="P", help="the smallest keep probability with --importance"),
     Option("symmetry",
-           help="identical final-state particles: the model sorts them into one canonical order (canonical), "
-           "or training sees every point in up to --augment orders (augment); none: canonical for "
-           "--objective pointwise in hadron collisions where the permuted copies would not fit (--augment x "
-           "training points > 1.5M), augment otherwise"),
+           help="identical final-state particles: training sees every point in up to --augment orders "
+           "(augment), or the model sorts them into one canonical order (canonical: more accurate per point "
+           "on large pp samples, not better for unweighting; see TrainConfig)"),
     Option("augment", metavar="K",
            help="with --symmetry augment: use every training point in up to K orders of its identical "
            "final-state particles (exact, free data; 1 disables)"),

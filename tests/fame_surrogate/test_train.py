@@ -340,9 +340,9 @@ def test_config_resolution_by_beams_and_weights(
 ) -> None:
     cfg = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted)  # type: ignore[arg-type]
     assert (cfg.objective, cfg.loss, cfg.importance_fraction, cfg.penalty_j) == want
-    # permuted copies, but for the pointwise objective in hadron collisions: decided by the sample's size
-    later = hadronic and cfg.objective == "pointwise"
-    assert (cfg.symmetry, cfg.importance_floor) == ((None, None) if later else ("augment", 0.02))
-    if later:
-        cfg = dataclasses.replace(cfg, symmetry=Symmetry.CANONICAL, importance_floor=0.2)
+    assert (cfg.symmetry, cfg.importance_floor) == ("augment", IMPORTANCE_FLOOR[Symmetry.AUGMENT])
+    canonical = TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
+        hadronic=hadronic, weighted=weighted
+    )
+    assert canonical.importance_floor == IMPORTANCE_FLOOR[Symmetry.CANONICAL]  # the floor follows
     assert cfg.resolved(hadronic=not hadronic, weighted=not weighted) == cfg  # nothing left to decide

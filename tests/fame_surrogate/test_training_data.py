@@ -88,18 +88,3 @@ def test_the_canonical_order_trains_each_point_once_on_a_larger_subsample(batch:
         x_perm, _ = model.inputs(p[:, [0, 1, 2, 3, 5, 6, 4, 7]])
     torch.testing.assert_close(prepared.data["x"], x_perm.to(prepared.data["x"].dtype), rtol=0.0, atol=0.0)
 
-
-def test_pointwise_pp_sorts_where_the_permuted_copies_would_not_fit(batch: EventBatch) -> None:
-    """``symmetry=None`` with the pointwise objective: the training points × 6 orders against
-    ``augment_max_points``; a given floor wins; the unweighting objective keeps the copies."""
-    auto = replace(CONFIG, symmetry=None, objective="pointwise")
-    n = prepare_training(batch, replace(auto, symmetry="augment")).train_index.size
-    fits = prepare_training(batch, replace(auto, augment_max_points=6 * n)).config
-    assert (fits.symmetry, fits.importance_floor) == (Symmetry.AUGMENT, IMPORTANCE_FLOOR[Symmetry.AUGMENT])
-    sorts = prepare_training(batch, replace(auto, augment_max_points=6 * n - 1)).config
-    canonical = (Symmetry.CANONICAL, IMPORTANCE_FLOOR[Symmetry.CANONICAL])
-    assert (sorts.symmetry, sorts.importance_floor) == canonical
-    given = prepare_training(batch, replace(auto, augment_max_points=1, importance_floor=0.05)).config
-    assert (given.symmetry, given.importance_floor) == (Symmetry.CANONICAL, 0.05)
-    unweighting = prepare_training(batch, replace(CONFIG, symmetry=None, augment_max_points=1)).config
-    assert unweighting.symmetry is Symmetry.AUGMENT
