@@ -17,7 +17,19 @@ from . import scalers
 from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
 from .network import net_dtype, run_net_pair_major
 
-__all__ = ["DipoleModel"]
+__all__ = ["LOG_WEIGHT_BOUND", "DipoleModel", "dipole_weights"]
+
+#: the dipole weights' log is bounded to ±LOG_WEIGHT_BOUND (``w = exp(B tanh(NN/B))``, so w ∈ [e^-B, e^B]).
+#: Without it a network output no training point constrains can run away: at Z+4 jets one replica of a
+#: canonical-order run set NN_k = 31.6 for a dipole at a light validation event (|M|² overestimated 2e15×,
+#: ε_2 of the 240k run 8e-6; examples/zjets/README.md).  Below ≈ 0.3 B the bound changes the weight < 3%.
+LOG_WEIGHT_BOUND = 10.0
+
+
+def dipole_weights(logits: Tensor) -> Tensor:
+    """The positive dipole weights ``w = exp(B tanh(z/B))`` (B = :data:`LOG_WEIGHT_BOUND`) of the network's
+    outputs ``z`` (any shape, any float dtype): 1 at z = 0, ``≈ exp(z)`` for |z| ≪ B, never beyond e^±B."""
+    return torch.exp(LOG_WEIGHT_BOUND * torch.tanh(logits / LOG_WEIGHT_BOUND))
 
 
 class DipoleModel(Surrogate):
@@ -28,8 +40,9 @@ class DipoleModel(Surrogate):
       hence the magnitude); ``P`` the lepton-pair factor of :mod:`.resonance` (γ*/Z for ℓ+ℓ-, W for ℓν,
       1 without a lepton pair);
       ``ΣD`` below is Σ_k |D_k|.
-    * ``w_k = exp(NN_k)``: positive dipole weights of order one (all 1 before training), so the sum has no
-      cancellations and no weight can change sign.
+    * ``w_k = exp(B tanh(NN_k/B))`` (:func:`dipole_weights`): positive dipole weights of order one (all 1
+      before training, within e^±B), so the sum has no cancellations and no weight can change sign or run
+      away where no training point constrains it.
     * ``Φ_φ``: the azimuthal (spin-correlation) columns, with signed coefficients ``c_φ = NN_φ`` (0 before
       training).
     * ``L = a·x_log + b + NN_0``: a scalar log-normalisation.  Its linear skip ``a·x_log + b`` over the
@@ -160,7 +173,7 @@ class DipoleModel(Surrogate):
         if factor is not None:
             amp = amp * factor
         # the overall factor inside the sum, which then yields (B,) directly (no Reshape node)
-        return (torch.cat([torch.exp(w), c_phi], dim=0) * basis * amp).sum(0)
+        return (torch.cat([dipole_weights(w), c_phi], dim=0) * basis * amp).sum(0)
 
     def _terms(self, basis: Tensor, factor: Tensor | None) -> Tensor:
         """Training's terms (n_terms + 1, B) from :meth:`pair_inputs`: [log(P ΣD), |D_k|/ΣD, Φ_φ/ΣD]."""
@@ -215,7 +228,7 @@ class DipoleModel(Surrogate):
         dtype = self.skip_weight.dtype  # float64, or float32 in a float32 training copy
         out = self.net(h.to(net_dtype(self.net))).to(dtype)
         log_norm = out[:, 0] + h.to(dtype) @ self.skip_weight + self.skip_bias
-        return log_norm, torch.exp(out[:, 1 : 1 + self.n_dipoles]), out[:, 1 + self.n_dipoles :]
+        return log_norm, dipole_weights(out[:, 1 : 1 + self.n_dipoles]), out[:, 1 + self.n_dipoles :]
 
     def _factors(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(P exp(L) ΣD (B,), the weighted dipoles w_k |D_k|/ΣD (B, n_dipoles), Σ_φ c_φ Φ_φ/ΣD (B,))."""

@@ -19,6 +19,7 @@ from fame_surrogate.models import (
     build_model,
     scalers,
 )
+from fame_surrogate.models.dipole import LOG_WEIGHT_BOUND
 from fame_surrogate.models.network import build_net, run_net, run_net_pair_major
 from lhe_tools import read_dump
 
@@ -32,8 +33,12 @@ def points(sherpa_ee: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(batch.momenta), torch.from_numpy(batch.me2)
 
 
-def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Tensor]) -> None:
-    """Constant network output: me2 = exp(b_0 + skip) (Σ_k e^{b_k} D_k + Σ_φ c_φ Φ_φ) exactly."""
+@pytest.mark.parametrize("runaway", [0.0, 40.0, -40.0])
+def test_dipole_model_is_the_factorised_sum(
+    points: tuple[torch.Tensor, torch.Tensor], runaway: float
+) -> None:
+    """Constant network output: me2 = exp(b_0 + skip) (Σ_k w(b_k) D_k + Σ_φ c_φ Φ_φ) exactly, with the
+    bounded weights w(b) = exp(B tanh(b/B)); a runaway output (±40) reaches only e^±B."""
     p, me2 = points
     torch.manual_seed(0)
     model = DipoleModel(PDG3, hidden=(8,)).eval()
@@ -42,6 +47,7 @@ def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Te
     n_dip = model.n_dipoles
     rng = np.random.default_rng(3)
     bias = rng.normal(0.0, 0.5, 1 + model.n_terms)
+    bias[2] += runaway
     with torch.no_grad():
         model.net[-1].weight.zero_()
         model.net[-1].bias.copy_(torch.from_numpy(bias))
@@ -49,7 +55,11 @@ def test_dipole_model_is_the_factorised_sum(points: tuple[torch.Tensor, torch.Te
     basis = DipoleBasis(PDG3)(p).numpy()
     xs = ((x - model.x_norm.mean) / model.x_norm.std).numpy()
     log_norm = bias[0] + xs @ model.skip_weight.numpy() + float(model.skip_bias)
-    shape = np.abs(basis[:, :n_dip]) @ np.exp(bias[1 : 1 + n_dip]) + basis[:, n_dip:] @ bias[1 + n_dip :]
+    bound = LOG_WEIGHT_BOUND
+    weights = np.exp(bound * np.tanh(bias[1 : 1 + n_dip] / bound))
+    assert np.all(np.abs(np.log(weights)) <= bound)
+    assert abs(np.log(weights[1])) > 0.99 * bound if runaway else abs(np.log(weights[1])) < 2.0
+    shape = np.abs(basis[:, :n_dip]) @ weights + basis[:, n_dip:] @ bias[1 + n_dip :]
     np.testing.assert_allclose(got.numpy(), np.exp(log_norm) * shape, rtol=1e-12, atol=0.0)
     assert got.dtype == torch.float64
     assert bool((std == 0).all())
