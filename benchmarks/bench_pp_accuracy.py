@@ -240,6 +240,8 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
             "f_eff_over_ideal_std": statistics.stdev(ratios),
             "eps_2_mean": statistics.fmean(blocks["eps_2"]),
         }
+    if args.tail > 0:
+        row["tail"] = tail_events(p, val, args.tail)
     if args.sampled is not None:
         row = with_baselines(row, [args.sampled])
     print(
@@ -260,6 +262,26 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
         file=sys.stderr,
     )
     return row
+
+
+def tail_events(pred: np.ndarray, val: EventBatch, k: int) -> dict[str, list[dict[str, float]]]:
+    """The ``k`` events with the largest surrogate weight |s| = |w| me2_surr/me2 and the ``k`` with the
+    largest |w|: a runaway overestimate shows in the first list (|s| ≫ |w|), an underestimate of the
+    events that carry σ in the second (ratio < 1)."""
+    assert val.me2 is not None
+    w = np.abs(val.weight)
+    ratio = pred / val.me2
+    s = w * ratio
+    mean_w = float(w.mean())
+
+    def rows(order: np.ndarray) -> list[dict[str, float]]:
+        return [
+            {"event": int(i), "s_over_mean_w": float(s[i] / mean_w), "w_over_mean_w": float(w[i] / mean_w),
+             "ratio": float(ratio[i])}
+            for i in order[:k]
+        ]
+
+    return {"largest_s": rows(np.argsort(-s)), "largest_w": rows(np.argsort(-w))}
 
 
 def main() -> None:
@@ -290,6 +312,10 @@ def main() -> None:
                     help="train nothing: score these surrogates (e.g. from --keep-onnx) on --val")
     ap.add_argument("--val-blocks", type=int, default=1, metavar="K",
                     help="also score each of K disjoint blocks of --val (the spread of ε_2, f_eff/f_ideal)")
+    ap.add_argument("--tail", type=int, default=0, metavar="K",
+                    help="also list the K events with the largest stage-1 weights s = w me2_surr/me2 and the "
+                    "K with the largest |w| (index, s and |w| over the mean |w|, me2_surr/me2): the events "
+                    "that set ε_1 and ε_2")
     ap.add_argument("--colour-sampled", type=Path, default=None, metavar="DUMP",
                     help="a colour-sampled dump of the same channel (fame sherpa dump --colour-scheme "
                     "sample): f_eff also against that baseline and the faster one")

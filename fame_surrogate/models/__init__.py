@@ -9,9 +9,10 @@ sum over dipoles) lives inside the module, so the same object trains in torch an
   hooks (:meth:`Surrogate.inputs`, :meth:`Surrogate.losses`) and the export hook
   (:meth:`Surrogate.for_export`).
 * :class:`DipoleModel`: ``me2 = exp(L(x)) Σ_k w_k(x) D_k(p)`` (+ azimuthal terms) with positive weights
-  ``w = exp(NN)`` and a log-normalisation ``L`` = least-squares linear skip + network (the dipole ansatz of
-  arXiv:2107.06625, normalised for hadron collisions); for a final-state lepton pair the D_k carry its γ*/Z
-  or W factor (:mod:`.resonance`, chosen from the process).
+  ``w ≈ exp(NN)``, bounded above (:func:`.dipole.dipole_weights`), and a log-normalisation ``L`` =
+  least-squares linear skip + network (the dipole ansatz of arXiv:2107.06625, normalised for hadron
+  collisions); for a final-state lepton pair the D_k carry its γ*/Z or W factor (:mod:`.resonance`, chosen
+  from the process).
 * :class:`MLPModel`: the network predicts the standardised target ``(asinh(me2/scale) - mean)/std`` directly.
 * :class:`Ensemble`: R replicas, ``me2`` = mean, ``me2_std`` = sample standard deviation (0 for R = 1).
 
