@@ -252,11 +252,12 @@ class TrainConfig:
         How the model uses the exchange of identical final-state particles (:class:`Symmetry`):
         ``augment`` (default: training sees each point in up to ``augment`` orders) or ``canonical`` (the
         model sorts them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used).
-        At Z+4 jets (720k Sherpa-integrated training events, gain loss, three seeds) the canonical order
-        cuts the median |Δ| by ≈ 22% (0.090–0.101 against 0.118–0.142), but f_eff/f_ideal was 0.81, 0.78
-        and 0.34 against 0.89, 0.85 and 0.85: in the last run heavy events were underestimated enough to
-        collapse ε_2 to 0.009.  On small samples the copies are the better data (1 500 Z+4 events,
-        the same number of steps: median |log ratio| 0.53 augmented, 0.65 canonical).
+        At Z+4 jets (720k Sherpa-integrated training events, gain loss) the canonical order cuts the
+        median |Δ| by ≈ 20% (0.090–0.104 against 0.118–0.142), at an f_eff/f_ideal of 0.73–0.81 against
+        0.80–0.89 augmented (one run collapsed to 0.34 before the dipole weights were bounded above:
+        :func:`~fame_surrogate.models.dipole.dipole_weights`).  On small samples the copies are the
+        better data (1 500 Z+4 events, the same number of steps: median |log ratio| 0.53 augmented, 0.65
+        canonical).
     augment : int
         With ``symmetry="augment"``: each training point is also used with its identical final-state
         particles exchanged, in up to this many orders (the identity included;
