@@ -23,7 +23,7 @@ __all__ = ["LOG_WEIGHT_BOUND", "DipoleModel", "dipole_weights"]
 #: network output that no training point constrains can run away: at Z+4 jets one replica of a
 #: canonical-order run set NN_k = 31.6 for one dipole at a light validation event, which overestimated its
 #: |M|² 2e15-fold and brought ε_2 of the 240k run to 8e-6 (examples/zjets/README.md).  Only the upper side
-#: is bounded: the network switches dipoles off with NN_k down to ≈ −100, and an underestimate can only
+#: is bounded: the network switches dipoles off with NN_k down to ≈ −170, and an underestimate can only
 #: matter at the heavy events that training covers densely.
 LOG_WEIGHT_BOUND = 10.0
 
