@@ -316,8 +316,8 @@ def bench_process(
     torch.manual_seed(0)
     members = []
     p = torch.from_numpy(data.momenta[:20000])
+    canonical = cfg.symmetry == "canonical"
     for _ in range(cfg.replicas):
-        canonical = cfg.symmetry == "canonical"
         m = build_model(cfg.model, data.pdg.tolist(), n_in, cfg.hidden, cfg.activation, canonical=canonical)
         x, terms = m.inputs(p)
         m.fit_scalers(x, terms, torch.from_numpy(data.me2[:20000]))

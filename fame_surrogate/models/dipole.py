@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -26,6 +27,8 @@ __all__ = ["LOG_WEIGHT_BOUND", "DipoleModel", "dipole_weights"]
 #: is bounded: the network switches dipoles off with NN_k down to ≈ −170, and an underestimate can only
 #: matter at the heavy events that training covers densely.
 LOG_WEIGHT_BOUND = 10.0
+#: softplus(LOG_WEIGHT_BOUND): the largest log-weight, and the shift that makes the weight 1 at NN_k = 0
+_LOG_WEIGHT_CAP = LOG_WEIGHT_BOUND + math.log1p(math.exp(-LOG_WEIGHT_BOUND))
 
 
 def dipole_weights(logits: Tensor) -> Tensor:
@@ -34,8 +37,7 @@ def dipole_weights(logits: Tensor) -> Tensor:
 
     1 at z = 0; |log w − z| < 0.01 for z ≤ B/2, and → 0 as z → −∞; never above ``e^softplus(B)`` (≈ e^B).
     """
-    cap = torch.nn.functional.softplus(torch.as_tensor(LOG_WEIGHT_BOUND, dtype=logits.dtype))
-    return torch.exp(cap - torch.nn.functional.softplus(LOG_WEIGHT_BOUND - logits))
+    return torch.exp(_LOG_WEIGHT_CAP - torch.nn.functional.softplus(LOG_WEIGHT_BOUND - logits))
 
 
 class DipoleModel(Surrogate):

@@ -87,4 +87,3 @@ def test_the_canonical_order_trains_each_point_once_on_a_larger_subsample(batch:
     with torch.no_grad():
         x_perm, _ = model.inputs(p[:, [0, 1, 2, 3, 5, 6, 4, 7]])
     torch.testing.assert_close(prepared.data["x"], x_perm.to(prepared.data["x"].dtype), rtol=0.0, atol=0.0)
-
