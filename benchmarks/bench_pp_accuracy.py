@@ -64,7 +64,7 @@ from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
 from fame_surrogate.validation.accuracy import accuracy, weighted_log_spread
 from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency
-from lhe_tools import EventBatch, read_dump
+from lhe_tools import EventBatch, concatenate, read_dump
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
 
@@ -284,9 +284,16 @@ def tail_events(pred: np.ndarray, val: EventBatch, k: int) -> dict[str, list[dic
     return {"largest_s": rows(np.argsort(-s)), "largest_w": rows(np.argsort(-w))}
 
 
+def read_train(paths: list[Path]) -> EventBatch:
+    """The training events: one dump, or several of the same channel joined (e.g. runs of one integration
+    with other seeds, as ``fame train`` joins its DATA)."""
+    return concatenate([read_dump(p) for p in paths]) if len(paths) > 1 else read_dump(paths[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", type=Path, default=PP / "z4j_gu_train.npz")
+    ap.add_argument("--train", type=Path, nargs="+", default=[PP / "z4j_gu_train.npz"],
+                    help="training dump(s) of one channel; several (e.g. runs of one integration) are joined")
     ap.add_argument("--val", type=Path, default=PP / "z4j_gu_val.npz")
     ap.add_argument("--models", nargs="+", default=["dipole", "mlp"], choices=["dipole", "mlp"])
     ap.add_argument(
@@ -346,7 +353,7 @@ def main() -> None:
     if args.score:
         rows = [score(path, {"model": path.stem, "onnx": str(path)}, val, args) for path in args.score]
     else:
-        train = read_dump(args.train)
+        train = read_train(args.train)
         with tempfile.TemporaryDirectory(prefix="bench_pp_") as tmp:
             out = args.keep_onnx if args.keep_onnx is not None else Path(tmp)
             out.mkdir(parents=True, exist_ok=True)
@@ -356,7 +363,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "bench_pp_accuracy",
-                "train": str(args.train),
+                "train": [str(p) for p in args.train],
                 "val": str(args.val),
                 "n_val": len(val),
                 "budget_cpu_s": args.budget,
@@ -371,7 +378,7 @@ def main() -> None:
 
 def baselines_only(args: argparse.Namespace, val: EventBatch) -> dict[str, Any]:
     """Sherpa's colour-summed and colour-sampled standard generation: CPU ms per unweighted event."""
-    train = read_dump(args.train)
+    train = read_train(args.train)
     n = len(val)
     t_me, t_ps = float(val.meta["me_cpu_ms_per_point"]), float(val.meta["ps_cpu_ms_per_point"])
     eff_val = standard_efficiency(val.weight, EPS)[0]
