@@ -113,10 +113,15 @@ class Symmetry(StrEnum):
     ``augment``: training sees each point in up to ``TrainConfig.augment`` orders of its identical particles.
     ``canonical``: the model reads every event with its identical particles in one canonical order (inside
     the exported graph too), and training sees each point once.
+    ``auto``: ``canonical`` where the process has identical final-state particles and the augmented set's cap
+    (``TrainConfig.augment_max_points``) leaves fewer than two orders per training point, so that copies
+    would add nothing and the model would not be symmetric; ``augment`` otherwise
+    (:meth:`TrainConfig.resolved`).
     """
 
     AUGMENT = "augment"
     CANONICAL = "canonical"
+    AUTO = "auto"
 
 
 #: hidden layer widths of a model's network unless given (TrainConfig.hidden, the model constructors)
@@ -138,7 +143,7 @@ IMPORTANCE_FLOOR: dict[Symmetry, float] = {Symmetry.CANONICAL: 0.2, Symmetry.AUG
 
 #: the TrainConfig fields that :meth:`TrainConfig.resolved` decides from the events (training reports them as
 #: resolved, in ``TrainMetrics`` and so in the ONNX metadata and the bundle manifest)
-RESOLVED_FIELDS = ("objective", "loss", "importance_fraction", "importance_floor", "penalty_j")
+RESOLVED_FIELDS = ("objective", "loss", "importance_fraction", "importance_floor", "penalty_j", "symmetry")
 
 
 @dataclass(frozen=True)
@@ -204,8 +209,8 @@ class TrainConfig:
         None (default): set by ``objective`` (:data:`UNWEIGHTING_IMPORTANCE`, or every point trains).
     importance_floor : float or None
         The smallest keep probability with ``importance_fraction``.  None (default): set by ``symmetry``
-        (:data:`IMPORTANCE_FLOOR`): 0.2 with ``canonical`` (an epoch then costs one order of the points, and
-        the larger subsample keeps the network from overfitting), 0.02 with ``augment``.
+        (:data:`IMPORTANCE_FLOOR`, as resolved): 0.2 with ``canonical`` (an epoch then costs one order of the
+        points, and the larger subsample keeps the network from overfitting), 0.02 with ``augment``.
     gain_epochs : int
         At most this many epochs of the gain loss after the MSE phase (``loss="gain"`` only; with
         ``max_seconds`` the phase also ends with the budget).  With ``symmetry="canonical"`` an epoch is
@@ -250,12 +255,15 @@ class TrainConfig:
         Use at most this many points (a seeded random subset) before the split.
     symmetry : Symmetry
         How the model uses the exchange of identical final-state particles (:class:`Symmetry`):
-        ``augment`` (default: training sees each point in up to ``augment`` orders) or ``canonical`` (the
-        model sorts them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used).
-        At Z+4 jets (720k Sherpa-integrated training events, gain loss) the canonical order cuts the
-        median |Δ| by ≈ 20% (0.090–0.104 against 0.118–0.142), at an f_eff/f_ideal of 0.73–0.81 against
-        0.80–0.89 augmented (one run collapsed to 0.34 before the dipole weights were bounded above:
-        :func:`~fame_surrogate.models.dipole.dipole_weights`).  On small samples the copies are the
+        ``augment`` (training sees each point in up to ``augment`` orders), ``canonical`` (the model sorts
+        them, :class:`~fame_surrogate.symmetry.CanonicalOrder`; ``augment`` is then not used) or ``auto``
+        (default: ``canonical`` where the cap ``augment_max_points`` leaves fewer than two orders per
+        training point, ``augment`` otherwise).  At Z+4 jets on 720k Sherpa-integrated training events
+        (gain loss; 4 orders fit) the canonical order cuts the median |Δ| by ≈ 20% (0.090–0.104 against
+        0.118–0.142), at an f_eff/f_ideal of 0.73–0.81 against 0.80–0.89 augmented; on 2.16M events
+        (1.06M kept: one order fits, so ``augment`` trains on Sherpa's order only) it is better in both:
+        median |Δ| 0.104–0.120 against 0.119–0.131, ε_2 0.75–0.77 against 0.72–0.73, f_eff/f_ideal
+        0.83–0.86 against 0.80–0.87 (examples/zjets/README.md).  On small samples the copies are the
         better data (1 500 Z+4 events, the same number of steps: median |log ratio| 0.53 augmented, 0.65
         canonical).
     augment : int
@@ -303,7 +311,7 @@ class TrainConfig:
     dtype: Precision = Precision.FLOAT32
     net_dtype: Precision = Precision.FLOAT64
     max_points: int | None = None
-    symmetry: Symmetry = Symmetry.AUGMENT
+    symmetry: Symmetry = Symmetry.AUTO
     augment: int = 6
     augment_max_points: int = 1_500_000
     verbose: bool = False
@@ -345,9 +353,9 @@ class TrainConfig:
                 "TrainConfig: importance_fraction and weight_power both emphasise heavy events; set one"
             )
 
-    def resolved(self, *, hadronic: bool, weighted: bool) -> TrainConfig:
+    def resolved(self, *, hadronic: bool, weighted: bool, too_many_for_copies: bool = False) -> TrainConfig:
         """These settings with what is left to the events decided: ``objective``, ``loss``,
-        ``importance_fraction`` and ``penalty_j``.
+        ``importance_fraction``, ``penalty_j``, ``symmetry`` and ``importance_floor``.
 
         Parameters
         ----------
@@ -356,12 +364,17 @@ class TrainConfig:
         weighted : bool
             The events are weighted with the non-ME factor known (``EventBatch.ps_weight``), so that the
             unweighting gain of the sample is defined.
+        too_many_for_copies : bool
+            The process has identical final-state particles, and the cap ``augment_max_points`` leaves
+            fewer than two orders of them per training point: ``symmetry="auto"`` becomes ``canonical``,
+            else ``augment``.
 
         Returns
         -------
         TrainConfig
             ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
-            ``importance_fraction`` is None only where every point trains; ``importance_floor`` is set.
+            ``importance_fraction`` is None only where every point trains; ``symmetry`` is ``augment`` or
+            ``canonical``, and ``importance_floor`` is set.
         """
         objective = self.objective
         if objective is Objective.AUTO:
@@ -374,9 +387,12 @@ class TrainConfig:
         penalty = self.penalty_j
         if penalty is None:
             penalty = 0.0 if hadronic else DEFAULT_PENALTY_LEPTON_BEAMS
+        symmetry = self.symmetry
+        if symmetry is Symmetry.AUTO:
+            symmetry = Symmetry.CANONICAL if too_many_for_copies else Symmetry.AUGMENT
         floor = self.importance_floor
         if floor is None:
-            floor = IMPORTANCE_FLOOR[self.symmetry]
+            floor = IMPORTANCE_FLOOR[symmetry]
         return replace(
             self,
             objective=objective,
@@ -384,7 +400,14 @@ class TrainConfig:
             importance_fraction=importance,
             importance_floor=floor,
             penalty_j=penalty,
+            symmetry=symmetry,
         )
+
+    def augment_orders(self, n_points: int) -> int:
+        """How many orders of its identical particles each of ``n_points`` training points gets with
+        ``symmetry="augment"``: ``augment``, fewer where the cap ``augment_max_points`` says so, at least 1
+        (the identity; fewer where the process has fewer orders)."""
+        return max(1, min(self.augment, self.augment_max_points // max(1, n_points)))
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready settings (enum members as their strings, ``hidden`` as a list)."""

@@ -12,6 +12,10 @@ not (momentum columns and dipoles are indexed by particle).  A model can use the
   (:class:`CanonicalOrder`: identical particles by descending energy in the partonic frame), inside the
   exported graph too; the network then learns the function on one ordering only, and an epoch costs what
   one order of the points costs.
+
+The default, ``auto``, sorts where copies no longer fit (the cap on the augmented set leaves fewer than
+two orders per training point: large samples, where an "augmented" network would see one arbitrary order
+and not be symmetric at all) and augments otherwise.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from .dipoles import is_coloured, masses_from_meta
 from .importance import importance_subsample, keep_probability
 from .models import Surrogate, build_model
 from .split import validation_split
-from .symmetry import identical_particle_permutations
+from .symmetry import identical_particle_permutations, n_orders
 
 __all__ = ["PreparedTraining", "prepare_training", "training_points"]
 
@@ -107,7 +107,7 @@ def _training_tensors(
     (``keep``: the importance subsample's keep probabilities, which weight the validation loss)."""
     tr, va = torch.from_numpy(train_index), torch.from_numpy(val_index)
     x_val, terms_val = _evaluate_inputs(model, momenta[va])
-    count = max(1, min(config.augment, config.augment_max_points // max(1, train_index.size)))
+    count = config.augment_orders(train_index.size)
     if config.symmetry is Symmetry.CANONICAL:  # the model reorders: every order gives the same inputs
         count = 1
     perms = identical_particle_permutations(
@@ -188,6 +188,24 @@ def training_points(
     return train_index, val_index, candidates, keep
 
 
+def _resolved_for(
+    batch: EventBatch, config: TrainConfig, hadronic: bool, val_index: np.ndarray | None = None
+) -> TrainConfig:
+    """``config`` resolved for ``batch`` (:meth:`TrainConfig.resolved`).  ``symmetry="auto"`` is decided by
+    the number of training points ``augment`` would keep: ``canonical`` where the process has identical
+    final-state particles and the cap ``augment_max_points`` leaves fewer than two orders of them per point,
+    ``augment`` otherwise.  With an importance subsample the count is its expectation, Σ keep probability,
+    so that replicas with other seeds (one Dask task each) decide alike."""
+    weighted = batch.ps_weight is not None
+    too_many = False
+    if config.symmetry is Symmetry.AUTO and n_orders(batch.pdg.tolist(), batch.n_in) > 1:
+        as_augment = config.resolved(hadronic=hadronic, weighted=weighted)  # auto -> augment: its floor
+        _, _, candidates, keep = training_points(batch, as_augment, val_index)
+        n_kept = candidates.size if keep is None else float(keep[candidates].sum())
+        too_many = config.augment_max_points < 2 * n_kept
+    return config.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many)
+
+
 def prepare_training(
     batch: EventBatch, config: TrainConfig | None = None, *, val_index: np.ndarray | None = None
 ) -> PreparedTraining:
@@ -213,9 +231,9 @@ def prepare_training(
         names the batch's process.
     """
     hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
-    config = (config or TrainConfig()).resolved(hadronic=hadronic, weighted=batch.ps_weight is not None)
     if batch.me2 is None:
         raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
+    config = _resolved_for(batch, config or TrainConfig(), hadronic, val_index)
     try:  # the masses the exact ME used (a Sherpa dump records them), else the dipoles' defaults
         masses = masses_from_meta(batch.pdg.tolist(), batch.meta)
     except ValueError as err:

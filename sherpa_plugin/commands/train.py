@@ -36,7 +36,8 @@ OPTIONS = (
     Option("symmetry",
            help="identical final-state particles: training sees every point in up to --augment orders "
            "(augment), or the model sorts them into one canonical order (canonical: more accurate per point "
-           "on large pp samples, not better for unweighting; see TrainConfig)"),
+           "on large pp samples); auto: canonical where --augment's cap leaves fewer than 2 orders per "
+           "point, else augment (see TrainConfig)"),
     Option("augment", metavar="K",
            help="with --symmetry augment: use every training point in up to K orders of its identical "
            "final-state particles (exact, free data; 1 disables)"),

@@ -345,4 +345,10 @@ def test_config_resolution_by_beams_and_weights(
         hadronic=hadronic, weighted=weighted
     )
     assert canonical.importance_floor == IMPORTANCE_FLOOR[Symmetry.CANONICAL]  # the floor follows
-    assert cfg.resolved(hadronic=not hadronic, weighted=not weighted) == cfg  # nothing left to decide
+    many = TrainConfig(**given).resolved(  # type: ignore[arg-type]
+        hadronic=hadronic, weighted=weighted, too_many_for_copies=True
+    )
+    assert (many.symmetry, many.importance_floor) == ("canonical", IMPORTANCE_FLOOR[Symmetry.CANONICAL])
+    given_augment = TrainConfig(**given, symmetry="augment")  # type: ignore[arg-type]
+    assert given_augment.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=True) == cfg
+    assert cfg.resolved(hadronic=not hadronic, weighted=not weighted, too_many_for_copies=True) == cfg

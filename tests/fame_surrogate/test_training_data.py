@@ -1,8 +1,9 @@
 """What training runs on, from real Sherpa pp events (g u -> e+e- g g g u): split, subsample, permuted copies
-or the canonical order, labels and the target round trip."""
+or the canonical order (and the choice between them), labels and the target round trip."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from fame_surrogate.config import IMPORTANCE_FLOOR, Loss, Symmetry, TrainConfig
+from fame_surrogate.importance import keep_probability
 from fame_surrogate.training_data import PreparedTraining, prepare_training
 from lhe_tools import EventBatch, read_dump
 
@@ -87,3 +89,47 @@ def test_the_canonical_order_trains_each_point_once_on_a_larger_subsample(batch:
     with torch.no_grad():
         x_perm, _ = model.inputs(p[:, [0, 1, 2, 3, 5, 6, 4, 7]])
     torch.testing.assert_close(prepared.data["x"], x_perm.to(prepared.data["x"].dtype), rtol=0.0, atol=0.0)
+
+
+def test_auto_symmetry_sorts_where_the_cap_leaves_fewer_than_two_orders(batch: EventBatch) -> None:
+    """``symmetry="auto"`` (the default): ``augment`` while the cap holds two orders of the points that
+    ``augment`` would keep, ``canonical`` (with its floor) beyond, decided by the expected subsample size
+    Σ keep probability computed here from the weights, so replicas with other seeds decide alike."""
+    auto = replace(CONFIG, symmetry="auto")
+    held_out = prepare_training(batch, CONFIG).val_index
+    train = np.setdiff1d(np.arange(len(batch)), held_out)
+    keep = keep_probability(batch.weight, 0.99, IMPORTANCE_FLOOR[Symmetry.AUGMENT])  # split + held out: all
+    expected = float(keep[train].sum())
+    assert 100 < expected < 0.5 * train.size  # Sherpa's Z+4 weights: a small subsample
+    for seed in (3, 4):  # two replicas' seeds, one held-out set (fame train's Dask tasks)
+        cap = math.ceil(2 * expected)
+        fits = prepare_training(batch, replace(auto, seed=seed, augment_max_points=cap), val_index=held_out)
+        assert fits.config.symmetry is Symmetry.AUGMENT
+        assert fits.config.importance_floor == IMPORTANCE_FLOOR[Symmetry.AUGMENT]
+        n = fits.train_index.size  # the realised subsample: about the expectation, so 1-3 orders
+        assert fits.data["x"].shape[0] == max(1, cap // n) * n
+        full = prepare_training(batch, replace(auto, seed=seed, augment_max_points=math.floor(2 * expected)),
+                                val_index=held_out)
+        assert full.config.symmetry is Symmetry.CANONICAL and full.models[0].canonical_order is not None
+        assert full.config.importance_floor == IMPORTANCE_FLOOR[Symmetry.CANONICAL]
+        assert full.data["x"].shape[0] == full.train_index.size
+    # an explicit choice stands however small the cap
+    given = prepare_training(batch, replace(CONFIG, augment_max_points=1))
+    assert given.config.symmetry is Symmetry.AUGMENT and given.data["x"].shape[0] == given.train_index.size
+
+
+def test_auto_symmetry_sorts_only_processes_with_identical_particles(sherpa_ee: Path) -> None:
+    """e+e- points (every point trains): the cap is compared with the training split.  e+e- → d d̄ g has
+    nothing to sort, so ``auto`` stays ``augment`` however small the cap; e+e- → d d̄ g g is sorted once the
+    cap holds fewer than two orders of its training points."""
+    small = replace(CONFIG, symmetry="auto", replicas=1)
+    three = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz")
+    assert prepare_training(three, replace(small, augment_max_points=1)).config.symmetry is Symmetry.AUGMENT
+    four = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz")
+    default = prepare_training(four, small)  # the default cap holds both orders of the two gluons
+    n = default.train_index.size
+    assert default.config.symmetry is Symmetry.AUGMENT and default.data["x"].shape[0] == 2 * n
+    two = prepare_training(four, replace(small, augment_max_points=2 * n))
+    assert two.config.symmetry is Symmetry.AUGMENT
+    sorted_ = prepare_training(four, replace(small, augment_max_points=2 * n - 1))
+    assert sorted_.config.symmetry is Symmetry.CANONICAL and sorted_.train_index.size == n
