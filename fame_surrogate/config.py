@@ -406,7 +406,7 @@ class TrainConfig:
     def augment_orders(self, n_points: int) -> int:
         """How many orders of its identical particles each of ``n_points`` training points gets with
         ``symmetry="augment"``: ``augment``, fewer where the cap ``augment_max_points`` says so, at least 1
-        (the identity; fewer where the process has fewer orders)."""
+        (the identity).  A process with fewer orders, ∏ n_f!, gets those only."""
         return max(1, min(self.augment, self.augment_max_points // max(1, n_points)))
 
     def to_json(self) -> dict[str, Any]:
