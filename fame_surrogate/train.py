@@ -64,6 +64,8 @@ class TrainMetrics:
     symmetry : str
         How the model used the exchange of identical particles (``augment`` or ``canonical``,
         ``TrainConfig.symmetry`` as resolved).
+    batch_size : int
+        The mini-batch size (``TrainConfig.batch_size`` as resolved).
     epochs : list of int
         Epochs run, per replica.
     stopped : list of str
@@ -87,6 +89,7 @@ class TrainMetrics:
     importance_fraction: float | None
     importance_floor: float | None
     symmetry: str
+    batch_size: int
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -181,6 +184,7 @@ def train_replica(
     stopped : str
         ``early``, ``epochs`` or ``time``.
     """
+    batch_size = config.resolved_batch_size
     dtype = config.dtype.torch_dtype
     work: Surrogate = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
     d = {k: v.to(dtype) for k, v in data.items()}
@@ -230,8 +234,8 @@ def train_replica(
         work.train()
         order = torch.randperm(n, generator=gen)
         run, count = 0.0, 0
-        for start in range(0, n, config.batch_size):
-            idx = order[start : start + config.batch_size]
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
             if not gain_phase:
                 progress = (epoch + start / n) / config.epochs
                 if budget is not None:
@@ -355,6 +359,7 @@ def train_surrogate(
         importance_fraction=config.importance_fraction,
         importance_floor=config.importance_floor,
         symmetry=str(config.symmetry),
+        batch_size=config.resolved_batch_size,
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

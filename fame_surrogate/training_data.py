@@ -188,22 +188,41 @@ def training_points(
     return train_index, val_index, candidates, keep
 
 
+def _expected_points(
+    batch: EventBatch, config: TrainConfig, val_index: np.ndarray | None, copies: bool
+) -> float:
+    """The training points of ``batch`` under the resolved ``config``: with an importance subsample their
+    expectation, Σ keep probability, so that replicas with other seeds decide alike; times the permuted
+    copies ``augment`` adds where ``copies``."""
+    _, _, candidates, keep = training_points(batch, config, val_index)
+    n_kept = float(candidates.size) if keep is None else float(keep[candidates].sum())
+    if not copies:
+        return n_kept
+    orders = n_orders(batch.pdg.tolist(), batch.n_in)
+    return n_kept * min(orders, config.augment_orders(round(n_kept)))
+
+
 def _resolved_for(
     batch: EventBatch, config: TrainConfig, hadronic: bool, val_index: np.ndarray | None = None
 ) -> TrainConfig:
     """``config`` resolved for ``batch`` (:meth:`TrainConfig.resolved`).  ``symmetry="auto"`` is decided by
     the number of training points ``augment`` would keep: ``canonical`` where the process has identical
     final-state particles and the cap ``augment_max_points`` leaves fewer than two orders of them per point,
-    ``augment`` otherwise.  With an importance subsample the count is its expectation, Σ keep probability,
-    so that replicas with other seeds (one Dask task each) decide alike."""
+    ``augment`` otherwise.  ``batch_size=None`` is then decided by the training points per epoch, copies
+    counted.  Both counts are expectations (:func:`_expected_points`)."""
     weighted = batch.ps_weight is not None
     too_many = False
     if config.symmetry is Symmetry.AUTO and n_orders(batch.pdg.tolist(), batch.n_in) > 1:
         as_augment = config.resolved(hadronic=hadronic, weighted=weighted)  # auto -> augment: its floor
-        _, _, candidates, keep = training_points(batch, as_augment, val_index)
-        n_kept = candidates.size if keep is None else float(keep[candidates].sum())
-        too_many = config.augment_max_points < 2 * n_kept
-    return config.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many)
+        too_many = config.augment_max_points < 2 * _expected_points(batch, as_augment, val_index, False)
+    resolved = config.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many)
+    if config.batch_size is not None:
+        return resolved
+    copies = resolved.symmetry is Symmetry.AUGMENT
+    n_points = _expected_points(batch, resolved, val_index, copies)
+    return config.resolved(
+        hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_points=n_points
+    )
 
 
 def prepare_training(

@@ -48,7 +48,8 @@ OPTIONS = (
     Option("max_points", help="train on at most this many points per group"),
     Option("max_seconds", help="time budget per group, per replica with --replicas > 1 (see --clock)"),
     Option("seed", help="seed of split, initialisation and shuffling"),
-    Option("batch_size", metavar="B", help="mini-batch size"),
+    Option("batch_size", metavar="B", help="mini-batch size (none: 1024 from a million training points "
+           "per epoch, permuted copies counted, else 512; see TrainConfig)"),
     Option("lr", help="initial Adam learning rate"),
     Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
     Option("ema_decay", metavar="D",

@@ -14,6 +14,9 @@ import torch
 
 from fame_surrogate.config import (
     IMPORTANCE_FLOOR,
+    LARGE_SET_BATCH,
+    LARGE_SET_POINTS,
+    SMALL_SET_BATCH,
     UNWEIGHTING_IMPORTANCE,
     Activation,
     Clock,
@@ -352,3 +355,12 @@ def test_config_resolution_by_beams_and_weights(
     given_augment = TrainConfig(**given, symmetry="augment")  # type: ignore[arg-type]
     assert given_augment.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=True) == cfg
     assert cfg.resolved(hadronic=not hadronic, weighted=not weighted, too_many_for_copies=True) == cfg
+    # batch_size=None: 1024 from LARGE_SET_POINTS training points per epoch, 512 below; a given size stands
+    for n_points, want in ((LARGE_SET_POINTS - 1, SMALL_SET_BATCH), (LARGE_SET_POINTS, LARGE_SET_BATCH)):
+        assert TrainConfig(**given).resolved(  # type: ignore[arg-type]
+            hadronic=hadronic, weighted=weighted, n_points=n_points
+        ).batch_size == want
+    assert cfg.batch_size == SMALL_SET_BATCH  # n_points unknown (0): the small set's
+    assert dataclasses.replace(cfg, batch_size=64).resolved(
+        hadronic=hadronic, weighted=weighted, n_points=10 * LARGE_SET_POINTS
+    ).batch_size == 64

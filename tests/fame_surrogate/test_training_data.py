@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from fame_surrogate import config as config_module
 from fame_surrogate.config import IMPORTANCE_FLOOR, Loss, Symmetry, TrainConfig
 from fame_surrogate.importance import keep_probability
 from fame_surrogate.training_data import PreparedTraining, prepare_training
@@ -133,3 +134,29 @@ def test_auto_symmetry_sorts_only_processes_with_identical_particles(sherpa_ee: 
     assert two.config.symmetry is Symmetry.AUGMENT
     sorted_ = prepare_training(four, replace(small, augment_max_points=2 * n - 1))
     assert sorted_.config.symmetry is Symmetry.CANONICAL and sorted_.train_index.size == n
+
+
+def test_auto_batch_size_counts_the_training_points_with_their_copies(
+    sherpa_ee: Path, batch: EventBatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``batch_size=None`` (the default): 1024 from ``LARGE_SET_POINTS`` training points per epoch, copies
+    counted, else 512.  e+e- → d d̄ g g trains every point in both gluon orders (the rows of the training
+    tensors), or once each when sorted; Sherpa's weighted Z+4 points count as the expected subsample
+    (Σ keep probability, from the weights here) times the 3! orders."""
+    small = replace(CONFIG, symmetry="auto", replicas=1)
+    four = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz")
+    for cfg in (small, replace(small, symmetry="canonical")):
+        rows = prepare_training(four, cfg).data["x"].shape[0]
+        for threshold, want in ((rows, 1024), (rows + 1, 512)):
+            monkeypatch.setattr(config_module, "LARGE_SET_POINTS", threshold)
+            assert prepare_training(four, cfg).config.batch_size == want
+    held_out = prepare_training(batch, CONFIG).val_index
+    train = np.setdiff1d(np.arange(len(batch)), held_out)
+    points = 6 * float(keep_probability(batch.weight, 0.99, IMPORTANCE_FLOOR[Symmetry.AUGMENT])[train].sum())
+    for threshold, want in ((math.floor(points), 1024), (math.ceil(points), 512)):
+        monkeypatch.setattr(config_module, "LARGE_SET_POINTS", threshold)
+        for seed in (3, 4):  # every replica decides alike
+            got = prepare_training(batch, replace(CONFIG, seed=seed), val_index=held_out).config.batch_size
+            assert got == want
+    monkeypatch.setattr(config_module, "LARGE_SET_POINTS", 1)  # a given size stands
+    assert prepare_training(four, replace(small, batch_size=64)).config.batch_size == 64
