@@ -154,9 +154,9 @@ RESOLVED_FIELDS = (
 #: (permuted copies counted), ``SMALL_SET_BATCH`` below.  Measured with 2 replicas at the same CPU budget
 #: (README, examples/zjets/README.md): from a million points 1024 sees more points per CPU second and wins
 #: (e+e- → 5 jets, 1.5M points, 570 CPU-s: 99.36% within 1% against 98.76%; Z+4, 1.4M points, 900 CPU-s:
-#: ε_2 0.76-0.80 against 0.72, three seeds); below, the steps of 512 win (e+e- → 3 jets, 270k points: 84.2% within 0.1%
-#: against 61.5%; 4 jets, 540k: 99.91% within 1% against 99.78%; Z+4, 86k: median |Δ| 0.296 and 0.359
-#: against 0.324 and 0.384)
+#: ε_2 0.76-0.80 against 0.72, three seeds); below, the steps of 512 win (e+e- → 3 jets, 270k points:
+#: 84.2% within 0.1% against 61.5%; 4 jets, 540k: 99.91% within 1% against 99.78%; Z+4, 86k: median |Δ|
+#: 0.296 and 0.359 against 0.324 and 0.384)
 SMALL_SET_BATCH, LARGE_SET_BATCH, LARGE_SET_POINTS = 512, 1024, 1_000_000
 
 
