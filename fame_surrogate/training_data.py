@@ -188,18 +188,12 @@ def training_points(
     return train_index, val_index, candidates, keep
 
 
-def _expected_points(
-    batch: EventBatch, config: TrainConfig, val_index: np.ndarray | None, copies: bool
-) -> float:
-    """The training points of ``batch`` under the resolved ``config``: with an importance subsample their
-    expectation, Σ keep probability, so that replicas with other seeds decide alike; times the permuted
-    copies ``augment`` adds where ``copies``."""
+def _expected_kept(batch: EventBatch, config: TrainConfig, val_index: np.ndarray | None) -> float:
+    """The training points of ``batch`` under the resolved ``config``, before any permuted copies: with an
+    importance subsample their expectation, Σ keep probability, so that replicas with other seeds decide
+    alike."""
     _, _, candidates, keep = training_points(batch, config, val_index)
-    n_kept = float(candidates.size) if keep is None else float(keep[candidates].sum())
-    if not copies:
-        return n_kept
-    orders = n_orders(batch.pdg.tolist(), batch.n_in)
-    return n_kept * min(orders, config.augment_orders(round(n_kept)))
+    return float(candidates.size) if keep is None else float(keep[candidates].sum())
 
 
 def _resolved_for(
@@ -209,17 +203,22 @@ def _resolved_for(
     the number of training points ``augment`` would keep: ``canonical`` where the process has identical
     final-state particles and the cap ``augment_max_points`` leaves fewer than two orders of them per point,
     ``augment`` otherwise.  ``batch_size=None`` is then decided by the training points per epoch, copies
-    counted.  Both counts are expectations (:func:`_expected_points`)."""
+    counted.  Both counts are expectations (:func:`_expected_kept`)."""
     weighted = batch.ps_weight is not None
+    orders = n_orders(batch.pdg.tolist(), batch.n_in)
     too_many = False
-    if config.symmetry is Symmetry.AUTO and n_orders(batch.pdg.tolist(), batch.n_in) > 1:
+    n_kept: float | None = None  # under augment's floor, where auto needed it
+    if config.symmetry is Symmetry.AUTO and orders > 1:
         as_augment = config.resolved(hadronic=hadronic, weighted=weighted)  # auto -> augment: its floor
-        too_many = config.augment_max_points < 2 * _expected_points(batch, as_augment, val_index, False)
+        n_kept = _expected_kept(batch, as_augment, val_index)
+        too_many = config.augment_max_points < 2 * n_kept
     resolved = config.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many)
     if config.batch_size is not None:
         return resolved
-    copies = resolved.symmetry is Symmetry.AUGMENT
-    n_points = _expected_points(batch, resolved, val_index, copies)
+    augment = resolved.symmetry is Symmetry.AUGMENT
+    if n_kept is None or not augment:  # canonical subsamples with its own floor
+        n_kept = _expected_kept(batch, resolved, val_index)
+    n_points = n_kept * (min(orders, resolved.augment_orders(round(n_kept))) if augment else 1)
     return config.resolved(
         hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_points=n_points
     )
