@@ -55,6 +55,9 @@ _JOB = ".fame-job.json"
 _WORK = ".sherpa"
 #: Sherpa's integration results in its run folder (``RESULT_DIRECTORY`` default, zipped)
 _RESULTS = "Results.zip"
+#: what a dump job writes into its output folder after its job file (``--fresh`` removes them): Sherpa's run
+#: folder, the finished chunks, the generation jobs' folders (``dump_jobs.JOBS``) and the summary
+_JOB_TRACES = (_WORK, ".parts", ".jobs", SUMMARY)
 
 #: Sherpa command-line settings for the hadron-beam (weighted events) mode: parton level only, colour sum
 EVENT_OVERRIDES: dict[str, str] = {
@@ -370,7 +373,7 @@ def clear_outputs(out: Path) -> None:
     if not (out / _JOB).is_file() or (out / _JOB).is_symlink():
         log.info("%s holds no earlier dump job (no %s): --fresh has nothing to discard", out, _JOB)
         return
-    for stale in (out / _WORK, out / ".parts", out / ".jobs", out / SUMMARY, out / _JOB):
+    for stale in [out / name for name in _JOB_TRACES] + [out / _JOB]:
         if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale)
         else:
@@ -378,9 +381,16 @@ def clear_outputs(out: Path) -> None:
 
 
 def check_job_file(out: Path, job: DumpJob) -> DumpResult | None:
-    """Refuse an ``out`` that holds another job; return its summary when this job is complete there."""
+    """Refuse an ``out`` that holds another job, or a dump job's files that no job file claims (a user's
+    ``.sherpa``, say); return the summary when this job is complete there."""
     job_file, summary_file = out / _JOB, out / SUMMARY
     if not job_file.is_file():
+        foreign = [name for name in _JOB_TRACES if (out / name).exists() or (out / name).is_symlink()]
+        if foreign:  # the job file is written before any of them: these are not a dump job's
+            raise ValueError(
+                f"{out} holds {', '.join(foreign)} but no {_JOB}, so no fame dump job wrote them: a dump "
+                f"runs Sherpa in {out / _WORK} and --fresh would later delete it; use a new or empty --out"
+            )
         return None
     previous, here = json.loads(job_file.read_text()), job.to_json()
     if previous != here and not _fewer_events(previous, here):
