@@ -1,8 +1,10 @@
 """Atomic output: write to a temporary name in the target's folder, then rename.
 
 A crash leaves either the old file or no file, never a half-written one.  Temporary names carry the
-writing process id (``.<name>.<pid>.<random><suffix>.tmp``), so the next write of the same target removes
-what a killed writer left behind.  Files and folders are created with the permissions an ordinary write
+writing process id and host (``.<name>.<pid>@<host>.<random><suffix>.tmp``), so the next write of the same
+target on that host removes what a killed writer left behind.  On a folder that several hosts share (Dask
+workers on a cluster file system) a process id says nothing about another host's processes, so another
+host's temporaries are never removed.  Files and folders are created with the permissions an ordinary write
 would give them (``0o666`` / ``0o777`` less the umask), not ``mkstemp``'s private ``0o600``.
 
 Output folders (:func:`atomic_dir`) are never deleted unless they hold exactly a previous output of the same
@@ -18,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -40,6 +43,16 @@ def _umask() -> int:
     return mask
 
 
+def _host() -> str:
+    """This host's name as a temporary name carries it (letters, digits and ``-``)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "-"
+
+
+def _owner() -> str:
+    """``<pid>@<host>`` of this process: the part of a temporary name that says who writes it."""
+    return f"{os.getpid()}@{_host()}"
+
+
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -55,18 +68,20 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
     """Remove temporaries of ``target`` left by writers that no longer run; returns what was removed.
 
-    Only names of the form ``.<target name>.<pid>.<anything>.tmp`` next to ``target`` whose ``pid`` is not a
-    running process are touched.
+    Only names of the form ``.<target name>.<pid>@<host>.<anything>.tmp`` next to ``target`` whose ``host``
+    is this one and whose ``pid`` is not a running process are touched (and the form without a host that
+    earlier versions wrote, ``.<target name>.<pid>.<anything>.tmp``, as this host's).
     """
     target = Path(target)
     parent = target.parent
     if not parent.is_dir():
         return []
-    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\..*\.tmp$")
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)(?:@([A-Za-z0-9-]+))?\..*\.tmp$")
+    host = _host()
     removed: list[Path] = []
     for entry in parent.iterdir():
         m = pattern.match(entry.name)
-        if m is None or _pid_alive(int(m.group(1))):
+        if m is None or m.group(2) not in (None, host) or _pid_alive(int(m.group(1))):
             continue
         try:
             if entry.is_dir() and not entry.is_symlink():
@@ -94,7 +109,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=suffix + ".tmp", dir=target.parent
+        prefix=f".{target.name}.{_owner()}.", suffix=suffix + ".tmp", dir=target.parent
     )
     try:
         os.fchmod(fd, 0o666 & ~_umask())
@@ -150,7 +165,7 @@ def check_output_dir(target: str | os.PathLike[str], marker: str, *, force: bool
 
 
 def _fresh_dir(parent: Path, name: str) -> Path:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.{_owner()}.", suffix=".tmp", dir=parent))
     tmp.chmod(0o777 & ~_umask())
     return tmp
 
@@ -213,7 +228,7 @@ def _install(tmp: Path, path: Path, marker: str | None) -> None:
     if _holds_only(path, old_files):
         # exactly a previous output (a folder that exists but holds nothing of fame's, even an empty one,
         # is the user's and stays): swap the whole folder, then drop the old one
-        old = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
+        old = path.with_name(f".{path.name}.{_owner()}.old.tmp")
         path.replace(old)
         try:
             tmp.replace(path)

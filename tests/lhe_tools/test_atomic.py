@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from lhe_tools._atomic import OutputExistsError, atomic_dir
+from lhe_tools._atomic import OutputExistsError, atomic_dir, atomic_path, remove_stale_temporaries
 
 MARKER = ".fame-test-output.json"
 
@@ -80,3 +85,33 @@ def test_a_users_folder_is_refused_without_force_and_kept_with_it(tmp_path: Path
     _write(out, {"b.txt": "2"})  # now a previous output beside the user's file: only a.txt goes
     assert _tree(out)["thesis.tex"] == "user" and not (out / "a.txt").exists()
     assert (out / "b.txt").read_text() == "2"
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (a child, waited for)."""
+    script = "import os; print(os.getpid())"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
+    return int(proc.stdout)
+
+
+def test_only_this_hosts_temporaries_of_ended_writers_are_removed(tmp_path: Path) -> None:
+    """A process id says nothing about another host's processes (a shared cluster file system)."""
+    target, dead = tmp_path / "out.npz", _dead_pid()
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())
+    names = {
+        "here_ended": f".out.npz.{dead}@{host}.x1.npz.tmp",
+        "old_form_ended": f".out.npz.{dead}.x2.npz.tmp",  # no host: written here by an earlier version
+        "here_running": f".out.npz.{os.getpid()}@{host}.x3.npz.tmp",
+        "elsewhere_ended": f".out.npz.{dead}@another-node-2.x4.npz.tmp",
+        "other_target": f".out.npz.old.{dead}@{host}.x5.tmp",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("partial")
+    removed = remove_stale_temporaries(target)
+    assert sorted(p.name for p in removed) == sorted([names["here_ended"], names["old_form_ended"]])
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([names["here_running"], names["elsewhere_ended"], names["other_target"]])
+    with atomic_path(target) as tmp:  # what this process writes carries its own pid and host
+        assert tmp.name.startswith(f".out.npz.{os.getpid()}@{host}.") and tmp.name.endswith(".tmp")
+        tmp.write_text("done")
+    assert target.read_text() == "done"
