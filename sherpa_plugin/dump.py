@@ -55,9 +55,11 @@ _JOB = ".fame-job.json"
 _WORK = ".sherpa"
 #: Sherpa's integration results in its run folder (``RESULT_DIRECTORY`` default, zipped)
 _RESULTS = "Results.zip"
+#: the folder of a ``--jobs`` dump's generation jobs (``OUT/.jobs/job-<j>``)
+JOBS = ".jobs"
 #: what a dump job writes into its output folder after its job file (``--fresh`` removes them): Sherpa's run
-#: folder, the finished chunks, the generation jobs' folders (``dump_jobs.JOBS``) and the summary
-_JOB_TRACES = (_WORK, ".parts", ".jobs", SUMMARY)
+#: folder, the finished chunks, the generation jobs' folders and the summary
+_JOB_TRACES = (_WORK, ".parts", JOBS, SUMMARY)
 
 #: Sherpa command-line settings for the hadron-beam (weighted events) mode: parton level only, colour sum
 EVENT_OVERRIDES: dict[str, str] = {

@@ -51,6 +51,7 @@ from .dump import (
     _JOB,
     _RESULTS,
     _WORK,
+    JOBS,
     SUMMARY,
     DumpSettings,
     _integration_source,
@@ -73,7 +74,6 @@ __all__ = ["GenerationSpec", "dump_with_jobs", "generation_task", "job_seeds", "
 
 log = logging.getLogger("fame.sherpa")
 
-JOBS = ".jobs"
 TOPIC = "fame-dump-progress"
 _TASK = ".fame-task.json"
 _LOCK = ".fame-lock"
