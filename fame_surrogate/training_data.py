@@ -202,25 +202,31 @@ def _resolved_for(
     """``config`` resolved for ``batch`` (:meth:`TrainConfig.resolved`).  ``symmetry="auto"`` is decided by
     the number of training points ``augment`` would keep: ``canonical`` where the process has identical
     final-state particles and the cap ``augment_max_points`` leaves fewer than two orders of them per point,
-    ``augment`` otherwise.  ``batch_size=None`` is then decided by the training points per epoch, copies
-    counted.  Both counts are expectations (:func:`_expected_kept`)."""
+    ``augment`` otherwise.  The same number decides ``augment``'s importance floor (a small subsample gets
+    ``SMALL_SUBSAMPLE_FLOOR``).  ``batch_size=None`` is then decided by the training points per epoch,
+    copies counted.  All counts are expectations (:func:`_expected_kept`)."""
     weighted = batch.ps_weight is not None
     orders = n_orders(batch.pdg.tolist(), batch.n_in)
-    too_many = False
-    n_kept: float | None = None  # under augment's floor, where auto needed it
-    if config.symmetry is Symmetry.AUTO and orders > 1:
-        as_augment = config.resolved(hadronic=hadronic, weighted=weighted)  # auto -> augment: its floor
+    as_augment = config.resolved(hadronic=hadronic, weighted=weighted)  # auto -> augment: its floor
+    auto = config.symmetry is Symmetry.AUTO and orders > 1
+    floor_open = as_augment.importance_fraction is not None and config.importance_floor is None
+    n_kept: float | None = None  # under augment's floor, where auto or the floor needs it
+    if auto or floor_open:
         n_kept = _expected_kept(batch, as_augment, val_index)
-        too_many = config.augment_max_points < 2 * n_kept
-    resolved = config.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many)
+    too_many = auto and n_kept is not None and config.augment_max_points < 2 * n_kept
+    resolved = config.resolved(
+        hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_kept=n_kept
+    )
     if config.batch_size is not None:
         return resolved
     augment = resolved.symmetry is Symmetry.AUGMENT
-    if n_kept is None or not augment:  # canonical subsamples with its own floor
-        n_kept = _expected_kept(batch, resolved, val_index)
-    n_points = n_kept * (min(orders, resolved.augment_orders(round(n_kept))) if augment else 1)
+    if n_kept is None or resolved.importance_floor != as_augment.importance_floor:  # its own subsample
+        n_kept_here = _expected_kept(batch, resolved, val_index)
+    else:
+        n_kept_here = n_kept
+    n_points = n_kept_here * (min(orders, resolved.augment_orders(round(n_kept_here))) if augment else 1)
     return config.resolved(
-        hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_points=n_points
+        hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_points=n_points, n_kept=n_kept
     )
 
 

@@ -17,6 +17,8 @@ from fame_surrogate.config import (
     LARGE_SET_BATCH,
     LARGE_SET_POINTS,
     SMALL_SET_BATCH,
+    SMALL_SUBSAMPLE_FLOOR,
+    SMALL_SUBSAMPLE_POINTS,
     UNWEIGHTING_IMPORTANCE,
     Activation,
     Clock,
@@ -309,8 +311,8 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
     assert len(res.history[0]) == 3 + 2  # the MSE epochs, then the gain epochs
     train_index, val_index = validation_split(len(pp), 0.25, 4)
     assert np.array_equal(res.val_index, val_index)
-    assert (m.symmetry, m.importance_floor) == ("augment", IMPORTANCE_FLOOR[Symmetry.AUGMENT])  # small
-    keep = keep_probability(pp.weight, UNWEIGHTING_IMPORTANCE, IMPORTANCE_FLOOR[Symmetry.AUGMENT])
+    assert (m.symmetry, m.importance_floor) == ("augment", SMALL_SUBSAMPLE_FLOOR)  # a small subsample
+    keep = keep_probability(pp.weight, UNWEIGHTING_IMPORTANCE, SMALL_SUBSAMPLE_FLOOR)
     kept = importance_subsample(keep, train_index, 4)
     assert m.n_train == kept.size < 0.5 * train_index.size  # Sherpa's Z+4 weights: a small subsample
     # the asinh scale comes from the whole training split, not from the subsample (TargetTransform.fit)
@@ -361,6 +363,14 @@ def test_config_resolution_by_beams_and_weights(
             hadronic=hadronic, weighted=weighted, n_points=n_points
         ).batch_size == want
     assert cfg.batch_size == SMALL_SET_BATCH  # n_points unknown (0): the small set's
+    # n_kept under augment's floor: below SMALL_SUBSAMPLE_POINTS augment's floor rises, canonical's stands
+    for n_kept, floor in ((SMALL_SUBSAMPLE_POINTS - 1, SMALL_SUBSAMPLE_FLOOR),
+                          (SMALL_SUBSAMPLE_POINTS, IMPORTANCE_FLOOR[Symmetry.AUGMENT])):
+        small = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted, n_kept=n_kept)  # type: ignore[arg-type]
+        assert (small.symmetry, small.importance_floor) == ("augment", floor)
+        assert TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
+            hadronic=hadronic, weighted=weighted, n_kept=n_kept
+        ).importance_floor == IMPORTANCE_FLOOR[Symmetry.CANONICAL]
     assert dataclasses.replace(cfg, batch_size=64).resolved(
         hadronic=hadronic, weighted=weighted, n_points=10 * LARGE_SET_POINTS
     ).batch_size == 64

@@ -12,7 +12,14 @@ import pytest
 import torch
 
 from fame_surrogate import config as config_module
-from fame_surrogate.config import IMPORTANCE_FLOOR, Loss, Symmetry, TrainConfig
+from fame_surrogate.config import (
+    IMPORTANCE_FLOOR,
+    SMALL_SUBSAMPLE_FLOOR,
+    SMALL_SUBSAMPLE_POINTS,
+    Loss,
+    Symmetry,
+    TrainConfig,
+)
 from fame_surrogate.importance import keep_probability
 from fame_surrogate.training_data import PreparedTraining, prepare_training
 from lhe_tools import EventBatch, read_dump
@@ -30,9 +37,16 @@ def prepared(batch: EventBatch) -> PreparedTraining:
     return prepare_training(batch, CONFIG)
 
 
+@pytest.fixture
+def large_subsample(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every subsample counts as large: ``augment`` keeps its own floor on these few events."""
+    monkeypatch.setattr(config_module, "SMALL_SUBSAMPLE_POINTS", 0)
+
+
 def test_weighted_pp_events_resolve_to_the_unweighting_setup(prepared: PreparedTraining) -> None:
+    """A few thousand events keep fewer than ``SMALL_SUBSAMPLE_POINTS``: the floor of a small subsample."""
     assert prepared.config.loss is Loss.GAIN and prepared.config.importance_fraction == 0.99
-    assert prepared.config.importance_floor == IMPORTANCE_FLOOR[Symmetry.AUGMENT]
+    assert prepared.config.importance_floor == SMALL_SUBSAMPLE_FLOOR > IMPORTANCE_FLOOR[Symmetry.AUGMENT]
     assert len(prepared.models) == 2 and len(prepared.targets) == 2
     tr, va = prepared.train_index, prepared.val_index
     assert np.intersect1d(tr, va).size == 0 and tr.size > 0 and va.size > 0
@@ -76,7 +90,9 @@ def test_a_batch_without_me2_is_refused_by_name(batch: EventBatch) -> None:
         prepare_training(replace(batch, me2=None), CONFIG)
 
 
-def test_the_canonical_order_trains_each_point_once_on_a_larger_subsample(batch: EventBatch) -> None:
+def test_the_canonical_order_trains_each_point_once_on_a_larger_subsample(
+    batch: EventBatch, large_subsample: None
+) -> None:
     """``symmetry="canonical"``: one row per training point, whose features are those of the event with its
     gluons sorted (so any permuted copy would repeat them), on the subsample of the larger floor."""
     prepared = prepare_training(batch, replace(CONFIG, symmetry="canonical"))
@@ -92,7 +108,9 @@ def test_the_canonical_order_trains_each_point_once_on_a_larger_subsample(batch:
     torch.testing.assert_close(prepared.data["x"], x_perm.to(prepared.data["x"].dtype), rtol=0.0, atol=0.0)
 
 
-def test_auto_symmetry_sorts_where_the_cap_leaves_fewer_than_two_orders(batch: EventBatch) -> None:
+def test_auto_symmetry_sorts_where_the_cap_leaves_fewer_than_two_orders(
+    batch: EventBatch, large_subsample: None
+) -> None:
     """``symmetry="auto"`` (the default): ``augment`` while the cap holds two orders of the points that
     ``augment`` would keep, ``canonical`` (with its floor) beyond, decided by the expected subsample size
     Σ keep probability computed here from the weights, so replicas with other seeds decide alike."""
@@ -137,7 +155,7 @@ def test_auto_symmetry_sorts_only_processes_with_identical_particles(sherpa_ee: 
 
 
 def test_auto_batch_size_counts_the_training_points_with_their_copies(
-    sherpa_ee: Path, batch: EventBatch, monkeypatch: pytest.MonkeyPatch
+    sherpa_ee: Path, batch: EventBatch, monkeypatch: pytest.MonkeyPatch, large_subsample: None
 ) -> None:
     """``batch_size=None`` (the default): 1024 from ``LARGE_SET_POINTS`` training points per epoch, copies
     counted, else 512.  e+e- → d d̄ g g trains every point in both gluon orders (the rows of the training
@@ -160,3 +178,27 @@ def test_auto_batch_size_counts_the_training_points_with_their_copies(
             assert got == want
     monkeypatch.setattr(config_module, "LARGE_SET_POINTS", 1)  # a given size stands
     assert prepare_training(four, replace(small, batch_size=64)).config.batch_size == 64
+
+
+def test_a_small_subsample_gets_the_larger_floor(batch: EventBatch, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``importance_floor=None`` with ``augment``: ``SMALL_SUBSAMPLE_FLOOR`` where ``augment``'s floor would
+    keep fewer than ``SMALL_SUBSAMPLE_POINTS`` training points, by the expectation Σ keep probability
+    computed here from the weights (so replicas with other seeds decide alike); a given floor stands."""
+    held_out = prepare_training(batch, CONFIG).val_index
+    train = np.setdiff1d(np.arange(len(batch)), held_out)
+    base = IMPORTANCE_FLOOR[Symmetry.AUGMENT]
+    expected = float(keep_probability(batch.weight, 0.99, base)[train].sum())
+    assert expected < SMALL_SUBSAMPLE_POINTS  # this real set: far below the default threshold
+    larger = float(keep_probability(batch.weight, 0.99, SMALL_SUBSAMPLE_FLOOR)[train].sum())
+    sizes = {}
+    for threshold, floor in ((math.ceil(expected), SMALL_SUBSAMPLE_FLOOR), (math.floor(expected), base)):
+        monkeypatch.setattr(config_module, "SMALL_SUBSAMPLE_POINTS", threshold)
+        for seed in (3, 4):
+            got = prepare_training(batch, replace(CONFIG, seed=seed), val_index=held_out)
+            assert got.config.importance_floor == floor
+            sizes[floor, seed] = got.train_index.size
+        given = prepare_training(batch, replace(CONFIG, importance_floor=0.05), val_index=held_out)
+        assert given.config.importance_floor == 0.05
+    for seed in (3, 4):  # the realised subsamples: about their expectations
+        assert sizes[SMALL_SUBSAMPLE_FLOOR, seed] > sizes[base, seed]
+        assert abs(sizes[SMALL_SUBSAMPLE_FLOOR, seed] - larger) < 5 * math.sqrt(larger)
