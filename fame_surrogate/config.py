@@ -437,7 +437,8 @@ class TrainConfig:
         floor = self.importance_floor
         if floor is None:
             floor = IMPORTANCE_FLOOR[symmetry]
-            if symmetry is Symmetry.AUGMENT and n_kept is not None and n_kept < SMALL_SUBSAMPLE_POINTS:
+            small = n_kept is not None and n_kept < SMALL_SUBSAMPLE_POINTS
+            if importance is not None and symmetry is Symmetry.AUGMENT and small:
                 floor = max(floor, SMALL_SUBSAMPLE_FLOOR)
         batch_size = self.batch_size
         if batch_size is None:

@@ -367,6 +367,8 @@ def test_config_resolution_by_beams_and_weights(
     for n_kept, floor in ((SMALL_SUBSAMPLE_POINTS - 1, SMALL_SUBSAMPLE_FLOOR),
                           (SMALL_SUBSAMPLE_POINTS, IMPORTANCE_FLOOR[Symmetry.AUGMENT])):
         small = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted, n_kept=n_kept)  # type: ignore[arg-type]
+        if small.importance_fraction is None:  # no subsample: the floor is moot and stays augment's
+            floor = IMPORTANCE_FLOOR[Symmetry.AUGMENT]
         assert (small.symmetry, small.importance_floor) == ("augment", floor)
         assert TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
             hadronic=hadronic, weighted=weighted, n_kept=n_kept
