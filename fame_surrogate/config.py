@@ -439,7 +439,7 @@ class TrainConfig:
             floor = IMPORTANCE_FLOOR[symmetry]
             small = n_kept is not None and n_kept < SMALL_SUBSAMPLE_POINTS
             if importance is not None and symmetry is Symmetry.AUGMENT and small:
-                floor = max(floor, SMALL_SUBSAMPLE_FLOOR)
+                floor = SMALL_SUBSAMPLE_FLOOR
         batch_size = self.batch_size
         if batch_size is None:
             batch_size = LARGE_SET_BATCH if n_points >= LARGE_SET_POINTS else SMALL_SET_BATCH

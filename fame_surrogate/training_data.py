@@ -220,10 +220,8 @@ def _resolved_for(
     if config.batch_size is not None:
         return resolved
     augment = resolved.symmetry is Symmetry.AUGMENT
-    if n_kept is None or resolved.importance_floor != as_augment.importance_floor:  # its own subsample
-        n_kept_here = _expected_kept(batch, resolved, val_index)
-    else:
-        n_kept_here = n_kept
+    same = n_kept is not None and resolved.importance_floor == as_augment.importance_floor
+    n_kept_here = n_kept if same and n_kept is not None else _expected_kept(batch, resolved, val_index)
     n_points = n_kept_here * (min(orders, resolved.augment_orders(round(n_kept_here))) if augment else 1)
     return config.resolved(
         hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_points=n_points, n_kept=n_kept
