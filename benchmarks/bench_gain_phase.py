@@ -92,6 +92,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timing-points", type=int, default=4096)
     ap.add_argument("--val-blocks", type=int, default=3, metavar="K")
+    ap.add_argument("--tail", type=int, default=0, metavar="K",
+                    help="also list, per model, the K events with the largest stage-1 weights and the K with "
+                    "the largest |w| (bench_pp_accuracy.py --tail)")
     args = ap.parse_args()
     if not args.variant:
         ap.error("give at least one --variant LR[,BATCH]")
