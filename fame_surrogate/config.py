@@ -251,6 +251,14 @@ class TrainConfig:
         run; two seeds) f_eff/f_ideal 0.85 and 0.89, ε_2 0.71 and 0.68, against 0.77, 0.77 and 0.67, 0.64
         at 4e-4, whose larger steps also undo more of the MSE phase's pointwise accuracy (median |Δ| 0.18,
         0.16 against 0.13, 0.12) (benchmarks/bench_gain_phase.py, examples/zjets/README.md).
+    gain_mse_weight : float
+        μ ≥ 0: the gain phase minimises the gain loss plus μ × the MSE of the standardised target (the MSE
+        phase's loss).  0 (default): the gain loss alone.  A larger μ keeps more of the MSE phase's pointwise
+        accuracy and less of the gain phase's ε_2: at Z+4 jets (one MSE-trained replica per seed, 180 CPU-s
+        of each gain phase from it, seeds 0 and 7) μ = 0, 30, 100, 300, 1000 gave a median |Δ| of 0.11,
+        0.087, 0.081, 0.077, 0.074 and f_eff/f_ideal 0.73, 0.62, 0.63, 0.59, 0.57 (means; the MSE phase
+        alone 0.073 and 0.51), so no μ > 0 beats the gain loss alone for unweighting
+        (``benchmarks/bench_gain_phase.py``, examples/zjets/README.md).
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
@@ -333,6 +341,7 @@ class TrainConfig:
     gain_epochs: int = 20
     gain_lr: float = 1e-4
     gain_fraction: float = 0.2
+    gain_mse_weight: float = 0.0
     ema_decay: float = 0.0
     threads: int | None = None
     max_seconds: float | None = 480.0
@@ -369,6 +378,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.ema_decay={self.ema_decay}; expected 0 <= decay < 1")
         if not 0.0 < self.gain_lr < math.inf:
             raise ValueError(f"TrainConfig.gain_lr={self.gain_lr}; expected a finite value > 0")
+        if not 0.0 <= self.gain_mse_weight < math.inf:
+            raise ValueError(
+                f"TrainConfig.gain_mse_weight={self.gain_mse_weight}; expected a finite value >= 0"
+            )
         if not 0.0 <= self.weight_power < math.inf:
             raise ValueError(f"TrainConfig.weight_power={self.weight_power}; expected a finite value >= 0")
         if self.importance_fraction is not None and not 0.0 < self.importance_fraction <= 1.0:

@@ -32,6 +32,7 @@ from .averaging import ParameterAverage
 from .config import Clock, Loss, TrainConfig
 from .gain_loss import gain_loss
 from .models import Ensemble, LossBatch, Surrogate, net_dtype
+from .models.base import mean_square
 from .training_data import prepare_training
 from .validation import accuracy
 
@@ -159,6 +160,24 @@ def _adam(model: Surrogate, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(model.net.parameters(), lr=lr, fused=True)
 
 
+def _gain_objective(
+    model: Surrogate,
+    config: TrainConfig,
+    x: Tensor,
+    terms: Tensor,
+    me2: Tensor,
+    z: Tensor,
+    c: Tensor | None,
+    lam: Tensor | None,
+) -> Tensor:
+    """The gain phase's loss on a batch: the gain loss, plus ``gain_mse_weight`` × the MSE phase's loss."""
+    pred = model.me2_from_inputs(x, terms)
+    loss = gain_loss(pred, me2, c)
+    if config.gain_mse_weight > 0.0:
+        loss = loss + config.gain_mse_weight * mean_square(model.target.encode(pred) - z, lam)
+    return loss
+
+
 def train_replica(
     model: Surrogate,
     data: dict[str, Tensor],
@@ -248,8 +267,11 @@ def train_replica(
                     progress = max(progress, (clock() - t_start) / budget)
                 opt.param_groups[0]["lr"] = _lr(config, plateau_lr, progress)
             if gain_phase:
-                pred = work.me2_from_inputs(_take(d["x"], idx), _take(d["terms"], idx))
-                loss = gain_loss(pred, _take(d["me2"], idx), _take(d["c"], idx) if "c" in d else None)
+                lam = _take(d["lam"], idx) if "lam" in d else None
+                loss = _gain_objective(
+                    work, config, _take(d["x"], idx), _take(d["terms"], idx), _take(d["me2"], idx),
+                    _take(d["z"], idx), _take(d["c"], idx) if "c" in d else None, lam,
+                )
             else:
                 lam = _take(d["lam"], idx) if "lam" in d else None
                 mini = LossBatch(
@@ -266,8 +288,12 @@ def train_replica(
         work.eval()
         with torch.no_grad(), average.applied() if average is not None else contextlib.nullcontext():
             if gain_phase:
-                pred = work.me2_from_inputs(d["x_val"], d["terms_val"])
-                val = float(gain_loss(pred, d["me2_val"], d.get("c_val")))
+                val = float(
+                    _gain_objective(
+                        work, config, d["x_val"], d["terms_val"], d["me2_val"], d["z_val"], d.get("c_val"),
+                        d.get("lam_val"),
+                    )
+                )
             else:
                 val_batch = LossBatch(d["x_val"], d["terms_val"], d["z_val"], d["me2_val"], d.get("lam_val"))
                 val = float(work.losses(val_batch)[0])

@@ -52,6 +52,9 @@ OPTIONS = (
            "per epoch, permuted copies counted, else 512; see TrainConfig)"),
     Option("lr", help="initial Adam learning rate"),
     Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
+    Option("gain_mse_weight", metavar="MU",
+           help="the gain phase minimises the gain loss + MU x the MSE phase's loss (--loss gain; 0: the "
+           "gain loss alone)"),
     Option("ema_decay", metavar="D",
            help="Polyak averaging: validate, keep and export the moving average of the weights, decay D per "
            "step (0: off)"),

@@ -179,6 +179,30 @@ def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch
     assert abs(np.log(r / (unweighted.eps_1 * unweighted.eps_2) + 1.0 / unweighted.eps_2) - want) > 0.05
 
 
+def test_gain_phase_adds_the_mse_with_its_weight(batch3: EventBatch) -> None:
+    """``gain_mse_weight`` μ: the gain phase minimises the gain loss plus μ × the MSE of the standardised
+    target; both are recomputed here on the held-out points, with the reference two-stage unweighter and
+    the returned model's own target transform."""
+    assert batch3.me2 is not None
+    c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch3))
+    weighted = dataclasses.replace(batch3, ps_weight=c, weight=c * batch3.me2)
+    mu = 30.0
+    cfg = dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3, gain_mse_weight=mu)
+    res = train_surrogate(weighted, cfg)
+    pred, truth = _val(weighted, res)
+    cv = c[res.val_index]
+    ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
+    r = inspect.signature(gain_loss).parameters["time_ratio"].default
+    gain = np.log(r / (ref.eps_1 * ref.eps_2) + 1.0 / ref.eps_2)
+    encode = res.model.members[0].target.encode
+    mse = float(torch.mean((encode(torch.from_numpy(pred)) - encode(torch.from_numpy(truth))) ** 2))
+    best = min(h["val_loss"] for h in res.history[0][-3:])  # the gain epochs; the best one is returned
+    assert best == pytest.approx(gain + mu * mse, rel=2e-3)
+    assert mu * mse > 0.05 * gain  # the MSE term is no rounding: leaving it out would fail the line above
+    with pytest.raises(ValueError, match="gain_mse_weight=-1"):
+        TrainConfig(gain_mse_weight=-1.0)
+
+
 def test_weight_power_fits_the_points_that_carry_the_cross_section(batch3: EventBatch) -> None:
     """Half the points carry no cross section and a corrupted |M|²: weighting by |w|^p ignores them."""
     assert batch3.me2 is not None
