@@ -194,8 +194,8 @@ def test_fame_train_command_json(
     code = main(["train", str(d3_only), "--out", str(out.parent / "cli-bundle"), "--model", "mlp",
                  "--epochs", "2", "--loss", "gain", "--hidden", "8", "--net-dtype", "float32",
                  "--batch-size", "128", "--lr", "0.002", "--gain-lr", "3e-4", "--decay-fraction", "0.4",
-                 "--gain-mse-weight", "20", "--clock", "cpu", "--ema-decay", "0.99", "--symmetry", "canonical",
-                 "--scheduler", cluster, "--no-progress", "--json"])
+                 "--gain-mse-weight", "20", "--clock", "cpu", "--ema-decay", "0.99",
+                 "--symmetry", "canonical", "--scheduler", cluster, "--no-progress", "--json"])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
     manifest = json.loads((out.parent / "cli-bundle" / MANIFEST).read_text())
