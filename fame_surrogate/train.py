@@ -266,14 +266,13 @@ def train_replica(
                 if budget is not None:
                     progress = max(progress, (clock() - t_start) / budget)
                 opt.param_groups[0]["lr"] = _lr(config, plateau_lr, progress)
+            lam = _take(d["lam"], idx) if "lam" in d else None
             if gain_phase:
-                lam = _take(d["lam"], idx) if "lam" in d else None
                 loss = _gain_objective(
                     work, config, _take(d["x"], idx), _take(d["terms"], idx), _take(d["me2"], idx),
                     _take(d["z"], idx), _take(d["c"], idx) if "c" in d else None, lam,
                 )
             else:
-                lam = _take(d["lam"], idx) if "lam" in d else None
                 mini = LossBatch(
                     _take(d["x"], idx), _take(d["terms"], idx), _take(d["z"], idx), _take(d["me2"], idx), lam
                 )
