@@ -207,7 +207,8 @@ def _resolved_for(
     copies counted.  All counts are expectations (:func:`_expected_kept`)."""
     weighted = batch.ps_weight is not None
     orders = n_orders(batch.pdg.tolist(), batch.n_in)
-    as_augment = config.resolved(hadronic=hadronic, weighted=weighted)  # auto -> augment: its floor
+    # "auto" resolves to augment here (and so to augment's floor); an explicit symmetry keeps its own
+    as_augment = config.resolved(hadronic=hadronic, weighted=weighted)
     auto = config.symmetry is Symmetry.AUTO and orders > 1
     floor_open = as_augment.importance_fraction is not None and config.importance_floor is None
     n_kept: float | None = None  # under augment's floor, where auto or the floor needs it
@@ -220,9 +221,11 @@ def _resolved_for(
     if config.batch_size is not None:
         return resolved
     augment = resolved.symmetry is Symmetry.AUGMENT
-    same = n_kept is not None and resolved.importance_floor == as_augment.importance_floor
-    n_kept_here = n_kept if same and n_kept is not None else _expected_kept(batch, resolved, val_index)
-    n_points = n_kept_here * (min(orders, resolved.augment_orders(round(n_kept_here))) if augment else 1)
+    if n_kept is not None and resolved.importance_floor == as_augment.importance_floor:
+        n_trained = n_kept  # the subsample counted above is the one trained
+    else:
+        n_trained = _expected_kept(batch, resolved, val_index)
+    n_points = n_trained * (min(orders, resolved.augment_orders(round(n_trained))) if augment else 1)
     return config.resolved(
         hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_points=n_points, n_kept=n_kept
     )
