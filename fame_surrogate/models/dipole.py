@@ -18,7 +18,7 @@ from . import scalers
 from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
 from .network import net_dtype, run_net_pair_major
 
-__all__ = ["LOG_WEIGHT_BOUND", "DipoleModel", "dipole_weights"]
+__all__ = ["BRACKET_FLOOR_WIDTH", "LOG_WEIGHT_BOUND", "DipoleModel", "dipole_weights", "positive_bracket"]
 
 #: the dipole weights are bounded above by e^LOG_WEIGHT_BOUND (:func:`dipole_weights`).  Without a bound a
 #: network output that no training point constrains can run away: at Z+4 jets one replica of a
@@ -29,6 +29,27 @@ __all__ = ["LOG_WEIGHT_BOUND", "DipoleModel", "dipole_weights"]
 LOG_WEIGHT_BOUND = 10.0
 #: softplus(LOG_WEIGHT_BOUND): the largest log-weight, and the shift that makes the weight 1 at NN_k = 0
 _LOG_WEIGHT_CAP = LOG_WEIGHT_BOUND + math.log1p(math.exp(-LOG_WEIGHT_BOUND))
+
+
+#: the width δ of :func:`positive_bracket`'s smooth floor, relative to the weighted dipole sum
+BRACKET_FLOOR_WIDTH = 1e-3
+
+
+def positive_bracket(dipole_sum: Tensor, phi: Tensor) -> Tensor:
+    """The bracket ``S + Φ = Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ`` kept positive by a smooth floor,
+    ``(v + sqrt(v² + ε²))/2`` with v = S + Φ and ε = δ S.
+
+    ``dipole_sum`` S (positive) and ``phi`` Φ (signed), any matching shape and float dtype, in any common
+    normalisation.  The signed azimuthal part can exceed the dipoles where a network output that no training
+    point constrains runs away, and the plain sum then vanishes or turns negative (one such prediction in 240k
+    at Z+4, examples/zjets/README.md); a surrogate weight near zero ruins the two-stage unweighter's
+    x = w/s.  With δ = :data:`BRACKET_FLOOR_WIDTH` the result is S + Φ to a relative δ²S²/(4(S + Φ)²)
+    (2.5e-7 at S + Φ = S, 2.5e-5 at S/10), δS/2 at S + Φ = 0, and ≈ (δS)²/(4|S + Φ|) > 0 below.  Written as
+    ``relu(v) + ε²/(2(sqrt(v² + ε²) + |v|))``, which has no cancellation on either side.
+    """
+    total = dipole_sum + phi
+    eps2 = (BRACKET_FLOOR_WIDTH * dipole_sum) ** 2
+    return torch.relu(total) + eps2 / (2.0 * (torch.sqrt(total * total + eps2) + torch.abs(total)))
 
 
 def dipole_weights(logits: Tensor) -> Tensor:
@@ -52,7 +73,8 @@ class DipoleModel(Surrogate):
       order one (all 1 before training), so the sum has no cancellations, no weight can change sign, and
       none can run away where no training point constrains it.
     * ``Φ_φ``: the azimuthal (spin-correlation) columns, with signed coefficients ``c_φ = NN_φ`` (0 before
-      training).
+      training).  The bracket is kept positive by a smooth floor far below its healthy range
+      (:func:`positive_bracket`), so that no prediction is ever zero or negative.
     * ``L = a·x_log + b + NN_0``: a scalar log-normalisation.  Its linear skip ``a·x_log + b`` over the
       standardised log-invariant features is the least-squares fit of log(|M|²/(P ΣD)) on them
       (:meth:`fit_scalers`), frozen; the network learns the non-linear remainder.  It carries the dimension
@@ -180,8 +202,12 @@ class DipoleModel(Surrogate):
         amp = torch.exp(head + skip)
         if factor is not None:
             amp = amp * factor
-        # the overall factor inside the sum, which then yields (B,) directly (no Reshape node)
-        return (torch.cat([dipole_weights(w), c_phi], dim=0) * basis * amp).sum(0)
+        if self.n_terms == self.n_dipoles:  # no azimuthal terms: the bracket is positive as it is
+            # the overall factor inside the sum, which then yields (B,) directly (no Reshape node)
+            return (dipole_weights(w) * basis * amp).sum(0)
+        dip = (dipole_weights(w) * basis[: self.n_dipoles]).sum(0, keepdim=True)
+        phi = (c_phi * basis[self.n_dipoles :]).sum(0, keepdim=True)
+        return (positive_bracket(dip, phi) * amp).sum(0)
 
     def _terms(self, basis: Tensor, factor: Tensor | None) -> Tensor:
         """Training's terms (n_terms + 1, B) from :meth:`pair_inputs`: [log(P ΣD), |D_k|/ΣD, Φ_φ/ΣD]."""
@@ -251,9 +277,14 @@ class DipoleModel(Surrogate):
         return dip * amp[:, None], phi * amp
 
     def me2_from_inputs(self, x_raw: Tensor, terms: Tensor) -> Tensor:
-        """|M|^2 (B,) from raw features and terms (float64): the total of :meth:`contributions`."""
+        """|M|^2 (B,) from raw features and terms (float64): the total of :meth:`contributions`, floored by
+        :func:`positive_bracket`."""
         amp, dip, phi = self._factors(x_raw, terms)
-        return amp * (dip.sum(-1) + phi)
+        return amp * self._bracket(dip.sum(-1), phi)
+
+    def _bracket(self, dipole_sum: Tensor, phi: Tensor) -> Tensor:
+        """S + Φ, through :func:`positive_bracket` where the model has azimuthal terms."""
+        return dipole_sum + phi if self.n_terms == self.n_dipoles else positive_bracket(dipole_sum, phi)
 
     def losses(self, batch: LossBatch, penalty_j: float = 0.0) -> tuple[Tensor, Tensor]:
         """(MSE in the standardised target space, MSE + ``penalty_j`` × the factorisation penalty).
@@ -263,8 +294,10 @@ class DipoleModel(Surrogate):
         """
         if penalty_j <= 0.0:
             return super().losses(batch, penalty_j)
-        parts, phi = self.contributions(batch.x_raw, batch.terms)
-        mse = mean_square(self.target.encode(parts.sum(-1) + phi) - batch.z, batch.weight)
+        amp, dip, phi = self._factors(batch.x_raw, batch.terms)
+        parts = dip * amp[:, None]
+        me2 = amp * self._bracket(dip.sum(-1), phi)
+        mse = mean_square(self.target.encode(me2) - batch.z, batch.weight)
         pi = _penalty_weights(batch.terms[:, 1 : 1 + self.n_dipoles])
         return mse, mse + penalty_j * ((parts.abs() * pi).sum(-1) / batch.me2.abs()).mean()
 

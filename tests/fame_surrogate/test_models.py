@@ -10,6 +10,7 @@ import torch
 
 from fame_surrogate.config import ModelKind
 from fame_surrogate.dipoles import DipoleBasis
+from fame_surrogate.export import export_onnx
 from fame_surrogate.models import (
     DipoleModel,
     Ensemble,
@@ -19,8 +20,9 @@ from fame_surrogate.models import (
     build_model,
     scalers,
 )
-from fame_surrogate.models.dipole import LOG_WEIGHT_BOUND
+from fame_surrogate.models.dipole import BRACKET_FLOOR_WIDTH, LOG_WEIGHT_BOUND
 from fame_surrogate.models.network import build_net, run_net, run_net_pair_major
+from fame_surrogate.onnx_session import OnnxSurrogate
 from lhe_tools import read_dump
 
 PDG3 = [11, -11, 21, 1, -1]
@@ -297,3 +299,46 @@ def test_pair_major_network_is_the_network_transposed(dtype: torch.dtype) -> Non
     assert got.shape == (7, 40) and got.dtype == torch.float64
     tol = 1e-12 if dtype == torch.float64 else 1e-5
     np.testing.assert_allclose(got.numpy(), want.T.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("phi_bias", [0.0, -10.0, 10.0])
+def test_bracket_stays_positive_when_the_azimuthal_part_runs_away(
+    sherpa_ee: Path, tmp_path: Path, phi_bias: float
+) -> None:
+    """e+e- → 4 jets (one g → gg azimuthal pair, |Φ_φ| ≤ 0.22 S here): with the φ coefficients set to ±10 the
+    plain bracket v = S + Φ = Σ_k w_k|D_k| + Σ_φ c_φ Φ_φ turns negative at some points.  The model and its
+    ONNX graph give (v + sqrt(v² + ε²))/2, ε = δS, everywhere (computed here as ε²/(2(r − v)) where v < 0):
+    positive, and v itself to a relative ε²/(4v²) wherever v > 0."""
+    batch = read_dump(sherpa_ee / "ee_4j_ycut0.001.npz").take(np.arange(300))
+    assert batch.me2 is not None
+    p, me2 = torch.from_numpy(batch.momenta), torch.from_numpy(batch.me2)
+    torch.manual_seed(0)
+    model = DipoleModel(batch.pdg.tolist(), hidden=(8,)).eval()
+    x, terms = model.inputs(p)
+    model.fit_scalers(x, terms, me2)
+    n_dip = model.n_dipoles
+    bias = np.zeros(1 + model.n_terms)
+    bias[1 + n_dip :] = phi_bias
+    with torch.no_grad():
+        model.net[-1].weight.zero_()
+        model.net[-1].bias.copy_(torch.from_numpy(bias))
+        got = model(p)[0].numpy()
+    basis = DipoleBasis(batch.pdg.tolist())(p).numpy()
+    xs = ((x - model.x_norm.mean) / model.x_norm.std).numpy()
+    amp = np.exp(xs @ model.skip_weight.numpy() + float(model.skip_bias))
+    s = np.abs(basis[:, :n_dip]).sum(-1)  # every weight 1 at a zero network output
+    v = s + basis[:, n_dip:] @ bias[1 + n_dip :]
+    eps = BRACKET_FLOOR_WIDTH * s
+    r = np.hypot(v, eps)
+    want = amp * np.where(v >= 0, 0.5 * (v + r), eps**2 / (2.0 * (r - np.minimum(v, 0.0))))
+    if phi_bias:
+        assert (v < 0).any()  # the case the floor exists for
+    assert (got > 0).all()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+    up = v > 0
+    rel = np.abs(got[up] / (amp * v)[up] - 1.0)
+    assert (rel <= (eps[up] / v[up]) ** 2 / 4.0 + 1e-12).all()
+    path = export_onnx(Ensemble([model]), tmp_path / "floor.onnx", {"process": batch.process})
+    onnx_me2, _ = OnnxSurrogate(path).predict(batch.momenta)
+    assert (onnx_me2 > 0).all()
+    np.testing.assert_allclose(onnx_me2, want, rtol=1e-9, atol=0.0)
