@@ -13,8 +13,8 @@ log-invariant features of the surrogate (``*_linfit``, the residual of the linea
 * ``me2/(F A)``: divided by an antenna chain, Σ over orderings of the gluons between the quark ends of
   Π 1/|s_ab| over adjacent pairs (all-outgoing, incoming partons crossed);
 
-Not measured: the "Born × kernel" form (a lower-multiplicity ME at mapped momenta), which needs a Z+3
-surrogate or Sherpa inside the loop.
+The "Born × kernel" form (a lower-multiplicity ME at mapped momenta, which needs Sherpa inside the loop) is
+measured by ``bench_pp_born_kernel.py``.
 
 Prints one JSON object.  Usage::
 
