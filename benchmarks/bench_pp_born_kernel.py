@@ -28,7 +28,6 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse
 import itertools
 import json
 import tempfile
@@ -37,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from bench_pp_norm import DEFAULT, residual, spread
+from bench_pp_norm import residual, sampled_events, spread
 
 from fame_surrogate.dipoles import Dipole, DipoleBasis, is_coloured, process_dipoles
 from fame_surrogate.features import FeatureMap
@@ -122,19 +121,10 @@ def describe(y: np.ndarray, fitted: np.ndarray, groups: dict[str, np.ndarray]) -
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT)
-    ap.add_argument("--points", type=int, default=10000)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-
-    batch = read_dump(args.data)
-    if batch.me2 is None:
-        raise SystemExit(f"bench_pp_born_kernel: {args.data} has no me2 column")
+    args, batch, pick = sampled_events("bench_pp_born_kernel", __doc__, 10000)
+    assert batch.me2 is not None
     n_in = int(batch.n_in)
     pdg = [int(x) for x in batch.pdg]
-    rng = np.random.default_rng(args.seed)
-    pick = np.sort(rng.choice(len(batch.me2), size=min(args.points, len(batch.me2)), replace=False))
     mom = np.ascontiguousarray(batch.momenta[pick], dtype=np.float64)
     me2 = np.asarray(batch.me2[pick], dtype=np.float64)
     weight = np.abs(np.asarray(batch.weight[pick], dtype=np.float64))

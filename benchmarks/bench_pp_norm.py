@@ -35,7 +35,7 @@ import torch
 from fame_surrogate.dipoles import DipoleBasis, is_coloured, is_quark
 from fame_surrogate.features import FeatureMap
 from fame_surrogate.resonance import LeptonPairPropagator
-from lhe_tools import read_dump
+from lhe_tools import EventBatch, read_dump
 from lhe_tools.fourvec import mdot
 
 SHARED = Path(os.environ.get("FAME_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -80,19 +80,27 @@ def antenna(momenta: np.ndarray, pdg: list[int], n_in: int) -> np.ndarray:
     return total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def sampled_events(
+    name: str, doc: str, points: int
+) -> tuple[argparse.Namespace, EventBatch, np.ndarray]:
+    """The command line (``--data``, ``--points`` with default ``points``, ``--seed``), the dump read from
+    ``--data`` (with ``me2``), and the sorted indices of ``--points`` events drawn from it without repeats."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT)
-    ap.add_argument("--points", type=int, default=50000)
+    ap.add_argument("--points", type=int, default=points)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-
     batch = read_dump(args.data)
     if batch.me2 is None:
-        raise SystemExit(f"bench_pp_norm: {args.data} has no me2 column")
+        raise SystemExit(f"{name}: {args.data} has no me2 column")
     rng = np.random.default_rng(args.seed)
     n = batch.momenta.shape[0]
-    pick = np.sort(rng.choice(n, size=min(args.points, n), replace=False))
+    return args, batch, np.sort(rng.choice(n, size=min(args.points, n), replace=False))
+
+
+def main() -> None:
+    args, batch, pick = sampled_events("bench_pp_norm", __doc__, 50000)
+    assert batch.me2 is not None
     mom = np.ascontiguousarray(batch.momenta[pick], dtype=np.float64)
     me2 = np.asarray(batch.me2[pick], dtype=np.float64)
     pdg = [int(x) for x in batch.pdg]
