@@ -43,8 +43,9 @@ def positive_bracket(dipole_sum: Tensor, phi: Tensor) -> Tensor:
     network output that no training point constrains runs away, and the plain sum then vanishes or turns
     negative (one such prediction in 240k at Z+4, examples/zjets/README.md); a surrogate weight near zero
     ruins the two-stage unweighter's x = w/s.  Physical spin correlations stay far above the floor (|Φ| ≤
-    0.22 S for e+e- → 4 jets), where the result is S + Φ exactly.  One Max node in the graph: a smooth floor
-    cost 8% more time per event at batch 1 (examples/zjets/README.md).
+    0.22 S for e+e- → 4 jets), where the result is S + Φ exactly.  At batch 1 the floor (a Max node, and the
+    dipole and φ sums taken apart) costs 4–5% of the graph's time; a smooth floor cost 8–10%
+    (examples/zjets/README.md).
     """
     return torch.maximum(dipole_sum + phi, BRACKET_FLOOR * dipole_sum)
 
@@ -269,7 +270,7 @@ class DipoleModel(Surrogate):
 
     def contributions(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
         """(the per-dipole parts P exp(L) w_k |D_k| (B, n_dipoles), the φ part (B,)), float64; |M|² is their
-        total."""
+        total wherever it lies above the bracket's floor (:func:`positive_bracket`)."""
         amp, dip, phi = self._factors(x_raw, terms)
         return dip * amp[:, None], phi * amp
 
