@@ -20,6 +20,7 @@ from fame_surrogate.models import (
     build_model,
     scalers,
 )
+from fame_surrogate.models.base import FUSED_BATCH_MAX
 from fame_surrogate.models.dipole import BRACKET_FLOOR, LOG_WEIGHT_BOUND
 from fame_surrogate.models.network import build_net, run_net, run_net_pair_major
 from fame_surrogate.onnx_session import OnnxSurrogate
@@ -321,7 +322,8 @@ def test_bracket_stays_positive_when_the_azimuthal_part_runs_away(
     with torch.no_grad():
         model.net[-1].weight.zero_()
         model.net[-1].bias.copy_(torch.from_numpy(bias))
-        got = model(p)[0].numpy()
+        got = model(p)[0].numpy()  # the per-family path (more than FUSED_BATCH_MAX points)
+        small = [model(p[i : i + FUSED_BATCH_MAX])[0] for i in range(0, len(p), FUSED_BATCH_MAX)]
     basis = DipoleBasis(batch.pdg.tolist())(p).numpy()
     xs = ((x - model.x_norm.mean) / model.x_norm.std).numpy()
     amp = np.exp(xs @ model.skip_weight.numpy() + float(model.skip_bias))
@@ -333,7 +335,11 @@ def test_bracket_stays_positive_when_the_azimuthal_part_runs_away(
         assert (v < 0).any()  # the case the floor exists for
     assert (got > 0).all()
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+    # the fused pair-major path of small batches (a generator's per-event calls)
+    np.testing.assert_allclose(torch.cat(small).numpy(), want, rtol=1e-12, atol=0.0)
     path = export_onnx(Ensemble([model]), tmp_path / "floor.onnx", {"process": batch.process})
-    onnx_me2, _ = OnnxSurrogate(path).predict(batch.momenta)
-    assert (onnx_me2 > 0).all()
-    np.testing.assert_allclose(onnx_me2, want, rtol=1e-9, atol=0.0)
+    onnx = OnnxSurrogate(path)
+    for size in (len(p), 1):  # ONNX Runtime: the large-batch branch, and the small-batch graph
+        onnx_me2 = np.concatenate([onnx.predict(batch.momenta[i : i + size])[0] for i in range(0, 40, size)])
+        assert (onnx_me2 > 0).all()
+        np.testing.assert_allclose(onnx_me2, want[: len(onnx_me2)], rtol=1e-9, atol=0.0)
