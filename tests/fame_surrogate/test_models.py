@@ -308,7 +308,8 @@ def test_bracket_stays_positive_when_the_azimuthal_part_runs_away(
 ) -> None:
     """e+e- → 4 jets (one g → gg azimuthal pair, |Φ_φ| ≤ 0.22 S here): with the φ coefficients set to ±10 the
     plain bracket v = S + Φ = Σ_k w_k|D_k| + Σ_φ c_φ Φ_φ turns negative at some points.  The model and its
-    ONNX graph give max(v, δS) instead: positive everywhere, and v itself, exactly, wherever v ≥ δS."""
+    ONNX graph give max(v, δS) instead: positive everywhere, and v itself, exactly, wherever v ≥ δS.
+    Training's |M|² keeps v."""
     batch = read_dump(sherpa_ee / "ee_4j_ycut0.001.npz").take(np.arange(300))
     assert batch.me2 is not None
     p, me2 = torch.from_numpy(batch.momenta), torch.from_numpy(batch.me2)
@@ -335,6 +336,8 @@ def test_bracket_stays_positive_when_the_azimuthal_part_runs_away(
         assert (v < 0).any()  # the case the floor exists for
     assert (got > 0).all()
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+    with torch.no_grad():  # training's |M|² keeps the plain bracket (its gradient reaches Φ everywhere)
+        np.testing.assert_allclose(model.me2_from_inputs(x, terms).numpy(), amp * v, rtol=1e-9, atol=0.0)
     # the fused pair-major path of small batches (a generator's per-event calls)
     np.testing.assert_allclose(torch.cat(small).numpy(), want, rtol=1e-12, atol=0.0)
     path = export_onnx(Ensemble([model]), tmp_path / "floor.onnx", {"process": batch.process})
