@@ -36,9 +36,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from bench_pp_error_map import coloured_y
 from bench_pp_norm import residual, sampled_events, spread
 
-from fame_surrogate.dipoles import Dipole, DipoleBasis, is_coloured, process_dipoles
+from fame_surrogate.dipoles import Dipole, DipoleBasis, process_dipoles
 from fame_surrogate.features import FeatureMap
 from fame_surrogate.resonance import LeptonPairPropagator
 from lhe_tools import EventBatch, read_dump, write_dump
@@ -79,8 +80,7 @@ def mapped_momenta(momenta: np.ndarray, d: Dipole) -> np.ndarray:
         big_k = pa + pb - pj
         big_kt = _scaled(x, pa) + pb
         both = big_k + big_kt
-        n_in = 2
-        for f in range(n_in, momenta.shape[1]):
+        for f in range(2, momenta.shape[1]):  # the final-state particles (two incoming)
             if f != d.j:
                 q = momenta[:, f]
                 p[:, f] = (q - _scaled(2.0 * mdot(q, both) / mdot(both, both), both)
@@ -155,10 +155,7 @@ def main() -> None:
         "me2/(D_top*B_top)": np.log10(me2 / (emit[rows, top] * born_me2[rows, top])),
         "me2/(sumD*B_top)": np.log10(me2 / (dip.sum(1) * born_me2[rows, top])),
     }
-    coloured = [i for i, f in enumerate(pdg) if is_coloured(f)]
-    sij = np.stack([np.abs(2.0 * mdot(mom[:, i], mom[:, j])) for i in coloured for j in coloured if i < j], 1)
-    shat = 2.0 * mdot(mom[:, 0], mom[:, 1])
-    log_ymin = np.log10(sij.min(1) / shat)
+    log_ymin = np.log10(coloured_y(mom, pdg)[0].min(1))
     groups = {"all": np.ones(len(me2), bool)}
     heavy = np.zeros(len(me2), bool)
     heavy[np.argsort(-weight)[: max(len(me2) // 50, 2)]] = True

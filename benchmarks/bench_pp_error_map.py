@@ -55,6 +55,16 @@ def summary(r: np.ndarray) -> dict[str, Any]:
             "quantiles": {str(k): float(v) for k, v in zip(QUANTILES, q, strict=True)}}
 
 
+def coloured_y(momenta: np.ndarray, pdg: list[int]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """|s_ij|/ŝ (N, P) of the momenta (N, n, 4) over the pairs of coloured particles but the two beams, and
+    those pairs (i < j; the first two particles incoming)."""
+    coloured = [i for i, f in enumerate(pdg) if is_coloured(f)]
+    pairs = [(i, j) for a, i in enumerate(coloured) for j in coloured[a + 1 :] if not (i < 2 and j < 2)]
+    shat = 2.0 * mdot(momenta[:, 0], momenta[:, 1])
+    y = np.stack([np.abs(2.0 * mdot(momenta[:, i], momenta[:, j])) for i, j in pairs], 1) / shat[:, None]
+    return y, pairs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--val", type=Path, required=True, help="independent Sherpa run (fame dump with me2)")
@@ -74,10 +84,7 @@ def main() -> None:
                "median_abs_rel_dev": float(np.median(np.abs(np.expm1(k * r))))} for k in args.scales]
     heavy = np.argsort(-w)[: args.heavy]
     p = val.momenta[heavy]
-    coloured = [i for i, pdg in enumerate(val.pdg) if is_coloured(int(pdg))]
-    pairs = [(i, j) for a, i in enumerate(coloured) for j in coloured[a + 1 :] if not (i < 2 and j < 2)]
-    shat = 2.0 * mdot(p[:, 0], p[:, 1])
-    y = np.stack([np.abs(2.0 * mdot(p[:, i], p[:, j])) for i, j in pairs], 1) / shat[:, None]
+    y, pairs = coloured_y(p, [int(x) for x in val.pdg])
     log_ymin = np.log10(y.min(1))
     initial = np.array([i < 2 for i, _ in pairs])[y.argmin(1)]
     rh = r[heavy]
