@@ -194,6 +194,11 @@ class TrainConfig:
         4e-3 and ``decay_fraction`` 0.5; see the README's accuracy table).
     lr : float
         Initial Adam learning rate.
+    weight_decay : float
+        Decoupled weight decay (AdamW) of the network's parameters in both training phases: every step
+        scales each parameter by 1 − lr·``weight_decay`` before Adam's update, pulling an output that the
+        data do not constrain back to the model's prior (dipole weights 1, no azimuthal term, the linear
+        skip alone).  0: plain Adam.
     hidden : tuple of int
         Hidden layer widths.
     activation : Activation
@@ -323,6 +328,7 @@ class TrainConfig:
     epochs: int = 300
     batch_size: int | None = None
     lr: float = 4e-3
+    weight_decay: float = 0.0
     hidden: tuple[int, ...] = DEFAULT_HIDDEN
     activation: Activation = Activation.SILU
     seed: int = 0
@@ -382,6 +388,8 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.gain_mse_weight={self.gain_mse_weight}; expected a finite value >= 0"
             )
+        if not 0.0 <= self.weight_decay < math.inf:
+            raise ValueError(f"TrainConfig.weight_decay={self.weight_decay}; expected a finite value >= 0")
         if not 0.0 <= self.weight_power < math.inf:
             raise ValueError(f"TrainConfig.weight_power={self.weight_power}; expected a finite value >= 0")
         if self.importance_fraction is not None and not 0.0 < self.importance_fraction <= 1.0:

@@ -51,6 +51,9 @@ OPTIONS = (
     Option("batch_size", metavar="B", help="mini-batch size (none: 1024 from a million training points "
            "per epoch, permuted copies counted, else 512; see TrainConfig)"),
     Option("lr", help="initial Adam learning rate"),
+    Option("weight_decay", metavar="WD",
+           help="decoupled weight decay (AdamW) of the network's weights: each step scales them by "
+           "1 - lr x WD (0: plain Adam; see TrainConfig)"),
     Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
     Option("gain_mse_weight", metavar="MU",
            help="the gain phase minimises the gain loss + MU x the MSE phase's loss (--loss gain; 0: the "

@@ -31,7 +31,8 @@ from fame_surrogate.config import (
 from fame_surrogate.gain_loss import gain_loss
 from fame_surrogate.importance import importance_subsample, keep_probability
 from fame_surrogate.split import validation_split
-from fame_surrogate.train import TrainResult, train_surrogate
+from fame_surrogate.train import TrainResult, train_replica, train_surrogate
+from fame_surrogate.training_data import prepare_training
 from fame_surrogate.validation import accuracy, two_stage
 from lhe_tools import EventBatch, read_dump
 
@@ -151,6 +152,30 @@ def test_ema_decay_validates_and_returns_the_averaged_parameters(batch3: EventBa
     assert accuracy(pred, truth).median_abs_rel_dev > 2 * accuracy(pred_plain, truth).median_abs_rel_dev
     with pytest.raises(ValueError, match="ema_decay=1"):
         TrainConfig(ema_decay=1.0)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e10])
+def test_weight_decay_scales_every_parameter_by_one_minus_lr_times_decay(
+    batch3: EventBatch, weight_decay: float
+) -> None:
+    """Decoupled weight decay (AdamW) in every training step: at a learning rate so small that Adam's own
+    steps vanish (1e-12), one epoch of N steps at a constant rate leaves each network parameter at
+    p0 (1 − lr·weight_decay)^N, and without decay where it started."""
+    lr = 1e-12
+    cfg = dataclasses.replace(
+        SMALL, epochs=1, lr=lr, min_lr=lr, decay_fraction=0.0, max_seconds=None, weight_decay=weight_decay
+    )
+    prepared = prepare_training(batch3, cfg)
+    model = prepared.models[0]
+    start = {k: v.clone() for k, v in model.net.state_dict().items()}
+    train_replica(model, prepared.replica_data(0), prepared.config, 0, None)
+    steps = -(-prepared.data["x"].shape[0] // prepared.config.resolved_batch_size)
+    assert steps >= 5
+    factor = (1.0 - lr * weight_decay) ** steps
+    for k, v in model.net.state_dict().items():
+        torch.testing.assert_close(v, start[k] * factor, rtol=1e-5, atol=1e-9)
+    with pytest.raises(ValueError, match="weight_decay=-1"):
+        TrainConfig(weight_decay=-1.0)
 
 
 def test_gain_fraction_one_runs_only_the_gain_phase(batch3: EventBatch) -> None:
