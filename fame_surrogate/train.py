@@ -55,6 +55,8 @@ class TrainMetrics:
         Training points, training points with their permuted copies, held-out points.
     penalty_j : float or None
         The factorisation penalty weight used.
+    weight_decay : float
+        The decoupled weight decay used (``TrainConfig.weight_decay`` as resolved).
     objective, loss : str
         What the training was for and its loss (``TrainConfig.objective`` and ``loss`` as resolved for the
         batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
@@ -91,6 +93,7 @@ class TrainMetrics:
     importance_floor: float | None
     symmetry: str
     batch_size: int
+    weight_decay: float
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -215,7 +218,7 @@ def train_replica(
     dtype = config.dtype.torch_dtype
     work: Surrogate = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
     d = {k: v.to(dtype) for k, v in data.items()}
-    opt = _adam(work, config.lr, config.weight_decay)
+    opt = _adam(work, config.lr, config.resolved_weight_decay)
     clock = _clock(config)
     t_start = clock()
     with_gain = config.loss is Loss.GAIN  # MSE epochs, then gain_epochs of the gain loss
@@ -255,7 +258,7 @@ def train_replica(
         if gain_phase and epoch == gain_start:
             work.net.load_state_dict(best_state)
             best = math.inf
-            opt = _adam(work, config.gain_lr, config.weight_decay)
+            opt = _adam(work, config.gain_lr, config.resolved_weight_decay)
             if average is not None:
                 average.reset()
         work.train()
@@ -395,6 +398,7 @@ def train_surrogate(
         importance_floor=config.importance_floor,
         symmetry=str(config.symmetry),
         batch_size=config.resolved_batch_size,
+        weight_decay=config.resolved_weight_decay,
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

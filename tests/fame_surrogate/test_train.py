@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from fame_surrogate.config import (
+    HADRONIC_WEIGHT_DECAY,
     IMPORTANCE_FLOOR,
     LARGE_SET_BATCH,
     LARGE_SET_POINTS,
@@ -375,25 +376,33 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
     assert (mse.metrics.loss, mse.metrics.n_train, len(mse.history[0])) == ("mse", kept.size, 1)
     ee = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics
     assert (ee.objective, ee.loss, ee.importance_fraction, ee.n_train) == ("pointwise", "mse", None, 600)
+    assert (m.weight_decay, ee.weight_decay) == (HADRONIC_WEIGHT_DECAY, 0.0)  # by the beams
+    with pytest.raises(ValueError, match="weight_decay is None"):
+        _ = TrainConfig().resolved_weight_decay
 
 
 @pytest.mark.parametrize(
     ("given", "hadronic", "weighted", "want"),
     [
-        ({}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0)),
-        ({}, True, False, ("pointwise", "mse", None, 0.0)),
-        ({}, False, True, ("pointwise", "mse", None, 1e-3)),
-        ({"objective": "unweighting"}, False, False, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 1e-3)),
-        ({"objective": "pointwise", "loss": "gain"}, True, True, ("pointwise", "gain", None, 0.0)),
-        ({"importance_fraction": 0.9, "penalty_j": 0.5}, True, True, ("unweighting", "gain", 0.9, 0.5)),
-        ({"weight_power": 0.2}, True, True, ("unweighting", "gain", None, 0.0)),  # one emphasis at a time
+        ({}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, HADRONIC_WEIGHT_DECAY)),
+        ({}, True, False, ("pointwise", "mse", None, 0.0, HADRONIC_WEIGHT_DECAY)),
+        ({}, False, True, ("pointwise", "mse", None, 1e-3, 0.0)),
+        ({"objective": "unweighting"}, False, False,
+         ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 1e-3, 0.0)),
+        ({"objective": "pointwise", "loss": "gain"}, True, True, ("pointwise", "gain", None, 0.0, 1e-2)),
+        ({"importance_fraction": 0.9, "penalty_j": 0.5, "weight_decay": 0.0}, True, True,
+         ("unweighting", "gain", 0.9, 0.5, 0.0)),
+        ({"weight_decay": 0.3}, False, False, ("pointwise", "mse", None, 1e-3, 0.3)),
+        # one emphasis at a time
+        ({"weight_power": 0.2}, True, True, ("unweighting", "gain", None, 0.0, 1e-2)),
     ],
 )
 def test_config_resolution_by_beams_and_weights(
     given: dict[str, object], hadronic: bool, weighted: bool, want: tuple[object, ...]
 ) -> None:
     cfg = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted)  # type: ignore[arg-type]
-    assert (cfg.objective, cfg.loss, cfg.importance_fraction, cfg.penalty_j) == want
+    assert (cfg.objective, cfg.loss, cfg.importance_fraction, cfg.penalty_j, cfg.weight_decay) == want
+    assert cfg.resolved_weight_decay == cfg.weight_decay
     assert (cfg.symmetry, cfg.importance_floor) == ("augment", IMPORTANCE_FLOOR[Symmetry.AUGMENT])
     canonical = TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
         hadronic=hadronic, weighted=weighted
