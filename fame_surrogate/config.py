@@ -496,6 +496,15 @@ class TrainConfig:
             symmetry=symmetry,
         )
 
+    def _resolved_field(self, name: str) -> Any:
+        """The field ``name``, which :meth:`resolved` sets; a ValueError where it is still None (the config
+        was not resolved)."""
+        value = getattr(self, name)
+        if value is None:
+            raise ValueError(f"TrainConfig.{name} is None: resolve the config for the events first "
+                             "(TrainConfig.resolved)")
+        return value
+
     @property
     def resolved_batch_size(self) -> int:
         """``batch_size`` of a config resolved for its events (:meth:`resolved`).
@@ -505,24 +514,13 @@ class TrainConfig:
         ValueError
             Where it is still None (the config was not resolved).
         """
-        if self.batch_size is None:
-            raise ValueError("TrainConfig.batch_size is None: resolve the config for the events first "
-                             "(TrainConfig.resolved)")
-        return self.batch_size
+        return int(self._resolved_field("batch_size"))
 
     @property
     def resolved_weight_decay(self) -> float:
-        """``weight_decay`` of a config resolved for its events (:meth:`resolved`).
-
-        Raises
-        ------
-        ValueError
-            Where it is still None (the config was not resolved).
-        """
-        if self.weight_decay is None:
-            raise ValueError("TrainConfig.weight_decay is None: resolve the config for the events first "
-                             "(TrainConfig.resolved)")
-        return self.weight_decay
+        """``weight_decay`` of a config resolved for its events (:meth:`resolved`); a ValueError where it is
+        still None."""
+        return float(self._resolved_field("weight_decay"))
 
     def augment_orders(self, n_points: int) -> int:
         """How many orders of its identical particles each of ``n_points`` training points gets with
