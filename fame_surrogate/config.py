@@ -206,7 +206,7 @@ class TrainConfig:
         4e-3 and ``decay_fraction`` 0.5; see the README's accuracy table).
     lr : float
         Initial Adam learning rate.
-    weight_decay : float
+    weight_decay : float or None
         Decoupled weight decay (AdamW) of the network's parameters in both training phases: every step
         scales each parameter by 1 − lr·``weight_decay`` before Adam's update, pulling an output that the
         data do not constrain back to the model's prior (dipole weights 1, no azimuthal term, the linear
@@ -455,8 +455,8 @@ class TrainConfig:
         TrainConfig
             ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
             ``importance_fraction`` is None only where every point trains; ``weight_decay`` is set;
-            ``symmetry`` is ``augment`` or
-            ``canonical``, and ``importance_floor`` and ``batch_size`` are set.
+            ``symmetry`` is ``augment`` or ``canonical``, and ``importance_floor`` and ``batch_size`` are
+            set.
         """
         objective = self.objective
         if objective is Objective.AUTO:
