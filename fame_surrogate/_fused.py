@@ -203,6 +203,7 @@ class FusedInputs(nn.Module):
     _frame_select: Tensor
     _frame_squares: Tensor
     _frame_coef: Tensor
+    _mirror_rows: Tensor
     _gram_flat: Tensor
     _metric: Tensor
     _phi_sum: Tensor
@@ -432,6 +433,10 @@ class FusedInputs(nn.Module):
         coef = [[1.0, 0.0, 0.0, 0.0]] * 2 * n + [[0.0, 0.0, 1.0, 0.0]] * 2 * n  # γ, γ, cos, cos
         coef += [[0.0, -1.0, 0.0, 0.0]] * 2 * n + [[0.0, 0.0, 0.0, 1.0]] * n + [[0.0, 0.0, 0.0, -1.0]] * n
         self.register_buffer("_frame_coef", torch.tensor(coef, dtype=torch.float64), persistent=False)
+        # 2 on the p_y' rows of the framed block [E'; p_z'; p_x'; p_y'], 0 elsewhere (:meth:`_frame`'s mirror)
+        mirror_rows = torch.zeros(4 * n, 1, dtype=torch.float64)
+        mirror_rows[3 * n :] = 2.0
+        self.register_buffer("_mirror_rows", mirror_rows, persistent=False)
 
     def forward(
         self, momenta: Tensor, dtype: torch.dtype = torch.float64
@@ -498,15 +503,22 @@ class FusedInputs(nn.Module):
 
     def _frame(self, flat: Tensor) -> Tensor:
         """``_ops.partonic_frame`` on the (4n, B) rows, as blocks [E'; p_z'; p_x'; p_y'] of n rows:
-        E' = γE − γβ p_z, p_z' = γ p_z − γβ E, p_x' = cos·p_x + sin·p_y, p_y' = cos·p_y − sin·p_x, with
+        E' = γE − γβ p_z, p_z' = γ p_z − γβ E, p_x' = cos·p_x + sin·p_y, p_y' = σ (cos·p_y − sin·p_x), with
         γ = E_in/√((E_in − p_z,in)(E_in + p_z,in)) and γβ = p_z,in/√(…) (the module's γ = 1/√((1 − β)(1 + β)),
-        β = p_z,in/E_in) and (cos, sin) = (x, y)_ref/p_T,ref."""
+        β = p_z,in/E_in), (cos, sin) = (x, y)_ref/p_T,ref and σ the mirror (``_ops.mirror_sign`` of particle
+        n_in + 1's p_y')."""
         n4 = 4 * self.n_particles
         x12, v, left, right = torch.split(self._frame_select @ flat, [2 * n4, 4, 3, 3], dim=0)
         inv = torch.rsqrt(torch.clamp(self._frame_squares @ (left * right), min=_TINY))
         # [X1; X2] ⊙ [a; b] in one Mul, then the two halves added
         x1a, x2b = torch.split(x12 * (self._frame_coef @ (v * inv)), n4, dim=0)
-        return x1a + x2b
+        framed = x1a + x2b
+        if self.n_particles <= self.n_in + 1:
+            return framed
+        # the mirror: the p_y' rows times 1 − 2 [particle n_in + 1's p_y' < 0] (``_ops.mirror_sign``)
+        ref = n4 - self.n_particles + self.n_in + 1
+        flip = (framed[ref : ref + 1] < 0.0).to(framed.dtype)
+        return framed * (1.0 - self._mirror_rows * flip)
 
     def _phi(self, products: Tensor, ixtx: Tensor, scale: Tensor) -> Tensor:
         """P cos 2φ_ij/(2 s_ij) and P sin 2φ_ij/(2 s_ij) (2 n_phi, B): ``_ops.cos_sin_2phi``'s products and

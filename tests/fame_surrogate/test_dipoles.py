@@ -139,8 +139,8 @@ def _rotate_z(mom: F8, angle: float) -> F8:
 
 def test_pp_azimuth_columns_ignore_boosts_and_rotations_about_the_beam() -> None:
     """φ is taken in the canonical partonic frame: the cos/sin 2φ columns (and all dipoles) of pp events are
-    the same after boosts along z with β = +0.5 and −0.8 and rotations about z, while the lab-frame azimuth
-    of a pair does move."""
+    the same after boosts along z with β = +0.5 and −0.8, rotations about z and mirrors p_y → −p_y, while the
+    lab-frame azimuth of a pair does move."""
     from test_features import PP_PDG, pp_events
 
     from fame_surrogate._ops import cos_sin_2phi
@@ -150,13 +150,16 @@ def test_pp_azimuth_columns_ignore_boosts_and_rotations_about_the_beam() -> None
     mom = pp_events(200, 11)
     ref = basis(torch.from_numpy(mom)).numpy()
     pair = basis.phi_pairs[0]
-    rest = cos_sin_2phi(torch.from_numpy(mom[:, pair.i]), torch.from_numpy(mom[:, pair.j]))[0]
-    for beta, angle in ((0.5, 0.0), (-0.8, 0.0), (0.0, 1.1), (0.3, -2.5)):
+    rest = torch.stack(cos_sin_2phi(torch.from_numpy(mom[:, pair.i]), torch.from_numpy(mom[:, pair.j])))
+    for beta, angle, mirror in ((0.5, 0.0, 1), (-0.8, 0.0, 1), (0.0, 1.1, 1), (0.3, -2.5, 1), (0.0, 0.0, -1),
+                                (-0.4, 0.7, -1)):
         moved = _rotate_z(np.stack([[boost_z(p, math.atanh(beta)) for p in ev] for ev in mom]), angle)
+        moved[..., 2] *= mirror
         got = basis(torch.from_numpy(moved)).numpy()
         np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-12 * np.abs(ref).max())
         # the naive lab-frame azimuth is not invariant (what the canonical frame fixes)
-        lab = cos_sin_2phi(torch.from_numpy(moved[:, pair.i]), torch.from_numpy(moved[:, pair.j]))[0]
+        p_i, p_j = torch.from_numpy(moved[:, pair.i]), torch.from_numpy(moved[:, pair.j])
+        lab = torch.stack(cos_sin_2phi(p_i, p_j))
         assert float((lab - rest).abs().max()) > 0.1
 
 

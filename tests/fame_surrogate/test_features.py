@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from cs_kinematics import boost_z, ff_inverse, ii_inverse, light, pp_events, transverse_basis
 
@@ -89,8 +91,8 @@ def test_log_recoil_follows_the_map_parameters() -> None:
 
 
 def test_pp_features_shape_and_boost_invariance() -> None:
-    """Every column (canonical-frame momenta, log y, log x, log s_ij/ŝ, log ŝ) ignores a longitudinal boost
-    and a rotation about the beam."""
+    """Every column (canonical-frame momenta, log y, log x, log s_ij/ŝ, log ŝ) ignores a longitudinal boost,
+    a rotation about the beam and a mirror (p_y → −p_y)."""
     fmap = FeatureMap(PP_PDG)
     mom = pp_events(40, 5)
     n_fin = 5
@@ -106,13 +108,37 @@ def test_pp_features_shape_and_boost_invariance() -> None:
     b = fmap(torch.from_numpy(boosted)).numpy()
     assert np.all(np.isfinite(a))
     np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-10)
+    mirrored = boosted.copy()
+    mirrored[..., 2] *= -1.0
+    np.testing.assert_allclose(fmap(torch.from_numpy(mirrored)).numpy(), a, rtol=1e-9, atol=1e-10)
     # the momentum columns are those of the partonic rest frame: they sum to (1, 0, 0, 0) in units of √ŝ
     fin = a[:, : 4 * n_fin].reshape(-1, n_fin, 4).sum(axis=1)
     np.testing.assert_allclose(fin, np.tile([1.0, 0.0, 0.0, 0.0], (len(a), 1)), atol=1e-9)
     # rotated so that the first final-state particle lies at φ = 0
     np.testing.assert_allclose(a[:, 2], 0.0, atol=1e-12)
     assert np.all(a[:, 1] > 0)
+    # and mirrored so that the second one has p_y ≥ 0, while the others keep both signs
+    assert np.all(a[:, 6] >= 0.0)
+    assert np.all(np.any(a[:, 10 : 4 * n_fin : 4] < 0.0, axis=0))
     # and log ŝ carries the absolute scale that a resonance needs
     p_in = mom[:, :2].sum(axis=1)
     shat = p_in[:, 0] ** 2 - np.sum(p_in[:, 1:] ** 2, axis=1)
     np.testing.assert_allclose(a[:, fmap.names.index("log_shat")], np.log(shat), rtol=1e-12)
+
+
+@pytest.mark.sherpa
+def test_the_mirror_of_the_frame_is_a_symmetry_of_sherpas_me(sherpa_python: Path, tmp_path: Path) -> None:
+    """The canonical frame mirrors p_y → −p_y (test above); that is allowed because Sherpa's |M|² of
+    g u → e- e+ g g u is the same at mirrored events (to rounding), while exchanging the leptons' momenta, no
+    symmetry with the Z's parity-violating couplings, changes it."""
+    from sherpa_limits import PP_CARD, sherpa_me2
+
+    mom = pp_events(40, 23)
+    mirrored = mom.copy()
+    mirrored[..., 2] *= -1.0
+    swapped = mom[:, [0, 1, 3, 2, 4, 5, 6]]
+    points = {"p": (PP_PDG, mom), "mirror": (PP_PDG, mirrored), "swap": (PP_PDG, swapped)}
+    me = sherpa_me2(sherpa_python, tmp_path, points, PP_CARD)
+    assert np.all(me["p"] > 0) and np.ptp(np.log10(me["p"])) > 1.0
+    np.testing.assert_allclose(me["mirror"], me["p"], rtol=1e-10, atol=0.0)
+    assert np.max(np.abs(me["swap"] / me["p"] - 1.0)) > 1e-2
