@@ -9,7 +9,10 @@ to ONNX (``--onnx``), with r = ln(me2_surr/me2) per event:
   maxima), the mean, standard deviation and quantiles of r;
 * ``by_ymin``: the same events binned in y_min, the smallest |s_ij|/ŝ over pairs of coloured particles
   (incoming ones included), and split by whether that pair is final–final (FF) or initial–final (IF):
-  how the error grows towards the soft and collinear limits.
+  how the error grows towards the soft and collinear limits;
+* ``by_weight_rank``: all events binned by the rank of |w| (1–100, 101–1 000, 1 001–5 000, 5 001–20 000, the
+  rest; ``--rank-edges``), with the fraction of σ each bin carries: ε_2 is decided by the underestimates among
+  the few hundred heaviest events, which an improvement of the bulk can leave alone.
 
 ε_2 follows SPEC §4.4 (:func:`fame_surrogate.validation.efficiency.stage2_maximum`, Max_Epsilon 1e-3).
 Prints one JSON object.  Usage::
@@ -39,6 +42,7 @@ from lhe_tools.fourvec import mdot
 
 QUANTILES = (0.001, 0.01, 0.05, 0.5, 0.95, 0.99)
 YMIN_EDGES = (-np.inf, -3.0, -2.5, -2.0, -1.5, 0.0)
+RANK_EDGES = (100, 1000, 5000, 20000)
 
 
 def eps_2(w: np.ndarray, s: np.ndarray) -> float:
@@ -53,6 +57,16 @@ def summary(r: np.ndarray) -> dict[str, Any]:
     q = np.quantile(r, QUANTILES)
     return {"n": int(r.size), "mean": float(r.mean()), "std": float(r.std()),
             "quantiles": {str(k): float(v) for k, v in zip(QUANTILES, q, strict=True)}}
+
+
+def by_weight_rank(r: np.ndarray, w: np.ndarray, edges: list[int]) -> list[dict[str, Any]]:
+    """:func:`summary` of ``r`` over the events binned by the rank of ``w`` (heaviest first) at ``edges``
+    (the last bin holds the rest; edges beyond the sample are dropped), each with its fraction of Σ w."""
+    order = np.argsort(-w)
+    cuts = [0, *[e for e in edges if 0 < e < w.size], w.size]
+    total = float(w.sum())
+    return [{"ranks": [lo + 1, hi], "sigma_fraction": float(w[order[lo:hi]].sum() / total),
+             **summary(r[order[lo:hi]])} for lo, hi in itertools.pairwise(cuts)]
 
 
 def coloured_y(momenta: np.ndarray, pdg: list[int]) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -71,6 +85,8 @@ def main() -> None:
     ap.add_argument("--onnx", type=Path, required=True, help="the surrogate (fame-onnx/1)")
     ap.add_argument("--heavy", type=int, default=5000, help="how many of the largest |w| to map")
     ap.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.8, 0.7, 0.6, 0.5, 0.3, 0.16])
+    ap.add_argument("--rank-edges", type=int, nargs="+", default=list(RANK_EDGES),
+                    help="upper |w| ranks of the by_weight_rank bins (the last bin holds the rest)")
     args = ap.parse_args()
     val = read_dump(args.val)
     if val.me2 is None:
@@ -96,7 +112,8 @@ def main() -> None:
                      "IF": summary(rh[inside & initial])})
     print(json.dumps({"benchmark": "bench_pp_error_map", "val": str(args.val), "onnx": str(args.onnx),
                       "eps_2": eps_2(w, w * np.exp(r)), "scaled": scaled, "heavy": summary(rh),
-                      "by_ymin": bins}, indent=1, allow_nan=False))
+                      "by_ymin": bins, "by_weight_rank": by_weight_rank(r, w, args.rank_edges)},
+                     indent=1, allow_nan=False))
 
 
 if __name__ == "__main__":

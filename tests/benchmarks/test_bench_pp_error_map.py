@@ -23,7 +23,8 @@ def test_error_scaling_and_the_map_of_the_heavy_events(sherpa_pp: Path, tmp_path
     cfg = TrainConfig(replicas=1, hidden=(16,), epochs=2, gain_epochs=1, val_fraction=0.25, max_seconds=60.0)
     onnx = export_onnx(train_surrogate(batch, cfg).model, tmp_path / "z4.onnx", {"process": batch.process})
     cmd = [sys.executable, str(REPO / "benchmarks" / "bench_pp_error_map.py"), "--val", str(dump),
-           "--onnx", str(onnx), "--heavy", "500", "--scales", "1", "0"]
+           "--onnx", str(onnx), "--heavy", "500", "--scales", "1", "0",
+           "--rank-edges", "100", "500", "5000"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout)
@@ -35,3 +36,12 @@ def test_error_scaling_and_the_map_of_the_heavy_events(sherpa_pp: Path, tmp_path
     assert out["heavy"]["n"] == 500
     # every heavy event lies in one y_min bin (0 < |s_ij|/ŝ ≤ 1 for massless momenta)
     assert sum(b["FF"]["n"] + b["IF"]["n"] for b in out["by_ymin"]) == 500
+    # the rank bins partition the run, heaviest first (an edge beyond the run is dropped): their σ fractions
+    # sum to 1, and each carries less per event than the one before
+    ranks = out["by_weight_rank"]
+    assert len(batch) < 5000
+    assert [b["ranks"] for b in ranks] == [[1, 100], [101, 500], [501, len(batch)]]
+    assert sum(b["n"] for b in ranks) == len(batch)
+    assert sum(b["sigma_fraction"] for b in ranks) == pytest.approx(1.0, rel=1e-12)
+    per_event = [b["sigma_fraction"] / b["n"] for b in ranks]
+    assert per_event == sorted(per_event, reverse=True)
