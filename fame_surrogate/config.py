@@ -278,6 +278,9 @@ class TrainConfig:
         0.087, 0.081, 0.077, 0.074 and f_eff/f_ideal 0.73, 0.62, 0.63, 0.59, 0.57 (means; the MSE phase
         alone 0.073 and 0.51), so no μ > 0 beats the gain loss alone for unweighting
         (``benchmarks/bench_gain_phase.py``, examples/zjets/README.md).
+    gain_time_ratio : float
+        r ≥ 0 of the gain loss, ``log[r/(ε_1 ε_2) + 1/ε_2]`` (:func:`fame_surrogate.gain_loss.gain_loss`),
+        on each mini-batch of the gain phase: the weight of ε_1 against ε_2 (0: ε_2 alone).  Default 0.1.
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
@@ -362,6 +365,7 @@ class TrainConfig:
     gain_lr: float = 1e-4
     gain_fraction: float = 0.2
     gain_mse_weight: float = 0.0
+    gain_time_ratio: float = 0.1
     ema_decay: float = 0.0
     threads: int | None = None
     max_seconds: float | None = 480.0
@@ -401,6 +405,10 @@ class TrainConfig:
         if not 0.0 <= self.gain_mse_weight < math.inf:
             raise ValueError(
                 f"TrainConfig.gain_mse_weight={self.gain_mse_weight}; expected a finite value >= 0"
+            )
+        if not 0.0 <= self.gain_time_ratio < math.inf:
+            raise ValueError(
+                f"TrainConfig.gain_time_ratio={self.gain_time_ratio}; expected a finite value >= 0"
             )
         if self.weight_decay is not None and not 0.0 <= self.weight_decay < math.inf:
             raise ValueError(f"TrainConfig.weight_decay={self.weight_decay}; expected a finite value >= 0")

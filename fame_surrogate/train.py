@@ -177,7 +177,7 @@ def _gain_objective(
 ) -> Tensor:
     """The gain phase's loss on a batch: the gain loss, plus ``gain_mse_weight`` × the MSE phase's loss."""
     pred = model.me2_from_inputs(x, terms)
-    loss = gain_loss(pred, me2, c)
+    loss = gain_loss(pred, me2, c, time_ratio=config.gain_time_ratio)
     if config.gain_mse_weight > 0.0:
         loss = loss + config.gain_mse_weight * mean_square(model.target.encode(pred) - z, lam)
     return loss

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import time
 from pathlib import Path
@@ -29,7 +28,6 @@ from fame_surrogate.config import (
     Symmetry,
     TrainConfig,
 )
-from fame_surrogate.gain_loss import gain_loss
 from fame_surrogate.importance import importance_subsample, keep_probability
 from fame_surrogate.split import validation_split
 from fame_surrogate.train import TrainResult, train_replica, train_surrogate
@@ -197,12 +195,31 @@ def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch
     pred, truth = _val(weighted, res)
     cv = c[res.val_index]
     ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
-    r = inspect.signature(gain_loss).parameters["time_ratio"].default  # the r the gain phase trains with
+    r = SMALL.gain_time_ratio  # the r the gain phase trains with
     want = np.log(r / (ref.eps_1 * ref.eps_2) + 1.0 / ref.eps_2)
     best = min(h["val_loss"] for h in res.history[0][-3:])  # the gain epochs; the best one is returned
     assert best == pytest.approx(want, rel=2e-3)
     unweighted = two_stage(truth, pred, np.random.default_rng(0))  # what ignoring ps_weight would give
     assert abs(np.log(r / (unweighted.eps_1 * unweighted.eps_2) + 1.0 / unweighted.eps_2) - want) > 0.05
+
+
+def test_gain_time_ratio_zero_trains_on_eps_2_alone(batch3: EventBatch) -> None:
+    """``gain_time_ratio`` r = 0: the gain phase's loss is −log ε_2 of the reference two-stage unweighter,
+    whatever ε_1 is."""
+    assert batch3.me2 is not None
+    c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch3))
+    weighted = dataclasses.replace(batch3, ps_weight=c, weight=c * batch3.me2)
+    cfg = dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3, gain_time_ratio=0.0)
+    res = train_surrogate(weighted, cfg)
+    pred, truth = _val(weighted, res)
+    cv = c[res.val_index]
+    ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
+    best = min(h["val_loss"] for h in res.history[0][-3:])
+    assert best == pytest.approx(-np.log(ref.eps_2), rel=2e-3)
+    r = SMALL.gain_time_ratio  # the default's loss at the same predictions differs by log(r/ε_1 + 1)
+    assert np.log(r / ref.eps_1 + 1.0) > 0.05 * abs(best)
+    with pytest.raises(ValueError, match=r"gain_time_ratio=-0\.1"):
+        TrainConfig(gain_time_ratio=-0.1)
 
 
 def test_gain_phase_adds_the_mse_with_its_weight(batch3: EventBatch) -> None:
@@ -218,7 +235,7 @@ def test_gain_phase_adds_the_mse_with_its_weight(batch3: EventBatch) -> None:
     pred, truth = _val(weighted, res)
     cv = c[res.val_index]
     ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
-    r = inspect.signature(gain_loss).parameters["time_ratio"].default
+    r = cfg.gain_time_ratio
     gain = np.log(r / (ref.eps_1 * ref.eps_2) + 1.0 / ref.eps_2)
     encode = res.model.members[0].target.encode
     mse = float(torch.mean((encode(torch.from_numpy(pred)) - encode(torch.from_numpy(truth))) ** 2))
