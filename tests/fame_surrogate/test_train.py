@@ -205,21 +205,21 @@ def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch
     assert abs(ignored - want) > 0.05 * want
 
 
-def test_gain_time_ratio_weighs_eps_1_against_eps_2(batch3: EventBatch) -> None:
-    """``gain_time_ratio`` r > 0: the gain phase's loss is log[r/(ε_1 ε_2) + 1/ε_2] of the reference
-    two-stage unweighter (the default r = 0 leaves −log ε_2, as the test above checks)."""
+def test_gain_time_ratio_zero_trains_on_eps_2_alone(batch3: EventBatch) -> None:
+    """``gain_time_ratio`` r = 0: the gain phase's loss is −log ε_2 of the reference two-stage unweighter,
+    whatever ε_1 is (the default r > 0 adds log(r/ε_1 + 1), the test above)."""
     assert batch3.me2 is not None
     c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch3))
     weighted = dataclasses.replace(batch3, ps_weight=c, weight=c * batch3.me2)
-    r = 0.1
-    cfg = dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3, gain_time_ratio=r)
+    cfg = dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3, gain_time_ratio=0.0)
     res = train_surrogate(weighted, cfg)
     pred, truth = _val(weighted, res)
     cv = c[res.val_index]
     ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
     best = min(h["val_loss"] for h in res.history[0][-3:])
-    assert best == pytest.approx(np.log(r / (ref.eps_1 * ref.eps_2) + 1.0 / ref.eps_2), rel=2e-3)
-    assert best + np.log(ref.eps_2) > 0.05 * abs(best)  # ε_1's term is no rounding: r = 0 would fail above
+    assert best == pytest.approx(-np.log(ref.eps_2), rel=2e-3)
+    r = SMALL.gain_time_ratio  # the default's ε_1 term at the same predictions is no rounding
+    assert np.log(r / ref.eps_1 + 1.0) > 0.05 * abs(best)
     with pytest.raises(ValueError, match=r"gain_time_ratio=-0\.1"):
         TrainConfig(gain_time_ratio=-0.1)
 
