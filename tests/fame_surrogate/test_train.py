@@ -6,6 +6,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,7 +33,7 @@ from fame_surrogate.importance import importance_subsample, keep_probability
 from fame_surrogate.split import validation_split
 from fame_surrogate.train import TrainResult, train_replica, train_surrogate
 from fame_surrogate.training_data import prepare_training
-from fame_surrogate.validation import accuracy, two_stage
+from fame_surrogate.validation import TwoStageResult, accuracy, two_stage
 from lhe_tools import EventBatch, read_dump
 
 SMALL = TrainConfig(
@@ -186,38 +187,51 @@ def test_gain_fraction_one_runs_only_the_gain_phase(batch3: EventBatch) -> None:
     assert [h["lr"] for h in res.history[0]] == [3e-4] * 2
 
 
-def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch) -> None:
-    """Weighted events: the gain loss sees w = ps_weight·|M|², as the reference two-stage unweighter does."""
-    assert batch3.me2 is not None
-    c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch3))  # a far from flat non-ME weight
-    weighted = dataclasses.replace(batch3, ps_weight=c, weight=c * batch3.me2)
-    res = train_surrogate(weighted, dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3))
+@dataclasses.dataclass(frozen=True)
+class _GainRun:
+    """A short run with the gain phase on ``batch3`` with a far from flat non-ME weight ``c``, scored on its
+    held-out points: the surrogate's and the exact |M|², the reference two-stage unweighter's efficiencies
+    of w = c·|M|², and the best held-out loss of the gain epochs (the one whose model is returned)."""
+
+    config: TrainConfig
+    result: TrainResult
+    pred: np.ndarray
+    truth: np.ndarray
+    ref: TwoStageResult
+    best: float
+
+
+def _gain_run(batch: EventBatch, **changes: Any) -> _GainRun:
+    assert batch.me2 is not None
+    c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch))
+    weighted = dataclasses.replace(batch, ps_weight=c, weight=c * batch.me2)
+    cfg = dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3, **changes)
+    res = train_surrogate(weighted, cfg)
     pred, truth = _val(weighted, res)
     cv = c[res.val_index]
     ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
-    r = SMALL.gain_time_ratio  # the r the gain phase trains with
+    best = min(h["val_loss"] for h in res.history[0][-3:])
+    return _GainRun(cfg, res, pred, truth, ref, best)
+
+
+def test_gain_phase_weighs_points_by_their_phase_space_weight(batch3: EventBatch) -> None:
+    """Weighted events: the gain loss sees w = ps_weight·|M|², as the reference two-stage unweighter does."""
+    run = _gain_run(batch3)
+    ref = run.ref
+    r = run.config.gain_time_ratio  # the r the gain phase trains with
     want = np.log(r / (ref.eps_1 * ref.eps_2) + 1.0 / ref.eps_2)
-    best = min(h["val_loss"] for h in res.history[0][-3:])  # the gain epochs; the best one is returned
-    assert best == pytest.approx(want, rel=2e-3)
-    unweighted = two_stage(truth, pred, np.random.default_rng(0))  # what ignoring ps_weight would give
+    assert run.best == pytest.approx(want, rel=2e-3)
+    unweighted = two_stage(run.truth, run.pred, np.random.default_rng(0))  # ignoring ps_weight
     assert abs(np.log(r / (unweighted.eps_1 * unweighted.eps_2) + 1.0 / unweighted.eps_2) - want) > 0.05
 
 
 def test_gain_time_ratio_zero_trains_on_eps_2_alone(batch3: EventBatch) -> None:
     """``gain_time_ratio`` r = 0: the gain phase's loss is −log ε_2 of the reference two-stage unweighter,
     whatever ε_1 is (the default r > 0 adds log(r/ε_1 + 1), the test above)."""
-    assert batch3.me2 is not None
-    c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch3))
-    weighted = dataclasses.replace(batch3, ps_weight=c, weight=c * batch3.me2)
-    cfg = dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3, gain_time_ratio=0.0)
-    res = train_surrogate(weighted, cfg)
-    pred, truth = _val(weighted, res)
-    cv = c[res.val_index]
-    ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
-    best = min(h["val_loss"] for h in res.history[0][-3:])
-    assert best == pytest.approx(-np.log(ref.eps_2), rel=2e-3)
+    run = _gain_run(batch3, gain_time_ratio=0.0)
+    assert run.best == pytest.approx(-np.log(run.ref.eps_2), rel=2e-3)
     r = SMALL.gain_time_ratio  # the default's ε_1 term at the same predictions is no rounding
-    assert np.log(r / ref.eps_1 + 1.0) > 0.05 * abs(best)
+    assert np.log(r / run.ref.eps_1 + 1.0) > 0.05 * abs(run.best)
     with pytest.raises(ValueError, match=r"gain_time_ratio=-0\.1"):
         TrainConfig(gain_time_ratio=-0.1)
 
@@ -226,21 +240,14 @@ def test_gain_phase_adds_the_mse_with_its_weight(batch3: EventBatch) -> None:
     """``gain_mse_weight`` μ: the gain phase minimises the gain loss plus μ × the MSE of the standardised
     target; both are recomputed here on the held-out points, with the reference two-stage unweighter and
     the returned model's own target transform."""
-    assert batch3.me2 is not None
-    c = np.random.default_rng(3).lognormal(0.0, 2.0, len(batch3))
-    weighted = dataclasses.replace(batch3, ps_weight=c, weight=c * batch3.me2)
     mu = 30.0
-    cfg = dataclasses.replace(SMALL, epochs=4, loss="gain", gain_epochs=3, gain_mse_weight=mu)
-    res = train_surrogate(weighted, cfg)
-    pred, truth = _val(weighted, res)
-    cv = c[res.val_index]
-    ref = two_stage(cv * truth, cv * pred, np.random.default_rng(0))
-    r = cfg.gain_time_ratio
+    run = _gain_run(batch3, gain_mse_weight=mu)
+    ref = run.ref
+    r = run.config.gain_time_ratio
     gain = np.log(r / (ref.eps_1 * ref.eps_2) + 1.0 / ref.eps_2)
-    encode = res.model.members[0].target.encode
-    mse = float(torch.mean((encode(torch.from_numpy(pred)) - encode(torch.from_numpy(truth))) ** 2))
-    best = min(h["val_loss"] for h in res.history[0][-3:])  # the gain epochs; the best one is returned
-    assert best == pytest.approx(gain + mu * mse, rel=2e-3)
+    encode = run.result.model.members[0].target.encode
+    mse = float(torch.mean((encode(torch.from_numpy(run.pred)) - encode(torch.from_numpy(run.truth))) ** 2))
+    assert run.best == pytest.approx(gain + mu * mse, rel=2e-3)
     assert mu * mse > 0.05 * gain  # the MSE term is no rounding: leaving it out would fail the line above
     with pytest.raises(ValueError, match="gain_mse_weight=-1"):
         TrainConfig(gain_mse_weight=-1.0)
