@@ -288,6 +288,10 @@ class TrainConfig:
         log spread; at Z+5 (560k events, 2 × 450 CPU-s, seeds 0, 7 and 3) the median |Δ| 0.15 against
         0.23–0.29, ε_2 0.62–0.66 against 0.63–0.67, and f_eff/f_ideal 0.71, 0.60 and 0.62 against 0.75, 0.69
         and 0.70.
+    lepton_angles : bool
+        The dipole model factorises the decay angles of a final-state lepton pair exactly (pp → ℓ+ℓ- / ℓν +
+        jets; :mod:`fame_surrogate.lepton_angles`): its network reads the hadronic event alone and gives the
+        quadratic form in the decay direction.  No effect on processes without such a pair or on the MLP.
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
@@ -373,6 +377,7 @@ class TrainConfig:
     gain_fraction: float = 0.2
     gain_mse_weight: float = 0.0
     gain_time_ratio: float = 0.1
+    lepton_angles: bool = True
     ema_decay: float = 0.0
     threads: int | None = None
     max_seconds: float | None = 480.0

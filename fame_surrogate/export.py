@@ -273,7 +273,7 @@ def export_onnx(
         entry.value = value
     onnx.checker.check_model(proto, full_check=True)
 
-    pts = example_momenta(n, 16, model.member_models()[0].features.masses)
+    pts = example_momenta(n, 16, model.member_models()[0].masses)
     if check_points is not None:
         pts = torch.as_tensor(check_points, dtype=torch.float64)
     check_parity(model, proto, pts, SMALL_BATCH_MAX)

@@ -101,7 +101,7 @@ def check_parity(
     if len(pts) and not ok.any():  # a check that compares nothing must not pass
         raise ContractError(
             "torch gives no finite |M|^2 at any export check point (momenta off the model's mass shells "
-            f"{model.member_models()[0].features.masses}?); the graph is not written"
+            f"{model.member_models()[0].masses}?); the graph is not written"
         )
     dev = np.abs(got[ok] / want[ok] - 1.0) if ok.any() else np.zeros(0)
     tol = parity_tolerance(model)

@@ -272,7 +272,10 @@ def prepare_training(
     for r in range(config.replicas):
         torch.manual_seed(config.seed + r)
         models.append(
-            build_model(config.model, pdg, batch.n_in, config.hidden, config.activation, masses, canonical)
+            build_model(
+                config.model, pdg, batch.n_in, config.hidden, config.activation, masses, canonical,
+                config.lepton_angles,
+            )
         )
     data = _training_tensors(models[0], batch, momenta, me2, train_index, val_index, config, keep)
     targets: list[tuple[Tensor, Tensor]] = []

@@ -13,6 +13,7 @@ from .._ops import gram_index, gram_rows
 from ..config import DEFAULT_HIDDEN, Activation, ModelKind
 from ..dipoles import DipoleBasis, basis_pairs
 from ..features import FeatureMap, feature_pairs
+from ..lepton_angles import N_ANGULAR, angular_factor, hadronic_event, pair_layout
 from ..resonance import LeptonPairPropagator
 from . import scalers
 from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
@@ -75,14 +76,19 @@ class DipoleModel(Surrogate):
     * ``Φ_φ``: the azimuthal (spin-correlation) columns, with signed coefficients ``c_φ = NN_φ`` (0 before
       training).  Evaluation keeps the bracket above a floor far below its healthy range
       (:func:`positive_bracket`), so that no prediction is ever zero or negative.
+    * ``A(n)``: for a final-state lepton pair (pp → ℓ+ℓ- / ℓν + jets), its decay angles factorised exactly
+      (:mod:`~fame_surrogate.lepton_angles`): the network reads the hadronic event alone (the pair as
+      q/2 + q/2) and ten more outputs give the quadratic form in the decay direction n, normalised to mean
+      1 over the sphere (1 before training).  Without such a pair, A = 1.
     * ``L = a·x_log + b + NN_0``: a scalar log-normalisation.  Its linear skip ``a·x_log + b`` over the
       standardised log-invariant features is the least-squares fit of log(|M|²/(P ΣD)) on them
       (:meth:`fit_scalers`), frozen; the network learns the non-linear remainder.  It carries the dimension
       and the hardness of |M|², which at pp → Z + 4 jets spans ~9 decades of |M|²/(P ΣD) (1–99%), 3 after
       the fit (``benchmarks/bench_pp_norm.py``), so the network starts in its useful range.
 
-    Internally the basis is passed around as ``terms = [log(P ΣD), |D_k|/ΣD ..., Φ_φ/ΣD ...]`` (float64),
-    so that float32 training never forms the raw |M|² scale.
+    Internally the basis is passed around as ``terms = [log(P ΣD), |D_k|/ΣD ..., Φ_φ/ΣD ..., n_x, n_y,
+    n_z]`` (float64; n only with a factorised lepton pair), so that float32 training never forms the raw
+    |M|² scale.
 
     Parameters
     ----------
@@ -100,12 +106,24 @@ class DipoleModel(Surrogate):
         ``meta["masses"]`` via :func:`~fame_surrogate.dipoles.masses_from_meta`).
     canonical : bool
         Read identical final-state particles in canonical order (:class:`~.base.Surrogate`).
+    lepton_angles : bool
+        Factorise the decay angles of a final-state lepton pair (``A(n)`` above) where the process has one
+        (:func:`~fame_surrogate.lepton_angles.pair_layout`); no effect otherwise.
+
+    Attributes
+    ----------
+    layout : list of int or None
+        The particle order the features, dipoles and lepton-pair factor read (indices into ``pdg``), None
+        where they read the event as given (no factorised lepton pair).
+    n_angular : int
+        Network outputs of the angular factor: 10 with a factorised lepton pair, else 0.
     """
 
     kind = ModelKind.DIPOLE
     skip_weight: Tensor
     skip_bias: Tensor
     _gram_idx: Tensor
+    _layout: Tensor
 
     def __init__(
         self,
@@ -116,24 +134,32 @@ class DipoleModel(Surrogate):
         alpha_s: float = 0.118,
         masses: Sequence[float] | None = None,
         canonical: bool = False,
+        lepton_angles: bool = True,
     ) -> None:
         super().__init__(pdg, n_in, masses, canonical)
+        self.layout = pair_layout(self.pdg, self.n_in) if lepton_angles else None
+        order = list(range(len(self.pdg))) if self.layout is None else self.layout
+        self.register_buffer("_layout", torch.tensor(order, dtype=torch.int64), persistent=False)
+        pdg_read = [self.pdg[i] for i in order]
+        masses_read = [self.masses[i] for i in order]
         # one Gram computation serves both: the pairs either of them reads
         self.pairs = sorted(
-            set(feature_pairs(self.pdg, self.n_in, self.masses))
-            | set(basis_pairs(self.pdg, self.n_in, self.masses))
+            set(feature_pairs(pdg_read, self.n_in, masses_read))
+            | set(basis_pairs(pdg_read, self.n_in, masses_read))
         )
-        self.features = FeatureMap(self.pdg, self.n_in, pairs=self.pairs, masses=self.masses)
-        self.basis = DipoleBasis(self.pdg, self.n_in, alpha_s=alpha_s, pairs=self.pairs, masses=self.masses)
+        self.features = FeatureMap(pdg_read, self.n_in, pairs=self.pairs, masses=masses_read)
+        self.basis = DipoleBasis(pdg_read, self.n_in, alpha_s=alpha_s, pairs=self.pairs, masses=masses_read)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         # the Breit–Wigner of a final-state lepton pair (pp -> l+l- + jets) multiplies every dipole, so the
         # network learns only a smooth remainder (ones for e+e- and other processes without such a pair)
-        self.propagator = LeptonPairPropagator(self.pdg, self.n_in)
+        self.propagator = LeptonPairPropagator(pdg_read, self.n_in)
         self.n_dipoles = int(self.basis.n_dipoles)
         self.n_terms = self.n_dipoles + 2 * int(self.basis.n_phi)
+        self.n_angular = N_ANGULAR if self.layout is not None else 0
         n_features = int(self.features.n_features)
-        # outputs: [NN_0 (log-normalisation), NN_k (dipole weights), c_φ (cos, sin)]; all ≈ 0 at the start
-        self._build_network(hidden, 1 + self.n_terms, activation)
+        # outputs: [NN_0 (log-normalisation), NN_k (dipole weights), c_φ (cos, sin), the angular factor's
+        # lower triangle]; all ≈ 0 at the start
+        self._build_network(hidden, 1 + self.n_terms + self.n_angular, activation)
         with torch.no_grad():  # untrained, the model is the least-squares skip times the plain dipole sum
             last = self.net[-1]
             assert isinstance(last, nn.Linear)
@@ -148,22 +174,38 @@ class DipoleModel(Surrogate):
             else None
         )
 
-    def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
-        """Raw features (B, n_features) in ``feature_dtype`` and terms (B, 1 + n_terms) float64 of momenta
-        (B, n, 4) float64.
+    def read(self, momenta: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The event as the features and dipoles read it, and the lepton pair's decay direction.
 
-        ``terms[:, 0] = log(P ΣD)`` (P: the lepton-pair factor, ΣD = Σ_k |D_k|), then the |D_k| and the φ
-        columns divided by ΣD.  Evaluation computes the features in the network's dtype (:meth:`forward`),
-        training in float64.
+        ``momenta`` (B, n, 4) float64 in the process's order → (momenta (B, n, 4) float64: identical particles
+        in canonical order (:meth:`ordered`), then, with a factorised lepton pair, in :attr:`layout`'s order
+        with the pair's slots holding q/2 each (:func:`~fame_surrogate.lepton_angles.hadronic_event`); the
+        direction n (B, 3) float64, or None without such a pair).
         """
         momenta = self.ordered(momenta)
+        if self.layout is None:
+            return momenta, None
+        return hadronic_event(torch.index_select(momenta, 1, self._layout), self.n_in)
+
+    def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
+        """Raw features (B, n_features) in ``feature_dtype`` and terms (B, 1 + n_terms [+ 3]) float64 of
+        momenta (B, n, 4) float64.
+
+        ``terms[:, 0] = log(P ΣD)`` (P: the lepton-pair factor, ΣD = Σ_k |D_k|), then the |D_k| and the φ
+        columns divided by ΣD, then, with a factorised lepton pair, its decay direction n.  Evaluation
+        computes the features in the network's dtype (:meth:`forward`), training in float64.
+        """
+        momenta, n = self.read(momenta)
         if self.fused is not None:
             x, basis, factor = self.pair_inputs(momenta, feature_dtype)
-            return x.transpose(0, 1), self._terms(basis, factor).transpose(0, 1)
-        return self._unfused_inputs(momenta, feature_dtype)
+            x_raw, terms = x.transpose(0, 1), self._terms(basis, factor).transpose(0, 1)
+        else:
+            x_raw, terms = self._unfused_inputs(momenta, feature_dtype)
+        return x_raw, terms if n is None else torch.cat([terms, n], dim=1)
 
     def _unfused_inputs(self, momenta: Tensor, feature_dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-        """:meth:`inputs` through FeatureMap, DipoleBasis and the propagator module (per dipole family)."""
+        """:meth:`inputs` (without n) through FeatureMap, DipoleBasis and the propagator module (per dipole
+        family), of :meth:`read`'s event."""
         rows = gram_rows(momenta, self._gram_idx)  # shared by the basis and the feature map
         basis = self.basis(momenta, rows)
         # |D_k|: FI/IF kernels dip below zero far from their limits (where they are positive), so the sum
@@ -179,21 +221,23 @@ class DipoleModel(Surrogate):
     def pair_inputs(
         self, momenta: Tensor, feature_dtype: torch.dtype
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """Pair-major inputs from :class:`~fame_surrogate._fused.FusedInputs`: features (n_features, B) in
-        ``feature_dtype``, the basis [|D_k| ..., Φ_φ ...] (n_terms, B) and the lepton-pair factor P (1, B)
-        (None without a lepton pair), float64."""
+        """Pair-major inputs of :meth:`read`'s event from :class:`~fame_surrogate._fused.FusedInputs`:
+        features (n_features, B) in ``feature_dtype``, the basis [|D_k| ..., Φ_φ ...] (n_terms, B) and the
+        lepton-pair factor P (1, B) (None without a lepton pair), float64."""
         assert self.fused is not None
         x, dipoles, phi, factor = self.fused(momenta, feature_dtype)
         return x, torch.cat([torch.abs(dipoles), phi], dim=0), factor
 
     def me2_pair_major(self, x: Tensor, basis: Tensor, factor: Tensor | None) -> Tensor:
-        """|M|^2 (B,) from :meth:`pair_inputs`: ``P exp(L) (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``, the function of
-        :meth:`me2_from_inputs` without the normalisation by ΣD that training's terms carry (exp(log ΣD)
-        and ΣD agree to rounding), in fewer graph nodes."""
+        """|M|^2 (B,) from :meth:`pair_inputs` (with a factorised lepton pair, the basis followed by the three
+        rows of n): ``P exp(L) A(n) (Σ_k w_k |D_k| + Σ_φ c_φ Φ_φ)``, the function of :meth:`me2_from_inputs`
+        without the normalisation by ΣD that training's terms carry (exp(log ΣD) and ΣD agree to rounding),
+        in fewer graph nodes."""
         h = self.x_norm(x.transpose(0, 1)).transpose(0, 1)  # pair-major (once folded: x itself)
         dtype = self.skip_weight.dtype
-        out = run_net_pair_major(self.net, h).to(dtype)  # (1 + n_terms, B)
-        head, w, c_phi = torch.split(out, [1, self.n_dipoles, self.n_terms - self.n_dipoles], dim=0)
+        out = run_net_pair_major(self.net, h).to(dtype)  # (1 + n_terms + n_angular, B)
+        n_phi = self.n_terms - self.n_dipoles
+        head, w, c_phi, ang = torch.split(out, [1, self.n_dipoles, n_phi, self.n_angular], dim=0)
         # the skip and its bias as one (1, F) @ (F, B) + (1, 1) product (one Gemm) of the features in
         # their own dtype (float64 from pair_inputs, as in training): ONNX Runtime 1.32 fuses a Transpose
         # into a MatMul with a 1-D second operand wrongly (the (B, F) @ (F,) form of :meth:`_heads` came
@@ -202,6 +246,9 @@ class DipoleModel(Surrogate):
         amp = torch.exp(head + skip)
         if factor is not None:
             amp = amp * factor
+        if self.n_angular:
+            basis, n = torch.split(basis, [self.n_terms, 3], dim=0)
+            amp = amp * angular_factor(ang, n)
         if self.n_terms == self.n_dipoles:  # no azimuthal terms: the bracket is positive as it is
             # the overall factor inside the sum, which then yields (B,) directly (no Reshape node)
             return (dipole_weights(w) * basis * amp).sum(0)
@@ -255,20 +302,25 @@ class DipoleModel(Surrogate):
         self.skip_weight.copy_(weight)
         self.skip_bias.copy_(coef[-1])
 
-    def _heads(self, x_raw: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(log-normalisation L (B,), dipole weights w (B, n_dipoles), φ coefficients (B, 2 n_phi)), float64
-        (the network's output cast up; the skip is float64 on the standardised features)."""
+    def _heads(self, x_raw: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(log-normalisation L (B,), dipole weights w (B, n_dipoles), φ coefficients (B, 2 n_phi), the
+        angular factor's outputs (B, n_angular)), float64 (the network's output cast up; the skip is float64
+        on the standardised features)."""
         h = self.x_norm(x_raw)
         dtype = self.skip_weight.dtype  # float64, or float32 in a float32 training copy
         out = self.net(h.to(net_dtype(self.net))).to(dtype)
         log_norm = out[:, 0] + h.to(dtype) @ self.skip_weight + self.skip_bias
-        return log_norm, dipole_weights(out[:, 1 : 1 + self.n_dipoles]), out[:, 1 + self.n_dipoles :]
+        nd, nt = self.n_dipoles, self.n_terms
+        return log_norm, dipole_weights(out[:, 1 : 1 + nd]), out[:, 1 + nd : 1 + nt], out[:, 1 + nt :]
 
     def _factors(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(P exp(L) ΣD (B,), the weighted dipoles w_k |D_k|/ΣD (B, n_dipoles), Σ_φ c_φ Φ_φ/ΣD (B,))."""
-        log_norm, w, c_phi = self._heads(x_raw)
+        """(P exp(L) A(n) ΣD (B,), the weighted dipoles w_k |D_k|/ΣD (B, n_dipoles), Σ_φ c_φ Φ_φ/ΣD (B,))."""
+        log_norm, w, c_phi, ang = self._heads(x_raw)
         amp = torch.exp(log_norm + terms[:, 0])
-        return amp, w * terms[:, 1 : 1 + self.n_dipoles], (c_phi * terms[:, 1 + self.n_dipoles :]).sum(-1)
+        nd, nt = self.n_dipoles, self.n_terms
+        if self.n_angular:
+            amp = amp * angular_factor(ang.transpose(0, 1), terms[:, 1 + nt :].transpose(0, 1))
+        return amp, w * terms[:, 1 : 1 + nd], (c_phi * terms[:, 1 + nd : 1 + nt]).sum(-1)
 
     def contributions(self, x_raw: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
         """(the per-dipole parts P exp(L) w_k |D_k| (B, n_dipoles), the φ part (B,)), float64; |M|² is their
@@ -302,13 +354,15 @@ class DipoleModel(Surrogate):
     def evaluation_inputs(self, momenta: Tensor) -> ModelInputs:
         """Pair-major fused inputs for up to :data:`FUSED_BATCH_MAX` points (fewest graph nodes), the
         per-family ones (FeatureMap, DipoleBasis) above."""
-        momenta = self.ordered(momenta)
+        momenta, n = self.read(momenta)
         if self.fused is not None and momenta.shape[0] <= FUSED_BATCH_MAX:
             # float64 features: the skip reads them as they are, the network rounded to its dtype (one Cast)
             x, basis, factor = self.pair_inputs(momenta, self.skip_weight.dtype)
+            if n is not None:
+                basis = torch.cat([basis, n.transpose(0, 1)], dim=0)
             return ModelInputs(x, basis, factor, pair_major=True)
         x_raw, terms = self._unfused_inputs(momenta, net_dtype(self.net))
-        return ModelInputs(x_raw, terms)
+        return ModelInputs(x_raw, terms if n is None else torch.cat([terms, n], dim=1))
 
     def evaluate(self, inputs: ModelInputs) -> Tensor:
         if inputs.pair_major:

@@ -57,12 +57,6 @@ class Ensemble(nn.Module):
         return mean, torch.sqrt(var)
 
 
-_MODEL_CLASSES: dict[ModelKind, type[DipoleModel] | type[MLPModel]] = {
-    ModelKind.DIPOLE: DipoleModel,
-    ModelKind.MLP: MLPModel,
-}
-
-
 def build_model(
     kind: ModelKind | str,
     pdg: Sequence[int],
@@ -71,9 +65,16 @@ def build_model(
     activation: Activation | str = Activation.SILU,
     masses: Sequence[float] | None = None,
     canonical: bool = False,
+    lepton_angles: bool = True,
 ) -> Surrogate:
     """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg`` (``masses``:
     per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`; ``canonical``: identical
-    final-state particles read in canonical order, :class:`~fame_surrogate.symmetry.CanonicalOrder`)."""
-    cls = _MODEL_CLASSES[as_enum(ModelKind, kind, "unknown model kind ")]
-    return cls(pdg, n_in, hidden, activation, masses=masses, canonical=canonical)
+    final-state particles read in canonical order, :class:`~fame_surrogate.symmetry.CanonicalOrder`;
+    ``lepton_angles``: the dipole model factorises a final-state lepton pair's decay angles, see
+    :class:`~fame_surrogate.models.DipoleModel`)."""
+    model_kind = as_enum(ModelKind, kind, "unknown model kind ")
+    if model_kind is ModelKind.DIPOLE:
+        return DipoleModel(
+            pdg, n_in, hidden, activation, masses=masses, canonical=canonical, lepton_angles=lepton_angles
+        )
+    return MLPModel(pdg, n_in, hidden, activation, masses=masses, canonical=canonical)

@@ -61,6 +61,9 @@ OPTIONS = (
     Option("gain_time_ratio", metavar="R",
            help="r of the gain loss log[r/(eps_1 eps_2) + 1/eps_2] on each mini-batch of the gain phase: "
            "the weight of stage 1's efficiency against stage 2's (--loss gain; 0: eps_2 alone)"),
+    Option("lepton_angles",
+           help="the dipole model factorises the decay angles of a final-state lepton pair (pp -> l+l- / "
+           "l nu + jets) exactly: its network reads the hadronic event alone"),
     Option("ema_decay", metavar="D",
            help="Polyak averaging: validate, keep and export the moving average of the weights, decay D per "
            "step (0: off)"),
