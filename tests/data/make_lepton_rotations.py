@@ -1,4 +1,5 @@
-"""Sherpa's |M|² with the lepton pair turned in its rest frame: the truth of ``test_lepton_angles.py``.
+"""Sherpa's |M|² with the lepton pair turned in its rest frame (``lepton-rotations/``): the truth of
+``tests/fame_surrogate/test_lepton_angles.py``.
 
 For the first ``EVENTS`` events of each source (this folder's Sherpa pp subsets), ``ORIENTATIONS`` random
 directions of lepton 1 in the pair's rest frame (reached from the lab by a pure boost; the pair's momentum
@@ -24,11 +25,9 @@ from lhe_tools import read_dump, write_dump
 
 HERE = Path(__file__).resolve().parent
 EVENTS, ORIENTATIONS, SEED = 8, 12, 1
-#: {output name: (source subset, indices of the two leptons)}
-SOURCES = {
-    "z4j_lepton_rotations": ("z4j_gu_val", (2, 3)),
-    "w4j_lepton_rotations": ("w4j_gu_val", (2, 3)),
-}
+OUT = HERE / "lepton-rotations"
+#: {output name: (source subset in sherpa-pp/, indices of the two leptons)}
+SOURCES = {"z4j": ("z4j_gu_val", (2, 3)), "w4j": ("w4j_gu_val", (2, 3))}
 
 
 def boost(p: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -69,7 +68,8 @@ def main() -> None:
                  str(src), "--out", str(Path(tmp) / "out")],
                 check=True,
             )
-            shutil.copyfile(Path(tmp) / "out" / f"{batch.process}.npz", HERE / "sherpa-pp" / f"{name}.npz")
+            OUT.mkdir(exist_ok=True)
+            shutil.copyfile(Path(tmp) / "out" / f"{batch.process}.npz", OUT / f"{name}.npz")
 
 
 if __name__ == "__main__":

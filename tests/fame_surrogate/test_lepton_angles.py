@@ -1,8 +1,7 @@
 """The factorised decay angles of a final-state lepton pair (:mod:`fame_surrogate.lepton_angles`).
 
 Truths: Sherpa's |M|² of g u → e-e+ g g g u and g u → e+ν g g g d at 12 orientations of the lepton pair in its
-rest frame per event (``tests/data/sherpa-pp/*_lepton_rotations.npz``, made by
-``tests/data/make_lepton_rotations.py``); the boost of ``vector``; the spherical 3-design of the octahedron;
+rest frame per event (``tests/data/lepton-rotations/``, made by ``tests/data/make_lepton_rotations.py``); the boost of ``vector``; the spherical 3-design of the octahedron;
 the exact symmetries of |M|² (boosts along z, rotations about z, the mirror p_y → −p_y).
 """
 
@@ -27,13 +26,14 @@ from fame_surrogate.models import DipoleModel
 from lhe_tools import EventBatch, read_dump
 
 ORIENTATIONS = 12  # per event in the rotation sets (tests/data/make_lepton_rotations.py)
-#: {rotation set: the subset its events come from}
-SETS = {"z4j_lepton_rotations.npz": "z4j_gu_val.npz", "w4j_lepton_rotations.npz": "w4j_gu_val.npz"}
+ROTATIONS = Path(__file__).resolve().parents[1] / "data" / "lepton-rotations"
+#: {rotation set: the subset of tests/data/sherpa-pp its events come from}
+SETS = {"z4j.npz": "z4j_gu_val.npz", "w4j.npz": "w4j_gu_val.npz"}
 
 
 @pytest.fixture(scope="module", params=sorted(SETS))
-def rotations(request: pytest.FixtureRequest, sherpa_pp: Path) -> EventBatch:
-    return read_dump(sherpa_pp / request.param)
+def rotations(request: pytest.FixtureRequest) -> EventBatch:
+    return read_dump(ROTATIONS / request.param)
 
 
 @pytest.fixture(scope="module")
