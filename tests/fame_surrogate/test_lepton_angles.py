@@ -1,8 +1,9 @@
 """The factorised decay angles of a final-state lepton pair (:mod:`fame_surrogate.lepton_angles`).
 
 Truths: Sherpa's |M|² of g u → e-e+ g g g u and g u → e+ν g g g d at 12 orientations of the lepton pair in its
-rest frame per event (``tests/data/lepton-rotations/``, made by ``tests/data/make_lepton_rotations.py``); the boost of ``vector``; the spherical 3-design of the octahedron;
-the exact symmetries of |M|² (boosts along z, rotations about z, the mirror p_y → −p_y).
+rest frame per event (``tests/data/lepton-rotations/``, made by ``tests/data/make_lepton_rotations.py``);
+the boost of ``vector``; the spherical 3-design of the octahedron; the exact symmetries of |M|² (boosts
+along z, rotations about z, the mirror p_y → −p_y).
 """
 
 from __future__ import annotations
