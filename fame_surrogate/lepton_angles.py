@@ -42,16 +42,24 @@ __all__ = ["N_ANGULAR", "angular_factor", "decay_direction", "hadronic_event", "
 N_ANGULAR = 10
 
 
-def _tril_map() -> Tensor:
-    """(16, 10) float64: the flattened 4 × 4 matrix of the ten lower-triangle entries."""
+def _constants() -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The constant matrices of :func:`angular_factor` over the ten lower-triangle entries e = (i, j), i ≥ j,
+    float64: δ (10, 1) (1 where i = j), the row picks of v = (1, n) split as (10, 1) + (10, 3) @ n (v_i of
+    entry e), the column sums (4, 10) (entry e into component j) and the sphere weights (1, 10) (1 on row 0,
+    1/3 on rows 1–3: ⟨n_i n_j⟩ = δ_ij/3)."""
     rows, cols = torch.tril_indices(4, 4)
-    out = torch.zeros(16, N_ANGULAR, dtype=torch.float64)
-    out[rows * 4 + cols, torch.arange(N_ANGULAR)] = 1.0
-    return out
+    entries = torch.arange(N_ANGULAR)
+    delta = (rows == cols).to(torch.float64)[:, None]
+    pick = torch.zeros(N_ANGULAR, 4, dtype=torch.float64)
+    pick[entries, rows] = 1.0
+    into = torch.zeros(4, N_ANGULAR, dtype=torch.float64)
+    into[cols, entries] = 1.0
+    weight = torch.full((1, N_ANGULAR), 1.0 / 3.0, dtype=torch.float64)
+    weight[0, rows == 0] = 1.0
+    return delta, pick[:, :1].clone(), pick[:, 1:].clone(), into, weight
 
 
-_TRIL = _tril_map()
-_EYE = torch.eye(4, dtype=torch.float64).reshape(16, 1)
+_DELTA, _PICK_ONE, _PICK_N, _INTO, _WEIGHT = _constants()
 
 
 def pair_layout(pdg: Sequence[int], n_in: int) -> list[int] | None:
@@ -132,9 +140,9 @@ def angular_factor(a: Tensor, n: Tensor) -> Tensor:
         Non-negative; its mean over the sphere is 1 at every point (⟨n_i n_j⟩ = δ_ij/3, so the mean of
         vᵀ M v is M_00 + (M_11 + M_22 + M_33)/3), and it is 1 at a = 0.
     """
-    t = torch.addmm(_EYE.to(a), _TRIL.to(a), a).reshape(4, 4, -1)  # t[i, j, b] = T_ij
-    v = torch.cat([torch.ones_like(n[:1]), n], dim=0)  # (4, B)
-    u = (t * v[:, None, :]).sum(0)  # (Tᵀ v)_j
-    squares = (t * t).sum(1)  # M_ii = |row i of T|²
-    mean = squares[0] + (squares[1] + squares[2] + squares[3]) / 3.0
-    return (u * u).sum(0) / mean
+    # in few graph nodes (ONNX Runtime pays per node at batch 1): the entries T_e = a_e + δ_e, then
+    # (Tᵀ v)_j = Σ_{e = (i, j)} T_e v_i and the mean Σ_i M_ii w_i = Σ_e w_e T_e² as constant matrix products
+    t = a + _DELTA.to(a)
+    u = _INTO.to(a) @ (t * torch.addmm(_PICK_ONE.to(a), _PICK_N.to(a), n))
+    mean = _WEIGHT.to(a) @ (t * t)
+    return ((u * u).sum(0, keepdim=True) / mean)[0]
