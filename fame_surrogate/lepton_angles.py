@@ -14,7 +14,7 @@ orientations of the pair per event is such a form to 3e-11, while it varies by a
 orientations of a typical event (``tests/fame_surrogate/test_lepton_angles.py`` checks stored Sherpa values).
 
 The dipole model (:class:`~fame_surrogate.models.DipoleModel`) therefore reads the hadronic event alone, the
-pair's two slots each holding q/2 (:func:`hadronic_event`), and multiplies its prediction by
+pair's two slots each holding q/2 (:class:`PairReader`), and multiplies its prediction by
 :func:`angular_factor`: ``vᵀ T Tᵀ v`` over its mean on the sphere, with T = 1 + the lower triangle of ten
 network outputs, so that every output is positive semi-definite and the factor is 1 before training.  The
 network no longer spends itself on two of the event's dimensions, whose dependence is known exactly.
@@ -30,13 +30,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from ._ops import partonic_frame
+from ._ops import _TINY, mirror_sign
 from .dipoles import is_coloured
 from .resonance import lepton_neutrino, lepton_pair
 
-__all__ = ["N_ANGULAR", "angular_factor", "decay_direction", "hadronic_event", "pair_layout"]
+__all__ = ["N_ANGULAR", "PairReader", "angular_factor", "decay_direction", "pair_layout"]
 
 #: the number of network outputs of :func:`angular_factor` (the lower triangle of a 4 × 4 matrix)
 N_ANGULAR = 10
@@ -83,45 +83,80 @@ def pair_layout(pdg: Sequence[int], n_in: int) -> list[int] | None:
     return [*range(n_in), first, partons[0], second, *rest]
 
 
-def decay_direction(p: Tensor, q: Tensor) -> Tensor:
-    """The unit direction (B, 3) of ``p`` (B, 4) in the rest frame of ``q`` (B, 4), reached by a pure boost;
-    float64 in, float64 out (E, px, py, pz in any common unit; q timelike)."""
-    b = q[:, 1:] / q[:, :1]
-    gamma = torch.rsqrt(1.0 - (b * b).sum(-1, keepdim=True))
-    bp = (b * p[:, 1:]).sum(-1, keepdim=True)
+def decay_direction(q: Tensor, p: Tensor) -> Tensor:
+    """The unit direction (3, B) of ``p`` (4, B) in the rest frame of ``q`` (4, B), reached by a pure boost
+    (component-major: rows E, px, py, pz in any common unit; q timelike; float64 in, float64 out)."""
+    e_q, vec_q = torch.split(q, [1, 3], dim=0)
+    e_p, vec_p = torch.split(p, [1, 3], dim=0)
+    b = vec_q / e_q
+    gamma = torch.rsqrt(1.0 - (b * b).sum(0, keepdim=True))
+    bp = (b * vec_p).sum(0, keepdim=True)
     # p' = p + [(γ − 1)(b·p)/b² − γE] b, with (γ − 1)/b² = γ²/(γ + 1) (no division by a vanishing b²)
-    rest = p[:, 1:] + (gamma * gamma / (gamma + 1.0) * bp - gamma * p[:, :1]) * b
-    return rest * torch.rsqrt((rest * rest).sum(-1, keepdim=True))
+    rest = vec_p + (gamma * gamma / (gamma + 1.0) * bp - gamma * e_p) * b
+    return rest * torch.rsqrt((rest * rest).sum(0, keepdim=True))
 
 
-def hadronic_event(momenta: Tensor, n_in: int) -> tuple[Tensor, Tensor]:
-    """The event as the factorised model reads it, and the decay direction.
+class PairReader(nn.Module):
+    """The event as the factorised model reads it, and the pair's decay direction, in few graph nodes.
 
     Parameters
     ----------
-    momenta : Tensor, float64, shape (B, n, 4)
-        In :func:`pair_layout`'s order (lab or any frame; E, px, py, pz in GeV).
+    layout : list of int
+        :func:`pair_layout` of the process (not None).
     n_in : int
         Number of incoming particles.
 
-    Returns
-    -------
-    hadronic : Tensor, float64, shape (B, n, 4)
-        ``momenta`` with both lepton slots (``n_in`` and ``n_in + 2``) holding q/2, q = p_1 + p_2: every
-        feature of it is independent of the decay angles.
-    n : Tensor, float64, shape (B, 3)
-        Lepton 1's direction in the rest frame of q, reached by a pure boost from the canonical frame of the
-        hadronic event (:func:`~fame_surrogate._ops.partonic_frame`: azimuth from q, mirror from the first
-        parton).
+    The hadronic event and the momenta the frame needs are constant matrix products of the flattened
+    momenta (one MatMul each, no gathers); the frame is :func:`~fame_surrogate._ops.partonic_frame`'s,
+    written out for the two vectors that need it (q and lepton 1): the boost along z into the partonic
+    frame, the rotation about z that gives q p_y = 0 and p_x > 0, and the mirror p_y → −p_y where the first
+    parton's p_y would be negative.  Rotations and the mirror commute with the pure boost into q's rest
+    frame, so n is measured in the canonical frame of the hadronic event.
     """
-    k = n_in
-    q = momenta[:, k] + momenta[:, k + 2]
-    refs = torch.stack([*(momenta[:, i] for i in range(k)), q, momenta[:, k + 1], momenta[:, k]], dim=1)
-    framed = partonic_frame(refs, k, k + 3)
-    n = decay_direction(framed[:, k + 2], framed[:, k])
-    half = (0.5 * q)[:, None]
-    hadronic = torch.cat([momenta[:, :k], half, momenta[:, k + 1 : k + 2], half, momenta[:, k + 3 :]], dim=1)
-    return hadronic, n
+
+    _hadronic: Tensor
+    _rows: Tensor
+
+    def __init__(self, layout: Sequence[int], n_in: int) -> None:
+        super().__init__()
+        n = len(layout)
+        first, parton, second = (int(layout[n_in + k]) for k in range(3))
+        self.n_particles = n
+        hadronic = torch.zeros(4 * n, 4 * n, dtype=torch.float64)  # flat (B, 4n) @ hadronic
+        for slot, src in enumerate(layout):
+            for c in range(4):
+                if slot in (n_in, n_in + 2):  # both lepton slots hold q/2
+                    hadronic[4 * first + c, 4 * slot + c] = 0.5
+                    hadronic[4 * second + c, 4 * slot + c] = 0.5
+                else:
+                    hadronic[4 * int(src) + c, 4 * slot + c] = 1.0
+        # rows: E_in, p_z,in, then (q, lepton 1) for E, p_x, p_y, p_z, then the parton's p_x, p_y
+        rows = torch.zeros(12, 4 * n, dtype=torch.float64)
+        for a in range(n_in):
+            rows[0, 4 * a] = rows[1, 4 * a + 3] = 1.0
+        for c in range(4):
+            rows[2 + 2 * c, [4 * first + c, 4 * second + c]] = 1.0
+            rows[3 + 2 * c, 4 * first + c] = 1.0
+        rows[10, 4 * parton + 1] = rows[11, 4 * parton + 2] = 1.0
+        self.register_buffer("_hadronic", hadronic, persistent=False)
+        self.register_buffer("_rows", rows, persistent=False)
+
+    def forward(self, momenta: Tensor) -> tuple[Tensor, Tensor]:
+        """``momenta`` (B, n, 4) float64 in the process's order → (the hadronic event (B, n, 4) float64 in
+        the layout's order, both lepton slots holding q/2 = (p_1 + p_2)/2, so that none of its features
+        depends on the decay angles; lepton 1's direction n (3, B) float64 in q's rest frame)."""
+        flat = momenta.reshape(-1, 4 * self.n_particles)
+        hadronic = (flat @ self._hadronic).reshape(-1, self.n_particles, 4)
+        e_in, pz_in, e, x, y, z, ref = torch.split(self._rows @ flat.transpose(0, 1), [1, 1, 2, 2, 2, 2, 2])
+        root = torch.rsqrt((e_in - pz_in) * (e_in + pz_in))
+        g, gb = e_in * root, pz_in * root  # γ and γβ of the boost along z
+        e, z = g * e - gb * z, g * z - gb * e
+        inv = torch.rsqrt(torch.clamp(x[:1] * x[:1] + y[:1] * y[:1], min=_TINY))
+        cos, sin = x[:1] * inv, y[:1] * inv
+        x, y = cos * x + sin * y, cos * y - sin * x
+        y = y * mirror_sign(cos * ref[1:] - sin * ref[:1])
+        both = torch.cat([e, x, y, z], dim=0)  # rows E_q, E_1, p_x,q, p_x,1, ...
+        return hadronic, decay_direction(both[0::2], both[1::2])
 
 
 def angular_factor(a: Tensor, n: Tensor) -> Tensor:
@@ -132,7 +167,7 @@ def angular_factor(a: Tensor, n: Tensor) -> Tensor:
     a : Tensor, shape (10, B)
         The lower triangle of T − 1 (row-major: T_00, T_10, T_11, T_20, …, T_33), any float dtype.
     n : Tensor, shape (3, B)
-        Unit decay directions (:func:`hadronic_event`, transposed), the same dtype.
+        Unit decay directions (:class:`PairReader`), the same dtype.
 
     Returns
     -------

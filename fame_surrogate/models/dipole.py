@@ -13,7 +13,7 @@ from .._ops import gram_index, gram_rows
 from ..config import DEFAULT_HIDDEN, Activation, ModelKind
 from ..dipoles import DipoleBasis, basis_pairs
 from ..features import FeatureMap, feature_pairs
-from ..lepton_angles import N_ANGULAR, angular_factor, hadronic_event, pair_layout
+from ..lepton_angles import N_ANGULAR, PairReader, angular_factor, pair_layout
 from ..resonance import LeptonPairPropagator
 from . import scalers
 from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
@@ -123,7 +123,6 @@ class DipoleModel(Surrogate):
     skip_weight: Tensor
     skip_bias: Tensor
     _gram_idx: Tensor
-    _layout: Tensor
 
     def __init__(
         self,
@@ -139,7 +138,7 @@ class DipoleModel(Surrogate):
         super().__init__(pdg, n_in, masses, canonical)
         self.layout = pair_layout(self.pdg, self.n_in) if lepton_angles else None
         order = list(range(len(self.pdg))) if self.layout is None else self.layout
-        self.register_buffer("_layout", torch.tensor(order, dtype=torch.int64), persistent=False)
+        self.pair_reader = PairReader(self.layout, self.n_in) if self.layout is not None else None
         pdg_read = [self.pdg[i] for i in order]
         masses_read = [self.masses[i] for i in order]
         # one Gram computation serves both: the pairs either of them reads
@@ -179,13 +178,14 @@ class DipoleModel(Surrogate):
 
         ``momenta`` (B, n, 4) float64 in the process's order → (momenta (B, n, 4) float64: identical particles
         in canonical order (:meth:`ordered`), then, with a factorised lepton pair, in :attr:`layout`'s order
-        with the pair's slots holding q/2 each (:func:`~fame_surrogate.lepton_angles.hadronic_event`); the
-        direction n (B, 3) float64, or None without such a pair).
+        with the pair's slots holding q/2 each (:class:`~fame_surrogate.lepton_angles.PairReader`); the
+        direction n (3, B) float64, or None without such a pair).
         """
         momenta = self.ordered(momenta)
-        if self.layout is None:
+        if self.pair_reader is None:
             return momenta, None
-        return hadronic_event(torch.index_select(momenta, 1, self._layout), self.n_in)
+        hadronic, n = self.pair_reader(momenta)
+        return hadronic, n
 
     def inputs(self, momenta: Tensor, feature_dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor]:
         """Raw features (B, n_features) in ``feature_dtype`` and terms (B, 1 + n_terms [+ 3]) float64 of
@@ -201,7 +201,7 @@ class DipoleModel(Surrogate):
             x_raw, terms = x.transpose(0, 1), self._terms(basis, factor).transpose(0, 1)
         else:
             x_raw, terms = self._unfused_inputs(momenta, feature_dtype)
-        return x_raw, terms if n is None else torch.cat([terms, n], dim=1)
+        return x_raw, terms if n is None else torch.cat([terms, n.transpose(0, 1)], dim=1)
 
     def _unfused_inputs(self, momenta: Tensor, feature_dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         """:meth:`inputs` (without n) through FeatureMap, DipoleBasis and the propagator module (per dipole
@@ -359,10 +359,10 @@ class DipoleModel(Surrogate):
             # float64 features: the skip reads them as they are, the network rounded to its dtype (one Cast)
             x, basis, factor = self.pair_inputs(momenta, self.skip_weight.dtype)
             if n is not None:
-                basis = torch.cat([basis, n.transpose(0, 1)], dim=0)
+                basis = torch.cat([basis, n], dim=0)
             return ModelInputs(x, basis, factor, pair_major=True)
         x_raw, terms = self._unfused_inputs(momenta, net_dtype(self.net))
-        return ModelInputs(x_raw, terms if n is None else torch.cat([terms, n], dim=1))
+        return ModelInputs(x_raw, terms if n is None else torch.cat([terms, n.transpose(0, 1)], dim=1))
 
     def evaluate(self, inputs: ModelInputs) -> Tensor:
         if inputs.pair_major:

@@ -16,13 +16,8 @@ import scipy.optimize
 import torch
 import vector
 
-from fame_surrogate.lepton_angles import (
-    N_ANGULAR,
-    angular_factor,
-    decay_direction,
-    hadronic_event,
-    pair_layout,
-)
+from fame_surrogate._ops import partonic_frame
+from fame_surrogate.lepton_angles import N_ANGULAR, PairReader, angular_factor, decay_direction, pair_layout
 from fame_surrogate.models import DipoleModel
 from lhe_tools import EventBatch, read_dump
 
@@ -44,12 +39,15 @@ def source(rotations: EventBatch, sherpa_pp: Path) -> EventBatch:
     return read_dump(sherpa_pp / name)
 
 
-def _directions(batch: EventBatch) -> np.ndarray:
-    """n (N, 3) of lepton 1 as the model measures it (canonical frame, then the pair's rest frame)."""
+def _reader(batch: EventBatch) -> PairReader:
     layout = pair_layout(batch.pdg.tolist(), batch.n_in)
     assert layout is not None
-    mom = torch.from_numpy(batch.momenta)[:, layout]
-    return hadronic_event(mom, batch.n_in)[1].numpy()
+    return PairReader(layout, batch.n_in)
+
+
+def _directions(batch: EventBatch) -> np.ndarray:
+    """n (N, 3) of lepton 1 as the model measures it (canonical frame, then the pair's rest frame)."""
+    return _reader(batch)(torch.from_numpy(batch.momenta))[1].numpy().T
 
 
 def _quadratic_design(n: np.ndarray) -> np.ndarray:
@@ -132,15 +130,37 @@ def test_angular_factor_has_unit_mean_on_the_sphere() -> None:
     torch.testing.assert_close(ones, torch.ones(200, dtype=torch.float64), rtol=1e-15, atol=0.0)
 
 
+def _rest_direction(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``vector``'s boost of p (N, 4) into the rest frame of q (N, 4), as unit directions (N, 3)."""
+    def four(v: np.ndarray) -> vector.MomentumNumpy4D:
+        return vector.array({"px": v[:, 1], "py": v[:, 2], "pz": v[:, 3], "E": v[:, 0]})
+
+    rest = four(p).boostCM_of_p4(four(q))
+    out = np.stack([rest.px, rest.py, rest.pz], axis=1)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
 def test_decay_direction_is_vectors_rest_frame_boost(rotations: EventBatch) -> None:
     p, q = rotations.momenta[:, 2], rotations.momenta[:, 2] + rotations.momenta[:, 3]
-    four = {"px": p[:, 1], "py": p[:, 2], "pz": p[:, 3], "E": p[:, 0]}
-    rest = vector.array(four).boostCM_of_p4(vector.array({"px": q[:, 1], "py": q[:, 2], "pz": q[:, 3],
-                                                          "E": q[:, 0]}))
-    want = np.stack([rest.px, rest.py, rest.pz], axis=1)
-    want /= np.linalg.norm(want, axis=1, keepdims=True)
-    got = decay_direction(torch.from_numpy(p), torch.from_numpy(q)).numpy()
-    np.testing.assert_allclose(got, want, atol=1e-12)
+    got = decay_direction(torch.from_numpy(q.T.copy()), torch.from_numpy(p.T.copy())).numpy().T
+    np.testing.assert_allclose(got, _rest_direction(p, q), atol=1e-12)
+
+
+def test_reader_is_the_canonical_frame_and_the_hadronic_event(rotations: EventBatch) -> None:
+    """The reader's written-out frame against ``_ops.partonic_frame`` of (incoming, q, first parton, lepton
+    1) followed by ``vector``'s boost; its hadronic event against the permuted momenta with q/2 in both
+    lepton slots."""
+    layout = pair_layout(rotations.pdg.tolist(), rotations.n_in)
+    assert layout is not None
+    mom = rotations.momenta
+    hadronic, n = _reader(rotations)(torch.from_numpy(mom))
+    q = mom[:, layout[2]] + mom[:, layout[4]]
+    want = mom[:, layout].copy()
+    want[:, 2] = want[:, 4] = 0.5 * q
+    np.testing.assert_allclose(hadronic.numpy(), want, rtol=1e-15, atol=1e-12)
+    refs = np.stack([mom[:, 0], mom[:, 1], q, mom[:, layout[3]], mom[:, layout[2]]], axis=1)
+    framed = partonic_frame(torch.from_numpy(refs), 2, 5).numpy()
+    np.testing.assert_allclose(n.numpy().T, _rest_direction(framed[:, 4], framed[:, 2]), atol=1e-10)
 
 
 def _trained_like(batch: EventBatch, lepton_angles: bool = True) -> DipoleModel:
