@@ -76,10 +76,10 @@ class DipoleModel(Surrogate):
     * ``Φ_φ``: the azimuthal (spin-correlation) columns, with signed coefficients ``c_φ = NN_φ`` (0 before
       training).  Evaluation keeps the bracket above a floor far below its healthy range
       (:func:`positive_bracket`), so that no prediction is ever zero or negative.
-    * ``A(n)``: for a final-state lepton pair (pp → ℓ+ℓ- / ℓν + jets), its decay angles factorised exactly
-      (:mod:`~fame_surrogate.lepton_angles`): the network reads the hadronic event alone (the pair as
-      q/2 + q/2) and ten more outputs give the quadratic form in the decay direction n, normalised to mean
-      1 over the sphere (1 before training).  Without such a pair, A = 1.
+    * ``A(n)`` (with ``lepton_angles``): for a final-state lepton pair (pp → ℓ+ℓ- / ℓν + jets), its decay
+      angles factorised exactly (:mod:`~fame_surrogate.lepton_angles`): the network reads the hadronic
+      event alone (the pair as q/2 + q/2) and ten more outputs give the quadratic form in the decay
+      direction n, normalised to mean 1 over the sphere (1 before training).  Otherwise A = 1.
     * ``L = a·x_log + b + NN_0``: a scalar log-normalisation.  Its linear skip ``a·x_log + b`` over the
       standardised log-invariant features is the least-squares fit of log(|M|²/(P ΣD)) on them
       (:meth:`fit_scalers`), frozen; the network learns the non-linear remainder.  It carries the dimension
@@ -108,7 +108,8 @@ class DipoleModel(Surrogate):
         Read identical final-state particles in canonical order (:class:`~.base.Surrogate`).
     lepton_angles : bool
         Factorise the decay angles of a final-state lepton pair (``A(n)`` above) where the process has one
-        (:func:`~fame_surrogate.lepton_angles.pair_layout`); no effect otherwise.
+        (:func:`~fame_surrogate.lepton_angles.pair_layout`); no effect otherwise.  Default off
+        (``TrainConfig.lepton_angles`` gives the measurements).
 
     Attributes
     ----------
@@ -133,7 +134,7 @@ class DipoleModel(Surrogate):
         alpha_s: float = 0.118,
         masses: Sequence[float] | None = None,
         canonical: bool = False,
-        lepton_angles: bool = True,
+        lepton_angles: bool = False,
     ) -> None:
         super().__init__(pdg, n_in, masses, canonical)
         self.layout = pair_layout(self.pdg, self.n_in) if lepton_angles else None

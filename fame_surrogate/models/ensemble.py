@@ -65,7 +65,7 @@ def build_model(
     activation: Activation | str = Activation.SILU,
     masses: Sequence[float] | None = None,
     canonical: bool = False,
-    lepton_angles: bool = True,
+    lepton_angles: bool = False,
 ) -> Surrogate:
     """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg`` (``masses``:
     per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`; ``canonical``: identical

@@ -63,7 +63,8 @@ OPTIONS = (
            "the weight of stage 1's efficiency against stage 2's (--loss gain; 0: eps_2 alone)"),
     Option("lepton_angles",
            help="the dipole model factorises the decay angles of a final-state lepton pair (pp -> l+l- / "
-           "l nu + jets) exactly: its network reads the hadronic event alone"),
+           "l nu + 2 or more jets) exactly: its network reads the hadronic event alone (default off; see "
+           "TrainConfig)"),
     Option("ema_decay", metavar="D",
            help="Polyak averaging: validate, keep and export the moving average of the weights, decay D per "
            "step (0: off)"),
