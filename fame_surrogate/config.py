@@ -293,7 +293,7 @@ class TrainConfig:
         jets with two or more jets; :mod:`fame_surrogate.lepton_angles`): its network reads the hadronic
         event alone and gives the quadratic form in the decay direction.  No effect on processes without
         such a pair or on the MLP.  Default off: at Z+4 jets (800k events, 2 × 900 CPU-s, the independent
-        240k run, examples/zjets/README.md) it gave ε_2 0.82 and 0.82 against 0.81 (seed 0, run beside it)
+        240k run, examples/zjets/README.md) it gave ε_2 0.82 and 0.82 against 0.81 (seed 0, run after it)
         and 0.79, and f_eff/f_ideal 0.86 and 0.97 against 0.81 and 0.85, but a worse median |Δ| (0.101 and
         0.094 against 0.083 and 0.083), and it costs +46% at batch 1; Z+5 and W + 4 were not measured.
     gain_fraction : float
