@@ -13,9 +13,9 @@ sphere can be written with a positive semi-definite M.  Sherpa's |M|² of g u �
 orientations of the pair per event is such a form to 3e-11, while it varies by a factor 4.5 over the
 orientations of a typical event (``tests/fame_surrogate/test_lepton_angles.py`` checks stored Sherpa values).
 
-The dipole model (:class:`~fame_surrogate.models.DipoleModel`) therefore reads the hadronic event alone, the
-pair's two slots each holding q/2 (:class:`PairReader`), and multiplies its prediction by
-:func:`angular_factor`: ``vᵀ T Tᵀ v`` over its mean on the sphere, with T = 1 + the lower triangle of ten
+With ``lepton_angles`` (off by default) the dipole model (:class:`~fame_surrogate.models.DipoleModel`)
+reads the hadronic event alone, the pair's two slots each holding q/2 (:class:`PairReader`), and multiplies
+its prediction by :func:`angular_factor`: ``vᵀ T Tᵀ v`` over its mean on the sphere, with T = 1 + the lower triangle of ten
 network outputs, so that every output is positive semi-definite and the factor is 1 before training.  The
 network no longer spends itself on two of the event's dimensions, whose dependence is known exactly.
 
