@@ -15,9 +15,10 @@ orientations of a typical event (``tests/fame_surrogate/test_lepton_angles.py`` 
 
 With ``lepton_angles`` (off by default) the dipole model (:class:`~fame_surrogate.models.DipoleModel`)
 reads the hadronic event alone, the pair's two slots each holding q/2 (:class:`PairReader`), and multiplies
-its prediction by :func:`angular_factor`: ``vᵀ T Tᵀ v`` over its mean on the sphere, with T = 1 + the lower triangle of ten
-network outputs, so that every output is positive semi-definite and the factor is 1 before training.  The
-network no longer spends itself on two of the event's dimensions, whose dependence is known exactly.
+its prediction by :func:`angular_factor`: ``vᵀ T Tᵀ v`` over its mean on the sphere, with T = 1 + the
+lower triangle of ten network outputs, so that every output is positive semi-definite and the factor is 1
+before training.  The network no longer spends itself on two of the event's dimensions, whose dependence is
+known exactly.
 
 The model reads the particles in :func:`pair_layout`'s order: the incoming ones, lepton 1, the first
 final-state parton, lepton 2, the rest.  The canonical frame of :func:`~fame_surrogate._ops.partonic_frame`
