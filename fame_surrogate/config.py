@@ -288,6 +288,13 @@ class TrainConfig:
         log spread; at Z+5 (560k events, 2 × 450 CPU-s, seeds 0, 7 and 3) the median |Δ| 0.15 against
         0.23–0.29, ε_2 0.62–0.66 against 0.63–0.67, and f_eff/f_ideal 0.71, 0.60 and 0.62 against 0.75, 0.69
         and 0.70.
+    gain_rescale : bool
+        After the gain phase (``loss="gain"``, ``gain_mse_weight`` 0), rescale each replica so that the
+        median of ln(s/|M|²) over the held-out points is 0 (:func:`fame_surrogate.train.median_log_ratio`).
+        The gain loss fixes the surrogate's shape but not its scale (ε_1 and ε_2 do not change under
+        s → λs), so the scale drifts in that phase; rescaling changes no efficiency or gain, only the
+        pointwise error.  With ``gain_mse_weight`` > 0 the MSE term sets the scale, and nothing is
+        rescaled.  Default on (examples/zjets/README.md).
     lepton_angles : bool
         The dipole model factorises the decay angles of a final-state lepton pair exactly (pp → ℓ+ℓ- / ℓν +
         jets with two or more jets; :mod:`fame_surrogate.lepton_angles`): its network reads the hadronic
@@ -381,6 +388,7 @@ class TrainConfig:
     gain_fraction: float = 0.2
     gain_mse_weight: float = 0.0
     gain_time_ratio: float = 0.1
+    gain_rescale: bool = True
     lepton_angles: bool = False
     ema_decay: float = 0.0
     threads: int | None = None

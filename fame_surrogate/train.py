@@ -36,7 +36,7 @@ from .models.base import mean_square
 from .training_data import prepare_training
 from .validation import accuracy
 
-__all__ = ["TrainMetrics", "TrainResult", "train_replica", "train_surrogate"]
+__all__ = ["TrainMetrics", "TrainResult", "median_log_ratio", "train_replica", "train_surrogate"]
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,38 @@ def train_replica(
     # the returned network's dtype is config.net_dtype (models.run_net); everything around it is float64
     model.net.to(config.net_dtype.torch_dtype)
     model.net.load_state_dict({k: v.to(net_dtype(model.net)) for k, v in best_state.items()})
+    if gain_start is not None and config.gain_rescale and config.gain_mse_weight == 0.0:  # a free scale
+        shift = median_log_ratio(model, data["x_val"], data["terms_val"], data["me2_val"])
+        if shift is not None:
+            model.rescale(math.exp(-shift))
+            log.info("replica seed %d: rescaled by exp(%.4f) after the gain phase (the held-out median of "
+                     "ln(surrogate/|M|^2))", seed, -shift)
     return history, stopped
+
+
+@torch.no_grad()
+def median_log_ratio(model: Surrogate, x_raw: Tensor, terms: Tensor, me2: Tensor) -> float | None:
+    """The median of ln(s/|M|²) over points where both are positive (None where there are none).
+
+    Parameters
+    ----------
+    model : Surrogate
+        One replica.
+    x_raw, terms : Tensor
+        Its inputs (:meth:`Surrogate.inputs`), (B, n_features) and (B, ·).
+    me2 : Tensor
+        The exact |M|² (B,) float64.
+
+    Returns
+    -------
+    float or None
+        The median (the mean of the two middle values for an even count).
+    """
+    pred = model.eval().me2_from_inputs(x_raw, terms).to(torch.float64)
+    ok = (pred > 0) & (me2 > 0)
+    if not bool(ok.any()):
+        return None
+    return float(np.median(torch.log(pred[ok] / me2[ok]).numpy()))
 
 
 def train_surrogate(

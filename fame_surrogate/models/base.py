@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import math
 from collections.abc import Sequence
 from typing import ClassVar, NamedTuple, Self, TypeVar
 
@@ -182,6 +183,19 @@ class Surrogate(nn.Module, abc.ABC):
         the weight of a model's own penalty; none here)."""
         mse = mean_square(self.standardised(batch.x_raw, batch.terms) - batch.z, batch.weight)
         return mse, mse
+
+    @torch.no_grad()
+    def rescale(self, factor: float) -> None:
+        """Multiply every prediction of this replica by ``factor`` (a finite float > 0), in torch and in the
+        exported graph (:meth:`_apply_scale`)."""
+        if not (math.isfinite(factor) and factor > 0.0):
+            raise ValueError(f"rescale factor {factor!r}; expected a finite value > 0")
+        self._apply_scale(factor)
+
+    def _apply_scale(self, factor: float) -> None:
+        """The hook of :meth:`rescale`: here the target's ``asinh`` scale, with which :meth:`me2_from_inputs`
+        decodes (:class:`~.scalers.TargetTransform`); a family with another read-out overrides it."""
+        self.target.scale.mul_(factor)
 
     # ---------------------------------------------------------------------------------------- evaluation
 

@@ -372,6 +372,11 @@ class DipoleModel(Surrogate):
         amp, dip, phi = self._factors(inputs.x, inputs.terms)
         return amp * self._bracket(dip.sum(-1), phi)
 
+    def _apply_scale(self, factor: float) -> None:
+        """:meth:`rescale`'s hook: the factor joins exp(L) through the skip's bias (the target transform
+        serves only the training loss here)."""
+        self.skip_bias.add_(math.log(factor))
+
     def _linear_readouts(self) -> tuple[Tensor, Tensor]:
         """The least-squares skip of the log-normalisation (folded with the standardisation)."""
         return self.skip_weight, self.skip_bias

@@ -61,6 +61,9 @@ OPTIONS = (
     Option("gain_time_ratio", metavar="R",
            help="r of the gain loss log[r/(eps_1 eps_2) + 1/eps_2] on each mini-batch of the gain phase: "
            "the weight of stage 1's efficiency against stage 2's (--loss gain; 0: eps_2 alone)"),
+    Option("gain_rescale",
+           help="after the gain phase, rescale each replica so that the held-out median of ln(surrogate/"
+           "|M|^2) is 0 (the gain loss leaves the scale free; no efficiency changes)"),
     Option("lepton_angles",
            help="the dipole model factorises the decay angles of a final-state lepton pair (pp -> l+l- / "
            "l nu + 2 or more jets) exactly: its network reads the hadronic event alone (default off; see "

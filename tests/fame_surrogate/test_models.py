@@ -346,3 +346,31 @@ def test_bracket_stays_positive_when_the_azimuthal_part_runs_away(
         onnx_me2 = np.concatenate([onnx.predict(batch.momenta[i : i + size])[0] for i in range(0, 40, size)])
         assert (onnx_me2 > 0).all()
         np.testing.assert_allclose(onnx_me2, want[: len(onnx_me2)], rtol=1e-9, atol=0.0)
+
+
+@pytest.mark.parametrize("kind", [ModelKind.DIPOLE, ModelKind.MLP])
+def test_rescale_multiplies_every_prediction_exactly(
+    points: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, kind: ModelKind
+) -> None:
+    """``rescale(λ)`` multiplies |M|² by λ at every point, in torch (both input paths) and in the exported
+    graph (large batches and batch 1), for both families: their read-outs differ (the dipole model's
+    exp(L), the MLP's decoded asinh target), so each has its own hook."""
+    p, me2 = points
+    torch.manual_seed(1)
+    model = build_model(kind, PDG3, 2, hidden=(8,)).eval()
+    x, terms = model.inputs(p)
+    model.fit_scalers(x, terms, me2)
+    with torch.no_grad():
+        before = model(p)[0].numpy()
+        before_small = model(p[:FUSED_BATCH_MAX])[0].numpy()
+        model.rescale(2.5)
+        after = model(p)[0].numpy()
+        after_small = model(p[:FUSED_BATCH_MAX])[0].numpy()
+    np.testing.assert_allclose(after, 2.5 * before, rtol=1e-12, atol=0.0)
+    np.testing.assert_allclose(after_small, 2.5 * before_small, rtol=1e-12, atol=0.0)
+    onnx = OnnxSurrogate(export_onnx(Ensemble([model]), tmp_path / "scaled.onnx", {"process": "ee3j"}))
+    np.testing.assert_allclose(onnx.predict(p.numpy())[0], after, rtol=1e-9, atol=0.0)
+    np.testing.assert_allclose(onnx.predict(p.numpy()[:1])[0], after[:1], rtol=1e-9, atol=0.0)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="rescale factor"):
+            model.rescale(bad)

@@ -236,6 +236,21 @@ def test_gain_time_ratio_zero_trains_on_eps_2_alone(batch3: EventBatch) -> None:
         TrainConfig(gain_time_ratio=-0.1)
 
 
+def test_gain_phase_leaves_the_scale_to_the_held_out_median(batch3: EventBatch) -> None:
+    """The gain loss does not fix the surrogate's scale (ε_1 and ε_2 do not change under s → λs).  After the
+    gain phase each replica is rescaled so that the held-out median of ln(s/|M|²) is 0: the same run
+    without the rescaling differs by that one factor at every point, with the same efficiencies."""
+    run = _gain_run(batch3, gain_time_ratio=0.0)
+    plain = _gain_run(batch3, gain_time_ratio=0.0, gain_rescale=False)
+    shift = float(np.median(np.log(plain.pred / plain.truth)))
+    assert abs(shift) > 1e-3  # the drift the rescaling takes out is no rounding
+    assert abs(np.median(np.log(run.pred / run.truth))) < 1e-5  # (training's float32 inputs: 1e-7)
+    np.testing.assert_allclose(run.pred, plain.pred * np.exp(-shift), rtol=1e-5, atol=0.0)
+    assert np.std(np.log(run.pred / plain.pred)) < 1e-12  # one factor for every point
+    assert (run.ref.eps_1, run.ref.eps_2) == pytest.approx((plain.ref.eps_1, plain.ref.eps_2), rel=1e-9)
+    assert run.best == plain.best  # the gain phase itself is the same
+
+
 def test_gain_phase_adds_the_mse_with_its_weight(batch3: EventBatch) -> None:
     """``gain_mse_weight`` μ: the gain phase minimises the gain loss plus μ × the MSE of the standardised
     target; both are recomputed here on the held-out points, with the reference two-stage unweighter and
