@@ -357,7 +357,8 @@ def median_log_ratio(model: Surrogate, x_raw: Tensor, terms: Tensor, me2: Tensor
     float or None
         The median (the mean of the two middle values for an even count).
     """
-    pred = model.eval().me2_from_inputs(x_raw, terms).to(torch.float64)
+    f8 = torch.float64  # the returned model is float64 around its network; training's inputs may be float32
+    pred = model.eval().me2_from_inputs(x_raw.to(f8), terms.to(f8))
     ok = (pred > 0) & (me2 > 0)
     if not bool(ok.any()):
         return None
