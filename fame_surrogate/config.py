@@ -299,10 +299,11 @@ class TrainConfig:
         The dipole model factorises the decay angles of a final-state lepton pair exactly (pp → ℓ+ℓ- / ℓν +
         jets with two or more jets; :mod:`fame_surrogate.lepton_angles`): its network reads the hadronic
         event alone and gives the quadratic form in the decay direction.  No effect on processes without
-        such a pair or on the MLP.  Default off: at Z+4 jets (800k events, 2 × 900 CPU-s, the independent
-        240k run, examples/zjets/README.md) it gave ε_2 0.82 and 0.82 against 0.81 (seed 0, run after it)
-        and 0.79, and f_eff/f_ideal 0.86 and 0.97 against 0.81 and 0.85, but a worse median |Δ| (0.101 and
-        0.094 against 0.083 and 0.083), and it costs +46% at batch 1; Z+5 and W + 4 were not measured.
+        such a pair or on the MLP.  At Z+4 jets (800k events, 2 × 900 CPU-s, the independent 240k run,
+        examples/zjets/README.md) it gave ε_2 0.82 and 0.82 against 0.81 (seed 0, run after it) and 0.79,
+        and f_eff/f_ideal 0.86 and 0.97 against 0.81 and 0.85; with ``gain_time_ratio`` 0 and
+        ``gain_rescale``, ε_2 0.881 and 0.886 (seeds 7 and 0) against 0.86 (seed 0), all at a median |Δ| of
+        0.061, for +46% per call at batch 1.  Default off: Z+5 and W + 4 were not measured with it.
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
