@@ -299,11 +299,15 @@ class TrainConfig:
         The dipole model factorises the decay angles of a final-state lepton pair exactly (pp → ℓ+ℓ- / ℓν +
         jets with two or more jets; :mod:`fame_surrogate.lepton_angles`): its network reads the hadronic
         event alone and gives the quadratic form in the decay direction.  No effect on processes without
-        such a pair or on the MLP.  At Z+4 jets (800k events, 2 × 900 CPU-s, the independent 240k run,
-        examples/zjets/README.md) it gave ε_2 0.82 and 0.82 against 0.81 (seed 0, run after it) and 0.79,
-        and f_eff/f_ideal 0.86 and 0.97 against 0.81 and 0.85; with ``gain_time_ratio`` 0 and
-        ``gain_rescale``, ε_2 0.881 and 0.886 (seeds 7 and 0) against 0.86 (seed 0), all at a median |Δ| of
-        0.061, for +46% per call at batch 1.  Default off: Z+5 and W + 4 were not measured with it.
+        such a pair or on the MLP.  Default on, by paired runs at the default ``gain_time_ratio`` (2 × 900
+        CPU-s, independent 240k-event Sherpa runs; examples/zjets/README.md, examples/wjets/README.md):
+        at Z+4 jets (800k events, seeds 0 and 7) it gave ε_2 0.82 and 0.815 against 0.81 and 0.795,
+        f_eff/f_ideal 0.84 and 0.90 against 0.81 and 0.78, and a median |Δ| of 0.078 and 0.082 against
+        0.083 and 0.087; at W + 4 jets (600k events, seed 0) it was level within the scatter (ε_2 0.795
+        against 0.797, median |Δ| 0.093 against 0.091, f_eff/f_ideal 0.90 against 0.79 over the run but
+        0.80 against 0.86 on the mean of its thirds).  With ``gain_time_ratio`` 0 at Z+4, ε_2 0.88–0.89
+        and a median |Δ| of 0.058–0.061 (three seeds).  It costs +46% per call at batch 1 (Z+4: 95 → 139
+        µs, 3% of Sherpa's ME).  Z+5 was not measured with it.
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
@@ -390,7 +394,7 @@ class TrainConfig:
     gain_mse_weight: float = 0.0
     gain_time_ratio: float = 0.1
     gain_rescale: bool = True
-    lepton_angles: bool = False
+    lepton_angles: bool = True
     ema_decay: float = 0.0
     threads: int | None = None
     max_seconds: float | None = 480.0

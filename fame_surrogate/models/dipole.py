@@ -108,8 +108,8 @@ class DipoleModel(Surrogate):
         Read identical final-state particles in canonical order (:class:`~.base.Surrogate`).
     lepton_angles : bool
         Factorise the decay angles of a final-state lepton pair (``A(n)`` above) where the process has one
-        (:func:`~fame_surrogate.lepton_angles.pair_layout`); no effect otherwise.  Default off
-        (``TrainConfig.lepton_angles`` gives the measurements).
+        (:func:`~fame_surrogate.lepton_angles.pair_layout`); no effect otherwise.  Default off for a bare
+        model; training turns it on by default (``TrainConfig.lepton_angles``, with the measurements).
 
     Attributes
     ----------

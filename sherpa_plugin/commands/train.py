@@ -66,7 +66,7 @@ OPTIONS = (
            "|M|^2) is 0 (the gain loss leaves the scale free; no efficiency changes)"),
     Option("lepton_angles",
            help="the dipole model factorises the decay angles of a final-state lepton pair (pp -> l+l- / "
-           "l nu + 2 or more jets) exactly: its network reads the hadronic event alone (default off; see "
+           "l nu + 2 or more jets) exactly: its network reads the hadronic event alone (default on; see "
            "TrainConfig)"),
     Option("ema_decay", metavar="D",
            help="Polyak averaging: validate, keep and export the moving average of the weights, decay D per "

@@ -267,17 +267,20 @@ def test_factorised_model_trains_and_exports_with_parity(source: EventBatch, tmp
 
 
 def test_factorised_model_is_rescaled_after_the_gain_phase(source: EventBatch) -> None:
-    """The gain phase (the default for Sherpa's weighted pp events) with the factorised model: the held-out
-    median of ln(s/|M|²) is 0 after it (``TrainConfig.gain_rescale``; training's float32 inputs and the
-    decay-direction terms reach the rescaling, which evaluates the float64 model)."""
+    """The gain phase (the default for Sherpa's weighted pp events) with the factorised model, which
+    training builds by default where the process has a lepton pair: the held-out median of ln(s/|M|²) is 0
+    after it (``TrainConfig.gain_rescale``; training's float32 inputs and the decay-direction terms reach
+    the rescaling, which evaluates the float64 model)."""
     from fame_surrogate.config import TrainConfig
     from fame_surrogate.train import train_surrogate
 
     data = source.take(np.arange(1200))
     cfg = TrainConfig(replicas=1, hidden=(16,), epochs=2, gain_epochs=2, val_fraction=0.25, patience=100,
-                      augment=1, seed=4, lepton_angles=True)
+                      augment=1, seed=4)
     res = train_surrogate(data, cfg)
     assert res.metrics.loss == "gain"
+    (member,) = res.model.member_models()
+    assert isinstance(member, DipoleModel) and member.n_angular == N_ANGULAR
     with torch.no_grad():
         pred = res.model(torch.from_numpy(data.momenta[res.val_index]))[0].numpy()
     assert data.me2 is not None
