@@ -303,9 +303,10 @@ class TrainConfig:
         CPU-s, independent 240k-event Sherpa runs; examples/zjets/README.md, examples/wjets/README.md):
         at Z+4 jets (800k events, seeds 0 and 7) it gave ε_2 0.82 and 0.815 against 0.81 and 0.795,
         f_eff/f_ideal 0.84 and 0.90 against 0.81 and 0.78, and a median |Δ| of 0.078 and 0.082 against
-        0.083 and 0.087; at W + 4 jets (600k events, seed 0) it was level within the scatter (ε_2 0.795
-        against 0.797, median |Δ| 0.093 against 0.091, f_eff/f_ideal 0.90 against 0.79 over the run but
-        0.80 against 0.86 on the mean of its thirds).  With ``gain_time_ratio`` 0 at Z+4, ε_2 0.88–0.89
+        0.083 and 0.087; at W + 4 jets (600k events) it was level in seed 0 (ε_2 0.795 against 0.797,
+        median |Δ| 0.093 against 0.091; f_eff/f_ideal 0.90 against 0.79 over the run, 0.80 against 0.86 on
+        the mean of its thirds) and ahead in seed 7 (ε_2 0.760 against 0.723, f_eff/f_ideal 0.85 against
+        0.73, median |Δ| 0.086 against 0.095).  With ``gain_time_ratio`` 0 at Z+4, ε_2 0.88–0.89
         and a median |Δ| of 0.058–0.061 (three seeds).  It costs +46% per call at batch 1 (Z+4: 95 → 139
         µs, 3% of Sherpa's ME).  Z+5 was not measured with it.
     gain_fraction : float
