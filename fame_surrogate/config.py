@@ -288,9 +288,10 @@ class TrainConfig:
         0.01 gave ε_2 0.869, 0.853 and 0.865, f_eff/f_ideal 0.86, 0.92 and 0.95, and a median |Δ| of 0.063
         to 0.064, against ε_2 0.82 and 0.815, f_eff/f_ideal 0.84 and 0.90 and a median of 0.078 and 0.082
         at r = 0.1 (seeds 0 and 7); r = 0 gave ε_2 0.878–0.886, f_eff/f_ideal 0.86–0.92 and a median of
-        0.058–0.061.  At W + 4 jets (600k events, seed 7; examples/wjets/README.md) r = 0.01 gave ε_2 0.783
-        against 0.760 and a median of 0.073 against 0.086, f_eff/f_ideal 0.81 against 0.85 over the run and
-        0.88 against 0.86 on the mean of its thirds.  At Z+5 (560k events, 2 × 450 CPU-s, without the lepton
+        0.058–0.061.  At W + 4 jets (600k events, seeds 0 and 7; examples/wjets/README.md) r = 0.01 gave
+        ε_2 0.806 and 0.783 against 0.795 and 0.760, a median |Δ| of 0.074 and 0.073 against 0.093 and
+        0.086, and f_eff/f_ideal 0.88 and 0.81 against 0.90 and 0.85 over the run (0.84 and 0.88 against
+        0.80 and 0.86 on the mean of its thirds).  At Z+5 (560k events, 2 × 450 CPU-s, without the lepton
         angles) r = 0 lowered f_eff/f_ideal to 0.71, 0.60 and 0.62 against 0.75, 0.69 and 0.70 at r = 0.1
         (seeds 0, 7 and 3); r = 0.01 is not measured there.
     gain_rescale : bool
