@@ -92,7 +92,7 @@ def test_sigma_pull_is_calibrated_on_sherpa_pp_weights(sherpa_pp: Path) -> None:
 
     The pull is conditional on the events: its denominator is the exact standard deviation of the unweighted
     σ given them, so E[pull] = 0 and E[pull²] = 1 hold for every sample, however few events survive (here
-    ≈ 2 of 2 000). A variance without the (1 − p) factor gives a mean square of ≈ 0.6 on the same draws."""
+    ≈ 2 of 2 000). A variance without the (1 − p) factor gives a mean square of 0.39 on the same draws."""
     b = read_dump(sherpa_pp / "z4j_gu_val.npz")
     w = b.weight
     s = w * np.exp(0.1 * np.random.default_rng(11).standard_normal(w.size))  # a surrogate 10% off
