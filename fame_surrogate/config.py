@@ -293,7 +293,9 @@ class TrainConfig:
         0.086, and f_eff/f_ideal 0.88 and 0.81 against 0.90 and 0.85 over the run (0.84 and 0.88 against
         0.80 and 0.86 on the mean of its thirds).  At Z+5 (560k events, 2 × 450 CPU-s, without the lepton
         angles) r = 0 lowered f_eff/f_ideal to 0.71, 0.60 and 0.62 against 0.75, 0.69 and 0.70 at r = 0.1
-        (seeds 0, 7 and 3); r = 0.01 is not measured there.
+        (seeds 0, 7 and 3).  With the lepton angles, on 320k Z+5 events (same seeds), r = 0.01 gave
+        f_eff/f_ideal 0.68, 0.58 and 0.59 against 0.73, 0.56 and 0.60 at r = 0.1, and a median |Δ| of
+        0.154–0.157 against 0.164–0.171.
     gain_rescale : bool
         After the gain phase (``loss="gain"``, ``gain_mse_weight`` 0), rescale each replica so that the
         median of ln(s/|M|²) over the held-out points is 0 (:func:`fame_surrogate.train.median_log_ratio`).
