@@ -283,19 +283,12 @@ class TrainConfig:
         on each mini-batch of the gain phase: the weight of ε_1 against ε_2 (0: −log ε_2 alone).  Default
         0.01 (0.1 before 2026-12-06).  A mini-batch of the importance subsample is much flatter than a whole
         run (in-batch ε_1 ≈ 0.02 at Z+4 against 1e-3), so in-batch log ε_1 weighs r/(r + ε_1): 0.82 at r =
-        0.1, 0.31 at 0.01.  With the lepton angles factorised and the held-out rescaling, at Z+4 jets (800k
-        events, 2 × 900 CPU-s, the independent 240k run, seeds 0, 7 and 3; examples/zjets/README.md) r =
-        0.01 gave ε_2 0.869, 0.853 and 0.865, f_eff/f_ideal 0.86, 0.92 and 0.95, and a median |Δ| of 0.063
-        to 0.064, against ε_2 0.82 and 0.815, f_eff/f_ideal 0.84 and 0.90 and a median of 0.078 and 0.082
-        at r = 0.1 (seeds 0 and 7); r = 0 gave ε_2 0.878–0.886, f_eff/f_ideal 0.86–0.92 and a median of
-        0.058–0.061.  At W + 4 jets (600k events, seeds 0 and 7; examples/wjets/README.md) r = 0.01 gave
-        ε_2 0.806 and 0.783 against 0.795 and 0.760, a median |Δ| of 0.074 and 0.073 against 0.093 and
-        0.086, and f_eff/f_ideal 0.88 and 0.81 against 0.90 and 0.85 over the run (0.84 and 0.88 against
-        0.80 and 0.86 on the mean of its thirds).  At Z+5 (560k events, 2 × 450 CPU-s, without the lepton
-        angles) r = 0 lowered f_eff/f_ideal to 0.71, 0.60 and 0.62 against 0.75, 0.69 and 0.70 at r = 0.1
-        (seeds 0, 7 and 3).  With the lepton angles, on 320k Z+5 events (same seeds), r = 0.01 gave
-        f_eff/f_ideal 0.68, 0.58 and 0.59 against 0.73, 0.56 and 0.60 at r = 0.1, and a median |Δ| of
-        0.154–0.157 against 0.164–0.171.
+        0.1, 0.31 at 0.01.  Chosen by paired runs with the lepton angles and the held-out rescaling
+        (2 replicas, independent Sherpa runs; the figures and commands are in examples/zjets/README.md and
+        examples/wjets/README.md, last sections): at Z+4 and W + 4 jets r = 0.01 beat r = 0.1 in ε_2 and
+        the median |Δ|, with the gain higher at Z+4 (ε_2 0.853–0.869, f_eff/f_ideal 0.86–0.95 in three
+        seeds) and level within the seed scatter at W + 4; at Z+5 it was level with r = 0.1 in the gain and more accurate in every seed.  r = 0
+        is more accurate still at Z+4 but lowered the gain at Z+5.
     gain_rescale : bool
         After the gain phase (``loss="gain"``, ``gain_mse_weight`` 0), rescale each replica so that the
         median of ln(s/|M|²) over the held-out points is 0 (:func:`fame_surrogate.train.median_log_ratio`).
