@@ -287,8 +287,8 @@ class TrainConfig:
         (2 replicas, independent Sherpa runs; the figures and commands are in examples/zjets/README.md and
         examples/wjets/README.md, last sections): at Z+4 and W + 4 jets r = 0.01 beat r = 0.1 in ε_2 and
         the median |Δ|, with the gain higher at Z+4 (ε_2 0.853–0.869, f_eff/f_ideal 0.86–0.95 in three
-        seeds) and level within the seed scatter at W + 4; at Z+5 it was level with r = 0.1 in the gain and more accurate in every seed.  r = 0
-        is more accurate still at Z+4 but lowered the gain at Z+5.
+        seeds) and level within the seed scatter at W + 4; at Z+5 it was level with r = 0.1 in the gain
+        and more accurate in every seed.  r = 0 is more accurate still at Z+4 but lowered the gain at Z+5.
     gain_rescale : bool
         After the gain phase (``loss="gain"``, ``gain_mse_weight`` 0), rescale each replica so that the
         median of ln(s/|M|²) over the held-out points is 0 (:func:`fame_surrogate.train.median_log_ratio`).
