@@ -6,7 +6,8 @@ shared g u → e+e- g g g u set, 200k Sherpa weighted events; ``--max-points`` t
 budget of ``--budget`` CPU seconds (``TrainConfig(clock="cpu")``, all threads, so the kinds compare fairly
 on a loaded machine) per replica: the config's replicas (2 by default, ``--parallel-replicas``) train at
 once, one process each, so ``--budget 900`` is 15 minutes of 2 cores.  It exports each to ONNX and scores
-it **through ONNX Runtime** on ``--val`` (an independent Sherpa run of the same setup):
+it **through ONNX Runtime** on ``--val`` (an independent Sherpa run of the same setup, or several such
+runs joined into one sample, their recorded times averaged per event):
 
 * pointwise: the fractions of points within 0.1% / 1% / 10% (the L-GATr metric) and the median |Δ|;
 * unweighting: :func:`sherpa_plugin.validate.validate` with Sherpa's recorded CPU times (t_ME, t_PS), i.e.
@@ -64,7 +65,8 @@ from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
 from fame_surrogate.validation.accuracy import accuracy, weighted_log_spread
 from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency
-from lhe_tools import EventBatch, concatenate, read_dump
+from lhe_tools import EventBatch, read_dump
+from sherpa_plugin.join_runs import join_runs
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
 
@@ -195,7 +197,8 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
     onnx_model = OnnxSurrogate(path, threads=1)
     pred, _ = onnx_model.predict(val.momenta)
     if val.me2 is None:
-        raise SystemExit(f"{args.val}: no me2 column; expected a fame dump with Sherpa's |M|^2")
+        raise SystemExit(f"the validation run of {val.process} has no me2 column; expected a fame dump with "
+                         "Sherpa's |M|^2")
     acc = accuracy(pred, val.me2)
     r = validate(
         OnnxPredictor(onnx_model),
@@ -284,17 +287,22 @@ def tail_events(pred: np.ndarray, val: EventBatch, k: int) -> dict[str, list[dic
     return {"largest_s": rows(np.argsort(-s)), "largest_w": rows(np.argsort(-w))}
 
 
-def read_train(paths: list[Path]) -> EventBatch:
-    """The training events: one dump, or several of the same channel joined (e.g. runs of one integration
-    with other seeds, as ``fame train`` joins its DATA)."""
-    return concatenate([read_dump(p) for p in paths]) if len(paths) > 1 else read_dump(paths[0])
+def read_runs(paths: list[Path]) -> EventBatch:
+    """One dump, or independent runs of one channel joined (e.g. runs of one integration with other seeds, as
+    ``fame train`` and ``fame validate`` join their DATA; recorded times: the runs' event-weighted means)."""
+    runs = [read_dump(p) for p in paths]
+    for p, b in zip(paths[1:], runs[1:], strict=True):
+        if b.meta.get("run_card") != runs[0].meta.get("run_card"):
+            raise SystemExit(f"{p}: another run card than {paths[0]}'s; only runs of one setup are joined")
+    return join_runs(runs)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", type=Path, nargs="+", default=[PP / "z4j_gu_train.npz"],
                     help="training dump(s) of one channel; several (e.g. runs of one integration) are joined")
-    ap.add_argument("--val", type=Path, default=PP / "z4j_gu_val.npz")
+    ap.add_argument("--val", type=Path, nargs="+", default=[PP / "z4j_gu_val.npz"],
+                    help="independent validation run(s) of one setup; several are joined into one sample")
     ap.add_argument("--models", nargs="+", default=["dipole", "mlp"], choices=["dipole", "mlp"])
     ap.add_argument(
         "--budget", type=float, default=900.0, help="training CPU seconds per model (all threads)"
@@ -336,7 +344,7 @@ def main() -> None:
     if (args.baselines_only or args.from_results) and args.colour_sampled is None:
         ap.error("--baselines-only and --from-results need --colour-sampled DUMP")
 
-    val = read_dump(args.val)
+    val = read_runs(args.val)
     if args.val_points is not None:
         val = val.take(slice(0, args.val_points))
     args.sampled = None
@@ -353,7 +361,7 @@ def main() -> None:
     if args.score:
         rows = [score(path, {"model": path.stem, "onnx": str(path)}, val, args) for path in args.score]
     else:
-        train = read_train(args.train)
+        train = read_runs(args.train)
         with tempfile.TemporaryDirectory(prefix="bench_pp_") as tmp:
             out = args.keep_onnx if args.keep_onnx is not None else Path(tmp)
             out.mkdir(parents=True, exist_ok=True)
@@ -364,7 +372,7 @@ def main() -> None:
             {
                 "benchmark": "bench_pp_accuracy",
                 "train": [str(p) for p in args.train],
-                "val": str(args.val),
+                "val": [str(p) for p in args.val],
                 "n_val": len(val),
                 "budget_cpu_s": args.budget,
                 "threads": args.threads,
@@ -378,7 +386,7 @@ def main() -> None:
 
 def baselines_only(args: argparse.Namespace, val: EventBatch) -> dict[str, Any]:
     """Sherpa's colour-summed and colour-sampled standard generation: CPU ms per unweighted event."""
-    train = read_train(args.train)
+    train = read_runs(args.train)
     n = len(val)
     t_me, t_ps = float(val.meta["me_cpu_ms_per_point"]), float(val.meta["ps_cpu_ms_per_point"])
     eff_val = standard_efficiency(val.weight, EPS)[0]

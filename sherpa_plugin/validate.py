@@ -38,10 +38,11 @@ from fame_surrogate.validation import (
     two_stage,
     unweight,
 )
-from lhe_tools import EventBatch, concatenate
+from lhe_tools import EventBatch
 from lhe_tools._atomic import check_output_dir
 from lhe_tools.fourvec import msq
 
+from .join_runs import join_runs
 from .report import REPORT_MARKER, write_report
 from .report_data import ChannelData
 from .validate_config import ValidateConfig
@@ -322,7 +323,7 @@ def _merge(batches: Sequence[EventBatch], max_points: int | None) -> tuple[list[
         by_process.setdefault(b.process, []).append(b)
     merged, single = [], {}
     for process, items in by_process.items():
-        b = items[0] if len(items) == 1 else concatenate(items)
+        b = join_runs(items)  # one sample; recorded times: the runs' event-weighted means
         if max_points is not None and len(b) > max_points:
             b = b.take(slice(0, max_points))
         if len(b) < 2:  # no maxima, no errors from one point; a rare channel of a weighted sample
@@ -351,7 +352,8 @@ def validate(
         E.g. :class:`sherpa_plugin.bundle.Bundle`; ``.predict(batch) -> (me2, me2_std)``.
     batches : sequence of EventBatch
         Validation points with exact ``me2`` (or a process the built-in ME covers); batches of the same
-        process are concatenated.
+        process are joined (:func:`sherpa_plugin.join_runs.join_runs`: recorded times their event-weighted
+        means).
     out : path or None
         Report folder (``index.html``, PNGs, ``summary.json``); None or ``config.report=False``: no report.
     config : ValidateConfig, optional
