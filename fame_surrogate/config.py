@@ -310,7 +310,7 @@ class TrainConfig:
         the mean of its thirds) and ahead in seed 7 (ε_2 0.760 against 0.723, f_eff/f_ideal 0.85 against
         0.73, median |Δ| 0.086 against 0.095).  With ``gain_time_ratio`` 0 at Z+4, ε_2 0.88–0.89
         and a median |Δ| of 0.058–0.061 (three seeds).  It costs +46% per call at batch 1 (Z+4: 95 → 139
-        µs, 3% of Sherpa's ME).  Z+5 was not measured with it.
+        µs, 3% of Sherpa's ME).  At Z+5 it is part of the defaults measured there (examples/zjets/README.md).
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
