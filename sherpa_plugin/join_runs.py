@@ -55,7 +55,7 @@ def join_runs(runs: Sequence[EventBatch]) -> EventBatch:
         return items[0]
     joined = concatenate(items)
     meta = dict(joined.meta)
-    n_all = sum(len(b) for b in items)
+    n_all = len(joined)
     for key in TIME_KEYS:
         if all(key in b.meta and b.meta[key] is not None for b in items):
             meta[key] = sum(len(b) * float(b.meta[key]) for b in items) / n_all
