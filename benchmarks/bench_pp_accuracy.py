@@ -31,6 +31,9 @@ of training (their ε_1, ε_2, times and validation size) and adds the baselines
 keeps the trained surrogates, ``--score ONNX...`` scores saved ones instead of training, and ``--val-blocks
 K`` also scores K disjoint blocks of the validation run: where ε_full is 1e-4–1e-3, ε_2 and f_eff/f_ideal are
 set by a few of the highest weights, and their spread over blocks shows how much one run of that size says.
+``--temper auto`` (or a β) also scores two-stage unweighting with the stage-1 weight |s|^β
+(:mod:`fame_surrogate.validation.temper`), β chosen on the ``--train`` runs, and gives the scan over β on the
+validation run beside it (the best β in hindsight).
 
 Prints one JSON object.  Usage::
 
@@ -65,6 +68,7 @@ from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.train import train_surrogate
 from fame_surrogate.validation.accuracy import accuracy, weighted_log_spread
 from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency
+from fame_surrogate.validation.temper import scan_temper
 from lhe_tools import EventBatch, read_dump
 from sherpa_plugin.join_runs import join_runs
 from sherpa_plugin.validate import validate
@@ -190,7 +194,9 @@ def one_model(
     return score(path, row, val, args)
 
 
-def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Namespace) -> dict[str, Any]:
+def score(
+    path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Namespace, train: EventBatch | None
+) -> dict[str, Any]:
     """``row`` with the scores of the ONNX surrogate ``path`` on ``val`` (and, with ``--val-blocks K``, on
     each of K disjoint blocks of it: ε_2 and f_eff/f_ideal are set by the highest weights of a heavy-tailed
     sample, so their spread over blocks says how far one validation run of this size can be trusted)."""
@@ -200,18 +206,14 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
         raise SystemExit(f"the validation run of {val.process} has no me2 column; expected a fame dump with "
                          "Sherpa's |M|^2")
     acc = accuracy(pred, val.me2)
-    r = validate(
-        OnnxPredictor(onnx_model),
-        [val],
-        None,
-        ValidateConfig(
-            recorded_times="cpu",
-            report=False,
-            seed=args.seed,
-            timing_points=args.timing_points,
-            gain_blocks=args.val_blocks,
-        ),
-    ).to_json()
+    settings = ValidateConfig(
+        recorded_times="cpu",
+        report=False,
+        seed=args.seed,
+        timing_points=args.timing_points,
+        gain_blocks=args.val_blocks,
+    )
+    r = validate(OnnxPredictor(onnx_model), [val], None, settings).to_json()
     p = np.asarray(pred)
     n_bad = int(np.count_nonzero(~(np.isfinite(p) & (p > 0.0))))  # negative, zero or not finite
     row = {
@@ -247,6 +249,8 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
         row["tail"] = tail_events(p, val, args.tail)
     if args.sampled is not None:
         row = with_baselines(row, [args.sampled])
+    if args.temper is not None:
+        row["temper"] = tempered(onnx_model, row, val, train, args, settings)
     print(
         json.dumps(
             {
@@ -265,6 +269,56 @@ def score(path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Names
         file=sys.stderr,
     )
     return row
+
+
+def surrogate_weights(onnx_model: OnnxSurrogate, batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
+    """``(|w|, |s|)`` of ``batch``'s events: exact weights and surrogate weights ``|w| |me2_surr|/me2``."""
+    assert batch.me2 is not None
+    pred, _ = onnx_model.predict(batch.momenta)
+    w = np.abs(batch.weight)
+    return w, w * np.abs(np.asarray(pred, dtype=np.float64)) / batch.me2
+
+
+def tempered(
+    onnx_model: OnnxSurrogate,
+    row: dict[str, Any],
+    val: EventBatch,
+    train: EventBatch | None,
+    args: argparse.Namespace,
+    settings: ValidateConfig,
+) -> dict[str, Any]:
+    """``--temper``: the two-stage figures with stage-1 weight |s|^β (fame_surrogate.validation.temper), β
+    given or (``auto``) chosen by :func:`scan_temper` on the training run with the validation run's recorded
+    times, and the scan over β on the validation run itself (the best β in hindsight, for comparison)."""
+    times = (row["t_me_ms"], row["t_surr_ms"], row["t_ps_ms"])
+    train_scan = None
+    if args.temper == "auto":
+        if train is None or train.me2 is None:
+            raise SystemExit("--temper auto chooses β on the training run: give --train with Sherpa's |M|^2")
+        train_scan = scan_temper(*surrogate_weights(onnx_model, train), *times)
+        beta = train_scan.best_beta
+    else:
+        beta = float(args.temper)
+    r = validate(
+        OnnxPredictor(onnx_model), [val], None, dataclasses.replace(settings, temper=beta)
+    ).to_json()
+    out: dict[str, Any] = {
+        "beta": beta,
+        **{k: r[k] for k in ("eps_1", "eps_2", "f_eff", "f_ideal")},
+        "f_eff_over_ideal": r["f_eff"] / r["f_ideal"],
+        **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
+        "train_scan": None if train_scan is None else train_scan.to_json(),
+        "val_scan": scan_temper(*surrogate_weights(onnx_model, val), *times).to_json(),
+    }
+    blocks = r["channels"][val.process]["gain_blocks"]
+    if blocks is not None:
+        pairs = zip(blocks["f_eff"], blocks["f_ideal"], strict=True)
+        out["val_blocks_f_eff_over_ideal"] = [a / b for a, b in pairs]
+    if "f_eff_vs_fastest" in row:  # the same baseline and times: f_eff scales with the two-stage cost
+        out["f_eff_vs_fastest"] = row["f_eff_vs_fastest"] * r["f_eff"] / row["f_eff"]
+    print(json.dumps({"model": row["model"], "temper": beta, "f_eff_over_ideal": out["f_eff_over_ideal"]}),
+          file=sys.stderr)
+    return out
 
 
 def tail_events(pred: np.ndarray, val: EventBatch, k: int) -> dict[str, list[dict[str, float]]]:
@@ -337,10 +391,20 @@ def main() -> None:
     ap.add_argument("--baselines-only", action="store_true",
                     help="train nothing: the two baselines' CPU cost per unweighted event (needs "
                     "--colour-sampled)")
+    ap.add_argument("--temper", default=None, metavar="BETA|auto",
+                    help="also score two-stage unweighting with the stage-1 weight |s|^BETA (unbiased for "
+                    "any 0 < BETA <= 1); auto: the BETA of the highest f_eff on the --train runs")
     ap.add_argument("--from-results", type=Path, nargs="+", default=None, metavar="JSON",
                     help="train nothing: add the baselines to the model rows of earlier outputs of this "
                     "benchmark (needs --colour-sampled)")
     args = ap.parse_args()
+    if args.temper not in (None, "auto"):
+        try:
+            beta = float(args.temper)
+        except ValueError:
+            ap.error(f"--temper {args.temper!r}: expected a number in (0, 1] or auto")
+        if not 0.0 < beta <= 1.0:
+            ap.error(f"--temper {args.temper}: expected 0 < BETA <= 1")
     if (args.baselines_only or args.from_results) and args.colour_sampled is None:
         ap.error("--baselines-only and --from-results need --colour-sampled DUMP")
 
@@ -359,7 +423,9 @@ def main() -> None:
         print(json.dumps({"colour_sampled": info}), file=sys.stderr)
     rows = []
     if args.score:
-        rows = [score(path, {"model": path.stem, "onnx": str(path)}, val, args) for path in args.score]
+        train_runs = read_runs(args.train) if args.temper == "auto" else None
+        rows = [score(path, {"model": path.stem, "onnx": str(path)}, val, args, train_runs)
+                for path in args.score]
     else:
         train = read_runs(args.train)
         with tempfile.TemporaryDirectory(prefix="bench_pp_") as tmp:

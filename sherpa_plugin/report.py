@@ -241,9 +241,9 @@ def _html(
         "t_ME/ε_2.</p>",
         f"<p class='note'>{html.escape(METHOD_NOTE)} Maxima by Sherpa's Max_Epsilon rule "
         f"(ε = {_fmt(cfg.eps)}, ε_x = {_fmt(cfg.eps_x)}, stage-1 budget "
-        f"{_fmt(cfg.budget)}); seed {_fmt(cfg.seed)}. f_eff_alpha = α·f_eff with the "
-        f"overweight dilution α = (Σz)²/(N Σz²) of the final weights z. Cross sections in "
-        f"{_fmt(result.sigma_unit)}.</p>",
+        f"{_fmt(cfg.budget)}, stage-1 temper β = {_fmt(cfg.temper)}); seed {_fmt(cfg.seed)}. "
+        "f_eff_alpha = α·f_eff with the overweight dilution α = (Σz)²/(N Σz²) of the final weights z. "
+        f"Cross sections in {_fmt(result.sigma_unit)}.</p>",
     ]
     if comp_rows:
         parts += ["<h2>Surrogate comparison</h2>", _table(comp_rows, comp_cols)]

@@ -35,6 +35,7 @@ from fame_surrogate.validation import (
     is_lepton_collision,
     observables,
     summarize_gain,
+    temper,
     two_stage,
     unweight,
 )
@@ -208,7 +209,12 @@ def _two_stage_row(
     w: F8, s: F8, eps_full: float, times: Mapping[str, float], config: ValidateConfig, seed: int
 ) -> tuple[TwoStageRow, TwoStageResult]:
     res = two_stage(
-        w, s, np.random.default_rng(seed), eps_s=config.eps, eps_x=config.eps_x, budget=config.budget
+        w,
+        temper(s, config.temper),
+        np.random.default_rng(seed),
+        eps_s=config.eps,
+        eps_x=config.eps_x,
+        budget=config.budget,
     )
 
     def gain(t_surr: float) -> GainSummary:

@@ -24,6 +24,11 @@ class ValidateConfig:
     budget : str
         How the stage-1 ``Max_Epsilon`` excess is measured: ``"sigma"`` (cross section, default) or
         ``"surrogate"`` (surrogate weight); see :mod:`fame_surrogate.validation.unweighting`.
+    temper : float
+        β in (0, 1]: stage 1 uses ``sign(s)·|s|^β`` instead of the surrogate weight ``s``
+        (:mod:`fame_surrogate.validation.temper`; the sample stays unbiased).  1 (default): ``s`` as it is.
+        Choose β on other events than these, e.g. with :func:`fame_surrogate.validation.scan_temper` on the
+        training run.
     seed : int
         Seed of the accept/reject random numbers.
     max_points : int or None
@@ -61,6 +66,7 @@ class ValidateConfig:
     eps: float = 1e-3
     eps_x: float = 1e-3
     budget: str = "sigma"
+    temper: float = 1.0
     seed: int = 0
     max_points: int | None = None
     n_bins: int = 12
@@ -76,6 +82,8 @@ class ValidateConfig:
     report: bool = True
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.temper <= 1.0:
+            raise ValueError(f"ValidateConfig.temper={self.temper}; expected 0 < temper <= 1")
         if self.gain_blocks < 1:
             raise ValueError(f"ValidateConfig.gain_blocks={self.gain_blocks}; expected >= 1")
         if self.recorded_times not in ("wall", "cpu"):

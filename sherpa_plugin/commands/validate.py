@@ -26,6 +26,12 @@ OPTIONS = (
         "buy overweight allowance by shrinking where the weights peak) or in surrogate weight (surrogate: "
         "the literal rule of the two-stage papers)",
     ),
+    Option(
+        "temper",
+        metavar="BETA",
+        help="stage 1 uses |s|^BETA instead of the surrogate weight s (0 < BETA <= 1; unbiased for any "
+        "BETA; 1: s as it is). Choose it on other events, e.g. the training run",
+    ),
     Option("seed", help="seed of the accept/reject random numbers"),
     Option("max_points", help="use at most this many points per channel"),
     Option("n_bins", flag="--bins", help="bins per closure observable"),
