@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+import numpy as np
+
 from fame_surrogate.config import RESOLVED_FIELDS
 from lhe_tools import EventBatch
 from lhe_tools.groups import ReducedGroup
@@ -155,6 +157,38 @@ def _sqrt_shat_range(batch: EventBatch) -> list[float]:
     return [float(root_s.min()), float(root_s.max())]
 
 
+def _stage1_temper(model: Any, batch: EventBatch, metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stage-1 temper β for the two-stage unweighter, chosen on the training events
+    (:func:`fame_surrogate.validation.scan_temper`), or None where the group was not trained for unweighting
+    or its dump records no Sherpa times.
+
+    Sherpa's recorded CPU times (wall where a dump has no CPU figure) are used, with ``t_surr`` = 0: it is
+    small against ``t_PS`` where tempering matters, and this worker's timing would not be the host's.
+    """
+    meta = batch.meta
+    if metrics.get("objective") != "unweighting" or batch.me2 is None:
+        return None
+    t_me = meta.get("me_cpu_ms_per_point", meta.get("me_ms_per_point"))
+    t_ps = meta.get("ps_cpu_ms_per_point", meta.get("ps_ms_per_point"))
+    if not isinstance(t_me, (int, float)) or not isinstance(t_ps, (int, float)):
+        return None
+    import torch
+
+    from fame_surrogate.validation import scan_temper
+
+    with torch.no_grad():
+        pred = np.concatenate([
+            model(torch.from_numpy(batch.momenta[i:i + 65536]))[0].double().numpy()
+            for i in range(0, len(batch), 65536)
+        ])
+    w = np.abs(batch.weight)
+    keep = w > 0.0
+    s = w[keep] * np.abs(pred[keep]) / np.abs(batch.me2[keep])
+    scan = scan_temper(w[keep], np.maximum(s, np.finfo(np.float64).tiny), float(t_me), 0.0, float(t_ps))
+    return {**scan.to_json(), "t_me_ms": float(t_me), "t_ps_ms": float(t_ps), "t_surr_ms": 0.0,
+            "n_points": int(keep.sum())}
+
+
 def _export_bytes(model: Any, group: ReducedGroup, meta: Mapping[str, Any], config: TrainConfig,
                   metrics: Mapping[str, Any]) -> bytes:
     """The fame-onnx/1 file of ``model`` (SPEC §3.4 metadata) as bytes."""
@@ -187,6 +221,7 @@ def train_group_task(
         metrics["seconds"] = float(result.seconds)
         metrics["cpu_seconds"] = time.process_time() - cpu  # this worker process, all its threads
         metrics["sqrt_shat_range"] = _sqrt_shat_range(batch)
+        metrics["stage1_temper"] = _stage1_temper(result.model, batch, metrics)
         blob = _export_bytes(result.model, group, batch.meta, config, metrics)
         return GroupResult(name=group.name, ok=True, onnx=blob, train=metrics,
                            seconds=time.perf_counter() - start, worker=worker, threads=threads)
@@ -278,6 +313,7 @@ def merge_replicas_task(
             "sqrt_shat_range": _sqrt_shat_range(batch),
         }
         metrics.update({k: replicas[0].metrics[k] for k in RESOLVED_FIELDS})  # as the replicas resolved them
+        metrics["stage1_temper"] = _stage1_temper(ensemble, batch, metrics)
         metrics = _plain(metrics)
         blob = _export_bytes(ensemble, group, val.meta, config, metrics)
         return GroupResult(name=group.name, ok=True, onnx=blob, train=metrics,

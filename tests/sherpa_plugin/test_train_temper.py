@@ -1,0 +1,56 @@
+"""``fame train`` records the stage-1 temper β of each pp group (train_tasks._stage1_temper), on the 2 000
+real Sherpa Z+4 events of tests/data/sherpa-pp; ``fame validate`` on the exported file reproduces it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fame_surrogate.config import TrainConfig
+from fame_surrogate.onnx_session import OnnxSurrogate
+from fame_surrogate.validation import TEMPER_GRID, scan_temper
+from lhe_tools import EventBatch, read_dump, write_dump
+from sherpa_plugin.bundle_manifest import MANIFEST
+from sherpa_plugin.orchestrate import train_bundle
+from sherpa_plugin.validate import validate
+from sherpa_plugin.validate_config import ValidateConfig
+
+CONFIG = TrainConfig(model="mlp", replicas=1, epochs=3, gain_epochs=2, hidden=(16,), batch_size=256)
+
+
+class Onnx:
+    def __init__(self, path: Path) -> None:
+        self.model = OnnxSurrogate(path, threads=1)
+
+    def predict(self, batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
+        pred, std = self.model.predict(batch.momenta)
+        return np.asarray(pred, dtype=np.float64), np.asarray(std, dtype=np.float64)
+
+
+def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_path: Path) -> None:
+    z4 = read_dump(sherpa_pp / "z4j_gu_val.npz")
+    (tmp_path / "data").mkdir()
+    write_dump(tmp_path / "data" / "z4.npz", z4)
+    res = train_bundle([tmp_path / "data"], tmp_path / "bundle", CONFIG, progress=False)
+    assert res.failed == 0
+    (group,) = json.loads((tmp_path / "bundle" / MANIFEST).read_text())["groups"]
+    assert group["train"]["objective"] == "unweighting"  # weighted pp events: trained for unweighting
+    rec = group["train"]["stage1_temper"]
+    assert rec["betas"] == list(TEMPER_GRID) and rec["best_beta"] in TEMPER_GRID
+    assert rec["n_points"] == len(z4) and rec["t_surr_ms"] == 0.0
+    assert rec["t_me_ms"] == z4.meta["me_cpu_ms_per_point"] and rec["t_ps_ms"] == z4.meta["ps_cpu_ms_per_point"]
+
+    # the exported ONNX file, through ONNX Runtime: the same scan, and validate's two-stage unweighter
+    onnx = Onnx(tmp_path / "bundle" / group["model"])
+    pred, _ = onnx.predict(z4)
+    assert z4.me2 is not None
+    w = np.abs(z4.weight)
+    scan = scan_temper(w, w * np.abs(pred) / z4.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
+    np.testing.assert_allclose(scan.ratios, rec["f_eff_over_ideal"], rtol=1e-4)
+    beta = rec["best_beta"]
+    cfg = ValidateConfig(report=False, recorded_times="cpu", t_surr_ms=0.0, gain_blocks=1, temper=beta)
+    r = validate(onnx, [z4], None, cfg).to_json()
+    assert r["f_eff"] / r["f_ideal"] == pytest.approx(rec["f_eff_over_ideal"][TEMPER_GRID.index(beta)], rel=1e-4)
