@@ -191,11 +191,15 @@ def one_model(
         "stopped": metrics["stopped"],
         "n_train": metrics["n_train"],
     }
-    return score(path, row, val, args)
+    return score(path, row, val, args, train)
 
 
 def score(
-    path: Path, row: dict[str, Any], val: EventBatch, args: argparse.Namespace, train: EventBatch | None
+    path: Path,
+    row: dict[str, Any],
+    val: EventBatch,
+    args: argparse.Namespace,
+    train: EventBatch | None = None,
 ) -> dict[str, Any]:
     """``row`` with the scores of the ONNX surrogate ``path`` on ``val`` (and, with ``--val-blocks K``, on
     each of K disjoint blocks of it: ε_2 and f_eff/f_ideal are set by the highest weights of a heavy-tailed
@@ -249,7 +253,7 @@ def score(
         row["tail"] = tail_events(p, val, args.tail)
     if args.sampled is not None:
         row = with_baselines(row, [args.sampled])
-    if args.temper is not None:
+    if getattr(args, "temper", None) is not None:  # bench_gain_phase scores without --temper
         row["temper"] = tempered(onnx_model, row, val, train, args, settings)
     print(
         json.dumps(
@@ -299,9 +303,8 @@ def tempered(
         beta = train_scan.best_beta
     else:
         beta = float(args.temper)
-    r = validate(
-        OnnxPredictor(onnx_model), [val], None, dataclasses.replace(settings, temper=beta)
-    ).to_json()
+    same_times = dataclasses.replace(settings, temper=beta, t_surr_ms=row["t_surr_ms"])  # not timed again
+    r = validate(OnnxPredictor(onnx_model), [val], None, same_times).to_json()
     out: dict[str, Any] = {
         "beta": beta,
         **{k: r[k] for k in ("eps_1", "eps_2", "f_eff", "f_ideal")},
