@@ -8,11 +8,11 @@ positive function of it.  ``|s|^β`` is one: the surrogate still orders the even
 
 Why flatter pays.  The cost per unweighted event is ``(t_surr + t_PS)/(ε_1 ε_2) + t_ME/ε_2``.  Where
 Sherpa's phase space is slow to unweight (pp → Z + 4/5 jets: ε_full ≈ 1e-3 and 2e-4, so t_PS/ε_full is
-about 90× and 60–190× t_ME), the first term dominates and the gain is ≈ f_ideal · ε_1 ε_2/ε_full.  With β = 1 a surrogate
-that is good on typical events still sets ``s_max x_max`` above ``w_max``: the event that sets ``x_max`` is
-not the one that sets ``s_max``.  Tempering moves weight from stage 1 to stage 2: ε_1 rises, ε_2 falls, and
-``ε_1 ε_2`` approaches ``ε_full`` while ``t_ME/ε_2`` stays small.  As β → 0 stage 1 keeps everything and
-``t_ME/ε_2`` becomes the standard's ``t_ME/ε_full``: the best β lies between.
+about 90× and 60–190× t_ME), the first term dominates and the gain is ≈ f_ideal · ε_1 ε_2/ε_full.  With
+β = 1 a surrogate that is good on typical events still sets ``s_max x_max`` above ``w_max``: the event that
+sets ``x_max`` is not the one that sets ``s_max``.  Tempering moves weight from stage 1 to stage 2: ε_1
+rises, ε_2 falls, and ``ε_1 ε_2`` approaches ``ε_full`` while ``t_ME/ε_2`` stays small.  As β → 0 stage 1
+keeps everything and ``t_ME/ε_2`` becomes the standard's ``t_ME/ε_full``: the best β lies between.
 
 :func:`scan_temper` computes f_eff/f_ideal over a grid of β on a calibration sample (noise-free expectations,
 as :func:`~fame_surrogate.validation.unweighting.two_stage` reports them) and picks the best.  Choose β on
