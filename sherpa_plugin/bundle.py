@@ -250,6 +250,17 @@ class Bundle:
         _, process = self._member_momenta(batch)
         return check_domain(self.domain(process), batch, where, allow=allow)
 
+    def stage1_temper(self, process: str) -> float | None:
+        """The stage-1 temper β that ``fame train`` chose for the group serving ``process`` (the manifest's
+        ``train.stage1_temper.best_beta``; :mod:`fame_surrogate.validation.temper`), or None where the group
+        was not trained for unweighting or ``process`` is in no group."""
+        found = self._lookup(process)
+        if found is None:
+            return None
+        record = self._by_name[found[0].name].train.get("stage1_temper")
+        beta = record.get("best_beta") if isinstance(record, dict) else None
+        return float(beta) if isinstance(beta, (int, float)) else None
+
     def covers(self, process: str) -> bool:
         """Whether ``process`` is a member of a group or flavour-equivalent to a group's representative."""
         return self._lookup(process) is not None

@@ -26,6 +26,7 @@ from lhe_tools import atomic_dir, json_default
 
 from .report_data import ChannelData
 from .report_plots import write_plots
+from .validate_config import ValidateConfig
 from .validation_result import ChannelSummary, ComparisonRow, GainBlocks, ValidationResult
 
 __all__ = ["REPORT_MARKER", "accuracy_row", "write_report"]
@@ -48,6 +49,13 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return html.escape(str(v))
+
+
+def _temper_text(cfg: ValidateConfig) -> str:
+    """How stage 1 was tempered: one β, or the bundle's per channel."""
+    if cfg.temper_from_bundle:
+        return f"β as the bundle records it per channel (else {_fmt(cfg.temper)}; summary.json: temper)"
+    return f"β = {_fmt(cfg.temper)}"
 
 
 _LABELS = {
@@ -241,7 +249,7 @@ def _html(
         "t_ME/ε_2.</p>",
         f"<p class='note'>{html.escape(METHOD_NOTE)} Maxima by Sherpa's Max_Epsilon rule "
         f"(ε = {_fmt(cfg.eps)}, ε_x = {_fmt(cfg.eps_x)}, stage-1 budget "
-        f"{_fmt(cfg.budget)}, stage-1 temper β = {_fmt(cfg.temper)}); seed {_fmt(cfg.seed)}. "
+        f"{_fmt(cfg.budget)}, stage-1 temper {_temper_text(cfg)}); seed {_fmt(cfg.seed)}. "
         "f_eff_alpha = α·f_eff with the overweight dilution α = (Σz)²/(N Σz²) of the final weights z. "
         f"Cross sections in {_fmt(result.sigma_unit)}.</p>",
     ]

@@ -37,7 +37,7 @@ class ChannelData:
     min_sij : ndarray, float64, shape (N,)
         Smallest final-state ``s_ij / s``.
     w, s : ndarray, float64, shape (N,)
-        Exact and surrogate weights.
+        Exact and stage-1 weights (the surrogate weight, tempered with ``ValidateConfig.temper`` < 1).
     w_max, s_max, x_max : float
         Unweighting maxima.
     closure : ClosureResult

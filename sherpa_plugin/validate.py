@@ -14,6 +14,7 @@ With several channels the top-level figures describe the mixed sample as Sherpa 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -259,12 +260,23 @@ def _gain_blocks(w: F8, s: F8, times: Mapping[str, float], config: ValidateConfi
     return GainBlocks(size, tuple(eps_2), tuple(f_eff), tuple(f_ideal))
 
 
+def _channel_temper(predictor: Predictor, process: str, config: ValidateConfig) -> ValidateConfig:
+    """``config`` with the channel's stage-1 temper: the β recorded in the bundle with
+    ``temper_from_bundle`` (where the predictor has one for ``process``), else ``config.temper``."""
+    if not config.temper_from_bundle:
+        return config
+    recorded = getattr(predictor, "stage1_temper", None)  # a Bundle; other predictors record none
+    beta = recorded(process) if callable(recorded) else None
+    return config if beta is None else dataclasses.replace(config, temper=float(beta))
+
+
 def _channel(
     predictor: Predictor,
     batch: EventBatch,
     config: ValidateConfig,
     compare: Mapping[str, Predictor],
 ) -> tuple[ChannelData, dict[str, ComparisonRow]]:
+    config = _channel_temper(predictor, batch.process, config)
     me2 = _exact_me2(batch)
     w = batch.weight
     if batch.me2 is None and batch.ps_weight is not None:
@@ -298,6 +310,7 @@ def _channel(
         sigma_scale=scale,
         sum_abs_s_scaled=float(np.mean(np.abs(s))) * scale,
         gain_blocks=_gain_blocks(w, s, times, config),
+        temper=config.temper,
     )
     comps: dict[str, ComparisonRow] = {}
     for k, (name, other) in enumerate(compare.items()):
@@ -312,7 +325,7 @@ def _channel(
         ratio=ratio,
         min_sij=min_sij_over_s(batch.momenta[:, batch.n_in :], _sqrt_s(batch)),
         w=w,
-        s=s,
+        s=temper(s, config.temper),  # the stage-1 weight that s_max and x_max refer to
         w_max=std.w_max,
         s_max=res.s_max,
         x_max=res.x_max,

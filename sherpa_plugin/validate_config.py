@@ -29,6 +29,9 @@ class ValidateConfig:
         (:mod:`fame_surrogate.validation.temper`; the sample stays unbiased).  1 (default): ``s`` as it is.
         Choose β on other events than these, e.g. with :func:`fame_surrogate.validation.scan_temper` on the
         training run.
+    temper_from_bundle : bool
+        Each channel uses the β that ``fame train`` recorded for its group (``Bundle.stage1_temper``) instead
+        of ``temper``; ``temper`` where none is recorded (a group not trained for unweighting).
     seed : int
         Seed of the accept/reject random numbers.
     max_points : int or None
@@ -67,6 +70,7 @@ class ValidateConfig:
     eps_x: float = 1e-3
     budget: str = "sigma"
     temper: float = 1.0
+    temper_from_bundle: bool = False
     seed: int = 0
     max_points: int | None = None
     n_bins: int = 12

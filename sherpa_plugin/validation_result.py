@@ -218,6 +218,8 @@ class ChannelSummary:
         ``⟨|s|⟩`` times ``sigma_scale``.
     gain_blocks : GainBlocks or None
         The gain in disjoint blocks of the points (``ValidateConfig.gain_blocks``; None: not computed).
+    temper : float
+        The stage-1 temper β of this channel (1: the surrogate weight as it is).
     """
 
     n_points: int
@@ -238,6 +240,7 @@ class ChannelSummary:
     sigma_scale: float
     sum_abs_s_scaled: float
     gain_blocks: GainBlocks | None = None
+    temper: float = 1.0
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (a row of ``channels`` in ``summary.json``)."""
@@ -260,6 +263,7 @@ class ChannelSummary:
             "sigma_scale": self.sigma_scale,
             "sum_abs_s_scaled": self.sum_abs_s_scaled,
             "gain_blocks": None if self.gain_blocks is None else self.gain_blocks.to_json(),
+            "temper": self.temper,
         }
 
 

@@ -59,17 +59,19 @@ def temper(s: npt.ArrayLike, beta: float) -> F8:
     Returns
     -------
     ndarray, float64, shape (N,)
-        Zero where ``s`` is zero, so an event that stage 1 could never keep stays visible to the check of
+        ``sign(s)·m·(|s|/m)^β`` with ``m = max|s|``: |s|^β up to a constant, in the units of ``s`` and equal
+        to it at its largest ``|s|`` (so both can share a plot's axis).  Zero where ``s`` is zero, so an
+        event that stage 1 could never keep stays visible to the check of
         :func:`~fame_surrogate.validation.unweighting.two_stage`.
     """
     check_temper(beta)
     a = np.asarray(s, dtype=np.float64)
     if beta == 1.0:
         return a.copy()
-    # |s|^β of the largest |s| scaled to 1 first, so that tiny weights (1e-300) neither underflow nor overflow
+    # the ratio to the largest |s| first, so that tiny weights (1e-300) neither underflow nor overflow
     top = float(np.max(np.abs(a))) if a.size else 0.0
     scale = top if top > 0.0 else 1.0
-    return np.sign(a) * (np.abs(a) / scale) ** beta
+    return np.sign(a) * scale * (np.abs(a) / scale) ** beta
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,11 @@ OPTIONS = (
         help="stage 1 uses |s|^BETA instead of the surrogate weight s (0 < BETA <= 1; unbiased for any "
         "BETA; 1: s as it is). Choose it on other events, e.g. the training run",
     ),
+    Option(
+        "temper_from_bundle",
+        help="each channel's stage 1 uses the BETA that fame train chose on its group's training events "
+        "(--temper where the bundle records none)",
+    ),
     Option("seed", help="seed of the accept/reject random numbers"),
     Option("max_points", help="use at most this many points per channel"),
     Option("n_bins", flag="--bins", help="bins per closure observable"),

@@ -3,6 +3,7 @@ real Sherpa Z+4 events of tests/data/sherpa-pp; ``fame validate`` on the exporte
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fame_surrogate.config import TrainConfig
 from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.validation import TEMPER_GRID, scan_temper
 from lhe_tools import EventBatch, read_dump, write_dump
+from sherpa_plugin.bundle import Bundle
 from sherpa_plugin.bundle_manifest import MANIFEST
 from sherpa_plugin.orchestrate import train_bundle
 from sherpa_plugin.validate import validate
@@ -56,3 +58,14 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     r = validate(onnx, [z4], None, cfg).to_json()
     recorded = rec["f_eff_over_ideal"][TEMPER_GRID.index(beta)]
     assert r["f_eff"] / r["f_ideal"] == pytest.approx(recorded, rel=1e-4)
+
+    # fame validate --temper-from-bundle takes that β per channel: the same figures as --temper β
+    bundle = Bundle.load(tmp_path / "bundle")
+    assert bundle.stage1_temper(z4.process) == beta
+    assert bundle.stage1_temper("2_3__e-__e+__G__d__db") is None  # in no group of this bundle
+    by_beta = validate(bundle, [z4], None, cfg).to_json()  # cfg: temper=β, t_surr 0
+    per_channel = dataclasses.replace(cfg, temper=1.0, temper_from_bundle=True)
+    got = validate(bundle, [z4], None, per_channel).to_json()
+    assert got["channels"][z4.process]["temper"] == beta
+    for key in ("eps_1", "eps_2", "f_eff", "f_ideal"):
+        assert got[key] == by_beta[key]

@@ -44,6 +44,7 @@ def test_temper_keeps_sign_order_and_zeros(z4: EventBatch) -> None:
     # the ratios of the weights are raised to β (the overall scale is free)
     i, j = np.argmax(np.abs(s)), 10
     assert abs(t[j] / t[i]) == pytest.approx(abs(s[j] / s[i]) ** 0.7, rel=1e-12)
+    assert t[i] == s[i]  # in the units of s, equal to it at its largest |s|
     np.testing.assert_array_equal(temper(s, 1.0), s)
     for bad in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match="0 < β <= 1"):
