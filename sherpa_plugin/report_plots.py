@@ -146,7 +146,7 @@ def _weights_plot(c: ChannelData, folder: Path, index: int) -> str:
     both = np.concatenate([lw[np.isfinite(lw)], ls[np.isfinite(ls)]])
     bins = np.linspace(float(both.min()), float(both.max()), 80).tolist()
     a1.hist(lw[np.isfinite(lw)], bins=bins, histtype="step", lw=1.5, label="exact w")
-    a1.hist(ls[np.isfinite(ls)], bins=bins, histtype="step", lw=1.5, ls="--", label="surrogate s")
+    a1.hist(ls[np.isfinite(ls)], bins=bins, histtype="step", lw=1.5, ls="--", label="stage-1 s (surrogate)")
     a1.axvline(math.log10(c.w_max), color="C0", lw=1, label=r"$w_{\max}$")
     a1.axvline(math.log10(c.s_max), color="C1", lw=1, ls="--", label=r"$s_{\max}$")
     a1.set_yscale("log")
