@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from lhe_tools import EventBatch, concatenate, read_all, read_dump
+from lhe_tools import EventBatch, read_all, read_dump
 from lhe_tools.groups import GroupMember, ReducedGroup, reduce_channels
 from lhe_tools.process import canonical_channel
 
 from .bundle_manifest import sha256_file
+from .join_runs import join_runs
 from .snippet import SnippetSettings, settings_from_meta
 from .train_tasks import TrainingInputError
 
@@ -64,14 +65,15 @@ def _read_others(files: Sequence[Path]) -> list[EventBatch]:
 
 
 def read_inputs(files: Sequence[Path]) -> list[EventBatch]:
-    """One batch per channel, in canonical (Sherpa) particle order, joined across files (all in memory)."""
+    """One batch per channel, in canonical (Sherpa) particle order, joined across files (all in memory;
+    :func:`~sherpa_plugin.join_runs.join_runs`: recorded times the files' event-weighted means)."""
     batches = [read_dump(f) for f in files if _is_dump(f)]
     batches += _read_others([f for f in files if not _is_dump(f)])
     by_name: dict[str, list[EventBatch]] = {}
     for b in batches:
         cb = canonical_batch(b)
         by_name.setdefault(cb.process, []).append(cb)
-    return [concatenate(bs) if len(bs) > 1 else bs[0] for bs in by_name.values()]
+    return [join_runs(bs) for bs in by_name.values()]
 
 
 def canonical_batch(batch: EventBatch) -> EventBatch:
@@ -199,7 +201,8 @@ def plan_groups(files: Sequence[Path]) -> list[GroupInput]:
 def load_group(gi: GroupInput) -> EventBatch:
     """The group's events in the representative's particle order (runs on a worker; reads the dumps).
 
-    ``meta['members']`` counts the events per member; ``meta['sources']`` lists the files.
+    ``meta['members']`` counts the events per member; ``meta['sources']`` lists the files; recorded times
+    are the parts' event-weighted means (:func:`~sherpa_plugin.join_runs.join_runs`).
     """
     parts: list[EventBatch] = []
     counts: dict[str, int] = {}
@@ -214,5 +217,5 @@ def load_group(gi: GroupInput) -> EventBatch:
         parts.append(mapped.with_columns(pdg=np.asarray(g.pdg, dtype=np.int32), meta={**b.meta}))
         counts[member.process] = counts.get(member.process, 0) + len(b)
         sources.append(str(b.meta.get("source", "memory")))
-    joined = concatenate(parts) if len(parts) > 1 else parts[0]
+    joined = join_runs(parts)
     return joined.with_columns(meta={**joined.meta, "members": counts, "sources": sources})

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lhe_tools import EventBatch, EventBatchError, read_dump
+from lhe_tools import EventBatch, EventBatchError, read_dump, write_dump
 from sherpa_plugin.join_runs import TIME_KEYS, join_runs
+from sherpa_plugin.train_inputs import expand_inputs, load_group, plan_groups, read_inputs
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
 
@@ -71,3 +72,19 @@ def test_runs_of_other_channels_are_refused(z4: EventBatch, sherpa_pp: Path) -> 
     w4 = read_dump(sherpa_pp / "w4j_gu_val.npz")
     with pytest.raises(EventBatchError, match="cannot concatenate channel"):
         join_runs([z4, w4])
+
+
+def test_fame_train_and_validate_inputs_join_files_by_their_times(z4: EventBatch, tmp_path: Path) -> None:
+    # two dump files of one channel: fame validate (read_inputs) and fame train (plan_groups + load_group)
+    # join them with the times averaged per event, not the first file's
+    a, b = _two_runs(z4)
+    write_dump(tmp_path / "a.npz", a)
+    write_dump(tmp_path / "b.npz", b)
+    files = expand_inputs([tmp_path])
+    (validated,) = read_inputs(files)
+    (plan,) = plan_groups(files)
+    trained = load_group(plan)
+    for joined in (validated, trained):
+        assert len(joined) == 2000
+        for key in TIME_KEYS:
+            assert joined.meta[key] == pytest.approx(1.8 * float(z4.meta[key]), rel=1e-12)
