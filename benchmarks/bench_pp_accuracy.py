@@ -254,7 +254,7 @@ def score(
     if args.sampled is not None:
         row = with_baselines(row, [args.sampled])
     if getattr(args, "temper", None) is not None:  # bench_gain_phase scores without --temper
-        row["temper"] = tempered(onnx_model, row, val, train, args, settings)
+        row["temper"] = tempered(onnx_model, p, row, val, train, args, settings)
     print(
         json.dumps(
             {
@@ -275,16 +275,16 @@ def score(
     return row
 
 
-def surrogate_weights(onnx_model: OnnxSurrogate, batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
-    """``(|w|, |s|)`` of ``batch``'s events: exact weights and surrogate weights ``|w| |me2_surr|/me2``."""
+def surrogate_weights(pred: np.ndarray, batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
+    """``(|w|, |s|)`` of ``batch``'s events: exact weights and surrogate weights ``|w| |pred|/me2``."""
     assert batch.me2 is not None
-    pred, _ = onnx_model.predict(batch.momenta)
     w = np.abs(batch.weight)
     return w, w * np.abs(np.asarray(pred, dtype=np.float64)) / batch.me2
 
 
 def tempered(
     onnx_model: OnnxSurrogate,
+    val_pred: np.ndarray,
     row: dict[str, Any],
     val: EventBatch,
     train: EventBatch | None,
@@ -299,7 +299,7 @@ def tempered(
     if args.temper == "auto":
         if train is None or train.me2 is None:
             raise SystemExit("--temper auto chooses β on the training run: give --train with Sherpa's |M|^2")
-        train_scan = scan_temper(*surrogate_weights(onnx_model, train), *times)
+        train_scan = scan_temper(*surrogate_weights(onnx_model.predict(train.momenta)[0], train), *times)
         beta = train_scan.best_beta
     else:
         beta = float(args.temper)
@@ -311,7 +311,7 @@ def tempered(
         "f_eff_over_ideal": r["f_eff"] / r["f_ideal"],
         **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
         "train_scan": None if train_scan is None else train_scan.to_json(),
-        "val_scan": scan_temper(*surrogate_weights(onnx_model, val), *times).to_json(),
+        "val_scan": scan_temper(*surrogate_weights(val_pred, val), *times).to_json(),  # score's predictions
     }
     blocks = r["channels"][val.process]["gain_blocks"]
     if blocks is not None:

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .efficiency import check_budget, reduced_maximum, stage1_maximum, stage2_maximum, stage_efficiencies
-from .gain import effective_gain, ideal_gain
+from .efficiency import check_budget, stage1_maximum, stage2_maximum, stage_efficiencies
+from .gain import effective_gain, ideal_gain, standard_efficiency
 
 __all__ = ["TEMPER_GRID", "TemperScan", "check_temper", "scan_temper", "temper"]
 
@@ -163,7 +163,7 @@ def scan_temper(
         raise ValueError("scan_temper needs a sample with a non-zero weight")
     if np.any((as0 == 0.0) & (aw != 0.0)):
         raise ValueError("s is 0 where w is not: stage 1 would never keep such an event")
-    eps_full = float(aw.mean() / reduced_maximum(aw, eps))
+    eps_full, _, _ = standard_efficiency(aw, eps)
     f_ideal = ideal_gain(eps_full, t_me, t_surr, t_ps)
     ratios, e1s, e2s = [], [], []
     for b in grid:
