@@ -255,11 +255,7 @@ class Bundle:
         ``train.stage1_temper.best_beta``; :mod:`fame_surrogate.validation.temper`), or None where the group
         was not trained for unweighting or ``process`` is in no group."""
         found = self._lookup(process)
-        if found is None:
-            return None
-        record = self._by_name[found[0].name].train.get("stage1_temper")
-        beta = record.get("best_beta") if isinstance(record, dict) else None
-        return float(beta) if isinstance(beta, (int, float)) else None
+        return None if found is None else self._by_name[found[0].name].stage1_temper
 
     def covers(self, process: str) -> bool:
         """Whether ``process`` is a member of a group or flavour-equivalent to a group's representative."""

@@ -89,6 +89,15 @@ class BundleGroup:
     train: Mapping[str, Any] = field(default_factory=dict)
     validation: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def stage1_temper(self) -> float | None:
+        """The stage-1 temper β that ``fame train`` chose for this group (``train.stage1_temper.best_beta``;
+        :mod:`fame_surrogate.validation.temper`), or None where none is recorded (a group not trained for
+        unweighting, or a bundle written before β was recorded)."""
+        record = self.train.get("stage1_temper")
+        beta = record.get("best_beta") if isinstance(record, Mapping) else None
+        return float(beta) if isinstance(beta, (int, float)) else None
+
     def to_json(self) -> dict[str, Any]:
         """The JSON object stored in ``manifest.json`` under ``groups``."""
         g = self.group
@@ -223,7 +232,8 @@ def write_manifest(
     extra : mapping, optional
         Further top-level manifest keys (e.g. ``inputs``, ``seconds``).
     snippet : bool
-        Also write ``sherpa-snippet.yaml`` (:func:`sherpa_plugin.snippet.make_snippet`).
+        Also write ``sherpa-snippet.yaml`` (:func:`sherpa_plugin.snippet.make_snippet`), with each group's
+        recorded stage-1 temper (:attr:`BundleGroup.stage1_temper`) for its members.
     snippet_settings : SnippetSettings, optional
         ``COLOR_SCHEME`` / ``SCALES`` / ``ALPHAS(MZ)`` of the training data for the snippet (default:
         ``SnippetSettings()``).
@@ -244,8 +254,11 @@ def write_manifest(
     snippet_file: str | None = None
     if snippet and entries:
         members = {m.process: e.model for e in entries for m in e.group.members}
+        temper = {
+            m.process: beta for e in entries if (beta := e.stage1_temper) is not None for m in e.group.members
+        }
         with atomic_path(root / SNIPPET) as tmp:
-            tmp.write_text(make_snippet(members, snippet_settings), encoding="utf-8")
+            tmp.write_text(make_snippet(members, snippet_settings, temper=temper), encoding="utf-8")
         snippet_file = SNIPPET
     manifest: dict[str, Any] = {
         "format": FORMAT,

@@ -4,12 +4,16 @@ It carries the Sherpa 3 settings the training data assumed (``EVENT_GENERATION_M
 ``COLOR_SCHEME``, scales, αs — spelled as Sherpa 3 spells them, reference/sherpa-conventions.md §0) and an
 ``MLHANDLER`` block mapping every member process name to its ONNX file.  No public Sherpa reads ``MLHANDLER``:
 vanilla Sherpa 3.0.x runs with it and lists it among the unused settings; the snippet says so in a comment.
+Where ``fame train`` chose a stage-1 temper β for a group (:mod:`fame_surrogate.validation.temper`), the block
+also maps each of its members to β under ``STAGE1_TEMPER``, so that a host's two-stage unweighter runs stage 1
+on |s|^β as ``fame validate --temper-from-bundle`` does.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -82,6 +86,7 @@ def make_snippet(
     settings: SnippetSettings | None = None,
     *,
     comment: str = _DEFAULT_COMMENT,
+    temper: Mapping[str, float] | None = None,
 ) -> str:
     """YAML text of ``sherpa-snippet.yaml``.
 
@@ -94,6 +99,10 @@ def make_snippet(
         ``COLOR_SCHEME``, ``SCALES`` and ``ALPHAS(MZ)`` of the training data (default: ``SnippetSettings()``).
     comment : str
         Free text put at the top (one or more lines, each written as a YAML comment).
+    temper : mapping of str to float, optional
+        Member process name → the stage-1 temper β (0 < β ≤ 1) that ``fame train`` chose for its group
+        (the manifest's ``train.stage1_temper.best_beta``), written as ``MLHANDLER: STAGE1_TEMPER``.  Members
+        without one are left out (stage 1 on s itself); None or empty: no ``STAGE1_TEMPER`` block.
 
     Returns
     -------
@@ -103,7 +112,8 @@ def make_snippet(
     Raises
     ------
     ValueError
-        No members, a member name that is not a Sherpa process name, or a model file that is not ``.onnx``.
+        No members, a member name that is not a Sherpa process name, a model file that is not ``.onnx``, or
+        a temper for a process that is not a member or outside 0 < β ≤ 1.
     """
     if not members:
         raise ValueError("make_snippet needs at least one member process → model file")
@@ -116,6 +126,12 @@ def make_snippet(
             raise ValueError(f"model file {path!r} of {name} does not end in .onnx")
     if color_scheme not in (0, 1, 2):
         raise ValueError(f"COLOR_SCHEME must be 0, 1 or 2, got {color_scheme}")
+    temper = dict(temper or {})
+    for name, beta in temper.items():
+        if name not in members:
+            raise ValueError(f"stage-1 temper given for {name!r}, which is not a member process")
+        if not (math.isfinite(beta) and 0.0 < beta <= 1.0):
+            raise ValueError(f"stage-1 temper of {name} is {beta}; expected 0 < beta <= 1")
     lines = [f"# {line}".rstrip() for line in comment.splitlines()]
     lines += [
         f"# Surrogate models follow the fame ONNX contract {CONTRACT} (README).",
@@ -134,6 +150,13 @@ def make_snippet(
     lines += ["MLHANDLER:", f"  CONTRACT: {_yaml_str(CONTRACT)}", "  MODELS:"]
     for name in sorted(members):
         lines.append(f"    {_yaml_str(name)}: {_yaml_str(str(members[name]))}")
+    if temper:
+        lines += [
+            "  # two-stage unweighting: stage 1 accepts on |s|^beta, s the event weight with the surrogate's",
+            "  # |M|^2 (a constant factor cancels); unbiased for any beta; fame train chose it per group",
+            "  STAGE1_TEMPER:",
+        ]
+        lines += [f"    {_yaml_str(name)}: {float(temper[name])!r}" for name in sorted(temper)]
     return "\n".join(lines) + "\n"
 
 

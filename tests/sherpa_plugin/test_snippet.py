@@ -50,6 +50,28 @@ def test_optional_keys_and_comment() -> None:
     assert text.startswith("# line one\n# line two\n")
 
 
+def test_stage1_temper_block_maps_the_members_given() -> None:
+    temper = {"2_3__e-__e+__G__d__db": 0.75, "2_3__e-__e+__G__s__sb": 0.75}
+    data = yaml.safe_load(make_snippet(MEMBERS, temper=temper))
+    assert data["MLHANDLER"]["STAGE1_TEMPER"] == temper  # the u group has none: stage 1 on s itself
+    assert data["MLHANDLER"]["MODELS"] == MEMBERS
+    assert "STAGE1_TEMPER" not in yaml.safe_load(make_snippet(MEMBERS, temper={}))["MLHANDLER"]
+
+
+@pytest.mark.parametrize(
+    ("temper", "match"),
+    [
+        ({"2_3__e-__e+__G__c__cb": 0.8}, "not a member"),
+        ({"2_3__e-__e+__G__d__db": 0.0}, "0 < beta <= 1"),
+        ({"2_3__e-__e+__G__d__db": 1.5}, "0 < beta <= 1"),
+        ({"2_3__e-__e+__G__d__db": float("nan")}, "0 < beta <= 1"),
+    ],
+)
+def test_bad_temper_is_refused(temper: dict[str, float], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make_snippet(MEMBERS, temper=temper)
+
+
 @pytest.mark.parametrize(
     ("members", "match"),
     [
@@ -75,7 +97,8 @@ def test_vanilla_sherpa_reports_only_mlhandler_unused(sherpa_python: Path, tmp_p
         "PROCESSES:\n- 11 -11 -> 1 -1:\n    Order: {QCD: 0, EW: 2}\n"
     )
     snippet = make_snippet({"2_2__e-__e+__d__db": "models/2_2__e-__e+__d__db.onnx"},
-                           SnippetSettings(scales="VAR{sqr(91.1876)}", alphas=0.118))
+                           SnippetSettings(scales="VAR{sqr(91.1876)}", alphas=0.118),
+                           temper={"2_2__e-__e+__d__db": 0.75})
     (tmp_path / "Sherpa.yaml").write_text(card + snippet)
     res = subprocess.run([str(exe)], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
                          errors="replace")

@@ -1,5 +1,6 @@
 """``fame train`` records the stage-1 temper β of each pp group (train_tasks._stage1_temper), on the 2 000
-real Sherpa Z+4 events of tests/data/sherpa-pp; ``fame validate`` on the exported file reproduces it."""
+real Sherpa Z+4 events of tests/data/sherpa-pp, in the manifest and the run-card snippet; ``fame validate`` on
+the exported file reproduces it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from fame_surrogate.config import TrainConfig
 from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.validation import TEMPER_GRID, scan_temper
 from lhe_tools import EventBatch, read_dump, write_dump
 from sherpa_plugin.bundle import Bundle
-from sherpa_plugin.bundle_manifest import MANIFEST
+from sherpa_plugin.bundle_manifest import MANIFEST, SNIPPET
 from sherpa_plugin.orchestrate import train_bundle
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
@@ -45,6 +47,9 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     assert rec["n_points"] == len(z4) and rec["t_surr_ms"] == 0.0
     assert rec["t_me_ms"] == z4.meta["me_cpu_ms_per_point"]
     assert rec["t_ps_ms"] == z4.meta["ps_cpu_ms_per_point"]
+    # the run-card snippet gives a host the same β for every member of the group
+    snippet = yaml.safe_load((tmp_path / "bundle" / SNIPPET).read_text())["MLHANDLER"]
+    assert snippet["STAGE1_TEMPER"] == {m["process"]: rec["best_beta"] for m in group["members"]}
 
     # the exported ONNX file, through ONNX Runtime: the same scan, and validate's two-stage unweighter
     onnx = Onnx(tmp_path / "bundle" / group["model"])
