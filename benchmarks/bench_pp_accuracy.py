@@ -32,8 +32,9 @@ keeps the trained surrogates, ``--score ONNX...`` scores saved ones instead of t
 K`` also scores K disjoint blocks of the validation run: where ε_full is 1e-4–1e-3, ε_2 and f_eff/f_ideal are
 set by a few of the highest weights, and their spread over blocks shows how much one run of that size says.
 ``--temper auto`` (or a β) also scores two-stage unweighting with the stage-1 weight |s|^β
-(:mod:`fame_surrogate.validation.temper`), β chosen on the ``--train`` runs, and gives the scan over β on the
-validation run beside it (the best β in hindsight).
+(:mod:`fame_surrogate.validation.temper`), β chosen on the ``--train`` runs as ``fame train`` chooses it
+(their recorded Sherpa times, t_surr = 0: :func:`sherpa_plugin.train_tasks.stage1_temper_scan`), and gives the
+scan over β on the validation run beside it (its times and the timed t_surr: the best β in hindsight).
 
 Prints one JSON object.  Usage::
 
@@ -71,6 +72,7 @@ from fame_surrogate.validation.gain import Baseline, compare_baselines, standard
 from fame_surrogate.validation.temper import scan_temper
 from lhe_tools import EventBatch, read_dump
 from sherpa_plugin.join_runs import join_runs
+from sherpa_plugin.train_tasks import stage1_temper_scan
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
 
@@ -292,15 +294,18 @@ def tempered(
     settings: ValidateConfig,
 ) -> dict[str, Any]:
     """``--temper``: the two-stage figures with stage-1 weight |s|^β (fame_surrogate.validation.temper), β
-    given or (``auto``) chosen by :func:`scan_temper` on the training run with the validation run's recorded
-    times, and the scan over β on the validation run itself (the best β in hindsight, for comparison)."""
+    given or (``auto``) chosen on the training run as ``fame train`` chooses it (:func:`stage1_temper_scan`:
+    the run's recorded times, t_surr = 0), and the scan over β on the validation run itself with its times
+    and the timed t_surr (the best β in hindsight, for comparison)."""
     times = (row["t_me_ms"], row["t_surr_ms"], row["t_ps_ms"])
     train_scan = None
     if args.temper == "auto":
-        if train is None or train.me2 is None:
-            raise SystemExit("--temper auto chooses β on the training run: give --train with Sherpa's |M|^2")
-        train_scan = scan_temper(*surrogate_weights(onnx_model.predict(train.momenta)[0], train), *times)
-        beta = train_scan.best_beta
+        if train is not None:
+            train_scan = stage1_temper_scan(train, onnx_model.predict(train.momenta)[0])
+        if train_scan is None:
+            raise SystemExit("--temper auto chooses β on the training run: give --train with Sherpa's |M|^2 "
+                             "and recorded times")
+        beta = float(train_scan["best_beta"])
     else:
         beta = float(args.temper)
     same_times = dataclasses.replace(settings, temper=beta, t_surr_ms=row["t_surr_ms"])  # not timed again
@@ -310,7 +315,7 @@ def tempered(
         **{k: r[k] for k in ("eps_1", "eps_2", "f_eff", "f_ideal")},
         "f_eff_over_ideal": r["f_eff"] / r["f_ideal"],
         **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
-        "train_scan": None if train_scan is None else train_scan.to_json(),
+        "train_scan": train_scan,
         "val_scan": scan_temper(*surrogate_weights(val_pred, val), *times).to_json(),  # score's predictions
     }
     blocks = r["channels"][val.process]["gain_blocks"]

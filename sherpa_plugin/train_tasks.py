@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
+import numpy.typing as npt
 
 from fame_surrogate.config import RESOLVED_FIELDS
 from lhe_tools import EventBatch
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GroupResult", "ReplicaResult", "TaskResult", "TrainingInputError", "merge_replicas_task",
-    "split_validation", "train_group_task", "train_replica_task", "usable_cores",
+    "split_validation", "stage1_temper_scan", "train_group_task", "train_replica_task", "usable_cores",
 ]
 
 
@@ -157,36 +158,54 @@ def _sqrt_shat_range(batch: EventBatch) -> list[float]:
     return [float(root_s.min()), float(root_s.max())]
 
 
-def _stage1_temper(model: Any, batch: EventBatch, metrics: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The stage-1 temper β for the two-stage unweighter, chosen on the training events
-    (:func:`fame_surrogate.validation.scan_temper`), or None where the group was not trained for unweighting
-    or its dump records no Sherpa times.
+def stage1_temper_scan(batch: EventBatch, pred: npt.ArrayLike) -> dict[str, Any] | None:
+    """The stage-1 temper scan of a surrogate on ``batch``'s events, as ``fame train`` records it
+    (:func:`fame_surrogate.validation.scan_temper`; ``best_beta`` is the chosen β).
 
-    Sherpa's recorded CPU times (wall where a dump has no CPU figure) are used, with ``t_surr`` = 0: it is
-    small against ``t_PS`` where tempering matters, and this worker's timing would not be the host's.
+    Sherpa's recorded CPU times of the batch are used (wall where a dump has no CPU figure), with ``t_surr``
+    = 0: it is small against ``t_PS`` where tempering matters, and a worker's timing would not be the host's.
+
+    Parameters
+    ----------
+    batch : EventBatch
+        Weighted events with Sherpa's |M|² (``me2``) and its recorded times in ``meta``.
+    pred : array_like, shape (n_events,)
+        The surrogate's |M|² at ``batch.momenta`` (same units as ``me2``).
+
+    Returns
+    -------
+    dict or None
+        ``TemperScan.to_json()`` with ``t_me_ms``, ``t_ps_ms``, ``t_surr_ms`` (0) and ``n_points`` (events
+        of nonzero weight); None where the batch has no ``me2`` or no recorded times.
     """
     meta = batch.meta
-    if metrics.get("objective") != "unweighting" or batch.me2 is None:
-        return None
     t_me = meta.get("me_cpu_ms_per_point", meta.get("me_ms_per_point"))
     t_ps = meta.get("ps_cpu_ms_per_point", meta.get("ps_ms_per_point"))
-    if not isinstance(t_me, (int, float)) or not isinstance(t_ps, (int, float)):
+    if batch.me2 is None or not isinstance(t_me, (int, float)) or not isinstance(t_ps, (int, float)):
+        return None
+    from fame_surrogate.validation import scan_temper
+
+    w = np.abs(batch.weight)
+    keep = w > 0.0
+    s = w[keep] * np.abs(np.asarray(pred, dtype=np.float64)[keep]) / np.abs(batch.me2[keep])
+    scan = scan_temper(w[keep], np.maximum(s, np.finfo(np.float64).tiny), float(t_me), 0.0, float(t_ps))
+    return {**scan.to_json(), "t_me_ms": float(t_me), "t_ps_ms": float(t_ps), "t_surr_ms": 0.0,
+            "n_points": int(keep.sum())}
+
+
+def _stage1_temper(model: Any, batch: EventBatch, metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    """:func:`stage1_temper_scan` of the trained ``model`` on its training events, or None where the group
+    was not trained for unweighting or its dump records no Sherpa times."""
+    if metrics.get("objective") != "unweighting" or batch.me2 is None:
         return None
     import torch
-
-    from fame_surrogate.validation import scan_temper
 
     with torch.no_grad():
         pred = np.concatenate([
             model(torch.from_numpy(batch.momenta[i:i + 65536]))[0].double().numpy()
             for i in range(0, len(batch), 65536)
         ])
-    w = np.abs(batch.weight)
-    keep = w > 0.0
-    s = w[keep] * np.abs(pred[keep]) / np.abs(batch.me2[keep])
-    scan = scan_temper(w[keep], np.maximum(s, np.finfo(np.float64).tiny), float(t_me), 0.0, float(t_ps))
-    return {**scan.to_json(), "t_me_ms": float(t_me), "t_ps_ms": float(t_ps), "t_surr_ms": 0.0,
-            "n_points": int(keep.sum())}
+    return stage1_temper_scan(batch, pred)
 
 
 def _export_bytes(model: Any, group: ReducedGroup, meta: Mapping[str, Any], config: TrainConfig,
