@@ -213,6 +213,7 @@ def score(
                          "Sherpa's |M|^2")
     acc = accuracy(pred, val.me2)
     settings = ValidateConfig(
+        temper=1.0,  # the untempered row; --temper scores the tempered one beside it
         recorded_times="cpu",
         report=False,
         seed=args.seed,

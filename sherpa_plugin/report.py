@@ -51,11 +51,13 @@ def _fmt(v: Any) -> str:
     return html.escape(str(v))
 
 
-def _temper_text(cfg: ValidateConfig) -> str:
-    """How stage 1 was tempered: one β, or the bundle's per channel."""
-    if cfg.temper_from_bundle:
-        return f"β as the bundle records it per channel (else {_fmt(cfg.temper)}; summary.json: temper)"
-    return f"β = {_fmt(cfg.temper)}"
+def _temper_text(cfg: ValidateConfig, result: ValidationResult) -> str:
+    """How stage 1 was tempered: the one β given, or the β each channel's group records in the bundle."""
+    if cfg.temper is not None:
+        return f"β = {_fmt(cfg.temper)}"
+    betas = sorted({ch.temper for ch in result.channels.values()}) or [1.0]
+    used = f"β = {_fmt(betas[0])}" if len(betas) == 1 else f"β {_fmt(betas[0])}–{_fmt(betas[-1])}"
+    return f"{used}, as fame train chose it per group (1 where none is recorded; summary.json: temper)"
 
 
 _LABELS = {
@@ -249,7 +251,7 @@ def _html(
         "t_ME/ε_2.</p>",
         f"<p class='note'>{html.escape(METHOD_NOTE)} Maxima by Sherpa's Max_Epsilon rule "
         f"(ε = {_fmt(cfg.eps)}, ε_x = {_fmt(cfg.eps_x)}, stage-1 budget "
-        f"{_fmt(cfg.budget)}, stage-1 temper {_temper_text(cfg)}); seed {_fmt(cfg.seed)}. "
+        f"{_fmt(cfg.budget)}, stage-1 temper {_temper_text(cfg, result)}); seed {_fmt(cfg.seed)}. "
         "f_eff_alpha = α·f_eff with the overweight dilution α = (Σz)²/(N Σz²) of the final weights z. "
         f"Cross sections in {_fmt(result.sigma_unit)}.</p>",
     ]

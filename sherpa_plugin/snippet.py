@@ -6,7 +6,7 @@ It carries the Sherpa 3 settings the training data assumed (``EVENT_GENERATION_M
 vanilla Sherpa 3.0.x runs with it and lists it among the unused settings; the snippet says so in a comment.
 Where ``fame train`` chose a stage-1 temper β for a group (:mod:`fame_surrogate.validation.temper`), the block
 also maps each of its members to β under ``STAGE1_TEMPER``, so that a host's two-stage unweighter runs stage 1
-on |s|^β as ``fame validate --temper-from-bundle`` does.
+on |s|^β as ``fame validate`` does by default.
 """
 
 from __future__ import annotations

@@ -211,7 +211,7 @@ def _two_stage_row(
 ) -> tuple[TwoStageRow, TwoStageResult]:
     res = two_stage(
         w,
-        temper(s, config.temper),
+        temper(s, config.channel_temper),
         np.random.default_rng(seed),
         eps_s=config.eps,
         eps_x=config.eps_x,
@@ -261,13 +261,13 @@ def _gain_blocks(w: F8, s: F8, times: Mapping[str, float], config: ValidateConfi
 
 
 def _channel_temper(predictor: Predictor, process: str, config: ValidateConfig) -> ValidateConfig:
-    """``config`` with the channel's stage-1 temper: the β recorded in the bundle with
-    ``temper_from_bundle`` (where the predictor has one for ``process``), else ``config.temper``."""
-    if not config.temper_from_bundle:
+    """``config`` with the channel's stage-1 temper set: ``config.temper`` where given, else the β recorded
+    in the bundle for ``process`` (``Bundle.stage1_temper``), else 1."""
+    if config.temper is not None:
         return config
     recorded = getattr(predictor, "stage1_temper", None)  # a Bundle; other predictors record none
     beta = recorded(process) if callable(recorded) else None
-    return config if beta is None else dataclasses.replace(config, temper=float(beta))
+    return dataclasses.replace(config, temper=1.0 if beta is None else float(beta))
 
 
 def _channel(
@@ -310,7 +310,7 @@ def _channel(
         sigma_scale=scale,
         sum_abs_s_scaled=float(np.mean(np.abs(s))) * scale,
         gain_blocks=_gain_blocks(w, s, times, config),
-        temper=config.temper,
+        temper=config.channel_temper,
     )
     comps: dict[str, ComparisonRow] = {}
     for k, (name, other) in enumerate(compare.items()):
@@ -325,7 +325,7 @@ def _channel(
         ratio=ratio,
         min_sij=min_sij_over_s(batch.momenta[:, batch.n_in :], _sqrt_s(batch)),
         w=w,
-        s=temper(s, config.temper),  # the stage-1 weight that s_max and x_max refer to
+        s=temper(s, config.channel_temper),  # the stage-1 weight that s_max and x_max refer to
         w_max=std.w_max,
         s_max=res.s_max,
         x_max=res.x_max,

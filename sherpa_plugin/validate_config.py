@@ -24,14 +24,14 @@ class ValidateConfig:
     budget : str
         How the stage-1 ``Max_Epsilon`` excess is measured: ``"sigma"`` (cross section, default) or
         ``"surrogate"`` (surrogate weight); see :mod:`fame_surrogate.validation.unweighting`.
-    temper : float
+    temper : float or None
         β in (0, 1]: stage 1 uses ``sign(s)·|s|^β`` instead of the surrogate weight ``s``
-        (:mod:`fame_surrogate.validation.temper`; the sample stays unbiased).  1 (default): ``s`` as it is.
-        Choose β on other events than these, e.g. with :func:`fame_surrogate.validation.scan_temper` on the
-        training run.
-    temper_from_bundle : bool
-        Each channel uses the β that ``fame train`` recorded for its group (``Bundle.stage1_temper``) instead
-        of ``temper``; ``temper`` where none is recorded (a group not trained for unweighting).
+        (:mod:`fame_surrogate.validation.temper`; the sample stays unbiased), for every channel.  1: ``s`` as
+        it is.  None (default): each channel uses the β that ``fame train`` chose on its group's training
+        events (``Bundle.stage1_temper``; the bundle's run-card snippet gives a host the same), 1 where none
+        is recorded (a group not trained for unweighting, a predictor that is not a bundle).  A β given here
+        should be chosen on other events than these, e.g. with
+        :func:`fame_surrogate.validation.scan_temper` on the training run.
     seed : int
         Seed of the accept/reject random numbers.
     max_points : int or None
@@ -69,8 +69,7 @@ class ValidateConfig:
     eps: float = 1e-3
     eps_x: float = 1e-3
     budget: str = "sigma"
-    temper: float = 1.0
-    temper_from_bundle: bool = False
+    temper: float | None = None
     seed: int = 0
     max_points: int | None = None
     n_bins: int = 12
@@ -86,7 +85,7 @@ class ValidateConfig:
     report: bool = True
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.temper <= 1.0:
+        if self.temper is not None and not 0.0 < self.temper <= 1.0:
             raise ValueError(f"ValidateConfig.temper={self.temper}; expected 0 < temper <= 1")
         if self.gain_blocks < 1:
             raise ValueError(f"ValidateConfig.gain_blocks={self.gain_blocks}; expected >= 1")
@@ -94,3 +93,11 @@ class ValidateConfig:
             raise ValueError(f"ValidateConfig.recorded_times={self.recorded_times!r}; expected wall or cpu")
         if self.timing_clock not in ("wall", "cpu"):
             raise ValueError(f"ValidateConfig.timing_clock={self.timing_clock!r}; expected wall or cpu")
+
+    @property
+    def channel_temper(self) -> float:
+        """``temper`` once it is set for a channel (:func:`sherpa_plugin.validate.validate` sets a None
+        ``temper`` to the bundle's β per channel); a ValueError while it is still None."""
+        if self.temper is None:
+            raise ValueError("ValidateConfig.temper is None: set it for the channel first (the bundle's β)")
+        return self.temper

@@ -29,13 +29,10 @@ OPTIONS = (
     Option(
         "temper",
         metavar="BETA",
-        help="stage 1 uses |s|^BETA instead of the surrogate weight s (0 < BETA <= 1; unbiased for any "
-        "BETA; 1: s as it is). Choose it on other events, e.g. the training run",
-    ),
-    Option(
-        "temper_from_bundle",
-        help="each channel's stage 1 uses the BETA that fame train chose on its group's training events "
-        "(--temper where the bundle records none)",
+        help="stage 1 of every channel uses |s|^BETA instead of the surrogate weight s (0 < BETA <= 1; "
+        "unbiased for any BETA; 1: s as it is; choose it on other events, e.g. the training run). "
+        "Default: the BETA fame train chose on each group's training events, as the bundle's run-card "
+        "snippet gives it to a host (1 where none is recorded)",
     ),
     Option("seed", help="seed of the accept/reject random numbers"),
     Option("max_points", help="use at most this many points per channel"),
@@ -96,7 +93,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from ..train_inputs import expand_inputs, read_inputs
     from ..validate import validate
 
-    check_output_dir(args.out, REPORT_MARKER, force=args.force)  # before any work
+    config = config_from_args(ValidateConfig, args, OPTIONS)  # a bad value fails before any work
+    check_output_dir(args.out, REPORT_MARKER, force=args.force)
     bundle = Bundle.load(args.bundle)
     batches = read_inputs(expand_inputs(args.data))
     missing = [b.process for b in batches if not bundle.covers(b.process)]
@@ -107,7 +105,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         counts = bundle.check_domain(b, str(b.meta.get("source", b.process)), allow=args.allow_out_of_domain)
         if counts:
             outside[b.process] = counts
-    config = config_from_args(ValidateConfig, args, OPTIONS)
     result = validate(bundle, batches, args.out, config, force=args.force).to_json()
     result["out_of_domain"] = {"events": sum(c["total"] for c in outside.values()), "channels": outside}
     return result

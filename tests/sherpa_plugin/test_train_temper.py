@@ -64,13 +64,17 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     recorded = rec["f_eff_over_ideal"][TEMPER_GRID.index(beta)]
     assert r["f_eff"] / r["f_ideal"] == pytest.approx(recorded, rel=1e-4)
 
-    # fame validate --temper-from-bundle takes that β per channel: the same figures as --temper β
+    # fame validate takes that β per channel by default: the same figures as --temper β
     bundle = Bundle.load(tmp_path / "bundle")
     assert bundle.stage1_temper(z4.process) == beta
     assert bundle.stage1_temper("2_3__e-__e+__G__d__db") is None  # in no group of this bundle
     by_beta = validate(bundle, [z4], None, cfg).to_json()  # cfg: temper=β, t_surr 0
-    per_channel = dataclasses.replace(cfg, temper=1.0, temper_from_bundle=True)
+    per_channel = dataclasses.replace(cfg, temper=None)  # the default
     got = validate(bundle, [z4], None, per_channel).to_json()
     assert got["channels"][z4.process]["temper"] == beta
     for key in ("eps_1", "eps_2", "f_eff", "f_ideal"):
         assert got[key] == by_beta[key]
+    # --temper 1 gives stage 1 on s itself: the scan's β = 1 figure
+    plain = validate(bundle, [z4], None, dataclasses.replace(cfg, temper=1.0)).to_json()
+    assert plain["channels"][z4.process]["temper"] == 1.0
+    assert plain["f_eff"] / plain["f_ideal"] == pytest.approx(rec["f_eff_over_ideal"][0], rel=1e-4)

@@ -81,6 +81,19 @@ def test_cli_figures_from_their_definitions(
     f_eff = ((t_me + t_ps) / eps_full) / ((t_surr + t_ps) / (eps_1 * eps_2) + t_me / eps_2)
     assert out["f_eff"] == pytest.approx(f_eff, rel=1e-9)
     assert out["closure_min_p"] is None or 0.0 <= out["closure_min_p"] <= 1.0
+    # the default stage 1 is the bundle's recorded β; this bundle records none, so s as it is (above)
+    assert out["channels"][batch.process]["temper"] == 1.0
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "-0.5"])
+def test_cli_refuses_a_temper_outside_0_1(
+    data: EventBatch, bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    val = write_dump(tmp_path / "val.npz", data.take(slice(2000, 2500)))
+    assert main(["validate", str(bundle), str(val), "--out", str(tmp_path / "r"), "--temper", bad]) == 1
+    err = capsys.readouterr().err  # one line, as for any bad value (sherpa_plugin/cli.py)
+    assert f"ValidateConfig.temper={float(bad)}; expected 0 < temper <= 1" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
 
 
 def test_cli_reports_uncovered_process(
