@@ -194,9 +194,14 @@ def stage1_temper_scan(batch: EventBatch, pred: npt.ArrayLike) -> dict[str, Any]
 
 
 def _stage1_temper(model: Any, batch: EventBatch, metrics: Mapping[str, Any]) -> dict[str, Any] | None:
-    """:func:`stage1_temper_scan` of the trained ``model`` on its training events, or None where the group
-    was not trained for unweighting or its dump records no Sherpa times."""
-    if metrics.get("objective") != "unweighting" or batch.me2 is None:
+    """:func:`stage1_temper_scan` of the trained ``model`` on its training events, or None where they are
+    neither trained for unweighting nor weighted hadron-collider events (whatever the objective, a pp
+    surrogate may serve two-stage unweighting), or where the dump records no Sherpa times."""
+    from fame_surrogate.dipoles import is_coloured
+
+    hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
+    hadronic_weighted = hadronic and batch.ps_weight is not None
+    if not (metrics.get("objective") == "unweighting" or hadronic_weighted) or batch.me2 is None:
         return None
     import torch
 

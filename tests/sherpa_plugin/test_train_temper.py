@@ -78,3 +78,32 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     plain = validate(bundle, [z4], None, dataclasses.replace(cfg, temper=1.0)).to_json()
     assert plain["channels"][z4.process]["temper"] == 1.0
     assert plain["f_eff"] / plain["f_ideal"] == pytest.approx(rec["f_eff_over_ideal"][0], rel=1e-4)
+
+
+def test_a_pointwise_pp_group_records_its_temper_too(
+    sherpa_pp: Path, sherpa_ee: Path, tmp_path: Path
+) -> None:
+    """Whatever the objective, a group of weighted pp events may serve two-stage unweighting: β is recorded
+    (and equals a scan through the exported file); an e+e- group (no coloured beam) records none."""
+    z4 = read_dump(sherpa_pp / "z4j_gu_val.npz")
+    (tmp_path / "data").mkdir()
+    write_dump(tmp_path / "data" / "z4.npz", z4)
+    cfg = dataclasses.replace(CONFIG, objective="pointwise")
+    assert train_bundle([tmp_path / "data"], tmp_path / "bundle", cfg, progress=False).failed == 0
+    (group,) = json.loads((tmp_path / "bundle" / MANIFEST).read_text())["groups"]
+    assert group["train"]["objective"] == "pointwise"
+    rec = group["train"]["stage1_temper"]
+    pred, _ = Onnx(tmp_path / "bundle" / group["model"]).predict(z4)
+    assert z4.me2 is not None
+    w = np.abs(z4.weight)
+    scan = scan_temper(w, w * np.abs(pred) / z4.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
+    np.testing.assert_allclose(scan.ratios, rec["f_eff_over_ideal"], rtol=1e-4)
+    assert Bundle.load(tmp_path / "bundle").stage1_temper(z4.process) == rec["best_beta"]
+
+    ee = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(0, 500))
+    assert ee.ps_weight is not None and ee.me2 is not None  # weighted, with |M|², but lepton beams
+    (tmp_path / "ee").mkdir()
+    write_dump(tmp_path / "ee" / "ee.npz", ee)
+    assert train_bundle([tmp_path / "ee"], tmp_path / "ee_bundle", cfg, progress=False).failed == 0
+    (ee_group,) = json.loads((tmp_path / "ee_bundle" / MANIFEST).read_text())["groups"]
+    assert ee_group["train"]["stage1_temper"] is None
