@@ -92,8 +92,8 @@ class BundleGroup:
     @property
     def stage1_temper(self) -> float | None:
         """The stage-1 temper β that ``fame train`` chose for this group (``train.stage1_temper.best_beta``;
-        :mod:`fame_surrogate.validation.temper`), or None where none is recorded (a group not trained for
-        unweighting, or a bundle written before β was recorded)."""
+        :mod:`fame_surrogate.validation.temper`), or None where none is recorded (e+e- groups, a bundle
+        written before β was recorded)."""
         record = self.train.get("stage1_temper")
         beta = record.get("best_beta") if isinstance(record, Mapping) else None
         return float(beta) if isinstance(beta, (int, float)) else None
