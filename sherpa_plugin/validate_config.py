@@ -29,8 +29,8 @@ class ValidateConfig:
         (:mod:`fame_surrogate.validation.temper`; the sample stays unbiased), for every channel.  1: ``s`` as
         it is.  None (default): each channel uses the β that ``fame train`` chose on its group's training
         events (``Bundle.stage1_temper``; the bundle's run-card snippet gives a host the same), 1 where none
-        is recorded (e+e- groups, bundles from before 2026-12-06, a predictor that is not a bundle).  A β
-        given here should be chosen on other events than these, e.g. with
+        is recorded (e+e- groups, bundles written before β was recorded, a predictor that is not a
+        bundle).  A β given here should be chosen on other events than these, e.g. with
         :func:`fame_surrogate.validation.scan_temper` on the training run.
     seed : int
         Seed of the accept/reject random numbers.
