@@ -32,7 +32,7 @@ from .averaging import ParameterAverage
 from .config import Clock, Loss, TrainConfig
 from .gain_loss import gain_loss
 from .models import Ensemble, LossBatch, Surrogate, net_dtype
-from .models.base import mean_square
+from .models.base import pointwise_loss
 from .training_data import prepare_training
 from .validation import accuracy
 
@@ -57,6 +57,8 @@ class TrainMetrics:
         The factorisation penalty weight used.
     weight_decay : float
         The decoupled weight decay used (``TrainConfig.weight_decay`` as resolved).
+    huber_delta : float
+        The pointwise loss's δ in ln|M|² (``TrainConfig.huber_delta`` as resolved; 0: the mean square).
     objective, loss : str
         What the training was for and its loss (``TrainConfig.objective`` and ``loss`` as resolved for the
         batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
@@ -94,6 +96,7 @@ class TrainMetrics:
     symmetry: str
     batch_size: int
     weight_decay: float
+    huber_delta: float
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -179,8 +182,16 @@ def _gain_objective(
     pred = model.me2_from_inputs(x, terms)
     loss = gain_loss(pred, me2, c, time_ratio=config.gain_time_ratio)
     if config.gain_mse_weight > 0.0:
-        loss = loss + config.gain_mse_weight * mean_square(model.target.encode(pred) - z, lam)
+        residual = model.target.encode(pred) - z
+        loss = loss + config.gain_mse_weight * pointwise_loss(residual, lam, _loss_delta(model, config))
     return loss
+
+
+def _loss_delta(model: Surrogate, config: TrainConfig) -> float:
+    """:func:`~fame_surrogate.models.base.pointwise_loss`'s δ in the standardised target's units:
+    ``huber_delta`` (in ln|M|²) over the target's standard deviation (its ``asinh`` is ln|M|² up to a
+    constant wherever |M|² is well above the transform's scale)."""
+    return config.resolved_huber_delta / float(model.target.std)
 
 
 def train_replica(
@@ -226,6 +237,7 @@ def train_replica(
     if budget is not None and with_gain:  # the MSE phase leaves time for the gain phase
         budget *= 1.0 - config.gain_fraction
     penalty_j = 0.0 if config.penalty_j is None else config.penalty_j
+    delta = _loss_delta(work, config)
     plateau_lr, plateau_best, plateau_bad = config.lr, math.inf, 0
     gen = torch.Generator().manual_seed(seed)
     n = d["x"].shape[0]
@@ -281,7 +293,7 @@ def train_replica(
                 mini = LossBatch(
                     _take(d["x"], idx), _take(d["terms"], idx), _take(d["z"], idx), _take(d["me2"], idx), lam
                 )
-                _, loss = work.losses(mini, penalty_j)
+                _, loss = work.losses(mini, penalty_j, delta)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]  # torch's stubs leave Tensor.backward untyped
             opt.step()
@@ -300,7 +312,7 @@ def train_replica(
                 )
             else:
                 val_batch = LossBatch(d["x_val"], d["terms_val"], d["z_val"], d["me2_val"], d.get("lam_val"))
-                val = float(work.losses(val_batch)[0])
+                val = float(work.losses(val_batch, 0.0, delta)[0])
             if math.isfinite(val) and val < best:
                 best_state = copy.deepcopy(work.net.state_dict())
         lr = float(opt.param_groups[0]["lr"])
@@ -431,6 +443,7 @@ def train_surrogate(
         symmetry=str(config.symmetry),
         batch_size=config.resolved_batch_size,
         weight_decay=config.resolved_weight_decay,
+        huber_delta=config.resolved_huber_delta,
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

@@ -31,7 +31,7 @@ from ..symmetry import CanonicalOrder
 from .network import build_net, net_dtype
 from .scalers import Standardise, TargetTransform, fold_input_standardisation
 
-__all__ = ["FUSED_BATCH_MAX", "LossBatch", "ModelInputs", "Surrogate", "export_copy", "mean_square"]
+__all__ = ["FUSED_BATCH_MAX", "LossBatch", "ModelInputs", "Surrogate", "export_copy", "pointwise_loss"]
 
 
 #: evaluation (``forward``) of at most this many points goes through FusedInputs (fewest graph nodes: a
@@ -90,10 +90,17 @@ class LossBatch(NamedTuple):
     weight: Tensor | None = None
 
 
-def mean_square(residual: Tensor, weight: Tensor | None) -> Tensor:
-    """``mean(residual²)``, each point weighted by ``weight`` (B,) when given."""
+def pointwise_loss(residual: Tensor, weight: Tensor | None, delta: float = 0.0) -> Tensor:
+    """The mean of ρ(r) over the residuals r (B,), each point weighted by ``weight`` (B,) when given.
+
+    ρ(r) = r² for ``delta`` 0 (the mean square), else the pseudo-Huber loss 2δ²(√(1 + (r/δ)²) − 1), δ =
+    ``delta`` (in the units of r): r² − r⁴/(4δ²) + … for |r| ≪ δ, 2δ|r| − 2δ² + O(δ³/|r|) for |r| ≫ δ.
+    It is evaluated as 2r²/(1 + √(1 + (r/δ)²)), which has no cancellation for |r| ≪ δ in float32 and is
+    r² exactly, with the gradient 2r, when (r/δ)² underflows.
+    """
     sq = residual**2
-    return torch.mean(sq if weight is None else weight * sq)
+    rho = 2.0 * sq / (1.0 + torch.sqrt(1.0 + sq / (delta * delta))) if delta > 0.0 else sq
+    return torch.mean(rho if weight is None else weight * rho)
 
 
 class Surrogate(nn.Module, abc.ABC):
@@ -178,11 +185,12 @@ class Surrogate(nn.Module, abc.ABC):
         self.x_norm.fit(x_raw)
         self.target.fit(me2, scale_from=me2_scale)
 
-    def losses(self, batch: LossBatch, penalty_j: float = 0.0) -> tuple[Tensor, Tensor]:
-        """(MSE in the standardised target space, the total training loss) of one mini-batch (``penalty_j``:
-        the weight of a model's own penalty; none here)."""
-        mse = mean_square(self.standardised(batch.x_raw, batch.terms) - batch.z, batch.weight)
-        return mse, mse
+    def losses(self, batch: LossBatch, penalty_j: float = 0.0, delta: float = 0.0) -> tuple[Tensor, Tensor]:
+        """(the pointwise loss in the standardised target space, the total training loss) of one mini-batch
+        (``penalty_j``: the weight of a model's own penalty, none here; ``delta``: :func:`pointwise_loss`'s
+        δ in the standardised target's units, 0 for the mean square)."""
+        loss = pointwise_loss(self.standardised(batch.x_raw, batch.terms) - batch.z, batch.weight, delta)
+        return loss, loss
 
     @torch.no_grad()
     def rescale(self, factor: float) -> None:

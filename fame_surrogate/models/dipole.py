@@ -16,7 +16,7 @@ from ..features import FeatureMap, feature_pairs
 from ..lepton_angles import N_ANGULAR, PairReader, angular_factor, pair_layout
 from ..resonance import LeptonPairPropagator
 from . import scalers
-from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, mean_square
+from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate, pointwise_loss
 from .network import net_dtype, run_net_pair_major
 
 __all__ = ["BRACKET_FLOOR", "LOG_WEIGHT_BOUND", "DipoleModel", "dipole_weights", "positive_bracket"]
@@ -339,18 +339,19 @@ class DipoleModel(Surrogate):
         """S + Φ, through :func:`positive_bracket` where the model has azimuthal terms."""
         return dipole_sum + phi if self.n_terms == self.n_dipoles else positive_bracket(dipole_sum, phi)
 
-    def losses(self, batch: LossBatch, penalty_j: float = 0.0) -> tuple[Tensor, Tensor]:
-        """(MSE in the standardised target space, MSE + ``penalty_j`` × the factorisation penalty).
+    def losses(self, batch: LossBatch, penalty_j: float = 0.0, delta: float = 0.0) -> tuple[Tensor, Tensor]:
+        """(the pointwise loss in the standardised target space (:func:`~.base.pointwise_loss` with
+        ``delta``), that loss + ``penalty_j`` × the factorisation penalty).
 
         The penalty is Σ_i |C_i D_i| π_i / |M|² (batch mean, :func:`_penalty_weights`): each dipole's part
         is pushed to vanish where another dipole dominates.  One network pass serves both.
         """
         if penalty_j <= 0.0:
-            return super().losses(batch, penalty_j)
+            return super().losses(batch, penalty_j, delta)
         parts, phi = self.contributions(batch.x_raw, batch.terms)
-        mse = mean_square(self.target.encode(parts.sum(-1) + phi) - batch.z, batch.weight)
+        loss = pointwise_loss(self.target.encode(parts.sum(-1) + phi) - batch.z, batch.weight, delta)
         pi = _penalty_weights(batch.terms[:, 1 : 1 + self.n_dipoles])
-        return mse, mse + penalty_j * ((parts.abs() * pi).sum(-1) / batch.me2.abs()).mean()
+        return loss, loss + penalty_j * ((parts.abs() * pi).sum(-1) / batch.me2.abs()).mean()
 
     def evaluation_inputs(self, momenta: Tensor) -> ModelInputs:
         """Pair-major fused inputs for up to :data:`FUSED_BATCH_MAX` points (fewest graph nodes), the

@@ -54,6 +54,10 @@ OPTIONS = (
     Option("weight_decay", metavar="WD",
            help="decoupled weight decay (AdamW) of the network's weights: each step scales them by "
            "1 - lr x WD (0: plain Adam; none: 0.01 for hadron collisions, 0 for lepton beams)"),
+    Option("huber_delta", metavar="DELTA",
+           help="pseudo-Huber loss of the pointwise fit (the MSE phase): relative errors of |M|^2 beyond "
+           "about DELTA count linearly, not squared (0: the mean square; none: 0.02 for hadron "
+           "collisions, 0 for lepton beams)"),
     Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
     Option("gain_mse_weight", metavar="MU",
            help="the gain phase minimises the gain loss + MU x the MSE phase's loss (--loss gain; 0: the "

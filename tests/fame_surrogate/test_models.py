@@ -20,7 +20,7 @@ from fame_surrogate.models import (
     build_model,
     scalers,
 )
-from fame_surrogate.models.base import FUSED_BATCH_MAX
+from fame_surrogate.models.base import FUSED_BATCH_MAX, pointwise_loss
 from fame_surrogate.models.dipole import BRACKET_FLOOR, LOG_WEIGHT_BOUND
 from fame_surrogate.models.network import build_net, run_net, run_net_pair_major
 from fame_surrogate.onnx_session import OnnxSurrogate
@@ -374,3 +374,28 @@ def test_rescale_multiplies_every_prediction_exactly(
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="rescale factor"):
             model.rescale(bad)
+
+
+def test_pointwise_loss_is_the_mean_square_at_zero_and_grows_linearly_beyond_delta() -> None:
+    """:func:`pointwise_loss`: δ = 0 is the (weighted) mean square; for |r| ≪ δ the pseudo-Huber loss is
+    r²(1 − r²/(4δ²)); for |r| ≫ δ it is 2δ|r| − 2δ² + δ³/|r| + …, with a gradient that tends to 2δ·sign(r)
+    and never exceeds 2δ in size; in float32 it stays r² where (r/δ)² would vanish against 1."""
+    r = torch.tensor([-3.0, -0.5, 0.2, 1.0, 4.0], dtype=torch.float64)
+    w = torch.tensor([1.0, 2.0, 0.5, 1.0, 0.5], dtype=torch.float64)
+    assert float(pointwise_loss(r, w)) == pytest.approx(float(np.mean(w.numpy() * r.numpy() ** 2)), rel=1e-15)
+    small = torch.tensor([1e-3, -2e-3], dtype=torch.float64)
+    got = float(pointwise_loss(small, None, 1.0))
+    want = float(np.mean(small.numpy() ** 2 * (1.0 - small.numpy() ** 2 / 4.0)))
+    assert got == pytest.approx(want, rel=1e-11)
+    delta = 0.01
+    big = torch.tensor([-50.0, 20.0, 100.0], dtype=torch.float64, requires_grad=True)
+    loss = pointwise_loss(big, None, delta)
+    linear = float(np.mean(2.0 * delta * np.abs(big.detach().numpy()) - 2.0 * delta**2))
+    assert abs(float(loss.detach()) - linear) < 2.0 * delta**3 / 20.0
+    loss.backward()  # type: ignore[no-untyped-call]
+    assert big.grad is not None
+    slope = big.grad.numpy() * big.numel()  # d rho / d r per point
+    assert np.all(np.abs(slope) < 2.0 * delta)
+    np.testing.assert_allclose(slope, 2.0 * delta * np.sign(big.detach().numpy()), rtol=2e-7)  # 1 − δ²/(2r²)
+    tiny = torch.tensor([1e-3], dtype=torch.float32)
+    assert float(pointwise_loss(tiny, None, 1e4)) == pytest.approx(1e-6, rel=1e-6)  # no cancellation

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from fame_surrogate.config import (
+    HADRONIC_HUBER_DELTA,
     HADRONIC_WEIGHT_DECAY,
     IMPORTANCE_FLOOR,
     LARGE_SET_BATCH,
@@ -176,6 +177,34 @@ def test_weight_decay_scales_every_parameter_by_one_minus_lr_times_decay(
         torch.testing.assert_close(v, start[k] * factor, rtol=1e-5, atol=1e-9)
     with pytest.raises(ValueError, match="weight_decay=-1"):
         TrainConfig(weight_decay=-1.0)
+
+
+def test_huber_delta_is_the_mean_square_in_its_limit_and_the_pseudo_huber_loss_below(
+    batch3: EventBatch,
+) -> None:
+    """``huber_delta`` δ (in ln|M|²): δ → ∞ trains exactly as the mean square (δ = 0); a finite δ trains
+    another model, and its validation loss is the textbook pseudo-Huber loss 2δ_z²(√(1 + (r/δ_z)²) − 1)
+    (×1/2 against the one-sided form, so that it is r² for small r) of the held-out standardised residuals
+    r, δ_z = δ over the target's standard deviation, recomputed here in numpy from the returned model."""
+    cfg = dataclasses.replace(SMALL, epochs=1)
+    mse, limit, huber = (
+        train_surrogate(batch3, dataclasses.replace(cfg, huber_delta=delta)) for delta in (0.0, 1e30, 0.005)
+    )
+    nets = [run.model.members[0].net.parameters() for run in (mse, limit, huber)]
+    for a, b, c in zip(*nets, strict=True):  # the trained weights
+        torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
+        assert not torch.equal(a, c)
+    assert (mse.metrics.huber_delta, huber.metrics.huber_delta) == (0.0, 0.005)
+    member = huber.model.members[0]
+    pred, truth = _val(batch3, huber)
+    z = (np.arcsinh(np.array([pred, truth]) / float(member.target.scale)) - float(member.target.mean))
+    r = (z[0] - z[1]) / float(member.target.std)
+    d = 0.005 / float(member.target.std)
+    want = np.mean(2.0 * d * d * (np.sqrt(1.0 + (r / d) ** 2) - 1.0))
+    assert huber.history[0][-1]["val_loss"] == pytest.approx(want, rel=2e-3)
+    assert want < 0.5 * np.mean(r**2)  # most residuals lie beyond δ_z: the mean square would not match
+    with pytest.raises(ValueError, match="huber_delta=-1"):
+        TrainConfig(huber_delta=-1.0)
 
 
 def test_gain_fraction_one_runs_only_the_gain_phase(batch3: EventBatch) -> None:
@@ -416,6 +445,7 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
     ee = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics
     assert (ee.objective, ee.loss, ee.importance_fraction, ee.n_train) == ("pointwise", "mse", None, 600)
     assert (m.weight_decay, ee.weight_decay) == (HADRONIC_WEIGHT_DECAY, 0.0)  # by the beams
+    assert (m.huber_delta, ee.huber_delta) == (HADRONIC_HUBER_DELTA, 0.0)
     with pytest.raises(ValueError, match="weight_decay is None"):
         _ = TrainConfig().resolved_weight_decay
 
@@ -432,6 +462,8 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
         ({"importance_fraction": 0.9, "penalty_j": 0.5, "weight_decay": 0.0}, True, True,
          ("unweighting", "gain", 0.9, 0.5, 0.0)),
         ({"weight_decay": 0.3}, False, False, ("pointwise", "mse", None, 1e-3, 0.3)),
+        ({"huber_delta": 0.0}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, 1e-2)),
+        ({"huber_delta": 0.1}, False, False, ("pointwise", "mse", None, 1e-3, 0.0)),
         # one emphasis at a time
         ({"weight_power": 0.2}, True, True, ("unweighting", "gain", None, 0.0, 1e-2)),
     ],
@@ -442,6 +474,7 @@ def test_config_resolution_by_beams_and_weights(
     cfg = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted)  # type: ignore[arg-type]
     assert (cfg.objective, cfg.loss, cfg.importance_fraction, cfg.penalty_j, cfg.weight_decay) == want
     assert cfg.resolved_weight_decay == cfg.weight_decay
+    assert cfg.resolved_huber_delta == given.get("huber_delta", HADRONIC_HUBER_DELTA if hadronic else 0.0)
     assert (cfg.symmetry, cfg.importance_floor) == ("augment", IMPORTANCE_FLOOR[Symmetry.AUGMENT])
     canonical = TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
         hadronic=hadronic, weighted=weighted
