@@ -203,8 +203,9 @@ def test_huber_delta_is_the_mean_square_in_its_limit_and_the_pseudo_huber_loss_b
     want = np.mean(2.0 * d * d * (np.sqrt(1.0 + (r / d) ** 2) - 1.0))
     assert huber.history[0][-1]["val_loss"] == pytest.approx(want, rel=2e-3)
     assert want < 0.5 * np.mean(r**2)  # most residuals lie beyond δ_z: the mean square would not match
-    with pytest.raises(ValueError, match="huber_delta=-1"):
-        TrainConfig(huber_delta=-1.0)
+    for bad in (-1.0, 1e-12, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=f"huber_delta={bad}"):
+            TrainConfig(huber_delta=bad)
 
 
 def test_gain_fraction_one_runs_only_the_gain_phase(batch3: EventBatch) -> None:
