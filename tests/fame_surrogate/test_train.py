@@ -183,9 +183,10 @@ def test_huber_delta_is_the_mean_square_in_its_limit_and_the_pseudo_huber_loss_b
     batch3: EventBatch,
 ) -> None:
     """``huber_delta`` δ (in ln|M|²): δ → ∞ trains exactly as the mean square (δ = 0); a finite δ trains
-    another model, and its validation loss is the textbook pseudo-Huber loss 2δ_z²(√(1 + (r/δ_z)²) − 1)
-    (×1/2 against the one-sided form, so that it is r² for small r) of the held-out standardised residuals
-    r, δ_z = δ over the target's standard deviation, recomputed here in numpy from the returned model."""
+    another model, and its validation loss is the pseudo-Huber loss in its textbook form, 2δ_z²(√(1 +
+    (r/δ_z)²) − 1) (twice the usual δ², so that it is r² for small r), of the held-out standardised
+    residuals r, δ_z = δ over the target's standard deviation, recomputed here in numpy from the returned
+    model."""
     cfg = dataclasses.replace(SMALL, epochs=1)
     mse, limit, huber = (
         train_surrogate(batch3, dataclasses.replace(cfg, huber_delta=delta)) for delta in (0.0, 1e30, 0.005)
