@@ -45,6 +45,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
@@ -69,6 +71,12 @@ def is_quark(pdg: int) -> bool:
 def is_coloured(pdg: int) -> bool:
     """True for quarks, antiquarks and gluons (21)."""
     return is_quark(pdg) or pdg == 21
+
+
+def coloured_beams(pdg: Sequence[int] | npt.NDArray[np.integer[Any]], n_in: int) -> bool:
+    """True where an incoming particle (the first ``n_in`` of ``pdg``, PDG ids) is coloured: a hadron
+    collision, whose partonic frame, features and training defaults differ from those of lepton beams."""
+    return any(is_coloured(int(p)) for p in pdg[:n_in])
 
 
 def process_masses(pdg: Sequence[int], masses: Mapping[int, float] | None = None) -> list[float]:
@@ -419,7 +427,7 @@ class DipoleBasis(torch.nn.Module):
             torch.tensor([coupling(p.kind, self.alpha_s) for p in phis], dtype=torch.float64),
             persistent=False,
         )
-        self.hadronic = any(is_coloured(p) for p in self.pdg[: self.n_in])
+        self.hadronic = coloured_beams(self.pdg, self.n_in)
         self.names = [d.name for d in ordered]
         self.names += [f"cos2phi_{p.kind}({p.i},{p.j})" for p in phis]
         self.names += [f"sin2phi_{p.kind}({p.i},{p.j})" for p in phis]

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ._ops import gram_index, gram_rows, incoming_sum, pair_rows, partonic_frame
 from .cs_kernels import ff_recoil, fi_recoil, if_recoil, ii_recoil
-from .dipoles import dipole_pairs, invariant_pairs, is_coloured, process_dipoles
+from .dipoles import coloured_beams, dipole_pairs, invariant_pairs, process_dipoles
 
 #: Floor applied before the logarithms (only reached for degenerate kinematics, e.g. x ≥ 1 by rounding);
 #: representable in float32 (see ``_ops``).
@@ -41,7 +41,7 @@ _LOG_FLOOR = 1e-30
 def _beamless_pairs(pdg: Sequence[int], n_in: int) -> list[tuple[int, int]]:
     """For hadron collisions (a coloured incoming parton) every pair (i < j) but the two beams: the
     final–final and initial–final invariants whose log(|s_ij|/ŝ) are features; none otherwise."""
-    if not any(is_coloured(p) for p in pdg[:n_in]):
+    if not coloured_beams(pdg, n_in):
         return []
     n = len(pdg)
     return [(i, j) for i in range(n) for j in range(max(i + 1, n_in), n)]
@@ -129,7 +129,7 @@ class FeatureMap(torch.nn.Module):
         self.n_particles = n
         self.pairs = list(pairs) if pairs is not None else feature_pairs(self.pdg, self.n_in, self.masses)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
-        self.hadronic = any(is_coloured(p) for p in self.pdg[: self.n_in])
+        self.hadronic = coloured_beams(self.pdg, self.n_in)
         self._families: list[str] = []
         names = [f"p{i}_{c}" for i in range(n_in, n) for c in "Exyz"]
         for fam in ("FF", "FI", "IF", "II"):

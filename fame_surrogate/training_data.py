@@ -18,7 +18,7 @@ from torch import Tensor
 from lhe_tools import EventBatch
 
 from .config import Symmetry, TrainConfig
-from .dipoles import is_coloured, masses_from_meta
+from .dipoles import coloured_beams, masses_from_meta
 from .importance import importance_subsample, keep_probability
 from .models import Surrogate, build_model
 from .split import validation_split
@@ -255,7 +255,7 @@ def prepare_training(
         Without ``me2``, with masses the dipoles cannot use, or with too few points to train on; the message
         names the batch's process.
     """
-    hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
+    hadronic = coloured_beams(batch.pdg, batch.n_in)
     if batch.me2 is None:
         raise ValueError(f"batch of process {batch.process!r} has no me2 column: nothing to train on")
     config = _resolved_for(batch, config or TrainConfig(), hadronic, val_index)

@@ -197,10 +197,9 @@ def _stage1_temper(model: Any, batch: EventBatch, metrics: Mapping[str, Any]) ->
     """:func:`stage1_temper_scan` of the trained ``model`` on its training events, or None where they are
     neither trained for unweighting nor weighted hadron-collider events (whatever the objective, a pp
     surrogate may serve two-stage unweighting), or where the dump records no Sherpa times."""
-    from fame_surrogate.dipoles import is_coloured
+    from fame_surrogate.dipoles import coloured_beams
 
-    hadronic = any(is_coloured(int(p)) for p in batch.pdg[: batch.n_in])
-    hadronic_weighted = hadronic and batch.ps_weight is not None
+    hadronic_weighted = coloured_beams(batch.pdg, batch.n_in) and batch.ps_weight is not None
     if not (metrics.get("objective") == "unweighting" or hadronic_weighted) or batch.me2 is None:
         return None
     import torch
