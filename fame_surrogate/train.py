@@ -29,10 +29,11 @@ from torch import Tensor
 from lhe_tools import EventBatch
 
 from .averaging import ParameterAverage
-from .config import Clock, Loss, TrainConfig
+from .config import Clock, Loss, OptimizerKind, TrainConfig
 from .gain_loss import gain_loss
 from .models import Ensemble, LossBatch, Surrogate, net_dtype
 from .models.base import pointwise_loss
+from .optim import MuonAdamW, TrainingOptimizer
 from .training_data import prepare_training
 from .validation import accuracy
 
@@ -59,6 +60,8 @@ class TrainMetrics:
         The decoupled weight decay used (``TrainConfig.weight_decay`` as resolved).
     huber_delta : float
         The pointwise loss's δ in ln|M|² (``TrainConfig.huber_delta`` as resolved; 0: the mean square).
+    optimizer : str
+        The optimiser (``TrainConfig.optimizer`` as resolved: ``adamw`` or ``muon``).
     objective, loss : str
         What the training was for and its loss (``TrainConfig.objective`` and ``loss`` as resolved for the
         batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
@@ -97,6 +100,7 @@ class TrainMetrics:
     batch_size: int
     weight_decay: float
     huber_delta: float
+    optimizer: str
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -161,10 +165,14 @@ def _take(rows: Tensor, idx: Tensor) -> Tensor:
     return torch.index_select(rows, 0, idx)
 
 
-def _adam(model: Surrogate, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """Adam with decoupled weight decay (AdamW: every step also scales each network parameter by
-    1 − lr·``weight_decay``; Adam itself at 0), with the fused kernel (one pass over all parameters per
-    step)."""
+def _optimizer(model: Surrogate, config: TrainConfig, lr: float) -> TrainingOptimizer:
+    """The network's optimiser (``config.optimizer`` as resolved): Adam with decoupled weight decay (AdamW:
+    every step also scales each network parameter by 1 − lr·``weight_decay``; Adam itself at 0), with the
+    fused kernel (one pass over all parameters per step), or Muon on the hidden matrices with it on the
+    rest (:class:`~fame_surrogate.optim.MuonAdamW`)."""
+    weight_decay = config.resolved_weight_decay
+    if config.resolved_optimizer is OptimizerKind.MUON:
+        return MuonAdamW(model.net, lr, weight_decay)
     return torch.optim.AdamW(model.net.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
 
 
@@ -229,7 +237,7 @@ def train_replica(
     dtype = config.dtype.torch_dtype
     work: Surrogate = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
     d = {k: v.to(dtype) for k, v in data.items()}
-    opt = _adam(work, config.lr, config.resolved_weight_decay)
+    opt = _optimizer(work, config, config.lr)
     clock = _clock(config)
     t_start = clock()
     with_gain = config.loss is Loss.GAIN  # MSE epochs, then gain_epochs of the gain loss
@@ -270,7 +278,7 @@ def train_replica(
         if gain_phase and epoch == gain_start:
             work.net.load_state_dict(best_state)
             best = math.inf
-            opt = _adam(work, config.gain_lr, config.resolved_weight_decay)
+            opt = _optimizer(work, config, config.gain_lr)
             if average is not None:
                 average.reset()
         work.train()
@@ -282,7 +290,9 @@ def train_replica(
                 progress = (epoch + start / n) / config.epochs
                 if budget is not None:
                     progress = max(progress, (clock() - t_start) / budget)
-                opt.param_groups[0]["lr"] = _lr(config, plateau_lr, progress)
+                lr_now = _lr(config, plateau_lr, progress)
+                for group in opt.param_groups:
+                    group["lr"] = lr_now
             lam = _take(d["lam"], idx) if "lam" in d else None
             if gain_phase:
                 loss = _gain_objective(
@@ -444,6 +454,7 @@ def train_surrogate(
         batch_size=config.resolved_batch_size,
         weight_decay=config.resolved_weight_decay,
         huber_delta=config.resolved_huber_delta,
+        optimizer=str(config.resolved_optimizer),
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

@@ -58,6 +58,10 @@ OPTIONS = (
            help="pseudo-Huber loss of the pointwise fit (the MSE phase): relative errors of |M|^2 beyond "
            "about DELTA count linearly, not squared (0: the mean square; none: 0.02 for hadron "
            "collisions, 0 for lepton beams)"),
+    Option("optimizer", choices=("adamw", "muon"),
+           help="the network's optimiser: adamw, or muon (Muon on the hidden weight matrices, AdamW on the "
+           "readout and the biases; the same --lr and --weight-decay); none: muon for hadron collisions, "
+           "adamw for lepton beams"),
     Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
     Option("gain_mse_weight", metavar="MU",
            help="the gain phase minimises the gain loss + MU x the MSE phase's loss (--loss gain; 0: the "
