@@ -195,7 +195,7 @@ def test_fame_train_command_json(
                  "--epochs", "2", "--loss", "gain", "--hidden", "8", "--net-dtype", "float32",
                  "--batch-size", "128", "--lr", "0.002", "--gain-lr", "3e-4", "--decay-fraction", "0.4",
                  "--gain-mse-weight", "20", "--clock", "cpu", "--ema-decay", "0.99",
-                 "--weight-decay", "0.02",
+                 "--weight-decay", "0.02", "--optimizer", "muon",
                  "--symmetry", "canonical", "--scheduler", cluster, "--no-progress", "--json"])
     assert code == 0
     res = json.loads(capsys.readouterr().out)
@@ -203,12 +203,12 @@ def test_fame_train_command_json(
     # the options reach the training configuration (and a float32 network exports and loads)
     keys = (
         "loss", "hidden", "net_dtype", "batch_size", "lr", "gain_lr", "decay_fraction", "clock", "ema_decay",
-        "symmetry", "gain_mse_weight", "weight_decay",
+        "symmetry", "gain_mse_weight", "weight_decay", "optimizer",
     )
     assert {k: manifest["config"][k] for k in keys} == {
         "loss": "gain", "hidden": [8], "net_dtype": "float32", "batch_size": 128, "lr": 0.002,
         "gain_lr": 3e-4, "decay_fraction": 0.4, "clock": "cpu", "ema_decay": 0.99, "symmetry": "canonical",
-        "gain_mse_weight": 20.0, "weight_decay": 0.02}
+        "gain_mse_weight": 20.0, "weight_decay": 0.02, "optimizer": "muon"}
     assert set(res) >= {"groups", "seconds"}
     (g,) = res["groups"]
     assert g["name"] == D3 and g["status"] == "trained"
