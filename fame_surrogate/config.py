@@ -232,7 +232,7 @@ class TrainConfig:
         larger batch's throughput wins; 512 below, where the steps of the smaller one win (with ``lr``
         4e-3 and ``decay_fraction`` 0.5; see the README's accuracy table).
     lr : float
-        Initial Adam learning rate.
+        Initial learning rate (AdamW's, and Muon's at AdamW's update size; see ``optimizer``).
     weight_decay : float or None
         Decoupled weight decay (AdamW) of the network's parameters in both training phases: every step
         scales each parameter by 1 − lr·``weight_decay`` before Adam's update, pulling an output that the
@@ -305,7 +305,7 @@ class TrainConfig:
         cheaper: at Z+4 jets its 180 CPU-s gain phase runs 37–39 epochs, the best validation gain loss fell
         at epochs 15, 20 and 35 (three seeds), and the runs of examples/zjets used 40.
     gain_lr : float
-        Adam's learning rate through the gain phase (``loss="gain"``).  Default 1e-4: at Z+4 jets (an MSE
+        The learning rate through the gain phase (``loss="gain"``).  Default 1e-4: at Z+4 jets (an MSE
         phase of 675 CPU-s, then 180 CPU-s of each setting from it, scored on an independent 240k Sherpa
         run; two seeds) f_eff/f_ideal 0.85 and 0.89, ε_2 0.71 and 0.68, against 0.77, 0.77 and 0.67, 0.64
         at 4e-4, whose larger steps also undo more of the MSE phase's pointwise accuracy (median |Δ| 0.18,

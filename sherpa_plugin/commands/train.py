@@ -50,7 +50,7 @@ OPTIONS = (
     Option("seed", help="seed of split, initialisation and shuffling"),
     Option("batch_size", metavar="B", help="mini-batch size (none: 1024 from a million training points "
            "per epoch, permuted copies counted, else 512; see TrainConfig)"),
-    Option("lr", help="initial Adam learning rate"),
+    Option("lr", help="initial learning rate (of AdamW, and of Muon at AdamW's update size)"),
     Option("weight_decay", metavar="WD",
            help="decoupled weight decay (AdamW) of the network's weights: each step scales them by "
            "1 - lr x WD (0: plain Adam; none: 0.01 for hadron collisions, 0 for lepton beams)"),
@@ -62,7 +62,7 @@ OPTIONS = (
            help="the network's optimiser: adamw, or muon (Muon on the hidden weight matrices, AdamW on the "
            "readout and the biases; the same --lr and --weight-decay); none: muon for hadron collisions, "
            "adamw for lepton beams"),
-    Option("gain_lr", metavar="LR", help="Adam's learning rate in the gain phase (--loss gain)"),
+    Option("gain_lr", metavar="LR", help="the learning rate in the gain phase (--loss gain)"),
     Option("gain_mse_weight", metavar="MU",
            help="the gain phase minimises the gain loss + MU x the MSE phase's loss (--loss gain; 0: the "
            "gain loss alone)"),
