@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_HIDDEN",
+    "DEFAULT_OPTIMIZER",
     "DEFAULT_PENALTY_LEPTON_BEAMS",
     "HADRONIC_HUBER_DELTA",
-    "HADRONIC_OPTIMIZER",
     "HADRONIC_WEIGHT_DECAY",
     "IMPORTANCE_FLOOR",
     "LARGE_SET_BATCH",
@@ -163,12 +163,15 @@ HADRONIC_WEIGHT_DECAY = 1e-2
 #: f_eff/f_ideal (0.86) (examples/zjets/README.md)
 HADRONIC_HUBER_DELTA = 0.02
 
-#: ``TrainConfig.optimizer`` for hadron collisions unless given (lepton beams: AdamW, not measured with Muon).
-#: At Z+4 jets (720k events, one replica, 450 CPU-s, the pointwise objective, an independent 240k Sherpa run)
-#: Muon on the hidden matrices cut the median |Δ| from 0.045 to 0.041 and from 0.044 to 0.041 (seeds 0 and 7)
-#: in fewer epochs (26–28 against 39); with the default recipe (2 × 900 CPU-s) from 0.059 to 0.054 and 0.057
-#: while ε_2 rose from 0.867 and 0.873 to 0.894 and 0.900 (examples/zjets/README.md)
-HADRONIC_OPTIMIZER = OptimizerKind.MUON
+#: ``TrainConfig.optimizer`` unless given, for every beam.  At Z+4 jets (720k events, one replica, 450
+#: CPU-s, the pointwise objective, an independent 240k Sherpa run) Muon on the hidden matrices cut the median
+#: |Δ| from 0.045 to 0.041 and from 0.044 to 0.041 (seeds 0 and 7) in fewer epochs (26–28 against 39); with
+#: the default recipe (2 × 900 CPU-s) from 0.059 to 0.054 and 0.057 while ε_2 rose from 0.867 and 0.873 to
+#: 0.894 and 0.900.  On e+e- → 3/4/5 jets (2 replicas × 60/150/570 CPU-s, Sherpa's reference points; seeds 0
+#: and 7) the median |Δ| fell by 4–37%, 22–27% and 19–27% (5 jets: 99.70% and 99.69% within 1% against 99.28%
+#: and 98.90%).  Over the first few hundred optimiser steps AdamW is ahead (README, "Muon for lepton beams
+#: too"; examples/zjets/README.md)
+DEFAULT_OPTIMIZER = OptimizerKind.MUON
 
 #: the factorisation penalty J for lepton beams (TrainConfig.penalty_j=None; hadron collisions get 0)
 DEFAULT_PENALTY_LEPTON_BEAMS = 1e-3
@@ -194,8 +197,9 @@ IMPORTANCE_FLOOR: dict[Symmetry, float] = {Symmetry.CANONICAL: 0.2, Symmetry.AUG
 #: 0.86).  The threshold lies between 28k and 57k.
 SMALL_SUBSAMPLE_FLOOR, SMALL_SUBSAMPLE_POINTS = 0.2, 40_000
 
-#: the TrainConfig fields that :meth:`TrainConfig.resolved` decides from the events (training reports them as
-#: resolved, in ``TrainMetrics`` and so in the ONNX metadata and the bundle manifest)
+#: the TrainConfig fields that training reports as it used them, in ``TrainMetrics`` and so in the ONNX
+#: metadata and the bundle manifest: those that :meth:`TrainConfig.resolved` decides from the events, and the
+#: optimiser
 RESOLVED_FIELDS = (
     "objective", "loss", "importance_fraction", "importance_floor", "penalty_j", "symmetry", "batch_size",
     "weight_decay", "huber_delta", "optimizer",
@@ -248,11 +252,10 @@ class TrainConfig:
         errors of |M|² above about δ then count linearly, so that the fit is not spent on the few points it
         cannot reach and its typical (median) error falls.  None (default): :data:`HADRONIC_HUBER_DELTA`
         for hadron collisions; 0 for lepton beams.
-    optimizer : OptimizerKind or None
-        ``adamw`` (AdamW on every parameter) or ``muon`` (Muon on the hidden weight matrices, AdamW on the
-        readout and the biases; :mod:`fame_surrogate.optim`), in both training phases; ``lr``,
-        ``gain_lr``, the schedule and ``weight_decay`` apply to both.  None (default):
-        :data:`HADRONIC_OPTIMIZER` for hadron collisions, ``adamw`` for lepton beams.
+    optimizer : OptimizerKind
+        ``muon`` (default, :data:`DEFAULT_OPTIMIZER`: Muon on the hidden weight matrices, AdamW on the
+        readout and the biases; :mod:`fame_surrogate.optim`) or ``adamw`` (AdamW on every parameter), in
+        both training phases; ``lr``, ``gain_lr``, the schedule and ``weight_decay`` apply to both.
     hidden : tuple of int
         Hidden layer widths.
     activation : Activation
@@ -418,7 +421,7 @@ class TrainConfig:
     lr: float = 4e-3
     weight_decay: float | None = None
     huber_delta: float | None = None
-    optimizer: OptimizerKind | None = None
+    optimizer: OptimizerKind = DEFAULT_OPTIMIZER
     hidden: tuple[int, ...] = DEFAULT_HIDDEN
     activation: Activation = Activation.SILU
     seed: int = 0
@@ -516,15 +519,14 @@ class TrainConfig:
         n_kept: float | None = None,
     ) -> TrainConfig:
         """These settings with what is left to the events decided: ``objective``, ``loss``,
-        ``importance_fraction``, ``penalty_j``, ``weight_decay``, ``huber_delta``, ``optimizer``,
-        ``symmetry``, ``importance_floor`` and ``batch_size``.
+        ``importance_fraction``, ``penalty_j``, ``weight_decay``, ``huber_delta``, ``symmetry``,
+        ``importance_floor`` and ``batch_size``.
 
         Parameters
         ----------
         hadronic : bool
             The initial state is coloured (hadron collisions): no factorisation penalty by default, weight
-            decay :data:`HADRONIC_WEIGHT_DECAY`, the pseudo-Huber δ :data:`HADRONIC_HUBER_DELTA` and the
-            optimiser :data:`HADRONIC_OPTIMIZER`.
+            decay :data:`HADRONIC_WEIGHT_DECAY` and the pseudo-Huber δ :data:`HADRONIC_HUBER_DELTA`.
         weighted : bool
             The events are weighted with the non-ME factor known (``EventBatch.ps_weight``), so that the
             unweighting gain of the sample is defined.
@@ -545,7 +547,7 @@ class TrainConfig:
         TrainConfig
             ``objective`` is ``unweighting`` or ``pointwise`` and ``loss`` and ``penalty_j`` are set;
             ``importance_fraction`` is None only where every point trains; ``weight_decay`` and
-            ``huber_delta`` and ``optimizer`` are set;
+            ``huber_delta`` are set;
             ``symmetry`` is ``augment`` or ``canonical``, and ``importance_floor`` and ``batch_size`` are
             set.
         """
@@ -566,9 +568,6 @@ class TrainConfig:
         delta = self.huber_delta
         if delta is None:
             delta = HADRONIC_HUBER_DELTA if hadronic else 0.0
-        optimizer = self.optimizer
-        if optimizer is None:
-            optimizer = HADRONIC_OPTIMIZER if hadronic else OptimizerKind.ADAMW
         symmetry = self.symmetry
         if symmetry is Symmetry.AUTO:
             symmetry = Symmetry.CANONICAL if too_many_for_copies else Symmetry.AUGMENT
@@ -591,7 +590,6 @@ class TrainConfig:
             penalty_j=penalty,
             weight_decay=decay,
             huber_delta=delta,
-            optimizer=optimizer,
             symmetry=symmetry,
         )
 
@@ -626,12 +624,6 @@ class TrainConfig:
         """``huber_delta`` of a config resolved for its events (:meth:`resolved`); a ValueError where it is
         still None."""
         return float(self._resolved_field("huber_delta"))
-
-    @property
-    def resolved_optimizer(self) -> OptimizerKind:
-        """``optimizer`` of a config resolved for its events (:meth:`resolved`); a ValueError where it is
-        still None."""
-        return OptimizerKind(self._resolved_field("optimizer"))
 
     def augment_orders(self, n_points: int) -> int:
         """How many orders of its identical particles each of ``n_points`` training points gets with

@@ -61,7 +61,7 @@ class TrainMetrics:
     huber_delta : float
         The pointwise loss's δ in ln|M|² (``TrainConfig.huber_delta`` as resolved; 0: the mean square).
     optimizer : str
-        The optimiser (``TrainConfig.optimizer`` as resolved: ``adamw`` or ``muon``).
+        The optimiser (``TrainConfig.optimizer``: ``muon`` or ``adamw``).
     objective, loss : str
         What the training was for and its loss (``TrainConfig.objective`` and ``loss`` as resolved for the
         batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
@@ -166,12 +166,12 @@ def _take(rows: Tensor, idx: Tensor) -> Tensor:
 
 
 def _optimizer(model: Surrogate, config: TrainConfig, lr: float) -> TrainingOptimizer:
-    """The network's optimiser (``config.optimizer`` as resolved): Adam with decoupled weight decay (AdamW:
+    """The network's optimiser (``config.optimizer``): Adam with decoupled weight decay (AdamW:
     every step also scales each network parameter by 1 − lr·``weight_decay``; Adam itself at 0), with the
     fused kernel (one pass over all parameters per step), or Muon on the hidden matrices with it on the
     rest (:class:`~fame_surrogate.optim.MuonAdamW`)."""
     weight_decay = config.resolved_weight_decay
-    if config.resolved_optimizer is OptimizerKind.MUON:
+    if config.optimizer is OptimizerKind.MUON:
         return MuonAdamW(model.net, lr, weight_decay)
     return torch.optim.AdamW(model.net.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
 
@@ -454,7 +454,7 @@ def train_surrogate(
         batch_size=config.resolved_batch_size,
         weight_decay=config.resolved_weight_decay,
         huber_delta=config.resolved_huber_delta,
-        optimizer=str(config.resolved_optimizer),
+        optimizer=str(config.optimizer),
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

@@ -59,9 +59,8 @@ OPTIONS = (
            "about DELTA count linearly, not squared (0: the mean square; none: 0.02 for hadron "
            "collisions, 0 for lepton beams)"),
     Option("optimizer", choices=("adamw", "muon"),
-           help="the network's optimiser: adamw, or muon (Muon on the hidden weight matrices, AdamW on the "
-           "readout and the biases; the same --lr and --weight-decay); none: muon for hadron collisions, "
-           "adamw for lepton beams"),
+           help="the network's optimiser: muon (default: Muon on the hidden weight matrices, AdamW on the "
+           "readout and the biases; the same --lr and --weight-decay), or adamw"),
     Option("gain_lr", metavar="LR", help="the learning rate in the gain phase (--loss gain)"),
     Option("gain_mse_weight", metavar="MU",
            help="the gain phase minimises the gain loss + MU x the MSE phase's loss (--loss gain; 0: the "

@@ -38,13 +38,15 @@ class _Images(HTMLParser):
 
 @pytest.mark.slow
 def test_small_demo_runs_every_stage_and_closes(tmp_path: Path) -> None:
+    # 60 epochs: Muon (the default optimiser) trails AdamW over the first ≈ 100 steps, and 1500 points give 3
+    # per epoch; 40k trials give the closure test enough unweighted events for a χ² (MIN_EXPECTED per bin)
     config = DemoConfig(
         jets=(3,),
         train_points=1500,
-        validate_points=20000,
+        validate_points=40000,
         workers=1,
         sherpa_points=0,
-        train=TrainConfig(replicas=1, epochs=15, max_seconds=20.0, threads=1),
+        train=TrainConfig(replicas=1, epochs=60, max_seconds=20.0, threads=1),
     )
     result = run_demo(tmp_path, replace(config, seed=3))
     report = Path(result.report)
