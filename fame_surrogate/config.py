@@ -255,7 +255,9 @@ class TrainConfig:
     optimizer : OptimizerKind
         ``muon`` (default, :data:`DEFAULT_OPTIMIZER`: Muon on the hidden weight matrices, AdamW on the
         readout and the biases; :mod:`fame_surrogate.optim`) or ``adamw`` (AdamW on every parameter), in
-        both training phases; ``lr``, ``gain_lr``, the schedule and ``weight_decay`` apply to both.
+        both training phases; ``lr``, ``gain_lr``, the schedule and ``weight_decay`` apply to both.  None
+        (which meant "decided by the beams" before Muon became the default for lepton beams too) is taken
+        as the default.
     hidden : tuple of int
         Hidden layer widths.
     activation : Activation
@@ -458,6 +460,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for f in fields(self):  # strings (JSON, the command line) to the enum members; others refused
+            if f.name == "optimizer" and getattr(self, f.name) is None:  # None meant "by the beams" before
+                object.__setattr__(self, f.name, DEFAULT_OPTIMIZER)
             enum_type = _ENUM_FIELDS.get(f.name)
             if enum_type is not None and getattr(self, f.name) is not None:
                 value = getattr(self, f.name)

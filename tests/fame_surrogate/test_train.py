@@ -104,6 +104,8 @@ def test_muon_by_default_and_adamw_on_request(batch3: EventBatch, trained: Train
     ``optimizer="adamw"`` also fits e+e- → 3 jets to within 10% on a typical held-out point, reproducibly
     with a seed, and trains other weights."""
     assert trained.metrics.optimizer == DEFAULT_OPTIMIZER == "muon"
+    # None (a configuration written when it meant "decided by the beams") is the default, not AdamW
+    assert TrainConfig(optimizer=None).optimizer is DEFAULT_OPTIMIZER  # type: ignore[arg-type]
     cfg = dataclasses.replace(SMALL, optimizer="adamw")
     res, again = train_surrogate(batch3, cfg), train_surrogate(batch3, cfg)
     pred, truth = _val(batch3, res)
