@@ -38,8 +38,9 @@ class _Images(HTMLParser):
 
 @pytest.mark.slow
 def test_small_demo_runs_every_stage_and_closes(tmp_path: Path) -> None:
-    # 60 epochs: Muon (the default optimiser) trails AdamW over the first ≈ 100 steps, and 1500 points give 3
-    # per epoch; 40k trials give the closure test enough unweighted events for a χ² (MIN_EXPECTED per bin)
+    # 60 epochs: Muon (the default optimiser) trails AdamW over its first hundred or more steps, and 1500
+    # points give 3 per epoch; 40k trials give the closure test enough unweighted events for a χ²
+    # (MIN_EXPECTED per bin)
     config = DemoConfig(
         jets=(3,),
         train_points=1500,
