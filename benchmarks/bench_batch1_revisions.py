@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from fame_surrogate.config import TrainConfig
+from fame_surrogate.dipoles import coloured_beams
 from lhe_tools import read_dump
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,9 +67,10 @@ def export_default(pkg: Any, data: Any, cfg: TrainConfig, out: Path) -> Path:
     export = importlib.import_module(pkg.__name__ + ".export")
     torch.manual_seed(0)
     p = torch.from_numpy(data.momenta[:20000])
+    hidden = cfg.hidden_for(coloured_beams(data.pdg, int(data.n_in)))  # every revision gets the same network
     members = []
     for _ in range(cfg.replicas):
-        m = models.build_model(cfg.model, data.pdg.tolist(), int(data.n_in), cfg.hidden, cfg.activation)
+        m = models.build_model(cfg.model, data.pdg.tolist(), int(data.n_in), hidden, cfg.activation)
         x, terms = m.inputs(p)
         m.fit_scalers(x, terms, torch.from_numpy(data.me2[:20000]))
         m.net.to(torch.float32 if cfg.net_dtype == "float32" else torch.float64)

@@ -67,6 +67,7 @@ import torch  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
 from fame_surrogate.config import TrainConfig  # noqa: E402
+from fame_surrogate.dipoles import coloured_beams  # noqa: E402
 from fame_surrogate.export import _trace, _unfused_copy, export_onnx, small_batch_graph  # noqa: E402
 from fame_surrogate.models import Ensemble, build_model  # noqa: E402
 from fame_surrogate.onnx_parity import example_momenta  # noqa: E402
@@ -317,8 +318,9 @@ def bench_process(
     members = []
     p = torch.from_numpy(data.momenta[:20000])
     canonical = cfg.symmetry == "canonical"
+    hidden = cfg.hidden_for(coloured_beams(data.pdg, n_in))  # `fame train`'s default for these beams
     for _ in range(cfg.replicas):
-        m = build_model(cfg.model, data.pdg.tolist(), n_in, cfg.hidden, cfg.activation, canonical=canonical)
+        m = build_model(cfg.model, data.pdg.tolist(), n_in, hidden, cfg.activation, canonical=canonical)
         x, terms = m.inputs(p)
         m.fit_scalers(x, terms, torch.from_numpy(data.me2[:20000]))
         m.net.to(NET_DTYPE[cfg.net_dtype])  # as training returns it
@@ -369,7 +371,7 @@ def bench_process(
         "process": data.process,
         "model": cfg.model,
         "replicas": cfg.replicas,
-        "hidden": list(cfg.hidden),
+        "hidden": list(hidden),
         "net_dtype": cfg.net_dtype,
         "us_per_point": per_batch,
         "us_per_point_100k_chunked": chunks,

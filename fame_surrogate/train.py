@@ -62,6 +62,8 @@ class TrainMetrics:
         The pointwise loss's δ in ln|M|² (``TrainConfig.huber_delta`` as resolved; 0: the mean square).
     optimizer : str
         The optimiser (``TrainConfig.optimizer``: ``muon`` or ``adamw``).
+    hidden : list of int
+        The network's hidden layer widths (``TrainConfig.hidden`` as resolved).
     objective, loss : str
         What the training was for and its loss (``TrainConfig.objective`` and ``loss`` as resolved for the
         batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
@@ -101,6 +103,7 @@ class TrainMetrics:
     weight_decay: float
     huber_delta: float
     optimizer: str
+    hidden: list[int]
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -455,6 +458,7 @@ def train_surrogate(
         weight_decay=config.resolved_weight_decay,
         huber_delta=config.resolved_huber_delta,
         optimizer=str(config.optimizer),
+        hidden=list(config.resolved_hidden),
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

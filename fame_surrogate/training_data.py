@@ -273,7 +273,7 @@ def prepare_training(
         torch.manual_seed(config.seed + r)
         models.append(
             build_model(
-                config.model, pdg, batch.n_in, config.hidden, config.activation, masses, canonical,
+                config.model, pdg, batch.n_in, config.resolved_hidden, config.activation, masses, canonical,
                 config.lepton_angles,
             )
         )

@@ -13,7 +13,9 @@ import pytest
 import torch
 
 from fame_surrogate.config import (
+    DEFAULT_HIDDEN,
     DEFAULT_OPTIMIZER,
+    HADRONIC_HIDDEN,
     HADRONIC_HUBER_DELTA,
     HADRONIC_WEIGHT_DECAY,
     IMPORTANCE_FLOOR,
@@ -405,8 +407,10 @@ def test_config_enums_take_their_strings_and_serialise_as_them() -> None:
         "dtype": "float64",
         "net_dtype": "float32",
     }
-    assert cfg.to_json() == {**on_disk, "hidden": [128, 128, 128]}
-    assert TrainConfig(**{**on_disk, "hidden": tuple(on_disk["hidden"])}) == cfg
+    assert cfg.to_json() == on_disk and on_disk["hidden"] is None  # decided by the beams
+    widths = dataclasses.replace(cfg, hidden=(64, 32))
+    assert widths.to_json() == {**on_disk, "hidden": [64, 32]}
+    assert TrainConfig(**{**on_disk, "hidden": (64, 32)}) == widths
     assert dataclasses.replace(TrainConfig(), model="mlp").model is ModelKind.MLP
     allowed = r"expected one of \['silu', 'tanh', 'gelu', 'relu'\]"
     with pytest.raises(ValueError, match=r"TrainConfig.activation='swish'; " + allowed):
@@ -471,8 +475,11 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
     assert (m.weight_decay, ee.weight_decay) == (HADRONIC_WEIGHT_DECAY, 0.0)  # by the beams
     assert (m.huber_delta, ee.huber_delta) == (HADRONIC_HUBER_DELTA, 0.0)
     assert m.optimizer == ee.optimizer == DEFAULT_OPTIMIZER  # for every beam
+    assert (m.hidden, ee.hidden) == ([16], [32, 32])  # as given
     with pytest.raises(ValueError, match="weight_decay is None"):
         _ = TrainConfig().resolved_weight_decay
+    with pytest.raises(ValueError, match="hidden is None"):
+        _ = TrainConfig().resolved_hidden
 
 
 @pytest.mark.parametrize(
@@ -491,6 +498,7 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
         ({"huber_delta": 0.1}, False, False, ("pointwise", "mse", None, 1e-3, 0.0)),
         ({"optimizer": "adamw"}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, 1e-2)),
         ({"optimizer": "muon"}, False, False, ("pointwise", "mse", None, 1e-3, 0.0)),
+        ({"hidden": (16, 8)}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, 1e-2)),
         # one emphasis at a time
         ({"weight_power": 0.2}, True, True, ("unweighting", "gain", None, 0.0, 1e-2)),
     ],
@@ -503,6 +511,8 @@ def test_config_resolution_by_beams_and_weights(
     assert cfg.resolved_weight_decay == cfg.weight_decay
     assert cfg.resolved_huber_delta == given.get("huber_delta", HADRONIC_HUBER_DELTA if hadronic else 0.0)
     assert cfg.optimizer == given.get("optimizer", DEFAULT_OPTIMIZER)  # not decided by the beams
+    assert cfg.resolved_hidden == given.get("hidden", HADRONIC_HIDDEN if hadronic else DEFAULT_HIDDEN)
+    assert TrainConfig(**given).hidden_for(hadronic) == cfg.resolved_hidden  # type: ignore[arg-type]
     assert (cfg.symmetry, cfg.importance_floor) == ("augment", IMPORTANCE_FLOOR[Symmetry.AUGMENT])
     canonical = TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
         hadronic=hadronic, weighted=weighted

@@ -13,6 +13,8 @@ import torch
 
 from fame_surrogate import config as config_module
 from fame_surrogate.config import (
+    DEFAULT_HIDDEN,
+    HADRONIC_HIDDEN,
     IMPORTANCE_FLOOR,
     SMALL_SUBSAMPLE_FLOOR,
     SMALL_SUBSAMPLE_POINTS,
@@ -135,6 +137,22 @@ def test_auto_symmetry_sorts_where_the_cap_leaves_fewer_than_two_orders(
     # an explicit choice stands however small the cap
     given = prepare_training(batch, replace(CONFIG, augment_max_points=1))
     assert given.config.symmetry is Symmetry.AUGMENT and given.data["x"].shape[0] == given.train_index.size
+
+
+def test_the_network_depth_follows_the_beams(batch: EventBatch, sherpa_ee: Path) -> None:
+    """``hidden=None``: the replicas of pp events get :data:`HADRONIC_HIDDEN` (six layers of 128), e+e-
+    points :data:`DEFAULT_HIDDEN` (three); given widths win for both."""
+
+    def widths(prepared: PreparedTraining) -> list[int]:
+        linear = [m for m in prepared.models[0].net if isinstance(m, torch.nn.Linear)]
+        return [m.out_features for m in linear[:-1]]  # the readout's width is the model's
+
+    auto = replace(CONFIG, hidden=None, replicas=1)
+    pp = prepare_training(batch, auto)
+    ee = prepare_training(read_dump(sherpa_ee / "ee_3j_ycut0.01.npz"), auto)
+    assert widths(pp) == list(HADRONIC_HIDDEN) == [128] * 6 and pp.config.hidden == HADRONIC_HIDDEN
+    assert widths(ee) == list(DEFAULT_HIDDEN) == [128] * 3 and ee.config.hidden == DEFAULT_HIDDEN
+    assert widths(prepare_training(batch, replace(auto, hidden=(24, 8)))) == [24, 8]
 
 
 def test_auto_symmetry_sorts_only_processes_with_identical_particles(sherpa_ee: Path) -> None:
