@@ -141,7 +141,7 @@ def test_auto_symmetry_sorts_where_the_cap_leaves_fewer_than_two_orders(
 
 def test_the_network_depth_follows_the_beams(batch: EventBatch, sherpa_ee: Path) -> None:
     """``hidden=None``: the replicas of pp events get :data:`HADRONIC_HIDDEN` (six layers of 128), e+e-
-    points :data:`DEFAULT_HIDDEN` (three); given widths win for both."""
+    points :data:`DEFAULT_HIDDEN` (three); given widths win."""
 
     def widths(prepared: PreparedTraining) -> list[int]:
         linear = [m for m in prepared.models[0].net if isinstance(m, torch.nn.Linear)]
