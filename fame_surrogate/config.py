@@ -153,9 +153,10 @@ DEFAULT_HIDDEN: tuple[int, ...] = (128, 128, 128)
 #: (4 × 128), 0.032 (5 × 128) and 0.031 (6 × 128, 17 epochs), the cross-section-weighted spread from 0.094
 #: to 0.065 and ε_2 from 0.74 to 0.84; wider layers gained less (3 × 192: 0.035, 3 × 256: 0.035).  A larger
 #: batch, bfloat16 matrix products, three Newton–Schulz steps, a longer warm-down and half the learning rate
-#: moved it by at most 2%.  With the default recipe (2 × 900 CPU-s, seed 0, the same data) ε_2 rose from
-#: 0.896 to 0.925 and the median |Δ| fell from 0.056 to 0.041; the pointwise model reached 0.0226
-#: (examples/zjets/README.md)
+#: moved it by at most 4%.  With the default recipe (2 × 900 CPU-s, seed 0, the same data) ε_2 rose from
+#: 0.896 to 0.925 and the median |Δ| fell from 0.056 to 0.041; the pointwise model reached 0.0226.  More
+#: depth or width costs more epochs than it buys (8 × 128: 0.033, 6 × 192: 0.031), and the learning rate
+#: 4e-3 stays the best with six layers (2e-3: 0.037, 8e-3: 0.035) (examples/zjets/README.md)
 HADRONIC_HIDDEN: tuple[int, ...] = (128,) * 6
 
 #: ``TrainConfig.weight_decay`` for hadron collisions unless given (lepton beams: 0).  At Z+4 jets the network
