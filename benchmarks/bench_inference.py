@@ -320,7 +320,10 @@ def bench_process(
     canonical = cfg.symmetry == "canonical"
     hidden = cfg.hidden_for(coloured_beams(data.pdg, n_in))  # `fame train`'s default for these beams
     for _ in range(cfg.replicas):
-        m = build_model(cfg.model, data.pdg.tolist(), n_in, hidden, cfg.activation, canonical=canonical)
+        m = build_model(
+            cfg.model, data.pdg.tolist(), n_in, hidden, cfg.activation, canonical=canonical,
+            antenna=cfg.antenna,
+        )
         x, terms = m.inputs(p)
         m.fit_scalers(x, terms, torch.from_numpy(data.me2[:20000]))
         m.net.to(NET_DTYPE[cfg.net_dtype])  # as training returns it

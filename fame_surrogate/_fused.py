@@ -19,7 +19,8 @@ families or splitting kinds:
    with a = p_i·p_j, b = p_i·p_k, c = p_j·p_k, the g→gg bracket is b/(a+c) + c/(a+b) plus the product
    c/(b+c) · b/(b+c); for FI/IF/II the recoil x, 1/x, z̃_i and the soft denominators are ratios of the same
    kind.  The features' logarithm arguments are y_{ij,k} = a/(a+b+c) (FF), (1 − x)/x as a ratio of
-   invariants (FI/IF/II), 2 s_ij/ŝ and ŝ; the φ columns' P/(2 s_ij), P/s_ij; the lepton-pair factor's
+   invariants (FI/IF/II), 2 s_ij/ŝ (the antenna-chain column is a log-sum-exp of their logarithms) and ŝ;
+   the φ columns' P/(2 s_ij), P/s_ij; the lepton-pair factor's
    A2/m², α m² + β and m² − m_Z² (F = A2/m² + (α m² + β)/((m² − m_Z²)² + m_Z²Γ_Z²));
 3. one constant matrix times the momenta's rows (for hadron collisions, the partonic frame's, itself from one
    constant matrix and a few elementwise nodes) gives the final-state momenta and the φ factors (T = p_i +
@@ -275,12 +276,17 @@ class FusedInputs(nn.Module):
             ]
         floors += [-float("inf")] * len(ratios)
         # feature logarithm arguments, in the feature map's column order
-        for d in _feature_dipoles(features):
+        feature_dipoles = _feature_dipoles(features)
+        for d in feature_dipoles:
             num, den, floor = _feature_forms(d)
             ratios.append((num, den))
             floors.append(floor)
         shat = _shat_form(self.n_in)
-        for i, j in _beamless_pairs(features.pdg, features.n_in):
+        sij_pairs = _beamless_pairs(features.pdg, features.n_in)
+        # the antenna-chain column (the feature map's module) reads the log(2 s_ij/ŝ) rows of the logarithms
+        self.antenna = features.antenna
+        self._sij_rows = (len(feature_dipoles), len(feature_dipoles) + len(sij_pairs))
+        for i, j in sij_pairs:
             ratios.append((_form(((i, j), 1.0), ((i, j), 1.0)), shat))  # 2 s_ij/ŝ, 2 s_ij exactly
             floors.append(-float("inf"))
         ratios += [(shat, _form(const=1.0))] * 2  # log ŝ, and ŝ for the momenta's scale
@@ -476,7 +482,10 @@ class FusedInputs(nn.Module):
         # features: final-state momenta / √ŝ (canonical frame for hadron collisions), then the logarithms
         # (in float64, then rounded to ``dtype`` once: one Cast)
         logs = torch.log(torch.clamp(logarg, min=_LOG_FLOOR))
-        features = torch.cat([final / torch.sqrt(shat), logs], dim=0).to(dtype)
+        columns = [final / torch.sqrt(shat), logs]
+        if self.antenna is not None:
+            columns.append(self.antenna(logs[self._sij_rows[0] : self._sij_rows[1]]))
+        features = torch.cat(columns, dim=0).to(dtype)
         # dipoles: (Σ lins + P·Q) [· u_5] · 1/a (the sum as Adds: a constant (n_dipoles, n_lins n_dipoles)
         # Gemm would save a node but cost more in multiply-adds)
         dipoles = phi_scale[:0]

@@ -19,7 +19,11 @@ Columns, in order:
    rest), and log(p_i·p_j/(m_i m_j) − 1) of each massive pair (their relative Lorentz factor: 0 at the
    tt̄ threshold).  The recoil variables of columns 2 are those of the massive kinematics (CDST: y_{ij,k} and
    x_{ij,a} keep their massless form for Q → Q g and for massive spectators), and the invariants of
-   columns 3 are p_i·p_j (2 p_Q·p_g = (p_Q + p_g)² − m_Q² is the propagator), not s_ij.
+   columns 3 are p_i·p_j (2 p_Q·p_g = (p_Q + p_g)² − m_Q² is the propagator), not s_ij;
+6. with ``antenna``, for hadron collisions with one quark line
+   (:func:`~fame_surrogate.antenna.antenna_chains`), log(A ŝ^(k+1)) of the antenna chain
+   A = Σ_σ Π 1/|s_ab| over the orderings of the k gluons
+   (:class:`~fame_surrogate.antenna.AntennaColumn`, a function of the columns 3).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import torch
 from torch import Tensor
 
 from ._ops import gram_index, gram_rows, incoming_sum, pair_rows, partonic_frame
+from .antenna import AntennaColumn, antenna_chains
 from .cs_kernels import ff_recoil, fi_recoil, if_recoil, ii_recoil
 from .dipoles import coloured_beams, dipole_pairs, invariant_pairs, process_dipoles
 
@@ -89,6 +94,8 @@ class FeatureMap(torch.nn.Module):
     masses : sequence of float, optional
         Per-particle masses in GeV (default :func:`~fame_surrogate.dipoles.process_masses`); the momenta
         must be on these mass shells.
+    antenna : bool
+        Add the antenna-chain column (6 above) where the process has one quark line; no effect otherwise.
 
     Attributes
     ----------
@@ -98,11 +105,13 @@ class FeatureMap(torch.nn.Module):
         Number of output columns.
     names : list of str
         One name per column: ``p{idx}_{E,x,y,z}``, ``logy_…``/``logx_…`` with the dipole name,
-        ``logsij(i,j)``, ``log_shat``, ``loggamma(i)``, ``loggamma(i,j)``.
+        ``logsij(i,j)``, ``log_shat``, ``loggamma(i)``, ``loggamma(i,j)``, ``log_antenna``.
     massive : bool
         Whether the process has massive final-state particles (and hence the columns 5).
     log_columns : list of int
         Indices of the logarithmic columns (all but the momenta).
+    antenna : AntennaColumn or None
+        The antenna-chain column's module, None where the map has no such column.
     """
 
     _sij_idx: Tensor
@@ -119,6 +128,7 @@ class FeatureMap(torch.nn.Module):
         n_in: int = 2,
         pairs: Sequence[tuple[int, int]] | None = None,
         masses: Sequence[float] | None = None,
+        antenna: bool = False,
     ) -> None:
         super().__init__()
         if n_in < 1:
@@ -173,6 +183,10 @@ class FeatureMap(torch.nn.Module):
         )
         names += [f"loggamma({i})" for i in heavy]
         names += [f"loggamma({i},{j})" for i, j in heavy_pairs]
+        chains = antenna_chains(self.pdg, self.n_in) if antenna and not self.massive else []
+        self.antenna = AntennaColumn(chains, fin_pairs) if chains else None
+        if self.antenna is not None:
+            names.append("log_antenna")
         self.names = names
         self.n_features = len(names)
         #: the logarithmic columns (every column after the momenta): the log-invariant features that the
@@ -224,9 +238,11 @@ class FeatureMap(torch.nn.Module):
                     x = ii_recoil(d1, d2, d3)
                 arg = torch.clamp(1.0 - x, min=_LOG_FLOOR) / torch.clamp(x, min=_LOG_FLOOR)
             inv.append(torch.log(torch.clamp(arg.to(dtype), min=_LOG_FLOOR)))
+        log_sij = None
         if self.hadronic:
             sij = 2.0 * torch.index_select(rows, 0, self._sij_idx)
-            inv.append(torch.log(torch.clamp((sij / shat.reshape(1, -1)).to(dtype), min=_LOG_FLOOR)))
+            log_sij = torch.log(torch.clamp((sij / shat.reshape(1, -1)).to(dtype), min=_LOG_FLOOR))
+            inv.append(log_sij)
         inv.append(torch.log(shat.reshape(1, -1).to(dtype)))
         if self.massive:
             # γ_i − 1 = p_i·P_in/(m_i √ŝ) − 1 and p_i·p_j/(m_i m_j) − 1, floored before the logarithm
@@ -240,6 +256,8 @@ class FeatureMap(torch.nn.Module):
             if self._heavy_pair.numel():
                 rel = torch.index_select(rows, 0, self._heavy_pair) / self._heavy_pair_mass - 1.0
                 inv.append(torch.log(torch.clamp(rel, min=_LOG_FLOOR).to(dtype)))
+        if self.antenna is not None and log_sij is not None:
+            inv.append(self.antenna(log_sij))
         if self.hadronic:
             # the canonical frame: partonic rest frame, first final-state particle at φ = 0, second at p_y ≥ 0
             boosted = partonic_frame(momenta, self.n_in, n)

@@ -274,7 +274,7 @@ def prepare_training(
         models.append(
             build_model(
                 config.model, pdg, batch.n_in, config.resolved_hidden, config.activation, masses, canonical,
-                config.lepton_angles,
+                config.lepton_angles, config.antenna,
             )
         )
     data = _training_tensors(models[0], batch, momenta, me2, train_index, val_index, config, keep)

@@ -110,6 +110,10 @@ class DipoleModel(Surrogate):
         Factorise the decay angles of a final-state lepton pair (``A(n)`` above) where the process has one
         (:func:`~fame_surrogate.lepton_angles.pair_layout`); no effect otherwise.  Default off for a bare
         model; training turns it on by default (``TrainConfig.lepton_angles``, with the measurements).
+    antenna : bool
+        The features include the antenna-chain column where the process has one quark line
+        (:mod:`~fame_surrogate.antenna`); default off for a bare model, on in training
+        (``TrainConfig.antenna``).
 
     Attributes
     ----------
@@ -135,6 +139,7 @@ class DipoleModel(Surrogate):
         masses: Sequence[float] | None = None,
         canonical: bool = False,
         lepton_angles: bool = False,
+        antenna: bool = False,
     ) -> None:
         super().__init__(pdg, n_in, masses, canonical)
         self.layout = pair_layout(self.pdg, self.n_in) if lepton_angles else None
@@ -147,7 +152,7 @@ class DipoleModel(Surrogate):
             set(feature_pairs(pdg_read, self.n_in, masses_read))
             | set(basis_pairs(pdg_read, self.n_in, masses_read))
         )
-        self.features = FeatureMap(pdg_read, self.n_in, pairs=self.pairs, masses=masses_read)
+        self.features = FeatureMap(pdg_read, self.n_in, pairs=self.pairs, masses=masses_read, antenna=antenna)
         self.basis = DipoleBasis(pdg_read, self.n_in, alpha_s=alpha_s, pairs=self.pairs, masses=masses_read)
         self.register_buffer("_gram_idx", gram_index(self.pairs), persistent=False)
         # the Breit–Wigner of a final-state lepton pair (pp -> l+l- + jets) multiplies every dipole, so the

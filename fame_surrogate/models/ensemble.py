@@ -66,15 +66,18 @@ def build_model(
     masses: Sequence[float] | None = None,
     canonical: bool = False,
     lepton_angles: bool = False,
+    antenna: bool = False,
 ) -> Surrogate:
     """A fresh, untrained model of ``kind`` (``"dipole"`` or ``"mlp"``) for the process ``pdg`` (``masses``:
     per particle in GeV, default :func:`~fame_surrogate.dipoles.process_masses`; ``canonical``: identical
     final-state particles read in canonical order, :class:`~fame_surrogate.symmetry.CanonicalOrder`;
     ``lepton_angles``: the dipole model factorises a final-state lepton pair's decay angles, see
-    :class:`~fame_surrogate.models.DipoleModel`)."""
+    :class:`~fame_surrogate.models.DipoleModel`; ``antenna``: the features include the antenna-chain column
+    where the process has one quark line, :mod:`~fame_surrogate.antenna`)."""
     model_kind = as_enum(ModelKind, kind, "unknown model kind ")
     if model_kind is ModelKind.DIPOLE:
         return DipoleModel(
-            pdg, n_in, hidden, activation, masses=masses, canonical=canonical, lepton_angles=lepton_angles
+            pdg, n_in, hidden, activation, masses=masses, canonical=canonical, lepton_angles=lepton_angles,
+            antenna=antenna,
         )
-    return MLPModel(pdg, n_in, hidden, activation, masses=masses, canonical=canonical)
+    return MLPModel(pdg, n_in, hidden, activation, masses=masses, canonical=canonical, antenna=antenna)

@@ -19,7 +19,8 @@ __all__ = ["MLPModel"]
 class MLPModel(Surrogate):
     """Plain MLP baseline: the network predicts the standardised target directly (SPEC §4.2).
 
-    Parameters as :class:`DipoleModel` (without ``alpha_s``), ``canonical`` as :class:`~.base.Surrogate`.
+    Parameters as :class:`DipoleModel` (without ``alpha_s`` and ``lepton_angles``), ``canonical`` as
+    :class:`~.base.Surrogate`.
     """
 
     kind = ModelKind.MLP
@@ -32,9 +33,10 @@ class MLPModel(Surrogate):
         activation: Activation | str = Activation.SILU,
         masses: Sequence[float] | None = None,
         canonical: bool = False,
+        antenna: bool = False,
     ) -> None:
         super().__init__(pdg, n_in, masses, canonical)
-        self.features = FeatureMap(self.pdg, self.n_in, masses=self.masses)
+        self.features = FeatureMap(self.pdg, self.n_in, masses=self.masses, antenna=antenna)
         self._build_network(hidden, 1, activation)
         self.fused = FusedInputs(self.features) if FusedInputs.supports(self.features) else None
 

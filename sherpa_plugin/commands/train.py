@@ -76,6 +76,10 @@ OPTIONS = (
            help="the dipole model factorises the decay angles of a final-state lepton pair (pp -> l+l- / "
            "l nu + 2 or more jets) exactly: its network reads the hadronic event alone (default on; see "
            "TrainConfig)"),
+    Option("antenna",
+           help="pp -> Z/W + jets with one quark line: the network also reads the logarithm of the antenna "
+           "chain, the sum over the gluons' colour orderings of the products of 1/s_ab along the chain "
+           "(default on; see TrainConfig)"),
     Option("ema_decay", metavar="D",
            help="Polyak averaging: validate, keep and export the moving average of the weights, decay D per "
            "step (0: off)"),

@@ -31,11 +31,13 @@ def _check(
     factor_rtol: float = 0.0,
     mom_atol: float = 0.0,
     phi_rtol: float = 1e-13,
+    antenna: bool = False,
 ) -> None:
     data = read_dump(path)
     pdg, n_in = data.pdg.tolist(), int(data.n_in)
     p = torch.from_numpy(data.momenta)
-    fmap, basis = FeatureMap(pdg, n_in), DipoleBasis(pdg, n_in)
+    fmap, basis = FeatureMap(pdg, n_in, antenna=antenna), DipoleBasis(pdg, n_in)
+    assert (fmap.antenna is not None) == antenna
     prop = LeptonPairPropagator(pdg, n_in)
     fused = FusedInputs(fmap, basis, prop)
     x, dipoles, phi, factor = fused(p)
@@ -77,7 +79,8 @@ def test_fused_inputs_match_the_modules_pp(sherpa_pp: Path) -> None:
     # dipole near a kernel's zero on these events, the modules' rounding.  The frame's boost is
     # γ = E/√((E − p_z)(E + p_z)) of the incoming sum, not 1/√((1 − β)(1 + β)): where p_z' = γ p_z − γβ E
     # cancels, the two roundings differ by up to ≈ 5e-14 absolute in a momentum feature (O(0.5)), and the φ
-    # columns (c = |T|² i_x − T_x T·I cancels for a nearly collinear pair) by ≈ 1.1e-13 of their largest value
+    # columns (c = |T|² i_x − T_x T·I cancels for a nearly collinear pair) by ≈ 1.1e-13 of their largest value;
+    # with the antenna-chain column (a log-sum-exp of the log s_ij rows)
     _check(
         sherpa_pp / "z4j_gu_val.npz",
         dipole_rtol=1e-9,
@@ -85,16 +88,18 @@ def test_fused_inputs_match_the_modules_pp(sherpa_pp: Path) -> None:
         factor_rtol=1e-9,
         mom_atol=2e-13,
         phi_rtol=1e-12,
+        antenna=True,
     )
 
 
 def _z4_model(data: EventBatch, n_fit: int, seed: int) -> DipoleModel:
-    """A Z+4 dipole model (hidden (16, 16)) with its scalers fitted on the first ``n_fit`` points of ``data``
+    """A Z+4 dipole model (hidden (16, 16), the antenna-chain column) with its scalers fitted on the first ``n_fit`` points of ``data``
     and a perturbed network (so that every output depends on the inputs), in evaluation mode."""
     assert data.me2 is not None
     p = torch.from_numpy(data.momenta[:n_fit])
     torch.manual_seed(seed)
-    model = DipoleModel(data.pdg.tolist(), int(data.n_in), hidden=(16, 16))
+    model = DipoleModel(data.pdg.tolist(), int(data.n_in), hidden=(16, 16), antenna=True)
+    assert model.features.names[-1] == "log_antenna"
     x, terms = model.inputs(p)
     model.fit_scalers(x, terms, torch.from_numpy(data.me2[:n_fit]))
     with torch.no_grad():
@@ -126,7 +131,8 @@ def test_fused_features_without_a_basis(sherpa_ee: Path, sherpa_pp: Path, where:
     data = read_dump(path)
     pdg, n_in = data.pdg.tolist(), int(data.n_in)
     p = torch.from_numpy(data.momenta[:2000])
-    fmap = FeatureMap(pdg, n_in)
+    fmap = FeatureMap(pdg, n_in, antenna=True)  # the column where there is one quark line (pp)
+    assert (fmap.antenna is not None) == (where == "pp")
     x, dipoles, phi, factor = FusedInputs(fmap)(p)
     assert dipoles.shape == (0, len(p)) and phi.shape == (0, len(p)) and factor is None
     want = fmap(p)
