@@ -375,6 +375,7 @@ def bench_process(
         "model": cfg.model,
         "replicas": cfg.replicas,
         "hidden": list(hidden),
+        "antenna": cfg.antenna,
         "net_dtype": cfg.net_dtype,
         "us_per_point": per_batch,
         "us_per_point_100k_chunked": chunks,
@@ -438,6 +439,10 @@ def main() -> int:
     parser.add_argument("--hidden", type=int, nargs="+", default=None, help="override TrainConfig.hidden")
     parser.add_argument("--replicas", type=int, default=None, help="override TrainConfig.replicas")
     parser.add_argument(
+        "--antenna", action=argparse.BooleanOptionalAction, default=None,
+        help="override TrainConfig.antenna (the antenna-chain feature of pp -> Z/W + jets)",
+    )
+    parser.add_argument(
         "--symmetry", choices=("augment", "canonical"), default=None,
         help="the --dump models: canonical sorts identical particles inside the graph (TrainConfig.symmetry)",
     )
@@ -454,6 +459,8 @@ def main() -> int:
         cfg = dataclasses.replace(cfg, model=args.model)
     if args.replicas:
         cfg = dataclasses.replace(cfg, replicas=args.replicas)
+    if args.antenna is not None:
+        cfg = dataclasses.replace(cfg, antenna=args.antenna)
     if args.symmetry:
         cfg = dataclasses.replace(cfg, symmetry=args.symmetry)
     if args.jets and not DATA.is_dir():

@@ -22,7 +22,8 @@ OPTIONS = (
            help="training loss (gain: MSE, then epochs of the f_eff-driven gain loss; none: set by "
            "--objective)"),
     Option("hidden", metavar="W",
-           help="hidden layer widths (none: 6 layers of 128 for hadron collisions, 3 for lepton beams)"),
+           help="hidden layer widths (none: 256 then 5 layers of 128 for hadron collisions, 3 layers of 128 "
+           "for lepton beams)"),
     Option("net_dtype", choices=("float64", "float32"),
            help="dtype of the exported network and its inputs (float32: 2-3x faster, agrees with torch to "
            "~1e-6)"),

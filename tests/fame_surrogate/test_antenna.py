@@ -1,5 +1,5 @@
-"""The antenna-chain column (:mod:`fame_surrogate.antenna`): which processes have it, its value against a direct
-sum over the gluon orderings on real Sherpa events, and its soft-gluon scaling."""
+"""The antenna-chain column (:mod:`fame_surrogate.antenna`): which processes have it, its value against a
+direct sum over the gluon orderings on real Sherpa events, and its soft-gluon scaling."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _direct(momenta: np.ndarray, pdg: list[int]) -> np.ndarray:
     for order in itertools.permutations(gluons):
         chain = [quarks[0], *order, quarks[1]]
         term = np.ones(len(momenta))
-        for a, b in zip(chain[:-1], chain[1:], strict=True):
+        for a, b in itertools.pairwise(chain):
             term = term * shat / np.abs(2.0 * _dot(momenta[:, a], momenta[:, b]))
         total = total + term
     return np.log(total)

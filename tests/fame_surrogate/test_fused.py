@@ -79,8 +79,8 @@ def test_fused_inputs_match_the_modules_pp(sherpa_pp: Path) -> None:
     # dipole near a kernel's zero on these events, the modules' rounding.  The frame's boost is
     # γ = E/√((E − p_z)(E + p_z)) of the incoming sum, not 1/√((1 − β)(1 + β)): where p_z' = γ p_z − γβ E
     # cancels, the two roundings differ by up to ≈ 5e-14 absolute in a momentum feature (O(0.5)), and the φ
-    # columns (c = |T|² i_x − T_x T·I cancels for a nearly collinear pair) by ≈ 1.1e-13 of their largest value;
-    # with the antenna-chain column (a log-sum-exp of the log s_ij rows)
+    # columns (c = |T|² i_x − T_x T·I cancels for a nearly collinear pair) by ≈ 1.1e-13 of their largest
+    # value; with the antenna-chain column (a log-sum-exp of the log s_ij rows)
     _check(
         sherpa_pp / "z4j_gu_val.npz",
         dipole_rtol=1e-9,
@@ -93,8 +93,9 @@ def test_fused_inputs_match_the_modules_pp(sherpa_pp: Path) -> None:
 
 
 def _z4_model(data: EventBatch, n_fit: int, seed: int) -> DipoleModel:
-    """A Z+4 dipole model (hidden (16, 16), the antenna-chain column) with its scalers fitted on the first ``n_fit`` points of ``data``
-    and a perturbed network (so that every output depends on the inputs), in evaluation mode."""
+    """A Z+4 dipole model (hidden (16, 16), the antenna-chain column) with its scalers fitted on the first
+    ``n_fit`` points of ``data`` and a perturbed network (so that every output depends on the inputs), in
+    evaluation mode."""
     assert data.me2 is not None
     p = torch.from_numpy(data.momenta[:n_fit])
     torch.manual_seed(seed)

@@ -140,8 +140,8 @@ def test_auto_symmetry_sorts_where_the_cap_leaves_fewer_than_two_orders(
 
 
 def test_the_network_depth_follows_the_beams(batch: EventBatch, sherpa_ee: Path) -> None:
-    """``hidden=None``: the replicas of pp events get :data:`HADRONIC_HIDDEN` (six layers of 128), e+e-
-    points :data:`DEFAULT_HIDDEN` (three); given widths win."""
+    """``hidden=None``: the replicas of pp events get :data:`HADRONIC_HIDDEN` (six layers, the first 256
+    wide), e+e- points :data:`DEFAULT_HIDDEN` (three); given widths win."""
 
     def widths(prepared: PreparedTraining) -> list[int]:
         linear = [m for m in prepared.models[0].net if isinstance(m, torch.nn.Linear)]
@@ -150,7 +150,7 @@ def test_the_network_depth_follows_the_beams(batch: EventBatch, sherpa_ee: Path)
     auto = replace(CONFIG, hidden=None, replicas=1)
     pp = prepare_training(batch, auto)
     ee = prepare_training(read_dump(sherpa_ee / "ee_3j_ycut0.01.npz"), auto)
-    assert widths(pp) == list(HADRONIC_HIDDEN) == [128] * 6 and pp.config.hidden == HADRONIC_HIDDEN
+    assert widths(pp) == list(HADRONIC_HIDDEN) == [256] + [128] * 5 and pp.config.hidden == HADRONIC_HIDDEN
     assert widths(ee) == list(DEFAULT_HIDDEN) == [128] * 3 and ee.config.hidden == DEFAULT_HIDDEN
     assert widths(prepare_training(batch, replace(auto, hidden=(24, 8)))) == [24, 8]
 
