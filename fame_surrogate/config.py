@@ -383,7 +383,10 @@ class TrainConfig:
         the orderings of its k gluons (:mod:`fame_surrogate.antenna`).  No effect on other processes.
         Default on: at Z+4 jets (720k events, the pointwise objective, seed 0) it cut the held-out median
         |Δ| from 0.0308 to 0.0294 (one replica, 450 CPU-s) and, with a 256-wide first layer, from 0.0207 to
-        0.0202 (2 × 900 CPU-s; seed 7: 0.0200) (examples/zjets/README.md).
+        0.0202 (2 × 900 CPU-s; seed 7: 0.0200); with the default recipe 0.032 against 0.036 at a level gain
+        (ε_2 0.931, tempered f_eff/f_ideal 1.10).  At Z+5 (160k events, three seeds) it cut the median |Δ|
+        from 0.137 to 0.114 on average, but lowered ε_2 by 0.04 and f_eff/f_ideal at β = 1 by 0.05
+        (examples/zjets/README.md).
     gain_fraction : float
         With ``loss="gain"`` and ``max_seconds``: the share of the time budget kept for the gain phase (1:
         only the gain phase, from the model as given; benchmarks/bench_gain_phase.py compares gain phases
