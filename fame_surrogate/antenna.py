@@ -98,7 +98,6 @@ class AntennaColumn(nn.Module):
                 links[row, where[link]] -= 1.0
         #: (orderings, s_ab columns): minus the number of times each s_ab is a link of each ordering
         self.register_buffer("_links", links, persistent=False)
-        self.n_orderings = len(chains)
 
     def forward(self, log_sab: Tensor) -> Tensor:
         """The column, pair-major.
