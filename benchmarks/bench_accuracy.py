@@ -62,23 +62,28 @@ def overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _one_replica(batch: EventBatch, cfg: TrainConfig) -> tuple[Any, dict[str, Any], float]:
-    res = train_surrogate(batch, cfg)
+def _one_replica(
+    batch: EventBatch, cfg: TrainConfig, val_index: np.ndarray | None
+) -> tuple[Any, dict[str, Any], float]:
+    res = train_surrogate(batch, cfg, val_index=val_index)
     (member,) = res.model.members
     return member, res.metrics.to_json(), res.seconds
 
 
-def train_parallel(batch: EventBatch, cfg: TrainConfig, replicas: int) -> tuple[Any, dict[str, Any], float]:
+def train_parallel(
+    batch: EventBatch, cfg: TrainConfig, replicas: int, val_index: np.ndarray | None = None
+) -> tuple[Any, dict[str, Any], float]:
     """``replicas`` single-replica trainings at once, one process each (seeds seed..seed+R-1): an ensemble.
 
-    Each replica holds out its own validation split (its seed's); the test split of this benchmark is
-    disjoint from all of them.
+    Without ``val_index`` each replica holds out its own validation split (its seed's); with it, all hold
+    out those points of ``batch`` (as ``fame train``'s replica tasks do), so the ensemble has never trained
+    on them.  The test split of this benchmark is disjoint from all of them.
     """
     t0 = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")
     configs = [dataclasses.replace(cfg, replicas=1, seed=cfg.seed + r) for r in range(replicas)]
     with ProcessPoolExecutor(max_workers=replicas, mp_context=ctx) as pool:
-        results = list(pool.map(_one_replica, [batch] * replicas, configs))
+        results = list(pool.map(_one_replica, [batch] * replicas, configs, [val_index] * replicas))
     seconds = time.perf_counter() - t0
     ensemble = Ensemble([m for m, _, _ in results]).eval()
     metrics = {

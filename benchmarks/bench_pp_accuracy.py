@@ -32,9 +32,10 @@ keeps the trained surrogates, ``--score ONNX...`` scores saved ones instead of t
 K`` also scores K disjoint blocks of the validation run: where ε_full is 1e-4–1e-3, ε_2 and f_eff/f_ideal are
 set by a few of the highest weights, and their spread over blocks shows how much one run of that size says.
 ``--temper auto`` (or a β) also scores two-stage unweighting with the stage-1 weight |s|^β
-(:mod:`fame_surrogate.validation.temper`), β chosen on the ``--train`` runs as ``fame train`` chooses it
-(their recorded Sherpa times, t_surr = 0: :func:`sherpa_plugin.train_tasks.stage1_temper_scan`), and gives the
-scan over β on the validation run beside it (its times and the timed t_surr: the best β in hindsight).
+(:mod:`fame_surrogate.validation.temper`), β chosen as ``fame train`` chooses it: on the ``--train`` runs'
+held-out split, which every replica holds out (their recorded Sherpa times, t_surr = 0:
+:func:`sherpa_plugin.train_tasks.stage1_temper_scan`), and gives the scans over β on the whole training run
+and on the validation run beside it (its times and the timed t_surr: the best β in hindsight).
 
 Prints one JSON object.  Usage::
 
@@ -66,6 +67,7 @@ from bench_gain import OnnxPredictor
 from fame_surrogate.config import RESOLVED_FIELDS, TrainConfig
 from fame_surrogate.export import export_onnx
 from fame_surrogate.onnx_session import OnnxSurrogate
+from fame_surrogate.split import validation_split
 from fame_surrogate.train import train_surrogate
 from fame_surrogate.validation.accuracy import accuracy, weighted_log_spread
 from fame_surrogate.validation.gain import Baseline, compare_baselines, standard_efficiency
@@ -152,9 +154,8 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def one_model(
-    kind: str, train: EventBatch, val: EventBatch, args: argparse.Namespace, tmp: Path
-) -> dict[str, Any]:
+def model_config(kind: str, args: argparse.Namespace) -> tuple[TrainConfig, dict[str, Any]]:
+    """The TrainConfig of one ``--models`` kind (``--set`` wins over the options) and the overrides."""
     changes = overrides(args.set + (args.set_dipole if kind == "dipole" else args.set_mlp))
     base: dict[str, Any] = {
         "model": kind,
@@ -165,13 +166,26 @@ def one_model(
         "max_points": args.max_points,
         "verbose": args.verbose,
     }
-    config = TrainConfig(**{**base, **changes})  # --set wins over the options
+    return TrainConfig(**{**base, **changes}), changes
+
+
+def held_out(train: EventBatch, config: TrainConfig) -> np.ndarray:
+    """The points of ``train`` that no replica trains on: ``fame train``'s common held-out split
+    (:func:`sherpa_plugin.train_tasks.split_validation`), where ``--temper auto`` chooses β."""
+    return validation_split(len(train), config.val_fraction, config.seed)[1]
+
+
+def one_model(
+    kind: str, train: EventBatch, val: EventBatch, args: argparse.Namespace, tmp: Path
+) -> dict[str, Any]:
+    config, changes = model_config(kind, args)
     parallel = args.parallel_replicas or config.replicas
+    held = held_out(train, config)
     cpu0 = time.process_time() + _children_cpu()
     if parallel > 1:  # the replicas at once, one process each, each with the whole --budget
-        model, metrics, seconds = train_parallel(train, config, parallel)
+        model, metrics, seconds = train_parallel(train, config, parallel, val_index=held)
     else:
-        res = train_surrogate(train, dataclasses.replace(config, replicas=1))
+        res = train_surrogate(train, dataclasses.replace(config, replicas=1), val_index=held)
         model, metrics, seconds = res.model, res.metrics.to_json(), res.seconds
     cpu = time.process_time() + _children_cpu() - cpu0
     path = export_onnx(
@@ -193,7 +207,7 @@ def one_model(
         "stopped": metrics["stopped"],
         "n_train": metrics["n_train"],
     }
-    return score(path, row, val, args, train)
+    return score(path, row, val, args, train, held)
 
 
 def score(
@@ -202,6 +216,7 @@ def score(
     val: EventBatch,
     args: argparse.Namespace,
     train: EventBatch | None = None,
+    held: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """``row`` with the scores of the ONNX surrogate ``path`` on ``val`` (and, with ``--val-blocks K``, on
     each of K disjoint blocks of it: ε_2 and f_eff/f_ideal are set by the highest weights of a heavy-tailed
@@ -257,7 +272,7 @@ def score(
     if args.sampled is not None:
         row = with_baselines(row, [args.sampled])
     if getattr(args, "temper", None) is not None:  # bench_gain_phase scores without --temper
-        row["temper"] = tempered(onnx_model, p, row, val, train, args, settings)
+        row["temper"] = tempered(onnx_model, p, row, val, train, held, args, settings)
     print(
         json.dumps(
             {
@@ -291,18 +306,22 @@ def tempered(
     row: dict[str, Any],
     val: EventBatch,
     train: EventBatch | None,
+    held: np.ndarray | None,
     args: argparse.Namespace,
     settings: ValidateConfig,
 ) -> dict[str, Any]:
     """``--temper``: the two-stage figures with stage-1 weight |s|^β (fame_surrogate.validation.temper), β
-    given or (``auto``) chosen on the training run as ``fame train`` chooses it (:func:`stage1_temper_scan`:
-    the run's recorded times, t_surr = 0), and the scan over β on the validation run itself with its times
-    and the timed t_surr (the best β in hindsight, for comparison)."""
+    given or (``auto``) chosen on the training run's held-out split ``held`` as ``fame train`` chooses it
+    (:func:`stage1_temper_scan`: the run's recorded times, t_surr = 0), and the scans over β on the whole
+    training run (``train_scan_in_sample``: mostly events the surrogate trained on) and on the validation run
+    itself with its times and the timed t_surr (the best β in hindsight), for comparison."""
     times = (row["t_me_ms"], row["t_surr_ms"], row["t_ps_ms"])
-    train_scan = None
+    train_scan = in_sample = None
     if args.temper == "auto":
-        if train is not None:
-            train_scan = stage1_temper_scan(train, onnx_model.predict(train.momenta)[0])
+        if train is not None and held is not None:
+            train_pred = onnx_model.predict(train.momenta)[0]
+            train_scan = stage1_temper_scan(train.take(held), train_pred[held])
+            in_sample = stage1_temper_scan(train, train_pred)
         if train_scan is None:
             raise SystemExit("--temper auto chooses β on the training run: give --train with Sherpa's |M|^2 "
                              "and recorded times")
@@ -317,6 +336,7 @@ def tempered(
         "f_eff_over_ideal": r["f_eff"] / r["f_ideal"],
         **{k: r.get(k) for k in ("closure_min_p", "sigma_pull")},
         "train_scan": train_scan,
+        "train_scan_in_sample": in_sample,
         "val_scan": scan_temper(*surrogate_weights(val_pred, val), *times).to_json(),  # score's predictions
     }
     blocks = r["channels"][val.process]["gain_blocks"]
@@ -433,7 +453,9 @@ def main() -> None:
     rows = []
     if args.score:
         train_runs = read_runs(args.train) if args.temper == "auto" else None
-        rows = [score(path, {"model": path.stem, "onnx": str(path)}, val, args, train_runs)
+        kind = args.models[0] if len(args.models) == 1 else "dipole"  # the --set that trained them (seed)
+        held = None if train_runs is None else held_out(train_runs, model_config(kind, args)[0])
+        rows = [score(path, {"model": path.stem, "onnx": str(path)}, val, args, train_runs, held)
                 for path in args.score]
     else:
         train = read_runs(args.train)

@@ -7,37 +7,55 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from fame_surrogate.config import TrainConfig
+from fame_surrogate.onnx_session import OnnxSurrogate
+from fame_surrogate.split import validation_split
+from fame_surrogate.validation import scan_temper
 from lhe_tools import read_dump
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = str(REPO / "benchmarks" / "bench_pp_accuracy.py")
 
 
-def test_temper_auto_scores_the_beta_chosen_on_the_training_run(sherpa_pp: Path) -> None:
+def test_temper_auto_scores_the_beta_chosen_on_the_held_out_split(sherpa_pp: Path, tmp_path: Path) -> None:
     dump = str(sherpa_pp / "z4j_gu_val.npz")
     cmd = [sys.executable, BENCH, "--train", dump, "--val", dump, "--models", "mlp", "--budget", "3",
-           "--timing-points", "64", "--temper", "auto"]
+           "--timing-points", "64", "--temper", "auto", "--keep-onnx", str(tmp_path)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
     assert run.returncode == 0, run.stderr[-3000:]
     (row,) = json.loads(run.stdout)["models"]
     t = row["temper"]
-    # β is chosen as fame train chooses it: on the training run, with its recorded Sherpa CPU times, t_surr 0
-    meta = read_dump(dump).meta
+    # β is chosen as fame train chooses it: on the events no replica trained on (TrainConfig's seeded
+    # held-out split), with the run's recorded Sherpa CPU times and t_surr 0
+    batch = read_dump(dump)
+    meta = batch.meta
     train_scan = t["train_scan"]
     assert train_scan["t_surr_ms"] == 0.0
     assert train_scan["t_me_ms"] == meta["me_cpu_ms_per_point"]
     assert train_scan["t_ps_ms"] == meta["ps_cpu_ms_per_point"]
     assert t["beta"] == train_scan["best_beta"] and t["beta"] in train_scan["betas"]
+    config = TrainConfig()
+    _, held = validation_split(len(batch), config.val_fraction, config.seed)
+    assert train_scan["n_points"] == held.size == round(config.val_fraction * len(batch))
+    pred, _ = OnnxSurrogate(tmp_path / "mlp.onnx", threads=1).predict(batch.momenta[held])
+    assert batch.me2 is not None
+    w = np.abs(batch.weight[held])
+    s = w * np.abs(pred) / batch.me2[held]
+    scan = scan_temper(w, s, train_scan["t_me_ms"], 0.0, train_scan["t_ps_ms"])
+    np.testing.assert_allclose(train_scan["f_eff_over_ideal"], scan.ratios, rtol=1e-9)
     # validate's two-stage unweighter at β gives the validation scan's figure at β (two code paths); the
-    # training run is the validation run here, so the two scans differ only by the timed t_surr
+    # training run is the validation run here, so its in-sample scan differs only by the timed t_surr
     val_scan = t["val_scan"]
     at_beta = val_scan["f_eff_over_ideal"][val_scan["betas"].index(t["beta"])]
     assert t["f_eff_over_ideal"] == pytest.approx(at_beta, rel=1e-9)
     assert val_scan["f_eff_over_ideal"][0] == pytest.approx(row["f_eff_over_ideal"], rel=1e-9)  # β = 1
-    assert val_scan["eps_1"] == pytest.approx(train_scan["eps_1"], rel=1e-12)
-    assert val_scan["eps_2"] == pytest.approx(train_scan["eps_2"], rel=1e-12)
+    in_sample = t["train_scan_in_sample"]
+    assert in_sample["n_points"] == len(batch)
+    assert val_scan["eps_1"] == pytest.approx(in_sample["eps_1"], rel=1e-12)
+    assert val_scan["eps_2"] == pytest.approx(in_sample["eps_2"], rel=1e-12)
 
 
 def test_temper_out_of_range_is_a_usage_error(sherpa_pp: Path) -> None:
