@@ -1,6 +1,6 @@
-"""``fame train`` records the stage-1 temper β of each pp group (train_tasks._stage1_temper), on the 2 000
-real Sherpa Z+4 events of tests/data/sherpa-pp, in the manifest and the run-card snippet; ``fame validate`` on
-the exported file reproduces it."""
+"""``fame train`` records the stage-1 temper β of each pp group (train_tasks._stage1_temper), chosen on the
+held-out split of the 2 000 real Sherpa Z+4 events of tests/data/sherpa-pp, in the manifest and the run-card
+snippet; ``fame validate`` on the exported file reproduces it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import yaml
 
 from fame_surrogate.config import TrainConfig
 from fame_surrogate.onnx_session import OnnxSurrogate
+from fame_surrogate.split import validation_split
 from fame_surrogate.validation import TEMPER_GRID, scan_temper
 from lhe_tools import EventBatch, read_dump, write_dump
 from sherpa_plugin.bundle import Bundle
@@ -34,6 +35,11 @@ class Onnx:
         return np.asarray(pred, dtype=np.float64), np.asarray(std, dtype=np.float64)
 
 
+def held_out(batch: EventBatch, config: TrainConfig) -> EventBatch:
+    """The events no replica trained on: TrainConfig's seeded held-out split, drawn here on its own."""
+    return batch.take(validation_split(len(batch), config.val_fraction, config.seed)[1])
+
+
 def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_path: Path) -> None:
     z4 = read_dump(sherpa_pp / "z4j_gu_val.npz")
     (tmp_path / "data").mkdir()
@@ -44,7 +50,8 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     assert group["train"]["objective"] == "unweighting"  # weighted pp events: trained for unweighting
     rec = group["train"]["stage1_temper"]
     assert rec["betas"] == list(TEMPER_GRID) and rec["best_beta"] in TEMPER_GRID
-    assert rec["n_points"] == len(z4) and rec["t_surr_ms"] == 0.0
+    held = held_out(z4, CONFIG)  # β is chosen on the events the surrogate never trained on
+    assert rec["n_points"] == len(held) == 200 and rec["t_surr_ms"] == 0.0
     assert rec["t_me_ms"] == z4.meta["me_cpu_ms_per_point"]
     assert rec["t_ps_ms"] == z4.meta["ps_cpu_ms_per_point"]
     # the run-card snippet gives a host the same β for every member of the group
@@ -53,14 +60,14 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
 
     # the exported ONNX file, through ONNX Runtime: the same scan, and validate's two-stage unweighter
     onnx = Onnx(tmp_path / "bundle" / group["model"])
-    pred, _ = onnx.predict(z4)
-    assert z4.me2 is not None
-    w = np.abs(z4.weight)
-    scan = scan_temper(w, w * np.abs(pred) / z4.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
+    pred, _ = onnx.predict(held)
+    assert held.me2 is not None
+    w = np.abs(held.weight)
+    scan = scan_temper(w, w * np.abs(pred) / held.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
     np.testing.assert_allclose(scan.ratios, rec["f_eff_over_ideal"], rtol=1e-4)
     beta = rec["best_beta"]
     cfg = ValidateConfig(report=False, recorded_times="cpu", t_surr_ms=0.0, gain_blocks=1, temper=beta)
-    r = validate(onnx, [z4], None, cfg).to_json()
+    r = validate(onnx, [held], None, cfg).to_json()
     recorded = rec["f_eff_over_ideal"][TEMPER_GRID.index(beta)]
     assert r["f_eff"] / r["f_ideal"] == pytest.approx(recorded, rel=1e-4)
 
@@ -75,7 +82,7 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     for key in ("eps_1", "eps_2", "f_eff", "f_ideal"):
         assert got[key] == by_beta[key]
     # --temper 1 gives stage 1 on s itself: the scan's β = 1 figure
-    plain = validate(bundle, [z4], None, dataclasses.replace(cfg, temper=1.0)).to_json()
+    plain = validate(bundle, [held], None, dataclasses.replace(cfg, temper=1.0)).to_json()
     assert plain["channels"][z4.process]["temper"] == 1.0
     assert plain["f_eff"] / plain["f_ideal"] == pytest.approx(rec["f_eff_over_ideal"][0], rel=1e-4)
 
@@ -84,19 +91,23 @@ def test_a_pointwise_pp_group_records_its_temper_too(
     sherpa_pp: Path, sherpa_ee: Path, tmp_path: Path
 ) -> None:
     """Whatever the objective, a group of weighted pp events may serve two-stage unweighting: β is recorded
-    (and equals a scan through the exported file); an e+e- group (no coloured beam) records none."""
+    (and equals a scan through the exported file on the held-out split, which two replicas, trained as
+    separate tasks, share); an e+e- group (no coloured beam) records none."""
     z4 = read_dump(sherpa_pp / "z4j_gu_val.npz")
     (tmp_path / "data").mkdir()
     write_dump(tmp_path / "data" / "z4.npz", z4)
-    cfg = dataclasses.replace(CONFIG, objective="pointwise")
+    cfg = dataclasses.replace(CONFIG, objective="pointwise", replicas=2)
     assert train_bundle([tmp_path / "data"], tmp_path / "bundle", cfg, progress=False).failed == 0
     (group,) = json.loads((tmp_path / "bundle" / MANIFEST).read_text())["groups"]
     assert group["train"]["objective"] == "pointwise"
+    assert group["train"]["replica_tasks"] == 2
     rec = group["train"]["stage1_temper"]
-    pred, _ = Onnx(tmp_path / "bundle" / group["model"]).predict(z4)
-    assert z4.me2 is not None
-    w = np.abs(z4.weight)
-    scan = scan_temper(w, w * np.abs(pred) / z4.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
+    held = held_out(z4, cfg)
+    assert rec["n_points"] == len(held)
+    pred, _ = Onnx(tmp_path / "bundle" / group["model"]).predict(held)
+    assert held.me2 is not None
+    w = np.abs(held.weight)
+    scan = scan_temper(w, w * np.abs(pred) / held.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
     np.testing.assert_allclose(scan.ratios, rec["f_eff_over_ideal"], rtol=1e-4)
     assert Bundle.load(tmp_path / "bundle").stage1_temper(z4.process) == rec["best_beta"]
 
