@@ -50,6 +50,9 @@ OPTIONS = (
     Option("max_points", help="train on at most this many points per group"),
     Option("max_seconds", help="time budget per group, per replica with --replicas > 1 (see --clock)"),
     Option("seed", help="seed of split, initialisation and shuffling"),
+    Option("val_fraction", metavar="F",
+           help="the fraction of each group's events that no replica trains on: early stopping, the reported "
+           "accuracy, and for weighted pp events the stage-1 temper beta are measured on them"),
     Option("batch_size", metavar="B", help="mini-batch size (none: 1024 from a million training points "
            "per epoch, permuted copies counted, else 512; see TrainConfig)"),
     Option("lr", help="initial learning rate (of AdamW, and of Muon at AdamW's update size)"),

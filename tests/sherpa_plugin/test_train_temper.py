@@ -96,14 +96,14 @@ def test_a_pointwise_pp_group_records_its_temper_too(
     z4 = read_dump(sherpa_pp / "z4j_gu_val.npz")
     (tmp_path / "data").mkdir()
     write_dump(tmp_path / "data" / "z4.npz", z4)
-    cfg = dataclasses.replace(CONFIG, objective="pointwise", replicas=2)
+    cfg = dataclasses.replace(CONFIG, objective="pointwise", replicas=2, val_fraction=0.2)
     assert train_bundle([tmp_path / "data"], tmp_path / "bundle", cfg, progress=False).failed == 0
     (group,) = json.loads((tmp_path / "bundle" / MANIFEST).read_text())["groups"]
     assert group["train"]["objective"] == "pointwise"
     assert group["train"]["replica_tasks"] == 2
     rec = group["train"]["stage1_temper"]
     held = held_out(z4, cfg)
-    assert rec["n_points"] == len(held)
+    assert rec["n_points"] == len(held) == 400
     pred, _ = Onnx(tmp_path / "bundle" / group["model"]).predict(held)
     assert held.me2 is not None
     w = np.abs(held.weight)
