@@ -325,7 +325,7 @@ def tempered(
         if train_scan is None:
             raise SystemExit("--temper auto chooses β on the training run: give --train with Sherpa's |M|^2 "
                              "and recorded times")
-        beta = float(train_scan["best_beta"])
+        beta = float(train_scan["beta"])
     else:
         beta = float(args.temper)
     same_times = dataclasses.replace(settings, temper=beta, t_surr_ms=row["t_surr_ms"])  # not timed again

@@ -252,7 +252,7 @@ class Bundle:
 
     def stage1_temper(self, process: str) -> float | None:
         """The stage-1 temper β that ``fame train`` chose for the group serving ``process`` (the manifest's
-        ``train.stage1_temper.best_beta``; :mod:`fame_surrogate.validation.temper`), or None where the group
+        ``train.stage1_temper.beta``; :mod:`fame_surrogate.validation.temper`), or None where the group
         records none (e+e- groups, older bundles) or ``process`` is in no group."""
         found = self._lookup(process)
         return None if found is None else self._by_name[found[0].name].stage1_temper

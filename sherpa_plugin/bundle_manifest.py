@@ -91,11 +91,11 @@ class BundleGroup:
 
     @property
     def stage1_temper(self) -> float | None:
-        """The stage-1 temper β that ``fame train`` chose for this group (``train.stage1_temper.best_beta``;
-        :mod:`fame_surrogate.validation.temper`), or None where none is recorded (e+e- groups, a bundle
-        written before β was recorded)."""
+        """The stage-1 temper β that ``fame train`` chose for this group (``train.stage1_temper.beta``, or
+        ``best_beta`` in a bundle written before the tolerance rule; :mod:`fame_surrogate.validation.temper`),
+        or None where none is recorded (e+e- groups, a bundle written before β was recorded)."""
         record = self.train.get("stage1_temper")
-        beta = record.get("best_beta") if isinstance(record, Mapping) else None
+        beta = record.get("beta", record.get("best_beta")) if isinstance(record, Mapping) else None
         return float(beta) if isinstance(beta, (int, float)) else None
 
     def to_json(self) -> dict[str, Any]:

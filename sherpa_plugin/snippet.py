@@ -101,7 +101,7 @@ def make_snippet(
         Free text put at the top (one or more lines, each written as a YAML comment).
     temper : mapping of str to float, optional
         Member process name → the stage-1 temper β (0 < β ≤ 1) that ``fame train`` chose for its group
-        (the manifest's ``train.stage1_temper.best_beta``), written as ``MLHANDLER: STAGE1_TEMPER``.  Members
+        (the manifest's ``train.stage1_temper.beta``), written as ``MLHANDLER: STAGE1_TEMPER``.  Members
         without one are left out (stage 1 on s itself); None or empty: no ``STAGE1_TEMPER`` block.
 
     Returns

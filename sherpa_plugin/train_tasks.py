@@ -160,7 +160,7 @@ def _sqrt_shat_range(batch: EventBatch) -> list[float]:
 
 def stage1_temper_scan(batch: EventBatch, pred: npt.ArrayLike) -> dict[str, Any] | None:
     """The stage-1 temper scan of a surrogate on ``batch``'s events, as ``fame train`` records it
-    (:func:`fame_surrogate.validation.scan_temper`; ``best_beta`` is the chosen β).
+    (:func:`fame_surrogate.validation.scan_temper`; ``beta`` is the chosen β).
 
     Sherpa's recorded CPU times of the batch are used (wall where a dump has no CPU figure), with ``t_surr``
     = 0: it is small against ``t_PS`` where tempering matters, and a worker's timing would not be the host's.

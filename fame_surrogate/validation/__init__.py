@@ -60,7 +60,7 @@ from .observables import (
     thrust,
     transverse_momentum,
 )
-from .temper import TEMPER_GRID, TemperScan, check_temper, scan_temper, temper
+from .temper import TEMPER_GRID, TEMPER_TOLERANCE, TemperScan, check_temper, scan_temper, temper
 from .unweighting import (
     TwoStageResult,
     UnweightResult,
@@ -77,6 +77,7 @@ __all__ = [
     "MS_PER_HOUR",
     "STAGE1_BUDGETS",
     "TEMPER_GRID",
+    "TEMPER_TOLERANCE",
     "Accuracy",
     "Baseline",
     "BaselineComparison",

@@ -36,7 +36,7 @@ def test_temper_auto_scores_the_beta_chosen_on_the_held_out_split(sherpa_pp: Pat
     assert train_scan["t_surr_ms"] == 0.0
     assert train_scan["t_me_ms"] == meta["me_cpu_ms_per_point"]
     assert train_scan["t_ps_ms"] == meta["ps_cpu_ms_per_point"]
-    assert t["beta"] == train_scan["best_beta"] and t["beta"] in train_scan["betas"]
+    assert t["beta"] == train_scan["beta"] and t["beta"] in train_scan["betas"]
     config = TrainConfig()
     _, held = validation_split(len(batch), config.val_fraction, config.seed)
     assert train_scan["n_points"] == held.size == round(config.val_fraction * len(batch))

@@ -160,3 +160,20 @@ def test_record_validation(bundle_dir: Path) -> None:
     assert bundle.entries[0].train == {"val_frac_within_1pct": 0.5}
     with pytest.raises(BundleError, match="no group"):
         record_validation(bundle_dir, {}, {"2_3__e-__e+__G__u__ub": {}})
+
+
+@pytest.mark.parametrize(
+    ("record", "beta"),
+    [
+        ({"best_beta": 0.8, "beta": 0.7}, 0.7),  # today's record: the chosen β, not the scan's argmax
+        ({"best_beta": 0.8}, 0.8),  # a bundle written before the tolerance rule: its argmax was the choice
+        (None, None),  # e+e- groups record none
+    ],
+)
+def test_recorded_stage1_temper(
+    tmp_path: Path, group: ReducedGroup, model_file: Path, record: dict[str, float] | None, beta: float | None
+) -> None:
+    out = tmp_path / "bundle"
+    write_bundle(out, [(group, model_file, {"stage1_temper": record})], snippet=False)
+    bundle = Bundle.load(out)
+    assert bundle.stage1_temper(D3) == beta and bundle.stage1_temper(S3) == beta

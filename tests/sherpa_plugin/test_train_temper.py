@@ -15,7 +15,7 @@ import yaml
 from fame_surrogate.config import TrainConfig
 from fame_surrogate.onnx_session import OnnxSurrogate
 from fame_surrogate.split import validation_split
-from fame_surrogate.validation import TEMPER_GRID, scan_temper
+from fame_surrogate.validation import TEMPER_GRID, TEMPER_TOLERANCE, scan_temper
 from lhe_tools import EventBatch, read_dump, write_dump
 from sherpa_plugin.bundle import Bundle
 from sherpa_plugin.bundle_manifest import MANIFEST, SNIPPET
@@ -49,14 +49,15 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     (group,) = json.loads((tmp_path / "bundle" / MANIFEST).read_text())["groups"]
     assert group["train"]["objective"] == "unweighting"  # weighted pp events: trained for unweighting
     rec = group["train"]["stage1_temper"]
-    assert rec["betas"] == list(TEMPER_GRID) and rec["best_beta"] in TEMPER_GRID
+    assert rec["betas"] == list(TEMPER_GRID) and rec["beta"] in TEMPER_GRID
+    assert rec["beta"] <= rec["best_beta"]
     held = held_out(z4, CONFIG)  # β is chosen on the events the surrogate never trained on
     assert rec["n_points"] == len(held) == 200 and rec["t_surr_ms"] == 0.0
     assert rec["t_me_ms"] == z4.meta["me_cpu_ms_per_point"]
     assert rec["t_ps_ms"] == z4.meta["ps_cpu_ms_per_point"]
     # the run-card snippet gives a host the same β for every member of the group
     snippet = yaml.safe_load((tmp_path / "bundle" / SNIPPET).read_text())["MLHANDLER"]
-    assert snippet["STAGE1_TEMPER"] == {m["process"]: rec["best_beta"] for m in group["members"]}
+    assert snippet["STAGE1_TEMPER"] == {m["process"]: rec["beta"] for m in group["members"]}
 
     # the exported ONNX file, through ONNX Runtime: the same scan, and validate's two-stage unweighter
     onnx = Onnx(tmp_path / "bundle" / group["model"])
@@ -65,7 +66,8 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     w = np.abs(held.weight)
     scan = scan_temper(w, w * np.abs(pred) / held.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
     np.testing.assert_allclose(scan.ratios, rec["f_eff_over_ideal"], rtol=1e-4)
-    beta = rec["best_beta"]
+    assert scan.beta == rec["beta"] and rec["tolerance"] == TEMPER_TOLERANCE
+    beta = rec["beta"]
     cfg = ValidateConfig(report=False, recorded_times="cpu", t_surr_ms=0.0, gain_blocks=1, temper=beta)
     r = validate(onnx, [held], None, cfg).to_json()
     recorded = rec["f_eff_over_ideal"][TEMPER_GRID.index(beta)]
@@ -109,7 +111,7 @@ def test_a_pointwise_pp_group_records_its_temper_too(
     w = np.abs(held.weight)
     scan = scan_temper(w, w * np.abs(pred) / held.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
     np.testing.assert_allclose(scan.ratios, rec["f_eff_over_ideal"], rtol=1e-4)
-    assert Bundle.load(tmp_path / "bundle").stage1_temper(z4.process) == rec["best_beta"]
+    assert Bundle.load(tmp_path / "bundle").stage1_temper(z4.process) == rec["beta"]
 
     ee = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz").take(slice(0, 500))
     assert ee.ps_weight is not None and ee.me2 is not None  # weighted, with |M|², but lepton beams

@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fame_surrogate.validation import TEMPER_GRID, scan_temper, temper, two_stage
+from fame_surrogate.validation import (
+    TEMPER_GRID,
+    TEMPER_TOLERANCE,
+    TemperScan,
+    scan_temper,
+    temper,
+    two_stage,
+)
 from lhe_tools import EventBatch, read_dump
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
@@ -100,3 +107,36 @@ def test_scan_matches_validate_and_tempering_raises_the_gain(z4: EventBatch, noi
     # 0.47 here); a flatter stage 1 recovers it while t_ME/ε_2 stays small against (t_surr + t_PS)/(ε_1 ε_2)
     assert scan.best_ratio > scan.ratio_at(1.0) + 0.05
     assert scan.best_beta < 1.0
+    # the chosen β: at most the best one, within the tolerance of the best ratio, and the one recorded
+    assert scan.tolerance == TEMPER_TOLERANCE and scan.beta <= scan.best_beta
+    assert scan.ratio_at(scan.beta) >= (1.0 - TEMPER_TOLERANCE) * scan.best_ratio
+    assert scan.to_json()["beta"] == scan.beta and scan.to_json()["best_beta"] == scan.best_beta
+    exact = scan_temper(w, w * noise, T_ME, T_SURR, T_PS, tolerance=0.0)
+    assert exact.ratios == scan.ratios and exact.beta == exact.best_beta
+
+
+def _scan(betas: tuple[float, ...], ratios: tuple[float, ...], tolerance: float) -> TemperScan:
+    return TemperScan(betas, ratios, (0.0,) * len(betas), (0.0,) * len(betas), tolerance)
+
+
+def test_chosen_beta_steps_down_from_the_best_while_within_tolerance() -> None:
+    betas = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+    # a Z+5-like held-out scan: flat top at 0.9–0.8, then a slow fall
+    flat = (0.80, 1.00, 0.99, 0.975, 0.96, 0.98)
+    assert _scan(betas, flat, 0.0).beta == 0.9
+    assert _scan(betas, flat, 0.03).beta == 0.7  # 0.6 is below 0.97: the walk stops there, 0.5 is not reached
+    assert _scan(betas, flat, 0.05).beta == 0.5
+    assert _scan(betas, flat, 0.009).beta == 0.9  # 0.99 < 1 - 0.009
+    # the grid in any order: the walk goes by β, largest first
+    order = (3, 0, 5, 1, 4, 2)
+    shuffled = _scan(tuple(betas[k] for k in order), tuple(flat[k] for k in order), 0.03)
+    assert shuffled.beta == 0.7 and shuffled.best_beta == 0.9
+    # the best at the grid's smallest β: nothing below it
+    assert _scan(betas, (0.5, 0.6, 0.7, 0.8, 0.9, 1.0), 0.5).beta == 0.5
+
+
+def test_scan_rejects_a_tolerance_out_of_range(z4: EventBatch, noise: np.ndarray) -> None:
+    w = z4.weight
+    for bad in (-0.01, 1.0):
+        with pytest.raises(ValueError, match="tolerance"):
+            scan_temper(w, w * noise, T_ME, T_SURR, T_PS, tolerance=bad)
