@@ -20,6 +20,7 @@ from lhe_tools import EventBatch, read_dump, write_dump
 from sherpa_plugin.bundle import Bundle
 from sherpa_plugin.bundle_manifest import MANIFEST, SNIPPET
 from sherpa_plugin.orchestrate import train_bundle
+from sherpa_plugin.train_tasks import stage1_temper_scan
 from sherpa_plugin.validate import validate
 from sherpa_plugin.validate_config import ValidateConfig
 
@@ -120,3 +121,17 @@ def test_a_pointwise_pp_group_records_its_temper_too(
     assert train_bundle([tmp_path / "ee"], tmp_path / "ee_bundle", cfg, progress=False).failed == 0
     (ee_group,) = json.loads((tmp_path / "ee_bundle" / MANIFEST).read_text())["groups"]
     assert ee_group["train"]["stage1_temper"] is None
+
+
+def test_no_scan_without_an_event_of_nonzero_weight(sherpa_pp: Path) -> None:
+    """A held-out split whose weights are all 0 has no β to choose (None: stage 1 on s itself), while the
+    same events with their weights give the scan of :func:`scan_temper`."""
+    z4 = read_dump(sherpa_pp / "z4j_gu_val.npz").take(slice(0, 300))
+    assert z4.me2 is not None
+    pred = z4.me2 * np.exp(0.3 * np.random.default_rng(1).standard_normal(len(z4)))
+    assert stage1_temper_scan(dataclasses.replace(z4, weight=np.zeros(len(z4))), pred) is None
+    rec = stage1_temper_scan(z4, pred)
+    assert rec is not None and rec["n_points"] == len(z4)
+    w = np.abs(z4.weight)
+    scan = scan_temper(w, w * pred / z4.me2, rec["t_me_ms"], 0.0, rec["t_ps_ms"])
+    assert rec["f_eff_over_ideal"] == list(scan.ratios) and rec["beta"] == scan.beta
