@@ -205,10 +205,9 @@ def _resolved_for(
     ``augment`` otherwise.  The same number decides ``augment``'s importance floor (a small subsample gets
     ``SMALL_SUBSAMPLE_FLOOR``).  ``batch_size=None`` is then decided by the training points per epoch,
     copies counted.  All counts are expectations (:func:`_expected_kept`)."""
-    weighted = batch.ps_weight is not None
     orders = n_orders(batch.pdg.tolist(), batch.n_in)
     # "auto" resolves to augment here (and so to augment's floor); an explicit symmetry keeps its own
-    as_augment = config.resolved(hadronic=hadronic, weighted=weighted)
+    as_augment = config.resolved(hadronic=hadronic)
     auto = config.symmetry is Symmetry.AUTO and orders > 1
     floor_open = as_augment.importance_fraction is not None and config.importance_floor is None
     n_kept: float | None = None  # under augment's floor, where auto or the floor needs it
@@ -216,7 +215,7 @@ def _resolved_for(
         n_kept = _expected_kept(batch, as_augment, val_index)
     too_many = auto and n_kept is not None and config.augment_max_points < 2 * n_kept
     resolved = config.resolved(
-        hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_kept=n_kept
+        hadronic=hadronic, too_many_for_copies=too_many, n_kept=n_kept
     )
     if config.batch_size is not None:
         return resolved
@@ -227,7 +226,7 @@ def _resolved_for(
         n_trained = _expected_kept(batch, resolved, val_index)
     n_points = n_trained * (min(orders, resolved.augment_orders(round(n_trained))) if augment else 1)
     return config.resolved(
-        hadronic=hadronic, weighted=weighted, too_many_for_copies=too_many, n_points=n_points, n_kept=n_kept
+        hadronic=hadronic, too_many_for_copies=too_many, n_points=n_points, n_kept=n_kept
     )
 
 

@@ -15,9 +15,9 @@ from ._partial import PartialResult
 OPTIONS = (
     Option("model", choices=("dipole", "mlp"), help="model kind: dipole (factorisation-aware) or mlp"),
     Option("objective",
-           help="what the surrogate is for: unweighting (the gain loss on --importance 0.99), pointwise "
-           "(MSE on every point, for LHE reweighting), or auto: unweighting for weighted hadron-collider "
-           "events (Sherpa's pp dumps), pointwise otherwise"),
+           help="what the surrogate is for: pointwise (MSE on every point: LHE reweighting, and two-stage "
+           "unweighting with the stage-1 temper), unweighting (the gain loss on --importance 0.99), or auto: "
+           "pointwise (see TrainConfig)"),
     Option("loss", choices=("mse", "gain"),
            help="training loss (gain: MSE, then epochs of the f_eff-driven gain loss; none: set by "
            "--objective)"),

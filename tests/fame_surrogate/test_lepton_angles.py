@@ -267,9 +267,9 @@ def test_factorised_model_trains_and_exports_with_parity(source: EventBatch, tmp
 
 
 def test_factorised_model_is_rescaled_after_the_gain_phase(rotations: EventBatch, source: EventBatch) -> None:
-    """The gain phase (the default for Sherpa's weighted pp events) with the factorised model, which
-    training builds by default where the process has a lepton pair: its |M|² is a quadratic form in the
-    decay direction like Sherpa's, and the held-out median of ln(s/|M|²) is 0 after the gain phase
+    """The gain phase (``objective="unweighting"`` on Sherpa's weighted pp events) with the factorised
+    model, which training builds by default where the process has a lepton pair: its |M|² is a quadratic
+    form in the decay direction like Sherpa's, and the held-out median of ln(s/|M|²) is 0 after the gain phase
     (``TrainConfig.gain_rescale``; training's float32 inputs and the decay-direction terms reach the
     rescaling, which evaluates the float64 model)."""
     from fame_surrogate.config import TrainConfig
@@ -277,7 +277,7 @@ def test_factorised_model_is_rescaled_after_the_gain_phase(rotations: EventBatch
 
     data = source.take(np.arange(1200))
     cfg = TrainConfig(replicas=1, hidden=(16,), epochs=2, gain_epochs=2, val_fraction=0.25, patience=100,
-                      augment=1, seed=4)
+                      augment=1, seed=4, objective="unweighting")
     res = train_surrogate(data, cfg)
     assert res.metrics.loss == "gain"
     n = _directions(rotations).reshape(-1, ORIENTATIONS, 3)

@@ -441,16 +441,20 @@ def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, bat
     assert ee.penalty_j == 1e-3 and ee.symmetry == "augment"
 
 
-def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
+def test_objective_auto_is_pointwise_and_unweighting_trains_the_gain_loss(
     sherpa_pp: Path, batch3: EventBatch
 ) -> None:
-    """``objective="auto"``: Sherpa's weighted pp events train with the gain loss on the importance subsample
-    (the points a direct draw keeps), e+e- points and events without the non-ME factor with MSE on every
-    point; a given loss or fraction wins over the objective."""
+    """``objective="auto"`` (the default): MSE on every training point, for Sherpa's weighted pp events as for
+    e+e- points.  ``objective="unweighting"``: the gain loss on the importance subsample (the points a direct
+    draw keeps) of weighted events; a given loss or fraction wins over the objective."""
     pp = read_dump(sherpa_pp / "z4j_gu_val.npz").take(np.arange(1200))
     assert pp.ps_weight is not None
     cfg = TrainConfig(replicas=1, hidden=(16,), epochs=3, gain_epochs=2, val_fraction=0.25, patience=100,
                       augment=1, seed=4)
+    default = train_surrogate(pp, dataclasses.replace(cfg, epochs=1)).metrics
+    assert (default.objective, default.loss, default.importance_fraction) == ("pointwise", "mse", None)
+    assert default.n_train == 900  # every point of the training split
+    cfg = dataclasses.replace(cfg, objective="unweighting")
     res = train_surrogate(pp, cfg)
     m = res.metrics
     assert (m.objective, m.loss, m.importance_fraction) == ("unweighting", "gain", UNWEIGHTING_IMPORTANCE)
@@ -465,9 +469,6 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
     assert pp.me2 is not None
     split_quantile = float(np.quantile(np.abs(pp.me2[train_index]), 0.01))
     assert float(res.model.members[0].target.scale) == pytest.approx(0.1 * split_quantile, rel=1e-12)
-    unweighted = train_surrogate(dataclasses.replace(pp, ps_weight=None), dataclasses.replace(cfg, epochs=1))
-    assert (unweighted.metrics.objective, unweighted.metrics.loss) == ("pointwise", "mse")
-    assert unweighted.metrics.n_train == train_index.size
     mse = train_surrogate(pp, dataclasses.replace(cfg, epochs=1, loss="mse"))  # the loss given wins
     assert (mse.metrics.loss, mse.metrics.n_train, len(mse.history[0])) == ("mse", kept.size, 1)
     ee = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics
@@ -483,30 +484,31 @@ def test_hadron_collider_dumps_are_trained_for_unweighting_by_default(
 
 
 @pytest.mark.parametrize(
-    ("given", "hadronic", "weighted", "want"),
+    ("given", "hadronic", "want"),
     [
-        ({}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, HADRONIC_WEIGHT_DECAY)),
-        ({}, True, False, ("pointwise", "mse", None, 0.0, HADRONIC_WEIGHT_DECAY)),
-        ({}, False, True, ("pointwise", "mse", None, 1e-3, 0.0)),
-        ({"objective": "unweighting"}, False, False,
-         ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 1e-3, 0.0)),
-        ({"objective": "pointwise", "loss": "gain"}, True, True, ("pointwise", "gain", None, 0.0, 1e-2)),
-        ({"importance_fraction": 0.9, "penalty_j": 0.5, "weight_decay": 0.0}, True, True,
-         ("unweighting", "gain", 0.9, 0.5, 0.0)),
-        ({"weight_decay": 0.3}, False, False, ("pointwise", "mse", None, 1e-3, 0.3)),
-        ({"huber_delta": 0.0}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, 1e-2)),
-        ({"huber_delta": 0.1}, False, False, ("pointwise", "mse", None, 1e-3, 0.0)),
-        ({"optimizer": "adamw"}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, 1e-2)),
-        ({"optimizer": "muon"}, False, False, ("pointwise", "mse", None, 1e-3, 0.0)),
-        ({"hidden": (16, 8)}, True, True, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, 1e-2)),
+        ({}, True, ("pointwise", "mse", None, 0.0, HADRONIC_WEIGHT_DECAY)),
+        ({}, False, ("pointwise", "mse", None, 1e-3, 0.0)),
+        ({"objective": "unweighting"}, False, ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 1e-3, 0.0)),
+        ({"objective": "unweighting"}, True,
+         ("unweighting", "gain", UNWEIGHTING_IMPORTANCE, 0.0, HADRONIC_WEIGHT_DECAY)),
+        ({"objective": "pointwise", "loss": "gain"}, True, ("pointwise", "gain", None, 0.0, 1e-2)),
+        ({"objective": "unweighting", "importance_fraction": 0.9, "penalty_j": 0.5, "weight_decay": 0.0},
+         True, ("unweighting", "gain", 0.9, 0.5, 0.0)),
+        ({"importance_fraction": 0.9}, True, ("pointwise", "mse", 0.9, 0.0, 1e-2)),
+        ({"weight_decay": 0.3}, False, ("pointwise", "mse", None, 1e-3, 0.3)),
+        ({"huber_delta": 0.0}, True, ("pointwise", "mse", None, 0.0, 1e-2)),
+        ({"huber_delta": 0.1}, False, ("pointwise", "mse", None, 1e-3, 0.0)),
+        ({"optimizer": "adamw"}, True, ("pointwise", "mse", None, 0.0, 1e-2)),
+        ({"optimizer": "muon"}, False, ("pointwise", "mse", None, 1e-3, 0.0)),
+        ({"hidden": (16, 8)}, True, ("pointwise", "mse", None, 0.0, 1e-2)),
         # one emphasis at a time
-        ({"weight_power": 0.2}, True, True, ("unweighting", "gain", None, 0.0, 1e-2)),
+        ({"objective": "unweighting", "weight_power": 0.2}, True, ("unweighting", "gain", None, 0.0, 1e-2)),
     ],
 )
-def test_config_resolution_by_beams_and_weights(
-    given: dict[str, object], hadronic: bool, weighted: bool, want: tuple[object, ...]
+def test_config_resolution_by_beams(
+    given: dict[str, object], hadronic: bool, want: tuple[object, ...]
 ) -> None:
-    cfg = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted)  # type: ignore[arg-type]
+    cfg = TrainConfig(**given).resolved(hadronic=hadronic)  # type: ignore[arg-type]
     assert (cfg.objective, cfg.loss, cfg.importance_fraction, cfg.penalty_j, cfg.weight_decay) == want
     assert cfg.resolved_weight_decay == cfg.weight_decay
     assert cfg.resolved_huber_delta == given.get("huber_delta", HADRONIC_HUBER_DELTA if hadronic else 0.0)
@@ -515,32 +517,32 @@ def test_config_resolution_by_beams_and_weights(
     assert TrainConfig(**given).hidden_for(hadronic) == cfg.resolved_hidden  # type: ignore[arg-type]
     assert (cfg.symmetry, cfg.importance_floor) == ("augment", IMPORTANCE_FLOOR[Symmetry.AUGMENT])
     canonical = TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
-        hadronic=hadronic, weighted=weighted
+        hadronic=hadronic
     )
     assert canonical.importance_floor == IMPORTANCE_FLOOR[Symmetry.CANONICAL]  # the floor follows
     many = TrainConfig(**given).resolved(  # type: ignore[arg-type]
-        hadronic=hadronic, weighted=weighted, too_many_for_copies=True
+        hadronic=hadronic, too_many_for_copies=True
     )
     assert (many.symmetry, many.importance_floor) == ("canonical", IMPORTANCE_FLOOR[Symmetry.CANONICAL])
     given_augment = TrainConfig(**given, symmetry="augment")  # type: ignore[arg-type]
-    assert given_augment.resolved(hadronic=hadronic, weighted=weighted, too_many_for_copies=True) == cfg
-    assert cfg.resolved(hadronic=not hadronic, weighted=not weighted, too_many_for_copies=True) == cfg
+    assert given_augment.resolved(hadronic=hadronic, too_many_for_copies=True) == cfg
+    assert cfg.resolved(hadronic=not hadronic, too_many_for_copies=True) == cfg
     # batch_size=None: 1024 from LARGE_SET_POINTS training points per epoch, 512 below; a given size stands
     for n_points, want in ((LARGE_SET_POINTS - 1, SMALL_SET_BATCH), (LARGE_SET_POINTS, LARGE_SET_BATCH)):
         assert TrainConfig(**given).resolved(  # type: ignore[arg-type]
-            hadronic=hadronic, weighted=weighted, n_points=n_points
+            hadronic=hadronic, n_points=n_points
         ).batch_size == want
     assert cfg.batch_size == SMALL_SET_BATCH  # n_points unknown (0): the small set's
     # n_kept under augment's floor: below SMALL_SUBSAMPLE_POINTS augment's floor rises, canonical's stands
     for n_kept, floor in ((SMALL_SUBSAMPLE_POINTS - 1, SMALL_SUBSAMPLE_FLOOR),
                           (SMALL_SUBSAMPLE_POINTS, IMPORTANCE_FLOOR[Symmetry.AUGMENT])):
-        small = TrainConfig(**given).resolved(hadronic=hadronic, weighted=weighted, n_kept=n_kept)  # type: ignore[arg-type]
+        small = TrainConfig(**given).resolved(hadronic=hadronic, n_kept=n_kept)  # type: ignore[arg-type]
         if small.importance_fraction is None:  # no subsample: the floor is moot and stays augment's
             floor = IMPORTANCE_FLOOR[Symmetry.AUGMENT]
         assert (small.symmetry, small.importance_floor) == ("augment", floor)
         assert TrainConfig(**given, symmetry="canonical").resolved(  # type: ignore[arg-type]
-            hadronic=hadronic, weighted=weighted, n_kept=n_kept
+            hadronic=hadronic, n_kept=n_kept
         ).importance_floor == IMPORTANCE_FLOOR[Symmetry.CANONICAL]
     assert dataclasses.replace(cfg, batch_size=64).resolved(
-        hadronic=hadronic, weighted=weighted, n_points=10 * LARGE_SET_POINTS
+        hadronic=hadronic, n_points=10 * LARGE_SET_POINTS
     ).batch_size == 64

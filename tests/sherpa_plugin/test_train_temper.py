@@ -48,7 +48,7 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     res = train_bundle([tmp_path / "data"], tmp_path / "bundle", CONFIG, progress=False)
     assert res.failed == 0
     (group,) = json.loads((tmp_path / "bundle" / MANIFEST).read_text())["groups"]
-    assert group["train"]["objective"] == "unweighting"  # weighted pp events: trained for unweighting
+    assert group["train"]["objective"] == "pointwise"  # the default for every kind of event
     rec = group["train"]["stage1_temper"]
     assert rec["betas"] == list(TEMPER_GRID) and rec["beta"] in TEMPER_GRID
     assert rec["beta"] <= rec["best_beta"]
@@ -90,19 +90,20 @@ def test_train_records_the_temper_that_validate_reproduces(sherpa_pp: Path, tmp_
     assert plain["f_eff"] / plain["f_ideal"] == pytest.approx(rec["f_eff_over_ideal"][0], rel=1e-4)
 
 
-def test_a_pointwise_pp_group_records_its_temper_too(
+def test_an_unweighting_pp_group_records_its_temper_too(
     sherpa_pp: Path, sherpa_ee: Path, tmp_path: Path
 ) -> None:
-    """Whatever the objective, a group of weighted pp events may serve two-stage unweighting: β is recorded
+    """Whatever the objective (here ``unweighting``: the gain loss on the importance subsample), a group of
+    weighted pp events may serve two-stage unweighting: β is recorded
     (and equals a scan through the exported file on the held-out split, which two replicas, trained as
     separate tasks, share); an e+e- group (no coloured beam) records none."""
     z4 = read_dump(sherpa_pp / "z4j_gu_val.npz")
     (tmp_path / "data").mkdir()
     write_dump(tmp_path / "data" / "z4.npz", z4)
-    cfg = dataclasses.replace(CONFIG, objective="pointwise", replicas=2, val_fraction=0.2)
+    cfg = dataclasses.replace(CONFIG, objective="unweighting", replicas=2, val_fraction=0.2)
     assert train_bundle([tmp_path / "data"], tmp_path / "bundle", cfg, progress=False).failed == 0
     (group,) = json.loads((tmp_path / "bundle" / MANIFEST).read_text())["groups"]
-    assert group["train"]["objective"] == "pointwise"
+    assert group["train"]["objective"] == "unweighting"
     assert group["train"]["replica_tasks"] == 2
     rec = group["train"]["stage1_temper"]
     held = held_out(z4, cfg)
