@@ -14,9 +14,9 @@ runs joined into one sample, their recorded times averaged per event):
   ε_full, ε_1, ε_2, f_eff, f_ideal and f_eff/f_ideal; t_surr is ONNX Runtime's batched time here.
 
 ``--set KEY=VALUE`` overrides a TrainConfig field for every model (``--set-dipole``/``--set-mlp`` for one).
-The defaults are ``fame train``'s: Sherpa's weighted pp events train for unweighting (``objective="auto"``:
-the gain loss on the importance subsample, ``--importance 0.99``); ``--set objective=pointwise`` trains with
-MSE on every point, the setting for LHE reweighting.  Each row records what training chose (``resolved``).
+The defaults are ``fame train``'s: ``objective="auto"`` trains pointwise (MSE on every point);
+``--set objective=unweighting`` trains with the gain loss on the importance subsample (``--importance
+0.99``).  Each row records what training chose (``resolved``).
 
 **Baselines.**  f_eff above is against Sherpa's colour-summed standard generation of the validation events.
 ``--colour-sampled DUMP`` (a ``fame sherpa dump --colour-scheme sample`` dump of the same channel and cuts)

@@ -26,7 +26,8 @@ from fame_surrogate.importance import keep_probability
 from fame_surrogate.training_data import PreparedTraining, prepare_training
 from lhe_tools import EventBatch, read_dump
 
-CONFIG = TrainConfig(replicas=2, hidden=(16,), seed=3, symmetry="augment")
+#: the unweighting objective: these tests are about its importance subsample (the default is pointwise)
+CONFIG = TrainConfig(replicas=2, hidden=(16,), seed=3, symmetry="augment", objective="unweighting")
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,15 @@ def large_subsample(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(config_module, "SMALL_SUBSAMPLE_POINTS", 0)
 
 
-def test_weighted_pp_events_resolve_to_the_unweighting_setup(prepared: PreparedTraining) -> None:
-    """A few thousand events keep fewer than ``SMALL_SUBSAMPLE_POINTS``: the floor of a small subsample."""
+def test_weighted_pp_events_resolve_to_the_unweighting_setup(
+    batch: EventBatch, prepared: PreparedTraining
+) -> None:
+    """A few thousand events keep fewer than ``SMALL_SUBSAMPLE_POINTS``: the floor of a small subsample.
+    The default objective (auto: pointwise) trains on every point of the training split instead."""
+    pointwise = prepare_training(batch, replace(CONFIG, objective="auto", replicas=1))
+    assert pointwise.config.loss is Loss.MSE and pointwise.config.importance_fraction is None
+    assert pointwise.train_index.size == round(0.9 * len(batch))
+    assert pointwise.data["x"].shape[0] == 6 * pointwise.train_index.size  # every point, in 3! orders
     assert prepared.config.loss is Loss.GAIN and prepared.config.importance_fraction == 0.99
     assert prepared.config.importance_floor == SMALL_SUBSAMPLE_FLOOR > IMPORTANCE_FLOOR[Symmetry.AUGMENT]
     assert len(prepared.models) == 2 and len(prepared.targets) == 2
@@ -159,7 +167,7 @@ def test_auto_symmetry_sorts_only_processes_with_identical_particles(sherpa_ee: 
     """e+e- points (every point trains): the cap is compared with the training split.  e+e- → d d̄ g has
     nothing to sort, so ``auto`` stays ``augment`` however small the cap; e+e- → d d̄ g g is sorted once the
     cap holds fewer than two orders of its training points."""
-    small = replace(CONFIG, symmetry="auto", replicas=1)
+    small = replace(CONFIG, symmetry="auto", replicas=1, objective="auto")  # e+e-: every point trains
     three = read_dump(sherpa_ee / "ee_3j_ycut0.01.npz")
     assert prepare_training(three, replace(small, augment_max_points=1)).config.symmetry is Symmetry.AUGMENT
     four = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz")
@@ -179,7 +187,7 @@ def test_auto_batch_size_counts_the_training_points_with_their_copies(
     counted, else 512.  e+e- → d d̄ g g trains every point in both gluon orders (the rows of the training
     tensors), or once each when sorted; Sherpa's weighted Z+4 points count as the expected subsample
     (Σ keep probability, from the weights here) times the 3! orders."""
-    small = replace(CONFIG, symmetry="auto", replicas=1)
+    small = replace(CONFIG, symmetry="auto", replicas=1, objective="auto")  # e+e-: every point trains
     four = read_dump(sherpa_ee / "ee_4j_ycut0.01.npz")
     for cfg in (small, replace(small, symmetry="canonical")):
         rows = prepare_training(four, cfg).data["x"].shape[0]
