@@ -90,8 +90,8 @@ class Objective(StrEnum):
     Until the thirty-fourth session ``auto`` meant ``unweighting`` for Sherpa's weighted pp dumps; with
     today's hadron-collider network (256 + 5 × 128, the antenna column) and β chosen on the held-out split,
     ``pointwise`` is ahead there in the gain too at Z+5 jets (ε_2 0.73–0.74 against 0.48–0.60, f_eff/f_ideal
-    0.73–0.75 at β = 1 against 0.48–0.62, two seeds against five) and at Z+4 meets the 2% median (0.020
-    against 0.032) at a level tempered gain (``examples/zjets/README.md``, last section).
+    0.73–0.75 at β = 1 against 0.48–0.62, two seeds against five) and at Z+4 sits at the 2% median
+    (0.0200–0.0203 against 0.032) at a level tempered gain (``examples/zjets/README.md``, last section).
     """
 
     AUTO = "auto"

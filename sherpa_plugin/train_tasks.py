@@ -203,22 +203,21 @@ def _stage1_temper(model: Any, held_out: EventBatch, metrics: Mapping[str, Any])
 
     The held-out events, not the whole run: on the events it trained on, a surrogate fits the few heaviest
     ones that set ``x_max``, so that scan is flat near β = 1 and picks too large a β.  At Z+5 jets it gave
-    β = 0.85–0.9 where an independent run peaks at 0.7–0.75 and loses up to 30% of the gain at 0.9
+    β = 0.8–0.9 where an independent run peaks at 0.7–0.75 and loses up to 30% of the gain at 0.9
     (``examples/zjets/README.md``)."""
-    batch = held_out
     from fame_surrogate.dipoles import coloured_beams
 
-    hadronic_weighted = coloured_beams(batch.pdg, batch.n_in) and batch.ps_weight is not None
-    if not (metrics.get("objective") == "unweighting" or hadronic_weighted) or batch.me2 is None:
+    hadronic_weighted = coloured_beams(held_out.pdg, held_out.n_in) and held_out.ps_weight is not None
+    if not (metrics.get("objective") == "unweighting" or hadronic_weighted) or held_out.me2 is None:
         return None
     import torch
 
     with torch.no_grad():
         pred = np.concatenate([
-            model(torch.from_numpy(batch.momenta[i:i + 65536]))[0].double().numpy()
-            for i in range(0, len(batch), 65536)
+            model(torch.from_numpy(held_out.momenta[i:i + 65536]))[0].double().numpy()
+            for i in range(0, len(held_out), 65536)
         ])
-    return stage1_temper_scan(batch, pred)
+    return stage1_temper_scan(held_out, pred)
 
 
 def _export_bytes(model: Any, group: ReducedGroup, meta: Mapping[str, Any], config: TrainConfig,
