@@ -24,6 +24,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -62,6 +63,23 @@ def overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def follow_parent(parent: int) -> None:
+    """Pool initializer: end this worker when its parent process ``parent`` dies (Linux; elsewhere a no-op).
+
+    A replica that trains for minutes would otherwise keep its core after the benchmark that spawned it was
+    killed: the pool only notices a lost parent between tasks.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    if ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0) != 0:
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _one_replica(
     batch: EventBatch, cfg: TrainConfig, val_index: np.ndarray | None
 ) -> tuple[Any, dict[str, Any], float]:
@@ -82,7 +100,9 @@ def train_parallel(
     t0 = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")
     configs = [dataclasses.replace(cfg, replicas=1, seed=cfg.seed + r) for r in range(replicas)]
-    with ProcessPoolExecutor(max_workers=replicas, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=replicas, mp_context=ctx, initializer=follow_parent, initargs=(os.getpid(),)
+    ) as pool:
         results = list(pool.map(_one_replica, [batch] * replicas, configs, [val_index] * replicas))
     seconds = time.perf_counter() - t0
     ensemble = Ensemble([m for m, _, _ in results]).eval()
