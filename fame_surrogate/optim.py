@@ -58,9 +58,9 @@ def newton_schulz(g: Tensor, steps: int = 5) -> Tensor:
     wide = x.shape[0] <= x.shape[1]  # iterate on the smaller Gram matrix
     if not wide:
         x = x.mT
-    for _ in range(steps):
+    for _ in range(steps):  # each product and sum as one fused a·X + (b·G + c·G²)·X, G = XXᵀ
         gram = x @ x.mT
-        x = a * x + (b * gram + c * (gram @ gram)) @ x
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
     out: Tensor = x if wide else x.mT
     return out
 
