@@ -139,13 +139,20 @@ def colour_sampled(path: Path, val: EventBatch, block: int) -> tuple[Baseline, d
 
 
 def with_baselines(row: dict[str, Any], extra: list[Baseline]) -> dict[str, Any]:
-    """``row`` (a model's validation figures) with f_eff, f_ideal against each baseline and the fastest."""
+    """``row`` (a model's validation figures) with f_eff, f_ideal against each baseline and the fastest;
+    its tempered stage 1 (``row["temper"]``, where scored) too, from that stage's ε_1 and ε_2."""
     summed = Baseline("colour-summed", row["eps_full"], row["t_me_ms"], row["t_ps_ms"])
-    comp = compare_baselines(
-        [summed, *extra], row["eps_full"], row["eps_1"], row["eps_2"], row["t_me_ms"], row["t_surr_ms"],
-        row["t_ps_ms"],
-    ).to_json()
-    return {**row, **comp}
+
+    def compare(eps_1: float, eps_2: float) -> dict[str, Any]:
+        return compare_baselines(
+            [summed, *extra], row["eps_full"], eps_1, eps_2, row["t_me_ms"], row["t_surr_ms"], row["t_ps_ms"]
+        ).to_json()
+
+    out = {**row, **compare(row["eps_1"], row["eps_2"])}
+    temper = row.get("temper")
+    if temper is not None:
+        out["temper"] = {**temper, **compare(temper["eps_1"], temper["eps_2"])}
+    return out
 
 
 def _children_cpu() -> float:
@@ -269,10 +276,10 @@ def score(
         }
     if args.tail > 0:
         row["tail"] = tail_events(p, val, args.tail)
-    if args.sampled is not None:
-        row = with_baselines(row, [args.sampled])
     if getattr(args, "temper", None) is not None:  # bench_gain_phase scores without --temper
         row["temper"] = tempered(onnx_model, p, row, val, train, held, args, settings)
+    if args.sampled is not None:
+        row = with_baselines(row, [args.sampled])
     print(
         json.dumps(
             {

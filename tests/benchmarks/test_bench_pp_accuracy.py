@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,33 @@ def test_temper_out_of_range_is_a_usage_error(sherpa_pp: Path) -> None:
         run = subprocess.run([sys.executable, BENCH, "--score", "x.onnx", "--val", dump, "--temper", bad],
                              capture_output=True, text=True, timeout=300, cwd=REPO)
         assert run.returncode == 2 and "--temper" in run.stderr
+
+
+def test_baselines_apply_to_the_tempered_stage_one_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))  # the module sets it
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    bench = importlib.import_module("bench_pp_accuracy")
+    from fame_surrogate.validation import Baseline
+
+    row = {"eps_full": 1e-3, "eps_1": 1.2e-3, "eps_2": 0.8, "t_me_ms": 3.0, "t_surr_ms": 0.02, "t_ps_ms": 0.5,
+           "temper": {"beta": 0.7, "eps_1": 6e-3, "eps_2": 0.2}}
+    sampled = Baseline("colour-sampled", 2e-4, 0.2, 0.5)  # (0.2 + 0.5)/2e-4 = 3500 ms against 3500 summed
+    sampled_fast = Baseline("colour-sampled", 4e-4, 0.2, 0.5)  # 1750 ms: the faster one
+
+    def by_hand(eps_1: float, eps_2: float, baseline_ms: float) -> float:  # SPEC: f_eff of two-stage
+        return baseline_ms / ((0.02 + 0.5) / (eps_1 * eps_2) + 3.0 / eps_2)
+
+    out = bench.with_baselines(row, [sampled_fast])
+    assert out["fastest"] == out["temper"]["fastest"] == "colour-sampled"
+    assert out["f_eff_vs_fastest"] == pytest.approx(by_hand(1.2e-3, 0.8, 1750.0), rel=1e-12)
+    assert out["temper"]["f_eff_vs_fastest"] == pytest.approx(by_hand(6e-3, 0.2, 1750.0), rel=1e-12)
+    assert out["temper"]["beta"] == 0.7
+    summed = out["temper"]["baselines"]["colour-summed"]
+    assert summed["f_eff"] == pytest.approx(by_hand(6e-3, 0.2, 3500.0), rel=1e-12)
+    # a slower second baseline leaves colour summing the fastest; a row without temper gets none
+    out = bench.with_baselines({k: v for k, v in row.items() if k != "temper"},
+                               [Baseline("colour-sampled", 1e-4, 0.2, 0.5)])
+    assert out["fastest"] == "colour-summed" and "temper" not in out
+    assert sampled.ms_per_event == pytest.approx(3500.0)
