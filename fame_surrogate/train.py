@@ -31,7 +31,7 @@ from lhe_tools import EventBatch
 from .averaging import ParameterAverage
 from .config import Clock, Loss, OptimizerKind, TrainConfig
 from .gain_loss import gain_loss
-from .models import Ensemble, LossBatch, Surrogate, net_dtype
+from .models import Ensemble, LossBatch, Network, Surrogate, net_dtype
 from .models.base import pointwise_loss
 from .optim import MuonAdamW, TrainingOptimizer
 from .training_data import prepare_training
@@ -239,6 +239,8 @@ def train_replica(
     batch_size = config.resolved_batch_size
     dtype = config.dtype.torch_dtype
     work: Surrogate = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
+    if isinstance(work.net, Network):
+        work.net.bf16_hidden = config.bf16_hidden
     d = {k: v.to(dtype) for k, v in data.items()}
     opt = _optimizer(work, config, config.lr)
     clock = _clock(config)
@@ -352,6 +354,8 @@ def train_replica(
             break
     if bar is not None:
         bar.close()
+    if isinstance(model.net, Network):  # (work is model itself in float64 training)
+        model.net.bf16_hidden = False
     # the returned network's dtype is config.net_dtype (models.run_net); everything around it is float64
     model.net.to(config.net_dtype.torch_dtype)
     model.net.load_state_dict({k: v.to(net_dtype(model.net)) for k, v in best_state.items()})

@@ -31,7 +31,7 @@ from .base import FUSED_BATCH_MAX, LossBatch, ModelInputs, Surrogate
 from .dipole import DipoleModel
 from .ensemble import Ensemble, build_model
 from .mlp import MLPModel
-from .network import net_dtype, run_net
+from .network import Network, net_dtype, run_net
 from .scalers import TargetTransform, fold_input_standardisation
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "LossBatch",
     "MLPModel",
     "ModelInputs",
+    "Network",
     "Surrogate",
     "TargetTransform",
     "build_model",

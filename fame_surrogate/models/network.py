@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from ..config import Activation, as_enum
 
-__all__ = ["build_net", "net_dtype", "run_net", "run_net_pair_major"]
+__all__ = ["Network", "build_net", "net_dtype", "run_net", "run_net_pair_major"]
 
 
 class _SiLU(nn.SiLU):
@@ -42,7 +42,34 @@ _ACTIVATIONS: dict[Activation, type[nn.Module]] = {
 }
 
 
-def build_net(n_in: int, hidden: Sequence[int], n_out: int, activation: Activation | str) -> nn.Sequential:
+class Network(nn.Sequential):
+    """The fully connected network: Linear and activation layers, then the Linear readout.
+
+    ``bf16_hidden`` (False unless training sets it, ``TrainConfig.bf16_hidden``): in training mode the
+    hidden layers run under ``torch.autocast`` in bfloat16 (products in bfloat16, weights and their
+    gradients stay in the network's dtype), the readout in the network's dtype.  Evaluation mode, and so
+    the exported graph, is the plain sequence.
+    """
+
+    def __init__(self, *layers: nn.Module) -> None:
+        super().__init__(*layers)
+        self.bf16_hidden = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        *body, last = self
+        if not (self.training and self.bf16_hidden):
+            for layer in self:
+                x = layer(x)
+            return x
+        assert isinstance(last, nn.Linear)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            for layer in body:
+                x = layer(x)
+        readout: Tensor = last(x.to(last.weight.dtype))
+        return readout
+
+
+def build_net(n_in: int, hidden: Sequence[int], n_out: int, activation: Activation | str) -> Network:
     """Fully connected network ``n_in -> hidden... -> n_out`` (float64), last layer initialised small."""
     act = _ACTIVATIONS[as_enum(Activation, activation, "unknown activation ")]
     layers: list[nn.Module] = []
@@ -55,7 +82,7 @@ def build_net(n_in: int, hidden: Sequence[int], n_out: int, activation: Activati
         last.weight.mul_(0.1)
         last.bias.zero_()
     layers.append(last)
-    return nn.Sequential(*layers)
+    return Network(*layers)
 
 
 def net_dtype(net: nn.Sequential) -> torch.dtype:

@@ -399,3 +399,31 @@ def test_pointwise_loss_is_the_mean_square_at_zero_and_grows_linearly_beyond_del
     np.testing.assert_allclose(slope, 2.0 * delta * np.sign(big.detach().numpy()), rtol=2e-7)  # 1 − δ²/(2r²)
     tiny = torch.tensor([1e-3], dtype=torch.float32)
     assert float(pointwise_loss(tiny, None, 1e4)) == pytest.approx(1e-6, rel=1e-6)  # no cancellation
+
+
+def test_bf16_hidden_rounds_the_hidden_products_in_training_mode_only() -> None:
+    torch.manual_seed(3)
+    net = build_net(7, (16, 16), 3, "silu").to(torch.float32)
+    x = torch.randn(64, 7)
+    plain = torch.nn.Sequential(*net)  # the same layers as a plain sequence
+    net.train()
+    torch.testing.assert_close(net(x), plain(x), rtol=0.0, atol=0.0)  # flag off: the plain network
+    net.bf16_hidden = True
+    # by hand: each hidden product from bfloat16 inputs and weights, SiLU on the bfloat16 result, the
+    # readout in float32 on it
+    h = x
+    for layer in list(net)[:-1]:
+        if isinstance(layer, torch.nn.Linear):
+            h = torch.nn.functional.linear(h.bfloat16(), layer.weight.bfloat16(), layer.bias.bfloat16())
+        else:
+            h = torch.nn.functional.silu(h)
+    by_hand = net[-1](h.float())
+    got = net(x)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, by_hand, rtol=2e-2, atol=2e-3)
+    assert not torch.allclose(got, plain(x), rtol=1e-4, atol=1e-5)  # it is rounded
+    got.square().sum().backward()  # gradients reach the float32 weights
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in net.parameters())
+    net.eval()  # evaluation (and the exported graph) is the plain network, flag or not
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), plain(x), rtol=0.0, atol=0.0)

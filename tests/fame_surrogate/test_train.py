@@ -546,3 +546,19 @@ def test_config_resolution_by_beams(
     assert dataclasses.replace(cfg, batch_size=64).resolved(
         hadronic=hadronic, n_points=10 * LARGE_SET_POINTS
     ).batch_size == 64
+
+
+def test_bf16_hidden_layers_train_and_leave_a_plain_float64_network(batch3: EventBatch) -> None:
+    """``bf16_hidden`` trains the hidden products in bfloat16 (a different run from float32's, to the same
+    accuracy class) and returns the usual float64 network, its flag off."""
+    cfg = dataclasses.replace(SMALL, dtype="float32", bf16_hidden=True)
+    res = train_surrogate(batch3, cfg)
+    pred, truth = _val(batch3, res)
+    assert accuracy(pred, truth).median_abs_rel_dev < 0.1
+    (member,) = res.model.members
+    assert member.net.bf16_hidden is False
+    assert all(t.dtype == torch.float64 for t in res.model.state_dict().values() if t.is_floating_point())
+    f32 = train_surrogate(batch3, dataclasses.replace(cfg, bf16_hidden=False)).model
+    p = torch.from_numpy(batch3.momenta[:50])
+    with torch.no_grad():
+        assert not torch.equal(res.model(p)[0], f32(p)[0])
