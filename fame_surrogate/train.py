@@ -64,6 +64,8 @@ class TrainMetrics:
         The optimiser (``TrainConfig.optimizer``: ``muon`` or ``adamw``).
     hidden : list of int
         The network's hidden layer widths (``TrainConfig.hidden`` as resolved).
+    bf16_hidden : bool
+        Whether the hidden layers trained in bfloat16 (``TrainConfig.bf16_hidden`` as resolved).
     objective, loss : str
         What the training was for and its loss (``TrainConfig.objective`` and ``loss`` as resolved for the
         batch: ``unweighting``/``pointwise``, ``gain``/``mse``).
@@ -104,6 +106,7 @@ class TrainMetrics:
     huber_delta: float
     optimizer: str
     hidden: list[int]
+    bf16_hidden: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The metrics as a JSON object (the keys are the attribute names)."""
@@ -240,7 +243,7 @@ def train_replica(
     dtype = config.dtype.torch_dtype
     work: Surrogate = copy.deepcopy(model).to(dtype) if dtype != torch.float64 else model
     if isinstance(work.net, Network):
-        work.net.bf16_hidden = config.bf16_hidden
+        work.net.bf16_hidden = bool(config.bf16_hidden)
     d = {k: v.to(dtype) for k, v in data.items()}
     opt = _optimizer(work, config, config.lr)
     clock = _clock(config)
@@ -463,6 +466,7 @@ def train_surrogate(
         huber_delta=config.resolved_huber_delta,
         optimizer=str(config.optimizer),
         hidden=list(config.resolved_hidden),
+        bf16_hidden=bool(config.bf16_hidden),
     )
     log.info(
         "trained %s x%d on %s: %.2f%% of validation points within 1%% (%.1f s)",

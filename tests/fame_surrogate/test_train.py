@@ -431,6 +431,7 @@ def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, bat
     res = train_surrogate(pp, cfg)
     assert res.metrics.penalty_j == 0.0 and res.metrics.n_train == 1500
     assert res.metrics.optimizer == DEFAULT_OPTIMIZER
+    assert res.metrics.bf16_hidden is True  # the hidden layers train in bfloat16 for hadron collisions
     assert res.metrics.symmetry == "augment" and res.metrics.n_train_augmented == 6 * res.metrics.n_train
     untrained = train_surrogate(pp, dataclasses.replace(cfg, epochs=1, lr=1e-12))
     pred, truth = _val(pp, res)
@@ -438,7 +439,7 @@ def test_hadron_collider_dumps_get_their_defaults_and_learn(sherpa_pp: Path, bat
     err = np.median(np.abs(np.log(pred / truth)))
     assert err < 0.8 * np.median(np.abs(np.log(base / truth)))
     ee = train_surrogate(batch3, dataclasses.replace(SMALL, epochs=1)).metrics
-    assert ee.penalty_j == 1e-3 and ee.symmetry == "augment"
+    assert ee.penalty_j == 1e-3 and ee.symmetry == "augment" and ee.bf16_hidden is False
 
 
 def test_objective_auto_is_pointwise_and_unweighting_trains_the_gain_loss(
