@@ -91,7 +91,8 @@ class Objective(StrEnum):
     today's hadron-collider network (256 + 5 × 128, the antenna column) and β chosen on the held-out split,
     ``pointwise`` is ahead there in the gain too at Z+5 jets (ε_2 0.73–0.74 against 0.48–0.60, f_eff/f_ideal
     0.73–0.75 at β = 1 against 0.48–0.62, two seeds against five) and at Z+4 sits at the 2% median
-    (0.0200–0.0203 against 0.032) at a level tempered gain (``examples/zjets/README.md``, last section).
+    (0.0200–0.0205 in float32, 0.0193–0.0195 with ``bf16_hidden``, against 0.032) at a level tempered gain
+    (``examples/zjets/README.md``, last two sections).
     """
 
     AUTO = "auto"
