@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._cpu import native_bf16
+
 if TYPE_CHECKING:
     import torch
 
@@ -415,12 +417,14 @@ class TrainConfig:
         Train the network's hidden layers in bfloat16 (``torch.autocast``; their weights, the readout and
         everything around the network stay in ``dtype``): bfloat16 products run about twice as fast as
         float32 on this CPU, so a CPU budget buys more epochs.  Training only: evaluation and the exported
-        graph use ``net_dtype``.  None (default): on for hadron collisions, where at Z+4 (2 × 900 CPU-s,
-        the pointwise default, the independent 240k Sherpa run) a batch-1024 step costs 15.4 ms against
-        18.7 and the run trains 36–38 epochs against 29–31: median |Δ| 0.0193 and 0.0195 (seeds 0, 7)
-        against 0.0202 and 0.0205, ε_2 0.911 and 0.904 against 0.901 and 0.901, the tempered gain level;
-        off for lepton beams, whose e+e- fits reach 0.1% and were not measured with it
-        (examples/zjets/README.md, last section).
+        graph use ``net_dtype``.  None (default): on for hadron collisions where the CPU multiplies
+        bfloat16 in hardware (:func:`fame_surrogate._cpu.native_bf16`; without, autocast converts, and
+        the speed-up below is not to be expected), where at Z+4 (2 × 900 CPU-s, the pointwise default,
+        the independent 240k Sherpa run) a batch-1024 step costs 15.4 ms against 18.7 and the run trains
+        36–38 epochs against 29–31: median |Δ| 0.0193 and 0.0195 (seeds 0, 7) against 0.0202 and 0.0205,
+        ε_2 0.911 and 0.904 against 0.901 and 0.901, the tempered gain level; off for lepton beams,
+        whose e+e- fits reach 0.1% and were not measured with it (examples/zjets/README.md, last
+        section).
     net_dtype : Precision
         dtype of the returned model's network: ``"float64"`` (default: the exported graph is float64
         throughout and ONNX Runtime reproduces torch to ≈ 1e-15), or ``"float32"`` (the network and its
@@ -576,7 +580,8 @@ class TrainConfig:
         hadronic : bool
             The initial state is coloured (hadron collisions): no factorisation penalty by default, weight
             decay :data:`HADRONIC_WEIGHT_DECAY`, the pseudo-Huber δ :data:`HADRONIC_HUBER_DELTA`, the
-            network :data:`HADRONIC_HIDDEN`, its hidden layers trained in bfloat16.
+            network :data:`HADRONIC_HIDDEN`, its hidden layers trained in bfloat16 where the CPU has
+            bfloat16 products.
         too_many_for_copies : bool
             The process has identical final-state particles, and the cap ``augment_max_points`` leaves
             fewer than two orders of them per training point: ``symmetry="auto"`` becomes ``canonical``,
@@ -615,7 +620,7 @@ class TrainConfig:
         delta = self.huber_delta
         if delta is None:
             delta = HADRONIC_HUBER_DELTA if hadronic else 0.0
-        bf16 = hadronic if self.bf16_hidden is None else self.bf16_hidden
+        bf16 = (hadronic and native_bf16()) if self.bf16_hidden is None else self.bf16_hidden
         hidden = self.hidden_for(hadronic)
         symmetry = self.symmetry
         if symmetry is Symmetry.AUTO:

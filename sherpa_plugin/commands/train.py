@@ -30,7 +30,7 @@ OPTIONS = (
     Option("bf16_hidden",
            help="train the network's hidden layers in bfloat16 (torch.autocast; weights, readout and the "
            "exported network stay as they are): about 1.2x the epochs per CPU second at Z+4 (none: on for "
-           "hadron collisions, off for lepton beams)"),
+           "hadron collisions where the CPU has bfloat16 products, off for lepton beams)"),
     Option("weight_power", metavar="P",
            help="weighted events: weight each point's squared error by (|w|/<|w|>)^P, so the points carrying "
            "the cross section count more (0.2 for Sherpa's Z+4/5-jet weights)"),
