@@ -22,7 +22,8 @@ def _this_cpuinfo() -> str:
 def native_bf16(cpuinfo: str | None = None) -> bool:
     """Whether the CPU multiplies bfloat16 in hardware, by the flags of its first core in ``/proc/cpuinfo``.
 
-    Where it does not, ``torch.autocast`` to bfloat16 still works but converts, and is slower than float32, so
+    Where it does not, ``torch.autocast`` to bfloat16 still works but converts, and the speed-up measured
+    where it does (a Z+4 step 18.7 → 15.4 ms) is not to be expected, so
     :class:`~fame_surrogate.config.TrainConfig` trains in bfloat16 by default only where this is True.
 
     Parameters
